@@ -1,0 +1,95 @@
+"""Default small adapters: system/fixed clocks, time-ordered ids, notifier outbox."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from crmkit.entities import Notification
+
+log = logging.getLogger("crmkit.notifications")
+
+
+class SystemClock:
+    """The real time, in UTC (aware)."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class FixedClock:
+    """A clock tests move by hand: ``set`` and ``advance``."""
+
+    def __init__(self, start: datetime) -> None:
+        if start.tzinfo is None:
+            raise ValueError("FixedClock needs a timezone-aware datetime")
+        self._now = start
+
+    def now(self) -> datetime:
+        return self._now
+
+    def set(self, when: datetime) -> None:
+        self._now = when
+
+    def advance(self, **delta: float) -> datetime:
+        self._now += timedelta(**delta)
+        return self._now
+
+
+class UUID7Ids:
+    """UUIDv7 (RFC 9562): 48-bit milliseconds + 74 random bits; strictly increasing per process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last = 0
+
+    def new_id(self) -> str:
+        with self._lock:
+            ms = time.time_ns() // 1_000_000
+            rand = int.from_bytes(os.urandom(10), "big") & ((1 << 74) - 1)
+            value = (ms << 80) | (0x7 << 76) | ((rand >> 62) << 64) | (0b10 << 62)
+            value |= rand & ((1 << 62) - 1)
+            if value <= self._last:
+                value = self._last + 1
+            self._last = value
+            return str(uuid.UUID(int=value))
+
+
+class SequentialIds:
+    """Readable, ordered ids for tests and examples: ``<prefix>000001``, ``<prefix>000002`` …"""
+
+    def __init__(self, prefix: str = "id") -> None:
+        self._prefix = prefix
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def new_id(self) -> str:
+        with self._lock:
+            self._next += 1
+            return f"{self._prefix}{self._next:08d}"
+
+
+class OutboxNotifier:
+    """Keeps every delivered notification in ``sent`` (tests, demos, polling hosts)."""
+
+    def __init__(self) -> None:
+        self.sent: list[Notification] = []
+
+    def send(self, notifications: Sequence[Notification]) -> None:
+        self.sent.extend(notifications)
+
+    def for_user(self, user_id: str) -> list[Notification]:
+        return [n for n in self.sent if n.recipient_id == user_id]
+
+
+class LoggingNotifier:
+    """Writes each notification to the ``crmkit.notifications`` logger."""
+
+    def send(self, notifications: Sequence[Notification]) -> None:
+        for n in notifications:
+            log.info("notify %s: %s / %s", n.recipient_id, n.title_zh, n.title_en)

@@ -1,0 +1,229 @@
+"""The reference storage: plain dicts, one lock, an undo log for rollback.
+
+A transaction holds the storage lock from start to end (transactions are serial), writes go
+straight into the dicts and every write records how to undo it; an exception replays the undo
+log backwards. That keeps reads trivial and makes this adapter the executable definition of the
+storage contract.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Generic, Protocol, TypeVar
+
+from crmkit.entities import (
+    Department,
+    OperationLogEntry,
+    OrgMember,
+    OrgSnapshot,
+    OrgUnit,
+    Role,
+    User,
+    UserStatus,
+)
+from crmkit.errors import Conflict
+
+
+class _Versioned(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def version(self) -> int: ...
+
+
+E = TypeVar("E", bound=_Versioned)
+Undo = Callable[[], None]
+
+
+class _Table(Generic[E]):
+    """An id → entity dict whose writes push their inverse onto the transaction's undo log."""
+
+    def __init__(self, kind: str, undo: list[Undo]) -> None:
+        self.kind = kind
+        self.rows: dict[str, E] = {}
+        self._undo = undo
+
+    def get(self, entity_id: str) -> E | None:
+        return self.rows.get(entity_id)
+
+    def list(self) -> list[E]:
+        return [self.rows[k] for k in sorted(self.rows)]
+
+    def _put(self, entity: E) -> None:
+        old = self.rows.get(entity.id)
+        self.rows[entity.id] = entity
+        if old is None:
+            self._undo.append(lambda: self.rows.pop(entity.id, None))
+        else:
+            self._undo.append(lambda: self.rows.__setitem__(entity.id, old))
+
+    def add(self, entity: E) -> None:
+        if entity.id in self.rows:
+            raise Conflict(f"{self.kind} {entity.id} exists", f"{self.kind} 已存在",
+                           code=f"{self.kind}.exists")
+        self._put(entity)
+
+    def update(self, entity: E, *, expected_version: int) -> None:
+        current = self.rows.get(entity.id)
+        if current is None or current.version != expected_version:
+            raise Conflict(
+                f"{self.kind} {entity.id} was changed by someone else",
+                "记录已被他人修改，请刷新后重试",
+                code="version_conflict",
+            )
+        self._put(entity)
+
+    def delete(self, entity_id: str) -> None:
+        old = self.rows.pop(entity_id, None)
+        if old is not None:
+            self._undo.append(lambda: self.rows.__setitem__(entity_id, old))
+
+
+def _taken(kind: str, field: str) -> Conflict:
+    return Conflict(f"{kind} {field} is already taken", "该值已被占用", code=f"{kind}.{field}_taken")
+
+
+class MemoryDepartments(_Table[Department]):
+    def count_children(self, department_id: str) -> int:
+        return sum(1 for d in self.rows.values() if d.parent_id == department_id)
+
+
+class MemoryUsers(_Table[User]):
+    def _check_mobile(self, user: User) -> None:
+        owner = self.get_by_mobile(user.mobile)
+        if owner is not None and owner.id != user.id:
+            raise _taken("user", "mobile")
+
+    def add(self, entity: User) -> None:
+        self._check_mobile(entity)
+        super().add(entity)
+
+    def update(self, entity: User, *, expected_version: int) -> None:
+        self._check_mobile(entity)
+        super().update(entity, expected_version=expected_version)
+
+    def get_by_mobile(self, mobile: str) -> User | None:
+        return next((u for u in self.rows.values() if u.mobile == mobile), None)
+
+    def list(
+        self,
+        *,
+        department_id: str | None = None,
+        role_id: str | None = None,
+        status: UserStatus | None = None,
+    ) -> list[User]:
+        return [
+            u
+            for u in super().list()
+            if (department_id is None or u.department_id == department_id)
+            and (role_id is None or role_id in u.role_ids)
+            and (status is None or u.status is status)
+        ]
+
+    def count_in_department(self, department_id: str) -> int:
+        return sum(1 for u in self.rows.values() if u.department_id == department_id)
+
+
+class MemoryRoles(_Table[Role]):
+    def _check_unique(self, role: Role) -> None:
+        for other in self.rows.values():
+            if other.id == role.id:
+                continue
+            if other.name == role.name:
+                raise _taken("role", "name")
+            if role.code is not None and other.code == role.code:
+                raise _taken("role", "code")
+
+    def add(self, entity: Role) -> None:
+        self._check_unique(entity)
+        super().add(entity)
+
+    def update(self, entity: Role, *, expected_version: int) -> None:
+        self._check_unique(entity)
+        super().update(entity, expected_version=expected_version)
+
+    def get_by_code(self, code: str) -> Role | None:
+        return next((r for r in self.rows.values() if r.code == code), None)
+
+    def get_many(self, role_ids: Iterable[str]) -> list[Role]:
+        return [self.rows[r] for r in sorted(set(role_ids)) if r in self.rows]
+
+
+class MemoryOperationLog:
+    def __init__(self, undo: list[Undo]) -> None:
+        self.entries: list[OperationLogEntry] = []
+        self._undo = undo
+
+    def add_many(self, entries: Sequence[OperationLogEntry]) -> None:
+        size = len(self.entries)
+        self.entries.extend(entries)
+        self._undo.append(lambda: self.entries.__delitem__(slice(size, None)))
+
+    def for_record(
+        self, record_kind: str, record_id: str, *, limit: int = 100
+    ) -> list[OperationLogEntry]:
+        mine = [e for e in self.entries if e.record_kind == record_kind and e.record_id == record_id]
+        mine.sort(key=lambda e: (e.at, e.id), reverse=True)
+        return mine[:limit]
+
+
+class MemoryUnitOfWork:
+    """The unit of work over :class:`MemoryStorage`'s dicts (valid only inside its transaction)."""
+
+    def __init__(self, storage: MemoryStorage) -> None:
+        self._storage = storage
+        self.departments = storage.departments
+        self.users = storage.users
+        self.roles = storage.roles
+        self.oplog = storage.oplog
+
+    def org_version(self) -> int:
+        return self._storage.version
+
+    def bump_org_version(self) -> int:
+        old = self._storage.version
+        self._storage.version = old + 1
+        self._storage.undo.append(lambda: setattr(self._storage, "version", old))
+        return old + 1
+
+    def org_snapshot(self) -> OrgSnapshot:
+        return OrgSnapshot(
+            version=self._storage.version,
+            units=tuple(OrgUnit(d.id, d.parent_id) for d in self.departments.list()),
+            members=tuple(
+                OrgMember(u.id, u.department_id, u.supervisor_id, u.active)
+                for u in self.users.list()
+            ),
+        )
+
+
+class MemoryStorage:
+    """In-process storage: the reference adapter for tests and for hosts without a database."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self.undo: list[Undo] = []
+        self.version = 0
+        self.departments = MemoryDepartments("department", self.undo)
+        self.users = MemoryUsers("user", self.undo)
+        self.roles = MemoryRoles("role", self.undo)
+        self.oplog = MemoryOperationLog(self.undo)
+
+    def create_schema(self) -> None:
+        """Nothing to create; present for the Storage protocol."""
+
+    @contextmanager
+    def transaction(self) -> Iterator[MemoryUnitOfWork]:
+        with self._lock:
+            outer = self.undo
+            mark = len(outer)
+            try:
+                yield MemoryUnitOfWork(self)
+            except BaseException:
+                while len(outer) > mark:
+                    outer.pop()()
+                raise
+            if mark == 0:
+                outer.clear()

@@ -1,0 +1,78 @@
+"""The roles a new organisation starts with: 超级管理员 plus common sales roles.
+
+超级管理员 has every permission and ALL scope by definition (see :meth:`Role.grants`); its entry
+here carries no explicit grants. The others are ordinary, editable roles.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from crmkit.entities import SUPER_ADMIN_CODE, DataScope, Module, Operation, ScopeLevel
+
+O = Operation
+SALES_MODULES = (
+    Module.LEADS,
+    Module.CUSTOMERS,
+    Module.CONTACTS,
+    Module.OPPORTUNITIES,
+    Module.CONTRACTS,
+    Module.PAYMENTS,
+    Module.FOLLOWUPS,
+    Module.TASKS,
+)
+_REP_OPS = frozenset({O.VIEW, O.CREATE, O.EDIT, O.EXPORT, O.TRANSFER, O.CONVERT, O.PUT_INTO_POOL})
+_MANAGER_OPS = _REP_OPS | {O.DELETE, O.IMPORT, O.LOCK, O.ASSIGN, O.TEAM_MANAGE}
+
+
+@attrs.frozen
+class RoleTemplate:
+    code: str
+    name: str
+    description: str
+    permissions: dict[Module, frozenset[Operation]]
+    scopes: dict[Module, DataScope]
+
+
+def _sales_role(
+    code: str, name: str, description: str, ops: frozenset[Operation], level: ScopeLevel
+) -> RoleTemplate:
+    permissions = {m: ops for m in SALES_MODULES}
+    permissions[Module.POOL] = frozenset({O.VIEW, O.CLAIM, O.PUT_INTO_POOL})
+    permissions[Module.PRODUCTS] = frozenset({O.VIEW})
+    permissions[Module.DASHBOARD] = frozenset({O.VIEW})
+    permissions[Module.ORG] = frozenset({O.VIEW})
+    scopes = {m: DataScope(level) for m in (*SALES_MODULES, Module.DASHBOARD)}
+    return RoleTemplate(code, name, description, permissions, scopes)
+
+
+def default_role_templates() -> list[RoleTemplate]:
+    """超级管理员, 销售经理 (department tree), 销售员 (self), 财务 (contracts and payments, all)."""
+    finance_ops = frozenset({O.VIEW, O.CREATE, O.EDIT, O.EXPORT})
+    return [
+        RoleTemplate(SUPER_ADMIN_CODE, "超级管理员", "Every permission, all data", {}, {}),
+        _sales_role(
+            "sales_manager", "销售经理", "Sales manager: own department tree", _MANAGER_OPS,
+            ScopeLevel.DEPARTMENT_TREE,
+        ),
+        _sales_role("sales_rep", "销售员", "Sales representative: own records", _REP_OPS,
+                    ScopeLevel.SELF),
+        RoleTemplate(
+            "finance",
+            "财务",
+            "Finance: contracts and payments of everyone",
+            {
+                Module.CONTRACTS: finance_ops,
+                Module.PAYMENTS: finance_ops,
+                Module.CUSTOMERS: frozenset({O.VIEW}),
+                Module.DASHBOARD: frozenset({O.VIEW}),
+                Module.ORG: frozenset({O.VIEW}),
+            },
+            {
+                Module.CONTRACTS: DataScope(ScopeLevel.ALL),
+                Module.PAYMENTS: DataScope(ScopeLevel.ALL),
+                Module.CUSTOMERS: DataScope(ScopeLevel.ALL),
+                Module.DASHBOARD: DataScope(ScopeLevel.ALL),
+            },
+        ),
+    ]

@@ -1,0 +1,65 @@
+"""Org structure rules: the department tree and the supervisor forest stay acyclic, the top
+department stays unique, and 超级管理员 always keeps at least one active holder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+
+from crmkit.entities import Role, User
+from crmkit.errors import RuleViolation
+
+
+def _reaches(start: str | None, target: str, step: Callable[[str], str | None]) -> bool:
+    """Whether following ``step`` from ``start`` ever arrives at ``target`` (stops on a loop)."""
+    seen: set[str] = set()
+    current = start
+    while current is not None and current not in seen:
+        if current == target:
+            return True
+        seen.add(current)
+        current = step(current)
+    return False
+
+
+def check_department_parent(
+    parents: Mapping[str, str | None], department_id: str, new_parent_id: str
+) -> None:
+    """Moving ``department_id`` under ``new_parent_id`` must not put it below itself."""
+    if _reaches(new_parent_id, department_id, parents.get):
+        raise RuleViolation(
+            "a department cannot be moved under itself or its own sub-department",
+            "部门不能移动到自身或其下级部门之下",
+            code="org.department_cycle",
+        )
+
+
+def check_supervisor(
+    supervisors: Mapping[str, str | None], user_id: str, supervisor_id: str | None
+) -> None:
+    """A user's direct supervisor (直属上级) must not be the user or anyone below them."""
+    if supervisor_id is not None and _reaches(supervisor_id, user_id, supervisors.get):
+        raise RuleViolation(
+            "a user cannot report to themselves or to one of their subordinates",
+            "直属上级不能是本人或其下属",
+            code="org.supervisor_cycle",
+        )
+
+
+def active_super_admins(users: Iterable[User], roles: Mapping[str, Role]) -> set[str]:
+    """Ids of active users holding the built-in 超级管理员 role."""
+    return {
+        user.id
+        for user in users
+        if user.active
+        and any(roles[r].is_super_admin for r in user.role_ids if r in roles)
+    }
+
+
+def check_super_admin_kept(holders_after: set[str]) -> None:
+    """At least one active user must hold 超级管理员 after any change."""
+    if not holders_after:
+        raise RuleViolation(
+            "the last active super administrator cannot be removed or disabled",
+            "至少需要保留一名启用状态的超级管理员",
+            code="org.last_super_admin",
+        )

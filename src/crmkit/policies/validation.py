@@ -1,0 +1,66 @@
+"""Field validation helpers: collect every bad field, then raise one ValidationError."""
+
+from __future__ import annotations
+
+import re
+
+from crmkit.errors import FieldError, ValidationError
+
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$")
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    "required": ("is required", "必填"),
+    "blank": ("must not be blank", "不能为空"),
+    "too_long": ("is too long", "超出最大长度"),
+    "format.mobile": ("is not a valid mainland China mobile number", "不是有效的手机号"),
+    "format.email": ("is not a valid email address", "不是有效的邮箱地址"),
+    "not_found": ("refers to something that does not exist", "引用的对象不存在"),
+    "unique": ("is already taken", "已被占用"),
+    "type": ("has the wrong type", "类型错误"),
+    "unknown_field": ("is not a known field", "不是可识别的字段"),
+    "invalid": ("is invalid", "取值无效"),
+    "password.too_short": ("must have at least 8 characters", "密码至少 8 位"),
+}
+
+
+def normalize_mobile(raw: str) -> str | None:
+    """A mainland mobile number (11 digits starting 1[3-9]); accepts +86/86 and spaces/dashes."""
+    digits = re.sub(r"[\s\-]", "", raw)
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    elif digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    return digits if _MOBILE.match(digits) else None
+
+
+def is_valid_email(raw: str) -> bool:
+    return len(raw) <= 254 and _EMAIL.match(raw) is not None
+
+
+class Problems:
+    """Collects field errors by path; :meth:`raise_if_any` raises them together."""
+
+    def __init__(self) -> None:
+        self.errors: list[FieldError] = []
+
+    def add(self, path: str, code: str, detail_en: str = "", detail_zh: str = "") -> None:
+        en, zh = MESSAGES.get(code, (code, code))
+        self.errors.append(
+            FieldError(path, code, f"{path} {zh}{detail_zh}", f"{path} {en}{detail_en}")
+        )
+
+    def text(self, path: str, value: str | None, *, required: bool, max_length: int) -> None:
+        """Check a text field: present when required, not blank, not longer than allowed."""
+        if value is None:
+            if required:
+                self.add(path, "required")
+            return
+        if required and not value.strip():
+            self.add(path, "blank")
+        elif len(value) > max_length:
+            self.add(path, "too_long", f" (max {max_length})", f"（最多 {max_length}）")
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise ValidationError(self.errors)

@@ -1,0 +1,33 @@
+"""Ports: ``typing.Protocol`` interfaces the workflow layer talks to. Import entities only."""
+
+from crmkit.ports.services import (
+    Clock,
+    FileStore,
+    IdGenerator,
+    Notifier,
+    OrgDirectory,
+    StoredFile,
+)
+from crmkit.ports.storage import (
+    DepartmentRepository,
+    OperationLogRepository,
+    RoleRepository,
+    Storage,
+    UnitOfWork,
+    UserRepository,
+)
+
+__all__ = [
+    "Clock",
+    "DepartmentRepository",
+    "FileStore",
+    "IdGenerator",
+    "Notifier",
+    "OperationLogRepository",
+    "OrgDirectory",
+    "RoleRepository",
+    "Storage",
+    "StoredFile",
+    "UnitOfWork",
+    "UserRepository",
+]

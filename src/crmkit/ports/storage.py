@@ -1,0 +1,101 @@
+"""Storage port: repositories grouped in a unit of work, opened by :class:`Storage`.
+
+Rules every adapter keeps (``crmkit.testing.StorageContract`` checks them):
+- ``Storage.transaction()`` yields a unit of work; leaving the block normally commits, an
+  exception rolls back everything written inside it.
+- ``update(entity, expected_version=v)`` writes only when the stored version is ``v`` and stores
+  ``entity`` (whose version the caller already incremented); otherwise it raises ``Conflict``.
+- Unique values (user mobile, role name, department sibling names are *not* unique) raise
+  ``Conflict`` with code ``<kind>.<field>_taken``.
+- ``get`` returns None for a missing id; listing order is stable (by id unless stated).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
+from typing import Protocol
+
+from crmkit.entities import (
+    Department,
+    OperationLogEntry,
+    OrgSnapshot,
+    Role,
+    User,
+    UserStatus,
+)
+
+
+class DepartmentRepository(Protocol):
+    def get(self, department_id: str) -> Department | None: ...
+    def list(self) -> list[Department]: ...
+    def add(self, department: Department) -> None: ...
+    def update(self, department: Department, *, expected_version: int) -> None: ...
+    def delete(self, department_id: str) -> None: ...
+    def count_children(self, department_id: str) -> int: ...
+
+
+class UserRepository(Protocol):
+    def get(self, user_id: str) -> User | None: ...
+    def get_by_mobile(self, mobile: str) -> User | None: ...
+    def list(
+        self,
+        *,
+        department_id: str | None = None,
+        role_id: str | None = None,
+        status: UserStatus | None = None,
+    ) -> list[User]: ...
+    def add(self, user: User) -> None: ...
+    def update(self, user: User, *, expected_version: int) -> None: ...
+    def count_in_department(self, department_id: str) -> int: ...
+
+
+class RoleRepository(Protocol):
+    def get(self, role_id: str) -> Role | None: ...
+    def get_by_code(self, code: str) -> Role | None: ...
+    def get_many(self, role_ids: Iterable[str]) -> list[Role]: ...
+    def list(self) -> list[Role]: ...
+    def add(self, role: Role) -> None: ...
+    def update(self, role: Role, *, expected_version: int) -> None: ...
+    def delete(self, role_id: str) -> None: ...
+
+
+class OperationLogRepository(Protocol):
+    def add_many(self, entries: Sequence[OperationLogEntry]) -> None: ...
+    def for_record(
+        self, record_kind: str, record_id: str, *, limit: int = 100
+    ) -> list[OperationLogEntry]:
+        """Entries of one record, newest first (ties broken by id, newest first)."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One atomic piece of work. Also an :class:`~crmkit.ports.org.OrgDirectory` over own tables."""
+
+    departments: DepartmentRepository
+    users: UserRepository
+    roles: RoleRepository
+    oplog: OperationLogRepository
+
+    def org_version(self) -> int:
+        """Current org version; 0 for an empty store."""
+        ...
+
+    def bump_org_version(self) -> int:
+        """Increment and return the org version. Serialises concurrent org changes."""
+        ...
+
+    def org_snapshot(self) -> OrgSnapshot:
+        """All departments and users, light, at the current version."""
+        ...
+
+
+class Storage(Protocol):
+    def transaction(self) -> AbstractContextManager[UnitOfWork]:
+        """Open a unit of work: commit on normal exit, roll back on exception."""
+        ...
+
+    def create_schema(self) -> None:
+        """Create whatever the store needs (idempotent)."""
+        ...
+
