@@ -1,0 +1,29 @@
+# Quickstart: `make demo` runs the sales-org demo on SQLite; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test,dev]'
+	touch $@
+
+demo: $(BIN)/.installed
+	$(BIN)/crmkit demo
+
+test: $(BIN)/.installed
+	$(BIN)/pytest -q
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy --strict src
+	$(BIN)/lint-imports
+
+bench: $(BIN)/.installed
+	$(BIN)/python bench/bench_scopes.py
+
+clean:
+	rm -rf $(VENV) crmkit-demo.db .pytest_cache .mypy_cache .ruff_cache .hypothesis

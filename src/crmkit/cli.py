@@ -1,0 +1,81 @@
+"""``crmkit`` command line: ``crmkit demo`` builds a sample organisation and shows data scopes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from crmkit.entities import Module, User
+
+DEFAULT_DEMO_DB = "sqlite:///crmkit-demo.db"
+
+
+def _fresh_sqlite(url: str) -> None:
+    """The demo starts from an empty database: remove a previous demo's SQLite file."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and url != prefix + ":memory:":
+        Path(url[len(prefix):]).unlink(missing_ok=True)
+
+
+def run_demo(url: str, out: object = None) -> dict[str, list[str]]:
+    """Build a sample org on ``url`` and return, per user, whose customers they can see."""
+    from crmkit import build_crm
+
+    write = print if out is None else (lambda *a: print(*a, file=out))  # type: ignore[call-overload]
+    _fresh_sqlite(url)
+    crm = build_crm(url)
+    org = crm.org
+    boss = org.setup(admin_mobile="13800000000", admin_name="王总")
+    top = org.list_departments(boss)[0]
+    roles = {r.code: r.id for r in org.list_roles(boss)}
+
+    def dept(name: str, parent: str) -> str:
+        return org.add_department(boss, {"name": name, "parent_id": parent}).id
+
+    def user(mobile: str, name: str, dept_id: str, role: str, boss_id: str | None) -> User:
+        return org.add_user(boss, {
+            "mobile": mobile, "name": name, "department_id": dept_id,
+            "role_ids": [roles[role]], "supervisor_id": boss_id,
+        })
+
+    sales = dept("销售部", top.id)
+    group1, group2 = dept("销售一组", sales), dept("销售二组", sales)
+    finance = dept("财务部", top.id)
+    manager = user("13900000001", "李经理", sales, "sales_manager", boss.id)
+    lead1 = user("13900000002", "周组长", group1, "sales_rep", manager.id)
+    zhang = user("13900000003", "张三", group1, "sales_rep", lead1.id)
+    li = user("13900000004", "李四", group2, "sales_rep", manager.id)
+    cashier = user("13900000005", "钱会计", finance, "finance", boss.id)
+    people = [boss, manager, lead1, zhang, li, cashier]
+    names = {p.id: p.name for p in people}
+
+    write(f"crmkit demo on {url}")
+    write("组织 organisation: 办公室 → 销售部 → 销售一组 / 销售二组; 办公室 → 财务部")
+    write("")
+    write(f"{'viewer':<8} {'role':<14} sees customers owned by")
+    visible: dict[str, list[str]] = {}
+    for person in people:
+        scope = org.visible_scope(person, Module.CUSTOMERS)
+        owners = [names[p.id] for p in people if scope.admits(p.id)]
+        visible[person.name] = owners
+        role = next(code for code, rid in roles.items() if rid in person.role_ids)
+        shown = "everyone (全部)" if scope.all_records else ", ".join(owners) or "nobody"
+        write(f"{person.name:<8} {role:<14} {shown}")
+    return visible
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="crmkit", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="build a sample organisation and show data scopes")
+    demo.add_argument("--db", default=DEFAULT_DEMO_DB, help="database URL (SQLite file default)")
+    args = parser.parse_args(argv)
+    if args.command == "demo":
+        run_demo(args.db)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,206 @@
+"""The one cattrs converter: entities ↔ plain dicts, and payload errors → ValidationError.
+
+- Enums travel as their values, datetimes as ISO 8601 strings (timezone required), Decimals as
+  strings, frozensets as sorted lists.
+- Structuring is strict about JSON types (``"5"`` is not an int, ``1`` is not a str) and forbids
+  unknown keys; every failure is reported by path (``$.roles[2]``) with a stable code.
+- ``User.password_hash`` never leaves through :func:`to_dict`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar, get_origin
+
+import attrs
+import cattrs
+from cattrs.errors import (
+    BaseValidationError,
+    ForbiddenExtraKeysError,
+    IterableValidationNote,
+)
+
+from crmkit.entities import User
+from crmkit.errors import FieldError, ValidationError
+from crmkit.policies.validation import MESSAGES
+
+T = TypeVar("T")
+
+converter = cattrs.Converter(forbid_extra_keys=True)
+
+
+class _TypeMismatch(TypeError):
+    def __init__(self, expected: str) -> None:
+        super().__init__(f"expected {expected}")
+        self.expected = expected
+
+
+def _strict(kind: type, name: str) -> Any:
+    def structure(value: Any, _: Any) -> Any:
+        if type(value) is bool and kind is not bool:
+            raise _TypeMismatch(name)
+        if not isinstance(value, kind):
+            raise _TypeMismatch(name)
+        return value
+
+    return structure
+
+
+def _structure_enum(value: Any, cls: type[enum.Enum]) -> enum.Enum:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise _TypeMismatch(f"one of {[m.value for m in cls]}")
+    return cls(value)
+
+
+for _kind, _name in ((str, "string"), (bool, "boolean"), (int, "integer")):
+    converter.register_structure_hook(_kind, _strict(_kind, _name))
+# StrEnum/IntEnum come before str/int in the MRO, so enums keep value lookup
+for _enum in (enum.StrEnum, enum.IntEnum, enum.Enum):
+    converter.register_structure_hook(_enum, _structure_enum)
+
+
+def _structure_float(value: Any, _: Any) -> float:
+    if type(value) is bool or not isinstance(value, int | float):
+        raise _TypeMismatch("number")
+    return float(value)
+
+
+def _structure_datetime(value: Any, _: Any) -> datetime:
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise _TypeMismatch("ISO 8601 datetime") from None
+    else:
+        raise _TypeMismatch("ISO 8601 datetime")
+    if parsed.tzinfo is None:
+        raise _TypeMismatch("datetime with a timezone")
+    return parsed
+
+
+def _structure_date(value: Any, _: Any) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise _TypeMismatch("ISO 8601 date")
+
+
+def _structure_decimal(value: Any, _: Any) -> Decimal:
+    if type(value) is bool or not isinstance(value, str | int | Decimal):
+        raise _TypeMismatch("decimal string")
+    try:
+        result = Decimal(value)
+    except InvalidOperation:
+        raise _TypeMismatch("decimal string") from None
+    if not result.is_finite():
+        raise _TypeMismatch("finite decimal")
+    return result
+
+
+converter.register_structure_hook(float, _structure_float)
+converter.register_structure_hook(datetime, _structure_datetime)
+converter.register_structure_hook(date, _structure_date)
+converter.register_structure_hook(Decimal, _structure_decimal)
+converter.register_unstructure_hook(datetime, lambda v: v.isoformat())
+converter.register_unstructure_hook(date, lambda v: v.isoformat())
+converter.register_unstructure_hook(Decimal, str)
+converter.register_unstructure_hook_func(
+    lambda t: t is frozenset or get_origin(t) is frozenset,
+    lambda v: sorted((converter.unstructure(x) for x in v), key=str),
+)
+# StrEnum before str in the MRO: enums leave as their plain values
+converter.register_unstructure_hook(enum.StrEnum, lambda v: v.value)
+converter.register_unstructure_hook(enum.Enum, lambda v: v.value)
+converter.register_unstructure_hook(
+    User,
+    lambda u: {
+        f.name: converter.unstructure(getattr(u, f.name))
+        for f in attrs.fields(User)
+        if f.name != "password_hash"
+    },
+)
+
+
+def _field_error(path: str, code: str, detail: str = "") -> FieldError:
+    en, zh = MESSAGES.get(code, (code, code))
+    suffix = f" ({detail})" if detail else ""
+    return FieldError(path, code, f"{path} {zh}{suffix}", f"{path} {en}{suffix}")
+
+
+def _collect(exc: BaseException, path: str, out: list[FieldError]) -> None:
+    """Walk cattrs' exception tree, turning each leaf into a FieldError at its JSON path."""
+    if isinstance(exc, ForbiddenExtraKeysError):
+        out.extend(_field_error(f"{path}.{key}", "unknown_field") for key in sorted(exc.extra_fields))
+        return
+    if isinstance(exc, BaseValidationError):
+        with_notes, without_notes = exc.group_exceptions()
+        for sub, note in with_notes:
+            if isinstance(note, IterableValidationNote):
+                index = note.index
+                sub_path = f"{path}.{index}" if isinstance(index, str) else f"{path}[{index}]"
+            else:
+                sub_path = f"{path}.{note.name}"
+            _collect(sub, sub_path, out)
+        for sub in without_notes:
+            _collect(sub, path, out)
+        return
+    if isinstance(exc, KeyError):
+        out.append(_field_error(path, "required"))
+    elif isinstance(exc, _TypeMismatch):
+        out.append(_field_error(path, "type", exc.expected))
+    else:
+        out.append(_field_error(path, "invalid", str(exc)[:200]))
+
+
+def structure(data: Any, cls: type[T]) -> T:
+    """Build ``cls`` from a plain payload; any problem becomes one ValidationError with paths."""
+    if isinstance(data, cls):
+        return data
+    if attrs.has(cls) and not isinstance(data, Mapping):
+        raise ValidationError([_field_error("$", "type", "object")])
+    try:
+        return converter.structure(data, cls)
+    except (BaseValidationError, TypeError, ValueError, KeyError) as exc:
+        errors: list[FieldError] = []
+        _collect(exc, "$", errors)
+        raise ValidationError(errors) from None
+
+
+def structure_patch(data: Any, cls: type[Any]) -> dict[str, Any]:
+    """Structure a partial update: only the given keys, each typed like ``cls``'s field."""
+    if not isinstance(data, Mapping):
+        raise ValidationError([_field_error("$", "type", "object")])
+    fields = {f.name: f for f in attrs.fields(attrs.resolve_types(cls))}
+    result: dict[str, Any] = {}
+    errors: list[FieldError] = []
+    for key, value in data.items():
+        field = fields.get(key) if isinstance(key, str) else None
+        if field is None or field.type is None:
+            errors.append(_field_error(f"$.{key}", "unknown_field"))
+            continue
+        try:
+            result[key] = converter.structure(value, field.type)
+        except (BaseValidationError, TypeError, ValueError, KeyError) as exc:
+            _collect(exc, f"$.{key}", errors)
+    if errors:
+        raise ValidationError(errors)
+    return result
+
+
+def to_dict(entity: Any) -> Any:
+    """An entity as plain JSON-able data (no password hashes)."""
+    return converter.unstructure(entity)
+
+
+def from_dict(data: Any, cls: type[T]) -> T:
+    """Alias of :func:`structure` for symmetry with :func:`to_dict`."""
+    return structure(data, cls)

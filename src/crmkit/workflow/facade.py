@@ -1,0 +1,45 @@
+"""The facade: one object, a namespace per module (``crm.org`` …), every call atomic."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from crmkit.ports import Clock, FileStore, IdGenerator, Notifier, OrgDirectory, Storage
+from crmkit.workflow.org import OrgService
+from crmkit.workflow.plugins import PluginLoadError, build_plugin_manager
+from crmkit.workflow.runtime import Runtime
+
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+
+class CRMFacade:
+    """crmkit's use cases over explicit ports. Hosts normally use :class:`crmkit.CRM`, which
+    fills in default adapters."""
+
+    def __init__(
+        self,
+        *,
+        storage: Storage,
+        clock: Clock,
+        ids: IdGenerator,
+        notifier: Notifier,
+        files: FileStore,
+        directory: OrgDirectory | None = None,
+        plugins: Iterable[object] = (),
+        load_entrypoints: bool = False,
+        strict_plugins: bool = False,
+        timezone: str = DEFAULT_TIMEZONE,
+    ) -> None:
+        manager, errors = build_plugin_manager(
+            plugins, load_entrypoints=load_entrypoints, strict=strict_plugins
+        )
+        self.plugin_manager = manager
+        self.plugin_errors: list[PluginLoadError] = errors
+        self.storage = storage
+        self.files = files
+        self.runtime = Runtime(
+            storage=storage, clock=clock, ids=ids, notifier=notifier, directory=directory,
+            plugins=manager, timezone=timezone,
+        )
+        self.runtime.facade = self
+        self.org = OrgService(self.runtime)

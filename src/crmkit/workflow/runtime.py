@@ -1,0 +1,179 @@
+"""The operation runner every service uses: one transaction per operation.
+
+Order of an operation: open a unit of work → load the acting user (disabled or unknown →
+PermissionDenied) → check the operation permission → run the use case (which queues
+operation-log entries, notifications and events on the :class:`Op`) → write the log in one
+batch → commit → deliver notifications → call ``crmkit_after_commit``. Any exception before the
+commit leaves nothing written and nothing sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import attrs
+import pluggy
+
+from crmkit.entities import (
+    FieldChange,
+    Module,
+    Notification,
+    Operation,
+    OperationLogEntry,
+    RecordScope,
+    Role,
+    User,
+)
+from crmkit.errors import PermissionDenied
+from crmkit.policies.scopes import OrgIndex, resolve_scope
+from crmkit.ports import Clock, IdGenerator, Notifier, OrgDirectory, Storage, UnitOfWork
+
+log = logging.getLogger("crmkit")
+
+ActorRef = str | User
+"""The acting user: a user id, or a :class:`User` (only its id is used; roles are re-read)."""
+
+
+def actor_id_of(actor: ActorRef) -> str:
+    return actor.id if isinstance(actor, User) else actor
+
+
+@attrs.define
+class Op:
+    """One running operation: its unit of work, actor, time, and what it queued."""
+
+    uow: UnitOfWork
+    actor: User | None
+    roles: list[Role]
+    now: datetime
+    ids: IdGenerator
+    entries: list[OperationLogEntry] = attrs.Factory(list)
+    notifications: list[Notification] = attrs.Factory(list)
+
+    @property
+    def actor_id(self) -> str | None:
+        return self.actor.id if self.actor else None
+
+    def grants(self, module: Module, operation: Operation) -> bool:
+        return any(role.grants(module, operation) for role in self.roles)
+
+    def log(
+        self,
+        record_kind: str,
+        record_id: str,
+        action: str,
+        changes: tuple[FieldChange, ...] = (),
+        note: str = "",
+    ) -> None:
+        """Queue one operation-log entry (written in one batch at the end of the operation)."""
+        self.entries.append(
+            OperationLogEntry(
+                self.ids.new_id(), record_kind, record_id, self.actor_id, self.now, action,
+                changes, note,
+            )
+        )
+
+    def notify(self, notification: Notification) -> None:
+        """Queue a notification, delivered only if the operation commits."""
+        self.notifications.append(notification)
+
+
+class _ScopeCache:
+    """The org index and resolved scopes, valid for one org version (rebuilt when it moves)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.index: OrgIndex | None = None
+        self.scopes: dict[tuple[str, Module], RecordScope] = {}
+
+    def index_for(self, directory: OrgDirectory) -> OrgIndex:
+        version = directory.org_version()
+        index = self.index
+        if index is None or index.version != version:
+            index = OrgIndex(directory.org_snapshot())
+            with self._lock:
+                self.index, self.scopes = index, {}
+        return index
+
+
+class Runtime:
+    """The ports and shared state of one CRM instance."""
+
+    def __init__(
+        self,
+        *,
+        storage: Storage,
+        clock: Clock,
+        ids: IdGenerator,
+        notifier: Notifier,
+        directory: OrgDirectory | None,
+        plugins: pluggy.PluginManager,
+        timezone: str,
+    ) -> None:
+        self.storage = storage
+        self.clock = clock
+        self.ids = ids
+        self.notifier = notifier
+        self.directory = directory
+        self.plugins = plugins
+        self.tz = ZoneInfo(timezone)
+        self.facade: Any = None
+        self._scopes = _ScopeCache()
+
+    @contextmanager
+    def operation(
+        self, actor: ActorRef | None, module: Module, operation: Operation | None
+    ) -> Iterator[Op]:
+        """Run one atomic operation as ``actor`` (None only for bootstrap/system work)."""
+        with self.storage.transaction() as uow:
+            user: User | None = None
+            roles: list[Role] = []
+            if actor is not None:
+                user = uow.users.get(actor_id_of(actor))
+                if user is None or not user.active:
+                    raise PermissionDenied(
+                        "unknown or disabled user", "用户不存在或已停用", code="auth.inactive_user"
+                    )
+                roles = uow.roles.get_many(user.role_ids)
+            op = Op(uow, user, roles, self.clock.now(), self.ids)
+            if operation is not None and not op.grants(module, operation):
+                raise PermissionDenied(
+                    f"no permission to {operation.value} on {module.value}",
+                    f"没有 {module.value} 的 {operation.value} 权限",
+                    details={"module": module.value, "operation": operation.value},
+                )
+            yield op
+            if op.entries:
+                uow.oplog.add_many(op.entries)
+        self._after_commit(op)
+
+    def _after_commit(self, op: Op) -> None:
+        if op.notifications:
+            try:
+                self.notifier.send(op.notifications)
+            except Exception:
+                log.exception("notifier failed after commit")
+        if op.entries:
+            try:
+                self.plugins.hook.crmkit_after_commit(crm=self.facade, entries=tuple(op.entries))
+            except Exception:
+                log.exception("crmkit_after_commit hook failed")
+
+    def scope(self, op: Op, module: Module) -> RecordScope:
+        """The actor's visible-record scope on ``module`` (cached per org version)."""
+        if op.actor is None:
+            return RecordScope.everything()
+        directory: OrgDirectory = self.directory or op.uow
+        index = self._scopes.index_for(directory)
+        key = (op.actor.id, module)
+        scope = self._scopes.scopes.get(key)
+        if scope is None or self._scopes.index is not index:
+            scope = resolve_scope(index, op.actor.id, op.roles, module)
+            self._scopes.scopes[key] = scope
+        return scope
