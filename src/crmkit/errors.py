@@ -1,4 +1,4 @@
-"""The errors crmkit raises. Every one carries a stable ``code`` and a message in Chinese and English.
+"""The errors crmkit raises, each with a stable ``code`` and messages in Chinese and English.
 
 - :class:`ValidationError` — bad input; lists every bad field by path (``$.users[0].mobile``).
 - :class:`PermissionDenied` — the actor's roles do not grant the operation.
@@ -122,6 +122,6 @@ class Conflict(CrmError):
 
 
 class RuleViolation(CrmError):
-    """A business rule refused the change; ``code`` names the rule (e.g. ``org.department_not_empty``)."""
+    """A business rule refused the change; ``code`` names it (``org.department_not_empty``)."""
 
     default_code = "rule_violation"

@@ -19,7 +19,9 @@ import attrs
 import cattrs
 from cattrs.errors import (
     BaseValidationError,
+    ClassValidationError,
     ForbiddenExtraKeysError,
+    IterableValidationError,
     IterableValidationNote,
 )
 
@@ -113,9 +115,12 @@ converter.register_structure_hook(Decimal, _structure_decimal)
 converter.register_unstructure_hook(datetime, lambda v: v.isoformat())
 converter.register_unstructure_hook(date, lambda v: v.isoformat())
 converter.register_unstructure_hook(Decimal, str)
+def _is_frozenset(t: Any) -> bool:
+    return t is frozenset or get_origin(t) is frozenset
+
+
 converter.register_unstructure_hook_func(
-    lambda t: t is frozenset or get_origin(t) is frozenset,
-    lambda v: sorted((converter.unstructure(x) for x in v), key=str),
+    _is_frozenset, lambda v: sorted((converter.unstructure(x) for x in v), key=str)
 )
 # StrEnum before str in the MRO: enums leave as their plain values
 converter.register_unstructure_hook(enum.StrEnum, lambda v: v.value)
@@ -139,9 +144,11 @@ def _field_error(path: str, code: str, detail: str = "") -> FieldError:
 def _collect(exc: BaseException, path: str, out: list[FieldError]) -> None:
     """Walk cattrs' exception tree, turning each leaf into a FieldError at its JSON path."""
     if isinstance(exc, ForbiddenExtraKeysError):
-        out.extend(_field_error(f"{path}.{key}", "unknown_field") for key in sorted(exc.extra_fields))
+        out.extend(
+            _field_error(f"{path}.{key}", "unknown_field") for key in sorted(exc.extra_fields)
+        )
         return
-    if isinstance(exc, BaseValidationError):
+    if isinstance(exc, ClassValidationError | IterableValidationError):
         with_notes, without_notes = exc.group_exceptions()
         for sub, note in with_notes:
             if isinstance(note, IterableValidationNote):

@@ -69,7 +69,9 @@ def org(backend: Storage) -> Org:
     clock = FixedClock(datetime(2026, 11, 2, 1, 0, tzinfo=UTC))
     notifier = OutboxNotifier()
     crm = CRM(backend, clock=clock, ids=SequentialIds("id"), notifier=notifier)
-    admin = crm.org.setup(admin_mobile="13800000000", admin_name="王总", admin_password="s3cret-pass")
+    admin = crm.org.setup(
+        admin_mobile="13800000000", admin_name="王总", admin_password="s3cret-pass"
+    )
     top = crm.org.list_departments(admin)[0]
     roles = {r.code or r.name: r.id for r in crm.org.list_roles(admin)}
     sales = crm.org.add_department(admin, {"name": "销售部", "parent_id": top.id})

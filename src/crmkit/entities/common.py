@@ -5,18 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any
 
 import attrs
-
-K = TypeVar("K")
-V = TypeVar("V")
 
 JSONValue = Any
 """A value that survives ``json.dumps``: str, int, float, bool, None, lists and dicts of those."""
 
 
-def frozen_mapping(value: Mapping[K, V]) -> Mapping[K, V]:
+def frozen_mapping(value: Mapping[Any, Any]) -> Mapping[Any, Any]:
     """Freeze a mapping so a frozen entity stays immutable (read-only view of a private copy)."""
     if isinstance(value, MappingProxyType):
         return value

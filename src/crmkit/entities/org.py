@@ -1,4 +1,4 @@
-"""Organisation entities (组织机构): departments, users (员工), roles (角色) and data scopes (数据权限)."""
+"""Organisation entities (组织机构): departments, users (员工), roles (角色), data scopes."""
 
 from __future__ import annotations
 

@@ -32,7 +32,7 @@ class OrgMember:
 
 @attrs.frozen
 class OrgSnapshot:
-    """The whole org at one ``version``: departments and members. Scope caches key on ``version``."""
+    """The whole org at one ``version``: departments and members (caches key on ``version``)."""
 
     version: int
     units: tuple[OrgUnit, ...]

@@ -10,7 +10,7 @@ import attrs
 
 from crmkit.entities import SUPER_ADMIN_CODE, DataScope, Module, Operation, ScopeLevel
 
-O = Operation
+Op = Operation
 SALES_MODULES = (
     Module.LEADS,
     Module.CUSTOMERS,
@@ -21,8 +21,10 @@ SALES_MODULES = (
     Module.FOLLOWUPS,
     Module.TASKS,
 )
-_REP_OPS = frozenset({O.VIEW, O.CREATE, O.EDIT, O.EXPORT, O.TRANSFER, O.CONVERT, O.PUT_INTO_POOL})
-_MANAGER_OPS = _REP_OPS | {O.DELETE, O.IMPORT, O.LOCK, O.ASSIGN, O.TEAM_MANAGE}
+_REP_OPS = frozenset(
+    {Op.VIEW, Op.CREATE, Op.EDIT, Op.EXPORT, Op.TRANSFER, Op.CONVERT, Op.PUT_INTO_POOL}
+)
+_MANAGER_OPS = _REP_OPS | {Op.DELETE, Op.IMPORT, Op.LOCK, Op.ASSIGN, Op.TEAM_MANAGE}
 
 
 @attrs.frozen
@@ -38,17 +40,17 @@ def _sales_role(
     code: str, name: str, description: str, ops: frozenset[Operation], level: ScopeLevel
 ) -> RoleTemplate:
     permissions = {m: ops for m in SALES_MODULES}
-    permissions[Module.POOL] = frozenset({O.VIEW, O.CLAIM, O.PUT_INTO_POOL})
-    permissions[Module.PRODUCTS] = frozenset({O.VIEW})
-    permissions[Module.DASHBOARD] = frozenset({O.VIEW})
-    permissions[Module.ORG] = frozenset({O.VIEW})
+    permissions[Module.POOL] = frozenset({Op.VIEW, Op.CLAIM, Op.PUT_INTO_POOL})
+    permissions[Module.PRODUCTS] = frozenset({Op.VIEW})
+    permissions[Module.DASHBOARD] = frozenset({Op.VIEW})
+    permissions[Module.ORG] = frozenset({Op.VIEW})
     scopes = {m: DataScope(level) for m in (*SALES_MODULES, Module.DASHBOARD)}
     return RoleTemplate(code, name, description, permissions, scopes)
 
 
 def default_role_templates() -> list[RoleTemplate]:
     """超级管理员, 销售经理 (department tree), 销售员 (self), 财务 (contracts and payments, all)."""
-    finance_ops = frozenset({O.VIEW, O.CREATE, O.EDIT, O.EXPORT})
+    finance_ops = frozenset({Op.VIEW, Op.CREATE, Op.EDIT, Op.EXPORT})
     return [
         RoleTemplate(SUPER_ADMIN_CODE, "超级管理员", "Every permission, all data", {}, {}),
         _sales_role(
@@ -64,9 +66,9 @@ def default_role_templates() -> list[RoleTemplate]:
             {
                 Module.CONTRACTS: finance_ops,
                 Module.PAYMENTS: finance_ops,
-                Module.CUSTOMERS: frozenset({O.VIEW}),
-                Module.DASHBOARD: frozenset({O.VIEW}),
-                Module.ORG: frozenset({O.VIEW}),
+                Module.CUSTOMERS: frozenset({Op.VIEW}),
+                Module.DASHBOARD: frozenset({Op.VIEW}),
+                Module.ORG: frozenset({Op.VIEW}),
             },
             {
                 Module.CONTRACTS: DataScope(ScopeLevel.ALL),

@@ -2,7 +2,8 @@
 
 Rules every adapter keeps (``crmkit.testing.StorageContract`` checks them):
 - ``Storage.transaction()`` yields a unit of work; leaving the block normally commits, an
-  exception rolls back everything written inside it.
+  exception rolls back everything written inside it. A transaction opened inside another one
+  on the same thread joins it (a savepoint): an inner exception undoes only the inner writes.
 - ``update(entity, expected_version=v)`` writes only when the stored version is ``v`` and stores
   ``entity`` (whose version the caller already incremented); otherwise it raises ``Conflict``.
 - Unique values (user mobile, role name, department sibling names are *not* unique) raise
@@ -72,10 +73,14 @@ class OperationLogRepository(Protocol):
 class UnitOfWork(Protocol):
     """One atomic piece of work. Also an :class:`~crmkit.ports.org.OrgDirectory` over own tables."""
 
-    departments: DepartmentRepository
-    users: UserRepository
-    roles: RoleRepository
-    oplog: OperationLogRepository
+    @property
+    def departments(self) -> DepartmentRepository: ...
+    @property
+    def users(self) -> UserRepository: ...
+    @property
+    def roles(self) -> RoleRepository: ...
+    @property
+    def oplog(self) -> OperationLogRepository: ...
 
     def org_version(self) -> int:
         """Current org version; 0 for an empty store."""

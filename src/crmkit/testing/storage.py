@@ -143,6 +143,26 @@ class StorageContract:
             assert uow.org_version() == 0
             assert uow.oplog.for_record("user", "u1") == []
 
+    def test_nested_transaction_joins_the_outer_one(self, org: Storage) -> None:
+        """A transaction opened inside another (same thread) sees its writes, commits with it,
+        and on an exception undoes only its own writes."""
+        with org.transaction() as outer:
+            outer.departments.add(sample_department("d3", "d1"))
+            with org.transaction() as inner:
+                assert inner.departments.get("d3") is not None
+                inner.departments.add(sample_department("d4", "d1"))
+            with pytest.raises(Boom), org.transaction() as failing:
+                failing.departments.add(sample_department("d5", "d1"))
+                raise Boom
+            assert outer.departments.get("d4") is not None
+            assert outer.departments.get("d5") is None
+        with pytest.raises(Boom), org.transaction() as outer:
+            with org.transaction() as inner:
+                inner.departments.add(sample_department("d6", "d1"))
+            raise Boom
+        with org.transaction() as uow:
+            assert [d.id for d in uow.departments.list()] == ["d1", "d2", "d3", "d4"]
+
     # -- optimistic locking and uniqueness -----------------------------------------------------
     def test_update_needs_the_current_version(self, org: Storage) -> None:
         with org.transaction() as uow:

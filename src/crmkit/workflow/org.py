@@ -104,7 +104,9 @@ class OrgService:
             return admin
 
     # -- departments ----------------------------------------------------------------------------
-    def add_department(self, actor: ActorRef, data: NewDepartment | Mapping[str, Any]) -> Department:
+    def add_department(
+        self, actor: ActorRef, data: NewDepartment | Mapping[str, Any]
+    ) -> Department:
         payload = structure(data, NewDepartment)
         with self._rt.operation(actor, Module.ORG, Operation.CREATE) as op:
             problems = Problems()
@@ -133,7 +135,8 @@ class OrgService:
             dept = self._department(op, department_id)
             if dept.parent_id is None:
                 raise RuleViolation(
-                    "the top department cannot be moved", "顶级部门不能移动", code="org.top_department"
+                    "the top department cannot be moved", "顶级部门不能移动",
+                    code="org.top_department",
                 )
             if op.uow.departments.get(parent_id) is None:
                 raise ValidationError.single(
@@ -310,7 +313,9 @@ class OrgService:
         with self._rt.storage.transaction() as uow:
             user = uow.users.get_by_mobile(normalize_mobile(mobile) or mobile)
         if user is None or not user.active or not verify_password(password, user.password_hash):
-            raise PermissionDenied("wrong mobile or password", "手机号或密码错误", code="auth.failed")
+            raise PermissionDenied(
+                "wrong mobile or password", "手机号或密码错误", code="auth.failed"
+            )
         return user
 
     def disable_user(self, actor: ActorRef, user_id: str) -> User:

@@ -24,6 +24,12 @@ from crmkit.entities import (
     UserStatus,
 )
 from crmkit.errors import Conflict
+from crmkit.ports import (
+    DepartmentRepository,
+    OperationLogRepository,
+    RoleRepository,
+    UserRepository,
+)
 
 
 class _Versioned(Protocol):
@@ -55,7 +61,11 @@ class _Table(Generic[E]):
         old = self.rows.get(entity.id)
         self.rows[entity.id] = entity
         if old is None:
-            self._undo.append(lambda: self.rows.pop(entity.id, None))
+
+            def forget() -> None:
+                self.rows.pop(entity.id, None)
+
+            self._undo.append(forget)
         else:
             self._undo.append(lambda: self.rows.__setitem__(entity.id, old))
 
@@ -82,7 +92,9 @@ class _Table(Generic[E]):
 
 
 def _taken(kind: str, field: str) -> Conflict:
-    return Conflict(f"{kind} {field} is already taken", "该值已被占用", code=f"{kind}.{field}_taken")
+    return Conflict(
+        f"{kind} {field} is already taken", "该值已被占用", code=f"{kind}.{field}_taken"
+    )
 
 
 class MemoryDepartments(_Table[Department]):
@@ -164,7 +176,9 @@ class MemoryOperationLog:
     def for_record(
         self, record_kind: str, record_id: str, *, limit: int = 100
     ) -> list[OperationLogEntry]:
-        mine = [e for e in self.entries if e.record_kind == record_kind and e.record_id == record_id]
+        mine = [
+            e for e in self.entries if e.record_kind == record_kind and e.record_id == record_id
+        ]
         mine.sort(key=lambda e: (e.at, e.id), reverse=True)
         return mine[:limit]
 
@@ -174,10 +188,11 @@ class MemoryUnitOfWork:
 
     def __init__(self, storage: MemoryStorage) -> None:
         self._storage = storage
-        self.departments = storage.departments
-        self.users = storage.users
-        self.roles = storage.roles
-        self.oplog = storage.oplog
+        # Typed as the port's protocols, whose plain attributes are invariant.
+        self.departments: DepartmentRepository = storage.departments
+        self.users: UserRepository = storage.users
+        self.roles: RoleRepository = storage.roles
+        self.oplog: OperationLogRepository = storage.oplog
 
     def org_version(self) -> int:
         return self._storage.version
@@ -204,6 +219,7 @@ class MemoryStorage:
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
+        self._depth = 0
         self.undo: list[Undo] = []
         self.version = 0
         self.departments = MemoryDepartments("department", self.undo)
@@ -219,11 +235,14 @@ class MemoryStorage:
         with self._lock:
             outer = self.undo
             mark = len(outer)
+            self._depth += 1
             try:
                 yield MemoryUnitOfWork(self)
             except BaseException:
                 while len(outer) > mark:
                     outer.pop()()
                 raise
-            if mark == 0:
+            finally:
+                self._depth -= 1
+            if self._depth == 0:  # the outermost transaction committed: forget the undo log
                 outer.clear()

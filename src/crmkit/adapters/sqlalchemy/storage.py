@@ -1,0 +1,577 @@
+"""The SQLAlchemy Core storage adapter (SQLite and PostgreSQL).
+
+- :class:`SqlStorage` opens one connection in one transaction per unit of work
+  (``engine.begin()``): commit on normal exit, rollback on exception. A unit of work opened
+  inside another on the same thread joins it through a SAVEPOINT.
+- Optimistic locking is ``UPDATE … WHERE id = :id AND version = :expected``; no row → ``Conflict``.
+- Unique values are checked with a SELECT inside the transaction before writing; a clash that
+  slips past the check (a concurrent writer) surfaces as an ``IntegrityError`` that is mapped to
+  the same ``Conflict``. On PostgreSQL such an error aborts the transaction (or the enclosing
+  SAVEPOINT), so that unit of work must end — the ``Conflict`` leaving its ``with`` block does.
+- Collections load in a fixed number of statements: a user list is two (users, their roles).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, NoReturn, TypeVar
+
+from sqlalchemy import (
+    URL,
+    ColumnElement,
+    Connection,
+    Engine,
+    Select,
+    Table,
+    create_engine,
+    delete,
+    event,
+    exists,
+    func,
+    insert,
+    make_url,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
+
+from crmkit.adapters.sqlalchemy.rows import (
+    department_to_row,
+    log_entry_to_row,
+    role_to_row,
+    row_to_department,
+    row_to_log_entry,
+    row_to_role,
+    row_to_user,
+    user_role_rows,
+    user_to_row,
+)
+from crmkit.adapters.sqlalchemy.tables import (
+    departments,
+    metadata,
+    operation_log,
+    org_meta,
+    roles,
+    user_roles,
+    users,
+)
+from crmkit.entities import (
+    Department,
+    OperationLogEntry,
+    OrgMember,
+    OrgSnapshot,
+    OrgUnit,
+    Role,
+    User,
+    UserStatus,
+)
+from crmkit.errors import Conflict
+from crmkit.ports import (
+    DepartmentRepository,
+    OperationLogRepository,
+    RoleRepository,
+    UserRepository,
+)
+
+T = TypeVar("T")
+
+# -- engines ---------------------------------------------------------------------------------
+
+_POSTGRES_EXTRA_HINT = "pip install 'crmkit[postgres]'"
+_SQLITE_READY = "crmkit_sqlite_ready"
+
+
+def _prepare_sqlite_connection(dbapi_connection: DBAPIConnection) -> None:
+    """Turn on foreign keys and hand transaction control to SQLAlchemy (no driver BEGIN)."""
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA foreign_keys = ON")
+    finally:
+        cursor.close()
+
+
+def _on_sqlite_connect(dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
+    _prepare_sqlite_connection(dbapi_connection)
+    record.info[_SQLITE_READY] = True
+
+
+def _on_sqlite_begin(conn: Connection) -> None:
+    """Emit ``BEGIN IMMEDIATE``: take SQLite's single write lock up front.
+
+    A deferred transaction that reads and then writes can fail at once with "database is
+    locked" when another writer got there first; an immediate one waits (busy timeout) instead.
+    Connections pooled before the listeners were installed are prepared here, once.
+    """
+    pooled = conn.connection
+    if not pooled.info.get(_SQLITE_READY):
+        dbapi_connection = pooled.dbapi_connection
+        if dbapi_connection is not None:
+            _prepare_sqlite_connection(dbapi_connection)
+        pooled.info[_SQLITE_READY] = True
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def configure_sqlite(engine: Engine) -> None:
+    """Install crmkit's SQLite listeners on ``engine`` (idempotent; no-op for other databases).
+
+    Every connection gets ``PRAGMA foreign_keys = ON`` and every transaction ``BEGIN IMMEDIATE``,
+    emitted by SQLAlchemy instead of the sqlite3 driver, so SELECTs, DDL and SAVEPOINTs all run
+    inside the transaction and roll back with it.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+    if not event.contains(engine, "connect", _on_sqlite_connect):
+        event.listen(engine, "connect", _on_sqlite_connect)
+    if not event.contains(engine, "begin", _on_sqlite_begin):
+        event.listen(engine, "begin", _on_sqlite_begin)
+
+
+def _is_memory_sqlite(url: URL) -> bool:
+    return url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
+
+
+def make_engine(url: str | URL, **kw: Any) -> Engine:
+    """An :class:`Engine` ready for :class:`SqlStorage`; ``kw`` goes to ``create_engine``.
+
+    - SQLite: foreign keys on, ``BEGIN IMMEDIATE`` transactions (:func:`configure_sqlite`),
+      a 15 s busy timeout unless ``connect_args["timeout"]`` says otherwise; an in-memory
+      database shares one connection (``StaticPool``) so data persists between transactions
+      (single-threaded use only).
+    - PostgreSQL: ``postgresql://`` / ``postgres://`` use psycopg 3 (``postgresql+psycopg``);
+      without psycopg an ``ImportError`` names the ``postgres`` extra.
+    """
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.drivername == "postgresql+psycopg" and importlib.util.find_spec("psycopg") is None:
+        raise ImportError(f"PostgreSQL support needs psycopg 3: {_POSTGRES_EXTRA_HINT}")
+    if parsed.get_backend_name() == "sqlite":
+        connect_args = dict(kw.pop("connect_args", {}))
+        connect_args.setdefault("timeout", 15.0)
+        if _is_memory_sqlite(parsed):
+            connect_args.setdefault("check_same_thread", False)
+            kw.setdefault("poolclass", StaticPool)
+        engine = create_engine(parsed, connect_args=connect_args, **kw)
+        configure_sqlite(engine)
+        return engine
+    return create_engine(parsed, **kw)
+
+
+# -- errors ----------------------------------------------------------------------------------
+
+
+def _version_conflict(kind: str, entity_id: str) -> Conflict:
+    return Conflict(
+        f"{kind} {entity_id} was changed by someone else",
+        "记录已被他人修改，请刷新后重试",
+        code="version_conflict",
+    )
+
+
+def _taken(kind: str, field: str) -> Conflict:
+    return Conflict(
+        f"{kind} {field} is already taken", "该值已被占用", code=f"{kind}.{field}_taken"
+    )
+
+
+def _violation(err: IntegrityError) -> tuple[str, str]:
+    """``(kind, detail)`` of a constraint error: kind is ``unique``, ``foreign_key`` or ``other``.
+
+    PostgreSQL reports an SQLSTATE and the constraint name (our naming convention), SQLite an
+    extended error name and ``table.column`` in the message.
+    """
+    orig = err.orig
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate is not None:
+        diag = getattr(orig, "diag", None)
+        detail = str(getattr(diag, "constraint_name", "") or "")
+        kinds = {"23505": "unique", "23503": "foreign_key"}
+        return kinds.get(sqlstate, "other"), detail
+    name = getattr(orig, "sqlite_errorname", "")
+    detail = str(orig)
+    if name in ("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"):
+        return "unique", detail
+    if name == "SQLITE_CONSTRAINT_FOREIGNKEY":
+        return "foreign_key", detail
+    return "other", detail
+
+
+def _raise_write_conflict(err: IntegrityError, kind: str, unique_fields: Sequence[str]) -> NoReturn:
+    """Map an INSERT/UPDATE constraint error to ``Conflict``.
+
+    A unique clash on one of ``unique_fields`` → ``<kind>.<field>_taken``; on the id →
+    ``<kind>.exists``; a foreign key → ``<kind>.reference_missing``. Anything else re-raises.
+    """
+    violation, detail = _violation(err)
+    if violation == "unique":
+        for field in unique_fields:
+            if field in detail:
+                raise _taken(kind, field) from err
+        raise Conflict(f"{kind} exists", f"{kind} 已存在", code=f"{kind}.exists") from err
+    if violation == "foreign_key":
+        raise Conflict(
+            f"{kind} refers to a missing record",
+            "引用的记录不存在",
+            code=f"{kind}.reference_missing",
+        ) from err
+    raise err
+
+
+def _raise_delete_conflict(err: IntegrityError, kind: str) -> NoReturn:
+    """Map a DELETE blocked by a foreign key to ``Conflict(<kind>.in_use)``."""
+    if _violation(err)[0] == "foreign_key":
+        raise Conflict(
+            f"{kind} is still referenced", "该记录仍被引用，无法删除", code=f"{kind}.in_use"
+        ) from err
+    raise err
+
+
+# -- repositories ----------------------------------------------------------------------------
+
+
+class _Repository:
+    """Shared plumbing: the unit of work's connection and the versioned UPDATE."""
+
+    kind: str
+    table: Table
+    unique_fields: Sequence[str] = ()
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def _insert(self, row: dict[str, Any]) -> None:
+        try:
+            self._conn.execute(insert(self.table), row)
+        except IntegrityError as err:
+            _raise_write_conflict(err, self.kind, self.unique_fields)
+
+    def _update_versioned(self, row: dict[str, Any], expected_version: int) -> None:
+        """``UPDATE … WHERE id = :id AND version = :expected``; no row matched → ``Conflict``."""
+        values = {k: v for k, v in row.items() if k != "id"}
+        statement = (
+            update(self.table)
+            .where(self.table.c.id == row["id"], self.table.c.version == expected_version)
+            .values(values)
+        )
+        try:
+            result = self._conn.execute(statement)
+        except IntegrityError as err:
+            _raise_write_conflict(err, self.kind, self.unique_fields)
+        if result.rowcount == 0:
+            raise _version_conflict(self.kind, row["id"])
+
+    def _delete(self, entity_id: str) -> None:
+        try:
+            self._conn.execute(delete(self.table).where(self.table.c.id == entity_id))
+        except IntegrityError as err:
+            _raise_delete_conflict(err, self.kind)
+
+    def _one(self, statement: Select[Any], convert: Callable[[Any], T]) -> T | None:
+        row = self._conn.execute(statement).mappings().first()
+        return None if row is None else convert(row)
+
+
+class SqlDepartments(_Repository):
+    kind = "department"
+    table = departments
+
+    def get(self, department_id: str) -> Department | None:
+        return self._one(
+            select(departments).where(departments.c.id == department_id), row_to_department
+        )
+
+    def list(self) -> list[Department]:
+        """All departments ordered by id."""
+        rows = self._conn.execute(select(departments).order_by(departments.c.id)).mappings()
+        return [row_to_department(row) for row in rows]
+
+    def add(self, department: Department) -> None:
+        self._insert(department_to_row(department))
+
+    def update(self, department: Department, *, expected_version: int) -> None:
+        self._update_versioned(department_to_row(department), expected_version)
+
+    def delete(self, department_id: str) -> None:
+        """Delete (no-op when missing); still referenced → ``Conflict(department.in_use)``."""
+        self._delete(department_id)
+
+    def count_children(self, department_id: str) -> int:
+        statement = select(func.count()).where(departments.c.parent_id == department_id)
+        return int(self._conn.execute(statement).scalar_one())
+
+
+class SqlUsers(_Repository):
+    kind = "user"
+    table = users
+    unique_fields = ("mobile",)
+
+    def _load(self, statement: Select[Any]) -> list[User]:
+        """Users selected by ``statement`` plus their roles: two statements, whatever the count.
+
+        The roles query reuses the users query as an ``IN (subquery)``, so it needs no
+        bound parameter per user.
+        """
+        rows = self._conn.execute(statement).mappings().all()
+        if not rows:
+            return []
+        held: defaultdict[str, set[str]] = defaultdict(set)
+        ids = statement.with_only_columns(users.c.id).order_by(None)
+        role_rows = self._conn.execute(
+            select(user_roles.c.user_id, user_roles.c.role_id).where(
+                user_roles.c.user_id.in_(ids.scalar_subquery())
+            )
+        )
+        for user_id, role_id in role_rows:
+            held[user_id].add(role_id)
+        return [row_to_user(row, held.get(row["id"], ())) for row in rows]
+
+    def get(self, user_id: str) -> User | None:
+        found = self._load(select(users).where(users.c.id == user_id))
+        return found[0] if found else None
+
+    def get_by_mobile(self, mobile: str) -> User | None:
+        found = self._load(select(users).where(users.c.mobile == mobile))
+        return found[0] if found else None
+
+    def list(
+        self,
+        *,
+        department_id: str | None = None,
+        role_id: str | None = None,
+        status: UserStatus | None = None,
+    ) -> list[User]:
+        """Users matching every given filter, ordered by id (role via ``EXISTS``)."""
+        conditions: list[ColumnElement[bool]] = []
+        if department_id is not None:
+            conditions.append(users.c.department_id == department_id)
+        if status is not None:
+            conditions.append(users.c.status == status.value)
+        if role_id is not None:
+            conditions.append(
+                exists().where(user_roles.c.user_id == users.c.id, user_roles.c.role_id == role_id)
+            )
+        return self._load(select(users).where(*conditions).order_by(users.c.id))
+
+    def _check_mobile(self, user: User) -> None:
+        """Another user holding this mobile → ``Conflict(user.mobile_taken)``."""
+        holder = self._conn.execute(
+            select(users.c.id).where(users.c.mobile == user.mobile, users.c.id != user.id)
+        ).first()
+        if holder is not None:
+            raise _taken("user", "mobile")
+
+    def _write_roles(self, user: User) -> None:
+        rows = user_role_rows(user)
+        if rows:
+            try:
+                self._conn.execute(insert(user_roles), rows)
+            except IntegrityError as err:
+                _raise_write_conflict(err, self.kind, self.unique_fields)
+
+    def add(self, user: User) -> None:
+        self._check_mobile(user)
+        self._insert(user_to_row(user))
+        self._write_roles(user)
+
+    def update(self, user: User, *, expected_version: int) -> None:
+        """Versioned update of the user row, then its role set is replaced."""
+        self._check_mobile(user)
+        self._update_versioned(user_to_row(user), expected_version)
+        self._conn.execute(delete(user_roles).where(user_roles.c.user_id == user.id))
+        self._write_roles(user)
+
+    def count_in_department(self, department_id: str) -> int:
+        statement = select(func.count()).where(users.c.department_id == department_id)
+        return int(self._conn.execute(statement).scalar_one())
+
+
+class SqlRoles(_Repository):
+    kind = "role"
+    table = roles
+    unique_fields = ("name", "code")
+
+    def _all(self, statement: Select[Any]) -> list[Role]:
+        return [row_to_role(row) for row in self._conn.execute(statement).mappings()]
+
+    def get(self, role_id: str) -> Role | None:
+        return self._one(select(roles).where(roles.c.id == role_id), row_to_role)
+
+    def get_by_code(self, code: str) -> Role | None:
+        return self._one(select(roles).where(roles.c.code == code), row_to_role)
+
+    def get_many(self, role_ids: Iterable[str]) -> list[Role]:
+        """The existing roles among ``role_ids``, ordered by id; unknown ids are skipped."""
+        wanted = sorted(set(role_ids))
+        if not wanted:
+            return []
+        return self._all(select(roles).where(roles.c.id.in_(wanted)).order_by(roles.c.id))
+
+    def list(self) -> list[Role]:
+        """All roles ordered by id."""
+        return self._all(select(roles).order_by(roles.c.id))
+
+    def _check_unique(self, role: Role) -> None:
+        """Another role with this name → ``role.name_taken``, with this code → ``role.code_taken``.
+
+        A NULL code never clashes (several roles may have none).
+        """
+        clash = roles.c.name == role.name
+        if role.code is not None:
+            clash = or_(clash, roles.c.code == role.code)
+        rows = self._conn.execute(
+            select(roles.c.name, roles.c.code).where(roles.c.id != role.id, clash)
+        ).all()
+        if any(name == role.name for name, _ in rows):
+            raise _taken("role", "name")
+        if rows:
+            raise _taken("role", "code")
+
+    def add(self, role: Role) -> None:
+        self._check_unique(role)
+        self._insert(role_to_row(role))
+
+    def update(self, role: Role, *, expected_version: int) -> None:
+        self._check_unique(role)
+        self._update_versioned(role_to_row(role), expected_version)
+
+    def delete(self, role_id: str) -> None:
+        """Delete the role (no-op when missing) and, by cascade, its memberships."""
+        self._delete(role_id)
+
+
+class SqlOperationLog:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def add_many(self, entries: Sequence[OperationLogEntry]) -> None:
+        """One executemany INSERT for all entries."""
+        if entries:
+            self._conn.execute(insert(operation_log), [log_entry_to_row(e) for e in entries])
+
+    def for_record(
+        self, record_kind: str, record_id: str, *, limit: int = 100
+    ) -> list[OperationLogEntry]:
+        """Entries of one record, newest first (ties broken by id, newest first)."""
+        statement = (
+            select(operation_log)
+            .where(
+                operation_log.c.record_kind == record_kind,
+                operation_log.c.record_id == record_id,
+            )
+            .order_by(operation_log.c.at.desc(), operation_log.c.id.desc())
+            .limit(limit)
+        )
+        return [row_to_log_entry(row) for row in self._conn.execute(statement).mappings()]
+
+
+# -- unit of work and storage ----------------------------------------------------------------
+
+
+class SqlUnitOfWork:
+    """Repositories over one connection inside one transaction; also the org directory.
+
+    ``connection`` is public so other adapters' repositories can join the same transaction.
+    """
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        # Typed as the port's protocols: the UnitOfWork protocol declares plain (invariant)
+        # attributes, so a concrete repository type here would not satisfy it.
+        self.departments: DepartmentRepository = SqlDepartments(connection)
+        self.users: UserRepository = SqlUsers(connection)
+        self.roles: RoleRepository = SqlRoles(connection)
+        self.oplog: OperationLogRepository = SqlOperationLog(connection)
+
+    def org_version(self) -> int:
+        """The counter in ``crm_org_meta``; 0 when the row is missing."""
+        value = self.connection.execute(select(org_meta.c.value).where(org_meta.c.id == 1)).scalar()
+        return 0 if value is None else int(value)
+
+    def bump_org_version(self) -> int:
+        """``UPDATE … SET value = value + 1 RETURNING value`` (row-locks on PostgreSQL, so
+        concurrent org changes serialise); seeds the row at 1 when it is missing."""
+        bumped = self.connection.execute(
+            update(org_meta)
+            .where(org_meta.c.id == 1)
+            .values(value=org_meta.c.value + 1)
+            .returning(org_meta.c.value)
+        ).scalar()
+        if bumped is None:
+            self.connection.execute(insert(org_meta).values(id=1, value=1))
+            return 1
+        return int(bumped)
+
+    def org_snapshot(self) -> OrgSnapshot:
+        """Version, then all departments, then all users: three statements, none per row.
+
+        The version is read first, so under READ COMMITTED a snapshot is never older than the
+        version it carries.
+        """
+        version = self.org_version()
+        units = tuple(
+            OrgUnit(unit_id, parent_id)
+            for unit_id, parent_id in self.connection.execute(
+                select(departments.c.id, departments.c.parent_id).order_by(departments.c.id)
+            )
+        )
+        members = tuple(
+            OrgMember(user_id, department_id, supervisor_id, status == UserStatus.ACTIVE.value)
+            for user_id, department_id, supervisor_id, status in self.connection.execute(
+                select(
+                    users.c.id, users.c.department_id, users.c.supervisor_id, users.c.status
+                ).order_by(users.c.id)
+            )
+        )
+        return OrgSnapshot(version=version, units=units, members=members)
+
+
+class SqlStorage:
+    """:class:`~crmkit.ports.Storage` over SQLAlchemy Core (SQLite, PostgreSQL).
+
+    ``url_or_engine`` is a database URL (passed to :func:`make_engine`) or an ``Engine``; a
+    SQLite engine not built by :func:`make_engine` gets its listeners (:func:`configure_sqlite`).
+    """
+
+    def __init__(self, url_or_engine: str | URL | Engine) -> None:
+        if isinstance(url_or_engine, Engine):
+            self.engine = url_or_engine
+            configure_sqlite(self.engine)
+        else:
+            self.engine = make_engine(url_or_engine)
+        self._local = threading.local()
+
+    def create_schema(self) -> None:
+        """``metadata.create_all`` plus the org-version row (version 0) when missing; idempotent."""
+        with self.engine.begin() as conn:
+            metadata.create_all(conn)
+            if conn.execute(select(org_meta.c.id).where(org_meta.c.id == 1)).first() is None:
+                conn.execute(insert(org_meta).values(id=1, value=0))
+
+    @contextmanager
+    def transaction(self) -> Iterator[SqlUnitOfWork]:
+        """One connection, one transaction: commit on normal exit, rollback on exception.
+
+        A transaction opened while this thread already has one open joins it through a
+        SAVEPOINT (like the memory adapter): it sees the outer writes, an exception undoes only
+        its own writes, and nothing commits before the outermost block ends. Without this a
+        nested call would wait on the outer transaction's locks from a second connection.
+        """
+        outer: Connection | None = getattr(self._local, "connection", None)
+        if outer is not None:
+            with outer.begin_nested():
+                yield SqlUnitOfWork(outer)
+            return
+        with self.engine.begin() as conn:
+            self._local.connection = conn
+            try:
+                yield SqlUnitOfWork(conn)
+            finally:
+                self._local.connection = None

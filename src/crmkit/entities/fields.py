@@ -1,0 +1,89 @@
+"""Field definitions (默认字段 + 自定义字段) and the value kinds queries and storage work with."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+
+import attrs
+
+from crmkit.entities.common import JSONValue
+
+
+class ValueKind(enum.StrEnum):
+    """How a field's value is stored and compared (each field type declares one).
+
+    TEXT: str, compared by code point. INTEGER: int. DECIMAL: ``Decimal`` (stored as a string in
+    custom values). BOOLEAN. DATE: ``date``. DATETIME: aware ``datetime`` (UTC). LIST: a list of
+    strings (multiselect, users); compared by membership.
+    """
+
+    TEXT = "text"
+    INTEGER = "integer"
+    DECIMAL = "decimal"
+    BOOLEAN = "boolean"
+    DATE = "date"
+    DATETIME = "datetime"
+    LIST = "list"
+
+
+@attrs.frozen
+class FieldDefinition:
+    """One field of a record kind. System fields are built in; custom ones are admin-defined.
+
+    ``key`` is stable (never the label) and unique per kind across system and custom fields.
+    A retired field keeps its stored values but accepts no writes and leaves forms and lists.
+    """
+
+    kind: str
+    key: str
+    label_zh: str
+    label_en: str
+    type: str
+    system: bool = False
+    required: bool = False
+    unique: bool = False
+    default: JSONValue = None
+    options: tuple[str, ...] = ()
+    max_length: int | None = None
+    precision: int | None = None
+    min_value: str | None = None
+    max_value: str | None = None
+    help_text: str = ""
+    order: int = 0
+    hidden: bool = False
+    retired: bool = False
+    reference_kind: str | None = None
+    version: int = 1
+
+    @property
+    def label(self) -> str:
+        return f"{self.label_zh} / {self.label_en}"
+
+
+class FieldValueError(ValueError):
+    """Raised by a field type's validator: a stable ``code`` plus English and Chinese text."""
+
+    def __init__(self, code: str, message_en: str, message_zh: str) -> None:
+        super().__init__(message_en)
+        self.code = code
+        self.message_en = message_en
+        self.message_zh = message_zh
+
+
+Validator = Callable[[JSONValue, FieldDefinition], JSONValue]
+"""``validate(raw, definition)``: the normalised, JSON-able stored value, or FieldValueError.
+Never called with None or "" (emptiness and ``required`` are checked before)."""
+
+
+@attrs.frozen
+class FieldType:
+    """A field type (text, money, 统一社会信用代码 …). Built-ins and plugins register these
+    through the ``crmkit_register_field_types`` hook; names are unique per CRM."""
+
+    name: str
+    value_kind: ValueKind
+    label_zh: str
+    label_en: str
+    validate: Validator
+    options_required: bool = False

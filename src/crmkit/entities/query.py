@@ -1,0 +1,90 @@
+"""Query specifications for record lists: conditions, sort, keyset page. Interpreted twice —
+in memory (reference) and compiled to SQL — with the same semantics:
+
+- ``eq`` / ``ne``: equal / not equal; ``ne`` also matches an empty value. For LIST fields ``eq``
+  means "contains the element" and ``ne`` "does not contain it".
+- ``contains`` / ``not_contains``, ``prefix``, ``suffix``: case-sensitive substring tests on text;
+  ``not_contains`` also matches an empty value.
+- ``is_empty`` / ``not_empty``: null, ``""`` or an empty list counts as empty.
+- ``gt ge lt le between`` (inclusive): an empty value never matches.
+- ``in``: the value is one of the given values (LIST: shares an element with them).
+- Sorting puts empty values last in both directions; ties are broken by id (ascending, or
+  descending when the first sort key is descending).
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+import attrs
+
+from crmkit.entities.fields import ValueKind
+from crmkit.entities.scope import RecordScope
+
+
+class Operator(enum.StrEnum):
+    EQ = "eq"  # 等于
+    NE = "ne"  # 不等于
+    CONTAINS = "contains"  # 包含
+    NOT_CONTAINS = "not_contains"  # 不包含
+    IS_EMPTY = "is_empty"  # 为空
+    NOT_EMPTY = "not_empty"  # 不为空
+    GT = "gt"
+    GE = "ge"
+    LT = "lt"
+    LE = "le"
+    BETWEEN = "between"  # 范围
+    PREFIX = "prefix"  # 前缀
+    SUFFIX = "suffix"  # 后缀
+    IN = "in"
+
+
+@attrs.frozen
+class FieldRef:
+    """A validated reference to a field: system column or custom JSON key, with its kind."""
+
+    key: str
+    kind: ValueKind
+    system: bool
+
+
+@attrs.frozen
+class Condition:
+    """One typed condition: value is ``None`` (emptiness tests), a scalar, or a tuple
+    (``between``: two values; ``in``: one or more)."""
+
+    field: FieldRef
+    op: Operator
+    value: Any = None
+
+
+@attrs.frozen
+class SortKey:
+    field: FieldRef
+    descending: bool = False
+
+
+@attrs.frozen
+class RecordQuery:
+    """A complete list request, already validated and always cut to a scope.
+
+    ``after`` is the keyset cursor: the sort values and id of the last row of the previous page.
+    ``team_kind`` names the team table entries that grant visibility (相关团队).
+    """
+
+    scope: RecordScope
+    conditions: tuple[Condition, ...] = ()
+    sort: tuple[SortKey, ...] = ()
+    limit: int = 50
+    after: tuple[Any, ...] | None = None
+    with_total: bool = False
+
+
+@attrs.frozen
+class Page:
+    """One page of results; ``next_cursor`` is None on the last page."""
+
+    items: tuple[Any, ...]
+    next_cursor: str | None
+    total: int | None = None
