@@ -7,12 +7,13 @@ Implement them in any object or module decorated with :data:`hookimpl` and pass 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pluggy
 
 from crmkit.entities import OperationLogEntry
+from crmkit.entities.fields import FieldType
 
 PROJECT = "crmkit"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -24,3 +25,15 @@ def crmkit_after_commit(crm: Any, entries: Sequence[OperationLogEntry]) -> None:
     """React to committed changes. ``entries`` are the operation-log entries the operation wrote
     (one per changed record); called once per operation, after its transaction committed.
     An exception here is logged and does not undo the operation."""
+
+
+@hookspec
+def crmkit_register_field_types(register: Callable[[FieldType], None]) -> None:
+    """Add field types: call ``register(field_type)`` once per
+    :class:`~crmkit.entities.fields.FieldType` the plugin provides.
+
+    Called once when a CRM is built. The built-in types (text, money, mobile …) register
+    through this same hook from the plugin ``crmkit.builtin_field_types``, which runs first. A
+    name already taken (by a built-in or another plugin) raises
+    ``RuleViolation(code="field_type.duplicate")``; names match ``^[a-z][a-z0-9_]{1,39}$``
+    (else ``field_type.bad_name``). Return nothing: the return value is ignored."""

@@ -77,3 +77,13 @@ def test_entry_points_are_not_loaded_unless_asked(monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setattr(importlib.metadata, "entry_points", fail)
     CRM()
+
+
+def test_plugin_passed_and_installed_is_not_a_load_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    recorder = Recorder()
+    monkeypatch.setattr(importlib.metadata, "entry_points",
+                        lambda group: [FakeEntryPoint("rec", recorder)])
+    crm = CRM(plugins=[recorder], load_entrypoints=True)
+    assert crm.plugin_errors == []
+    crm.org.setup(admin_mobile="13800000000", admin_name="王总")
+    assert len(recorder.batches) == 1, "registered once, called once"

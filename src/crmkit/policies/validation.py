@@ -31,11 +31,11 @@ def normalize_mobile(raw: str) -> str | None:
         digits = digits[3:]
     elif digits.startswith("86") and len(digits) == 13:
         digits = digits[2:]
-    return digits if _MOBILE.match(digits) else None
+    return digits if _MOBILE.fullmatch(digits) else None
 
 
 def is_valid_email(raw: str) -> bool:
-    return len(raw) <= 254 and _EMAIL.match(raw) is not None
+    return len(raw) <= 254 and _EMAIL.fullmatch(raw) is not None
 
 
 class Problems:

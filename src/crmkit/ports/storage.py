@@ -25,6 +25,17 @@ from crmkit.entities import (
     User,
     UserStatus,
 )
+from crmkit.ports.records import (
+    AttachmentRepository,
+    ColumnRepository,
+    FieldRepository,
+    FollowUpRepository,
+    RecordRepository,
+    SceneRepository,
+    ScheduleRepository,
+    SettingsRepository,
+    TeamRepository,
+)
 
 
 class DepartmentRepository(Protocol):
@@ -81,6 +92,28 @@ class UnitOfWork(Protocol):
     def roles(self) -> RoleRepository: ...
     @property
     def oplog(self) -> OperationLogRepository: ...
+
+    # -- business records and their shared features (crmkit.ports.records) --
+    def records(self, kind: str) -> RecordRepository:
+        """The repository of one record kind (``lead``, ``customer`` …); unknown kind → KeyError."""
+        ...
+
+    @property
+    def team(self) -> TeamRepository: ...
+    @property
+    def fields(self) -> FieldRepository: ...
+    @property
+    def scenes(self) -> SceneRepository: ...
+    @property
+    def columns(self) -> ColumnRepository: ...
+    @property
+    def followups(self) -> FollowUpRepository: ...
+    @property
+    def schedules(self) -> ScheduleRepository: ...
+    @property
+    def attachments(self) -> AttachmentRepository: ...
+    @property
+    def settings(self) -> SettingsRepository: ...
 
     def org_version(self) -> int:
         """Current org version; 0 for an empty store."""

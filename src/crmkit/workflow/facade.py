@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from crmkit.ports import Clock, FileStore, IdGenerator, Notifier, OrgDirectory, Storage
+from crmkit.workflow.fieldtypes import build_field_types
 from crmkit.workflow.org import OrgService
 from crmkit.workflow.plugins import PluginLoadError, build_plugin_manager
 from crmkit.workflow.runtime import Runtime
@@ -34,6 +35,7 @@ class CRMFacade:
             plugins, load_entrypoints=load_entrypoints, strict=strict_plugins
         )
         self.plugin_manager = manager
+        self.field_types = build_field_types(manager)
         self.plugin_errors: list[PluginLoadError] = errors
         self.storage = storage
         self.files = files

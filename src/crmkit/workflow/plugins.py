@@ -11,6 +11,7 @@ import pluggy
 
 from crmkit import hookspecs
 from crmkit.errors import CrmError
+from crmkit.workflow.fieldtypes import BUILTIN_PLUGIN_NAME, BuiltinFieldTypes
 
 log = logging.getLogger("crmkit.plugins")
 
@@ -28,18 +29,22 @@ def build_plugin_manager(
 ) -> tuple[pluggy.PluginManager, list[PluginLoadError]]:
     """Register ``plugins`` and, when asked, the ``crmkit`` entry points.
 
+    The built-in field types come first, as the plugin ``crmkit.builtin_field_types``.
     A broken entry point is logged and skipped; with ``strict`` it raises instead.
     """
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
+    manager.register(BuiltinFieldTypes(), name=BUILTIN_PLUGIN_NAME)
     for plugin in plugins:
         manager.register(plugin)
     errors: list[PluginLoadError] = []
     if load_entrypoints:
         for ep in importlib.metadata.entry_points(group=hookspecs.PROJECT):
             try:
-                if manager.get_plugin(ep.name) is None:
-                    manager.register(ep.load(), name=ep.name)
+                plugin = ep.load()
+                # a plugin also passed explicitly is already in: not an error
+                if manager.get_plugin(ep.name) is None and not manager.is_registered(plugin):
+                    manager.register(plugin, name=ep.name)
             except Exception as exc:
                 if strict:
                     raise CrmError(

@@ -13,6 +13,17 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Generic, Protocol, TypeVar
 
+from crmkit.adapters.memory.records import (
+    MemoryAttachments,
+    MemoryColumns,
+    MemoryFields,
+    MemoryFollowUps,
+    MemoryRecords,
+    MemoryScenes,
+    MemorySchedules,
+    MemorySettings,
+    MemoryTeam,
+)
 from crmkit.entities import (
     Department,
     OperationLogEntry,
@@ -23,6 +34,7 @@ from crmkit.entities import (
     User,
     UserStatus,
 )
+from crmkit.entities.kinds import RECORD_TYPES
 from crmkit.errors import Conflict
 from crmkit.ports import (
     DepartmentRepository,
@@ -193,6 +205,17 @@ class MemoryUnitOfWork:
         self.users: UserRepository = storage.users
         self.roles: RoleRepository = storage.roles
         self.oplog: OperationLogRepository = storage.oplog
+        self.team = storage.team
+        self.fields = storage.fields
+        self.scenes = storage.scenes
+        self.columns = storage.columns
+        self.followups = storage.followups
+        self.schedules = storage.schedules
+        self.attachments = storage.attachments
+        self.settings = storage.settings
+
+    def records(self, kind: str) -> MemoryRecords:
+        return self._storage.records[kind]
 
     def org_version(self) -> int:
         return self._storage.version
@@ -226,6 +249,17 @@ class MemoryStorage:
         self.users = MemoryUsers("user", self.undo)
         self.roles = MemoryRoles("role", self.undo)
         self.oplog = MemoryOperationLog(self.undo)
+        self.team = MemoryTeam(self.undo)
+        self.records = {
+            kind: MemoryRecords(kind, self.undo, self.team) for kind in RECORD_TYPES
+        }
+        self.fields = MemoryFields(self.undo)
+        self.scenes = MemoryScenes(self.undo)
+        self.columns = MemoryColumns(self.undo)
+        self.followups = MemoryFollowUps(self.undo)
+        self.schedules = MemorySchedules(self.undo)
+        self.attachments = MemoryAttachments(self.undo)
+        self.settings = MemorySettings(self.undo)
 
     def create_schema(self) -> None:
         """Nothing to create; present for the Storage protocol."""

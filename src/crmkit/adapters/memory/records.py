@@ -1,0 +1,249 @@
+"""Memory repositories for business records and their shared features (the reference)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+import attrs
+
+from crmkit.entities import JSONValue
+from crmkit.entities.fields import FieldDefinition
+from crmkit.entities.query import FieldRef, RecordQuery
+from crmkit.entities.records import (
+    Attachment,
+    ColumnConfig,
+    FollowUp,
+    Scene,
+    Schedule,
+    TeamMember,
+)
+from crmkit.errors import Conflict
+from crmkit.policies.query_eval import field_value, page_of, record_matches
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+Undo = Callable[[], None]
+
+
+class UndoDict(Generic[K, V]):
+    """A dict whose writes push their inverse onto the storage's undo log."""
+
+    def __init__(self, undo: list[Undo]) -> None:
+        self.rows: dict[K, V] = {}
+        self._undo = undo
+
+    def _set(self, key: K, value: V) -> None:
+        if key in self.rows:
+            old = self.rows[key]
+            self._undo.append(lambda: self.rows.__setitem__(key, old))
+        else:
+            self._undo.append(lambda: self._forget(key))
+        self.rows[key] = value
+
+    def _forget(self, key: K) -> None:
+        self.rows.pop(key, None)
+
+    def _drop(self, key: K) -> None:
+        if key in self.rows:
+            old = self.rows.pop(key)
+            self._undo.append(lambda: self.rows.__setitem__(key, old))
+
+
+def _version_conflict(kind: str, record_id: str) -> Conflict:
+    return Conflict(
+        f"{kind} {record_id} was changed by someone else", "记录已被他人修改，请刷新后重试",
+        code="version_conflict",
+    )
+
+
+class MemoryTeam(UndoDict[tuple[str, str, str], TeamMember]):
+    def members(self, record_kind: str, record_id: str) -> list[TeamMember]:
+        return sorted(
+            (m for (k, r, _), m in self.rows.items() if (k, r) == (record_kind, record_id)),
+            key=lambda m: m.user_id,
+        )
+
+    def put_many(self, members: Sequence[TeamMember]) -> None:
+        for m in members:
+            self._set((m.record_kind, m.record_id, m.user_id), m)
+
+    def remove(self, record_kind: str, record_id: str, user_id: str) -> None:
+        self._drop((record_kind, record_id, user_id))
+
+    def clear(self, record_kind: str, record_ids: Sequence[str]) -> None:
+        wanted = set(record_ids)
+        for key in [k for k in self.rows if k[0] == record_kind and k[1] in wanted]:
+            self._drop(key)
+
+    def access_of(self, record_kind: str, record_id: str, user_id: str) -> TeamMember | None:
+        return self.rows.get((record_kind, record_id, user_id))
+
+    def user_ids(self, record_kind: str, record_id: str) -> list[str]:
+        return [m.user_id for m in self.members(record_kind, record_id)]
+
+
+class MemoryRecords(UndoDict[str, Any]):
+    """Records of one kind; queries run the reference interpreter over every row."""
+
+    def __init__(self, kind: str, undo: list[Undo], team: MemoryTeam) -> None:
+        super().__init__(undo)
+        self.kind = kind
+        self._team = team
+
+    def get(self, record_id: str) -> Any | None:
+        return self.rows.get(record_id)
+
+    def get_many(self, record_ids: Sequence[str]) -> list[Any]:
+        return [self.rows[i] for i in sorted(set(record_ids)) if i in self.rows]
+
+    def add(self, record: Any) -> None:
+        if record.id in self.rows:
+            raise Conflict(
+                f"{self.kind} {record.id} exists", "记录已存在", code=f"{self.kind}.exists"
+            )
+        self._set(record.id, record)
+
+    def add_many(self, records: Sequence[Any]) -> None:
+        for record in records:
+            self.add(record)
+
+    def update(self, record: Any, *, expected_version: int) -> None:
+        current = self.rows.get(record.id)
+        if current is None or current.version != expected_version:
+            raise _version_conflict(self.kind, record.id)
+        self._set(record.id, record)
+
+    def delete(self, record_id: str) -> None:
+        self._drop(record_id)
+
+    def _visible(self, query: RecordQuery) -> list[Any]:
+        scope = query.scope
+        return [
+            r for r in self.rows.values()
+            if scope.admits(r.owner_id, self._team.user_ids(self.kind, r.id),
+                            getattr(r, "pool_id", None))
+            and record_matches(r, query.conditions)
+        ]
+
+    def query(self, query: RecordQuery) -> list[Any]:
+        return page_of(self._visible(query), query.sort, query.after, query.limit)
+
+    def count(self, query: RecordQuery) -> int:
+        return len(self._visible(query))
+
+    def find_equal(self, field: FieldRef, value: Any, *, limit: int = 10) -> list[Any]:
+        found = [r for r in self.rows.values() if field_value(r, field) == value]
+        return sorted(found, key=lambda r: r.id)[:limit]
+
+    def reassign(self, record_ids: Sequence[str], owner_id: str | None, at: datetime) -> int:
+        changed = 0
+        for record_id in dict.fromkeys(record_ids):
+            record = self.rows.get(record_id)
+            if record is not None:
+                self._set(record_id, attrs.evolve(
+                    record, owner_id=owner_id, version=record.version + 1, updated_at=at))
+                changed += 1
+        return changed
+
+    def ids_owned_by(self, owner_id: str) -> list[str]:
+        return sorted(r.id for r in self.rows.values() if r.owner_id == owner_id)
+
+
+class MemoryFields(UndoDict[tuple[str, str], FieldDefinition]):
+    def list(self, kind: str) -> list[FieldDefinition]:
+        return sorted((d for (k, _), d in self.rows.items() if k == kind),
+                      key=lambda d: (d.order, d.key))
+
+    def add(self, definition: FieldDefinition) -> None:
+        key = (definition.kind, definition.key)
+        if key in self.rows:
+            raise Conflict(f"field {definition.key} exists", "字段已存在", code="field.key_taken")
+        self._set(key, definition)
+
+    def update(self, definition: FieldDefinition, *, expected_version: int) -> None:
+        key = (definition.kind, definition.key)
+        current = self.rows.get(key)
+        if current is None or current.version != expected_version:
+            raise _version_conflict("field", definition.key)
+        self._set(key, definition)
+
+
+class MemoryScenes(UndoDict[str, Scene]):
+    def get(self, scene_id: str) -> Scene | None:
+        return self.rows.get(scene_id)
+
+    def list(self, user_id: str, record_kind: str) -> list[Scene]:
+        mine = [s for s in self.rows.values()
+                if s.user_id == user_id and s.record_kind == record_kind]
+        return sorted(mine, key=lambda s: (s.order, s.id))
+
+    def add(self, scene: Scene) -> None:
+        self._set(scene.id, scene)
+
+    def update(self, scene: Scene, *, expected_version: int) -> None:
+        current = self.rows.get(scene.id)
+        if current is None or current.version != expected_version:
+            raise _version_conflict("scene", scene.id)
+        self._set(scene.id, scene)
+
+    def delete(self, scene_id: str) -> None:
+        self._drop(scene_id)
+
+
+class MemoryColumns(UndoDict[tuple[str, str], ColumnConfig]):
+    def get(self, user_id: str, record_kind: str) -> ColumnConfig | None:
+        return self.rows.get((user_id, record_kind))
+
+    def put(self, config: ColumnConfig) -> None:
+        self._set((config.user_id, config.record_kind), config)
+
+
+class MemoryFollowUps(UndoDict[str, FollowUp]):
+    def add(self, followup: FollowUp) -> None:
+        self._set(followup.id, followup)
+
+    def for_record(self, record_kind: str, record_id: str, *, limit: int = 100) -> list[FollowUp]:
+        mine = [f for f in self.rows.values()
+                if (f.record_kind, f.record_id) == (record_kind, record_id)]
+        return sorted(mine, key=lambda f: (f.at, f.id), reverse=True)[:limit]
+
+
+class MemorySchedules(UndoDict[str, Schedule]):
+    def add(self, schedule: Schedule) -> None:
+        self._set(schedule.id, schedule)
+
+    def for_record(self, record_kind: str, record_id: str) -> list[Schedule]:
+        mine = [s for s in self.rows.values()
+                if (s.record_kind, s.record_id) == (record_kind, record_id)]
+        return sorted(mine, key=lambda s: (s.starts_at, s.id))
+
+    def for_owner(self, owner_id: str, start: datetime, end: datetime) -> list[Schedule]:
+        mine = [s for s in self.rows.values()
+                if s.owner_id == owner_id and start <= s.starts_at < end]
+        return sorted(mine, key=lambda s: (s.starts_at, s.id))
+
+
+class MemoryAttachments(UndoDict[str, Attachment]):
+    def get(self, attachment_id: str) -> Attachment | None:
+        return self.rows.get(attachment_id)
+
+    def add(self, attachment: Attachment) -> None:
+        self._set(attachment.id, attachment)
+
+    def delete(self, attachment_id: str) -> None:
+        self._drop(attachment_id)
+
+    def for_record(self, record_kind: str, record_id: str) -> list[Attachment]:
+        mine = [a for a in self.rows.values()
+                if (a.record_kind, a.record_id) == (record_kind, record_id)]
+        return sorted(mine, key=lambda a: (a.uploaded_at, a.id))
+
+
+class MemorySettings(UndoDict[str, JSONValue]):
+    def get(self, key: str) -> JSONValue:
+        return self.rows.get(key)
+
+    def put(self, key: str, value: JSONValue) -> None:
+        self._set(key, value)

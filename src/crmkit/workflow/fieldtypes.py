@@ -1,0 +1,202 @@
+"""Field types through pluggy: the registry one CRM builds from its plugin manager.
+
+Built-in types are not special: :class:`BuiltinFieldTypes` is a plugin like any other, registered
+first in every manager as ``crmkit.builtin_field_types``, and adds
+:data:`~crmkit.policies.fieldtypes.BUILTIN_FIELD_TYPES` through the
+``crmkit_register_field_types`` hook. :func:`build_field_types` calls that hook once per plugin
+(in registration order, so built-ins come first) with a ``register`` callback that knows which
+plugin is registering — a duplicate name names both plugins.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+
+import pluggy
+
+from crmkit.entities.common import JSONValue
+from crmkit.entities.fields import FieldDefinition, FieldType, FieldValueError
+from crmkit.errors import CrmError, FieldError, RuleViolation, ValidationError
+from crmkit.hookspecs import hookimpl
+from crmkit.policies.fieldtypes import BUILTIN_FIELD_TYPES, definition_problems, is_empty
+
+__all__ = [
+    "BUILTIN_PLUGIN_NAME",
+    "FIELD_TYPE_NAME",
+    "BuiltinFieldTypes",
+    "FieldTypeRegistry",
+    "build_field_types",
+]
+
+BUILTIN_PLUGIN_NAME = "crmkit.builtin_field_types"
+FIELD_TYPE_NAME = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+_HOOK = "crmkit_register_field_types"
+
+
+class BuiltinFieldTypes:
+    """The plugin that contributes crmkit's own field types (text, money, mobile …)."""
+
+    @hookimpl
+    def crmkit_register_field_types(self, register: Callable[[FieldType], None]) -> None:
+        for field_type in BUILTIN_FIELD_TYPES:
+            register(field_type)
+
+
+class FieldTypeRegistry:
+    """The field types of one CRM, by name. Immutable once built."""
+
+    def __init__(self, types: Mapping[str, FieldType], sources: Mapping[str, str]) -> None:
+        self._types = dict(types)
+        self._sources = dict(sources)
+
+    def get(self, name: str) -> FieldType:
+        """The type called ``name``; an unknown name is a ValidationError at ``$.type``."""
+        field_type = self._types.get(name) if isinstance(name, str) else None
+        if field_type is None:
+            raise ValidationError.single(
+                "$.type",
+                "field_type.unknown",
+                f"$.type {name!r} is not a known field type",
+                f"$.type {name!r} 不是已注册的字段类型",
+            )
+        return field_type
+
+    def names(self) -> list[str]:
+        """Every registered type name, in registration order (built-ins first)."""
+        return list(self._types)
+
+    def source(self, name: str) -> str:
+        """The name of the plugin that registered ``name``."""
+        self.get(name)
+        return self._sources[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._types
+
+    def __iter__(self) -> Iterator[FieldType]:
+        return iter(self._types.values())
+
+    def __len__(self) -> int:
+        return len(self._types)
+
+    def validate_value(self, definition: FieldDefinition, raw: JSONValue, path: str) -> JSONValue:
+        """The value to store for ``raw`` in the field ``definition``, or a ValidationError at
+        ``path``.
+
+        An empty value (None, "", []) is stored as None — unless the field is required
+        (code ``required``; a whitespace-only string in a required field: ``blank``). Anything
+        else goes to the type's validator; its FieldValueError becomes a FieldError at ``path``
+        with the validator's code. (Retired fields, defaults and uniqueness are the record
+        engine's business, not this method's.)
+        """
+        field_type = self.get(definition.type)
+        if is_empty(raw):
+            if definition.required:
+                raise _invalid(path, "required", "is required", "必填")
+            return None
+        if definition.required and isinstance(raw, str) and not raw.strip():
+            raise _invalid(path, "blank", "must not be blank", "不能为空")
+        try:
+            return field_type.validate(raw, definition)
+        except FieldValueError as exc:
+            raise _invalid(path, exc.code, exc.message_en, exc.message_zh) from None
+        except ValueError as exc:  # a plugin that raised a plain ValueError for bad input
+            detail = str(exc)[:200]
+            raise _invalid(
+                path, "invalid", f"is invalid ({detail})", f"取值无效（{detail}）"
+            ) from None
+
+    def check_definition(self, definition: FieldDefinition, path: str = "$") -> None:
+        """Whether ``definition``'s settings suit its type (known type; options, precision,
+        min/max, max length, referenced kind; a default that is a valid value). Raises one
+        ValidationError listing every problem at ``{path}.{attribute}``."""
+        field_type = self.get(definition.type)
+        errors = [
+            FieldError(f"{path}.{attr}", code, f"{path}.{attr} {zh}", f"{path}.{attr} {en}")
+            for attr, code, en, zh in definition_problems(definition, field_type)
+        ]
+        if not errors and not is_empty(definition.default):
+            try:
+                self.validate_value(definition, definition.default, f"{path}.default")
+            except ValidationError as exc:
+                errors.extend(exc.errors)
+        if errors:
+            raise ValidationError(errors)
+
+
+def _invalid(path: str, code: str, message_en: str, message_zh: str) -> ValidationError:
+    return ValidationError.single(path, code, f"{path} {message_en}", f"{path} {message_zh}")
+
+
+def build_field_types(manager: pluggy.PluginManager) -> FieldTypeRegistry:
+    """Ask every plugin for its field types through ``crmkit_register_field_types``.
+
+    Plugins are asked in registration order (the built-in plugin first). Raises
+    ``RuleViolation`` with code ``field_type.bad_name`` (name not ``^[a-z][a-z0-9_]{1,39}$``),
+    ``field_type.duplicate`` (a name registered twice; both plugins named) or
+    ``field_type.invalid`` (``register`` called with something that is not a FieldType); a plugin
+    whose hook fails otherwise raises ``CrmError(code="field_type.plugin_failed")``.
+    """
+    types: dict[str, FieldType] = {}
+    sources: dict[str, str] = {}
+    closed = False
+    hook = getattr(manager.hook, _HOOK)
+    plugins: list[object] = []
+    for impl in hook.get_hookimpls():
+        if impl.plugin not in plugins:
+            plugins.append(impl.plugin)
+
+    def register_for(plugin_name: str) -> Callable[[FieldType], None]:
+        def register(field_type: FieldType) -> None:
+            if closed:
+                raise RuleViolation(
+                    f"plugin {plugin_name} registered a field type after start-up",
+                    f"插件 {plugin_name} 在启动后才注册字段类型",
+                    code="field_type.closed",
+                )
+            if not isinstance(field_type, FieldType):
+                raise RuleViolation(
+                    f"plugin {plugin_name} registered {field_type!r}, which is not a FieldType",
+                    f"插件 {plugin_name} 注册的 {field_type!r} 不是 FieldType",
+                    code="field_type.invalid",
+                )
+            name = field_type.name
+            if not isinstance(name, str) or not FIELD_TYPE_NAME.fullmatch(name):
+                raise RuleViolation(
+                    f"plugin {plugin_name}: field type name {name!r} must match "
+                    f"{FIELD_TYPE_NAME.pattern}",
+                    f"插件 {plugin_name}：字段类型名 {name!r} 须匹配 {FIELD_TYPE_NAME.pattern}",
+                    code="field_type.bad_name",
+                    details={"name": name, "plugin": plugin_name},
+                )
+            if name in types:
+                first = sources[name]
+                raise RuleViolation(
+                    f"field type {name!r} from plugin {plugin_name} is already registered "
+                    f"by plugin {first}",
+                    f"插件 {plugin_name} 的字段类型 {name!r} 与插件 {first} 的重名",
+                    code="field_type.duplicate",
+                    details={"name": name, "plugins": [first, plugin_name]},
+                )
+            types[name] = field_type
+            sources[name] = plugin_name
+
+        return register
+
+    for plugin in plugins:
+        plugin_name = manager.get_name(plugin) or repr(plugin)
+        others = [p for p in plugins if p is not plugin]
+        call_one = manager.subset_hook_caller(_HOOK, remove_plugins=others)
+        try:
+            call_one(register=register_for(plugin_name))
+        except CrmError:
+            raise
+        except Exception as exc:
+            raise CrmError(
+                f"plugin {plugin_name} failed to register its field types: {exc!r}",
+                f"插件 {plugin_name} 注册字段类型失败：{exc!r}",
+                code="field_type.plugin_failed",
+            ) from exc
+    closed = True
+    return FieldTypeRegistry(types, sources)
