@@ -14,6 +14,7 @@ import pluggy
 
 from crmkit.entities import OperationLogEntry
 from crmkit.entities.fields import FieldType
+from crmkit.errors import FieldError
 
 PROJECT = "crmkit"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -37,3 +38,12 @@ def crmkit_register_field_types(register: Callable[[FieldType], None]) -> None:
     name already taken (by a built-in or another plugin) raises
     ``RuleViolation(code="field_type.duplicate")``; names match ``^[a-z][a-z0-9_]{1,39}$``
     (else ``field_type.bad_name``). Return nothing: the return value is ignored."""
+
+
+@hookspec
+def crmkit_validate_record(
+    kind: str, record: Any, previous: Any | None
+) -> Sequence[FieldError] | None:
+    """Add business validation to a record about to be written (``previous`` is None on
+    create). Return field errors (paths like ``$.name`` or ``$.custom.key``) to refuse the
+    write; every implementation's errors are reported together as one ValidationError."""

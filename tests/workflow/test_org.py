@@ -308,7 +308,7 @@ def test_permission_allow_and_deny(org: Org, name: str) -> None:
 def test_hand_over_runs_every_participant_and_notifies(org: Org) -> None:
     seen: list[tuple[str, str]] = []
 
-    def leads(uow: Any, src: str, dst: str, at: Any) -> int:
+    def leads(op: Any, src: str, dst: str) -> int:
         seen.append((src, dst))
         return 3
 
@@ -329,8 +329,8 @@ def test_hand_over_to_self_or_disabled_refused(org: Org) -> None:
 
 
 def test_failure_inside_an_operation_writes_and_sends_nothing(org: Org) -> None:
-    def broken(uow: Any, src: str, dst: str, at: Any) -> int:
-        uow.users.update(org.crm.org.get_user(org.admin, src), expected_version=99)
+    def broken(op: Any, src: str, dst: str) -> int:
+        op.uow.users.update(org.crm.org.get_user(org.admin, src), expected_version=99)
         return 0
 
     org.crm.org.register_hand_over("broken", broken)

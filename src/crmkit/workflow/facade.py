@@ -6,7 +6,11 @@ from collections.abc import Iterable
 
 from crmkit.ports import Clock, FileStore, IdGenerator, Notifier, OrgDirectory, Storage
 from crmkit.workflow.fieldtypes import build_field_types
+from crmkit.workflow.fields import FieldService
+from crmkit.workflow.leads import lead_spec
 from crmkit.workflow.org import OrgService
+from crmkit.workflow.record_kinds import KindSpec
+from crmkit.workflow.records import RecordAccess, RecordService
 from crmkit.workflow.plugins import PluginLoadError, build_plugin_manager
 from crmkit.workflow.runtime import Runtime
 
@@ -45,3 +49,12 @@ class CRMFacade:
         )
         self.runtime.facade = self
         self.org = OrgService(self.runtime)
+        self.fields = FieldService(self.runtime, self.field_types)
+        self.records = RecordAccess(self.runtime, self.fields)
+        self.leads = self._record_kind(lead_spec())
+
+    def _record_kind(self, spec: KindSpec) -> RecordService:
+        """Wire one record kind: its service, and its part in the user hand-over."""
+        service = RecordService(self.runtime, self.fields, self.field_types, self.records, spec)
+        self.org.register_hand_over(spec.kind, service.hand_over)
+        return service

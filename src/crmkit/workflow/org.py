@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from typing import Any
 
 import attrs
@@ -32,7 +31,6 @@ from crmkit.policies import (
 from crmkit.policies.credentials import MIN_LENGTH
 from crmkit.policies.default_roles import default_role_templates
 from crmkit.policies.validation import Problems, is_valid_email, normalize_mobile
-from crmkit.ports import UnitOfWork
 from crmkit.serialization import structure, structure_patch
 from crmkit.workflow.changes import created, diff
 from crmkit.workflow.org_inputs import (
@@ -45,8 +43,8 @@ from crmkit.workflow.org_inputs import (
 )
 from crmkit.workflow.runtime import ActorRef, Op, Runtime
 
-HandOverParticipant = Callable[[UnitOfWork, str, str, datetime], int]
-"""Moves every record of one kind from user A to user B in the unit of work; returns the count."""
+HandOverParticipant = Callable[[Op, str, str], int]
+"""Moves every record of one kind from user A to user B inside the operation; returns the count."""
 
 NAME_MAX = 50
 
@@ -384,7 +382,7 @@ class OrgService:
                     "只能交接给其他在职员工", code="org.hand_over_target",
                 )
             moved = {
-                kind: participant(op.uow, source.id, target.id, op.now)
+                kind: participant(op, source.id, target.id)
                 for kind, participant in sorted(self._hand_over.items())
             }
             note = ", ".join(f"{kind}={count}" for kind, count in moved.items())

@@ -165,6 +165,10 @@ class Runtime:
             except Exception:
                 log.exception("crmkit_after_commit hook failed")
 
+    def org_index(self, op: Op) -> OrgIndex:
+        """The org index of the current org version (shared, cached)."""
+        return self._scopes.index_for(self.directory or op.uow)
+
     def scope(self, op: Op, module: Module) -> RecordScope:
         """The actor's visible-record scope on ``module`` (cached per org version)."""
         if op.actor is None:

@@ -1,0 +1,245 @@
+"""字段 Field definitions per record kind (``crm.fields``): system fields are built in (their
+label, help text, order and hidden flag can be adjusted); custom fields are defined, edited,
+reordered, hidden and retired by admins. Retiring keeps every stored value."""
+
+from __future__ import annotations
+
+import builtins
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import attrs
+
+from crmkit.entities import FieldChange, Module, Operation
+from crmkit.entities.fields import FieldDefinition, ValueKind
+from crmkit.entities.query import FieldRef
+from crmkit.errors import NotFound, RuleViolation, ValidationError
+from crmkit.serialization import structure, structure_patch
+from crmkit.workflow.changes import created, diff
+from crmkit.workflow.fieldtypes import FieldTypeRegistry
+from crmkit.workflow.record_kinds import KindSpec
+from crmkit.workflow.runtime import ActorRef, Op, Runtime
+
+KEY = re.compile(r"[a-z][a-z0-9_]{0,39}")
+SYSTEM_ADJUSTABLE = frozenset({"label_zh", "label_en", "help_text", "order", "hidden"})
+
+
+@attrs.frozen
+class NewField:
+    key: str
+    label_zh: str
+    label_en: str
+    type: str
+    required: bool = False
+    unique: bool = False
+    default: Any = None
+    options: tuple[str, ...] = ()
+    max_length: int | None = None
+    precision: int | None = None
+    min_value: str | None = None
+    max_value: str | None = None
+    help_text: str = ""
+    order: int | None = None
+    hidden: bool = False
+    reference_kind: str | None = None
+
+
+@attrs.frozen
+class FieldChanges:
+    label_zh: str
+    label_en: str
+    required: bool
+    unique: bool
+    default: Any
+    options: tuple[str, ...]
+    max_length: int | None
+    precision: int | None
+    min_value: str | None
+    max_value: str | None
+    help_text: str
+    order: int
+    hidden: bool
+
+
+@attrs.frozen
+class FieldSet:
+    """Every field of one kind (system and custom, retired included), in display order."""
+
+    kind: str
+    definitions: tuple[FieldDefinition, ...]
+    kinds: Mapping[str, ValueKind]
+
+    def get(self, key: str) -> FieldDefinition | None:
+        return next((d for d in self.definitions if d.key == key), None)
+
+    @property
+    def active(self) -> list[FieldDefinition]:
+        return [d for d in self.definitions if not d.retired]
+
+    @property
+    def custom(self) -> list[FieldDefinition]:
+        return [d for d in self.definitions if not d.system]
+
+    def ref(self, definition: FieldDefinition) -> FieldRef:
+        return FieldRef(definition.key, self.kinds[definition.key], definition.system)
+
+
+def load_fields(uow: Any, spec: KindSpec, types: FieldTypeRegistry) -> FieldSet:
+    """Merge the built-in system fields (with stored adjustments) and the custom fields."""
+    stored = {d.key: d for d in uow.fields.list(spec.kind)}
+    merged: list[FieldDefinition] = []
+    for system in spec.system_fields:
+        override = stored.pop(system.key, None)
+        if override is not None:
+            system = attrs.evolve(system, **{a: getattr(override, a) for a in SYSTEM_ADJUSTABLE},
+                                  version=override.version)
+        merged.append(system)
+    merged.extend(stored.values())
+    merged.sort(key=lambda d: (d.order, d.key))
+    kinds = {d.key: types.get(d.type).value_kind for d in merged}
+    return FieldSet(spec.kind, tuple(merged), kinds)
+
+
+class FieldService:
+    """Define and adjust the fields of each record kind (needs the ``fields`` module's rights)."""
+
+    def __init__(self, runtime: Runtime, types: FieldTypeRegistry) -> None:
+        self._rt = runtime
+        self._types = types
+        self._kinds: dict[str, KindSpec] = {}
+
+    def register_kind(self, spec: KindSpec) -> None:
+        self._kinds[spec.kind] = spec
+
+    def spec(self, kind: str) -> KindSpec:
+        try:
+            return self._kinds[kind]
+        except KeyError:
+            raise NotFound(f"unknown record kind {kind}", f"未知的记录类型 {kind}",
+                           code="record_kind.not_found") from None
+
+    def load(self, op: Op, kind: str) -> FieldSet:
+        return load_fields(op.uow, self.spec(kind), self._types)
+
+    def list(self, actor: ActorRef, kind: str, *, include_retired: bool = False
+             ) -> list[FieldDefinition]:
+        """All fields of ``kind`` in display order (retired ones only when asked)."""
+        with self._rt.operation(actor, Module.FIELDS, None) as op:
+            fields = self.load(op, kind)
+        return list(fields.definitions if include_retired else fields.active)
+
+    def define(
+        self, actor: ActorRef, kind: str, data: NewField | Mapping[str, Any]
+    ) -> FieldDefinition:
+        """Add a custom field. Keys are ``[a-z][a-z0-9_]*`` and unique per kind."""
+        payload = structure(data, NewField)
+        with self._rt.operation(actor, Module.FIELDS, Operation.CREATE) as op:
+            fields = self.load(op, kind)
+            if not KEY.fullmatch(payload.key):
+                raise ValidationError.single("$.key", "format.key",
+                                             "must be lower-case letters, digits and _",
+                                             "只能包含小写字母、数字和下划线，且以字母开头")
+            if fields.get(payload.key) is not None:
+                raise ValidationError.single("$.key", "unique", "is already taken", "已被占用")
+            order = payload.order
+            if order is None:
+                order = max((d.order for d in fields.definitions), default=0) + 10
+            definition = FieldDefinition(
+                kind, payload.key, payload.label_zh, payload.label_en, payload.type,
+                required=payload.required, unique=payload.unique, default=None,
+                options=payload.options, max_length=payload.max_length,
+                precision=payload.precision, min_value=payload.min_value,
+                max_value=payload.max_value, help_text=payload.help_text, order=order,
+                hidden=payload.hidden, reference_kind=payload.reference_kind,
+            )
+            definition = self._checked(definition, payload.default)
+            op.uow.fields.add(definition)
+            op.log("field", f"{kind}.{payload.key}", "create", _changes(None, definition))
+            return definition
+
+    def update(self, actor: ActorRef, kind: str, key: str, changes: Mapping[str, Any]
+               ) -> FieldDefinition:
+        """Edit a field. Type and key never change; system fields only take label, help text,
+        order and hidden."""
+        patch = structure_patch(changes, FieldChanges)
+        with self._rt.operation(actor, Module.FIELDS, Operation.EDIT) as op:
+            old = self._field(op, kind, key)
+            if old.system and set(patch) - SYSTEM_ADJUSTABLE:
+                bad = sorted(set(patch) - SYSTEM_ADJUSTABLE)
+                raise ValidationError.single(
+                    f"$.{bad[0]}", "field.system_locked",
+                    "cannot be changed on a system field", "系统字段不可修改此项",
+                )
+            default = patch.pop("default", old.default)
+            new = attrs.evolve(old, version=old.version + 1, **patch)
+            new = self._checked(new, default)
+            self._save(op, old, new)
+            return new
+
+    def reorder(
+        self, actor: ActorRef, kind: str, keys: Iterable[str]
+    ) -> builtins.list[FieldDefinition]:
+        """Put the named fields first, in this order (others keep their relative order after)."""
+        wanted = list(keys)
+        with self._rt.operation(actor, Module.FIELDS, Operation.EDIT) as op:
+            fields = self.load(op, kind)
+            unknown = [k for k in wanted if fields.get(k) is None]
+            if unknown or len(set(wanted)) != len(wanted):
+                raise ValidationError.single(
+                    "$.keys", "invalid", "lists unknown or repeated fields", "包含未知或重复的字段"
+                )
+            rest = [d.key for d in fields.definitions if d.key not in wanted]
+            for position, field_key in enumerate(wanted + rest):
+                old = fields.get(field_key)
+                assert old is not None
+                if old.order != (position + 1) * 10:
+                    self._save(op, old, attrs.evolve(old, order=(position + 1) * 10,
+                                                     version=old.version + 1))
+            return self.load(op, kind).active
+
+    def retire(self, actor: ActorRef, kind: str, key: str) -> FieldDefinition:
+        """停用 a custom field: stored values stay; it takes no more writes."""
+        return self._set_retired(actor, kind, key, True)
+
+    def restore(self, actor: ActorRef, kind: str, key: str) -> FieldDefinition:
+        return self._set_retired(actor, kind, key, False)
+
+    def _set_retired(self, actor: ActorRef, kind: str, key: str, retired: bool) -> FieldDefinition:
+        with self._rt.operation(actor, Module.FIELDS, Operation.EDIT) as op:
+            old = self._field(op, kind, key)
+            if old.system:
+                raise RuleViolation("system fields cannot be retired", "系统字段不能停用",
+                                    code="field.system_locked")
+            new = attrs.evolve(old, retired=retired, version=old.version + 1)
+            self._save(op, old, new)
+            return new
+
+    def _field(self, op: Op, kind: str, key: str) -> FieldDefinition:
+        found = self.load(op, kind).get(key)
+        if found is None:
+            raise NotFound(f"field {key} not found", f"字段 {key} 不存在", code="field.not_found")
+        return found
+
+    def _checked(self, definition: FieldDefinition, default: Any) -> FieldDefinition:
+        self._types.check_definition(attrs.evolve(definition, default=None))
+        stored = None
+        if default is not None:
+            probe = attrs.evolve(definition, required=False)
+            stored = self._types.validate_value(probe, default, "$.default")
+        return attrs.evolve(definition, default=stored)
+
+    def _save(self, op: Op, old: FieldDefinition, new: FieldDefinition) -> None:
+        if old.system and not _stored(op, old):
+            op.uow.fields.add(new)  # the first adjustment of a built-in field
+        else:
+            op.uow.fields.update(new, expected_version=old.version)
+        op.log("field", f"{old.kind}.{old.key}", "update", _changes(old, new))
+
+
+def _stored(op: Op, definition: FieldDefinition) -> bool:
+    return any(d.key == definition.key for d in op.uow.fields.list(definition.kind))
+
+
+def _changes(old: FieldDefinition | None, new: FieldDefinition) -> tuple[FieldChange, ...]:
+    return diff(old, new) if old is not None else created(new)

@@ -1,0 +1,242 @@
+"""List requests from hosts → validated :class:`RecordQuery` values, and keyset cursors.
+
+Field keys and operators come from payloads, so both are whitelisted: a key must name an
+active field of the kind, an operator must be one of :class:`Operator` and apply to the
+field's value kind; values are typed per kind. Anything else is a ValidationError with a path.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import attrs
+
+from crmkit.entities import RecordScope
+from crmkit.entities.fields import ValueKind
+from crmkit.entities.query import Condition, FieldRef, Operator, RecordQuery, SortKey
+from crmkit.entities.records import ConditionSpec, SortSpec
+from crmkit.errors import FieldError, ValidationError
+from crmkit.policies.validation import MESSAGES
+from crmkit.workflow.fields import FieldSet
+
+MAX_LIMIT = 500
+MAX_IN = 1000
+
+Op = Operator
+_EMPTINESS = frozenset({Op.IS_EMPTY, Op.NOT_EMPTY})
+_ORDERED = frozenset({Op.EQ, Op.NE, Op.GT, Op.GE, Op.LT, Op.LE, Op.BETWEEN, Op.IN}) | _EMPTINESS
+OPERATORS: dict[ValueKind, frozenset[Operator]] = {
+    ValueKind.TEXT: frozenset(
+        {Op.EQ, Op.NE, Op.CONTAINS, Op.NOT_CONTAINS, Op.PREFIX, Op.SUFFIX, Op.IN}
+    ) | _EMPTINESS,
+    ValueKind.INTEGER: _ORDERED,
+    ValueKind.DECIMAL: _ORDERED,
+    ValueKind.DATE: _ORDERED,
+    ValueKind.DATETIME: _ORDERED,
+    ValueKind.BOOLEAN: frozenset({Op.EQ, Op.NE}) | _EMPTINESS,
+    ValueKind.LIST: frozenset({Op.EQ, Op.NE, Op.IN}) | _EMPTINESS,
+}
+"""Which operators apply to which value kind."""
+
+
+@attrs.frozen
+class ListRequest:
+    """What a host asks a list for: a scene and/or conditions, sort, page size, cursor."""
+
+    scene: str | None = None
+    conditions: tuple[ConditionSpec, ...] = ()
+    sort: tuple[SortSpec, ...] = ()
+    limit: int = 50
+    cursor: str | None = None
+    with_total: bool = False
+
+
+def _error(path: str, code: str, detail: str = "") -> FieldError:
+    en, zh = MESSAGES.get(code, (code, code))
+    return FieldError(path, code, f"{path} {zh}{detail}", f"{path} {en}{detail}")
+
+
+class _Bad(Exception):
+    pass
+
+
+def _scalar(kind: ValueKind, raw: Any) -> Any:
+    """One condition value typed for ``kind`` (raises _Bad)."""
+    if kind in (ValueKind.TEXT, ValueKind.LIST):
+        if not isinstance(raw, str):
+            raise _Bad
+        return raw
+    if kind is ValueKind.BOOLEAN:
+        if not isinstance(raw, bool):
+            raise _Bad
+        return raw
+    if kind is ValueKind.INTEGER:
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            raise _Bad
+        return raw
+    if kind is ValueKind.DECIMAL:
+        if isinstance(raw, bool) or not isinstance(raw, int | str | Decimal):
+            raise _Bad
+        try:
+            value = Decimal(raw)
+        except InvalidOperation:
+            raise _Bad from None
+        if not value.is_finite():
+            raise _Bad
+        return value
+    if kind is ValueKind.DATE:
+        try:
+            return date.fromisoformat(raw) if isinstance(raw, str) else _raise()
+        except ValueError:
+            raise _Bad from None
+    try:
+        moment = datetime.fromisoformat(raw) if isinstance(raw, str) else _raise()
+    except ValueError:
+        raise _Bad from None
+    if moment.tzinfo is None:
+        raise _Bad
+    return moment
+
+
+def _raise() -> Any:
+    raise _Bad
+
+
+def parse_condition(fields: FieldSet, spec: ConditionSpec, path: str) -> Condition:
+    definition = fields.get(spec.field) if isinstance(spec.field, str) else None
+    if definition is None:
+        raise ValidationError([_error(f"{path}.field", "unknown_field")])
+    ref = fields.ref(definition)
+    try:
+        op = Operator(spec.op)
+    except ValueError:
+        raise ValidationError([_error(f"{path}.op", "invalid")]) from None
+    if op not in OPERATORS[ref.kind]:
+        raise ValidationError([_error(f"{path}.op", "operator.not_applicable",
+                                      f" ({op.value} / {ref.kind.value})")])
+    raw = spec.value
+    try:
+        if op in _EMPTINESS:
+            value: Any = None
+        elif op is Op.BETWEEN:
+            if not isinstance(raw, list | tuple) or len(raw) != 2:
+                raise _Bad
+            value = (_scalar(ref.kind, raw[0]), _scalar(ref.kind, raw[1]))
+        elif op is Op.IN:
+            if not isinstance(raw, list | tuple) or not 0 < len(raw) <= MAX_IN:
+                raise _Bad
+            value = tuple(_scalar(ref.kind, item) for item in raw)
+        else:
+            value = _scalar(ref.kind, raw)
+    except (_Bad, TypeError):
+        raise ValidationError([_error(f"{path}.value", "type", f" ({ref.kind.value})")]) from None
+    return Condition(ref, op, value)
+
+
+def parse_conditions(fields: FieldSet, specs: Sequence[ConditionSpec], path: str
+                     ) -> tuple[Condition, ...]:
+    errors: list[FieldError] = []
+    parsed: list[Condition] = []
+    for i, spec in enumerate(specs):
+        try:
+            parsed.append(parse_condition(fields, spec, f"{path}[{i}]"))
+        except ValidationError as bad:
+            errors.extend(bad.errors)
+    if errors:
+        raise ValidationError(errors)
+    return tuple(parsed)
+
+
+def parse_sort(fields: FieldSet, specs: Sequence[SortSpec], path: str) -> tuple[SortKey, ...]:
+    keys: list[SortKey] = []
+    for i, spec in enumerate(specs):
+        definition = fields.get(spec.field)
+        if definition is None:
+            raise ValidationError([_error(f"{path}[{i}].field", "unknown_field")])
+        ref = fields.ref(definition)
+        if ref.kind is ValueKind.LIST:
+            raise ValidationError([_error(f"{path}[{i}].field", "sort.not_sortable")])
+        keys.append(SortKey(ref, spec.descending))
+    if len(keys) > 3:
+        raise ValidationError([_error(path, "too_long", " (max 3)")])
+    return tuple(keys)
+
+
+# -- cursors ----------------------------------------------------------------------------------
+def _encode(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return {"t": value.isoformat()}
+    if isinstance(value, date):
+        return {"d": value.isoformat()}
+    if isinstance(value, Decimal):
+        return {"n": str(value)}
+    return value
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict) and len(value) == 1:
+        (tag, text), = value.items()
+        if not isinstance(text, str):
+            raise ValueError("bad cursor value")
+        if tag == "t":
+            parsed = datetime.fromisoformat(text)
+            if parsed.tzinfo is None:
+                raise ValueError("naive datetime in cursor")
+            return parsed
+        if tag == "d":
+            return date.fromisoformat(text)
+        if tag == "n":
+            return Decimal(text)
+        raise ValueError("bad cursor tag")
+    if isinstance(value, list | dict):
+        raise ValueError("bad cursor value")
+    return value
+
+
+def _signature(sort: Sequence[SortKey]) -> str:
+    return ",".join(f"{'-' if k.descending else ''}{k.field.key}" for k in sort)
+
+
+def encode_cursor(values: Sequence[Any], sort: Sequence[SortKey]) -> str:
+    """An opaque cursor naming a row's sort values and id (and the sort it belongs to)."""
+    body = json.dumps({"s": _signature(sort), "v": [_encode(v) for v in values]},
+                      separators=(",", ":"), ensure_ascii=False)
+    return base64.urlsafe_b64encode(body.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: Sequence[SortKey]) -> tuple[Any, ...]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        body = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if body["s"] != _signature(sort) or len(body["v"]) != len(sort) + 1:
+            raise ValueError("cursor of another sort")
+        values = tuple(_decode(v) for v in body["v"])
+        if not isinstance(values[-1], str):
+            raise ValueError("cursor id")
+        return values
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise ValidationError([_error("$.cursor", "invalid")]) from None
+
+
+def build_query(
+    fields: FieldSet,
+    scope: RecordScope,
+    conditions: tuple[Condition, ...],
+    sort: tuple[SortKey, ...],
+    request: ListRequest,
+) -> RecordQuery:
+    if not 1 <= request.limit <= MAX_LIMIT:
+        raise ValidationError([_error("$.limit", "invalid", f" (1..{MAX_LIMIT})")])
+    after = decode_cursor(request.cursor, sort) if request.cursor else None
+    return RecordQuery(scope, conditions, sort, request.limit, after, request.with_total)
+
+
+def field_ref(fields: FieldSet, key: str) -> FieldRef:
+    definition = fields.get(key)
+    assert definition is not None, key
+    return fields.ref(definition)
