@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from crmkit.ports import Clock, FileStore, IdGenerator, Notifier, OrgDirectory, Storage
-from crmkit.workflow.fieldtypes import build_field_types
 from crmkit.workflow.fields import FieldService
+from crmkit.workflow.fieldtypes import build_field_types
 from crmkit.workflow.leads import lead_spec
 from crmkit.workflow.org import OrgService
+from crmkit.workflow.plugins import PluginLoadError, build_plugin_manager
 from crmkit.workflow.record_kinds import KindSpec
 from crmkit.workflow.records import RecordAccess, RecordService
-from crmkit.workflow.plugins import PluginLoadError, build_plugin_manager
 from crmkit.workflow.runtime import Runtime
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
