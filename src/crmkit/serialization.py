@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar, get_origin
 
@@ -82,7 +82,7 @@ def _structure_datetime(value: Any, _: Any) -> datetime:
         raise _TypeMismatch("ISO 8601 datetime")
     if parsed.tzinfo is None:
         raise _TypeMismatch("datetime with a timezone")
-    return parsed
+    return parsed.astimezone(UTC)
 
 
 def _structure_date(value: Any, _: Any) -> date:

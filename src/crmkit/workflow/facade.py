@@ -5,14 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from crmkit.ports import Clock, FileStore, IdGenerator, Notifier, OrgDirectory, Storage
+from crmkit.workflow.attachments import AttachmentService
+from crmkit.workflow.duplicates import DuplicateService
 from crmkit.workflow.fields import FieldService
 from crmkit.workflow.fieldtypes import build_field_types
+from crmkit.workflow.followups import FollowUpService
 from crmkit.workflow.leads import lead_spec
 from crmkit.workflow.org import OrgService
 from crmkit.workflow.plugins import PluginLoadError, build_plugin_manager
 from crmkit.workflow.record_kinds import KindSpec
 from crmkit.workflow.records import RecordAccess, RecordService
 from crmkit.workflow.runtime import Runtime
+from crmkit.workflow.scenes import SceneService
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
@@ -51,10 +55,15 @@ class CRMFacade:
         self.org = OrgService(self.runtime)
         self.fields = FieldService(self.runtime, self.field_types)
         self.records = RecordAccess(self.runtime, self.fields)
+        self.scenes = SceneService(self.runtime, self.fields)
+        self.followups = FollowUpService(self.runtime, self.records)
+        self.attachments = AttachmentService(self.runtime, self.records, files)
+        self.duplicates = DuplicateService(self.runtime, self.fields, self.records, ())
         self.leads = self._record_kind(lead_spec())
 
     def _record_kind(self, spec: KindSpec) -> RecordService:
         """Wire one record kind: its service, and its part in the user hand-over."""
         service = RecordService(self.runtime, self.fields, self.field_types, self.records, spec)
         self.org.register_hand_over(spec.kind, service.hand_over)
+        self.duplicates.add_kind(spec.kind)
         return service

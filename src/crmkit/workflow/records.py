@@ -18,6 +18,7 @@ import attrs
 
 from crmkit.entities import (
     FieldChange,
+    Module,
     Notification,
     Operation,
     OperationLogEntry,
@@ -68,6 +69,7 @@ def record_changes(old: Any | None, new: Any | None) -> tuple[FieldChange, ...]:
         FieldChange(name, before.get(name), after.get(name))
         for name in (after or before)
         if name not in BOOKKEEPING and before.get(name) != after.get(name)
+        and (old is not None or after.get(name) not in (None, "", False))
     ]
     old_custom, new_custom = before.get("custom", {}), after.get("custom", {})
     for key in sorted(set(old_custom) | set(new_custom)):
@@ -88,6 +90,9 @@ class RecordAccess:
     def __init__(self, runtime: Runtime, fields: FieldService) -> None:
         self._rt = runtime
         self._fields = fields
+
+    def module_of(self, kind: str) -> Module:
+        return self._fields.spec(kind).module
 
     def admits(self, op: Op, spec: KindSpec, scope: RecordScope, record: Any) -> bool:
         team = [m.user_id for m in op.uow.team.members(spec.kind, record.id)]

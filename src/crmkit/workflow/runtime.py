@@ -60,6 +60,13 @@ class Op:
     def actor_id(self) -> str | None:
         return self.actor.id if self.actor else None
 
+    @property
+    def user_id(self) -> str:
+        """The acting user's id (only for operations run with an actor)."""
+        if self.actor is None:
+            raise PermissionDenied("an acting user is required", "需要操作人", code="auth.no_actor")
+        return self.actor.id
+
     def grants(self, module: Module, operation: Operation) -> bool:
         return any(role.grants(module, operation) for role in self.roles)
 

@@ -1,0 +1,131 @@
+"""附件 Attachments on records (``crm.attachments``), stored through the FileStore port.
+
+Limits (size, content types) are organisation settings. The blob is written before the
+database transaction and removed again if the transaction fails, so no orphan row or file
+survives a refused upload.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+
+from crmkit.entities import FieldChange, Module, Operation
+from crmkit.entities.records import Attachment
+from crmkit.errors import NotFound, ValidationError
+from crmkit.ports import FileStore
+from crmkit.workflow.records import RecordAccess
+from crmkit.workflow.runtime import ActorRef, Runtime
+
+LIMITS_KEY = "attachments.limits"
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+DEFAULT_TYPES = (
+    "application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp", "text/plain",
+    "text/csv", "application/zip", "application/msword",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.ms-excel",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.ms-powerpoint",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+)
+
+
+@attrs.frozen
+class AttachmentLimits:
+    max_bytes: int = DEFAULT_MAX_BYTES
+    content_types: tuple[str, ...] = DEFAULT_TYPES
+
+
+class AttachmentService:
+    def __init__(self, runtime: Runtime, access: RecordAccess, files: FileStore) -> None:
+        self._rt = runtime
+        self._access = access
+        self._files = files
+
+    def limits(self, actor: ActorRef) -> AttachmentLimits:
+        with self._rt.operation(actor, Module.FIELDS, None) as op:
+            return self._limits(op.uow.settings.get(LIMITS_KEY))
+
+    @staticmethod
+    def _limits(stored: Any) -> AttachmentLimits:
+        if not isinstance(stored, dict):
+            return AttachmentLimits()
+        return AttachmentLimits(int(stored["max_bytes"]), tuple(stored["content_types"]))
+
+    def set_limits(self, actor: ActorRef, max_bytes: int, content_types: Sequence[str]
+                   ) -> AttachmentLimits:
+        """Set the largest upload and the allowed content types (admins: ``fields`` edit)."""
+        types = list(content_types) if isinstance(content_types, list | tuple) else []
+        if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1:
+            raise ValidationError.single("$.max_bytes", "invalid", "must be a positive integer",
+                                         "必须为正整数")
+        if not types or any(not isinstance(t, str) or "/" not in t for t in types):
+            raise ValidationError.single("$.content_types", "invalid",
+                                         "must list MIME types", "需要填写 MIME 类型")
+        with self._rt.operation(actor, Module.FIELDS, Operation.EDIT) as op:
+            op.uow.settings.put(LIMITS_KEY, {"max_bytes": max_bytes, "content_types": types})
+        return AttachmentLimits(max_bytes, tuple(types))
+
+    def add(self, actor: ActorRef, kind: str, record_id: str, name: str, data: bytes,
+            content_type: str) -> Attachment:
+        """Attach a file to a record the actor may edit, within the size and type limits."""
+        if not isinstance(data, bytes | bytearray):
+            raise ValidationError.single("$.data", "type", "must be bytes", "必须是文件内容")
+        stored = None
+        try:
+            with self._rt.operation(actor, self._access.module_of(kind), Operation.EDIT) as op:
+                record = self._access.editable(op, kind, record_id)
+                limits = self._limits(op.uow.settings.get(LIMITS_KEY))
+                if len(data) > limits.max_bytes:
+                    raise ValidationError.single(
+                        "$.data", "file.too_large", f"is larger than {limits.max_bytes} bytes",
+                        f"文件超过 {limits.max_bytes} 字节")
+                if content_type not in limits.content_types:
+                    raise ValidationError.single(
+                        "$.content_type", "file.type_not_allowed", "is not an allowed file type",
+                        "不允许的文件类型")
+                stored = self._files.put(name, bytes(data), content_type)
+                attachment = Attachment(
+                    self._rt.ids.new_id(), kind, record.id, stored.key, stored.name, stored.size,
+                    stored.content_type, stored.sha256, op.user_id, op.now,
+                )
+                op.uow.attachments.add(attachment)
+                op.log(kind, record.id, "attach",
+                       (FieldChange(f"attachment.{attachment.id}", None, stored.name),))
+                return attachment
+        except BaseException:
+            if stored is not None:
+                self._files.delete(stored.key)
+            raise
+
+    def list(self, actor: ActorRef, kind: str, record_id: str) -> builtins.list[Attachment]:
+        with self._rt.operation(actor, self._access.module_of(kind), Operation.VIEW) as op:
+            self._access.visible(op, kind, record_id)
+            return op.uow.attachments.for_record(kind, record_id)
+
+    def download(self, actor: ActorRef, attachment_id: str) -> tuple[Attachment, bytes]:
+        """The attachment and its bytes, if its record is visible to the actor."""
+        with self._rt.operation(actor, Module.ORG, None) as op:
+            attachment = self._attachment(op.uow, attachment_id)
+            self._access.visible(op, attachment.record_kind, attachment.record_id)
+        return attachment, self._files.get(attachment.file_key)
+
+    def remove(self, actor: ActorRef, attachment_id: str) -> None:
+        with self._rt.operation(actor, Module.ORG, None) as op:
+            attachment = self._attachment(op.uow, attachment_id)
+            self._access.editable(op, attachment.record_kind, attachment.record_id)
+            op.uow.attachments.delete(attachment.id)
+            op.log(attachment.record_kind, attachment.record_id, "detach",
+                   (FieldChange(f"attachment.{attachment.id}", attachment.name, None),))
+        self._files.delete(attachment.file_key)
+
+    @staticmethod
+    def _attachment(uow: Any, attachment_id: str) -> Attachment:
+        found = uow.attachments.get(attachment_id) if isinstance(attachment_id, str) else None
+        if found is None:
+            raise NotFound("attachment not found", "附件不存在", code="attachment.not_found")
+        assert isinstance(found, Attachment)
+        return found

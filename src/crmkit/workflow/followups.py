@@ -1,0 +1,163 @@
+"""跟进记录 Follow-ups and the record timeline (``crm.followups``).
+
+Saving a follow-up: the parent's last follow-up time and content move to it (when it is the
+newest), a next contact time (下次联系时间) updates the parent and puts a schedule entry (日程)
+in the author's calendar. The timeline of a record merges follow-ups, operation-log entries
+and schedules, newest first.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from crmkit.entities import FieldChange, Module, Operation
+from crmkit.entities.kinds import RECORD_TYPES
+from crmkit.entities.records import FollowUp, Schedule
+from crmkit.errors import ValidationError
+from crmkit.policies.validation import Problems
+from crmkit.serialization import structure
+from crmkit.workflow.records import RecordAccess, record_changes
+from crmkit.workflow.runtime import ActorRef, Op, Runtime
+
+DEFAULT_METHODS = ("打电话", "发邮件", "发短信", "见面拜访", "活动")
+METHODS_KEY = "followup.methods"
+CONTENT_MAX = 5000
+
+
+@attrs.frozen
+class NewFollowUp:
+    method: str
+    content: str
+    at: datetime | None = None
+    contact_ids: tuple[str, ...] = ()
+    opportunity_ids: tuple[str, ...] = ()
+    attachment_ids: tuple[str, ...] = ()
+    next_contact_at: datetime | None = None
+
+
+@attrs.frozen
+class TimelineItem:
+    """One entry of a record's timeline: a follow-up, a log entry or a schedule."""
+
+    at: datetime
+    type: str
+    actor_id: str | None
+    summary: str
+    item_id: str
+    data: Any = None
+
+
+class FollowUpService:
+    def __init__(self, runtime: Runtime, access: RecordAccess) -> None:
+        self._rt = runtime
+        self._access = access
+
+    def methods(self, actor: ActorRef) -> builtins.list[str]:
+        """The configurable follow-up methods (跟进方式)."""
+        with self._rt.operation(actor, Module.FOLLOWUPS, None) as op:
+            return self._methods(op)
+
+    def set_methods(self, actor: ActorRef, methods: Sequence[str]) -> builtins.list[str]:
+        with self._rt.operation(actor, Module.FIELDS, Operation.EDIT) as op:
+            items = list(methods) if isinstance(methods, list | tuple) else []
+            if not items or any(not isinstance(m, str) or not m.strip() or len(m) > 20
+                                for m in items) or len(set(items)) != len(items):
+                raise ValidationError.single("$.methods", "invalid",
+                                             "needs distinct, non-blank names (≤ 20 chars)",
+                                             "跟进方式不能为空或重复")
+            op.uow.settings.put(METHODS_KEY, items)
+            return items
+
+    def _methods(self, op: Op) -> builtins.list[str]:
+        stored = op.uow.settings.get(METHODS_KEY)
+        return list(stored) if isinstance(stored, list) else list(DEFAULT_METHODS)
+
+    def add(self, actor: ActorRef, kind: str, record_id: str,
+            data: NewFollowUp | Mapping[str, Any]) -> FollowUp:
+        """Write a follow-up on a visible record and update the record's follow-up fields."""
+        payload = structure(data, NewFollowUp)
+        with self._rt.operation(actor, Module.FOLLOWUPS, Operation.CREATE) as op:
+            parent = self._access.visible(op, kind, record_id)
+            problems = Problems()
+            if payload.method not in self._methods(op):
+                problems.add("$.method", "invalid")
+            problems.text("$.content", payload.content, required=True, max_length=CONTENT_MAX)
+            for path, other_kind, ids in (("$.contact_ids", "contact", payload.contact_ids),
+                                          ("$.opportunity_ids", "opportunity",
+                                           payload.opportunity_ids)):
+                known = ({r.id for r in op.uow.records(other_kind).get_many(ids)}
+                         if other_kind in RECORD_TYPES else set())
+                for i, rid in enumerate(ids):
+                    if rid not in known:
+                        problems.add(f"{path}[{i}]", "not_found")
+            mine = {a.id for a in op.uow.attachments.for_record(kind, record_id)}
+            for i, aid in enumerate(payload.attachment_ids):
+                if aid not in mine:
+                    problems.add(f"$.attachment_ids[{i}]", "not_found")
+            problems.raise_if_any()
+            at = payload.at or op.now
+            followup = FollowUp(
+                self._rt.ids.new_id(), kind, record_id, op.user_id, payload.method,
+                payload.content, at, op.now, payload.contact_ids, payload.opportunity_ids,
+                payload.attachment_ids, payload.next_contact_at,
+            )
+            op.uow.followups.add(followup)
+            self._touch_parent(op, kind, parent, followup)
+            if followup.next_contact_at is not None:
+                op.uow.schedules.add(Schedule(
+                    self._rt.ids.new_id(), op.user_id, f"联系：{getattr(parent, 'name', '')}",
+                    followup.next_contact_at, None, kind, record_id, source="followup",
+                ))
+            return followup
+
+    def _touch_parent(self, op: Op, kind: str, parent: Any, followup: FollowUp) -> None:
+        changes: dict[str, Any] = {}
+        if parent.last_followup_at is None or followup.at >= parent.last_followup_at:
+            changes.update(last_followup_at=followup.at,
+                           last_followup_content=followup.content[:500])
+        if followup.next_contact_at is not None:
+            changes["next_contact_at"] = followup.next_contact_at
+        if not changes:
+            op.log(kind, parent.id, "followup", note=followup.id)
+            return
+        new = attrs.evolve(parent, version=parent.version + 1, updated_at=op.now, **changes)
+        op.uow.records(kind).update(new, expected_version=parent.version)
+        op.log(kind, parent.id, "followup", record_changes(parent, new), note=followup.id)
+
+    def list(self, actor: ActorRef, kind: str, record_id: str) -> builtins.list[FollowUp]:
+        """Follow-ups of a visible record, newest first."""
+        with self._rt.operation(actor, Module.FOLLOWUPS, Operation.VIEW) as op:
+            self._access.visible(op, kind, record_id)
+            return op.uow.followups.for_record(kind, record_id)
+
+    def timeline(self, actor: ActorRef, kind: str, record_id: str, *, limit: int = 200
+                 ) -> builtins.list[TimelineItem]:
+        """沟通/日志/日程 records of one visible record, merged newest first."""
+        with self._rt.operation(actor, Module.FOLLOWUPS, None) as op:
+            self._access.visible(op, kind, record_id)
+            items = [TimelineItem(f.at, "followup", f.author_id, f"[{f.method}] {f.content}",
+                                  f.id, f) for f in op.uow.followups.for_record(kind, record_id,
+                                                                                 limit=limit)]
+            items += [TimelineItem(e.at, "log", e.actor_id, _describe(e.action, e.changes),
+                                   e.id, e) for e in op.uow.oplog.for_record(kind, record_id,
+                                                                             limit=limit)]
+            items += [TimelineItem(s.starts_at, "schedule", s.owner_id, s.title, s.id, s)
+                      for s in op.uow.schedules.for_record(kind, record_id)]
+        items.sort(key=lambda i: (i.at, i.item_id), reverse=True)
+        return items[:limit]
+
+    def schedules(self, actor: ActorRef, start: datetime, end: datetime
+                  ) -> builtins.list[Schedule]:
+        """The actor's own calendar entries starting in [start, end)."""
+        with self._rt.operation(actor, Module.TASKS, None) as op:
+            return op.uow.schedules.for_owner(op.user_id, start, end)
+
+
+def _describe(action: str, changes: Sequence[FieldChange]) -> str:
+    fields = ", ".join(c.field for c in changes)
+    return f"{action}: {fields}" if fields else action
