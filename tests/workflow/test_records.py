@@ -274,7 +274,8 @@ class TestFollowUpsAndAttachments:
     def test_followup_updates_parent_and_calendar(self, org: Org, lead: Any) -> None:
         crm = org.crm
         follow = crm.followups.add(org.rep, "lead", lead.id, {
-            "method": "打电话", "content": "谈了预算", "next_contact_at": "2026-11-05T10:00:00+08:00"})
+            "method": "打电话", "content": "谈了预算",
+            "next_contact_at": "2026-11-05T10:00:00+08:00"})
         parent = crm.leads.get(org.rep, lead.id)
         assert parent.last_followup_content == "谈了预算"
         assert parent.last_followup_at == follow.at
