@@ -7,7 +7,8 @@ Rules every adapter keeps (``crmkit.testing.RecordStorageContract`` checks them)
 - ``scope`` is evaluated like :meth:`RecordScope.admits`, with team grants read from the team
   members of the same record kind and ``pool_ids`` matched against a record's ``pool_id``
   attribute when the kind has one.
-- ``reassign`` is one set-based statement: owner set, version + 1, ``updated_at`` set.
+- ``reassign`` is one set-based statement: owner set, version + 1, ``updated_at`` set, and
+  ``received_at`` set too on kinds that have it (customers: the day the owner got it).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from crmkit.entities.records import (
     Schedule,
     TeamMember,
 )
+from crmkit.entities.sales import PriceChange, ProductCategory, StageChange, StageGroup
 
 
 class RecordRepository(Protocol):
@@ -106,3 +108,36 @@ class SettingsRepository(Protocol):
 
     def get(self, key: str) -> JSONValue: ...
     def put(self, key: str, value: JSONValue) -> None: ...
+
+
+class StageGroupRepository(Protocol):
+    """商机组 definitions."""
+
+    def get(self, group_id: str) -> StageGroup | None: ...
+    def list(self) -> list[StageGroup]: ...
+    def add(self, group: StageGroup) -> None: ...
+    def update(self, group: StageGroup, *, expected_version: int) -> None: ...
+
+
+class CategoryRepository(Protocol):
+    """The product category tree."""
+
+    def get(self, category_id: str) -> ProductCategory | None: ...
+    def list(self) -> list[ProductCategory]: ...
+    def add(self, category: ProductCategory) -> None: ...
+    def update(self, category: ProductCategory, *, expected_version: int) -> None: ...
+    def delete(self, category_id: str) -> None: ...
+
+
+class PriceChangeRepository(Protocol):
+    def add(self, change: PriceChange) -> None: ...
+    def for_product(self, product_id: str) -> list[PriceChange]:
+        """Newest first (by ``at``, then id)."""
+        ...
+
+
+class StageChangeRepository(Protocol):
+    def add(self, change: StageChange) -> None: ...
+    def for_opportunity(self, opportunity_id: str) -> list[StageChange]:
+        """Oldest first (by ``at``, then id)."""
+        ...

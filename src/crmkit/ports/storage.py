@@ -27,13 +27,17 @@ from crmkit.entities import (
 )
 from crmkit.ports.records import (
     AttachmentRepository,
+    CategoryRepository,
     ColumnRepository,
     FieldRepository,
     FollowUpRepository,
+    PriceChangeRepository,
     RecordRepository,
     SceneRepository,
     ScheduleRepository,
     SettingsRepository,
+    StageChangeRepository,
+    StageGroupRepository,
     TeamRepository,
 )
 
@@ -114,6 +118,14 @@ class UnitOfWork(Protocol):
     def attachments(self) -> AttachmentRepository: ...
     @property
     def settings(self) -> SettingsRepository: ...
+    @property
+    def stage_groups(self) -> StageGroupRepository: ...
+    @property
+    def categories(self) -> CategoryRepository: ...
+    @property
+    def price_changes(self) -> PriceChangeRepository: ...
+    @property
+    def stage_changes(self) -> StageChangeRepository: ...
 
     def org_version(self) -> int:
         """Current org version; 0 for an empty store."""

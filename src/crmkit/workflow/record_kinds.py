@@ -29,4 +29,6 @@ class KindSpec:
     writable: frozenset[str]
     scenes: dict[str, tuple[str, str, tuple[ConditionSpec, ...]]] = attrs.Factory(dict)
     base_conditions: tuple[ConditionSpec, ...] = ()
+    extra_keys: frozenset[str] = frozenset()
+    """Payload keys the kind's own service validates (e.g. opportunity product lines)."""
     title: Callable[[object], str] = attrs.field(default=lambda record: record.name)

@@ -260,20 +260,50 @@ class RecordService:
         return owner_id
 
     # -- CRUD -----------------------------------------------------------------------------------
+    # -- hooks for kinds with more rules ---------------------------------------------------------
+    def _extras(self, op: Op, extras: Mapping[str, Any], old: Any | None) -> dict[str, Any]:
+        """Validate the payload keys listed in ``spec.extra_keys`` → entity attributes."""
+        return {}
+
+    def _before_write(self, op: Op, record: Any, old: Any | None) -> Any:
+        """Last look at a record about to be written (derive values, check rules)."""
+        return record
+
+    def _after_write(self, op: Op, record: Any, old: Any | None) -> None:
+        """Follow-up writes of the same operation (e.g. a single primary contact)."""
+
+    def _before_transfer(self, op: Op, records: Sequence[Any], target: User) -> None:
+        """Rules a transfer must pass as a whole (e.g. the owned-customer limit)."""
+
+    def _split(self, data: Any) -> tuple[Any, dict[str, Any]]:
+        if not isinstance(data, Mapping) or not self.spec.extra_keys:
+            return data, {}
+        extras = {k: v for k, v in data.items() if k in self.spec.extra_keys}
+        return {k: v for k, v in data.items() if k not in extras}, extras
+
+    # -- CRUD -----------------------------------------------------------------------------------
     def create(self, actor: ActorRef, data: Mapping[str, Any]) -> Any:
         """Create a record owned by the actor (or by ``owner_id`` inside the actor's scope)."""
         with self._rt.operation(actor, self.spec.module, Operation.CREATE) as op:
-            fields = self._fields.load(op, self.kind)
-            system, custom = self._values(op, fields, data, creating=True)
-            owner = self._owner(op, system.pop("owner_id", None))
-            record = self.spec.entity(
-                id=self._rt.ids.new_id(), owner_id=owner, created_by=op.actor_id,
-                created_at=op.now, updated_at=op.now, custom=custom, **system,
-            )
-            self._check_record(op, fields, record, None)
-            self._repo(op).add(record)
-            op.log(self.kind, record.id, "create", record_changes(None, record))
-            return record
+            return self.create_in(op, data)
+
+    def create_in(self, op: Op, data: Mapping[str, Any], **preset: Any) -> Any:
+        """Create inside a running operation (conversions and cascades build on this)."""
+        fields = self._fields.load(op, self.kind)
+        plain, extras = self._split(data)
+        system, custom = self._values(op, fields, plain, creating=True)
+        owner = self._owner(op, system.pop("owner_id", None))
+        record = self.spec.entity(
+            id=self._rt.ids.new_id(), owner_id=owner, created_by=op.actor_id,
+            created_at=op.now, updated_at=op.now, custom=custom,
+            **{**system, **self._extras(op, extras, None), **preset},
+        )
+        record = self._before_write(op, record, None)
+        self._check_record(op, fields, record, None)
+        self._repo(op).add(record)
+        op.log(self.kind, record.id, "create", record_changes(None, record))
+        self._after_write(op, record, None)
+        return record
 
     def get(self, actor: ActorRef, record_id: str) -> Any:
         with self._rt.operation(actor, self.spec.module, Operation.VIEW) as op:
@@ -291,10 +321,11 @@ class RecordService:
         with self._rt.operation(actor, self.spec.module, Operation.EDIT) as op:
             old = self._access.editable(op, self.kind, record_id)
             fields = self._fields.load(op, self.kind)
-            system, custom = self._values(op, fields, changes, creating=False)
+            plain, extras = self._split(changes)
+            system, custom = self._values(op, fields, plain, creating=False)
             merged = {k: v for k, v in {**old.custom, **custom}.items() if v is not None}
             return self._save(op, fields, old, expected_version, "update", custom=merged,
-                              **system)
+                              **system, **self._extras(op, extras, old))
 
     def _save(self, op: Op, fields: FieldSet | None, old: Any, expected_version: int | None,
               action: str, **changes: Any) -> Any:
@@ -304,10 +335,12 @@ class RecordService:
                 code="version_conflict",
             )
         new = attrs.evolve(old, version=old.version + 1, updated_at=op.now, **changes)
+        new = self._before_write(op, new, old)
         if fields is not None:
             self._check_record(op, fields, new, old)
         self._repo(op).update(new, expected_version=old.version)
         op.log(self.kind, new.id, action, record_changes(old, new))
+        self._after_write(op, new, old)
         return new
 
     def delete(self, actor: ActorRef, record_id: str) -> None:
@@ -398,9 +431,11 @@ class RecordService:
         to_user_id: str,
         *,
         keep_old_owner: Access | str | None = None,
+        cascade: bool = False,
     ) -> TransferReport:
         """转移: give records to another active user, all or none; optionally keep each old
-        owner on the team (read-only or read-write); registered cascades move related records."""
+        owner on the team (read-only or read-write); with ``cascade`` the registered cascades
+        move related records too (a customer's contacts, opportunities, contracts)."""
         ids = list(dict.fromkeys(record_ids))
         keep = Access(keep_old_owner) if keep_old_owner is not None else None
         with self._rt.operation(actor, self.spec.module, Operation.TRANSFER) as op:
@@ -408,9 +443,11 @@ class RecordService:
             if target is None or not target.active:
                 raise ValidationError([_error("$.to_user_id", "not_found")])
             records = [self._access.editable(op, self.kind, rid) for rid in ids]
+            self._before_transfer(op, records, target)
             self.move_owner(op, records, target, keep, action="transfer")
-            for cascade in self._cascades:
-                cascade(op, records, target.id, keep)
+            if cascade:
+                for move_related in self._cascades:
+                    move_related(op, records, target.id, keep)
             return TransferReport(len(records), target.id)
 
     def move_owner(self, op: Op, records: Sequence[Any], target: User, keep: Access | None,

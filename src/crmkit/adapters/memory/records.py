@@ -19,6 +19,7 @@ from crmkit.entities.records import (
     Schedule,
     TeamMember,
 )
+from crmkit.entities.sales import PriceChange, ProductCategory, StageChange, StageGroup
 from crmkit.errors import Conflict
 from crmkit.policies.query_eval import field_value, page_of, record_matches
 
@@ -142,8 +143,10 @@ class MemoryRecords(UndoDict[str, Any]):
         for record_id in dict.fromkeys(record_ids):
             record = self.rows.get(record_id)
             if record is not None:
+                extra = {"received_at": at} if hasattr(record, "received_at") else {}
                 self._set(record_id, attrs.evolve(
-                    record, owner_id=owner_id, version=record.version + 1, updated_at=at))
+                    record, owner_id=owner_id, version=record.version + 1, updated_at=at,
+                    **extra))
                 changed += 1
         return changed
 
@@ -247,3 +250,58 @@ class MemorySettings(UndoDict[str, JSONValue]):
 
     def put(self, key: str, value: JSONValue) -> None:
         self._set(key, value)
+
+
+class MemoryStageGroups(UndoDict[str, StageGroup]):
+    def get(self, group_id: str) -> StageGroup | None:
+        return self.rows.get(group_id)
+
+    def list(self) -> list[StageGroup]:
+        return [self.rows[k] for k in sorted(self.rows)]
+
+    def add(self, group: StageGroup) -> None:
+        self._set(group.id, group)
+
+    def update(self, group: StageGroup, *, expected_version: int) -> None:
+        current = self.rows.get(group.id)
+        if current is None or current.version != expected_version:
+            raise _version_conflict("stage_group", group.id)
+        self._set(group.id, group)
+
+
+class MemoryCategories(UndoDict[str, ProductCategory]):
+    def get(self, category_id: str) -> ProductCategory | None:
+        return self.rows.get(category_id)
+
+    def list(self) -> list[ProductCategory]:
+        return [self.rows[k] for k in sorted(self.rows)]
+
+    def add(self, category: ProductCategory) -> None:
+        self._set(category.id, category)
+
+    def update(self, category: ProductCategory, *, expected_version: int) -> None:
+        current = self.rows.get(category.id)
+        if current is None or current.version != expected_version:
+            raise _version_conflict("category", category.id)
+        self._set(category.id, category)
+
+    def delete(self, category_id: str) -> None:
+        self._drop(category_id)
+
+
+class MemoryPriceChanges(UndoDict[str, PriceChange]):
+    def add(self, change: PriceChange) -> None:
+        self._set(change.id, change)
+
+    def for_product(self, product_id: str) -> list[PriceChange]:
+        mine = [c for c in self.rows.values() if c.product_id == product_id]
+        return sorted(mine, key=lambda c: (c.at, c.id), reverse=True)
+
+
+class MemoryStageChanges(UndoDict[str, StageChange]):
+    def add(self, change: StageChange) -> None:
+        self._set(change.id, change)
+
+    def for_opportunity(self, opportunity_id: str) -> list[StageChange]:
+        mine = [c for c in self.rows.values() if c.opportunity_id == opportunity_id]
+        return sorted(mine, key=lambda c: (c.at, c.id))

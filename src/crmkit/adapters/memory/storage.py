@@ -15,13 +15,17 @@ from typing import Generic, Protocol, TypeVar
 
 from crmkit.adapters.memory.records import (
     MemoryAttachments,
+    MemoryCategories,
     MemoryColumns,
     MemoryFields,
     MemoryFollowUps,
+    MemoryPriceChanges,
     MemoryRecords,
     MemoryScenes,
     MemorySchedules,
     MemorySettings,
+    MemoryStageChanges,
+    MemoryStageGroups,
     MemoryTeam,
 )
 from crmkit.entities import (
@@ -213,6 +217,10 @@ class MemoryUnitOfWork:
         self.schedules = storage.schedules
         self.attachments = storage.attachments
         self.settings = storage.settings
+        self.stage_groups = storage.stage_groups
+        self.categories = storage.categories
+        self.price_changes = storage.price_changes
+        self.stage_changes = storage.stage_changes
 
     def records(self, kind: str) -> MemoryRecords:
         return self._storage.records[kind]
@@ -260,6 +268,10 @@ class MemoryStorage:
         self.schedules = MemorySchedules(self.undo)
         self.attachments = MemoryAttachments(self.undo)
         self.settings = MemorySettings(self.undo)
+        self.stage_groups = MemoryStageGroups(self.undo)
+        self.categories = MemoryCategories(self.undo)
+        self.price_changes = MemoryPriceChanges(self.undo)
+        self.stage_changes = MemoryStageChanges(self.undo)
 
     def create_schema(self) -> None:
         """Nothing to create; present for the Storage protocol."""
