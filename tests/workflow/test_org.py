@@ -314,9 +314,9 @@ def test_hand_over_runs_every_participant_and_notifies(org: Org) -> None:
 
     org.crm.org.register_hand_over("lead", leads)
     report = org.crm.org.hand_over(org.admin, org.rep.id, org.manager.id)
-    assert report.moved == {"lead": 3} and seen == [(org.rep.id, org.manager.id)]
+    assert report.moved["lead"] == 3 and seen == [(org.rep.id, org.manager.id)]
     [note] = org.notifier.for_user(org.manager.id)
-    assert note.kind == "org.hand_over" and note.data["moved"] == {"lead": 3}
+    assert note.kind == "org.hand_over" and note.data["moved"]["lead"] == 3
     assert log_actions(org, "user", org.rep.id)[0] == "hand_over"
 
 

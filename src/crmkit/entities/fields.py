@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
+from typing import Any
 
 import attrs
 
@@ -59,6 +60,29 @@ class FieldDefinition:
     @property
     def label(self) -> str:
         return f"{self.label_zh} / {self.label_en}"
+
+
+def system_field(
+    kind: str, key: str, label_zh: str, label_en: str, type_: str, order: int, **options: Any
+) -> FieldDefinition:
+    """A built-in field of a record kind (system fields are declared with this)."""
+    return FieldDefinition(kind, key, label_zh, label_en, type_, system=True, order=order,
+                           **options)
+
+
+BOOKKEEPING_FIELDS = (
+    ("created_by", "创建人", "Created by", "user"),
+    ("created_at", "创建时间", "Created at", "datetime"),
+    ("updated_at", "更新时间", "Updated at", "datetime"),
+)
+
+
+def bookkeeping_fields(kind: str, start: int) -> tuple[FieldDefinition, ...]:
+    """创建人/创建时间/更新时间: read-only, hidden by default, filterable and sortable."""
+    return tuple(
+        system_field(kind, key, zh, en, type_, start + 10 * i, hidden=True)
+        for i, (key, zh, en, type_) in enumerate(BOOKKEEPING_FIELDS)
+    )
 
 
 class FieldValueError(ValueError):

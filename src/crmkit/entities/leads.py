@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 import attrs
 
 from crmkit.entities.common import JSONValue, frozen_mapping
-from crmkit.entities.fields import FieldDefinition
+from crmkit.entities.fields import FieldDefinition, bookkeeping_fields, system_field
 
 LEAD = "lead"
 
@@ -42,8 +43,8 @@ class Lead:
     custom: Mapping[str, JSONValue] = attrs.field(factory=dict, converter=frozen_mapping)
 
 
-def _f(key: str, zh: str, en: str, type_: str, order: int, **kw: object) -> FieldDefinition:
-    return FieldDefinition(LEAD, key, zh, en, type_, system=True, order=order, **kw)  # type: ignore[arg-type]
+def _f(key: str, zh: str, en: str, type_: str, order: int, **kw: Any) -> FieldDefinition:
+    return system_field(LEAD, key, zh, en, type_, order, **kw)
 
 
 LEAD_FIELDS: tuple[FieldDefinition, ...] = (
@@ -67,14 +68,14 @@ LEAD_FIELDS: tuple[FieldDefinition, ...] = (
     _f("last_followup_content", "最后跟进记录", "Last follow-up note", "textarea", 140,
        hidden=True),
     _f("converted", "已转化", "Converted", "boolean", 150, hidden=True),
-    _f("created_by", "创建人", "Created by", "user", 160, hidden=True),
-    _f("created_at", "创建时间", "Created at", "datetime", 170, hidden=True),
-    _f("updated_at", "更新时间", "Updated at", "datetime", 180, hidden=True),
+    _f("customer_id", "转化客户", "Converted to", "record", 155, hidden=True,
+       reference_kind="customer"),
+    *bookkeeping_fields(LEAD, 160),
 )
 """System fields of a lead. Bookkeeping fields are read-only (see ``READ_ONLY``)."""
 
 READ_ONLY = frozenset(
-    {"last_followup_at", "last_followup_content", "converted", "created_by", "created_at",
-     "updated_at", "owner_id"}
+    {"last_followup_at", "last_followup_content", "converted", "customer_id", "created_by",
+     "created_at", "updated_at", "owner_id"}
 )
 """System fields a create/edit payload may not set (owner changes go through transfer)."""

@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TypeVar
 
 from crmkit.ports import Clock, FileStore, IdGenerator, Notifier, OrgDirectory, Storage
 from crmkit.workflow.attachments import AttachmentService
+from crmkit.workflow.contacts import ContactService, contact_spec
+from crmkit.workflow.customers import CustomerService, customer_spec
 from crmkit.workflow.duplicates import DuplicateService
 from crmkit.workflow.fields import FieldService
 from crmkit.workflow.fieldtypes import build_field_types
 from crmkit.workflow.followups import FollowUpService
 from crmkit.workflow.leads import lead_spec
+from crmkit.workflow.opportunities import OpportunityService, opportunity_spec
 from crmkit.workflow.org import OrgService
 from crmkit.workflow.plugins import PluginLoadError, build_plugin_manager
+from crmkit.workflow.products import ProductService, product_spec
 from crmkit.workflow.record_kinds import KindSpec
 from crmkit.workflow.records import RecordAccess, RecordService
 from crmkit.workflow.runtime import Runtime
 from crmkit.workflow.scenes import SceneService
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
+S = TypeVar("S", bound=RecordService)
 
 
 class CRMFacade:
@@ -59,11 +65,15 @@ class CRMFacade:
         self.followups = FollowUpService(self.runtime, self.records)
         self.attachments = AttachmentService(self.runtime, self.records, files)
         self.duplicates = DuplicateService(self.runtime, self.fields, self.records, ())
-        self.leads = self._record_kind(lead_spec())
+        self.leads = self._record_kind(lead_spec(), RecordService)
+        self.customers = self._record_kind(customer_spec(), CustomerService)
+        self.contacts = self._record_kind(contact_spec(), ContactService)
+        self.products = self._record_kind(product_spec(), ProductService)
+        self.opportunities = self._record_kind(opportunity_spec(), OpportunityService)
 
-    def _record_kind(self, spec: KindSpec) -> RecordService:
+    def _record_kind(self, spec: KindSpec, service_class: type[S]) -> S:
         """Wire one record kind: its service, and its part in the user hand-over."""
-        service = RecordService(self.runtime, self.fields, self.field_types, self.records, spec)
+        service = service_class(self.runtime, self.fields, self.field_types, self.records, spec)
         self.org.register_hand_over(spec.kind, service.hand_over)
         self.duplicates.add_kind(spec.kind)
         return service
