@@ -1,12 +1,21 @@
-"""联系人 Contacts (``crm.contacts``)."""
+"""联系人 Contacts (``crm.contacts``): each belongs to one customer the actor can see; a
+customer has at most one 首要联系人 (setting one clears the others)."""
 
 from __future__ import annotations
 
-from crmkit.entities import Module
-from crmkit.entities.sales import CONTACT, Contact
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+
+from crmkit.entities import Module, Operation
+from crmkit.entities.sales import CONTACT, CUSTOMER, Contact
 from crmkit.entities.sales_fields import CONTACT_FIELDS, CONTACT_WRITABLE
+from crmkit.errors import NotFound, ValidationError
+from crmkit.workflow.customers import children
 from crmkit.workflow.record_kinds import KindSpec
 from crmkit.workflow.records import RecordService
+from crmkit.workflow.runtime import ActorRef, Op
 
 
 def contact_spec() -> KindSpec:
@@ -14,5 +23,47 @@ def contact_spec() -> KindSpec:
                     CONTACT_WRITABLE)
 
 
+@attrs.frozen
+class ContactDetail:
+    contact: Contact
+    customer: Any
+    opportunities: tuple[Any, ...]
+
+
 class ContactService(RecordService):
-    """Contacts belong to one customer; one primary contact per customer."""
+    """Contacts through the record engine, tied to a visible customer."""
+
+    def _before_write(self, op: Op, record: Any, old: Any | None) -> Any:
+        if old is None or record.customer_id != old.customer_id:
+            try:
+                self._access.visible(op, CUSTOMER, record.customer_id)
+            except NotFound:
+                raise ValidationError.single("$.customer_id", "not_found",
+                                             "refers to no visible customer",
+                                             "客户不存在或无权查看") from None
+        return record
+
+    def _after_write(self, op: Op, record: Any, old: Any | None) -> None:
+        if not (old is not None and old.primary and old.customer_id == record.customer_id):
+            self._after_create_many(op, [record])
+
+    def _after_create_many(self, op: Op, records: Sequence[Any]) -> None:
+        """Only one primary contact per customer: the newest choice wins (one read of the
+        customers' contacts for the whole batch)."""
+        chosen = {r.customer_id: r.id for r in records if r.primary}
+        if not chosen:
+            return
+        repo = op.uow.records(CONTACT)
+        siblings = [rid for rid, _owner, parent in repo.children_of("customer_id", list(chosen))
+                    if chosen[parent] != rid]
+        for other in repo.get_many(siblings):
+            if other.primary:
+                self._save(op, None, other, None, "update", primary=False)
+
+    def detail(self, actor: ActorRef, contact_id: str) -> ContactDetail:
+        """The contact, its customer and the customer's opportunities."""
+        with self._rt.operation(actor, Module.CONTACTS, Operation.VIEW) as op:
+            contact = self._access.visible(op, CONTACT, contact_id)
+            customer = op.uow.records(CUSTOMER).get(contact.customer_id)
+            return ContactDetail(contact, customer, children(op, "opportunity",
+                                                             contact.customer_id))

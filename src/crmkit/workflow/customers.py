@@ -1,12 +1,39 @@
-"""客户 Customers (``crm.customers``)."""
+"""客户 Customers (``crm.customers``).
+
+- The name is unique (查重, enforced by the record engine).
+- 锁定/解锁: a locked customer is never reclaimed into a pool.
+- 成交状态 is set by hand here (and to 已成交 automatically when a contract is approved).
+- 客户数上限: per user or department, at most ``max_owned`` owned and ``max_locked`` locked
+  customers; 已成交 customers count only when the rule says so. Every way a user gains customers
+  (create, transfer, conversion, claim, assign) checks it for the whole batch — all or nothing.
+"""
 
 from __future__ import annotations
 
-from crmkit.entities import Module
-from crmkit.entities.sales import CUSTOMER, Customer
+import builtins
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from crmkit.entities import FieldChange, Module, Operation, OperationLogEntry, RecordScope, User
+from crmkit.entities.fields import ValueKind
+from crmkit.entities.query import Condition, FieldRef, Operator, RecordQuery
+from crmkit.entities.records import Attachment, TeamMember
+from crmkit.entities.sales import CUSTOMER, DEAL_OPEN, DEAL_WON, Customer
 from crmkit.entities.sales_fields import CUSTOMER_FIELDS, CUSTOMER_WRITABLE
+from crmkit.errors import RuleViolation, ValidationError
+from crmkit.policies.sales import CustomerLimit, effective_limit
+from crmkit.serialization import converter, structure
 from crmkit.workflow.record_kinds import KindSpec
 from crmkit.workflow.records import RecordService
+from crmkit.workflow.runtime import ActorRef, Op
+
+LIMITS_KEY = "customers.limits"
+OWNER = FieldRef("owner_id", ValueKind.TEXT, True)
+LOCKED = FieldRef("locked", ValueKind.BOOLEAN, True)
+DEAL = FieldRef("deal_status", ValueKind.TEXT, True)
+CUSTOMER_REF = FieldRef("customer_id", ValueKind.TEXT, True)
 
 
 def customer_spec() -> KindSpec:
@@ -14,5 +41,203 @@ def customer_spec() -> KindSpec:
                     CUSTOMER_WRITABLE)
 
 
+@attrs.frozen
+class CustomerDetail:
+    """Everything a customer detail screen shows (contracts and payments join later)."""
+
+    customer: Customer
+    contacts: tuple[Any, ...]
+    opportunities: tuple[Any, ...]
+    team: tuple[TeamMember, ...]
+    attachments: tuple[Attachment, ...]
+    log: tuple[OperationLogEntry, ...]
+    contracts: tuple[Any, ...] = ()
+    payment_plans: tuple[Any, ...] = ()
+    payments: tuple[Any, ...] = ()
+
+
+def children(op: Op, kind: str, customer_id: str) -> tuple[Any, ...]:
+    """Records of ``kind`` that belong to a customer (any owner: the customer is visible)."""
+    query = RecordQuery(RecordScope.everything(),
+                        (Condition(CUSTOMER_REF, Operator.EQ, customer_id),), limit=10_000)
+    return tuple(op.uow.records(kind).query(query))
+
+
 class CustomerService(RecordService):
-    """Customers: unique name, lock/unlock, deal status, owned/locked limits, detail."""
+    """Customers through the shared record engine plus lock, deal status, limits and detail."""
+
+    def _before_write(self, op: Op, record: Any, old: Any | None) -> Any:
+        return attrs.evolve(record, received_at=op.now) if old is None else record
+
+    def _before_create_many(self, op: Op, records: Sequence[Any]) -> None:
+        per_owner: dict[str, builtins.list[Any]] = {}
+        for record in records:
+            if record.owner_id is not None:
+                per_owner.setdefault(record.owner_id, []).append(record)
+        for owner, mine in per_owner.items():
+            self.check_limits(op, owner, adding=len(mine), records=mine)
+
+    def _before_transfer(self, op: Op, records: Sequence[Any], target: User) -> None:
+        self.check_limits(op, target.id, adding=sum(1 for r in records
+                                                    if r.owner_id != target.id),
+                          records=records)
+
+    # -- limits ---------------------------------------------------------------------------------
+    def set_limits(self, actor: ActorRef, rules: Iterable[Mapping[str, Any] | CustomerLimit]
+                   ) -> builtins.list[CustomerLimit]:
+        """Replace the 客户数上限 rules (each for one user or one department)."""
+        with self._rt.operation(actor, Module.ORG, Operation.EDIT) as op:
+            parsed: builtins.list[CustomerLimit] = []
+            for i, raw in enumerate(rules):
+                if isinstance(raw, Mapping) and "id" not in raw:
+                    raw = {**raw, "id": self._rt.ids.new_id()}
+                rule = structure(raw, CustomerLimit)
+                if (rule.user_id is None) == (rule.department_id is None):
+                    raise ValidationError.single(f"$[{i}]", "invalid",
+                                                 "names exactly one user or department",
+                                                 "须指定一个员工或一个部门")
+                if rule.user_id is not None and op.uow.users.get(rule.user_id) is None:
+                    raise ValidationError.single(f"$[{i}].user_id", "not_found", "not found",
+                                                 "员工不存在")
+                if (rule.department_id is not None
+                        and op.uow.departments.get(rule.department_id) is None):
+                    raise ValidationError.single(f"$[{i}].department_id", "not_found",
+                                                 "not found", "部门不存在")
+                for name in ("max_owned", "max_locked"):
+                    value = getattr(rule, name)
+                    if value is not None and value < 0:
+                        raise ValidationError.single(f"$[{i}].{name}", "invalid",
+                                                     "must not be negative", "不能为负数")
+                parsed.append(rule)
+            op.uow.settings.put(LIMITS_KEY, converter.unstructure(parsed))
+            op.log("settings", LIMITS_KEY, "update")
+            return parsed
+
+    def limits(self, actor: ActorRef) -> builtins.list[CustomerLimit]:
+        with self._rt.operation(actor, Module.CUSTOMERS, None) as op:
+            return self._limits(op)
+
+    def _limits(self, op: Op) -> builtins.list[CustomerLimit]:
+        stored = op.uow.settings.get(LIMITS_KEY)
+        return converter.structure(stored or [], builtins.list[CustomerLimit])
+
+    def _rule_for(self, op: Op, user_id: str) -> CustomerLimit | None:
+        rules = self._limits(op)
+        if not rules:
+            return None
+        user = op.uow.users.get(user_id)
+        parents = {d.id: d.parent_id for d in op.uow.departments.list()}
+        return effective_limit(rules, user_id, user.department_id if user else None, parents)
+
+    def count_owned(self, op: Op, user_id: str, *, count_won: bool, locked_only: bool = False
+                    ) -> int:
+        conditions = [Condition(OWNER, Operator.EQ, user_id)]
+        if not count_won:
+            conditions.append(Condition(DEAL, Operator.NE, DEAL_WON))
+        if locked_only:
+            conditions.append(Condition(LOCKED, Operator.EQ, True))
+        query = RecordQuery(RecordScope.everything(), tuple(conditions))
+        return int(op.uow.records(CUSTOMER).count(query))
+
+    def check_limits(self, op: Op, user_id: str | None, *, adding: int = 0, locking: int = 0,
+                     records: Sequence[Any] = ()) -> None:
+        """Refuse when ``user_id`` would own (or lock) more customers than their rule allows."""
+        if user_id is None or not (adding or locking):
+            return
+        rule = self._rule_for(op, user_id)
+        if rule is None:
+            return
+        if rule.max_owned is not None and adding:
+            extra = adding if rule.count_won else sum(
+                1 for r in records if r.deal_status != DEAL_WON) if records else adding
+            owned = self.count_owned(op, user_id, count_won=rule.count_won)
+            if owned + extra > rule.max_owned:
+                raise RuleViolation(
+                    f"the user would own more than {rule.max_owned} customers",
+                    f"超出拥有客户数上限（{rule.max_owned}）", code="customer.owned_limit",
+                    details={"user_id": user_id, "limit": rule.max_owned, "owned": owned})
+        if rule.max_locked is not None and locking:
+            locked = self.count_owned(op, user_id, count_won=rule.count_won, locked_only=True)
+            if locked + locking > rule.max_locked:
+                raise RuleViolation(
+                    f"the user would lock more than {rule.max_locked} customers",
+                    f"超出锁定客户数上限（{rule.max_locked}）", code="customer.locked_limit",
+                    details={"user_id": user_id, "limit": rule.max_locked, "locked": locked})
+
+    # -- lock and deal status -------------------------------------------------------------------
+    def lock(self, actor: ActorRef, customer_ids: Iterable[str]) -> builtins.list[Customer]:
+        """锁定: locked customers are never reclaimed; the owner's locked limit holds."""
+        return self._set_locked(actor, customer_ids, True)
+
+    def unlock(self, actor: ActorRef, customer_ids: Iterable[str]) -> builtins.list[Customer]:
+        return self._set_locked(actor, customer_ids, False)
+
+    def _set_locked(self, actor: ActorRef, customer_ids: Iterable[str], locked: bool
+                    ) -> builtins.list[Customer]:
+        with self._rt.operation(actor, Module.CUSTOMERS, Operation.LOCK) as op:
+            records = self._access.editable_many(op, CUSTOMER, builtins.list(customer_ids))
+            changing = [r for r in records if r.locked != locked]
+            if locked:
+                per_owner: dict[str, int] = {}
+                for r in changing:
+                    if r.owner_id is None:
+                        raise RuleViolation("pool customers cannot be locked",
+                                            "公海客户不能锁定", code="customer.in_pool")
+                    per_owner[r.owner_id] = per_owner.get(r.owner_id, 0) + 1
+                for owner, count in per_owner.items():
+                    self.check_limits(op, owner, locking=count)
+            return [self._save(op, None, r, None, "lock" if locked else "unlock", locked=locked)
+                    if r in changing else r for r in records]
+
+    def set_deal_status(self, actor: ActorRef, customer_id: str, status: str) -> Customer:
+        """Set 成交状态 by hand: 未成交 or 已成交."""
+        if status not in (DEAL_OPEN, DEAL_WON):
+            raise ValidationError.single("$.deal_status", "option", "is not a deal status",
+                                         "不是有效的成交状态")
+        with self._rt.operation(actor, Module.CUSTOMERS, Operation.EDIT) as op:
+            old = self._access.editable(op, CUSTOMER, customer_id)
+            result: Customer = self._save(op, None, old, None, "deal_status", deal_status=status)
+            return result
+
+    def mark_won(self, op: Op, customer_id: str) -> None:
+        """已成交 inside another operation (a contract was approved)."""
+        old = op.uow.records(CUSTOMER).get(customer_id)
+        if old is not None and old.deal_status != DEAL_WON:
+            self._save(op, None, old, None, "deal_status", deal_status=DEAL_WON)
+
+    # -- detail and cascades --------------------------------------------------------------------
+    def detail(self, actor: ActorRef, customer_id: str) -> CustomerDetail:
+        """The customer with its contacts, opportunities, team, attachments and log."""
+        with self._rt.operation(actor, Module.CUSTOMERS, Operation.VIEW) as op:
+            customer = self._access.visible(op, CUSTOMER, customer_id)
+            return CustomerDetail(
+                customer,
+                children(op, "contact", customer.id),
+                children(op, "opportunity", customer.id),
+                tuple(op.uow.team.members(CUSTOMER, customer.id)),
+                tuple(op.uow.attachments.for_record(CUSTOMER, customer.id)),
+                tuple(op.uow.oplog.for_record(CUSTOMER, customer.id)),
+            )
+
+
+def move_children(kind: str) -> Any:
+    """A transfer cascade: the customers' ``kind`` records owned by the old owner follow."""
+
+    def cascade(op: Op, customers: Sequence[Any], to_user_id: str, keep: Any) -> None:
+        old_owner = {c.id: c.owner_id for c in customers}
+        repo = op.uow.records(kind)
+        rows = repo.children_of("customer_id", builtins.list(old_owner))
+        previous = {rid: owner for rid, owner, _ in rows}
+        moving = [rid for rid, owner, parent in rows
+                  if owner is not None and owner == old_owner.get(parent) and owner != to_user_id]
+        if not moving:
+            return
+        repo.reassign(moving, to_user_id, op.now)
+        if keep is not None:
+            op.uow.team.put_many([TeamMember(kind, rid, previous[rid] or "", keep)
+                                  for rid in moving])
+        op.uow.team.remove_user(kind, moving, to_user_id)
+        for rid in moving:
+            op.log(kind, rid, "transfer", (FieldChange("owner_id", previous[rid], to_user_id),))
+
+    return cascade

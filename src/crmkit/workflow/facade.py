@@ -5,15 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TypeVar
 
+from crmkit.entities.sales import CONTACT, OPPORTUNITY
 from crmkit.ports import Clock, FileStore, IdGenerator, Notifier, OrgDirectory, Storage
 from crmkit.workflow.attachments import AttachmentService
 from crmkit.workflow.contacts import ContactService, contact_spec
-from crmkit.workflow.customers import CustomerService, customer_spec
+from crmkit.workflow.customers import CustomerService, customer_spec, move_children
 from crmkit.workflow.duplicates import DuplicateService
 from crmkit.workflow.fields import FieldService
 from crmkit.workflow.fieldtypes import build_field_types
 from crmkit.workflow.followups import FollowUpService
-from crmkit.workflow.leads import lead_spec
+from crmkit.workflow.leads import LeadService, lead_spec
 from crmkit.workflow.opportunities import OpportunityService, opportunity_spec
 from crmkit.workflow.org import OrgService
 from crmkit.workflow.plugins import PluginLoadError, build_plugin_manager
@@ -65,11 +66,14 @@ class CRMFacade:
         self.followups = FollowUpService(self.runtime, self.records)
         self.attachments = AttachmentService(self.runtime, self.records, files)
         self.duplicates = DuplicateService(self.runtime, self.fields, self.records, ())
-        self.leads = self._record_kind(lead_spec(), RecordService)
+        self.leads = self._record_kind(lead_spec(), LeadService)
         self.customers = self._record_kind(customer_spec(), CustomerService)
         self.contacts = self._record_kind(contact_spec(), ContactService)
         self.products = self._record_kind(product_spec(), ProductService)
         self.opportunities = self._record_kind(opportunity_spec(), OpportunityService)
+        self.leads.customers, self.leads.contacts = self.customers, self.contacts
+        for related in (CONTACT, OPPORTUNITY):
+            self.customers.register_cascade(move_children(related))
 
     def _record_kind(self, spec: KindSpec, service_class: type[S]) -> S:
         """Wire one record kind: its service, and its part in the user hand-over."""

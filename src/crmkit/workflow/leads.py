@@ -1,13 +1,37 @@
-"""线索 Leads through the shared record engine (``crm.leads``)."""
+"""线索 Leads (``crm.leads``): the record engine plus 转化为客户 conversion.
+
+Converting one or several leads (all or none): each becomes a customer owned by the lead's
+owner — system fields copied by :data:`SYSTEM_MAPPING`, custom fields by the configurable
+mapping (lead key → customer key, same value kind) — plus a contact made from the lead's
+person when it names one; the lead is marked converted with a link to its customer and moves
+from the default scenes to 已转化. A converted lead cannot be converted again.
+"""
 
 from __future__ import annotations
 
-from crmkit.entities import Module
+import builtins
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import attrs
+
+from crmkit.entities import Module, Operation
 from crmkit.entities.leads import LEAD, LEAD_FIELDS, READ_ONLY, Lead
 from crmkit.entities.records import ConditionSpec
+from crmkit.entities.sales import CUSTOMER
+from crmkit.errors import PermissionDenied, RuleViolation, ValidationError
 from crmkit.workflow.record_kinds import KindSpec
+from crmkit.workflow.records import RecordService
+from crmkit.workflow.runtime import ActorRef, Op
 
 LEAD_WRITABLE = frozenset(f.key for f in LEAD_FIELDS) - READ_ONLY
+MAPPING_KEY = "leads.conversion_mapping"
+SYSTEM_MAPPING = {
+    "name": "name", "level": "level", "industry": "industry", "source": "source",
+    "phone": "phone", "mobile": "mobile", "email": "email", "address": "address",
+    "remark": "remark", "next_contact_at": "next_contact_at",
+}
+"""Lead system field → customer system field, always copied on conversion."""
 
 
 def lead_spec() -> KindSpec:
@@ -25,3 +49,98 @@ def lead_spec() -> KindSpec:
         base_conditions=(ConditionSpec("converted", "eq", False),),
     )
 
+
+@attrs.frozen
+class Conversion:
+    lead_id: str
+    customer_id: str
+    contact_id: str | None
+
+
+class LeadService(RecordService):
+    """Leads through the record engine, plus conversion to customers."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.customers: RecordService | None = None
+        self.contacts: RecordService | None = None
+
+    def set_conversion_mapping(self, actor: ActorRef, mapping: Mapping[str, str]
+                               ) -> dict[str, str]:
+        """Map lead custom fields to customer custom fields of the same value kind."""
+        with self._rt.operation(actor, Module.FIELDS, Operation.EDIT) as op:
+            lead_fields = self._fields.load(op, LEAD)
+            customer_fields = self._fields.load(op, CUSTOMER)
+            if not isinstance(mapping, Mapping):
+                raise ValidationError.single("$", "type", "must be an object", "必须是对象")
+            for source, target in mapping.items():
+                lead_def, cust_def = lead_fields.get(source), customer_fields.get(str(target))
+                if lead_def is None or lead_def.system:
+                    raise ValidationError.single(f"$.{source}", "unknown_field",
+                                                 "is no lead custom field", "不是线索自定义字段")
+                if cust_def is None or cust_def.system:
+                    raise ValidationError.single(f"$.{source}", "not_found",
+                                                 "maps to no customer custom field",
+                                                 "对应的客户自定义字段不存在")
+                if lead_fields.kinds[source] is not customer_fields.kinds[cust_def.key]:
+                    raise ValidationError.single(f"$.{source}", "type",
+                                                 "maps to a field of another kind",
+                                                 "字段类型不一致")
+            op.uow.settings.put(MAPPING_KEY, dict(mapping))
+            return dict(mapping)
+
+    def conversion_mapping(self, actor: ActorRef) -> dict[str, str]:
+        with self._rt.operation(actor, Module.LEADS, None) as op:
+            return self._mapping(op)
+
+    @staticmethod
+    def _mapping(op: Op) -> dict[str, str]:
+        stored = op.uow.settings.get(MAPPING_KEY)
+        return dict(stored) if isinstance(stored, dict) else {}
+
+    def convert(self, actor: ActorRef, lead_ids: Iterable[str]) -> builtins.list[Conversion]:
+        """转化为客户: leads become customers (+ contacts), all or none."""
+        assert self.customers is not None and self.contacts is not None
+        ids = builtins.list(dict.fromkeys(lead_ids))
+        with self._rt.operation(actor, Module.LEADS, Operation.CONVERT) as op:
+            if not op.grants(Module.CUSTOMERS, Operation.CREATE):
+                raise PermissionDenied("no permission to create customers",
+                                       "没有新建客户的权限",
+                                       details={"module": "customers", "operation": "create"})
+            leads = self._access.editable_many(op, LEAD, ids)
+            done = [lead.id for lead in leads if lead.converted]
+            if done:
+                raise RuleViolation("a lead was already converted", "线索已转化，不能重复转化",
+                                    code="lead.already_converted", details={"lead_ids": done})
+            mapping = self._mapping(op)
+            customer_items = [(self._customer_payload(lead, mapping),
+                               {"owner_id": lead.owner_id, "lead_id": lead.id})
+                              for lead in leads]
+            customers = self.customers.create_many_in(op, customer_items)
+            contact_items = [({"name": lead.contact_name, "mobile": lead.mobile,
+                               "email": lead.email, "phone": lead.phone, "primary": True},
+                              {"owner_id": lead.owner_id, "customer_id": customer.id})
+                             for lead, customer in zip(leads, customers, strict=True)
+                             if lead.contact_name]
+            contacts = self.contacts.create_many_in(op, contact_items) if contact_items else []
+            contact_of = {c.customer_id: c.id for c in contacts}
+            for lead, customer in zip(leads, customers, strict=True):
+                self._save(op, None, lead, None, "convert", converted=True,
+                           converted_at=op.now, customer_id=customer.id)
+            return [Conversion(lead.id, customer.id, contact_of.get(customer.id))
+                    for lead, customer in zip(leads, customers, strict=True)]
+
+    @staticmethod
+    def _customer_payload(lead: Lead, mapping: Mapping[str, str]) -> dict[str, Any]:
+        payload: dict[str, Any] = {
+            target: _plain(getattr(lead, source)) for source, target in SYSTEM_MAPPING.items()
+            if getattr(lead, source) not in (None, "")
+        }
+        payload["custom"] = {target: lead.custom[source] for source, target in mapping.items()
+                             if lead.custom.get(source) is not None}
+        return payload
+
+
+def _plain(value: Any) -> Any:
+    """A system value as a payload value (datetimes travel as ISO text)."""
+    return value.isoformat() if hasattr(value, "isoformat") else value

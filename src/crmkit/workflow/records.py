@@ -26,10 +26,10 @@ from crmkit.entities import (
     User,
 )
 from crmkit.entities.fields import FieldDefinition
-from crmkit.entities.query import Page, RecordQuery
+from crmkit.entities.query import Condition, FieldRef, Operator, Page, RecordQuery
 from crmkit.entities.records import Access, ConditionSpec, SortSpec, TeamMember
 from crmkit.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationError
-from crmkit.policies.query_eval import cursor_values, decode_custom
+from crmkit.policies.query_eval import cursor_values, decode_custom, field_value
 from crmkit.policies.validation import MESSAGES
 from crmkit.serialization import structure, to_dict
 from crmkit.workflow.fields import FieldService, FieldSet
@@ -44,6 +44,7 @@ from crmkit.workflow.querying import (
 from crmkit.workflow.record_kinds import KindSpec
 from crmkit.workflow.runtime import ActorRef, Op, Runtime
 
+UNIQUE_CHUNK = 500
 BOOKKEEPING = frozenset({"id", "version", "created_at", "updated_at", "created_by", "custom"})
 SYSTEM_SCENES = {
     "all": ("全部", "All"),
@@ -126,6 +127,32 @@ class RecordAccess:
         self.check_editable(op, kind, record)
         return record
 
+    def editable_many(self, op: Op, kind: str, record_ids: Sequence[str]) -> builtins.list[Any]:
+        """Many records the actor may edit, checked set-based (one read of the records, one of
+        their teams); NotFound / PermissionDenied as for a single record, all or nothing."""
+        spec = self._fields.spec(kind)
+        scope = self._rt.scope(op, spec.module)
+        wanted = builtins.list(dict.fromkeys(record_ids))
+        records = {r.id: r for r in op.uow.records(kind).get_many(wanted)}
+        by_owner = {rid for rid, r in records.items()
+                    if r.owner_id is not None and (scope.all_records
+                                                   or r.owner_id in scope.owner_ids)}
+        rest = [rid for rid in wanted if rid not in by_owner]
+        team = {(m.record_id, m.user_id): m.access
+                for m in (op.uow.team.members_many(kind, rest) if rest else ())}
+        me = op.actor_id or ""
+        for rid in rest:
+            record = records.get(rid)
+            access = team.get((rid, me))
+            pooled = record is not None and getattr(record, "pool_id", None) in scope.pool_ids
+            if record is None or (access is None and not pooled):
+                raise NotFound(f"{kind} {rid} not found", f"{spec.label_zh}不存在",
+                               code="record.not_found")
+            if access is not Access.WRITE:
+                raise PermissionDenied("read-only access to this record",
+                                       "你对该记录只有只读权限", code="record.read_only")
+        return [records[rid] for rid in wanted]
+
 
 class RecordService:
     """One record kind through the facade (``crm.leads`` …)."""
@@ -159,7 +186,8 @@ class RecordService:
 
     # -- values ---------------------------------------------------------------------------------
     def _values(
-        self, op: Op, fields: FieldSet, data: Any, *, creating: bool
+        self, op: Op, fields: FieldSet, data: Any, *, creating: bool,
+        preset: frozenset[str] = frozenset(),
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """Validate a payload: system values (typed) and custom values (stored form)."""
         if not isinstance(data, Mapping):
@@ -194,7 +222,7 @@ class RecordService:
         if creating:
             for definition in fields.active:
                 present = system if definition.system else custom
-                if definition.key in present:
+                if definition.key in present or definition.key in preset:
                     continue
                 if not definition.system and definition.default is not None:
                     custom[definition.key] = definition.default
@@ -225,29 +253,61 @@ class RecordService:
         return stored
 
     def _check_record(self, op: Op, fields: FieldSet, record: Any, previous: Any | None) -> None:
-        """Uniqueness (查重) of unique fields, then plugin validation."""
+        self._check_records(op, fields, [(record, previous)])
+
+    def _check_records(
+        self, op: Op, fields: FieldSet, pairs: Sequence[tuple[Any, Any | None]]
+    ) -> None:
+        """Uniqueness (查重) of unique fields — within the batch and against stored records, one
+        IN query per field and chunk — then plugin validation. Paths get ``[i]`` in batches."""
         errors: list[FieldError] = []
-        repo = self._repo(op)
+        batch = len(pairs) > 1
+
+        def prefix(i: int) -> str:
+            return f"$[{i}]" if batch else "$"
+
         for definition in fields.active:
-            if not definition.unique:
-                continue
-            ref = fields.ref(definition)
-            value = getattr(record, ref.key) if ref.system else decode_custom(
-                ref.kind, record.custom.get(ref.key))
-            if value is None or value == "" or (previous is not None and value == (
-                getattr(previous, ref.key) if ref.system
-                else decode_custom(ref.kind, previous.custom.get(ref.key)))):
-                continue
-            clash = [r for r in repo.find_equal(ref, value, limit=2) if r.id != record.id]
-            if clash:
-                path = f"$.{ref.key}" if ref.system else f"$.custom.{ref.key}"
-                errors.append(_error(path, "unique"))
-        for found in self._rt.plugins.hook.crmkit_validate_record(
-            kind=self.kind, record=record, previous=previous
-        ):
-            errors.extend(found or ())
+            if definition.unique:
+                errors.extend(self._clashes(op, fields.ref(definition), pairs, prefix))
+        for i, (record, previous) in enumerate(pairs):
+            for found in self._rt.plugins.hook.crmkit_validate_record(
+                kind=self.kind, record=record, previous=previous
+            ):
+                errors.extend(
+                    attrs.evolve(e, path=prefix(i) + e.path[1:]) for e in (found or ())
+                )
         if errors:
             raise ValidationError(errors)
+
+    def _clashes(self, op: Op, ref: FieldRef, pairs: Sequence[tuple[Any, Any | None]],
+                 prefix: Callable[[int], str]) -> builtins.list[FieldError]:
+        wanted: dict[int, Any] = {}
+        for i, (record, previous) in enumerate(pairs):
+            value = field_value(record, ref)
+            if value is None or value == "":
+                continue
+            if previous is not None and value == field_value(previous, ref):
+                continue
+            wanted[i] = value
+        if not wanted:
+            return []
+        owner_of: dict[Any, str] = {}
+        values = builtins.list(dict.fromkeys(wanted.values()))
+        for start in range(0, len(values), UNIQUE_CHUNK):
+            chunk = tuple(values[start:start + UNIQUE_CHUNK])
+            query = RecordQuery(RecordScope.everything(), (Condition(ref, Operator.IN, chunk),),
+                                limit=len(chunk) + len(pairs) + 1)
+            for found in self._repo(op).query(query):
+                owner_of.setdefault(field_value(found, ref), found.id)
+        errors = []
+        path = f".{ref.key}" if ref.system else f".custom.{ref.key}"
+        for i, value in wanted.items():
+            holder = owner_of.get(value)
+            if holder is not None and holder != pairs[i][0].id:
+                errors.append(_error(prefix(i) + path, "unique"))
+            else:
+                owner_of[value] = pairs[i][0].id
+        return errors
 
     def _owner(self, op: Op, owner_id: str | None) -> str:
         """The owner of a new record: the actor, or an active user inside the actor's scope."""
@@ -272,6 +332,14 @@ class RecordService:
     def _after_write(self, op: Op, record: Any, old: Any | None) -> None:
         """Follow-up writes of the same operation (e.g. a single primary contact)."""
 
+    def _after_create_many(self, op: Op, records: Sequence[Any]) -> None:
+        """Follow-up writes after a batch of creations (default: ``_after_write`` each)."""
+        for record in records:
+            self._after_write(op, record, None)
+
+    def _before_create_many(self, op: Op, records: Sequence[Any]) -> None:
+        """Rules a batch of new records must pass as a whole (e.g. customer limits)."""
+
     def _before_transfer(self, op: Op, records: Sequence[Any], target: User) -> None:
         """Rules a transfer must pass as a whole (e.g. the owned-customer limit)."""
 
@@ -289,21 +357,43 @@ class RecordService:
 
     def create_in(self, op: Op, data: Mapping[str, Any], **preset: Any) -> Any:
         """Create inside a running operation (conversions and cascades build on this)."""
+        return self.create_many_in(op, [(data, preset)])[0]
+
+    def create_many_in(
+        self, op: Op, items: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]]
+    ) -> builtins.list[Any]:
+        """Create a batch: validate all (paths ``$[i]…`` when several), check limits and
+        uniqueness set-based, insert in one statement. ``preset`` values (e.g. ``owner_id``,
+        ``lead_id``) bypass payload validation; they come from crmkit itself."""
         fields = self._fields.load(op, self.kind)
-        plain, extras = self._split(data)
-        system, custom = self._values(op, fields, plain, creating=True)
-        owner = self._owner(op, system.pop("owner_id", None))
-        record = self.spec.entity(
-            id=self._rt.ids.new_id(), owner_id=owner, created_by=op.actor_id,
-            created_at=op.now, updated_at=op.now, custom=custom,
-            **{**system, **self._extras(op, extras, None), **preset},
-        )
-        record = self._before_write(op, record, None)
-        self._check_record(op, fields, record, None)
-        self._repo(op).add(record)
-        op.log(self.kind, record.id, "create", record_changes(None, record))
-        self._after_write(op, record, None)
-        return record
+        records: builtins.list[Any] = []
+        for i, (data, preset) in enumerate(items):
+            try:
+                plain, extras = self._split(data)
+                system, custom = self._values(op, fields, plain, creating=True,
+                                              preset=frozenset(preset))
+                requested = system.pop("owner_id", None)
+                owner = preset["owner_id"] if "owner_id" in preset else self._owner(op, requested)
+                values = {**system, **self._extras(op, extras, None), **preset,
+                          "owner_id": owner}
+                record = self.spec.entity(
+                    id=self._rt.ids.new_id(), created_by=op.actor_id, created_at=op.now,
+                    updated_at=op.now, custom=custom, **values,
+                )
+                records.append(self._before_write(op, record, None))
+            except ValidationError as bad:
+                if len(items) == 1:
+                    raise
+                raise ValidationError(
+                    [attrs.evolve(e, path=f"$[{i}]{e.path[1:]}") for e in bad.errors]
+                ) from None
+        self._before_create_many(op, records)
+        self._check_records(op, fields, [(r, None) for r in records])
+        self._repo(op).add_many(records)
+        for record in records:
+            op.log(self.kind, record.id, "create", record_changes(None, record))
+        self._after_create_many(op, records)
+        return records
 
     def get(self, actor: ActorRef, record_id: str) -> Any:
         with self._rt.operation(actor, self.spec.module, Operation.VIEW) as op:
@@ -442,7 +532,7 @@ class RecordService:
             target = op.uow.users.get(to_user_id) if isinstance(to_user_id, str) else None
             if target is None or not target.active:
                 raise ValidationError([_error("$.to_user_id", "not_found")])
-            records = [self._access.editable(op, self.kind, rid) for rid in ids]
+            records = self._access.editable_many(op, self.kind, ids)
             self._before_transfer(op, records, target)
             self.move_owner(op, records, target, keep, action="transfer")
             if cascade:
@@ -461,8 +551,8 @@ class RecordService:
             op.uow.team.put_many([
                 TeamMember(self.kind, r.id, r.owner_id, keep) for r in moving if r.owner_id
             ])
+        op.uow.team.remove_user(self.kind, [r.id for r in moving], target.id)
         for record in moving:
-            op.uow.team.remove(self.kind, record.id, target.id)
             op.log(self.kind, record.id, action,
                    (FieldChange("owner_id", record.owner_id, target.id),))
         op.notify(Notification(

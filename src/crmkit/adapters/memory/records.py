@@ -73,6 +73,15 @@ class MemoryTeam(UndoDict[tuple[str, str, str], TeamMember]):
     def remove(self, record_kind: str, record_id: str, user_id: str) -> None:
         self._drop((record_kind, record_id, user_id))
 
+    def remove_user(self, record_kind: str, record_ids: Sequence[str], user_id: str) -> None:
+        for record_id in record_ids:
+            self._drop((record_kind, record_id, user_id))
+
+    def members_many(self, record_kind: str, record_ids: Sequence[str]) -> list[TeamMember]:
+        wanted = set(record_ids)
+        return sorted((m for (k, r, _), m in self.rows.items() if k == record_kind and r in wanted),
+                      key=lambda m: (m.record_id, m.user_id))
+
     def clear(self, record_kind: str, record_ids: Sequence[str]) -> None:
         wanted = set(record_ids)
         for key in [k for k in self.rows if k[0] == record_kind and k[1] in wanted]:
@@ -152,6 +161,13 @@ class MemoryRecords(UndoDict[str, Any]):
 
     def ids_owned_by(self, owner_id: str) -> list[str]:
         return sorted(r.id for r in self.rows.values() if r.owner_id == owner_id)
+
+    def children_of(
+        self, field: str, parent_ids: Sequence[str]
+    ) -> list[tuple[str, str | None, str]]:
+        wanted = set(parent_ids)
+        return sorted((r.id, r.owner_id, getattr(r, field)) for r in self.rows.values()
+                      if getattr(r, field) in wanted)
 
 
 class MemoryFields(UndoDict[tuple[str, str], FieldDefinition]):
