@@ -80,7 +80,10 @@ class RecordScope:
         return self.team_user_id is not None and self.team_user_id in set(team_user_ids)
 
     def union(self, other: RecordScope) -> RecordScope:
-        """Scopes of several roles combine by union (the larger grant wins)."""
+        """Scopes of several roles of one viewer combine by union (the larger grant wins)."""
+        if (self.team_user_id and other.team_user_id
+                and self.team_user_id != other.team_user_id):
+            raise ValueError("scopes of different viewers cannot be united")
         if self.all_records or other.all_records:
             return RecordScope.everything()
         team = self.team_user_id or other.team_user_id

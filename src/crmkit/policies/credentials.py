@@ -13,6 +13,9 @@ import os
 
 N, R, P = 2**14, 8, 1
 MIN_LENGTH = 8
+DIGEST_BYTES = 32
+MAX_N, MAX_R, MAX_P = 2**20, 32, 16
+"""Cost ceilings: a stored hash asking for more is treated as malformed (no runaway KDF)."""
 
 
 def hash_password(password: str, *, salt: bytes | None = None) -> str:
@@ -23,17 +26,21 @@ def hash_password(password: str, *, salt: bytes | None = None) -> str:
 
 
 def verify_password(password: str, stored: str | None) -> bool:
-    """Constant-time check of ``password`` against a stored hash; False for any malformed hash."""
-    if not stored:
+    """Constant-time check of ``password`` against a stored hash; False for any malformed hash
+    (wrong scheme, bad base64, a digest shorter than 32 bytes, costs outside the ceilings)."""
+    if not isinstance(stored, str) or not stored:
         return False
     try:
-        scheme, n, r, p, salt_b64, digest_b64 = stored.split("$")
-        if scheme != "scrypt":
+        scheme, n_text, r_text, p_text, salt_b64, digest_b64 = stored.split("$")
+        n, r, p = int(n_text), int(r_text), int(p_text)
+        salt = base64.b64decode(salt_b64, validate=True)
+        expected = base64.b64decode(digest_b64, validate=True)
+        if (scheme != "scrypt" or len(expected) < DIGEST_BYTES or not 2 <= n <= MAX_N
+                or n & (n - 1) or not 1 <= r <= MAX_R or not 1 <= p <= MAX_P):
             return False
-        salt, expected = base64.b64decode(salt_b64), base64.b64decode(digest_b64)
         actual = hashlib.scrypt(
-            password.encode(), salt=salt, n=int(n), r=int(r), p=int(p), dklen=len(expected)
+            password.encode(), salt=salt, n=n, r=r, p=p, dklen=len(expected)
         )
-    except ValueError:
+    except (ValueError, TypeError, OverflowError, MemoryError):
         return False
     return hmac.compare_digest(actual, expected)

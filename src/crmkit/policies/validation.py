@@ -6,7 +6,7 @@ import re
 
 from crmkit.errors import FieldError, ValidationError
 
-_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$")
 
 MESSAGES: dict[str, tuple[str, str]] = {

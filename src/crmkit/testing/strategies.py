@@ -63,10 +63,12 @@ DEFAULT_ROLE_MODULES: tuple[Module, ...] = (
     Module.OPPORTUNITIES,
 )
 
+_OPERATIONS = tuple(Operation)
+
 
 def scope_levels() -> st.SearchStrategy[ScopeLevel]:
     """Any data-scope level, CUSTOM and ALL included."""
-    return st.sampled_from(list(ScopeLevel))
+    return st.sampled_from(tuple(ScopeLevel))
 
 
 @st.composite
@@ -83,17 +85,20 @@ def _org_snapshots(
     unit_prefix, user_prefix = ("", "") if numeric else ("d", "u")
     n_units = draw(st.integers(min_departments, max_departments), label="departments")
     unit_names = draw(st.permutations([f"{unit_prefix}{k}" for k in range(n_units)]))
+    # Integer draws (index into the earlier units/users) rather than sampled_from over slices:
+    # hypothesis caches integers() strategies, which keeps generation cheap.
     units: list[OrgUnit] = [OrgUnit(unit_names[0], None)]
     for position in range(1, n_units):
-        parent = draw(st.sampled_from(unit_names[:position]))
+        parent = unit_names[draw(st.integers(0, position - 1))]  # shrinks towards the top
         units.append(OrgUnit(unit_names[position], parent))
 
     n_users = draw(st.integers(min_users, max_users), label="users")
     user_names = draw(st.permutations([f"{user_prefix}{k}" for k in range(n_users)]))
     members: list[OrgMember] = []
     for position in range(n_users):
-        department = draw(st.sampled_from(unit_names))
-        supervisor = draw(st.none() | st.sampled_from(user_names[:position])) if position else None
+        department = unit_names[draw(st.integers(0, n_units - 1))]
+        boss = draw(st.integers(0, position))  # 0: no supervisor (shrinks towards it)
+        supervisor = user_names[boss - 1] if boss else None
         active = draw(st.integers(0, 4)) != 4  # mostly active; shrinks towards active
         members.append(OrgMember(user_names[position], department, supervisor, active))
 
@@ -124,14 +129,14 @@ def org_snapshots(
 
 def unit_ids(snapshot: OrgSnapshot) -> st.SearchStrategy[str]:
     """The id of one of the snapshot's departments."""
-    return st.sampled_from(sorted(u.id for u in snapshot.units))
+    return st.sampled_from(tuple(sorted(u.id for u in snapshot.units)))
 
 
 def member_ids(snapshot: OrgSnapshot) -> st.SearchStrategy[str]:
     """The id of one of the snapshot's members (the snapshot must have at least one)."""
     if not snapshot.members:
         raise ValueError("the snapshot has no members")
-    return st.sampled_from(sorted(m.id for m in snapshot.members))
+    return st.sampled_from(tuple(sorted(m.id for m in snapshot.members)))
 
 
 def custom_departments(snapshot: OrgSnapshot) -> st.SearchStrategy[CustomDepartment]:
@@ -139,36 +144,54 @@ def custom_departments(snapshot: OrgSnapshot) -> st.SearchStrategy[CustomDepartm
     return st.builds(CustomDepartment, unit_ids(snapshot), st.booleans())
 
 
+# The composites below draw integer indexes into tuples of ids: hypothesis caches integers(),
+# lists() and tuples() strategies by their arguments, so a draw builds (and validates) no fresh
+# strategy objects, which keeps property tests over many random orgs fast.
+
+
+def _ids(snapshot: OrgSnapshot) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    return tuple(sorted(u.id for u in snapshot.units)), tuple(
+        sorted(m.id for m in snapshot.members)
+    )
+
+
 @st.composite
 def _data_scopes(
-    draw: st.DrawFn, snapshot: OrgSnapshot, levels: tuple[ScopeLevel, ...]
+    draw: st.DrawFn,
+    levels: tuple[ScopeLevel, ...],
+    units: tuple[str, ...],
+    members: tuple[str, ...],
 ) -> DataScope:
-    level = draw(st.sampled_from(levels))
+    level = levels[draw(st.integers(0, len(levels) - 1))]
     if level is not ScopeLevel.CUSTOM:
         return DataScope(level)
-    departments = draw(st.frozensets(custom_departments(snapshot), max_size=4))
-    users: frozenset[str] = (
-        draw(st.frozensets(member_ids(snapshot), max_size=4)) if snapshot.members else frozenset()
-    )
+    picked = draw(st.lists(st.tuples(st.integers(0, len(units) - 1), st.booleans()), max_size=4))
+    departments = frozenset(CustomDepartment(units[i], children) for i, children in picked)
+    users: frozenset[str] = frozenset()
+    if members:
+        users = frozenset(
+            members[i] for i in draw(st.lists(st.integers(0, len(members) - 1), max_size=4))
+        )
     return DataScope(level, departments=departments, users=users)
 
 
 def data_scopes(
     snapshot: OrgSnapshot, *, levels: Sequence[ScopeLevel] | None = None
 ) -> st.SearchStrategy[DataScope]:
-    """A data scope of any level (or one of ``levels``); CUSTOM draws departments and users from
-    ``snapshot``. Other levels carry no departments or users, as the entity expects."""
+    """A data scope of any level (or one of ``levels``); CUSTOM draws departments (each with or
+    without children) and users from ``snapshot``. Other levels carry no departments or users,
+    as the entity expects. Shrinks towards SELF."""
     chosen = tuple(levels) if levels is not None else tuple(ScopeLevel)
     if not chosen:
         raise ValueError("levels must not be empty")
-    return _data_scopes(snapshot, chosen)
+    return _data_scopes(chosen, *_ids(snapshot))
 
 
 @st.composite
 def _roles(
     draw: st.DrawFn,
-    snapshot: OrgSnapshot,
     modules: tuple[Module, ...],
+    scopes_of: st.SearchStrategy[DataScope],
     allow_super_admin: bool,
 ) -> Role:
     role_id = f"r{draw(st.integers(0, 10**6), label='role id')}"
@@ -176,10 +199,9 @@ def _roles(
     if allow_super_admin and draw(st.integers(0, 9)) == 9:
         return Role(role_id, "超级管理员", code=SUPER_ADMIN_CODE)
     granted = draw(st.lists(st.sampled_from(modules), unique=True, max_size=len(modules)))
-    scopes: dict[Module, DataScope] = {module: draw(data_scopes(snapshot)) for module in granted}
+    scopes: dict[Module, DataScope] = {module: draw(scopes_of) for module in granted}
     permissions: dict[Module, frozenset[Operation]] = {
-        module: draw(st.frozensets(st.sampled_from(list(Operation)), max_size=5))
-        for module in granted
+        module: draw(st.frozensets(st.sampled_from(_OPERATIONS), max_size=5)) for module in granted
     }
     return Role(role_id, f"角色{role_id}", permissions=permissions, scopes=scopes)
 
@@ -198,4 +220,4 @@ def roles(
     chosen = tuple(modules)
     if not chosen:
         raise ValueError("modules must not be empty")
-    return _roles(snapshot, chosen, allow_super_admin)
+    return _roles(chosen, data_scopes(snapshot), allow_super_admin)
