@@ -45,6 +45,7 @@ def _sales_role(
     permissions[Module.DASHBOARD] = frozenset({Op.VIEW})
     permissions[Module.ORG] = frozenset({Op.VIEW})
     scopes = {m: DataScope(level) for m in (*SALES_MODULES, Module.DASHBOARD)}
+    scopes[Module.PRODUCTS] = DataScope(ScopeLevel.ALL)  # the catalogue is everyone's
     return RoleTemplate(code, name, description, permissions, scopes)
 
 

@@ -57,7 +57,8 @@ Cascade = Callable[[Op, Sequence[Any], str, "Access | None"], None]
 """Moves related records along with a transfer: ``(op, records, to_user_id, keep_access)``."""
 
 
-def _error(path: str, code: str, detail: str = "") -> FieldError:
+def field_error(path: str, code: str, detail: str = "") -> FieldError:
+    """A FieldError with the shared zh/en message for ``code``."""
     en, zh = MESSAGES.get(code, (code, code))
     return FieldError(path, code, f"{path} {zh}{detail}", f"{path} {en}{detail}")
 
@@ -191,7 +192,7 @@ class RecordService:
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """Validate a payload: system values (typed) and custom values (stored form)."""
         if not isinstance(data, Mapping):
-            raise ValidationError([_error("$", "type", " (object)")])
+            raise ValidationError([field_error("$", "type", " (object)")])
         errors: list[FieldError] = []
         system: dict[str, Any] = {}
         custom: dict[str, Any] = {}
@@ -201,22 +202,22 @@ class RecordService:
                 continue
             definition = fields.get(key) if isinstance(key, str) else None
             if definition is None or not definition.system:
-                errors.append(_error(f"$.{key}", "unknown_field"))
+                errors.append(field_error(f"$.{key}", "unknown_field"))
             elif key not in writable:
-                errors.append(_error(f"$.{key}", "read_only"))
+                errors.append(field_error(f"$.{key}", "read_only"))
             else:
                 stored = self._checked(op, definition, raw, f"$.{key}", errors)
                 system[key] = decode_custom(fields.kinds[key], stored)
         raw_custom = data.get("custom", {})
         if not isinstance(raw_custom, Mapping):
-            errors.append(_error("$.custom", "type", " (object)"))
+            errors.append(field_error("$.custom", "type", " (object)"))
             raw_custom = {}
         for key, raw in raw_custom.items():
             definition = fields.get(key) if isinstance(key, str) else None
             if definition is None or definition.system:
-                errors.append(_error(f"$.custom.{key}", "unknown_field"))
+                errors.append(field_error(f"$.custom.{key}", "unknown_field"))
             elif definition.retired:
-                errors.append(_error(f"$.custom.{key}", "field.retired"))
+                errors.append(field_error(f"$.custom.{key}", "field.retired"))
             else:
                 custom[key] = self._checked(op, definition, raw, f"$.custom.{key}", errors)
         if creating:
@@ -228,7 +229,7 @@ class RecordService:
                     custom[definition.key] = definition.default
                 elif definition.required and (definition.key in writable or not definition.system):
                     prefix = "$." if definition.system else "$.custom."
-                    errors.append(_error(prefix + definition.key, "required"))
+                    errors.append(field_error(prefix + definition.key, "required"))
         if errors:
             raise ValidationError(errors)
         return system, custom
@@ -246,10 +247,10 @@ class RecordService:
             for user_id in refs:
                 user = op.uow.users.get(user_id)
                 if user is None or not user.active:
-                    errors.append(_error(path, "not_found"))
+                    errors.append(field_error(path, "not_found"))
         elif (definition.type == "department" and stored is not None
               and op.uow.departments.get(stored) is None):
-            errors.append(_error(path, "not_found"))
+            errors.append(field_error(path, "not_found"))
         return stored
 
     def _check_record(self, op: Op, fields: FieldSet, record: Any, previous: Any | None) -> None:
@@ -304,7 +305,7 @@ class RecordService:
         for i, value in wanted.items():
             holder = owner_of.get(value)
             if holder is not None and holder != pairs[i][0].id:
-                errors.append(_error(prefix(i) + path, "unique"))
+                errors.append(field_error(prefix(i) + path, "unique"))
             else:
                 owner_of[value] = pairs[i][0].id
         return errors
@@ -316,7 +317,7 @@ class RecordService:
             return op.actor.id
         scope = self._rt.scope(op, self.spec.module)
         if not (scope.all_records or owner_id in scope.owner_ids):
-            raise ValidationError([_error("$.owner_id", "out_of_scope")])
+            raise ValidationError([field_error("$.owner_id", "out_of_scope")])
         return owner_id
 
     # -- CRUD -----------------------------------------------------------------------------------
@@ -477,7 +478,7 @@ class RecordService:
         else:
             scene = op.uow.scenes.get(scene_id)
             if scene is None or scene.user_id != op.actor.id or scene.record_kind != self.kind:
-                raise ValidationError([_error("$.scene", "not_found")])
+                raise ValidationError([field_error("$.scene", "not_found")])
             extra = self.spec.base_conditions + scene.conditions
             sort_specs = sort_specs or scene.sort
         conditions = parse_conditions(fields, extra, "$.scene") + parse_conditions(
@@ -531,7 +532,7 @@ class RecordService:
         with self._rt.operation(actor, self.spec.module, Operation.TRANSFER) as op:
             target = op.uow.users.get(to_user_id) if isinstance(to_user_id, str) else None
             if target is None or not target.active:
-                raise ValidationError([_error("$.to_user_id", "not_found")])
+                raise ValidationError([field_error("$.to_user_id", "not_found")])
             records = self._access.editable_many(op, self.kind, ids)
             self._before_transfer(op, records, target)
             self.move_owner(op, records, target, keep, action="transfer")
@@ -574,13 +575,13 @@ class RecordService:
             record = self._team_manager(op, record_id)
             user = op.uow.users.get(user_id) if isinstance(user_id, str) else None
             if user is None or not user.active:
-                raise ValidationError([_error("$.user_id", "not_found")])
+                raise ValidationError([field_error("$.user_id", "not_found")])
             try:
                 level = Access(access)
             except ValueError:
-                raise ValidationError([_error("$.access", "invalid")]) from None
+                raise ValidationError([field_error("$.access", "invalid")]) from None
             if user.id == record.owner_id:
-                raise ValidationError([_error("$.user_id", "team.owner")])
+                raise ValidationError([field_error("$.user_id", "team.owner")])
             member = TeamMember(self.kind, record.id, user.id, level)
             old = op.uow.team.access_of(self.kind, record.id, user.id)
             op.uow.team.put_many([member])
