@@ -46,6 +46,7 @@ class Customer:
     previous_owner_id: str | None = None
     pooled_at: datetime | None = None
     received_at: datetime | None = None
+    pool_warned_at: datetime | None = None
     lead_id: str | None = None
     custom: Mapping[str, JSONValue] = attrs.field(factory=dict, converter=frozen_mapping)
 

@@ -8,7 +8,8 @@ Rules every adapter keeps (``crmkit.testing.RecordStorageContract`` checks them)
   members of the same record kind and ``pool_ids`` matched against a record's ``pool_id``
   attribute when the kind has one.
 - ``reassign`` is one set-based statement: owner set, version + 1, ``updated_at`` set, and
-  ``received_at`` set too on kinds that have it (customers: the day the owner got it).
+  ``received_at`` set too on kinds that have it (customers: the day the owner got it), and
+  ``pool_warned_at`` cleared on kinds that have it (a new owner gets a fresh warning).
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from crmkit.entities import (
     User,
     UserStatus,
 )
+from crmkit.ports.pool import PoolRepository
 from crmkit.ports.records import (
     AttachmentRepository,
     CategoryRepository,
@@ -126,6 +127,8 @@ class UnitOfWork(Protocol):
     def price_changes(self) -> PriceChangeRepository: ...
     @property
     def stage_changes(self) -> StageChangeRepository: ...
+    @property
+    def pools(self) -> PoolRepository: ...
 
     def org_version(self) -> int:
         """Current org version; 0 for an empty store."""

@@ -18,6 +18,7 @@ from crmkit.workflow.leads import LeadService, lead_spec
 from crmkit.workflow.opportunities import OpportunityService, opportunity_spec
 from crmkit.workflow.org import OrgService
 from crmkit.workflow.plugins import PluginLoadError, build_plugin_manager
+from crmkit.workflow.pool import PoolService
 from crmkit.workflow.products import ProductService, product_spec
 from crmkit.workflow.record_kinds import KindSpec
 from crmkit.workflow.records import RecordAccess, RecordService
@@ -72,6 +73,7 @@ class CRMFacade:
         self.products = self._record_kind(product_spec(), ProductService)
         self.opportunities = self._record_kind(opportunity_spec(), OpportunityService)
         self.leads.customers, self.leads.contacts = self.customers, self.contacts
+        self.pool = PoolService(self.runtime, self.records, self.customers)
         for related in (CONTACT, OPPORTUNITY):
             self.customers.register_cascade(move_children(related))
 

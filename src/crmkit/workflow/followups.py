@@ -122,6 +122,8 @@ class FollowUpService:
                            last_followup_content=followup.content[:500])
         if followup.next_contact_at is not None:
             changes["next_contact_at"] = followup.next_contact_at
+        if "last_followup_at" in changes and getattr(parent, "pool_warned_at", None):
+            changes["pool_warned_at"] = None  # the reclaim clock restarted: warn again later
         if not changes:
             op.log(kind, parent.id, "followup", note=followup.id)
             return

@@ -31,6 +31,7 @@ from crmkit.entities import (
     User,
 )
 from crmkit.errors import PermissionDenied
+from crmkit.policies.reclaim import pool_members
 from crmkit.policies.scopes import OrgIndex, resolve_scope
 from crmkit.ports import Clock, IdGenerator, Notifier, OrgDirectory, Storage, UnitOfWork
 
@@ -185,6 +186,11 @@ class Runtime:
         key = (op.actor.id, module)
         scope = self._scopes.scopes.get(key)
         if scope is None or self._scopes.index is not index:
-            scope = resolve_scope(index, op.actor.id, op.roles, module)
+            pools: frozenset[str] = frozenset()
+            if module in (Module.CUSTOMERS, Module.POOL):
+                pools = frozenset(p.id for p in op.uow.pools.list()
+                                  if op.actor.id in p.admin_ids
+                                  or op.actor.id in pool_members(p, index.department_of))
+            scope = resolve_scope(index, op.actor.id, op.roles, module, pool_ids=pools)
             self._scopes.scopes[key] = scope
         return scope

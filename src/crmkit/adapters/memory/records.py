@@ -152,7 +152,8 @@ class MemoryRecords(UndoDict[str, Any]):
         for record_id in dict.fromkeys(record_ids):
             record = self.rows.get(record_id)
             if record is not None:
-                extra = {"received_at": at} if hasattr(record, "received_at") else {}
+                extra = ({"received_at": at, "pool_warned_at": None}
+                         if hasattr(record, "received_at") else {})
                 self._set(record_id, attrs.evolve(
                     record, owner_id=owner_id, version=record.version + 1, updated_at=at,
                     **extra))

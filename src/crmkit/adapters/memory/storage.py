@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Generic, Protocol, TypeVar
 
+from crmkit.adapters.memory.pool import MemoryPools
 from crmkit.adapters.memory.records import (
     MemoryAttachments,
     MemoryCategories,
@@ -221,6 +222,7 @@ class MemoryUnitOfWork:
         self.categories = storage.categories
         self.price_changes = storage.price_changes
         self.stage_changes = storage.stage_changes
+        self.pools = storage.pools
 
     def records(self, kind: str) -> MemoryRecords:
         return self._storage.records[kind]
@@ -272,6 +274,8 @@ class MemoryStorage:
         self.categories = MemoryCategories(self.undo)
         self.price_changes = MemoryPriceChanges(self.undo)
         self.stage_changes = MemoryStageChanges(self.undo)
+        self.pools = MemoryPools(self.undo, self.records["customer"],
+                                 self.records["opportunity"], self.team)
 
     def create_schema(self) -> None:
         """Nothing to create; present for the Storage protocol."""

@@ -1,0 +1,61 @@
+"""Storage port of the public pool (公海): pools, the set-based reclaim, claim counting.
+
+- ``candidates(spec)`` returns exactly the customers :func:`crmkit.policies.reclaim.select`
+  picks (with the first matching clause's rule), ordered by customer id; ``unwarned=True``
+  also skips customers whose ``pool_warned_at`` is set.
+- ``reclaim(spec, at)`` moves exactly those customers into ``spec.pool_id`` in a few set-based
+  statements: owner cleared, previous owner kept, ``pooled_at`` set, version + 1,
+  ``updated_at`` set, ``pool_warned_at`` cleared, their team entries deleted; returns the
+  candidates it moved. Running it again at the same time moves nothing.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from crmkit.entities.pool import Pool, ReclaimCandidate, ReclaimSpec
+
+
+class PoolRepository(Protocol):
+    def get(self, pool_id: str) -> Pool | None: ...
+    def list(self) -> builtins.list[Pool]: ...
+    def add(self, pool: Pool) -> None: ...
+    def update(self, pool: Pool, *, expected_version: int) -> None: ...
+    def delete(self, pool_id: str) -> None: ...
+
+    def candidates(
+        self, spec: ReclaimSpec, *, unwarned: bool = False
+    ) -> builtins.list[ReclaimCandidate]: ...
+
+    def reclaim(self, spec: ReclaimSpec, at: datetime) -> builtins.list[ReclaimCandidate]: ...
+
+    def mark_warned(self, customer_ids: Sequence[str], at: datetime) -> None:
+        """Set ``pool_warned_at`` (one statement per chunk)."""
+        ...
+
+    def take(self, customer_ids: Sequence[str], pool_id: str, owner_id: str, at: datetime
+             ) -> int:
+        """Give pool customers an owner, only those still in ``pool_id`` with no owner
+        (set-based, concurrency-safe): owner set, pool cleared, ``received_at`` = ``at``,
+        version + 1. Returns how many it took; the caller refuses a partial take."""
+        ...
+
+    def put(self, customer_ids: Sequence[str], pool_id: str, at: datetime) -> int:
+        """Move owned (or other pools') customers into ``pool_id``: previous owner kept,
+        owner cleared, ``pooled_at`` = ``at``, team cleared. Returns how many moved."""
+        ...
+
+    def lock_claimer(self, user_id: str) -> None:
+        """Serialise concurrent claims of one user until the transaction ends."""
+        ...
+
+    def add_claims(self, claims: Sequence[tuple[str, str, datetime]]) -> None:
+        """Record claims as ``(customer_id, user_id, at)``."""
+        ...
+
+    def claims_since(self, user_id: str, since: datetime) -> int:
+        """How many customers ``user_id`` claimed at or after ``since``."""
+        ...

@@ -1,0 +1,424 @@
+"""公海 Public pool (``crm.pool``): pools, the reclaim sweep, warnings, claim, assign, release.
+
+- Members (users, and users of member departments) see the pool's customers and claim them
+  (领取); admins assign them (分配) and move them between pools; owners release theirs
+  (放入公海). Every gain of customers checks the owned-customer limit, all or nothing.
+- Claim rules: at most ``daily_claim_limit`` claims per user per local day (resets at local
+  midnight); a previous owner cannot claim a customer back within ``claim_back_days`` days of
+  it entering the pool. Two users claiming the same customer at once: exactly one wins.
+- :meth:`PoolService.sweep` moves every customer due by its pool's rules into the pool in a few
+  set-based statements and notifies the previous owners; ``dry_run=True`` only reports.
+  :meth:`PoolService.warn` notifies owners ``warn_days`` before reclaim, once.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from crmkit.entities import (
+    FieldChange,
+    Module,
+    Notification,
+    Operation,
+    OperationLogEntry,
+    RecordScope,
+)
+from crmkit.entities.fields import ValueKind
+from crmkit.entities.pool import Pool, ReclaimCandidate, ReclaimRule
+from crmkit.entities.query import Condition, FieldRef, Operator, Page, RecordQuery
+from crmkit.entities.records import ConditionSpec
+from crmkit.entities.sales import CUSTOMER, OPPORTUNITY, Customer, OpportunityStatus
+from crmkit.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ValidationError
+from crmkit.policies.reclaim import (
+    cutoff,
+    days_until_pool,
+    local_date,
+    pool_members,
+    reclaim_spec,
+)
+from crmkit.serialization import structure, structure_patch
+from crmkit.workflow.customers import CustomerService
+from crmkit.workflow.querying import ListRequest
+from crmkit.workflow.records import RecordAccess, field_error
+from crmkit.workflow.runtime import ActorRef, Op, Runtime
+
+POOL_REF = FieldRef("pool_id", ValueKind.TEXT, True)
+
+
+@attrs.frozen
+class NewPool:
+    name: str
+    admin_ids: frozenset[str] = frozenset()
+    member_user_ids: frozenset[str] = frozenset()
+    member_department_ids: frozenset[str] = frozenset()
+    rules: tuple[ReclaimRule, ...] = ()
+    daily_claim_limit: int | None = None
+    claim_back_days: int = 0
+    warn_days: int = 0
+    reclaim_enabled: bool = True
+
+
+@attrs.frozen
+class PoolChanges:
+    name: str
+    admin_ids: frozenset[str]
+    member_user_ids: frozenset[str]
+    member_department_ids: frozenset[str]
+    rules: tuple[ReclaimRule, ...]
+    daily_claim_limit: int | None
+    claim_back_days: int
+    warn_days: int
+    reclaim_enabled: bool
+
+
+@attrs.frozen
+class SweepReport:
+    """What a sweep moved (or, on a dry run, would move), per pool, with the reason."""
+
+    at: datetime
+    dry_run: bool
+    reclaimed: tuple[ReclaimCandidate, ...]
+
+    def by_pool(self) -> dict[str, int]:
+        return dict(Counter(c.pool_id for c in self.reclaimed))
+
+
+class PoolService:
+    def __init__(self, runtime: Runtime, access: RecordAccess, customers: CustomerService
+                 ) -> None:
+        self._rt = runtime
+        self._access = access
+        self._customers = customers
+
+    # -- pools ----------------------------------------------------------------------------------
+    def create_pool(self, actor: ActorRef, data: NewPool | Mapping[str, Any]) -> Pool:
+        """Add a pool (the ``pool`` module's ``edit`` permission)."""
+        payload = structure(data, NewPool)
+        with self._rt.operation(actor, Module.POOL, Operation.EDIT) as op:
+            pool = Pool(self._rt.ids.new_id(), **attrs.asdict(payload, recurse=False))
+            self._check(op, pool)
+            op.uow.pools.add(pool)
+            op.uow.bump_org_version()  # pool membership is part of every scope
+            op.log("pool", pool.id, "create")
+            return pool
+
+    def update_pool(self, actor: ActorRef, pool_id: str, changes: Mapping[str, Any]) -> Pool:
+        patch = structure_patch(changes, PoolChanges)
+        with self._rt.operation(actor, Module.POOL, Operation.EDIT) as op:
+            old = self._pool(op, pool_id)
+            new = attrs.evolve(old, version=old.version + 1, **patch)
+            self._check(op, new)
+            op.uow.pools.update(new, expected_version=old.version)
+            op.uow.bump_org_version()
+            op.log("pool", pool_id, "update")
+            return new
+
+    def delete_pool(self, actor: ActorRef, pool_id: str) -> None:
+        """Delete a pool that holds no customers."""
+        with self._rt.operation(actor, Module.POOL, Operation.EDIT) as op:
+            self._pool(op, pool_id)
+            if self._count_in(op, pool_id):
+                raise RuleViolation("the pool still holds customers", "公海中还有客户",
+                                    code="pool.not_empty")
+            op.uow.pools.delete(pool_id)
+            op.uow.bump_org_version()
+            op.log("pool", pool_id, "delete")
+
+    def list_pools(self, actor: ActorRef) -> builtins.list[Pool]:
+        with self._rt.operation(actor, Module.POOL, Operation.VIEW) as op:
+            return op.uow.pools.list()
+
+    def _pool(self, op: Op, pool_id: str) -> Pool:
+        pool = op.uow.pools.get(pool_id) if isinstance(pool_id, str) else None
+        if pool is None:
+            raise NotFound("pool not found", "公海不存在", code="pool.not_found")
+        return pool
+
+    def _check(self, op: Op, pool: Pool) -> None:
+        errors = []
+        if not pool.name.strip():
+            errors.append(("$.name", "blank"))
+        for path, ids, exists in (
+            ("$.admin_ids", pool.admin_ids, op.uow.users.get),
+            ("$.member_user_ids", pool.member_user_ids, op.uow.users.get),
+            ("$.member_department_ids", pool.member_department_ids, op.uow.departments.get),
+        ):
+            if any(exists(i) is None for i in ids):
+                errors.append((path, "not_found"))
+        for i, rule in enumerate(pool.rules):
+            days = [rule.days] if rule.days is not None else []
+            days += builtins.list(rule.days_by_level.values())
+            if not days or any(d < 0 for d in days):
+                errors.append((f"$.rules[{i}].days", "invalid"))
+        numbers = (pool.claim_back_days, pool.warn_days, pool.daily_claim_limit or 0)
+        if any(n < 0 for n in numbers):
+            errors.append(("$", "invalid"))
+        if errors:
+            raise ValidationError([field_error(p, c) for p, c in errors])
+
+    def _members(self, op: Op, pool: Pool) -> frozenset[str]:
+        return pool_members(pool, self._rt.org_index(op).department_of)
+
+    def _is_admin(self, op: Op, pool: Pool) -> bool:
+        return op.user_id in pool.admin_ids or any(r.is_super_admin for r in op.roles)
+
+    def member_pools(self, op: Op) -> builtins.list[Pool]:
+        """The pools whose customers the actor may see (member or admin)."""
+        me = op.user_id
+        return [p for p in op.uow.pools.list()
+                if me in self._members(op, p) or me in p.admin_ids]
+
+    def _count_in(self, op: Op, pool_id: str) -> int:
+        query = RecordQuery(RecordScope.everything(), (Condition(POOL_REF, Operator.EQ, pool_id),))
+        return int(op.uow.records(CUSTOMER).count(query))
+
+    # -- lists ----------------------------------------------------------------------------------
+    def customers(self, actor: ActorRef, pool_id: str,
+                  request: ListRequest | Mapping[str, Any] | None = None) -> Page:
+        """The pool's customers (members and admins only), filtered like any customer list."""
+        req = structure(request or {}, ListRequest)
+        with self._rt.operation(actor, Module.POOL, Operation.VIEW) as op:
+            pool = self._pool(op, pool_id)
+            if pool.id not in {p.id for p in self.member_pools(op)}:
+                raise NotFound("pool not found", "公海不存在", code="pool.not_found")
+        condition = ConditionSpec("pool_id", "eq", pool.id)
+        return self._customers.list(actor, attrs.evolve(
+            req, conditions=(condition, *req.conditions), scene=req.scene or "all"))
+
+    # -- claim, assign, release, move -----------------------------------------------------------
+    def claim(self, actor: ActorRef, customer_ids: Iterable[str]) -> builtins.list[Customer]:
+        """领取: a member takes pool customers (daily limit, claim-back rule, owned limit)."""
+        ids = builtins.list(dict.fromkeys(customer_ids))
+        with self._rt.operation(actor, Module.POOL, Operation.CLAIM) as op:
+            me = op.user_id
+            op.uow.pools.lock_claimer(me)
+            customers = self._pooled(op, ids)
+            pools = {p.id: p for p in self.member_pools(op)}
+            for customer in customers:
+                pool = pools.get(customer.pool_id or "")
+                if pool is None or me not in self._members(op, pool):
+                    raise PermissionDenied("not a member of this pool", "你不是该公海的成员",
+                                           code="pool.not_member")
+                if customer.previous_owner_id == me and customer.pooled_at is not None:
+                    days = (local_date(op.now, self._rt.tz)
+                            - local_date(customer.pooled_at, self._rt.tz)).days
+                    if days <= pool.claim_back_days and pool.claim_back_days > 0:
+                        raise RuleViolation(
+                            f"you cannot claim back a customer within {pool.claim_back_days} "
+                            "days", f"{pool.claim_back_days} 天内不能领取自己退回的客户",
+                            code="pool.claim_back", details={"customer_id": customer.id})
+            for pool_id, count in Counter(c.pool_id for c in customers).items():
+                limit = pools[pool_id or ""].daily_claim_limit
+                if limit is not None:
+                    since = cutoff(op.now, 0, self._rt.tz)
+                    if op.uow.pools.claims_since(me, since) + count > limit:
+                        raise RuleViolation(
+                            f"daily claim limit ({limit}) reached",
+                            f"已达到每日领取上限（{limit}）", code="pool.claim_limit_reached")
+            self._customers.check_limits(op, me, adding=len(customers), records=customers)
+            taken = self._take(op, customers, me, "claim")
+            op.uow.pools.add_claims([(c.id, me, op.now) for c in customers])
+            return taken
+
+    def assign(self, actor: ActorRef, customer_ids: Iterable[str], to_user_id: str
+               ) -> builtins.list[Customer]:
+        """分配: a pool admin gives pool customers to an active user (owned limit holds)."""
+        ids = builtins.list(dict.fromkeys(customer_ids))
+        with self._rt.operation(actor, Module.POOL, Operation.ASSIGN) as op:
+            target = op.uow.users.get(to_user_id) if isinstance(to_user_id, str) else None
+            if target is None or not target.active:
+                raise ValidationError([field_error("$.to_user_id", "not_found")])
+            customers = self._pooled(op, ids)
+            for customer in customers:
+                if not self._is_admin(op, self._pool(op, customer.pool_id or "")):
+                    raise PermissionDenied("only pool admins assign", "只有公海管理员可以分配",
+                                           code="pool.not_admin")
+            self._customers.check_limits(op, target.id, adding=len(customers),
+                                         records=customers)
+            taken = self._take(op, customers, target.id, "assign")
+            op.notify(Notification(target.id, "pool.assign",
+                                   f"公海分配给你 {len(taken)} 个客户",
+                                   f"{len(taken)} pool customer(s) were assigned to you",
+                                   CUSTOMER, None, {"count": len(taken)}))
+            return taken
+
+    def _pooled(self, op: Op, ids: builtins.list[str]) -> builtins.list[Customer]:
+        """Pool customers the actor can see (NotFound otherwise, as for any record)."""
+        found = {c.id: c for c in op.uow.records(CUSTOMER).get_many(ids)}
+        visible = {p.id for p in self.member_pools(op)} | (
+            {p.id for p in op.uow.pools.list()} if any(r.is_super_admin for r in op.roles)
+            else set())
+        result = []
+        for cid in ids:
+            customer = found.get(cid)
+            if customer is None or customer.pool_id not in visible:
+                raise NotFound(f"customer {cid} not found in a pool", "公海客户不存在",
+                               code="record.not_found")
+            result.append(customer)
+        return result
+
+    def _take(self, op: Op, customers: builtins.list[Customer], owner_id: str, action: str
+              ) -> builtins.list[Customer]:
+        by_pool: dict[str, builtins.list[str]] = {}
+        for c in customers:
+            by_pool.setdefault(c.pool_id or "", []).append(c.id)
+        for pool_id, ids in by_pool.items():
+            if op.uow.pools.take(ids, pool_id, owner_id, op.now) != len(ids):
+                raise Conflict("someone else took a customer first", "客户已被他人领取",
+                               code="pool.already_taken")
+        op.uow.oplog.add_many([
+            OperationLogEntry(op.ids.new_id(), CUSTOMER, c.id, op.actor_id, op.now, action,
+                              (FieldChange("owner_id", None, owner_id),
+                               FieldChange("pool_id", c.pool_id, None)))
+            for c in customers])
+        return op.uow.records(CUSTOMER).get_many([c.id for c in customers])
+
+    def release(self, actor: ActorRef, customer_ids: Iterable[str],
+                pool_id: str | None = None) -> int:
+        """放入公海: the owner (or anyone who may edit them) puts customers into a pool — the
+        given one, else the single pool the owner belongs to. Locked customers stay."""
+        ids = builtins.list(dict.fromkeys(customer_ids))
+        with self._rt.operation(actor, Module.CUSTOMERS, Operation.PUT_INTO_POOL) as op:
+            customers = self._access.editable_many(op, CUSTOMER, ids)
+            if any(c.locked for c in customers):
+                raise RuleViolation("locked customers cannot be released",
+                                    "锁定的客户不能放入公海", code="customer.locked")
+            groups: dict[str, builtins.list[Customer]] = {}
+            for customer in customers:
+                target = self._home_pool(op, customer.owner_id, pool_id)
+                groups.setdefault(target.id, []).append(customer)
+            for target_id, group in groups.items():
+                self._put(op, group, target_id, "release")
+            return len(customers)
+
+    def _home_pool(self, op: Op, owner_id: str | None, pool_id: str | None) -> Pool:
+        if pool_id is not None:
+            return self._pool(op, pool_id)
+        homes = [p for p in op.uow.pools.list() if owner_id in self._members(op, p)]
+        if len(homes) != 1:
+            raise RuleViolation("name the pool to release into", "请选择要放入的公海",
+                                code="pool.ambiguous" if homes else "pool.none")
+        return homes[0]
+
+    def move(self, actor: ActorRef, customer_ids: Iterable[str], to_pool_id: str) -> int:
+        """Move pool customers to another pool (admin of both)."""
+        ids = builtins.list(dict.fromkeys(customer_ids))
+        with self._rt.operation(actor, Module.POOL, Operation.ASSIGN) as op:
+            target = self._pool(op, to_pool_id)
+            customers = self._pooled(op, ids)
+            pools = {c.pool_id for c in customers} | {target.id}
+            if not all(self._is_admin(op, self._pool(op, p or "")) for p in pools):
+                raise PermissionDenied("only pool admins move customers",
+                                       "只有公海管理员可以转移公海客户", code="pool.not_admin")
+            self._put(op, customers, target.id, "move_pool")
+            return len(customers)
+
+    def _put(self, op: Op, customers: builtins.list[Customer], pool_id: str, action: str
+             ) -> None:
+        op.uow.pools.put([c.id for c in customers], pool_id, op.now)
+        op.uow.oplog.add_many([
+            OperationLogEntry(op.ids.new_id(), CUSTOMER, c.id, op.actor_id, op.now, action,
+                              (FieldChange("owner_id", c.owner_id, None),
+                               FieldChange("pool_id", c.pool_id, pool_id)))
+            for c in customers])
+
+    # -- sweep and warnings ---------------------------------------------------------------------
+    def sweep(self, *, dry_run: bool = False, at: datetime | None = None,
+              pool_id: str | None = None, rules: Iterable[ReclaimRule] | None = None
+              ) -> SweepReport:
+        """Reclaim every due customer into its pool (set-based); ``dry_run`` reports only.
+
+        ``pool_id`` + ``rules`` preview a rule change on one pool without saving it."""
+        with self._rt.operation(None, Module.POOL, None) as op:
+            now = at or op.now
+            pools = [p for p in op.uow.pools.list()
+                     if (pool_id is None or p.id == pool_id) and (p.reclaim_enabled or rules)]
+            moved: builtins.list[ReclaimCandidate] = []
+            for pool in pools:
+                spec = reclaim_spec(pool, self._members(op, pool), now, self._rt.tz,
+                                    rules if pool.id == pool_id else None)
+                if not spec.clauses:
+                    continue
+                found = (op.uow.pools.candidates(spec) if dry_run
+                         else op.uow.pools.reclaim(spec, now))
+                moved.extend(found)
+            if not dry_run and moved:
+                self._log_reclaim(op, moved, now)
+            return SweepReport(now, dry_run, tuple(moved))
+
+    def _log_reclaim(self, op: Op, moved: builtins.list[ReclaimCandidate], now: datetime
+                     ) -> None:
+        op.uow.oplog.add_many([
+            OperationLogEntry(op.ids.new_id(), CUSTOMER, c.customer_id, None, now, "reclaim",
+                              (FieldChange("owner_id", c.owner_id, None),
+                               FieldChange("pool_id", None, c.pool_id)),
+                              note=f"rule {c.rule_index}: {c.rule_type.value}")
+            for c in moved])
+        for owner, count in sorted(Counter(c.owner_id for c in moved).items()):
+            op.notify(Notification(owner, "pool.reclaim", f"{count} 个客户已被收回公海",
+                                   f"{count} customer(s) went back to the pool", CUSTOMER,
+                                   None, {"count": count}))
+
+    def warn(self, *, at: datetime | None = None) -> int:
+        """Notify owners of customers within ``warn_days`` of reclaim — once per customer."""
+        with self._rt.operation(None, Module.POOL, None) as op:
+            now = at or op.now
+            warned: builtins.list[ReclaimCandidate] = []
+            for pool in op.uow.pools.list():
+                if not pool.reclaim_enabled or pool.warn_days <= 0 or not pool.rules:
+                    continue
+                early = [_earlier(r, pool.warn_days) for r in pool.rules]
+                spec = reclaim_spec(pool, self._members(op, pool), now, self._rt.tz, early)
+                warned.extend(op.uow.pools.candidates(spec, unwarned=True))
+            op.uow.pools.mark_warned([c.customer_id for c in warned], now)
+            for owner, count in sorted(Counter(c.owner_id for c in warned).items()):
+                op.notify(Notification(owner, "pool.warning", f"{count} 个客户即将被收回公海",
+                                       f"{count} customer(s) will soon go back to the pool",
+                                       CUSTOMER, None, {"count": count,
+                                                        "ids": [c.customer_id for c in warned
+                                                                if c.owner_id == owner]}))
+            return len(warned)
+
+    def days_until_pool(self, actor: ActorRef, customer_ids: Iterable[str]
+                        ) -> dict[str, int | None]:
+        """'Days until pool' per visible customer: min over its pool rules of (N+1) − elapsed."""
+        ids = builtins.list(dict.fromkeys(customer_ids))
+        with self._rt.operation(actor, Module.CUSTOMERS, Operation.VIEW) as op:
+            customers = [self._access.visible(op, CUSTOMER, cid) for cid in ids]
+            pools = op.uow.pools.list()
+            facts = self._opportunity_facts(op, ids)
+            result: dict[str, int | None] = {}
+            for customer in customers:
+                rules = [r for p in pools if p.reclaim_enabled
+                         and customer.owner_id in self._members(op, p) for r in p.rules]
+                newest, open_ = facts.get(customer.id, (None, False))
+                result[customer.id] = days_until_pool(rules, customer, newest, open_, op.now,
+                                                      self._rt.tz)
+            return result
+
+    @staticmethod
+    def _opportunity_facts(op: Op, customer_ids: builtins.list[str]
+                           ) -> dict[str, tuple[datetime | None, bool]]:
+        repo = op.uow.records(OPPORTUNITY)
+        rows = repo.children_of("customer_id", customer_ids)
+        facts: dict[str, tuple[datetime | None, bool]] = {}
+        for opp in repo.get_many([rid for rid, _o, _p in rows]):
+            newest, open_ = facts.get(opp.customer_id, (None, False))
+            newest = opp.created_at if newest is None or opp.created_at > newest else newest
+            facts[opp.customer_id] = (newest,
+                                      open_ or opp.status is OpportunityStatus.IN_PROGRESS)
+        return facts
+
+
+
+def _earlier(rule: ReclaimRule, days: int) -> ReclaimRule:
+    """The rule ``days`` earlier: it selects customers within ``days`` of reclaim."""
+    return attrs.evolve(
+        rule, days=None if rule.days is None else max(rule.days - days, 0),
+        days_by_level={k: max(v - days, 0) for k, v in rule.days_by_level.items()})
