@@ -1,4 +1,5 @@
-"""``crmkit`` command line: ``crmkit demo`` builds a sample organisation and shows data scopes."""
+"""``crmkit`` command line: ``crmkit demo`` builds a sample organisation and shows data scopes;
+``crmkit sweep --db URL`` runs the pool warnings and reclaim sweep (for cron)."""
 
 from __future__ import annotations
 
@@ -66,14 +67,33 @@ def run_demo(url: str, out: object = None) -> dict[str, list[str]]:
     return visible
 
 
+def run_pool_jobs(url: str, *, dry_run: bool = False) -> str:
+    """The scheduled pool work: warn owners, then reclaim due customers (公海回收)."""
+    from crmkit import build_crm
+
+    crm = build_crm(url)
+    warned = 0 if dry_run else crm.pool.warn()
+    report = crm.pool.sweep(dry_run=dry_run)
+    verb = "would reclaim" if dry_run else "reclaimed"
+    lines = [f"{report.at.isoformat()}: warned {warned} customer(s); {verb} "
+             f"{len(report.reclaimed)} customer(s)"]
+    lines += [f"  pool {pool}: {count}" for pool, count in sorted(report.by_pool().items())]
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="crmkit", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="build a sample organisation and show data scopes")
     demo.add_argument("--db", default=DEFAULT_DEMO_DB, help="database URL (SQLite file default)")
+    sweep = commands.add_parser("sweep", help="warn owners and reclaim due customers (for cron)")
+    sweep.add_argument("--db", required=True, help="database URL")
+    sweep.add_argument("--dry-run", action="store_true", help="report only, change nothing")
     args = parser.parse_args(argv)
     if args.command == "demo":
         run_demo(args.db)
+    else:
+        print(run_pool_jobs(args.db, dry_run=args.dry_run))
     return 0
 
 

@@ -170,7 +170,7 @@ def _collect(exc: BaseException, path: str, out: list[FieldError]) -> None:
 
 def structure(data: Any, cls: type[T]) -> T:
     """Build ``cls`` from a plain payload; any problem becomes one ValidationError with paths."""
-    if isinstance(data, cls):
+    if isinstance(cls, type) and isinstance(data, cls):
         return data
     if attrs.has(cls) and not isinstance(data, Mapping):
         raise ValidationError([_field_error("$", "type", "object")])

@@ -40,7 +40,10 @@ def _sales_role(
     code: str, name: str, description: str, ops: frozenset[Operation], level: ScopeLevel
 ) -> RoleTemplate:
     permissions = {m: ops for m in SALES_MODULES}
-    permissions[Module.POOL] = frozenset({Op.VIEW, Op.CLAIM, Op.PUT_INTO_POOL})
+    pool_ops = {Op.VIEW, Op.CLAIM, Op.PUT_INTO_POOL}
+    if Op.ASSIGN in ops:  # managers assign pool customers (as pool admins)
+        pool_ops.add(Op.ASSIGN)
+    permissions[Module.POOL] = frozenset(pool_ops)
     permissions[Module.PRODUCTS] = frozenset({Op.VIEW})
     permissions[Module.DASHBOARD] = frozenset({Op.VIEW})
     permissions[Module.ORG] = frozenset({Op.VIEW})

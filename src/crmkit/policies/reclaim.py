@@ -14,7 +14,7 @@ opportunities" off skips customers with an opportunity still in progress.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -27,6 +27,7 @@ from crmkit.entities.pool import (
     RuleType,
 )
 from crmkit.entities.sales import DEAL_WON, Customer
+from crmkit.policies.scopes import OrgIndex
 
 
 def local_date(moment: datetime, tz: ZoneInfo) -> date:
@@ -39,11 +40,13 @@ def cutoff(now: datetime, days: int, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time.min, tzinfo=tz)
 
 
-def pool_members(pool: Pool, departments_of: Mapping[str, str]) -> frozenset[str]:
-    """Member users: listed users plus users whose department is a member department."""
-    return pool.member_user_ids | {
-        user for user, dept in departments_of.items() if dept in pool.member_department_ids
-    }
+def pool_members(pool: Pool, index: OrgIndex) -> frozenset[str]:
+    """Member users: listed users plus the users of each member department and of the
+    departments below it."""
+    members = set(pool.member_user_ids)
+    for department in pool.member_department_ids:
+        members |= index.users_in_tree(department)
+    return frozenset(members)
 
 
 def reclaim_spec(pool: Pool, owner_ids: Iterable[str], now: datetime, tz: ZoneInfo,

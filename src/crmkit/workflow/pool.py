@@ -163,7 +163,7 @@ class PoolService:
             raise ValidationError([field_error(p, c) for p, c in errors])
 
     def _members(self, op: Op, pool: Pool) -> frozenset[str]:
-        return pool_members(pool, self._rt.org_index(op).department_of)
+        return pool_members(pool, self._rt.org_index(op))
 
     def _is_admin(self, op: Op, pool: Pool) -> bool:
         return op.user_id in pool.admin_ids or any(r.is_super_admin for r in op.roles)
@@ -330,11 +330,13 @@ class PoolService:
 
     # -- sweep and warnings ---------------------------------------------------------------------
     def sweep(self, *, dry_run: bool = False, at: datetime | None = None,
-              pool_id: str | None = None, rules: Iterable[ReclaimRule] | None = None
-              ) -> SweepReport:
+              pool_id: str | None = None,
+              rules: Iterable[ReclaimRule | Mapping[str, Any]] | None = None) -> SweepReport:
         """Reclaim every due customer into its pool (set-based); ``dry_run`` reports only.
 
         ``pool_id`` + ``rules`` preview a rule change on one pool without saving it."""
+        if rules is not None:
+            rules = structure(builtins.list(rules), tuple[ReclaimRule, ...])
         with self._rt.operation(None, Module.POOL, None) as op:
             now = at or op.now
             pools = [p for p in op.uow.pools.list()

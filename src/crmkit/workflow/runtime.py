@@ -190,7 +190,7 @@ class Runtime:
             if module in (Module.CUSTOMERS, Module.POOL):
                 pools = frozenset(p.id for p in op.uow.pools.list()
                                   if op.actor.id in p.admin_ids
-                                  or op.actor.id in pool_members(p, index.department_of))
+                                  or op.actor.id in pool_members(p, index))
             scope = resolve_scope(index, op.actor.id, op.roles, module, pool_ids=pools)
             self._scopes.scopes[key] = scope
         return scope
