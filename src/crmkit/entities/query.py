@@ -8,8 +8,11 @@ in memory (reference) and compiled to SQL — with the same semantics:
 - ``is_empty`` / ``not_empty``: null, ``""`` or an empty list counts as empty.
 - ``gt ge lt le between`` (inclusive): an empty value never matches.
 - ``in``: the value is one of the given values (LIST: shares an element with them).
-- Sorting puts empty values last in both directions; ties are broken by id (ascending, or
-  descending when the first sort key is descending).
+- Sorting puts null values last in both directions (empty strings and lists are stored as
+  null); ties are broken by id (ascending, or descending when the first sort key is
+  descending).
+- Decimal custom values compare exactly on PostgreSQL (NUMERIC); SQLite compares them as
+  REAL, exact to 15 significant digits.
 """
 
 from __future__ import annotations

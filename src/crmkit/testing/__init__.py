@@ -4,6 +4,13 @@ A third-party adapter proves itself by subclassing the matching contract class i
 """
 
 from crmkit.testing.services import FileStoreContract, NotifierContract, OrgDirectoryContract
+from crmkit.testing.records import RecordStorageContract
 from crmkit.testing.storage import StorageContract
 
-__all__ = ["FileStoreContract", "NotifierContract", "OrgDirectoryContract", "StorageContract"]
+__all__ = [
+    "FileStoreContract",
+    "NotifierContract",
+    "OrgDirectoryContract",
+    "RecordStorageContract",
+    "StorageContract",
+]

@@ -407,6 +407,21 @@ class RecordStorageContract:
             assert uow.records(LEAD).ids_owned_by("u2") == ids
             assert [r.id for r in uow.records(LEAD).get_many(ids[::-1])] == ids
 
+    def test_children_of(self, storage: Storage) -> None:
+        with storage.transaction() as uow:
+            uow.records(LEAD).add_many([
+                sample_lead("L3", customer_id="C1", owner_id=None),
+                sample_lead("L1", customer_id="C2"),
+                sample_lead("L2", customer_id="C3"),
+                sample_lead("L4"),
+            ])
+        with storage.transaction() as uow:
+            records = uow.records(LEAD)
+            assert records.children_of("customer_id", ["C2", "C1", "C9"]) == [
+                ("L1", "u1", "C2"), ("L3", None, "C1"),
+            ]
+            assert records.children_of("customer_id", []) == []
+
     def test_find_equal_ignores_scope(self, storage: Storage) -> None:
         with storage.transaction() as uow:
             uow.records(LEAD).add_many([
@@ -579,7 +594,19 @@ class RecordStorageContract:
             uow.team.remove(LEAD, "L1", "u2")
             uow.team.remove(LEAD, "L1", "nobody")
             assert [m.user_id for m in uow.team.members(LEAD, "L1")] == ["u3"]
-            uow.team.clear(LEAD, ["L1", "L2", "L7"])
+            uow.team.put_many([TeamMember(LEAD, "L1", "u1"), TeamMember(LEAD, "L2", "u1"),
+                               TeamMember(LEAD, "L3", "u1"), TeamMember(LEAD, "L2", "u4")])
+            assert uow.team.members_many(LEAD, ["L2", "L1", "L9"]) == [
+                TeamMember(LEAD, "L1", "u1"), TeamMember(LEAD, "L1", "u3", Access.WRITE),
+                TeamMember(LEAD, "L2", "u1"), TeamMember(LEAD, "L2", "u2"),
+                TeamMember(LEAD, "L2", "u4"),
+            ]
+            assert uow.team.members_many(LEAD, []) == []
+            uow.team.remove_user(LEAD, ["L1", "L2", "L9"], "u1")
+            uow.team.remove_user(LEAD, [], "u1")
+            assert [m.user_id for m in uow.team.members(LEAD, "L2")] == ["u2", "u4"]
+            assert [m.user_id for m in uow.team.members(LEAD, "L3")] == ["u1"]
+            uow.team.clear(LEAD, ["L1", "L2", "L3", "L7"])
             assert uow.team.members(LEAD, "L1") == []
             assert uow.team.members(LEAD, "L2") == []
             assert uow.team.members("customer", "L1") == [TeamMember("customer", "L1", "u4")]

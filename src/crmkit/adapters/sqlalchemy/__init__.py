@@ -4,6 +4,8 @@ Importing this package loads SQLAlchemy (not a database driver); PostgreSQL need
 ``postgres`` extra (``pip install 'crmkit[postgres]'``).
 """
 
+from crmkit.adapters.sqlalchemy.querying import QueryCompiler
+from crmkit.adapters.sqlalchemy.records import RECORD_TABLES, RecordTable
 from crmkit.adapters.sqlalchemy.scope import scope_clause
 from crmkit.adapters.sqlalchemy.storage import (
     SqlStorage,
@@ -14,6 +16,9 @@ from crmkit.adapters.sqlalchemy.storage import (
 from crmkit.adapters.sqlalchemy.tables import metadata
 
 __all__ = [
+    "RECORD_TABLES",
+    "QueryCompiler",
+    "RecordTable",
     "SqlStorage",
     "SqlUnitOfWork",
     "configure_sqlite",

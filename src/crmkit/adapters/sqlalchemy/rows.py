@@ -27,6 +27,17 @@ from crmkit.entities import (
     User,
     UserStatus,
 )
+from crmkit.entities.fields import FieldDefinition
+from crmkit.entities.leads import Lead
+from crmkit.entities.records import (
+    Attachment,
+    ColumnConfig,
+    ConditionSpec,
+    FollowUp,
+    Scene,
+    Schedule,
+    SortSpec,
+)
 
 # -- departments -----------------------------------------------------------------------------
 
@@ -217,4 +228,259 @@ def row_to_log_entry(row: RowMapping) -> OperationLogEntry:
         action=row["action"],
         changes=json_to_changes(row["changes"]),
         note=row["note"],
+    )
+
+
+# -- business records --------------------------------------------------------------------------
+
+
+def lead_to_row(lead: Lead) -> dict[str, Any]:
+    """Every attribute of a lead, one column each; ``custom`` as a JSON object."""
+    return {
+        "id": lead.id,
+        "name": lead.name,
+        "owner_id": lead.owner_id,
+        "created_by": lead.created_by,
+        "created_at": lead.created_at,
+        "updated_at": lead.updated_at,
+        "version": lead.version,
+        "contact_name": lead.contact_name,
+        "mobile": lead.mobile,
+        "phone": lead.phone,
+        "email": lead.email,
+        "source": lead.source,
+        "industry": lead.industry,
+        "level": lead.level,
+        "address": lead.address,
+        "remark": lead.remark,
+        "next_contact_at": lead.next_contact_at,
+        "last_followup_at": lead.last_followup_at,
+        "last_followup_content": lead.last_followup_content,
+        "converted": lead.converted,
+        "converted_at": lead.converted_at,
+        "customer_id": lead.customer_id,
+        "custom": dict(lead.custom),
+    }
+
+
+def row_to_lead(row: RowMapping) -> Lead:
+    return Lead(
+        id=row["id"],
+        name=row["name"],
+        owner_id=row["owner_id"],
+        created_by=row["created_by"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        version=row["version"],
+        contact_name=row["contact_name"],
+        mobile=row["mobile"],
+        phone=row["phone"],
+        email=row["email"],
+        source=row["source"],
+        industry=row["industry"],
+        level=row["level"],
+        address=row["address"],
+        remark=row["remark"],
+        next_contact_at=row["next_contact_at"],
+        last_followup_at=row["last_followup_at"],
+        last_followup_content=row["last_followup_content"],
+        converted=row["converted"],
+        converted_at=row["converted_at"],
+        customer_id=row["customer_id"],
+        custom=row["custom"] or {},
+    )
+
+
+def field_definition_to_row(definition: FieldDefinition) -> dict[str, Any]:
+    """Every attribute of a field definition; ``options`` as a JSON list, ``order`` as
+    ``sort_order``."""
+    return {
+        "kind": definition.kind,
+        "key": definition.key,
+        "label_zh": definition.label_zh,
+        "label_en": definition.label_en,
+        "type": definition.type,
+        "system": definition.system,
+        "required": definition.required,
+        "unique": definition.unique,
+        "default": definition.default,
+        "options": list(definition.options),
+        "max_length": definition.max_length,
+        "precision": definition.precision,
+        "min_value": definition.min_value,
+        "max_value": definition.max_value,
+        "help_text": definition.help_text,
+        "sort_order": definition.order,
+        "hidden": definition.hidden,
+        "retired": definition.retired,
+        "reference_kind": definition.reference_kind,
+        "version": definition.version,
+    }
+
+
+def row_to_field_definition(row: RowMapping) -> FieldDefinition:
+    return FieldDefinition(
+        kind=row["kind"],
+        key=row["key"],
+        label_zh=row["label_zh"],
+        label_en=row["label_en"],
+        type=row["type"],
+        system=row["system"],
+        required=row["required"],
+        unique=row["unique"],
+        default=row["default"],
+        options=tuple(row["options"]),
+        max_length=row["max_length"],
+        precision=row["precision"],
+        min_value=row["min_value"],
+        max_value=row["max_value"],
+        help_text=row["help_text"],
+        order=row["sort_order"],
+        hidden=row["hidden"],
+        retired=row["retired"],
+        reference_kind=row["reference_kind"],
+        version=row["version"],
+    )
+
+
+def scene_to_row(scene: Scene) -> dict[str, Any]:
+    """Conditions as ``[{field, op, value}]``, sort as ``[{field, descending}]``."""
+    return {
+        "id": scene.id,
+        "user_id": scene.user_id,
+        "record_kind": scene.record_kind,
+        "name": scene.name,
+        "conditions": [{"field": c.field, "op": c.op, "value": c.value} for c in scene.conditions],
+        "sort": [{"field": s.field, "descending": s.descending} for s in scene.sort],
+        "is_default": scene.is_default,
+        "hidden": scene.hidden,
+        "sort_order": scene.order,
+        "version": scene.version,
+    }
+
+
+def row_to_scene(row: RowMapping) -> Scene:
+    return Scene(
+        id=row["id"],
+        user_id=row["user_id"],
+        record_kind=row["record_kind"],
+        name=row["name"],
+        conditions=tuple(
+            ConditionSpec(c["field"], c["op"], c.get("value")) for c in row["conditions"]
+        ),
+        sort=tuple(SortSpec(s["field"], bool(s["descending"])) for s in row["sort"]),
+        is_default=row["is_default"],
+        hidden=row["hidden"],
+        order=row["sort_order"],
+        version=row["version"],
+    )
+
+
+def column_config_to_row(config: ColumnConfig) -> dict[str, Any]:
+    """Fields as a JSON list (in order), widths as a JSON object."""
+    return {
+        "user_id": config.user_id,
+        "record_kind": config.record_kind,
+        "fields": list(config.fields),
+        "widths": dict(config.widths),
+    }
+
+
+def row_to_column_config(row: RowMapping) -> ColumnConfig:
+    return ColumnConfig(
+        user_id=row["user_id"],
+        record_kind=row["record_kind"],
+        fields=tuple(row["fields"]),
+        widths=row["widths"],
+    )
+
+
+def followup_to_row(followup: FollowUp) -> dict[str, Any]:
+    """Every attribute; the related id tuples as JSON lists."""
+    return {
+        "id": followup.id,
+        "record_kind": followup.record_kind,
+        "record_id": followup.record_id,
+        "author_id": followup.author_id,
+        "method": followup.method,
+        "content": followup.content,
+        "at": followup.at,
+        "created_at": followup.created_at,
+        "contact_ids": list(followup.contact_ids),
+        "opportunity_ids": list(followup.opportunity_ids),
+        "attachment_ids": list(followup.attachment_ids),
+        "next_contact_at": followup.next_contact_at,
+    }
+
+
+def row_to_followup(row: RowMapping) -> FollowUp:
+    return FollowUp(
+        id=row["id"],
+        record_kind=row["record_kind"],
+        record_id=row["record_id"],
+        author_id=row["author_id"],
+        method=row["method"],
+        content=row["content"],
+        at=row["at"],
+        created_at=row["created_at"],
+        contact_ids=tuple(row["contact_ids"]),
+        opportunity_ids=tuple(row["opportunity_ids"]),
+        attachment_ids=tuple(row["attachment_ids"]),
+        next_contact_at=row["next_contact_at"],
+    )
+
+
+def schedule_to_row(schedule: Schedule) -> dict[str, Any]:
+    return {
+        "id": schedule.id,
+        "owner_id": schedule.owner_id,
+        "title": schedule.title,
+        "starts_at": schedule.starts_at,
+        "ends_at": schedule.ends_at,
+        "record_kind": schedule.record_kind,
+        "record_id": schedule.record_id,
+        "source": schedule.source,
+    }
+
+
+def row_to_schedule(row: RowMapping) -> Schedule:
+    return Schedule(
+        id=row["id"],
+        owner_id=row["owner_id"],
+        title=row["title"],
+        starts_at=row["starts_at"],
+        ends_at=row["ends_at"],
+        record_kind=row["record_kind"],
+        record_id=row["record_id"],
+        source=row["source"],
+    )
+
+
+def attachment_to_row(attachment: Attachment) -> dict[str, Any]:
+    return {
+        "id": attachment.id,
+        "record_kind": attachment.record_kind,
+        "record_id": attachment.record_id,
+        "file_key": attachment.file_key,
+        "name": attachment.name,
+        "size": attachment.size,
+        "content_type": attachment.content_type,
+        "sha256": attachment.sha256,
+        "uploaded_by": attachment.uploaded_by,
+        "uploaded_at": attachment.uploaded_at,
+    }
+
+
+def row_to_attachment(row: RowMapping) -> Attachment:
+    return Attachment(
+        id=row["id"],
+        record_kind=row["record_kind"],
+        record_id=row["record_id"],
+        file_key=row["file_key"],
+        name=row["name"],
+        size=row["size"],
+        content_type=row["content_type"],
+        sha256=row["sha256"],
+        uploaded_by=row["uploaded_by"],
+        uploaded_at=row["uploaded_at"],
     )

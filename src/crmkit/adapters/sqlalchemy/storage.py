@@ -9,6 +9,9 @@
   the same ``Conflict``. On PostgreSQL such an error aborts the transaction (or the enclosing
   SAVEPOINT), so that unit of work must end — the ``Conflict`` leaving its ``with`` block does.
 - Collections load in a fixed number of statements: a user list is two (users, their roles).
+- Business records and their shared features live in ``records.py`` (record kinds are a
+  registry, queries compile to one statement in ``querying.py``); the shared repository
+  plumbing (constraint errors → ``Conflict``, versioned UPDATE) is in ``base.py``.
 """
 
 from __future__ import annotations
@@ -16,9 +19,9 @@ from __future__ import annotations
 import importlib.util
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     URL,
@@ -26,7 +29,6 @@ from sqlalchemy import (
     Connection,
     Engine,
     Select,
-    Table,
     create_engine,
     delete,
     event,
@@ -42,6 +44,23 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
+from crmkit.adapters.sqlalchemy.base import (
+    Repository,
+    raise_write_conflict,
+    taken,
+)
+from crmkit.adapters.sqlalchemy.records import (
+    RECORD_TABLES,
+    SqlAttachments,
+    SqlColumns,
+    SqlFields,
+    SqlFollowUps,
+    SqlRecords,
+    SqlScenes,
+    SqlSchedules,
+    SqlSettings,
+    SqlTeam,
+)
 from crmkit.adapters.sqlalchemy.rows import (
     department_to_row,
     log_entry_to_row,
@@ -72,15 +91,24 @@ from crmkit.entities import (
     User,
     UserStatus,
 )
-from crmkit.errors import Conflict
 from crmkit.ports import (
     DepartmentRepository,
     OperationLogRepository,
     RoleRepository,
+    Storage,
     UserRepository,
 )
-
-T = TypeVar("T")
+from crmkit.ports.records import (
+    AttachmentRepository,
+    ColumnRepository,
+    FieldRepository,
+    FollowUpRepository,
+    RecordRepository,
+    SceneRepository,
+    ScheduleRepository,
+    SettingsRepository,
+    TeamRepository,
+)
 
 # -- engines ---------------------------------------------------------------------------------
 
@@ -165,121 +193,10 @@ def make_engine(url: str | URL, **kw: Any) -> Engine:
     return create_engine(parsed, **kw)
 
 
-# -- errors ----------------------------------------------------------------------------------
+# -- org repositories ------------------------------------------------------------------------
 
 
-def _version_conflict(kind: str, entity_id: str) -> Conflict:
-    return Conflict(
-        f"{kind} {entity_id} was changed by someone else",
-        "记录已被他人修改，请刷新后重试",
-        code="version_conflict",
-    )
-
-
-def _taken(kind: str, field: str) -> Conflict:
-    return Conflict(
-        f"{kind} {field} is already taken", "该值已被占用", code=f"{kind}.{field}_taken"
-    )
-
-
-def _violation(err: IntegrityError) -> tuple[str, str]:
-    """``(kind, detail)`` of a constraint error: kind is ``unique``, ``foreign_key`` or ``other``.
-
-    PostgreSQL reports an SQLSTATE and the constraint name (our naming convention), SQLite an
-    extended error name and ``table.column`` in the message.
-    """
-    orig = err.orig
-    sqlstate = getattr(orig, "sqlstate", None)
-    if sqlstate is not None:
-        diag = getattr(orig, "diag", None)
-        detail = str(getattr(diag, "constraint_name", "") or "")
-        kinds = {"23505": "unique", "23503": "foreign_key"}
-        return kinds.get(sqlstate, "other"), detail
-    name = getattr(orig, "sqlite_errorname", "")
-    detail = str(orig)
-    if name in ("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"):
-        return "unique", detail
-    if name == "SQLITE_CONSTRAINT_FOREIGNKEY":
-        return "foreign_key", detail
-    return "other", detail
-
-
-def _raise_write_conflict(err: IntegrityError, kind: str, unique_fields: Sequence[str]) -> NoReturn:
-    """Map an INSERT/UPDATE constraint error to ``Conflict``.
-
-    A unique clash on one of ``unique_fields`` → ``<kind>.<field>_taken``; on the id →
-    ``<kind>.exists``; a foreign key → ``<kind>.reference_missing``. Anything else re-raises.
-    """
-    violation, detail = _violation(err)
-    if violation == "unique":
-        for field in unique_fields:
-            if field in detail:
-                raise _taken(kind, field) from err
-        raise Conflict(f"{kind} exists", f"{kind} 已存在", code=f"{kind}.exists") from err
-    if violation == "foreign_key":
-        raise Conflict(
-            f"{kind} refers to a missing record",
-            "引用的记录不存在",
-            code=f"{kind}.reference_missing",
-        ) from err
-    raise err
-
-
-def _raise_delete_conflict(err: IntegrityError, kind: str) -> NoReturn:
-    """Map a DELETE blocked by a foreign key to ``Conflict(<kind>.in_use)``."""
-    if _violation(err)[0] == "foreign_key":
-        raise Conflict(
-            f"{kind} is still referenced", "该记录仍被引用，无法删除", code=f"{kind}.in_use"
-        ) from err
-    raise err
-
-
-# -- repositories ----------------------------------------------------------------------------
-
-
-class _Repository:
-    """Shared plumbing: the unit of work's connection and the versioned UPDATE."""
-
-    kind: str
-    table: Table
-    unique_fields: Sequence[str] = ()
-
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
-
-    def _insert(self, row: dict[str, Any]) -> None:
-        try:
-            self._conn.execute(insert(self.table), row)
-        except IntegrityError as err:
-            _raise_write_conflict(err, self.kind, self.unique_fields)
-
-    def _update_versioned(self, row: dict[str, Any], expected_version: int) -> None:
-        """``UPDATE … WHERE id = :id AND version = :expected``; no row matched → ``Conflict``."""
-        values = {k: v for k, v in row.items() if k != "id"}
-        statement = (
-            update(self.table)
-            .where(self.table.c.id == row["id"], self.table.c.version == expected_version)
-            .values(values)
-        )
-        try:
-            result = self._conn.execute(statement)
-        except IntegrityError as err:
-            _raise_write_conflict(err, self.kind, self.unique_fields)
-        if result.rowcount == 0:
-            raise _version_conflict(self.kind, row["id"])
-
-    def _delete(self, entity_id: str) -> None:
-        try:
-            self._conn.execute(delete(self.table).where(self.table.c.id == entity_id))
-        except IntegrityError as err:
-            _raise_delete_conflict(err, self.kind)
-
-    def _one(self, statement: Select[Any], convert: Callable[[Any], T]) -> T | None:
-        row = self._conn.execute(statement).mappings().first()
-        return None if row is None else convert(row)
-
-
-class SqlDepartments(_Repository):
+class SqlDepartments(Repository):
     kind = "department"
     table = departments
 
@@ -308,7 +225,7 @@ class SqlDepartments(_Repository):
         return int(self._conn.execute(statement).scalar_one())
 
 
-class SqlUsers(_Repository):
+class SqlUsers(Repository):
     kind = "user"
     table = users
     unique_fields = ("mobile",)
@@ -366,7 +283,7 @@ class SqlUsers(_Repository):
             select(users.c.id).where(users.c.mobile == user.mobile, users.c.id != user.id)
         ).first()
         if holder is not None:
-            raise _taken("user", "mobile")
+            raise taken("user", "mobile")
 
     def _write_roles(self, user: User) -> None:
         rows = user_role_rows(user)
@@ -374,7 +291,7 @@ class SqlUsers(_Repository):
             try:
                 self._conn.execute(insert(user_roles), rows)
             except IntegrityError as err:
-                _raise_write_conflict(err, self.kind, self.unique_fields)
+                raise_write_conflict(err, self.kind, self.unique_fields)
 
     def add(self, user: User) -> None:
         self._check_mobile(user)
@@ -393,7 +310,7 @@ class SqlUsers(_Repository):
         return int(self._conn.execute(statement).scalar_one())
 
 
-class SqlRoles(_Repository):
+class SqlRoles(Repository):
     kind = "role"
     table = roles
     unique_fields = ("name", "code")
@@ -430,9 +347,9 @@ class SqlRoles(_Repository):
             select(roles.c.name, roles.c.code).where(roles.c.id != role.id, clash)
         ).all()
         if any(name == role.name for name, _ in rows):
-            raise _taken("role", "name")
+            raise taken("role", "name")
         if rows:
-            raise _taken("role", "code")
+            raise taken("role", "code")
 
     def add(self, role: Role) -> None:
         self._check_unique(role)
@@ -489,6 +406,22 @@ class SqlUnitOfWork:
         self.users: UserRepository = SqlUsers(connection)
         self.roles: RoleRepository = SqlRoles(connection)
         self.oplog: OperationLogRepository = SqlOperationLog(connection)
+        self.team: TeamRepository = SqlTeam(connection)
+        self.fields: FieldRepository = SqlFields(connection)
+        self.scenes: SceneRepository = SqlScenes(connection)
+        self.columns: ColumnRepository = SqlColumns(connection)
+        self.followups: FollowUpRepository = SqlFollowUps(connection)
+        self.schedules: ScheduleRepository = SqlSchedules(connection)
+        self.attachments: AttachmentRepository = SqlAttachments(connection)
+        self.settings: SettingsRepository = SqlSettings(connection)
+        self._records: dict[str, RecordRepository] = {}
+
+    def records(self, kind: str) -> RecordRepository:
+        """The repository of one record kind (see ``records.RECORD_TABLES``); unknown → KeyError."""
+        repository = self._records.get(kind)
+        if repository is None:
+            repository = self._records[kind] = SqlRecords(self.connection, RECORD_TABLES[kind])
+        return repository
 
     def org_version(self) -> int:
         """The counter in ``crm_org_meta``; 0 when the row is missing."""
@@ -575,3 +508,11 @@ class SqlStorage:
                 yield SqlUnitOfWork(conn)
             finally:
                 self._local.connection = None
+
+
+if TYPE_CHECKING:
+
+    def _satisfies_storage_port(storage: SqlStorage) -> Storage:
+        """mypy proves :class:`SqlStorage` (and so :class:`SqlUnitOfWork`) meets the port."""
+        return storage
+

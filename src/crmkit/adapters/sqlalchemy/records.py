@@ -1,0 +1,490 @@
+"""Core repositories for business records and their shared features (DESIGN §4).
+
+- Record kinds are a registry (:data:`RECORD_TABLES`): kind → table + row ↔ entity functions.
+  A new kind (customers, contacts …) is a table in ``tables.py``, two functions in ``rows.py``
+  and one entry here; :class:`SqlRecords` serves every kind the same way.
+- Queries are compiled by :class:`~crmkit.adapters.sqlalchemy.querying.QueryCompiler`: a page
+  is one SELECT, a total one ``SELECT count(*)``; no statement per row anywhere.
+- Set-based writes: ``reassign`` is one ``UPDATE … WHERE id IN (…)`` whatever the number of ids
+  (large id sets are bound as one array/JSON parameter), ``add_many``/``put_many`` are one
+  executemany each; "insert or update" is ``INSERT … ON CONFLICT DO UPDATE``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+import attrs
+from sqlalchemy import Connection, RowMapping, Select, Table, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from crmkit.adapters.sqlalchemy.base import (
+    Repository,
+    raise_write_conflict,
+    version_conflict,
+)
+from crmkit.adapters.sqlalchemy.querying import QueryCompiler
+from crmkit.adapters.sqlalchemy.rows import (
+    attachment_to_row,
+    column_config_to_row,
+    field_definition_to_row,
+    followup_to_row,
+    lead_to_row,
+    row_to_attachment,
+    row_to_column_config,
+    row_to_field_definition,
+    row_to_followup,
+    row_to_lead,
+    row_to_scene,
+    row_to_schedule,
+    scene_to_row,
+    schedule_to_row,
+)
+from crmkit.adapters.sqlalchemy.scope import in_id_set
+from crmkit.adapters.sqlalchemy.tables import (
+    attachments,
+    column_configs,
+    field_definitions,
+    followups,
+    leads,
+    scenes,
+    schedules,
+    settings,
+    team_members,
+)
+from crmkit.entities import JSONValue
+from crmkit.entities.fields import FieldDefinition
+from crmkit.entities.leads import LEAD
+from crmkit.entities.query import FieldRef, RecordQuery
+from crmkit.entities.records import (
+    Access,
+    Attachment,
+    ColumnConfig,
+    FollowUp,
+    Scene,
+    Schedule,
+    TeamMember,
+)
+from crmkit.errors import Conflict
+
+R = TypeVar("R")
+
+
+@attrs.frozen
+class RecordTable(Generic[R]):
+    """How one record kind is stored: its table (``id``, ``owner_id``, ``version``,
+    ``updated_at``, ``custom`` columns, optionally ``pool_id``) and its row ↔ entity functions."""
+
+    kind: str
+    table: Table
+    to_row: Callable[[R], dict[str, Any]]
+    from_row: Callable[[RowMapping], R]
+
+
+RECORD_TABLES: dict[str, RecordTable[Any]] = {
+    LEAD: RecordTable(LEAD, leads, lead_to_row, row_to_lead),
+}
+"""Record kind → storage. Must cover :data:`crmkit.entities.kinds.RECORD_TYPES`."""
+
+
+def upsert(
+    conn: Connection, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]
+) -> None:
+    """Insert each row, or update the non-key columns of the row with the same ``keys``: one
+    ``INSERT … ON CONFLICT (keys) DO UPDATE`` executemany. Later duplicates win."""
+    unique = list({tuple(row[k] for k in keys): row for row in rows}.values())
+    if not unique:
+        return
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        pg = postgresql.insert(table)
+        statement: Any = pg.on_conflict_do_update(
+            index_elements=[table.c[k] for k in keys],
+            set_={c.name: pg.excluded[c.name] for c in table.c if c.name not in keys},
+        )
+    elif dialect == "sqlite":
+        lite = sqlite.insert(table)
+        statement = lite.on_conflict_do_update(
+            index_elements=[table.c[k] for k in keys],
+            set_={c.name: lite.excluded[c.name] for c in table.c if c.name not in keys},
+        )
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        raise NotImplementedError(dialect)
+    conn.execute(statement, unique)
+
+
+# -- records -----------------------------------------------------------------------------------
+
+
+class SqlRecords(Repository):
+    """:class:`~crmkit.ports.records.RecordRepository` over one :class:`RecordTable`."""
+
+    def __init__(self, conn: Connection, storage: RecordTable[Any]) -> None:
+        super().__init__(conn)
+        self.kind = storage.kind
+        self.table = storage.table
+        self._to_row = storage.to_row
+        self._from_row = storage.from_row
+        self._compiler = QueryCompiler(storage.table, storage.kind, conn.dialect.name)
+
+    def _all(self, statement: Select[Any]) -> list[Any]:
+        return [self._from_row(row) for row in self._conn.execute(statement).mappings()]
+
+    def get(self, record_id: str) -> Any | None:
+        return self._one(select(self.table).where(self.table.c.id == record_id), self._from_row)
+
+    def get_many(self, record_ids: Sequence[str]) -> list[Any]:
+        """The existing records among ``record_ids``, by id; one statement."""
+        if not record_ids:
+            return []
+        statement = (
+            select(self.table)
+            .where(self._compiler.with_ids(record_ids))
+            .order_by(*self._compiler.order_by(()))
+        )
+        return self._all(statement)
+
+    def add(self, record: Any) -> None:
+        """Insert; an existing id → ``Conflict(<kind>.exists)``."""
+        self._insert(self._to_row(record))
+
+    def add_many(self, records: Sequence[Any]) -> None:
+        """One executemany INSERT; any existing id → ``Conflict(<kind>.exists)``."""
+        if not records:
+            return
+        try:
+            self._conn.execute(insert(self.table), [self._to_row(r) for r in records])
+        except IntegrityError as err:
+            raise_write_conflict(err, self.kind, self.unique_fields)
+
+    def update(self, record: Any, *, expected_version: int) -> None:
+        self._update_versioned(self._to_row(record), expected_version)
+
+    def delete(self, record_id: str) -> None:
+        self._delete(record_id)
+
+    def query(self, query: RecordQuery) -> list[Any]:
+        """One SELECT: scope ∧ conditions ∧ after-cursor, sorted, at most ``limit`` rows."""
+        return self._all(self._compiler.select(query))
+
+    def count(self, query: RecordQuery) -> int:
+        """One ``SELECT count(*)`` over scope ∧ conditions."""
+        return int(self._conn.execute(self._compiler.count(query)).scalar_one())
+
+    def find_equal(self, field: FieldRef, value: Any, *, limit: int = 10) -> list[Any]:
+        """Records whose ``field`` equals ``value`` (any owner, any scope), by id."""
+        return self._all(self._compiler.find_equal(field, value, limit))
+
+    def reassign(self, record_ids: Sequence[str], owner_id: str | None, at: datetime) -> int:
+        """``UPDATE … SET owner_id, version = version + 1, updated_at (and received_at on kinds
+        that have it) WHERE id IN (…)``: one statement for any number of ids; returns how many
+        rows changed."""
+        wanted = list(dict.fromkeys(record_ids))
+        if not wanted:
+            return 0
+        table = self.table
+        values: dict[str, Any] = {
+            "owner_id": owner_id, "version": table.c.version + 1, "updated_at": at
+        }
+        if "received_at" in table.c:
+            values["received_at"] = at
+        statement = update(table).where(self._compiler.with_ids(wanted)).values(values)
+        return int(self._conn.execute(statement).rowcount)
+
+    def children_of(
+        self, field: str, parent_ids: Sequence[str]
+    ) -> list[tuple[str, str | None, str]]:
+        """``(id, owner_id, parent)`` of the records whose system column ``field`` is one of
+        ``parent_ids``, by id: one statement for any number of parents."""
+        if field not in self.table.c:
+            raise ValueError(f"{self.kind} has no system field {field!r}")
+        if not parent_ids:
+            return []
+        parent = self.table.c[field]
+        statement = (
+            select(self.table.c.id, self.table.c.owner_id, parent)
+            .where(in_id_set(parent, parent_ids))
+            .order_by(*self._compiler.order_by(()))
+        )
+        return [(row[0], row[1], row[2]) for row in self._conn.execute(statement)]
+
+    def ids_owned_by(self, owner_id: str) -> list[str]:
+        statement = (
+            select(self.table.c.id)
+            .where(self.table.c.owner_id == owner_id)
+            .order_by(*self._compiler.order_by(()))
+        )
+        return list(self._conn.execute(statement).scalars())
+
+
+# -- team --------------------------------------------------------------------------------------
+
+
+def _member(row: RowMapping) -> TeamMember:
+    return TeamMember(row["record_kind"], row["record_id"], row["user_id"], Access(row["access"]))
+
+
+class SqlTeam:
+    """相关团队 rows in ``crm_team_members`` (the same rows grant visibility in queries)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def members(self, record_kind: str, record_id: str) -> list[TeamMember]:
+        """Members of one record, by user id."""
+        statement = (
+            select(team_members)
+            .where(team_members.c.record_kind == record_kind,
+                   team_members.c.record_id == record_id)
+            .order_by(team_members.c.user_id)
+        )
+        return [_member(row) for row in self._conn.execute(statement).mappings()]
+
+    def put_many(self, members: Sequence[TeamMember]) -> None:
+        """Insert or update (access) each member: one upsert executemany. An unknown user →
+        ``Conflict(team.reference_missing)``."""
+        rows = [
+            {"record_kind": m.record_kind, "record_id": m.record_id, "user_id": m.user_id,
+             "access": Access(m.access).value}
+            for m in members
+        ]
+        try:
+            upsert(self._conn, team_members, rows, ("record_kind", "record_id", "user_id"))
+        except IntegrityError as err:
+            raise_write_conflict(err, "team", ())
+
+    def remove(self, record_kind: str, record_id: str, user_id: str) -> None:
+        self._conn.execute(
+            delete(team_members).where(
+                team_members.c.record_kind == record_kind,
+                team_members.c.record_id == record_id,
+                team_members.c.user_id == user_id,
+            )
+        )
+
+    def remove_user(self, record_kind: str, record_ids: Sequence[str], user_id: str) -> None:
+        """Take one user off the teams of many records: one DELETE."""
+        if not record_ids:
+            return
+        self._conn.execute(
+            delete(team_members).where(
+                team_members.c.record_kind == record_kind,
+                team_members.c.user_id == user_id,
+                in_id_set(team_members.c.record_id, record_ids),
+            )
+        )
+
+    def members_many(self, record_kind: str, record_ids: Sequence[str]) -> list[TeamMember]:
+        """Members of many records, by (record id, user id): one SELECT."""
+        if not record_ids:
+            return []
+        statement = (
+            select(team_members)
+            .where(team_members.c.record_kind == record_kind,
+                   in_id_set(team_members.c.record_id, record_ids))
+            .order_by(team_members.c.record_id, team_members.c.user_id)
+        )
+        return [_member(row) for row in self._conn.execute(statement).mappings()]
+
+    def clear(self, record_kind: str, record_ids: Sequence[str]) -> None:
+        """Drop every member of these records: one DELETE."""
+        if not record_ids:
+            return
+        self._conn.execute(
+            delete(team_members).where(
+                team_members.c.record_kind == record_kind,
+                in_id_set(team_members.c.record_id, record_ids),
+            )
+        )
+
+    def access_of(self, record_kind: str, record_id: str, user_id: str) -> TeamMember | None:
+        row = self._conn.execute(
+            select(team_members).where(
+                team_members.c.record_kind == record_kind,
+                team_members.c.record_id == record_id,
+                team_members.c.user_id == user_id,
+            )
+        ).mappings().first()
+        return None if row is None else _member(row)
+
+
+# -- field definitions, scenes, columns ----------------------------------------------------------
+
+
+class SqlFields:
+    """Custom field definitions; listed by (order, key)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def list(self, kind: str) -> list[FieldDefinition]:
+        statement = (
+            select(field_definitions)
+            .where(field_definitions.c.kind == kind)
+            .order_by(field_definitions.c.sort_order, field_definitions.c.key)
+        )
+        return [row_to_field_definition(row) for row in self._conn.execute(statement).mappings()]
+
+    def add(self, definition: FieldDefinition) -> None:
+        """Insert; a key the kind already has → ``Conflict(field.key_taken)``."""
+        try:
+            self._conn.execute(insert(field_definitions), field_definition_to_row(definition))
+        except IntegrityError as err:
+            raise Conflict(
+                f"field {definition.key} exists", "字段已存在", code="field.key_taken"
+            ) from err
+
+    def update(self, definition: FieldDefinition, *, expected_version: int) -> None:
+        """Versioned UPDATE keyed by (kind, key); stale or missing → ``Conflict``."""
+        row = field_definition_to_row(definition)
+        values = {k: v for k, v in row.items() if k not in ("kind", "key")}
+        result = self._conn.execute(
+            update(field_definitions)
+            .where(
+                field_definitions.c.kind == definition.kind,
+                field_definitions.c.key == definition.key,
+                field_definitions.c.version == expected_version,
+            )
+            .values(values)
+        )
+        if result.rowcount == 0:
+            raise version_conflict("field", definition.key)
+
+
+class SqlScenes(Repository):
+    """Saved scenes; a user's scenes of one kind are listed by (order, id)."""
+
+    kind = "scene"
+    table = scenes
+
+    def get(self, scene_id: str) -> Scene | None:
+        return self._one(select(scenes).where(scenes.c.id == scene_id), row_to_scene)
+
+    def list(self, user_id: str, record_kind: str) -> list[Scene]:
+        statement = (
+            select(scenes)
+            .where(scenes.c.user_id == user_id, scenes.c.record_kind == record_kind)
+            .order_by(scenes.c.sort_order, scenes.c.id)
+        )
+        return [row_to_scene(row) for row in self._conn.execute(statement).mappings()]
+
+    def add(self, scene: Scene) -> None:
+        self._insert(scene_to_row(scene))
+
+    def update(self, scene: Scene, *, expected_version: int) -> None:
+        self._update_versioned(scene_to_row(scene), expected_version)
+
+    def delete(self, scene_id: str) -> None:
+        self._delete(scene_id)
+
+
+class SqlColumns:
+    """Column configuration, one row per (user, record kind)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def get(self, user_id: str, record_kind: str) -> ColumnConfig | None:
+        row = self._conn.execute(
+            select(column_configs).where(
+                column_configs.c.user_id == user_id, column_configs.c.record_kind == record_kind
+            )
+        ).mappings().first()
+        return None if row is None else row_to_column_config(row)
+
+    def put(self, config: ColumnConfig) -> None:
+        """Insert or replace (one upsert)."""
+        upsert(self._conn, column_configs, [column_config_to_row(config)],
+               ("user_id", "record_kind"))
+
+
+# -- follow-ups, schedules, attachments, settings ----------------------------------------------
+
+
+class SqlFollowUps(Repository):
+    kind = "followup"
+    table = followups
+
+    def add(self, followup: FollowUp) -> None:
+        self._insert(followup_to_row(followup))
+
+    def for_record(self, record_kind: str, record_id: str, *, limit: int = 100) -> list[FollowUp]:
+        """Newest first (by ``at``, then id)."""
+        statement = (
+            select(followups)
+            .where(followups.c.record_kind == record_kind, followups.c.record_id == record_id)
+            .order_by(followups.c.at.desc(), followups.c.id.desc())
+            .limit(limit)
+        )
+        return [row_to_followup(row) for row in self._conn.execute(statement).mappings()]
+
+
+class SqlSchedules(Repository):
+    kind = "schedule"
+    table = schedules
+
+    def add(self, schedule: Schedule) -> None:
+        self._insert(schedule_to_row(schedule))
+
+    def _all(self, statement: Select[Any]) -> list[Schedule]:
+        ordered = statement.order_by(schedules.c.starts_at, schedules.c.id)
+        return [row_to_schedule(row) for row in self._conn.execute(ordered).mappings()]
+
+    def for_record(self, record_kind: str, record_id: str) -> list[Schedule]:
+        """By start time, then id."""
+        return self._all(
+            select(schedules).where(
+                schedules.c.record_kind == record_kind, schedules.c.record_id == record_id
+            )
+        )
+
+    def for_owner(self, owner_id: str, start: datetime, end: datetime) -> list[Schedule]:
+        """Entries of one user starting in ``[start, end)``, by start time, then id."""
+        return self._all(
+            select(schedules).where(
+                schedules.c.owner_id == owner_id,
+                schedules.c.starts_at >= start,
+                schedules.c.starts_at < end,
+            )
+        )
+
+
+class SqlAttachments(Repository):
+    kind = "attachment"
+    table = attachments
+
+    def get(self, attachment_id: str) -> Attachment | None:
+        return self._one(
+            select(attachments).where(attachments.c.id == attachment_id), row_to_attachment
+        )
+
+    def add(self, attachment: Attachment) -> None:
+        self._insert(attachment_to_row(attachment))
+
+    def delete(self, attachment_id: str) -> None:
+        self._delete(attachment_id)
+
+    def for_record(self, record_kind: str, record_id: str) -> list[Attachment]:
+        """By upload time, then id."""
+        statement = (
+            select(attachments)
+            .where(attachments.c.record_kind == record_kind, attachments.c.record_id == record_id)
+            .order_by(attachments.c.uploaded_at, attachments.c.id)
+        )
+        return [row_to_attachment(row) for row in self._conn.execute(statement).mappings()]
+
+
+class SqlSettings:
+    """One JSON value per key; a missing key reads as None."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def get(self, key: str) -> JSONValue:
+        return self._conn.execute(select(settings.c.value).where(settings.c.key == key)).scalar()
+
+    def put(self, key: str, value: JSONValue) -> None:
+        upsert(self._conn, settings, [{"key": key, "value": value}], ("key",))
