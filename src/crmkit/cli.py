@@ -6,8 +6,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+from crmkit.adapters.basics import FixedClock
 from crmkit.entities import Module, User
 
 DEFAULT_DEMO_DB = "sqlite:///crmkit-demo.db"
@@ -26,7 +29,8 @@ def run_demo(url: str, out: object = None) -> dict[str, list[str]]:
 
     write = print if out is None else (lambda *a: print(*a, file=out))  # type: ignore[call-overload]
     _fresh_sqlite(url)
-    crm = build_crm(url)
+    clock = FixedClock(datetime(2026, 11, 2, 1, 30, tzinfo=UTC))  # Monday 09:30 in Beijing
+    crm = build_crm(url, clock=clock)
     org = crm.org
     boss = org.setup(admin_mobile="13800000000", admin_name="王总")
     top = org.list_departments(boss)[0]
@@ -64,7 +68,49 @@ def run_demo(url: str, out: object = None) -> dict[str, list[str]]:
         role = next(code for code, rid in roles.items() if rid in person.role_ids)
         shown = "everyone (全部)" if scope.all_records else ", ".join(owners) or "nobody"
         write(f"{person.name:<8} {role:<14} {shown}")
+    _sales_cycle(crm, clock, boss, manager, zhang, li, sales, write)
     return visible
+
+
+def _sales_cycle(crm: Any, clock: FixedClock, boss: User, manager: User, zhang: User, li: User,
+                 sales: str, write: Any) -> None:
+    """Lead → customer → opportunity → won; an idle customer goes to the pool and is claimed."""
+    write("")
+    write("销售流程 sales cycle")
+    lead = crm.leads.create(zhang, {"name": "星河科技", "contact_name": "陈总",
+                                    "mobile": "13911112222", "source": "转介绍"})
+    [converted] = crm.leads.convert(zhang, [lead.id])
+    write(f"  张三 converts lead 星河科技 → customer + contact 陈总 ({converted.customer_id[:8]}…)")
+    product = crm.products.create(boss, {"name": "CRM 专业版", "code": "CRM-PRO",
+                                          "unit": "套", "price": "20000"})
+    group = crm.opportunities.add_stage_group(boss, {
+        "name": "标准销售流程", "department_ids": [sales],
+        "stages": [{"name": "初步接洽", "win_rate": "10"}, {"name": "方案报价", "win_rate": "50"},
+                   {"name": "谈判", "win_rate": "80"}]})
+    deal = crm.opportunities.create(zhang, {
+        "name": "星河科技 50 席", "customer_id": converted.customer_id,
+        "stage_group_id": group.id, "order_discount": "5",
+        "lines": [{"product_id": product.id, "quantity": "3", "discount": "10"}]})
+    write(f"  opportunity amount {deal.amount} (3 × 20000, 10% line + 5% order discount)")
+    crm.opportunities.advance(zhang, deal.id, group.stages[2].id)
+    write(f"  at 谈判: weighted amount {crm.opportunities.weighted_amount(zhang, deal.id)}")
+    crm.opportunities.win(zhang, deal.id)
+    crm.customers.set_deal_status(zhang, converted.customer_id, "已成交")
+    write(f"  won: weighted amount {crm.opportunities.weighted_amount(zhang, deal.id)}; "
+          "customer marked 已成交")
+    crm.followups.add(zhang, "customer", converted.customer_id,
+                      {"method": "见面拜访", "content": "签约仪式"})
+
+    pool = crm.pool.create_pool(boss, {
+        "name": "销售公海", "admin_ids": [manager.id], "member_department_ids": [sales],
+        "rules": [{"type": "followup", "days": 30, "reclaim_won": False}], "warn_days": 3})
+    idle = crm.customers.create(li, {"name": "沉睡科技"})
+    clock.advance(days=31)
+    report = crm.pool.sweep()
+    write(f"  31 days later the sweep reclaims {len(report.reclaimed)} idle customer(s) into "
+          f"{pool.name}; 已成交 星河科技 stays with 张三")
+    [claimed] = crm.pool.claim(zhang, [idle.id])
+    write(f"  张三 claims {claimed.name} from the pool")
 
 
 def run_pool_jobs(url: str, *, dry_run: bool = False) -> str:
