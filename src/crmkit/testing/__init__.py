@@ -3,8 +3,8 @@
 A third-party adapter proves itself by subclassing the matching contract class in a test module.
 """
 
-from crmkit.testing.services import FileStoreContract, NotifierContract, OrgDirectoryContract
 from crmkit.testing.records import RecordStorageContract
+from crmkit.testing.services import FileStoreContract, NotifierContract, OrgDirectoryContract
 from crmkit.testing.storage import StorageContract
 
 __all__ = [
