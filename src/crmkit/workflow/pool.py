@@ -295,6 +295,12 @@ class PoolService:
                 groups.setdefault(target.id, []).append(customer)
             for target_id, group in groups.items():
                 self._put(op, group, target_id, "release")
+                for admin in sorted(self._pool(op, target_id).admin_ids):
+                    op.notify(Notification(admin, "pool.release",
+                                           f"{len(group)} 个客户被放入公海",
+                                           f"{len(group)} customer(s) were put into the pool",
+                                           CUSTOMER, None, {"count": len(group),
+                                                            "pool_id": target_id}))
             return len(customers)
 
     def _home_pool(self, op: Op, owner_id: str | None, pool_id: str | None) -> Pool:

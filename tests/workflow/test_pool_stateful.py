@@ -1,0 +1,120 @@
+"""Stateful hypothesis test of the pool workflow (memory): whatever members, admins, owners and
+the sweep do, every customer has exactly one owner or one pool, locked customers never enter a
+pool by sweep, and the daily claim and owned limits hold."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hypothesis import event, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from crmkit import CRM
+from crmkit.adapters.basics import FixedClock, SequentialIds
+from crmkit.errors import CrmError
+
+DAILY, OWNED = 2, 4
+
+
+class PoolMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.clock = FixedClock(datetime(2026, 11, 2, 1, 0, tzinfo=UTC))
+        self.crm = CRM(ids=SequentialIds("s"), clock=self.clock)
+        crm = self.crm
+        self.boss = crm.org.setup(admin_mobile="13800000000", admin_name="王总")
+        top = crm.org.list_departments(self.boss)[0]
+        roles = {r.code: r.id for r in crm.org.list_roles(self.boss)}
+        self.users = [crm.org.add_user(self.boss, {
+            "mobile": f"1390000000{i}", "name": f"u{i}", "department_id": top.id,
+            "role_ids": [roles["sales_manager"]]}) for i in range(3)]
+        self.pool = crm.pool.create_pool(self.boss, {
+            "name": "公海", "admin_ids": [self.users[0].id], "member_department_ids": [top.id],
+            "rules": [{"type": "followup", "days": 5}], "daily_claim_limit": DAILY,
+            "claim_back_days": 2})
+        crm.customers.set_limits(self.boss, [{"department_id": top.id, "max_owned": OWNED}])
+        self.ids = [crm.customers.create(self.users[i % 3], {"name": f"seed{i}"}).id
+                    for i in range(6)]
+        self.claims: Counter[tuple[str, Any]] = Counter()
+
+    def _local_day(self) -> Any:
+        return (self.clock.now() + timedelta(hours=8)).date()
+
+    @rule(who=st.integers(0, 2))
+    def create(self, who: int) -> None:
+        try:
+            made = self.crm.customers.create(self.users[who], {"name": f"c{len(self.ids)}"})
+            self.ids.append(made.id)
+        except CrmError:
+            pass
+
+    @rule(hours=st.integers(1, 240))
+    def time_passes(self, hours: int) -> None:
+        self.clock.advance(hours=hours)
+
+    @precondition(lambda self: self.ids)
+    @rule(who=st.integers(0, 2), pick=st.data())
+    def follow_up_or_lock(self, who: int, pick: Any) -> None:
+        cid = pick.draw(st.sampled_from(self.ids))
+        try:
+            if pick.draw(st.booleans()):
+                self.crm.followups.add(self.users[who], "customer", cid,
+                                       {"method": "打电话", "content": "跟进"})
+            else:
+                self.crm.customers.lock(self.users[who], [cid])
+        except CrmError:
+            pass
+
+    @rule()
+    def sweep(self) -> None:
+        event(f"sweep moved {min(len(self.crm.pool.sweep().reclaimed), 2)}+")
+
+    @precondition(lambda self: self.ids)
+    @rule(who=st.integers(0, 2), pick=st.data())
+    def claim(self, who: int, pick: Any) -> None:
+        pooled = [c.id for c in self.crm.customers.list(self.boss, {"limit": 500}).items
+                  if c.pool_id is not None] or self.ids
+        chosen = pick.draw(st.lists(st.sampled_from(pooled), min_size=1, max_size=3,
+                                    unique=True))
+        try:
+            taken = self.crm.pool.claim(self.users[who], chosen)
+            self.claims[(self.users[who].id, self._local_day())] += len(taken)
+            event("claimed")
+        except CrmError as refused:
+            event(f"claim refused: {refused.code}")
+
+    @precondition(lambda self: self.ids)
+    @rule(who=st.integers(0, 2), pick=st.data())
+    def release_or_assign(self, who: int, pick: Any) -> None:
+        cid = pick.draw(st.sampled_from(self.ids))
+        try:
+            if pick.draw(st.booleans()):
+                self.crm.pool.release(self.users[who], [cid])
+            else:
+                self.crm.pool.assign(self.users[0], [cid], self.users[who].id)
+        except CrmError:
+            pass
+
+    @invariant()
+    def owner_xor_pool_and_limits(self) -> None:
+        owned: Counter[str | None] = Counter()
+        for cid in self.ids:
+            customer = self.crm.customers.get(self.boss, cid)
+            assert (customer.owner_id is None) != (customer.pool_id is None)
+            owned[customer.owner_id] += 1
+        assert all(count <= OWNED for user, count in owned.items() if user is not None)
+        assert all(count <= DAILY for count in self.claims.values())
+
+    @invariant()
+    def locked_customers_keep_their_owner(self) -> None:
+        for cid in self.ids:
+            customer = self.crm.customers.get(self.boss, cid)
+            if customer.locked:
+                assert customer.owner_id is not None
+
+
+TestPoolMachine = PoolMachine.TestCase
+TestPoolMachine.settings = settings(max_examples=40, stateful_step_count=40, deadline=None)
