@@ -12,7 +12,7 @@ def test_demo_shows_scopes_and_a_sales_cycle(tmp_path: Path) -> None:
     out = io.StringIO()
     visible = run_demo(f"sqlite:///{tmp_path / 'demo.db'}", out)
     assert visible["张三"] == ["张三"]
-    assert visible["周组长"] == ["周组长", "张三"]
+    assert visible["周组长"] == ["周组长"]
     assert set(visible["李经理"]) == {"李经理", "周组长", "张三", "李四"}
     text = out.getvalue()
     assert "opportunity amount 51300.00" in text

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from itertools import product
 from typing import Any
 from unittest import mock
 
@@ -16,9 +17,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Column, Connection, Engine, MetaData, String, Table, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from crmkit.adapters.sqlalchemy import SqlStorage, make_engine, metadata, scope_clause
 from crmkit.adapters.sqlalchemy import scope as scope_module
+from crmkit.adapters.sqlalchemy.scope import team_record_ids
 from crmkit.adapters.sqlalchemy.tables import team_members
 from crmkit.entities import RecordScope
 from crmkit.testing.storage import sample_department, sample_user
@@ -113,13 +116,19 @@ def _load(conn: Connection, rows: list[Record]) -> None:
 
 
 def _check(conn: Connection, rows: list[Record], scope: RecordScope) -> None:
-    for with_pool in (True, False):
+    """Both forms of the team grant: read in the statement, and listed first (the ids
+    ``team_record_ids`` reads; ``None`` above its limit, so both forms again)."""
+    listed: frozenset[str] | None = frozenset()
+    if scope.team_user_id is not None:
+        listed = team_record_ids(conn, KIND, scope.team_user_id, limit=len(rows) % 3)
+    for with_pool, team_ids in product((True, False), (None, listed)):
         clause = scope_clause(
             scope,
             owner_col=probe.c.owner_id,
             record_id_col=probe.c.id,
             record_kind=KIND,
             pool_col=probe.c.pool_id if with_pool else None,
+            team_record_ids=team_ids,
         )
         expected = {
             f"r{i}"
@@ -128,7 +137,7 @@ def _check(conn: Connection, rows: list[Record], scope: RecordScope) -> None:
         }
         admitted = set(conn.scalars(select(probe.c.id).where(clause)))
         refused = set(conn.scalars(select(probe.c.id).where(~clause)))
-        assert admitted == expected, (scope, with_pool)
+        assert admitted == expected, (scope, with_pool, team_ids)
         assert refused == {f"r{i}" for i in range(len(rows))} - expected, (scope, with_pool)
 
 
@@ -161,6 +170,43 @@ def test_owner_sets_beyond_the_parameter_limit(engine: Engine) -> None:
         _load(conn, rows)
         _check(conn, rows, RecordScope(owner_ids=owners, pool_ids=frozenset({"p0"})))
         tx.rollback()
+
+
+def test_team_record_ids_lists_one_kind_up_to_the_limit(engine: Engine) -> None:
+    nobody: frozenset[str] = frozenset()
+    rows: list[Record] = [
+        (None, None, frozenset({"u1"}), frozenset({"u1"})),
+        (None, None, frozenset({"u1", "u2"}), nobody),
+        (None, None, frozenset({"u2"}), nobody),
+    ]
+    with engine.connect() as conn, conn.begin() as tx:
+        _load(conn, rows)
+        assert team_record_ids(conn, KIND, "u1") == {"r0", "r1"}
+        assert team_record_ids(conn, KIND, "u1", limit=2) == {"r0", "r1"}
+        assert team_record_ids(conn, KIND, "u1", limit=1) is None
+        assert team_record_ids(conn, KIND, "u3") == frozenset()
+        assert team_record_ids(conn, "other", "u1") == {"r0"}
+        tx.rollback()
+
+
+def test_sql_shapes_the_planners_can_use() -> None:
+    """Plain ``IN`` predicates only: no ``(…) = 1`` around a bound set on SQLite (it hides the
+    ``IN`` from the planner), no correlated subquery, no per-row ``IS NOT NULL`` (only the
+    negation needs it), no team branch for a viewer on no team."""
+    kw: dict[str, Any] = {"owner_col": probe.c.owner_id, "record_id_col": probe.c.id,
+                          "record_kind": KIND}
+    many = RecordScope(owner_ids=frozenset(f"x{n}" for n in range(3000)), team_user_id="u1")
+    for dialect in (sqlite.dialect(), postgresql.dialect()):
+        for team_ids in (None, frozenset({"r1"})):
+            sql = str(select(probe.c.id).where(scope_clause(many, team_record_ids=team_ids, **kw))
+                      .compile(dialect=dialect))
+            assert "= 1" not in sql and "EXISTS" not in sql and "NOT NULL" not in sql
+            assert ("crm_team_members" in sql) == (team_ids is None)
+    lonely = str(scope_clause(many, team_record_ids=frozenset(), **kw)
+                 .compile(dialect=sqlite.dialect()))
+    assert "crm_team_members" not in lonely and " OR " not in lonely
+    nobody_on_team = RecordScope(team_user_id="u1")
+    assert str(scope_clause(nobody_on_team, team_record_ids=frozenset(), **kw)) == "false"
 
 
 def test_empty_scope_and_everything() -> None:

@@ -9,11 +9,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime
 from typing import Any, NoReturn, TypeVar
 
 from sqlalchemy import Connection, Select, Table, delete, insert, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from crmkit.errors import Conflict
 
@@ -86,6 +87,86 @@ def raise_delete_conflict(err: IntegrityError, kind: str) -> NoReturn:
             f"{kind} is still referenced", "该记录仍被引用，无法删除", code=f"{kind}.in_use"
         ) from err
     raise err
+
+
+# -- bulk inserts ----------------------------------------------------------------------------
+
+BULK_ROWS = 1000
+"""From this many rows on, :func:`bulk_insert` bypasses SQLAlchemy's per-row parameter handling."""
+
+_MEMO_TYPES = (datetime, date)
+"""Values whose processed form is memoised per batch (an operation stamps one ``now``)."""
+
+
+def _processed_rows(
+    conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]
+) -> list[tuple[Any, ...]]:
+    """Every row as a tuple in column order, each value through its column type's own bind
+    processor (exactly what SQLAlchemy would send); datetimes/dates processed once each."""
+    dialect = conn.dialect
+    names = [c.name for c in table.c]
+    active = [
+        (position, process)
+        for position, column in enumerate(table.c)
+        if (process := column.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+    ]
+    memo: dict[tuple[int, type, Any], Any] = {}
+    out: list[tuple[Any, ...]] = []
+    for row in rows:
+        values = [row[name] for name in names]
+        for position, process in active:
+            value = values[position]
+            if value is None:
+                continue
+            if isinstance(value, _MEMO_TYPES):
+                key = (position, type(value), value)
+                done = memo.get(key, memo)
+                if done is memo:
+                    done = memo[key] = process(value)
+                values[position] = done
+            else:
+                values[position] = process(value)
+        out.append(tuple(values))
+    return out
+
+
+def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """INSERT many complete rows (a value for every column, as the ``*_to_row`` functions give).
+
+    Below :data:`BULK_ROWS` rows (or for rows missing a column, or another driver) this is
+    SQLAlchemy's executemany. Above it the values are processed once per column type and go
+    straight to the driver: ``COPY … FROM STDIN`` on PostgreSQL with psycopg, the driver's
+    executemany on SQLite — several times faster for the hundreds of thousands of rows of a big
+    transfer's operation log. Constraint errors surface as ``IntegrityError`` either way.
+    """
+    if not rows:
+        return
+    dialect = conn.dialect
+    names = [c.name for c in table.c]
+    fast = len(rows) >= BULK_ROWS and (
+        dialect.name == "sqlite" or (dialect.name == "postgresql" and dialect.driver == "psycopg")
+    )
+    if not fast or any(name not in rows[0] for name in names):
+        conn.execute(insert(table), list(rows))
+        return
+    values = _processed_rows(conn, table, rows)
+    quote = dialect.identifier_preparer.quote
+    columns = ", ".join(quote(name) for name in names)
+    target = dialect.identifier_preparer.format_table(table)
+    if dialect.name == "sqlite":
+        marks = ", ".join("?" for _ in names)
+        conn.exec_driver_sql(f"INSERT INTO {target} ({columns}) VALUES ({marks})", values)
+        return
+    statement = f"COPY {target} ({columns}) FROM STDIN"
+    driver_connection: Any = conn.connection.driver_connection
+    try:
+        with driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
+            for value in values:
+                copy.write_row(value)
+    except dialect.loaded_dbapi.Error as err:
+        raise DBAPIError.instance(
+            statement, None, err, dialect.loaded_dbapi.Error, dialect=dialect
+        ) from err
 
 
 # -- repositories ----------------------------------------------------------------------------

@@ -4,8 +4,9 @@ It must return exactly what the reference interpreter (:mod:`crmkit.policies.que
 returns; ``crmkit.testing.RecordStorageContract`` proves it on random data. The rules:
 
 - WHERE = :func:`~crmkit.adapters.sqlalchemy.scope.scope_clause` (team grants from
-  ``crm_team_members`` rows of the same record kind; pool grants only when the table has a
-  ``pool_id`` column) AND every condition AND the keyset predicate.
+  ``crm_team_members`` rows of the same record kind — on PostgreSQL listed first by
+  :meth:`QueryCompiler.team_ids`; pool grants only when the table has a ``pool_id`` column)
+  AND every condition AND the keyset predicate; an ALL scope adds no term.
 - System fields are the table's columns; custom fields are JSON paths into ``custom``, typed by
   the field's :class:`~crmkit.entities.fields.ValueKind`: TEXT/DATE/DATETIME as text (DATE is
   ``YYYY-MM-DD`` and DATETIME fixed-width UTC ISO, so text order is time order), INTEGER as an
@@ -32,7 +33,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -42,6 +43,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     ColumnElement,
+    Connection,
     Integer,
     Numeric,
     Select,
@@ -62,11 +64,12 @@ from sqlalchemy import (
     type_coerce,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
-from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy.sql.elements import True_, UnaryExpression
 
-from crmkit.adapters.sqlalchemy.scope import in_id_set, scope_clause
+from crmkit.adapters.sqlalchemy.scope import in_id_set, scope_clause, team_record_ids
 from crmkit.entities.fields import ValueKind
 from crmkit.entities.query import Condition, FieldRef, Operator, RecordQuery, SortKey
+from crmkit.entities.scope import RecordScope
 
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_]{1,200}")
 """Custom keys addressed with a ``json_extract`` path on SQLite; other keys use ``json_each``."""
@@ -359,24 +362,48 @@ class QueryCompiler:
 
     # -- statements ----------------------------------------------------------------------------
 
-    def where(self, query: RecordQuery) -> list[ColumnElement[bool]]:
-        """Scope ∧ conditions (no cursor)."""
-        table = self.table
-        clauses = [
-            scope_clause(
-                query.scope,
-                owner_col=table.c.owner_id,
-                record_id_col=table.c.id,
-                record_kind=self.record_kind,
-                pool_col=table.c.pool_id if "pool_id" in table.c else None,
-            )
-        ]
-        clauses.extend(self.condition(c) for c in query.conditions)
-        return clauses
+    def team_ids(self, conn: Connection, scope: RecordScope) -> frozenset[str] | None:
+        """What :meth:`select` and :meth:`count` take as ``team_ids`` for ``scope``.
 
-    def select(self, query: RecordQuery) -> Select[Any]:
-        """The page: scope ∧ conditions ∧ after-cursor, sorted, limited."""
-        clauses = self.where(query)
+        PostgreSQL: the ids of the records of this kind on whose team the viewer is, read with
+        one indexed SELECT (:func:`~crmkit.adapters.sqlalchemy.scope.team_record_ids`; None
+        when there are too many to list), so the planner sees ``id IN (<ids>)`` with exact
+        estimates and ORs it with the owner test in a ``BitmapOr``. SQLite: None — its planner
+        runs an uncorrelated ``id IN (SELECT …)`` once and searches the primary key with the
+        result, as fast as a list (``bench/README.md``), and the page stays one statement.
+        Read in the transaction of the statement they go into."""
+        if scope.all_records or scope.team_user_id is None:
+            return frozenset()
+        if not self.postgresql:
+            return None
+        return team_record_ids(conn, self.record_kind, scope.team_user_id)
+
+    def where(
+        self, query: RecordQuery, team_ids: Collection[str] | None = None
+    ) -> list[ColumnElement[bool]]:
+        """Scope ∧ conditions (no cursor); terms that are always TRUE (an ALL scope, ``ne``
+        nothing) are left out, so an unfiltered ALL query has no WHERE clause at all (SQLite
+        counts such a table from its smallest index, but not ``WHERE 1 = 1``)."""
+        table = self.table
+        clauses: list[ColumnElement[bool]] = []
+        if not query.scope.all_records:
+            clauses.append(
+                scope_clause(
+                    query.scope,
+                    owner_col=table.c.owner_id,
+                    record_id_col=table.c.id,
+                    record_kind=self.record_kind,
+                    pool_col=table.c.pool_id if "pool_id" in table.c else None,
+                    team_record_ids=team_ids,
+                )
+            )
+        clauses.extend(self.condition(c) for c in query.conditions)
+        return [c for c in clauses if not isinstance(c, True_)]
+
+    def select(self, query: RecordQuery, team_ids: Collection[str] | None = None) -> Select[Any]:
+        """The page: scope ∧ conditions ∧ after-cursor, sorted, limited. ``team_ids``: see
+        :meth:`team_ids` (None: the team grant is tested in the statement itself)."""
+        clauses = self.where(query, team_ids)
         if query.after is not None:
             clauses.append(self.after(query.sort, query.after))
         return (
@@ -386,9 +413,9 @@ class QueryCompiler:
             .limit(query.limit)
         )
 
-    def count(self, query: RecordQuery) -> Select[Any]:
+    def count(self, query: RecordQuery, team_ids: Collection[str] | None = None) -> Select[Any]:
         """How many rows scope ∧ conditions admit (sort, cursor and limit ignored)."""
-        return select(func.count()).select_from(self.table).where(*self.where(query))
+        return select(func.count()).select_from(self.table).where(*self.where(query, team_ids))
 
     def find_equal(self, ref: FieldRef, value: Any, limit: int) -> Select[Any]:
         """Rows whose ``ref`` equals ``value``, any owner, by id."""

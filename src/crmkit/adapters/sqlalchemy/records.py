@@ -23,36 +23,61 @@ from sqlalchemy.exc import IntegrityError
 
 from crmkit.adapters.sqlalchemy.base import (
     Repository,
+    bulk_insert,
     raise_write_conflict,
     version_conflict,
 )
 from crmkit.adapters.sqlalchemy.querying import QueryCompiler
 from crmkit.adapters.sqlalchemy.rows import (
     attachment_to_row,
+    category_to_row,
     column_config_to_row,
+    contact_to_row,
+    customer_to_row,
     field_definition_to_row,
     followup_to_row,
     lead_to_row,
+    opportunity_to_row,
+    price_change_to_row,
+    product_to_row,
     row_to_attachment,
+    row_to_category,
     row_to_column_config,
+    row_to_contact,
+    row_to_customer,
     row_to_field_definition,
     row_to_followup,
     row_to_lead,
+    row_to_opportunity,
+    row_to_price_change,
+    row_to_product,
     row_to_scene,
     row_to_schedule,
+    row_to_stage_change,
+    row_to_stage_group,
     scene_to_row,
     schedule_to_row,
+    stage_change_to_row,
+    stage_group_to_row,
 )
 from crmkit.adapters.sqlalchemy.scope import in_id_set
 from crmkit.adapters.sqlalchemy.tables import (
     attachments,
+    categories,
     column_configs,
+    contacts,
+    customers,
     field_definitions,
     followups,
     leads,
+    opportunities,
+    price_changes,
+    products,
     scenes,
     schedules,
     settings,
+    stage_changes,
+    stage_groups,
     team_members,
 )
 from crmkit.entities import JSONValue
@@ -67,6 +92,16 @@ from crmkit.entities.records import (
     Scene,
     Schedule,
     TeamMember,
+)
+from crmkit.entities.sales import (
+    CONTACT,
+    CUSTOMER,
+    OPPORTUNITY,
+    PRODUCT,
+    PriceChange,
+    ProductCategory,
+    StageChange,
+    StageGroup,
 )
 from crmkit.errors import Conflict
 
@@ -86,6 +121,10 @@ class RecordTable(Generic[R]):
 
 RECORD_TABLES: dict[str, RecordTable[Any]] = {
     LEAD: RecordTable(LEAD, leads, lead_to_row, row_to_lead),
+    CUSTOMER: RecordTable(CUSTOMER, customers, customer_to_row, row_to_customer),
+    CONTACT: RecordTable(CONTACT, contacts, contact_to_row, row_to_contact),
+    PRODUCT: RecordTable(PRODUCT, products, product_to_row, row_to_product),
+    OPPORTUNITY: RecordTable(OPPORTUNITY, opportunities, opportunity_to_row, row_to_opportunity),
 }
 """Record kind → storage. Must cover :data:`crmkit.entities.kinds.RECORD_TYPES`."""
 
@@ -152,11 +191,13 @@ class SqlRecords(Repository):
         self._insert(self._to_row(record))
 
     def add_many(self, records: Sequence[Any]) -> None:
-        """One executemany INSERT; any existing id → ``Conflict(<kind>.exists)``."""
+        """One executemany INSERT (COPY on PostgreSQL for big batches, see
+        :func:`~crmkit.adapters.sqlalchemy.base.bulk_insert`); any existing id →
+        ``Conflict(<kind>.exists)``."""
         if not records:
             return
         try:
-            self._conn.execute(insert(self.table), [self._to_row(r) for r in records])
+            bulk_insert(self._conn, self.table, [self._to_row(r) for r in records])
         except IntegrityError as err:
             raise_write_conflict(err, self.kind, self.unique_fields)
 
@@ -167,21 +208,24 @@ class SqlRecords(Repository):
         self._delete(record_id)
 
     def query(self, query: RecordQuery) -> list[Any]:
-        """One SELECT: scope ∧ conditions ∧ after-cursor, sorted, at most ``limit`` rows."""
-        return self._all(self._compiler.select(query))
+        """One SELECT: scope ∧ conditions ∧ after-cursor, sorted, at most ``limit`` rows (plus
+        one indexed SELECT of the viewer's team record ids when the scope has a team grant)."""
+        team_ids = self._compiler.team_ids(self._conn, query.scope)
+        return self._all(self._compiler.select(query, team_ids))
 
     def count(self, query: RecordQuery) -> int:
-        """One ``SELECT count(*)`` over scope ∧ conditions."""
-        return int(self._conn.execute(self._compiler.count(query)).scalar_one())
+        """One ``SELECT count(*)`` over scope ∧ conditions (team ids first, as in ``query``)."""
+        team_ids = self._compiler.team_ids(self._conn, query.scope)
+        return int(self._conn.execute(self._compiler.count(query, team_ids)).scalar_one())
 
     def find_equal(self, field: FieldRef, value: Any, *, limit: int = 10) -> list[Any]:
         """Records whose ``field`` equals ``value`` (any owner, any scope), by id."""
         return self._all(self._compiler.find_equal(field, value, limit))
 
     def reassign(self, record_ids: Sequence[str], owner_id: str | None, at: datetime) -> int:
-        """``UPDATE … SET owner_id, version = version + 1, updated_at (and received_at on kinds
-        that have it) WHERE id IN (…)``: one statement for any number of ids; returns how many
-        rows changed."""
+        """``UPDATE … SET owner_id, version = version + 1, updated_at (and received_at = at,
+        pool_warned_at = NULL on kinds that have them) WHERE id IN (…)``: one statement for any
+        number of ids; returns how many rows changed."""
         wanted = list(dict.fromkeys(record_ids))
         if not wanted:
             return 0
@@ -191,6 +235,8 @@ class SqlRecords(Repository):
         }
         if "received_at" in table.c:
             values["received_at"] = at
+        if "pool_warned_at" in table.c:
+            values["pool_warned_at"] = None
         statement = update(table).where(self._compiler.with_ids(wanted)).values(values)
         return int(self._conn.execute(statement).rowcount)
 
@@ -488,3 +534,90 @@ class SqlSettings:
 
     def put(self, key: str, value: JSONValue) -> None:
         upsert(self._conn, settings, [{"key": key, "value": value}], ("key",))
+
+
+# -- stage groups, product categories, price and stage histories --------------------------------
+
+
+class SqlStageGroups(Repository):
+    """商机组, listed by id; stages and departments are JSON in the group's row."""
+
+    kind = "stage_group"
+    table = stage_groups
+
+    def get(self, group_id: str) -> StageGroup | None:
+        return self._one(select(stage_groups).where(stage_groups.c.id == group_id),
+                         row_to_stage_group)
+
+    def list(self) -> list[StageGroup]:
+        statement = select(stage_groups).order_by(stage_groups.c.id)
+        return [row_to_stage_group(row) for row in self._conn.execute(statement).mappings()]
+
+    def add(self, group: StageGroup) -> None:
+        self._insert(stage_group_to_row(group))
+
+    def update(self, group: StageGroup, *, expected_version: int) -> None:
+        self._update_versioned(stage_group_to_row(group), expected_version)
+
+
+class SqlCategories(Repository):
+    """The product category tree, listed by id."""
+
+    kind = "category"
+    table = categories
+
+    def get(self, category_id: str) -> ProductCategory | None:
+        return self._one(select(categories).where(categories.c.id == category_id),
+                         row_to_category)
+
+    def list(self) -> list[ProductCategory]:
+        statement = select(categories).order_by(categories.c.id)
+        return [row_to_category(row) for row in self._conn.execute(statement).mappings()]
+
+    def add(self, category: ProductCategory) -> None:
+        self._insert(category_to_row(category))
+
+    def update(self, category: ProductCategory, *, expected_version: int) -> None:
+        self._update_versioned(category_to_row(category), expected_version)
+
+    def delete(self, category_id: str) -> None:
+        """Delete (no-op when missing)."""
+        self._delete(category_id)
+
+
+class SqlPriceChanges(Repository):
+    """价格变更记录, newest first."""
+
+    kind = "price_change"
+    table = price_changes
+
+    def add(self, change: PriceChange) -> None:
+        self._insert(price_change_to_row(change))
+
+    def for_product(self, product_id: str) -> list[PriceChange]:
+        """Newest first (by ``at``, then id)."""
+        statement = (
+            select(price_changes)
+            .where(price_changes.c.product_id == product_id)
+            .order_by(price_changes.c.at.desc(), price_changes.c.id.desc())
+        )
+        return [row_to_price_change(row) for row in self._conn.execute(statement).mappings()]
+
+
+class SqlStageChanges(Repository):
+    """阶段变更记录, oldest first."""
+
+    kind = "stage_change"
+    table = stage_changes
+
+    def add(self, change: StageChange) -> None:
+        self._insert(stage_change_to_row(change))
+
+    def for_opportunity(self, opportunity_id: str) -> list[StageChange]:
+        """Oldest first (by ``at``, then id)."""
+        statement = (
+            select(stage_changes)
+            .where(stage_changes.c.opportunity_id == opportunity_id)
+            .order_by(stage_changes.c.at, stage_changes.c.id)
+        )
+        return [row_to_stage_change(row) for row in self._conn.execute(statement).mappings()]

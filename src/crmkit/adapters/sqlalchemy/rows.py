@@ -8,6 +8,7 @@ so a stored document is deterministic and readable by other tools.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import RowMapping
@@ -37,6 +38,19 @@ from crmkit.entities.records import (
     Scene,
     Schedule,
     SortSpec,
+)
+from crmkit.entities.sales import (
+    Contact,
+    Customer,
+    Opportunity,
+    OpportunityStatus,
+    PriceChange,
+    Product,
+    ProductCategory,
+    ProductLine,
+    Stage,
+    StageChange,
+    StageGroup,
 )
 
 # -- departments -----------------------------------------------------------------------------
@@ -288,6 +302,351 @@ def row_to_lead(row: RowMapping) -> Lead:
         converted_at=row["converted_at"],
         customer_id=row["customer_id"],
         custom=row["custom"] or {},
+    )
+
+
+def decimal_to_json(value: Decimal) -> str:
+    """A decimal as fixed-point JSON text (``"12.50"``, never ``"1E+3"``): exact, scale kept."""
+    return format(value, "f")
+
+
+def customer_to_row(customer: Customer) -> dict[str, Any]:
+    """Every attribute of a customer, one column each; ``custom`` as a JSON object."""
+    return {
+        "id": customer.id,
+        "name": customer.name,
+        "owner_id": customer.owner_id,
+        "created_by": customer.created_by,
+        "created_at": customer.created_at,
+        "updated_at": customer.updated_at,
+        "version": customer.version,
+        "level": customer.level,
+        "industry": customer.industry,
+        "source": customer.source,
+        "deal_status": customer.deal_status,
+        "phone": customer.phone,
+        "mobile": customer.mobile,
+        "email": customer.email,
+        "website": customer.website,
+        "address": customer.address,
+        "remark": customer.remark,
+        "next_contact_at": customer.next_contact_at,
+        "last_followup_at": customer.last_followup_at,
+        "last_followup_content": customer.last_followup_content,
+        "locked": customer.locked,
+        "pool_id": customer.pool_id,
+        "previous_owner_id": customer.previous_owner_id,
+        "pooled_at": customer.pooled_at,
+        "received_at": customer.received_at,
+        "pool_warned_at": customer.pool_warned_at,
+        "lead_id": customer.lead_id,
+        "custom": dict(customer.custom),
+    }
+
+
+def row_to_customer(row: RowMapping) -> Customer:
+    return Customer(
+        id=row["id"],
+        name=row["name"],
+        owner_id=row["owner_id"],
+        created_by=row["created_by"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        version=row["version"],
+        level=row["level"],
+        industry=row["industry"],
+        source=row["source"],
+        deal_status=row["deal_status"],
+        phone=row["phone"],
+        mobile=row["mobile"],
+        email=row["email"],
+        website=row["website"],
+        address=row["address"],
+        remark=row["remark"],
+        next_contact_at=row["next_contact_at"],
+        last_followup_at=row["last_followup_at"],
+        last_followup_content=row["last_followup_content"],
+        locked=row["locked"],
+        pool_id=row["pool_id"],
+        previous_owner_id=row["previous_owner_id"],
+        pooled_at=row["pooled_at"],
+        received_at=row["received_at"],
+        pool_warned_at=row["pool_warned_at"],
+        lead_id=row["lead_id"],
+        custom=row["custom"] or {},
+    )
+
+
+def contact_to_row(contact: Contact) -> dict[str, Any]:
+    """Every attribute of a contact, one column each; ``custom`` as a JSON object."""
+    return {
+        "id": contact.id,
+        "name": contact.name,
+        "customer_id": contact.customer_id,
+        "owner_id": contact.owner_id,
+        "created_by": contact.created_by,
+        "created_at": contact.created_at,
+        "updated_at": contact.updated_at,
+        "version": contact.version,
+        "mobile": contact.mobile,
+        "phone": contact.phone,
+        "email": contact.email,
+        "position": contact.position,
+        "decision_maker": contact.decision_maker,
+        "primary": contact.primary,
+        "remark": contact.remark,
+        "next_contact_at": contact.next_contact_at,
+        "last_followup_at": contact.last_followup_at,
+        "last_followup_content": contact.last_followup_content,
+        "custom": dict(contact.custom),
+    }
+
+
+def row_to_contact(row: RowMapping) -> Contact:
+    return Contact(
+        id=row["id"],
+        name=row["name"],
+        customer_id=row["customer_id"],
+        owner_id=row["owner_id"],
+        created_by=row["created_by"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        version=row["version"],
+        mobile=row["mobile"],
+        phone=row["phone"],
+        email=row["email"],
+        position=row["position"],
+        decision_maker=row["decision_maker"],
+        primary=row["primary"],
+        remark=row["remark"],
+        next_contact_at=row["next_contact_at"],
+        last_followup_at=row["last_followup_at"],
+        last_followup_content=row["last_followup_content"],
+        custom=row["custom"] or {},
+    )
+
+
+def product_to_row(product: Product) -> dict[str, Any]:
+    """Every attribute of a product, one column each (price as NUMERIC)."""
+    return {
+        "id": product.id,
+        "name": product.name,
+        "code": product.code,
+        "owner_id": product.owner_id,
+        "created_by": product.created_by,
+        "created_at": product.created_at,
+        "updated_at": product.updated_at,
+        "version": product.version,
+        "category_id": product.category_id,
+        "unit": product.unit,
+        "price": product.price,
+        "description": product.description,
+        "on_shelf": product.on_shelf,
+        "custom": dict(product.custom),
+    }
+
+
+def row_to_product(row: RowMapping) -> Product:
+    return Product(
+        id=row["id"],
+        name=row["name"],
+        code=row["code"],
+        owner_id=row["owner_id"],
+        created_by=row["created_by"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        version=row["version"],
+        category_id=row["category_id"],
+        unit=row["unit"],
+        price=row["price"],
+        description=row["description"],
+        on_shelf=row["on_shelf"],
+        custom=row["custom"] or {},
+    )
+
+
+def lines_to_json(lines: Iterable[ProductLine]) -> list[dict[str, Any]]:
+    """Product lines as ``[{product_id, name, price, quantity, discount, unit, subtotal}]``
+    in order, every decimal as fixed-point text."""
+    return [
+        {
+            "product_id": line.product_id,
+            "name": line.name,
+            "price": decimal_to_json(line.price),
+            "quantity": decimal_to_json(line.quantity),
+            "discount": decimal_to_json(line.discount),
+            "unit": line.unit,
+            "subtotal": decimal_to_json(line.subtotal),
+        }
+        for line in lines
+    ]
+
+
+def json_to_lines(data: Iterable[Mapping[str, Any]]) -> tuple[ProductLine, ...]:
+    return tuple(
+        ProductLine(
+            product_id=item["product_id"],
+            name=item["name"],
+            price=Decimal(item["price"]),
+            quantity=Decimal(item["quantity"]),
+            discount=Decimal(item["discount"]),
+            unit=item.get("unit"),
+            subtotal=Decimal(item["subtotal"]),
+        )
+        for item in data
+    )
+
+
+def opportunity_to_row(opportunity: Opportunity) -> dict[str, Any]:
+    """Every attribute of an opportunity, one column each; ``lines`` and ``contact_ids`` as
+    JSON lists, the status by value."""
+    return {
+        "id": opportunity.id,
+        "name": opportunity.name,
+        "customer_id": opportunity.customer_id,
+        "owner_id": opportunity.owner_id,
+        "created_by": opportunity.created_by,
+        "created_at": opportunity.created_at,
+        "updated_at": opportunity.updated_at,
+        "stage_group_id": opportunity.stage_group_id,
+        "version": opportunity.version,
+        "stage_id": opportunity.stage_id,
+        "status": OpportunityStatus(opportunity.status).value,
+        "amount": opportunity.amount,
+        "expected_close_date": opportunity.expected_close_date,
+        "lines": lines_to_json(opportunity.lines),
+        "order_discount": opportunity.order_discount,
+        "contact_ids": list(opportunity.contact_ids),
+        "lost_reason": opportunity.lost_reason,
+        "closed_at": opportunity.closed_at,
+        "remark": opportunity.remark,
+        "next_contact_at": opportunity.next_contact_at,
+        "last_followup_at": opportunity.last_followup_at,
+        "last_followup_content": opportunity.last_followup_content,
+        "custom": dict(opportunity.custom),
+    }
+
+
+def row_to_opportunity(row: RowMapping) -> Opportunity:
+    return Opportunity(
+        id=row["id"],
+        name=row["name"],
+        customer_id=row["customer_id"],
+        owner_id=row["owner_id"],
+        created_by=row["created_by"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        stage_group_id=row["stage_group_id"],
+        version=row["version"],
+        stage_id=row["stage_id"],
+        status=OpportunityStatus(row["status"]),
+        amount=row["amount"],
+        expected_close_date=row["expected_close_date"],
+        lines=json_to_lines(row["lines"]),
+        order_discount=row["order_discount"],
+        contact_ids=tuple(row["contact_ids"]),
+        lost_reason=row["lost_reason"],
+        closed_at=row["closed_at"],
+        remark=row["remark"],
+        next_contact_at=row["next_contact_at"],
+        last_followup_at=row["last_followup_at"],
+        last_followup_content=row["last_followup_content"],
+        custom=row["custom"] or {},
+    )
+
+
+# -- stage groups, categories, histories -------------------------------------------------------
+
+
+def stage_group_to_row(group: StageGroup) -> dict[str, Any]:
+    """Stages as ``[{id, name, win_rate}]`` in order (win rate as text), departments sorted."""
+    return {
+        "id": group.id,
+        "name": group.name,
+        "stages": [
+            {"id": s.id, "name": s.name, "win_rate": decimal_to_json(s.win_rate)}
+            for s in group.stages
+        ],
+        "department_ids": sorted(group.department_ids),
+        "enabled": group.enabled,
+        "version": group.version,
+    }
+
+
+def row_to_stage_group(row: RowMapping) -> StageGroup:
+    return StageGroup(
+        id=row["id"],
+        name=row["name"],
+        stages=tuple(Stage(s["id"], s["name"], Decimal(s["win_rate"])) for s in row["stages"]),
+        department_ids=frozenset(row["department_ids"]),
+        enabled=row["enabled"],
+        version=row["version"],
+    )
+
+
+def category_to_row(category: ProductCategory) -> dict[str, Any]:
+    return {
+        "id": category.id,
+        "name": category.name,
+        "parent_id": category.parent_id,
+        "version": category.version,
+    }
+
+
+def row_to_category(row: RowMapping) -> ProductCategory:
+    return ProductCategory(
+        id=row["id"], name=row["name"], parent_id=row["parent_id"], version=row["version"]
+    )
+
+
+def price_change_to_row(change: PriceChange) -> dict[str, Any]:
+    return {
+        "id": change.id,
+        "product_id": change.product_id,
+        "old_price": change.old_price,
+        "new_price": change.new_price,
+        "at": change.at,
+        "actor_id": change.actor_id,
+    }
+
+
+def row_to_price_change(row: RowMapping) -> PriceChange:
+    return PriceChange(
+        id=row["id"],
+        product_id=row["product_id"],
+        old_price=row["old_price"],
+        new_price=row["new_price"],
+        at=row["at"],
+        actor_id=row["actor_id"],
+    )
+
+
+def stage_change_to_row(change: StageChange) -> dict[str, Any]:
+    """Statuses by value."""
+    return {
+        "id": change.id,
+        "opportunity_id": change.opportunity_id,
+        "from_stage_id": change.from_stage_id,
+        "to_stage_id": change.to_stage_id,
+        "from_status": OpportunityStatus(change.from_status).value,
+        "to_status": OpportunityStatus(change.to_status).value,
+        "at": change.at,
+        "actor_id": change.actor_id,
+        "reason": change.reason,
+    }
+
+
+def row_to_stage_change(row: RowMapping) -> StageChange:
+    return StageChange(
+        id=row["id"],
+        opportunity_id=row["opportunity_id"],
+        from_stage_id=row["from_stage_id"],
+        to_stage_id=row["to_stage_id"],
+        from_status=OpportunityStatus(row["from_status"]),
+        to_status=OpportunityStatus(row["to_status"]),
+        at=row["at"],
+        actor_id=row["actor_id"],
+        reason=row["reason"],
     )
 
 

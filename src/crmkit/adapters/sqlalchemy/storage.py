@@ -46,19 +46,25 @@ from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 from crmkit.adapters.sqlalchemy.base import (
     Repository,
+    bulk_insert,
     raise_write_conflict,
     taken,
 )
+from crmkit.adapters.sqlalchemy.pool import SqlPools
 from crmkit.adapters.sqlalchemy.records import (
     RECORD_TABLES,
     SqlAttachments,
+    SqlCategories,
     SqlColumns,
     SqlFields,
     SqlFollowUps,
+    SqlPriceChanges,
     SqlRecords,
     SqlScenes,
     SqlSchedules,
     SqlSettings,
+    SqlStageChanges,
+    SqlStageGroups,
     SqlTeam,
 )
 from crmkit.adapters.sqlalchemy.rows import (
@@ -98,15 +104,20 @@ from crmkit.ports import (
     Storage,
     UserRepository,
 )
+from crmkit.ports.pool import PoolRepository
 from crmkit.ports.records import (
     AttachmentRepository,
+    CategoryRepository,
     ColumnRepository,
     FieldRepository,
     FollowUpRepository,
+    PriceChangeRepository,
     RecordRepository,
     SceneRepository,
     ScheduleRepository,
     SettingsRepository,
+    StageChangeRepository,
+    StageGroupRepository,
     TeamRepository,
 )
 
@@ -369,9 +380,9 @@ class SqlOperationLog:
         self._conn = conn
 
     def add_many(self, entries: Sequence[OperationLogEntry]) -> None:
-        """One executemany INSERT for all entries."""
+        """One executemany INSERT for all entries (COPY on PostgreSQL for big batches)."""
         if entries:
-            self._conn.execute(insert(operation_log), [log_entry_to_row(e) for e in entries])
+            bulk_insert(self._conn, operation_log, [log_entry_to_row(e) for e in entries])
 
     def for_record(
         self, record_kind: str, record_id: str, *, limit: int = 100
@@ -414,6 +425,11 @@ class SqlUnitOfWork:
         self.schedules: ScheduleRepository = SqlSchedules(connection)
         self.attachments: AttachmentRepository = SqlAttachments(connection)
         self.settings: SettingsRepository = SqlSettings(connection)
+        self.stage_groups: StageGroupRepository = SqlStageGroups(connection)
+        self.categories: CategoryRepository = SqlCategories(connection)
+        self.price_changes: PriceChangeRepository = SqlPriceChanges(connection)
+        self.stage_changes: StageChangeRepository = SqlStageChanges(connection)
+        self.pools: PoolRepository = SqlPools(connection)
         self._records: dict[str, RecordRepository] = {}
 
     def records(self, kind: str) -> RecordRepository:

@@ -14,6 +14,7 @@ serve those comparisons.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -22,12 +23,14 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     Dialect,
     ForeignKey,
     Index,
     Integer,
     MetaData,
+    Numeric,
     String,
     Table,
     Text,
@@ -70,6 +73,71 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class ExactDecimal(TypeDecorator[Decimal]):
+    """A :class:`~decimal.Decimal` of at most ``scale`` places in ``NUMERIC(precision, scale)``,
+    loaded back as a ``Decimal`` with exactly ``scale`` places (``Decimal("12.50")``).
+
+    PostgreSQL stores it exactly. SQLite stores ``NUMERIC`` as a REAL, exact for 15 significant
+    digits (and for many longer values): a storable value (at most ``scale`` places, within
+    ``precision``) that would not come back equal is refused with ``ValueError`` rather than
+    silently rounded; other values (query arguments such as ``12.345`` or ``1E+30``) are bound
+    as they are. Floats are refused: no binary float reaches the column from Python.
+    """
+
+    impl = Numeric
+    cache_ok = True
+
+    def __init__(self, precision: int = 20, scale: int = 2) -> None:
+        super().__init__(precision=precision, scale=scale, asdecimal=True)
+        self.scale = scale
+        self.limit = Decimal(10) ** (precision - scale)
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, Decimal | int):
+            raise TypeError(f"expected a Decimal, got {value!r}")
+        number = Decimal(value)
+        if not number.is_finite():
+            raise ValueError(f"{number!r} is not a finite decimal")
+        exponent = number.as_tuple().exponent
+        if (
+            dialect.name == "sqlite"
+            and isinstance(exponent, int)
+            and exponent >= -self.scale
+            and abs(number) < self.limit
+            and Decimal(f"{float(number):.{self.scale}f}") != number
+        ):
+            raise ValueError(
+                f"{number} has more significant digits than SQLite stores exactly (15)"
+            )
+        return number
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        number = value if isinstance(value, Decimal) else Decimal(str(value))
+        return number.quantize(Decimal(1).scaleb(-self.scale))
+
+
+class Money(ExactDecimal):
+    """Amounts and prices: ``NUMERIC(20, 2)`` (18 integer digits, cents)."""
+
+    cache_ok = True
+
+    def __init__(self) -> None:
+        super().__init__(20, 2)
+
+
+class Percent(ExactDecimal):
+    """Percentages 0–100 (discounts, win rates) with two places: ``NUMERIC(7, 2)``."""
+
+    cache_ok = True
+
+    def __init__(self) -> None:
+        super().__init__(7, 2)
 
 
 def code_point_string(length: int | None = None) -> String:
@@ -208,10 +276,189 @@ leads = Table(
     Column("custom", JSONDocument, nullable=False),
     Index("ix_crm_leads_owner_created", "owner_id", "created_at", "id"),
     Index("ix_crm_leads_owner_updated", "owner_id", "updated_at", "id"),
+    # The default list order (newest first) for wide scopes: read backwards, a page (or a
+    # keyset cursor) stops after its rows instead of sorting every visible lead.
+    Index("ix_crm_leads_created", "created_at", "id"),
     Index("ix_crm_leads_converted", "converted"),
     Index("ix_crm_leads_name", "name"),
 )
 """线索: one column per :class:`~crmkit.entities.leads.Lead` attribute plus ``custom``."""
+
+customers = Table(
+    "crm_customers",
+    metadata,
+    _id("id", primary_key=True),
+    _text("name", nullable=False),
+    _id("owner_id", nullable=True),
+    _id("created_by", nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("version", Integer, nullable=False),
+    _text("level", 200),
+    _text("industry", 200),
+    _text("source", 200),
+    _text("deal_status", 200, nullable=False),
+    _text("phone", 64),
+    _text("mobile", 32),
+    _text("email", 254),
+    _text("website"),
+    _text("address"),
+    _text("remark"),
+    Column("next_contact_at", UTCDateTime(), nullable=True),
+    Column("last_followup_at", UTCDateTime(), nullable=True),
+    _text("last_followup_content"),
+    Column("locked", Boolean, nullable=False),
+    _id("pool_id", nullable=True),
+    _id("previous_owner_id", nullable=True),
+    Column("pooled_at", UTCDateTime(), nullable=True),
+    Column("received_at", UTCDateTime(), nullable=True),
+    Column("pool_warned_at", UTCDateTime(), nullable=True),
+    _id("lead_id", nullable=True),
+    Column("custom", JSONDocument, nullable=False),
+    Index("ix_crm_customers_owner_created", "owner_id", "created_at", "id"),
+    Index("ix_crm_customers_owner_updated", "owner_id", "updated_at", "id"),
+    Index("ix_crm_customers_pool", "pool_id"),
+    Index("ix_crm_customers_name", "name"),
+    Index("ix_crm_customers_owner_locked", "owner_id", "locked"),
+    Index("ix_crm_customers_owner_deal", "owner_id", "deal_status"),
+)
+"""客户: one column per :class:`~crmkit.entities.sales.Customer` attribute plus ``custom``.
+Name uniqueness is the workflow's (set-based check); ``owner_id`` is NULL while in a pool."""
+
+contacts = Table(
+    "crm_contacts",
+    metadata,
+    _id("id", primary_key=True),
+    _text("name", nullable=False),
+    _id("customer_id", nullable=False),
+    _id("owner_id", nullable=True),
+    _id("created_by", nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("version", Integer, nullable=False),
+    _text("mobile", 32),
+    _text("phone", 64),
+    _text("email", 254),
+    _text("position", 200),
+    Column("decision_maker", Boolean, nullable=False),
+    Column("primary", Boolean, nullable=False),
+    _text("remark"),
+    Column("next_contact_at", UTCDateTime(), nullable=True),
+    Column("last_followup_at", UTCDateTime(), nullable=True),
+    _text("last_followup_content"),
+    Column("custom", JSONDocument, nullable=False),
+    Index("ix_crm_contacts_customer", "customer_id"),
+    Index("ix_crm_contacts_owner_created", "owner_id", "created_at", "id"),
+)
+"""联系人: one column per :class:`~crmkit.entities.sales.Contact` attribute plus ``custom``."""
+
+products = Table(
+    "crm_products",
+    metadata,
+    _id("id", primary_key=True),
+    _text("name", nullable=False),
+    _text("code", 200, nullable=False),
+    _id("owner_id", nullable=True),
+    _id("created_by", nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("version", Integer, nullable=False),
+    _id("category_id", nullable=True),
+    _text("unit", 64),
+    Column("price", Money(), nullable=False),
+    _text("description"),
+    Column("on_shelf", Boolean, nullable=False),
+    Column("custom", JSONDocument, nullable=False),
+    Index("ix_crm_products_code", "code"),
+    Index("ix_crm_products_category", "category_id"),
+)
+"""产品: one column per :class:`~crmkit.entities.sales.Product` attribute plus ``custom``; code
+uniqueness is the workflow's."""
+
+opportunities = Table(
+    "crm_opportunities",
+    metadata,
+    _id("id", primary_key=True),
+    _text("name", nullable=False),
+    _id("customer_id", nullable=False),
+    _id("owner_id", nullable=True),
+    _id("created_by", nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    _id("stage_group_id", nullable=False),
+    Column("version", Integer, nullable=False),
+    _id("stage_id", nullable=True),
+    _text("status", 16, nullable=False),
+    Column("amount", Money(), nullable=False),
+    Column("expected_close_date", Date(), nullable=True),
+    Column("lines", JSONDocument, nullable=False),
+    Column("order_discount", Percent(), nullable=False),
+    Column("contact_ids", JSONDocument, nullable=False),
+    _text("lost_reason"),
+    Column("closed_at", UTCDateTime(), nullable=True),
+    _text("remark"),
+    Column("next_contact_at", UTCDateTime(), nullable=True),
+    Column("last_followup_at", UTCDateTime(), nullable=True),
+    _text("last_followup_content"),
+    Column("custom", JSONDocument, nullable=False),
+    Index("ix_crm_opportunities_customer_created", "customer_id", "created_at"),
+    Index("ix_crm_opportunities_owner_created", "owner_id", "created_at", "id"),
+    Index("ix_crm_opportunities_stage", "stage_group_id", "stage_id"),
+)
+"""商机: one column per :class:`~crmkit.entities.sales.Opportunity` attribute plus ``custom``;
+``lines`` is a JSON list of objects (decimals as strings), ``contact_ids`` a JSON list."""
+
+stage_groups = Table(
+    "crm_stage_groups",
+    metadata,
+    _id("id", primary_key=True),
+    _text("name", 200, nullable=False),
+    Column("stages", JSONDocument, nullable=False),
+    Column("department_ids", JSONDocument, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("version", Integer, nullable=False),
+)
+"""商机组: ``stages`` is a JSON list of ``{id, name, win_rate}`` in order (win rate as a decimal
+string), ``department_ids`` a sorted JSON list."""
+
+categories = Table(
+    "crm_product_categories",
+    metadata,
+    _id("id", primary_key=True),
+    _text("name", 200, nullable=False),
+    _id("parent_id", nullable=True, index=True),
+    Column("version", Integer, nullable=False),
+)
+"""产品类别: the category tree (parent checks are the workflow's)."""
+
+price_changes = Table(
+    "crm_price_changes",
+    metadata,
+    _id("id", primary_key=True),
+    _id("product_id", nullable=False),
+    Column("old_price", Money(), nullable=False),
+    Column("new_price", Money(), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    _id("actor_id", nullable=True),
+    Index("ix_crm_price_changes_product", "product_id", "at", "id"),
+)
+"""价格变更记录 of products."""
+
+stage_changes = Table(
+    "crm_stage_changes",
+    metadata,
+    _id("id", primary_key=True),
+    _id("opportunity_id", nullable=False),
+    _id("from_stage_id", nullable=True),
+    _id("to_stage_id", nullable=True),
+    _text("from_status", 16, nullable=False),
+    _text("to_status", 16, nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    _id("actor_id", nullable=True),
+    _text("reason"),
+    Index("ix_crm_stage_changes_opportunity", "opportunity_id", "at", "id"),
+)
+"""阶段变更记录 of opportunities."""
 
 field_definitions = Table(
     "crm_field_definitions",

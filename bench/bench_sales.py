@@ -1,0 +1,532 @@
+#!/usr/bin/env python
+"""Benchmark crmkit's batch sales operations against hand-written SQL.
+
+Part A — lead conversion. 10,000 leads (each naming a contact person) are converted in ONE
+``crm.leads.convert(actor, ids)`` call: 10,000 customers and 10,000 contacts are created, the
+leads are marked converted and 30,000 operation-log entries are written. The baseline does the
+same writes by hand: ``INSERT … SELECT`` customers and contacts from the leads, one
+``UPDATE crm_leads``, ``INSERT … SELECT`` the log entries.
+
+Part B — batch transfer with cascade. 100,000 customers, each with one contact and one
+opportunity, are given to another user in ONE ``crm.customers.transfer(actor, ids, to,
+cascade=True)`` call (300,000 owner changes, 300,000 log entries). The baseline: one
+``UPDATE`` per table and ``INSERT … SELECT`` the log entries.
+
+Both run on SQLite (a file in a temp dir) and PostgreSQL, each side on its own copy of the data
+in the same tables. Run ``python bench/bench_sales.py --help``; see ``bench/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Engine, event, func, select
+from sqlalchemy.exc import OperationalError
+
+from crmkit import CRM
+from crmkit.adapters.sqlalchemy import SqlStorage, make_engine
+from crmkit.adapters.sqlalchemy.base import bulk_insert
+from crmkit.adapters.sqlalchemy.rows import (
+    contact_to_row,
+    customer_to_row,
+    lead_to_row,
+    opportunity_to_row,
+)
+from crmkit.adapters.sqlalchemy.tables import (
+    contacts,
+    customers,
+    leads,
+    opportunities,
+)
+from crmkit.entities import User
+from crmkit.entities.leads import Lead
+from crmkit.entities.sales import Contact, Customer, Opportunity, ProductLine
+
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+LOAD_CHUNK = 10_000
+"""Rows per executemany while loading."""
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], title: str) -> str:
+    """A plain-text table: first column left-aligned, the others right-aligned."""
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        )
+
+    rule = "-" * len(line(headers))
+    return "\n".join([title, rule, line(headers), rule, *(line(r) for r in rows), rule])
+
+
+class Statements:
+    """Counts the statements SQLAlchemy sends to the driver (an executemany counts once per
+    driver call), grouped by their first words, while :meth:`counting` is active."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.active = False
+        self.seen: Counter[str] = Counter()
+        event.listen(engine, "before_cursor_execute", self._record)
+
+    def _record(self, conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        if self.active:
+            words = statement.split()
+            verb = words[0].upper() if words else "?"
+            target = next((w for w in words[1:6] if w.startswith("crm_")), "")
+            self.seen[f"{verb} {target}".strip()] += 1
+
+    @contextmanager
+    def counting(self) -> Iterator[Counter[str]]:
+        self.seen = Counter()
+        self.active = True
+        try:
+            yield self.seen
+        finally:
+            self.active = False
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def load(conn: Connection, target: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """Rows straight into crmkit's table (COPY on PostgreSQL, executemany on SQLite)."""
+    for start in range(0, len(rows), LOAD_CHUNK):
+        bulk_insert(conn, target, rows[start:start + LOAD_CHUNK])
+
+
+@dataclass
+class Result:
+    label: str
+    rows: int
+    crmkit_s: list[float] = field(default_factory=list)
+    hand_s: list[float] = field(default_factory=list)
+    crmkit_statements: Counter[str] = field(default_factory=Counter)
+    hand_statements: int = 0
+
+    def cells(self) -> list[str]:
+        crm, hand = statistics.median(self.crmkit_s), statistics.median(self.hand_s)
+        return [
+            self.label,
+            f"{self.rows:,}",
+            f"{crm * 1e3:,.0f}",
+            f"{hand * 1e3:,.0f}",
+            f"{crm / hand:.1f}x",
+            f"{sum(self.crmkit_statements.values()):,}",
+            f"{self.hand_statements:,}",
+        ]
+
+
+# -- the org ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Org:
+    crm: CRM
+    admin: User
+    reps: tuple[User, ...]
+
+
+def build_org(storage: SqlStorage) -> Org:
+    storage.create_schema()
+    crm = CRM(storage)
+    admin = crm.org.setup(admin_mobile="13800000000", admin_name="王总",
+                          admin_password="bench-pass-2024")
+    top = crm.org.list_departments(admin)[0]
+    role = next(r.id for r in crm.org.list_roles(admin) if r.code == "sales_rep")
+    reps = tuple(
+        crm.org.add_user(admin, {"mobile": f"1390000000{n}", "name": f"销售{n}",
+                                 "department_id": top.id, "role_ids": [role]})
+        for n in range(4)
+    )
+    return Org(crm, admin, reps)
+
+
+def _text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _true(conn: Connection) -> str:
+    return "true" if conn.dialect.name == "postgresql" else "1"
+
+
+def _now_sql(conn: Connection, at: datetime) -> str:
+    """A naive-UTC timestamp literal as crmkit stores it."""
+    text = at.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    return f"timestamp '{text}'" if conn.dialect.name == "postgresql" else _text(text)
+
+
+# -- part A: convert leads --------------------------------------------------------------------
+
+
+def make_leads(prefix: str, n: int, owner: str) -> list[dict[str, Any]]:
+    return [
+        lead_to_row(Lead(
+            id=f"{prefix}{i:07d}", name=f"{prefix} 公司 {i:07d}", owner_id=owner,
+            created_by=owner, created_at=T0, updated_at=T0, contact_name=f"联系人 {i}",
+            mobile=f"138{i:08d}", phone="010-12345678", email=f"p{i}@example.cn",
+            source="广告", industry="IT", level="A", address="北京市海淀区",
+            remark="bench", next_contact_at=T0 + timedelta(days=3),
+        ))
+        for i in range(n)
+    ]
+
+
+def hand_convert(conn: Connection, prefix: str, at: datetime) -> None:
+    """What a hand-written conversion writes: customers, contacts, converted leads, log."""
+    now, true = _now_sql(conn, at), _true(conn)
+    chosen = f"l.id >= {_text(prefix)} AND l.id < {_text(prefix + '~')}"
+    cid, kid = "'hc' || l.id", "'hk' || l.id"
+    false = "false" if conn.dialect.name == "postgresql" else "0"
+    conn.exec_driver_sql(
+        "INSERT INTO crm_customers (id, name, owner_id, created_by, created_at, updated_at, "
+        "version, level, industry, source, deal_status, phone, mobile, email, address, remark, "
+        "next_contact_at, locked, received_at, lead_id, custom) "
+        f"SELECT {cid}, l.name, l.owner_id, l.owner_id, {now}, {now}, 1, l.level, l.industry, "
+        f"l.source, '未成交', l.phone, l.mobile, l.email, l.address, l.remark, "
+        f"l.next_contact_at, {false}, {now}, l.id, '{{}}' "
+        f"FROM crm_leads l WHERE {chosen}"
+    )
+    conn.exec_driver_sql(
+        "INSERT INTO crm_contacts (id, name, customer_id, owner_id, created_by, created_at, "
+        'updated_at, version, mobile, phone, email, decision_maker, "primary", custom) '
+        f"SELECT {kid}, l.contact_name, {cid}, l.owner_id, "
+        f"l.owner_id, {now}, {now}, 1, l.mobile, l.phone, l.email, "
+        f"{false}, {true}, '{{}}' "
+        f"FROM crm_leads l WHERE {chosen} AND l.contact_name IS NOT NULL"
+    )
+    conn.exec_driver_sql(
+        f"UPDATE crm_leads SET converted = {true}, converted_at = {now}, "
+        "customer_id = 'hc' || id, version = version + 1, "
+        f"updated_at = {now} WHERE id >= {_text(prefix)} AND id < {_text(prefix + '~')}"
+    )
+    for kind, source, action in (("customer", "'hc'", "create"), ("contact", "'hk'", "create"),
+                                 ("lead", "''", "convert")):
+        conn.exec_driver_sql(
+            "INSERT INTO crm_operation_log (id, record_kind, record_id, actor_id, at, action, "
+            "changes, note) "
+            f"SELECT 'hl{kind[:2]}' || l.id, '{kind}', {source} || l.id, l.owner_id, {now}, "
+            f"'{action}', '[]', '' "
+            f"FROM crm_leads l WHERE {chosen}"
+        )
+
+
+def bench_convert(engine: Engine, org: Org, stmts: Statements, n: int, repeats: int) -> Result:
+    crm, owner = org.crm, org.reps[0].id
+    result = Result("convert leads", n)
+    for round_no in range(repeats):
+        mine, theirs = f"A{round_no}x", f"B{round_no}x"
+        with engine.begin() as conn:
+            load(conn, leads, make_leads(mine, n, owner))
+            load(conn, leads, make_leads(theirs, n, owner))
+        analyze(engine)
+        ids = [f"{mine}{i:07d}" for i in range(n)]
+        with stmts.counting() as seen:
+            result.crmkit_s.append(timed(lambda: crm.leads.convert(org.admin, ids)))  # noqa: B023
+        result.crmkit_statements = Counter(seen)
+        with engine.begin() as conn, stmts.counting() as seen:
+            result.hand_s.append(timed(lambda: hand_convert(conn, theirs, T0)))  # noqa: B023
+            result.hand_statements = sum(seen.values())
+        check_conversion(engine, mine, "", n)
+        check_conversion(engine, theirs, "hc", n)
+    return result
+
+
+def check_conversion(engine: Engine, prefix: str, customer_prefix: str, n: int) -> None:
+    """Both sides must have written the same rows."""
+    upper = prefix + "~"
+    with engine.connect() as conn:
+        converted = conn.execute(select(func.count()).where(
+            leads.c.id >= prefix, leads.c.id < upper, leads.c.converted.is_(True),
+            leads.c.customer_id.is_not(None))).scalar_one()
+        made = conn.execute(select(func.count()).where(
+            customers.c.lead_id >= prefix, customers.c.lead_id < upper)).scalar_one()
+        people = conn.execute(select(func.count()).select_from(contacts).join(
+            customers, customers.c.id == contacts.c.customer_id).where(
+            customers.c.lead_id >= prefix, customers.c.lead_id < upper)).scalar_one()
+    if (converted, made, people) != (n, n, n):
+        raise AssertionError(f"conversion {prefix}: {converted} leads, {made} customers, "
+                             f"{people} contacts (expected {n} each)")
+    del customer_prefix
+
+
+# -- part B: transfer customers with cascade --------------------------------------------------
+
+
+def make_customers(prefix: str, n: int, owner: str) -> tuple[list[dict[str, Any]], ...]:
+    line = ProductLine("P1", "服务器", Decimal("12.50"), Decimal("2"), Decimal("0"), "台",
+                       Decimal("25.00"))
+    made_customers, made_contacts, made_opportunities = [], [], []
+    for i in range(n):
+        cid = f"{prefix}C{i:07d}"
+        made_customers.append(customer_to_row(Customer(
+            id=cid, name=f"{prefix} 客户 {i:07d}", owner_id=owner, created_by=owner,
+            created_at=T0, updated_at=T0, level="B", industry="IT", source="广告",
+            mobile=f"139{i:08d}", received_at=T0)))
+        made_contacts.append(contact_to_row(Contact(
+            id=f"{prefix}K{i:07d}", name=f"联系人 {i}", customer_id=cid, owner_id=owner,
+            created_by=owner, created_at=T0, updated_at=T0, primary=True)))
+        made_opportunities.append(opportunity_to_row(Opportunity(
+            id=f"{prefix}O{i:07d}", name=f"商机 {i}", customer_id=cid, owner_id=owner,
+            created_by=owner, created_at=T0, updated_at=T0, stage_group_id="G1",
+            amount=Decimal("25.00"), lines=(line,))))
+    return made_customers, made_contacts, made_opportunities
+
+
+def hand_transfer(conn: Connection, prefix: str, old: str, new: str, at: datetime,
+                  round_no: int) -> None:
+    """Owner changes of the customers and of their children owned by the old owner, the new
+    owner off those records' teams, one log entry per record (as crmkit writes)."""
+    now = _now_sql(conn, at)
+    chosen = f"id >= {_text(prefix)} AND id < {_text(prefix + '~')}"
+    mine = f"SELECT id FROM crm_customers WHERE {chosen} AND owner_id = {_text(old)}"
+    tag = f"h{round_no}{prefix}"
+    for kind, table_name in (("contact", "crm_contacts"), ("opportunity", "crm_opportunities")):
+        moving = f"customer_id IN ({mine}) AND owner_id = {_text(old)}"
+        conn.exec_driver_sql(
+            "INSERT INTO crm_operation_log (id, record_kind, record_id, actor_id, at, action, "
+            "changes, note) "
+            f"SELECT {_text(tag + kind[:2])} || id, '{kind}', id, NULL, {now}, "
+            f"'transfer', '[{{\"field\": \"owner_id\", \"old\": \"{old}\", \"new\": \"{new}\"}}]',"
+            f" '' FROM {table_name} WHERE {moving}"
+        )
+        conn.exec_driver_sql(
+            f"UPDATE {table_name} SET owner_id = {_text(new)}, version = version + 1, "
+            f"updated_at = {now} WHERE {moving}"
+        )
+        conn.exec_driver_sql(
+            f"DELETE FROM crm_team_members WHERE record_kind = '{kind}' AND user_id = "
+            f"{_text(new)} AND record_id IN (SELECT id FROM {table_name} WHERE "
+            f"customer_id IN ({mine.replace(_text(old), _text(new))}))"
+        )
+    conn.exec_driver_sql(
+        "INSERT INTO crm_operation_log (id, record_kind, record_id, actor_id, at, action, "
+        "changes, note) "
+        f"SELECT {_text(tag + 'cu')} || id, 'customer', id, NULL, {now}, "
+        f"'transfer', '[{{\"field\": \"owner_id\", \"old\": \"{old}\", \"new\": \"{new}\"}}]', "
+        f"'' FROM crm_customers WHERE {chosen} AND owner_id = {_text(old)}"
+    )
+    conn.exec_driver_sql(
+        f"UPDATE crm_customers SET owner_id = {_text(new)}, version = version + 1, "
+        f"updated_at = {now}, received_at = {now}, pool_warned_at = NULL "
+        f"WHERE {chosen} AND owner_id = {_text(old)}"
+    )
+    conn.exec_driver_sql(
+        f"DELETE FROM crm_team_members WHERE record_kind = 'customer' AND user_id = "
+        f"{_text(new)} AND record_id IN (SELECT id FROM crm_customers WHERE {chosen})"
+    )
+
+
+def analyze(engine: Engine) -> None:
+    """Statistics after a load or a round of mass updates (untimed)."""
+    names = ("crm_leads", "crm_customers", "crm_contacts", "crm_opportunities",
+             "crm_operation_log", "crm_team_members")
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for name in names:
+                conn.exec_driver_sql(f"VACUUM ANALYZE {name}")
+    else:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+
+
+def check_transfer(engine: Engine, prefix: str, owner: str, n: int) -> None:
+    upper = prefix + "~"
+    with engine.connect() as conn:
+        counts = tuple(
+            conn.execute(select(func.count()).where(
+                t.c.id >= prefix, t.c.id < upper, t.c.owner_id == owner)).scalar_one()
+            for t in (customers, contacts, opportunities)
+        )
+    if counts != (n, n, n):
+        raise AssertionError(f"transfer {prefix}: {counts} owned by {owner} (expected {n} each)")
+
+
+def bench_transfer(engine: Engine, org: Org, stmts: Statements, n: int, repeats: int
+                   ) -> tuple[Result, float]:
+    """Each side owns its own N customers; round k moves them between two users and back."""
+    crm = org.crm
+    a, b, c, d = (u.id for u in org.reps)
+    start = time.perf_counter()
+    with engine.begin() as conn:
+        for prefix, owner in (("X", a), ("Y", c)):
+            made = make_customers(prefix, n, owner)
+            for target, rows in zip((customers, contacts, opportunities), made, strict=True):
+                load(conn, target, rows)
+    analyze(engine)
+    load_s = time.perf_counter() - start
+    ids = [f"XC{i:07d}" for i in range(n)]
+    result = Result("transfer customers + cascade", n)
+    for round_no in range(repeats):
+        (src, dst), (hsrc, hdst) = ((a, b), (c, d)) if round_no % 2 == 0 else ((b, a), (d, c))
+        at = T0 + timedelta(days=round_no + 1)
+        with stmts.counting() as seen:
+            result.crmkit_s.append(timed(
+                lambda: crm.customers.transfer(org.admin, ids, dst, cascade=True)))  # noqa: B023
+        result.crmkit_statements = Counter(seen)
+        with engine.begin() as conn, stmts.counting() as seen:
+            result.hand_s.append(timed(
+                lambda: hand_transfer(conn, "Y", hsrc, hdst, at, round_no)))  # noqa: B023
+            result.hand_statements = sum(seen.values())
+        check_transfer(engine, "X", dst, n)
+        check_transfer(engine, "Y", hdst, n)
+        analyze(engine)  # fresh statistics for the next round, as autovacuum would give
+        del src
+    return result, load_s
+
+
+# -- engines ----------------------------------------------------------------------------------
+
+
+def sqlite_engine(directory: str) -> Engine:
+    engine = make_engine(f"sqlite:///{os.path.join(directory, 'bench.db')}")
+
+    @event.listens_for(engine, "connect")
+    def _fast_load(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute("PRAGMA synchronous = OFF")  # a throwaway file
+
+    return engine
+
+
+@contextmanager
+def postgres_engine(url: str) -> Iterator[Engine]:
+    """An engine whose ``search_path`` is a fresh schema, dropped afterwards."""
+    schema = f"crmkit_bench_sales_{os.getpid()}"
+    admin = make_engine(url, connect_args={"connect_timeout": 5})
+    try:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+        engine = make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        admin.dispose()
+
+
+def postgres_reachable(url: str) -> str | None:
+    """The server version when ``url`` accepts connections, else None."""
+    try:
+        engine = make_engine(url, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            version = str(conn.exec_driver_sql("SHOW server_version").scalar_one())
+        engine.dispose()
+        return version
+    except (OperationalError, ImportError):
+        return None
+
+
+def bench_engine(name: str, engine: Engine, args: argparse.Namespace
+                 ) -> tuple[list[list[str]], list[str]]:
+    storage = SqlStorage(engine)
+    org = build_org(storage)
+    stmts = Statements(engine)
+    rows: list[list[str]] = []
+    notes: list[str] = []
+    converted = bench_convert(engine, org, stmts, args.leads, args.repeats)
+    moved, load_s = bench_transfer(engine, org, stmts, args.customers, args.repeats)
+    for result in (converted, moved):
+        rows.append([f"{name} {result.cells()[0]}", *result.cells()[1:]])
+        print("  done:", "  ".join(rows[-1]), flush=True)
+        breakdown = ", ".join(f"{k} {v:,}" for k, v in result.crmkit_statements.most_common())
+        notes.append(f"  {name} {result.label}: crmkit statements: {breakdown}")
+    notes.append(f"  {name} load of 2 x {args.customers:,} customers/contacts/opportunities: "
+                 f"{load_s:.1f} s")
+    return rows, notes
+
+
+# -- main -------------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument(
+        "--pg", metavar="URL",
+        help=f"PostgreSQL URL (default: $CRMKIT_BENCH_PG_URL, else {DEFAULT_PG_URL} if reachable)",
+    )
+    parser.add_argument("--no-pg", action="store_true", help="skip PostgreSQL")
+    parser.add_argument("--leads", type=int,
+                        help="leads converted in one call (10,000; quick 1,000)")
+    parser.add_argument("--customers", type=int,
+                        help="customers transferred in one call (100,000; quick 5,000)")
+    parser.add_argument("--repeats", type=int, help="timed rounds (default 3; quick 1)")
+    parser.add_argument("--quick", action="store_true", help="small run for smoke tests (<30 s)")
+    args = parser.parse_args(argv)
+    args.leads = args.leads or (1_000 if args.quick else 10_000)
+    args.customers = args.customers or (5_000 if args.quick else 100_000)
+    args.repeats = args.repeats or (1 if args.quick else 3)
+
+    pg_url = None if args.no_pg else (args.pg or os.environ.get("CRMKIT_BENCH_PG_URL"))
+    pg_version = None
+    if pg_url:
+        pg_version = postgres_reachable(pg_url)
+        if pg_version is None:
+            print(f"PostgreSQL at {pg_url} is not reachable", file=sys.stderr)
+            return 2
+    elif not args.no_pg:
+        pg_version = postgres_reachable(DEFAULT_PG_URL)
+        pg_url = DEFAULT_PG_URL if pg_version else None
+
+    started = time.perf_counter()
+    print(
+        f"crmkit sales benchmark - Python {platform.python_version()}, SQLite "
+        f"{sqlite3.sqlite_version}, PostgreSQL {pg_version or 'skipped'}, "
+        f"{os.cpu_count()} CPUs, {'quick' if args.quick else 'full'} run\n", flush=True
+    )
+    results: list[list[str]] = []
+    notes: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="crmkit-bench-") as directory:
+        engine = sqlite_engine(directory)
+        rows, more = bench_engine("sqlite", engine, args)
+        engine.dispose()
+        results += rows
+        notes += more
+    if pg_url:
+        with postgres_engine(pg_url) as engine:
+            rows, more = bench_engine("pg", engine, args)
+        results += rows
+        notes += more
+    title = (
+        f"Batch operations in ONE crmkit call vs hand-written SQL on the same engine, median of "
+        f"{args.repeats} round(s)\n"
+        "  crmkit ms = the facade call (its own transaction, validation, log, notification);\n"
+        "  hand ms = INSERT ... SELECT / UPDATE statements writing the same rows, one "
+        "transaction;\n"
+        "  ratio = crmkit / hand; stmts = statements sent to the driver (executemany = one)."
+    )
+    headers = ["engine operation", "records", "crmkit ms", "hand ms", "ratio", "crmkit stmts",
+               "hand stmts"]
+    print(table(headers, results, title))
+    print("\n".join(notes))
+    print(f"\ntotal wall time {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,364 @@
+"""公海 Public pool storage: the pool tables and :class:`SqlPools`, the SQL interpreter of
+reclaim specs (:class:`~crmkit.entities.pool.ReclaimSpec`).
+
+- ``crm_pools`` holds one row per pool (id sets and rules as JSON); ``crm_pool_claims`` one row
+  per claimed customer, indexed by (user, time) for the daily claim limit.
+- A spec compiles to ONE predicate over ``crm_customers`` (owner ∈ members ∧ not locked ∧ not
+  pooled ∧ (clause₁ ∨ clause₂ ∨ …)), each clause a conjunction of plain column comparisons
+  against the clause's cutoff instant plus ``NOT EXISTS`` probes of ``crm_opportunities``; the
+  first matching clause is a ``CASE``. :meth:`SqlPools.candidates` is one SELECT;
+  :meth:`SqlPools.reclaim` three statements (that SELECT, row-locking on PostgreSQL; one UPDATE
+  of the selected ids; one DELETE of their team rows), whatever the number of customers —
+  proved equal to :func:`crmkit.policies.reclaim.select` and to the rule text by
+  ``tests/adapters/test_pool_storage.py``. (Not one ``UPDATE … RETURNING <CASE>``: SQLite
+  renders RETURNING columns unqualified, so the ``NOT EXISTS`` probes inside the ``CASE``
+  would bind ``id`` to the opportunity's own id.)
+- Concurrency: ``take`` only takes customers still in the pool without an owner, in one UPDATE
+  (PostgreSQL re-checks the condition on a row another transaction just changed, so of two
+  concurrent claims exactly one takes the customer); ``lock_claimer`` takes a row lock on the
+  claimer's ``crm_users`` row on PostgreSQL (SQLite transactions are ``BEGIN IMMEDIATE``).
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ColumnElement,
+    Connection,
+    Index,
+    Integer,
+    RowMapping,
+    Table,
+    and_,
+    case,
+    delete,
+    exists,
+    false,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
+
+from crmkit.adapters.sqlalchemy.base import Repository
+from crmkit.adapters.sqlalchemy.scope import in_id_set
+from crmkit.adapters.sqlalchemy.tables import (
+    JSONDocument,
+    UTCDateTime,
+    code_point_string,
+    customers,
+    metadata,
+    opportunities,
+    team_members,
+    users,
+)
+from crmkit.entities.pool import (
+    Pool,
+    ReclaimCandidate,
+    ReclaimRule,
+    ReclaimSpec,
+    RuleClause,
+    RuleType,
+)
+from crmkit.entities.sales import CUSTOMER, DEAL_WON, OpportunityStatus
+
+pools = Table(
+    "crm_pools",
+    metadata,
+    Column("id", code_point_string(64), primary_key=True),
+    Column("name", code_point_string(200), nullable=False),
+    Column("admin_ids", JSONDocument, nullable=False),
+    Column("member_user_ids", JSONDocument, nullable=False),
+    Column("member_department_ids", JSONDocument, nullable=False),
+    Column("rules", JSONDocument, nullable=False),
+    Column("daily_claim_limit", Integer, nullable=True),
+    Column("claim_back_days", Integer, nullable=False),
+    Column("warn_days", Integer, nullable=False),
+    Column("reclaim_enabled", Boolean, nullable=False),
+    Column("version", Integer, nullable=False),
+)
+"""公海: id sets as sorted JSON lists, rules as a JSON list of objects."""
+
+pool_claims = Table(
+    "crm_pool_claims",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("customer_id", code_point_string(64), nullable=False),
+    Column("user_id", code_point_string(64), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Index("ix_crm_pool_claims_user_at", "user_id", "at"),
+)
+"""领取记录: one row per claimed customer (the daily claim limit counts them)."""
+
+
+# -- rows --------------------------------------------------------------------------------------
+
+
+def _rule_to_json(rule: ReclaimRule) -> dict[str, Any]:
+    return {
+        "type": rule.type.value,
+        "days": rule.days,
+        "days_by_level": {k: rule.days_by_level[k] for k in sorted(rule.days_by_level)},
+        "reclaim_won": rule.reclaim_won,
+        "reclaim_with_open_opportunities": rule.reclaim_with_open_opportunities,
+    }
+
+
+def _rule_from_json(data: dict[str, Any]) -> ReclaimRule:
+    return ReclaimRule(
+        type=RuleType(data["type"]),
+        days=data["days"],
+        days_by_level=dict(data["days_by_level"]),
+        reclaim_won=data["reclaim_won"],
+        reclaim_with_open_opportunities=data["reclaim_with_open_opportunities"],
+    )
+
+
+def pool_to_row(pool: Pool) -> dict[str, Any]:
+    return {
+        "id": pool.id,
+        "name": pool.name,
+        "admin_ids": sorted(pool.admin_ids),
+        "member_user_ids": sorted(pool.member_user_ids),
+        "member_department_ids": sorted(pool.member_department_ids),
+        "rules": [_rule_to_json(r) for r in pool.rules],
+        "daily_claim_limit": pool.daily_claim_limit,
+        "claim_back_days": pool.claim_back_days,
+        "warn_days": pool.warn_days,
+        "reclaim_enabled": pool.reclaim_enabled,
+        "version": pool.version,
+    }
+
+
+def row_to_pool(row: RowMapping) -> Pool:
+    return Pool(
+        id=row["id"],
+        name=row["name"],
+        admin_ids=frozenset(row["admin_ids"]),
+        member_user_ids=frozenset(row["member_user_ids"]),
+        member_department_ids=frozenset(row["member_department_ids"]),
+        rules=tuple(_rule_from_json(r) for r in row["rules"]),
+        daily_claim_limit=row["daily_claim_limit"],
+        claim_back_days=row["claim_back_days"],
+        warn_days=row["warn_days"],
+        reclaim_enabled=row["reclaim_enabled"],
+        version=row["version"],
+    )
+
+
+# -- the reclaim predicate ---------------------------------------------------------------------
+
+_c = customers.c
+_o = opportunities.c
+
+
+def _not_won() -> ColumnElement[bool]:
+    return _c.deal_status != DEAL_WON
+
+
+def _no_open_opportunity() -> ColumnElement[bool]:
+    return ~exists().where(
+        _o.customer_id == _c.id, _o.status == OpportunityStatus.IN_PROGRESS.value
+    )
+
+
+def clause_predicate(clause: RuleClause) -> ColumnElement[bool]:
+    """One clause as SQL, term for term :func:`crmkit.policies.reclaim.clause_matches`."""
+    terms: list[ColumnElement[bool]] = []
+    if clause.levels is not None:
+        terms.append(_c.level.in_(clause.levels) if clause.levels else false())
+    if not clause.reclaim_won:
+        terms.append(_not_won())
+    if not clause.reclaim_with_open_opportunities:
+        terms.append(_no_open_opportunity())
+    # the receive time; a customer never received counts from its creation
+    terms.append(func.coalesce(_c.received_at, _c.created_at) < clause.cutoff)
+    if clause.type is RuleType.FOLLOWUP:
+        terms.append(or_(_c.last_followup_at.is_(None), _c.last_followup_at < clause.cutoff))
+    elif clause.type is RuleType.OPPORTUNITY:
+        terms.append(~exists().where(_o.customer_id == _c.id, _o.created_at >= clause.cutoff))
+    else:
+        terms.append(_not_won())
+    return and_(*terms)
+
+
+SQLITE_INLINE_OWNERS = 30_000
+"""On SQLite, owner sets up to this size are an expanding ``IN (?, ?, …)`` (below SQLite's
+32,766 bound-parameter limit) rather than one JSON parameter: the planner then knows how many
+owners there are and scans the table for a pool covering most owners, where with ``json_each``
+it guesses a few and probes the owner index once per member."""
+
+
+def _owner_in(owner_ids: frozenset[str], dialect: str) -> ColumnElement[bool]:
+    if dialect == "sqlite" and 0 < len(owner_ids) <= SQLITE_INLINE_OWNERS:
+        return and_(_c.owner_id.is_not(None), _c.owner_id.in_(sorted(owner_ids)))
+    return in_id_set(_c.owner_id, owner_ids)
+
+
+def eligible_predicate(spec: ReclaimSpec, dialect: str) -> ColumnElement[bool]:
+    """Owned by a member of the pool, not locked, not in a pool (:func:`~crmkit.policies.
+    reclaim.eligible`)."""
+    return and_(_owner_in(spec.owner_ids, dialect), _c.locked == false(),
+                _c.pool_id.is_(None))
+
+
+def spec_predicate(spec: ReclaimSpec, dialect: str
+                   ) -> tuple[ColumnElement[bool], ColumnElement[Any]]:
+    """``(where, first)``: the customers ``spec`` selects, and the position in ``spec.clauses``
+    of the first clause that selects one (a ``CASE``)."""
+    clauses = [clause_predicate(c) for c in spec.clauses]
+    if not clauses:
+        return false(), literal(None)
+    first = case(*[(p, i) for i, p in enumerate(clauses)], else_=None)
+    return and_(eligible_predicate(spec, dialect), or_(*clauses)), first
+
+
+def _candidate(spec: ReclaimSpec, customer_id: str, owner_id: str, position: int
+               ) -> ReclaimCandidate:
+    clause = spec.clauses[position]
+    return ReclaimCandidate(customer_id, owner_id, spec.pool_id, clause.rule_index, clause.type)
+
+
+# -- repository --------------------------------------------------------------------------------
+
+
+class SqlPools(Repository):
+    """:class:`~crmkit.ports.pool.PoolRepository` on ``crm_pools``, ``crm_pool_claims`` and the
+    customer rows."""
+
+    kind = "pool"
+    table = pools
+
+    def __init__(self, conn: Connection) -> None:
+        super().__init__(conn)
+        self._postgres = conn.dialect.name == "postgresql"
+
+    # -- pools ------------------------------------------------------------------------------
+    def get(self, pool_id: str) -> Pool | None:
+        return self._one(select(pools).where(pools.c.id == pool_id), row_to_pool)
+
+    def list(self) -> builtins.list[Pool]:
+        """All pools by id."""
+        rows = self._conn.execute(select(pools).order_by(pools.c.id)).mappings()
+        return [row_to_pool(row) for row in rows]
+
+    def add(self, pool: Pool) -> None:
+        self._insert(pool_to_row(pool))
+
+    def update(self, pool: Pool, *, expected_version: int) -> None:
+        self._update_versioned(pool_to_row(pool), expected_version)
+
+    def delete(self, pool_id: str) -> None:
+        self._delete(pool_id)
+
+    # -- reclaim ----------------------------------------------------------------------------
+    def _select(self, spec: ReclaimSpec, *, unwarned: bool = False, lock: bool = False
+                ) -> builtins.list[ReclaimCandidate]:
+        if not spec.clauses or not spec.owner_ids:
+            return []
+        where, first = spec_predicate(spec, self._conn.dialect.name)
+        if unwarned:
+            where = and_(where, _c.pool_warned_at.is_(None))
+        statement = select(_c.id, _c.owner_id, first).where(where).order_by(_c.id)
+        if lock:
+            statement = statement.with_for_update(key_share=True)
+        return [_candidate(spec, cid, owner, position)
+                for cid, owner, position in self._conn.execute(statement).all()]
+
+    def candidates(
+        self, spec: ReclaimSpec, *, unwarned: bool = False
+    ) -> builtins.list[ReclaimCandidate]:
+        """One SELECT of (id, owner, first clause), by customer id."""
+        return self._select(spec, unwarned=unwarned)
+
+    def reclaim(self, spec: ReclaimSpec, at: datetime) -> builtins.list[ReclaimCandidate]:
+        """Three statements: the candidates (row-locked on PostgreSQL: ``FOR NO KEY UPDATE``
+        re-checks the predicate on a row another transaction changes meanwhile, so a customer
+        locked or followed up concurrently is not swept), one ``UPDATE … WHERE id IN (…)`` of
+        them and one DELETE of their team rows (ids bound as one parameter when many)."""
+        moved = self._select(spec, lock=self._postgres)
+        if not moved:
+            return []
+        ids = [c.customer_id for c in moved]
+        self._conn.execute(
+            update(customers)
+            .where(in_id_set(_c.id, ids))
+            .values(owner_id=None, previous_owner_id=_c.owner_id, pool_id=spec.pool_id,
+                    pooled_at=at, pool_warned_at=None, version=_c.version + 1, updated_at=at)
+        )
+        self._clear_team(ids)
+        return moved
+
+    def _clear_team(self, customer_ids: Sequence[str]) -> None:
+        if customer_ids:
+            self._conn.execute(delete(team_members).where(
+                team_members.c.record_kind == CUSTOMER,
+                in_id_set(team_members.c.record_id, customer_ids)))
+
+    def mark_warned(self, customer_ids: Sequence[str], at: datetime) -> None:
+        if customer_ids:
+            self._conn.execute(update(customers).where(in_id_set(_c.id, customer_ids))
+                               .values(pool_warned_at=at))
+
+    # -- claim, assign, release -------------------------------------------------------------
+    def take(self, customer_ids: Sequence[str], pool_id: str, owner_id: str, at: datetime
+             ) -> int:
+        """One UPDATE of the customers still in ``pool_id`` without an owner."""
+        if not customer_ids:
+            return 0
+        statement = (
+            update(customers)
+            .where(in_id_set(_c.id, customer_ids), _c.pool_id == pool_id,
+                   _c.owner_id.is_(None))
+            .values(owner_id=owner_id, pool_id=None, received_at=at, pool_warned_at=None,
+                    version=_c.version + 1, updated_at=at)
+        )
+        return int(self._conn.execute(statement).rowcount)
+
+    def put(self, customer_ids: Sequence[str], pool_id: str, at: datetime) -> int:
+        """One ``UPDATE … RETURNING id`` of those not in ``pool_id`` yet, one team DELETE."""
+        if not customer_ids:
+            return 0
+        statement = (
+            update(customers)
+            .where(in_id_set(_c.id, customer_ids),
+                   or_(_c.pool_id.is_(None), _c.pool_id != pool_id))
+            .values(owner_id=None,
+                    previous_owner_id=func.coalesce(_c.owner_id, _c.previous_owner_id),
+                    pool_id=pool_id, pooled_at=at, pool_warned_at=None,
+                    version=_c.version + 1, updated_at=at)
+            .returning(_c.id)
+        )
+        moved = list(self._conn.execute(statement).scalars())
+        self._clear_team(moved)
+        return len(moved)
+
+    def lock_claimer(self, user_id: str) -> None:
+        """PostgreSQL: ``SELECT … FOR NO KEY UPDATE`` of the user's row — it serialises the
+        user's claims without blocking foreign-key checks against the row. SQLite: nothing
+        (``BEGIN IMMEDIATE`` transactions already run one at a time)."""
+        if self._postgres:
+            self._conn.execute(
+                select(users.c.id).where(users.c.id == user_id).with_for_update(key_share=True)
+            )
+
+    def add_claims(self, claims: Sequence[tuple[str, str, datetime]]) -> None:
+        """One executemany INSERT."""
+        if claims:
+            self._conn.execute(insert(pool_claims), [
+                {"customer_id": cid, "user_id": uid, "at": at} for cid, uid, at in claims])
+
+    def claims_since(self, user_id: str, since: datetime) -> int:
+        statement = select(func.count()).select_from(pool_claims).where(
+            pool_claims.c.user_id == user_id, pool_claims.c.at >= since)
+        return int(self._conn.execute(statement).scalar_one())
