@@ -223,12 +223,6 @@ def spec_predicate(spec: ReclaimSpec, dialect: str
     return and_(eligible_predicate(spec, dialect), or_(*clauses)), first
 
 
-def _candidate(spec: ReclaimSpec, customer_id: str, owner_id: str, position: int
-               ) -> ReclaimCandidate:
-    clause = spec.clauses[position]
-    return ReclaimCandidate(customer_id, owner_id, spec.pool_id, clause.rule_index, clause.type)
-
-
 # -- repository --------------------------------------------------------------------------------
 
 
@@ -272,7 +266,8 @@ class SqlPools(Repository):
         statement = select(_c.id, _c.owner_id, first).where(where).order_by(_c.id)
         if lock:
             statement = statement.with_for_update(key_share=True)
-        return [_candidate(spec, cid, owner, position)
+        rules = [(c.rule_index, c.type) for c in spec.clauses]
+        return [ReclaimCandidate(cid, owner, spec.pool_id, *rules[position])
                 for cid, owner, position in self._conn.execute(statement).all()]
 
     def candidates(

@@ -1,23 +1,25 @@
 """The SQL interpreter of :class:`crmkit.entities.RecordScope`: one WHERE expression.
 
 ``scope_clause(scope, ...)`` selects exactly the records ``scope.admits(owner_id, team_user_ids,
-pool_id)`` admits (proved against the Python interpreter by ``tests/adapters/test_scope_sql.py``).
-The expression is never NULL, so ``~scope_clause(...)`` selects exactly the records not admitted.
+pool_id)`` admits (proved against the Python interpreter by ``tests/adapters/test_scope_sql.py``),
+and ``~scope_clause(...)`` exactly the others: the negation is written out NULL-safely
+(:class:`MemberTest`), so the tests themselves need no per-row ``IS NOT NULL``.
 
-Every branch is a plain membership test the database can answer from an index:
+Every branch is a plain membership test the database can answer from an index, so SQLite
+answers the ``OR`` with its multi-index OR and PostgreSQL with a ``BitmapOr`` (or filters a
+scan of the sort index):
 
 - owner ∈ the visible owners: ``owner_id IN (…)``;
 - the team grant (相关团队): ``id IN (…)`` over the ids of the records on whose team the viewer
-  is. :func:`team_record_ids` reads them first with one indexed query (a viewer is on few
-  teams); ``scope_clause`` takes them as ``team_record_ids``. Both ``IN`` lists are indexable,
-  so SQLite answers the ``OR`` with its multi-index OR and PostgreSQL with a ``BitmapOr``.
-  When the viewer is on no team the branch disappears. Without precomputed ids (or above
-  :data:`TEAM_ID_LIMIT`) the branch reads the team table in the statement, uncorrelated so it
-  runs once: ``id IN (SELECT record_id …)`` on SQLite (the same plan as a list) and
-  ``id = ANY(ARRAY(SELECT record_id …))`` on PostgreSQL (an init plan, still indexable; a plain
-  ``IN (SELECT …)`` under an ``OR`` becomes a filter on a sequential scan there). The
-  correlated ``EXISTS (… record_id = t.id …)`` used before made SQLite probe the team table once
-  per row and PostgreSQL scan the whole table (``bench/README.md``).
+  is, when the caller passes them as ``team_record_ids`` (:func:`team_record_ids` reads them
+  with one indexed query; a viewer is on few teams). An empty list drops the branch. Without
+  them (``QueryCompiler`` on SQLite, or above :data:`TEAM_ID_LIMIT`) the statement reads the
+  team table itself, uncorrelated so it runs once: ``id IN (SELECT record_id …)`` on SQLite
+  (the same plan as a list) and ``id = ANY(ARRAY(SELECT record_id …))`` on PostgreSQL (an init
+  plan, still indexable; a plain ``IN (SELECT …)`` under an ``OR`` becomes a filter on a
+  sequential scan there). The correlated ``EXISTS (… record_id = t.id …)`` used before made
+  SQLite probe the team table once per row and PostgreSQL scan the table (``bench/README.md``);
+- pool ∈ the viewer's pools: ``pool_id IN (…)``.
 
 Id sets up to :data:`INLINE_LIMIT` values become an expanding ``IN``; larger sets are bound as ONE
 parameter (PostgreSQL ``= ANY(:ids)`` with a ``VARCHAR[]``, SQLite ``IN (SELECT value FROM
@@ -275,6 +277,10 @@ def scope_clause(
       crm_team_members WHERE …)``;
     - OR pool ∈ ``pool_ids`` — only when ``pool_col`` is given (records without a pool column
       are never pool records).
+
+    Where it is false it may be NULL (a record without an owner); ``~`` / ``not_()`` on the
+    result is exact (:class:`MemberTest`, :class:`AnyMember`), a ``NOT`` around a larger
+    expression holding it is not.
     """
     if scope.all_records:
         return true()
