@@ -6,7 +6,6 @@ import logging
 import os
 import threading
 import time
-import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -42,22 +41,38 @@ class FixedClock:
 
 
 class UUID7Ids:
-    """UUIDv7 (RFC 9562): 48-bit milliseconds + 74 random bits; strictly increasing per process."""
+    """UUIDv7 (RFC 9562): 48-bit milliseconds + 74 random bits; strictly increasing per process.
+
+    Random bytes are read from the OS in blocks and ids are formatted directly (no ``uuid.UUID``
+    object), so a batch of 300,000 ids costs well under a second.
+    """
+
+    _BLOCK = 10 * 4096
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._last = 0
+        self._random = b""
+        self._offset = 0
+
+    def _bits(self) -> int:
+        if self._offset + 10 > len(self._random):
+            self._random, self._offset = os.urandom(self._BLOCK), 0
+        chunk = self._random[self._offset:self._offset + 10]
+        self._offset += 10
+        return int.from_bytes(chunk, "big") & ((1 << 74) - 1)
 
     def new_id(self) -> str:
         with self._lock:
             ms = time.time_ns() // 1_000_000
-            rand = int.from_bytes(os.urandom(10), "big") & ((1 << 74) - 1)
+            rand = self._bits()
             value = (ms << 80) | (0x7 << 76) | ((rand >> 62) << 64) | (0b10 << 62)
             value |= rand & ((1 << 62) - 1)
             if value <= self._last:
                 value = self._last + 1
             self._last = value
-            return str(uuid.UUID(int=value))
+            text = f"{value:032x}"
+            return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 class SequentialIds:
