@@ -97,6 +97,10 @@ class RecordAccess:
         return self._fields.spec(kind).module
 
     def admits(self, op: Op, spec: KindSpec, scope: RecordScope, record: Any) -> bool:
+        """Owner and pool grants first; the team is read only when they do not decide."""
+        if (spec.kind, record.id) in op.created or scope.admits(
+                record.owner_id, (), getattr(record, "pool_id", None)):
+            return True
         team = [m.user_id for m in op.uow.team.members(spec.kind, record.id)]
         return scope.admits(record.owner_id, team, getattr(record, "pool_id", None))
 
@@ -391,6 +395,7 @@ class RecordService:
         self._before_create_many(op, records)
         self._check_records(op, fields, [(r, None) for r in records])
         self._repo(op).add_many(records)
+        op.created.update((self.kind, r.id) for r in records)
         for record in records:
             op.log(self.kind, record.id, "create", record_changes(None, record))
         self._after_create_many(op, records)

@@ -56,6 +56,10 @@ class Op:
     ids: IdGenerator
     entries: list[OperationLogEntry] = attrs.Factory(list)
     notifications: list[Notification] = attrs.Factory(list)
+    created: set[tuple[str, str]] = attrs.Factory(set)
+    scopes: dict[Module, RecordScope] = attrs.Factory(dict)
+    """Scopes resolved in this operation (the org cannot change under it)."""
+    """(kind, id) of records this operation created: visible to it by construction."""
 
     @property
     def actor_id(self) -> str | None:
@@ -181,6 +185,8 @@ class Runtime:
         """The actor's visible-record scope on ``module`` (cached per org version)."""
         if op.actor is None:
             return RecordScope.everything()
+        if module in op.scopes:
+            return op.scopes[module]
         directory: OrgDirectory = self.directory or op.uow
         index = self._scopes.index_for(directory)
         key = (op.actor.id, module)
@@ -193,4 +199,5 @@ class Runtime:
                                   or op.actor.id in pool_members(p, index))
             scope = resolve_scope(index, op.actor.id, op.roles, module, pool_ids=pools)
             self._scopes.scopes[key] = scope
+        op.scopes[module] = scope
         return scope
