@@ -173,22 +173,23 @@ def _no_open_opportunity() -> ColumnElement[bool]:
 
 
 def clause_predicate(clause: RuleClause) -> ColumnElement[bool]:
-    """One clause as SQL, term for term :func:`crmkit.policies.reclaim.clause_matches`."""
+    """One clause as SQL, term for term :func:`crmkit.policies.reclaim.clause_matches`.
+
+    Column tests come first and the opportunity probes last: SQLite evaluates ``AND`` terms in
+    order, so a probe runs only for customers whose own columns already match."""
     terms: list[ColumnElement[bool]] = []
     if clause.levels is not None:
         terms.append(_c.level.in_(clause.levels) if clause.levels else false())
-    if not clause.reclaim_won:
+    if not clause.reclaim_won or clause.type is RuleType.DEAL:
         terms.append(_not_won())
-    if not clause.reclaim_with_open_opportunities:
-        terms.append(_no_open_opportunity())
     # the receive time; a customer never received counts from its creation
     terms.append(func.coalesce(_c.received_at, _c.created_at) < clause.cutoff)
     if clause.type is RuleType.FOLLOWUP:
         terms.append(or_(_c.last_followup_at.is_(None), _c.last_followup_at < clause.cutoff))
-    elif clause.type is RuleType.OPPORTUNITY:
+    if not clause.reclaim_with_open_opportunities:
+        terms.append(_no_open_opportunity())
+    if clause.type is RuleType.OPPORTUNITY:
         terms.append(~exists().where(_o.customer_id == _c.id, _o.created_at >= clause.cutoff))
-    else:
-        terms.append(_not_won())
     return and_(*terms)
 
 
