@@ -24,8 +24,10 @@ from cattrs.errors import (
     IterableValidationError,
     IterableValidationNote,
 )
+from cattrs.strategies import configure_tagged_union
 
 from crmkit.entities import User
+from crmkit.entities.approvals import ApproverNode, ConditionNode, EndNode, FlowNode
 from crmkit.errors import FieldError, ValidationError
 from crmkit.policies.validation import MESSAGES
 
@@ -133,6 +135,13 @@ converter.register_unstructure_hook(
         if f.name != "password_hash"
     },
 )
+
+
+NODE_TAGS: dict[type, str] = {ConditionNode: "condition", ApproverNode: "approver",
+                              EndNode: "end"}
+"""Approval flow nodes travel as objects tagged ``"type": "condition" | "approver" | "end"``."""
+configure_tagged_union(FlowNode, converter, tag_generator=lambda cls: NODE_TAGS[cls],
+                       tag_name="type")
 
 
 def _field_error(path: str, code: str, detail: str = "") -> FieldError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from crmkit.entities.contracts import CONTRACT, PAYMENT, Contract, Payment
 from crmkit.entities.leads import LEAD, Lead
 from crmkit.entities.org import Module
 from crmkit.entities.sales import (
@@ -21,6 +22,8 @@ RECORD_TYPES: dict[str, type] = {
     CONTACT: Contact,
     PRODUCT: Product,
     OPPORTUNITY: Opportunity,
+    CONTRACT: Contract,
+    PAYMENT: Payment,
 }
 """Record kind → entity class (every adapter stores each of these)."""
 
@@ -30,5 +33,7 @@ RECORD_MODULES: dict[str, Module] = {
     CONTACT: Module.CONTACTS,
     PRODUCT: Module.PRODUCTS,
     OPPORTUNITY: Module.OPPORTUNITIES,
+    CONTRACT: Module.CONTRACTS,
+    PAYMENT: Module.PAYMENTS,
 }
 """Record kind → the module whose permissions and data scope govern it."""

@@ -13,7 +13,9 @@ SOURCES = ("促销活动", "搜索引擎", "广告", "转介绍", "线上注册"
            "电话咨询", "邮件咨询", "其他")
 
 
-def _fields(kind: str, *specs: tuple[Any, ...]) -> tuple[FieldDefinition, ...]:
+def fields_of(kind: str, *specs: tuple[Any, ...]) -> tuple[FieldDefinition, ...]:
+    """System fields of ``kind`` from ``(key, zh, en, type, [options])`` specs, in order, then
+    the bookkeeping fields (创建人, 创建时间, 更新时间)."""
     defined = tuple(
         system_field(kind, key, zh, en, type_, 10 * (i + 1), **(extra[0] if extra else {}))
         for i, (key, zh, en, type_, *extra) in enumerate(specs)
@@ -21,7 +23,7 @@ def _fields(kind: str, *specs: tuple[Any, ...]) -> tuple[FieldDefinition, ...]:
     return (*defined, *bookkeeping_fields(kind, 10 * (len(specs) + 1)))
 
 
-CUSTOMER_FIELDS = _fields(
+CUSTOMER_FIELDS = fields_of(
     CUSTOMER,
     ("name", "客户名称", "Customer name", "text", {"required": True, "unique": True,
                                                   "max_length": 100}),
@@ -49,7 +51,7 @@ CUSTOMER_FIELDS = _fields(
 CUSTOMER_WRITABLE = frozenset({"name", "level", "industry", "source", "phone", "mobile", "email",
                                "website", "address", "remark", "next_contact_at"})
 
-CONTACT_FIELDS = _fields(
+CONTACT_FIELDS = fields_of(
     CONTACT,
     ("name", "姓名", "Name", "text", {"required": True, "max_length": 50}),
     ("customer_id", "客户", "Customer", "record", {"required": True,
@@ -70,7 +72,7 @@ CONTACT_FIELDS = _fields(
 CONTACT_WRITABLE = frozenset({"name", "customer_id", "mobile", "phone", "email", "position",
                               "decision_maker", "primary", "remark", "next_contact_at"})
 
-PRODUCT_FIELDS = _fields(
+PRODUCT_FIELDS = fields_of(
     PRODUCT,
     ("name", "产品名称", "Product name", "text", {"required": True, "max_length": 100}),
     ("code", "产品编码", "Product code", "text", {"required": True, "unique": True,
@@ -84,7 +86,7 @@ PRODUCT_FIELDS = _fields(
 )
 PRODUCT_WRITABLE = frozenset({"name", "code", "category_id", "unit", "price", "description"})
 
-OPPORTUNITY_FIELDS = _fields(
+OPPORTUNITY_FIELDS = fields_of(
     OPPORTUNITY,
     ("name", "商机名称", "Opportunity name", "text", {"required": True, "max_length": 100}),
     ("customer_id", "客户", "Customer", "record", {"required": True,

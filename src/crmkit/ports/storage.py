@@ -25,6 +25,11 @@ from crmkit.entities import (
     User,
     UserStatus,
 )
+from crmkit.ports.approvals import (
+    ApprovalRepository,
+    PaymentPlanRepository,
+    SequenceRepository,
+)
 from crmkit.ports.pool import PoolRepository
 from crmkit.ports.records import (
     AttachmentRepository,
@@ -129,6 +134,14 @@ class UnitOfWork(Protocol):
     def stage_changes(self) -> StageChangeRepository: ...
     @property
     def pools(self) -> PoolRepository: ...
+
+    # -- approvals, contracts and payments (crmkit.ports.approvals) --
+    @property
+    def approvals(self) -> ApprovalRepository: ...
+    @property
+    def sequences(self) -> SequenceRepository: ...
+    @property
+    def plans(self) -> PaymentPlanRepository: ...
 
     def org_version(self) -> int:
         """Current org version; 0 for an empty store."""

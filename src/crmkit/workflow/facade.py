@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TypeVar
 
+from crmkit.entities.contracts import CONTRACT, PAYMENT
 from crmkit.entities.sales import CONTACT, OPPORTUNITY
 from crmkit.ports import Clock, FileStore, IdGenerator, Notifier, OrgDirectory, Storage
+from crmkit.workflow.approvals import ApprovalService
 from crmkit.workflow.attachments import AttachmentService
 from crmkit.workflow.contacts import ContactService, contact_spec
+from crmkit.workflow.contracts import ContractService, contract_spec
 from crmkit.workflow.customers import CustomerService, customer_spec, move_children
 from crmkit.workflow.duplicates import DuplicateService
 from crmkit.workflow.fields import FieldService
@@ -18,6 +21,7 @@ from crmkit.workflow.leads import LeadService, lead_spec
 from crmkit.workflow.opportunities import OpportunityService, opportunity_spec
 from crmkit.workflow.org import OrgService
 from crmkit.workflow.plugins import PluginLoadError, build_plugin_manager
+from crmkit.workflow.payments import PaymentService, payment_spec
 from crmkit.workflow.pool import PoolService
 from crmkit.workflow.products import ProductService, product_spec
 from crmkit.workflow.record_kinds import KindSpec
@@ -74,7 +78,14 @@ class CRMFacade:
         self.opportunities = self._record_kind(opportunity_spec(), OpportunityService)
         self.leads.customers, self.leads.contacts = self.customers, self.contacts
         self.pool = PoolService(self.runtime, self.records, self.customers)
-        for related in (CONTACT, OPPORTUNITY):
+        self.approvals = ApprovalService(self.runtime)
+        self.contracts = self._record_kind(contract_spec(), ContractService)
+        self.payments = self._record_kind(payment_spec(), PaymentService)
+        self.contracts.customers, self.contracts.payments = self.customers, self.payments
+        self.payments.contracts = self.contracts
+        self.contracts.attach(self.approvals)
+        self.payments.attach(self.approvals)
+        for related in (CONTACT, OPPORTUNITY, CONTRACT, PAYMENT):
             self.customers.register_cascade(move_children(related))
 
     def _record_kind(self, spec: KindSpec, service_class: type[S]) -> S:

@@ -36,7 +36,6 @@ from crmkit.entities.sales import (
     OPPORTUNITY,
     Opportunity,
     OpportunityStatus,
-    ProductLine,
     Stage,
     StageChange,
     StageGroup,
@@ -48,6 +47,7 @@ from crmkit.policies.sales import StageMove
 from crmkit.policies.validation import Problems
 from crmkit.serialization import structure, structure_patch
 from crmkit.workflow.changes import created, diff
+from crmkit.workflow.lines import HUNDRED, MAX_AMOUNT, decimal_problems, priced_lines
 from crmkit.workflow.record_kinds import KindSpec
 from crmkit.workflow.records import RecordService, field_error, record_changes
 from crmkit.workflow.runtime import ActorRef, Op
@@ -57,12 +57,7 @@ STAGE_GROUP = "stage_group"
 NAME_MAX = 50
 REASON_MAX = 500
 MAX_STAGES = 50
-MAX_LINES = 500
 MAX_CONTACTS = 100
-MAX_PRICE = Decimal(10) ** 12
-MAX_QUANTITY = Decimal(10) ** 9
-MAX_AMOUNT = Decimal(10) ** 18
-HUNDRED = Decimal(100)
 
 
 def opportunity_spec() -> KindSpec:
@@ -95,43 +90,6 @@ class StageGroupChanges:
     stages: tuple[StageInput, ...]
     department_ids: frozenset[str]
     enabled: bool
-
-
-@attrs.frozen
-class LineInput:
-    """One product line of an opportunity payload (price defaults to the product's price)."""
-
-    product_id: str
-    quantity: Decimal
-    discount: Decimal = Decimal(0)
-    price: Decimal | None = None
-
-
-def _repath(errors: Sequence[FieldError], prefix: str) -> list[FieldError]:
-    """Errors reported at ``$…`` by :func:`structure`, moved under ``prefix``."""
-    moved = []
-    for e in errors:
-        path = prefix + e.path[1:]
-        moved.append(FieldError(path, e.code, e.message_zh.replace(e.path, path, 1),
-                                e.message_en.replace(e.path, path, 1)))
-    return moved
-
-
-def _decimal_problems(path: str, value: Decimal, *, places: int, low: Decimal, high: Decimal,
-                      low_inclusive: bool = True) -> list[FieldError]:
-    """Range (``range.min`` / ``range.max``) and decimal places (``decimal.precision``)."""
-    if value < low or (value == low and not low_inclusive):
-        relation_en = "at least" if low_inclusive else "more than"
-        relation_zh = "不能小于" if low_inclusive else "必须大于"
-        return [FieldError(path, "range.min", f"{path} {relation_zh} {low}",
-                           f"{path} must be {relation_en} {low}")]
-    if value > high:
-        return [FieldError(path, "range.max", f"{path} 不能大于 {high}",
-                           f"{path} must be at most {high}")]
-    if value.quantize(Decimal(1).scaleb(-places)) != value:
-        return [FieldError(path, "decimal.precision", f"{path} 小数位数不能超过 {places} 位",
-                           f"{path} has more than {places} decimal places")]
-    return []
 
 
 class OpportunityService(RecordService):
@@ -238,7 +196,7 @@ class OpportunityService(RecordService):
             if stage_name and stage_name in seen_names:
                 errors.append(field_error(f"{path}.name", "unique"))
             seen_names.add(stage_name)
-            errors.extend(_decimal_problems(f"{path}.win_rate", item.win_rate, places=2,
+            errors.extend(decimal_problems(f"{path}.win_rate", item.win_rate, places=2,
                                             low=Decimal(0), high=HUNDRED))
             if item.id is not None and (item.id not in known or item.id in seen_ids):
                 errors.append(field_error(f"{path}.id", "not_found"))
@@ -280,7 +238,7 @@ class OpportunityService(RecordService):
         values: dict[str, Any] = {}
         errors: list[FieldError] = []
         if "lines" in extras:
-            lines, problems = self._lines(op, extras["lines"], old)
+            lines, problems = priced_lines(op, extras["lines"], old)
             values["lines"] = lines
             errors.extend(problems)
         if "contact_ids" in extras:
@@ -294,54 +252,6 @@ class OpportunityService(RecordService):
         if errors:
             raise ValidationError(errors)
         return values
-
-    def _lines(self, op: Op, raw: Any, old: Opportunity | None
-               ) -> tuple[tuple[ProductLine, ...], list[FieldError]]:
-        if not isinstance(raw, list | tuple):
-            return (), [field_error("$.lines", "type", " (list)")]
-        if len(raw) > MAX_LINES:
-            return (), [field_error("$.lines", "too_long", f" (max {MAX_LINES})")]
-        errors: list[FieldError] = []
-        parsed: list[tuple[int, LineInput]] = []
-        for i, item in enumerate(raw):
-            try:
-                parsed.append((i, structure(item, LineInput)))
-            except ValidationError as bad:
-                errors.extend(_repath(bad.errors, f"$.lines[{i}]"))
-        wanted = [line.product_id for _, line in parsed]
-        products = {p.id: p for p in op.uow.records("product").get_many(wanted)}
-        existing = {line.product_id for line in old.lines} if old is not None else set()
-        seen: set[str] = set()
-        lines: list[ProductLine] = []
-        for i, item in parsed:
-            path = f"$.lines[{i}]"
-            before = len(errors)
-            product = products.get(item.product_id)
-            if product is None:
-                errors.append(field_error(f"{path}.product_id", "not_found"))
-            elif item.product_id in seen:
-                errors.append(field_error(f"{path}.product_id", "unique"))
-            elif not product.on_shelf and item.product_id not in existing:
-                errors.append(FieldError(f"{path}.product_id", "product.off_shelf",
-                                         f"{path}.product_id 产品已下架，不能添加到新的明细",
-                                         f"{path}.product_id is off shelf and cannot go on a "
-                                         "new line"))
-            seen.add(item.product_id)
-            errors.extend(_decimal_problems(f"{path}.quantity", item.quantity, places=4,
-                                            low=Decimal(0), high=MAX_QUANTITY,
-                                            low_inclusive=False))
-            errors.extend(_decimal_problems(f"{path}.discount", item.discount, places=2,
-                                            low=Decimal(0), high=HUNDRED))
-            if item.price is not None:
-                errors.extend(_decimal_problems(f"{path}.price", item.price, places=2,
-                                                low=Decimal(0), high=MAX_PRICE))
-            if len(errors) == before and product is not None:
-                price = product.price if item.price is None else item.price
-                lines.append(rules.priced_line(ProductLine(
-                    product.id, product.name, rules.money(price), abs(item.quantity),
-                    abs(item.discount), product.unit,
-                )))
-        return tuple(lines), errors
 
     def _before_write(self, op: Op, record: Any, old: Any | None) -> Any:
         errors: list[FieldError] = []

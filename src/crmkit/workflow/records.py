@@ -348,6 +348,10 @@ class RecordService:
     def _before_transfer(self, op: Op, records: Sequence[Any], target: User) -> None:
         """Rules a transfer must pass as a whole (e.g. the owned-customer limit)."""
 
+    def _before_edit(self, op: Op, old: Any) -> None:
+        """Rules a record must pass to be edited or deleted at all (e.g. an approved contract
+        is locked)."""
+
     def _split(self, data: Any) -> tuple[Any, dict[str, Any]]:
         if not isinstance(data, Mapping) or not self.spec.extra_keys:
             return data, {}
@@ -416,6 +420,7 @@ class RecordService:
         """Edit system and custom fields; ``custom`` keys merge into the stored values."""
         with self._rt.operation(actor, self.spec.module, Operation.EDIT) as op:
             old = self._access.editable(op, self.kind, record_id)
+            self._before_edit(op, old)
             fields = self._fields.load(op, self.kind)
             plain, extras = self._split(changes)
             system, custom = self._values(op, fields, plain, creating=False)
@@ -442,6 +447,7 @@ class RecordService:
     def delete(self, actor: ActorRef, record_id: str) -> None:
         with self._rt.operation(actor, self.spec.module, Operation.DELETE) as op:
             old = self._access.editable(op, self.kind, record_id)
+            self._before_edit(op, old)
             self._repo(op).delete(old.id)
             op.uow.team.clear(self.kind, [old.id])
             op.log(self.kind, old.id, "delete", record_changes(old, None))

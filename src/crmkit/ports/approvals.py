@@ -1,0 +1,85 @@
+"""Storage ports of approvals (审批流), number sequences and payment plans.
+
+Rules every adapter keeps (``crmkit.testing.ApprovalStorageContract`` checks them):
+- one flow per record kind: ``put_flow`` inserts (``expected_version=None``; a second flow of
+  the same kind is a ``Conflict`` ``approval_flow.kind_taken``) or replaces the kind's flow
+  when its stored version is ``expected_version`` (else ``Conflict``).
+- one instance per record: ``add`` of a second instance for the same ``(record_kind,
+  record_id)`` is a ``Conflict``; ``update(instance, expected_version=v)`` writes only when the
+  stored version is ``v`` (else ``Conflict`` ``version_conflict``) — two approvers acting at
+  the same moment: one wins, the other gets the conflict.
+- ``waiting_for(user_id)`` lists the running instances (待审核/审核中) whose current step waits
+  for that user (``ApprovalInstance.current_step.waiting_for``), oldest submission first.
+- ``SequenceRepository.next(name, period)`` returns 1, 2, 3 … per ``(name, period)``, each value
+  once even under concurrent transactions (an atomic upsert-and-increment); a rolled-back
+  transaction gives its value back.
+- ``received_by_contract`` / ``received_by_plan`` sum the amounts of *effective* payments
+  (approval status 通过 or 无需审批) — one statement per chunk of ids; ids without payments
+  are absent from the result.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Protocol
+
+from crmkit.entities.approvals import ApprovalFlow, ApprovalInstance
+from crmkit.entities.contracts import PaymentPlan
+
+
+class ApprovalRepository(Protocol):
+    def flow(self, kind: str) -> ApprovalFlow | None:
+        """The flow of records of ``kind`` (None when none is defined)."""
+        ...
+
+    def flows(self) -> builtins.list[ApprovalFlow]:
+        """Every flow, by kind."""
+        ...
+
+    def put_flow(self, flow: ApprovalFlow, *, expected_version: int | None) -> None: ...
+
+    def get(self, instance_id: str) -> ApprovalInstance | None: ...
+
+    def for_record(self, record_kind: str, record_id: str) -> ApprovalInstance | None: ...
+
+    def add(self, instance: ApprovalInstance) -> None: ...
+
+    def update(self, instance: ApprovalInstance, *, expected_version: int) -> None: ...
+
+    def waiting_for(self, user_id: str, *, limit: int = 100) -> builtins.list[ApprovalInstance]:
+        """待我审批: running instances whose current step waits for ``user_id``."""
+        ...
+
+    def submitted_by(self, user_id: str, *, limit: int = 100) -> builtins.list[ApprovalInstance]:
+        """我提交的: instances submitted by ``user_id``, newest submission first."""
+        ...
+
+
+class SequenceRepository(Protocol):
+    def next(self, name: str, period: str) -> int:
+        """The next value of sequence ``name`` in ``period`` (starting at 1)."""
+        ...
+
+
+class PaymentPlanRepository(Protocol):
+    def get(self, plan_id: str) -> PaymentPlan | None: ...
+
+    def for_contract(self, contract_id: str) -> builtins.list[PaymentPlan]:
+        """The contract's plans by period."""
+        ...
+
+    def add_many(self, plans: Sequence[PaymentPlan]) -> None: ...
+
+    def update(self, plan: PaymentPlan, *, expected_version: int) -> None: ...
+
+    def due(self, on: date, *, limit: int = 1000) -> builtins.list[PaymentPlan]:
+        """Plans not voided whose reminder day (``remind_on``) is on or before ``on``, by
+        planned date then id."""
+        ...
+
+    def received_by_contract(self, contract_ids: Sequence[str]) -> dict[str, Decimal]: ...
+
+    def received_by_plan(self, plan_ids: Sequence[str]) -> dict[str, Decimal]: ...

@@ -1,0 +1,458 @@
+"""审批流 Approval flows and approvals through the facade (``crm.approvals``).
+
+Flows: one per record kind (contract, payment, or a host's kind added with
+:meth:`ApprovalService.register_kind`), defined, replaced and switched on/off by holders of the
+``approvals`` module's ``approve_config`` permission. A flow is validated as a graph
+(:func:`crmkit.policies.approvals.validate_flow`) and against the org: named members and admins
+must be existing users, a ROLE node an existing role. No flow for a kind = approval not
+required (无需审批) on submit, like a disabled flow.
+
+Approvals: one instance per record (resubmission continues it). The submitter must be able to
+edit the record; approvers need no permission on the module — being a current approver *is* the
+permission (:func:`crmkit.policies.approvals.act`). Every action, in the same transaction:
+updates the instance (versioned: of two approvers of a 或签 step acting at the same moment one
+wins, the other gets ``Conflict`` ``version_conflict``), writes the record's
+``approval_status``, adds an operation-log entry ``approval.<action>`` on the record (so it is
+on the record's timeline) with the status change and the comment, notifies the approvers whose
+turn begins (``approval.todo``) and, when the approval ends, the submitter
+(``approval.approved`` / ``approval.rejected``), then lets the kind react (a contract approved
+makes its customer 已成交; a payment approved counts as received).
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from crmkit.entities import FieldChange, Module, Notification, Operation, UserStatus
+from crmkit.entities.approvals import (
+    ApprovalAction,
+    ApprovalFlow,
+    ApprovalInstance,
+    ApprovalStatus,
+    ApproverNode,
+    ApproverSource,
+    FlowNode,
+    NoApproverPolicy,
+    ResubmitFrom,
+)
+from crmkit.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationError
+from crmkit.policies import approvals as engine
+from crmkit.serialization import structure
+from crmkit.workflow.runtime import ActorRef, Op, Runtime
+
+FLOW = "approval_flow"
+"""Record kind of flow definitions in the operation log."""
+COMMENT_MAX = 1000
+
+
+@attrs.frozen
+class FlowInput:
+    """A flow definition payload (the id and version are crmkit's)."""
+
+    kind: str
+    name: str
+    nodes: tuple[FlowNode, ...]
+    start: str
+    enabled: bool = True
+    no_approver: NoApproverPolicy = NoApproverPolicy.AUTO_PASS
+    admin_ids: tuple[str, ...] = ()
+    resubmit_from: ResubmitFrom = ResubmitFrom.FIRST
+
+
+Loader = Callable[[Op, str, bool], Any]
+"""``(op, record_id, for_edit)`` → the record; NotFound / PermissionDenied when the actor may
+not see it (or, with ``for_edit``, edit it)."""
+Reaction = Callable[[Op, Any, ApprovalInstance], Any]
+"""``(op, record, instance)`` after an action: write the status back, react; returns the
+record as it is now."""
+
+
+@attrs.frozen
+class ApprovalKind:
+    """A record kind that goes through approvals.
+
+    Built-in kinds load their records (``load``), read condition values off them (``values``)
+    and write the status back (``react``). A host's kind has none of these: the host passes
+    the condition values at submit and may pass ``react`` to hear about every change (called
+    inside the transaction with ``record=None``).
+    """
+
+    kind: str
+    label_zh: str
+    label_en: str
+    module: Module = Module.APPROVALS
+    load: Loader | None = None
+    values: Callable[[Any], Mapping[str, Any]] | None = None
+    react: Reaction | None = None
+
+
+@attrs.frozen
+class Approval:
+    """An approval with its record (None for a host's kind) as they are after the call."""
+
+    instance: ApprovalInstance
+    record: Any
+
+
+def _comment(comment: str) -> str:
+    if not isinstance(comment, str) or len(comment) > COMMENT_MAX:
+        raise ValidationError.single("$.comment", "approval.bad_comment",
+                                     f"意见须为不超过 {COMMENT_MAX} 字的文本",
+                                     f"the comment must be text of at most {COMMENT_MAX} "
+                                     "characters")
+    return comment.strip()
+
+
+def _chosen(chosen: Mapping[str, Sequence[str]] | None) -> dict[str, tuple[str, ...]]:
+    if chosen is None:
+        return {}
+    if not isinstance(chosen, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, list | tuple) and all(isinstance(u, str)
+                                                                    for u in v)
+            for k, v in chosen.items()):
+        raise ValidationError.single("$.chosen", "type", "须为 节点编号 → 用户编号列表",
+                                     "must map node ids to lists of user ids")
+    return {k: tuple(v) for k, v in chosen.items()}
+
+
+class ApprovalService:
+    """Flows and approvals of every registered kind."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._rt = runtime
+        self._kinds: dict[str, ApprovalKind] = {}
+
+    # -- kinds ----------------------------------------------------------------------------------
+    def register_kind(self, kind: str | ApprovalKind, label_zh: str = "", label_en: str = "",
+                      *, react: Reaction | None = None) -> ApprovalKind:
+        """Open approvals to a host's own record kind (``crm.approvals.register_kind("expense",
+        "报销", "expense")``); crmkit's contract and payment kinds register themselves."""
+        entry = kind if isinstance(kind, ApprovalKind) else ApprovalKind(
+            kind, label_zh or kind, label_en or kind, react=react)
+        if not entry.kind or entry.kind in self._kinds:
+            raise ValidationError.single("$.kind", "approval.kind_taken",
+                                         "业务类型为空或已注册", "the kind is empty or taken")
+        self._kinds[entry.kind] = entry
+        return entry
+
+    def _kind(self, kind: str) -> ApprovalKind:
+        entry = self._kinds.get(kind) if isinstance(kind, str) else None
+        if entry is None:
+            raise ValidationError.single("$.kind", "approval.unknown_kind",
+                                         "该业务类型没有审批", "no approvals for this kind")
+        return entry
+
+    @property
+    def kinds(self) -> builtins.list[str]:
+        return sorted(self._kinds)
+
+    # -- flows ----------------------------------------------------------------------------------
+    def define_flow(self, actor: ActorRef, data: FlowInput | Mapping[str, Any], *,
+                    expected_version: int | None = None) -> ApprovalFlow:
+        """Define the flow of ``data["kind"]``, or replace it (same id, version + 1). Running
+        approvals keep the snapshot they were submitted with."""
+        payload = structure(data, FlowInput)
+        self._kind(payload.kind)
+        with self._rt.operation(actor, Module.APPROVALS, Operation.APPROVE_CONFIG) as op:
+            old = op.uow.approvals.flow(payload.kind)
+            if expected_version is not None and (old is None or old.version != expected_version):
+                raise Conflict("the flow was changed by someone else", "审批流已被他人修改",
+                               code="version_conflict")
+            flow = ApprovalFlow(
+                id=old.id if old is not None else self._rt.ids.new_id(), kind=payload.kind,
+                name=payload.name.strip(), nodes=payload.nodes, start=payload.start,
+                enabled=payload.enabled, no_approver=payload.no_approver,
+                admin_ids=payload.admin_ids, resubmit_from=payload.resubmit_from,
+                version=old.version + 1 if old is not None else 1)
+            self._check_flow(op, flow)
+            op.uow.approvals.put_flow(flow, expected_version=old.version if old else None)
+            op.log(FLOW, flow.id, "update" if old else "create",
+                   (FieldChange("version", old.version if old else None, flow.version),))
+            return flow
+
+    def _check_flow(self, op: Op, flow: ApprovalFlow) -> None:
+        errors = engine.validate_flow(flow)
+        if not flow.name:
+            errors.append(FieldError("$.name", "required", "$.name 不能为空", "$.name is required"))
+        users = {u.id for u in op.uow.users.list()}
+        roles = {r.id for r in op.uow.roles.list()}
+        unknown_user = ("flow.unknown_user", "用户不存在", "no such user")
+        for i, admin in enumerate(flow.admin_ids):
+            if admin not in users:
+                errors.append(FieldError(f"$.admin_ids[{i}]", unknown_user[0], *unknown_user[1:]))
+        for n, node in enumerate(flow.nodes):
+            if not isinstance(node, ApproverNode):
+                continue
+            for i, member in enumerate(node.member_ids):
+                if member not in users:
+                    errors.append(FieldError(f"$.nodes[{n}].member_ids[{i}]", unknown_user[0],
+                                             *unknown_user[1:]))
+            if node.source is ApproverSource.ROLE and node.role_id and node.role_id not in roles:
+                errors.append(FieldError(f"$.nodes[{n}].role_id", "flow.unknown_role",
+                                         "角色不存在", "no such role"))
+        if errors:
+            raise ValidationError(errors)
+
+    def set_flow_enabled(self, actor: ActorRef, kind: str, enabled: bool) -> ApprovalFlow:
+        """启用/停用: a disabled flow approves on submit (无需审批)."""
+        with self._rt.operation(actor, Module.APPROVALS, Operation.APPROVE_CONFIG) as op:
+            old = self._flow(op, kind)
+            if old.enabled == enabled:
+                return old
+            new = attrs.evolve(old, enabled=bool(enabled), version=old.version + 1)
+            op.uow.approvals.put_flow(new, expected_version=old.version)
+            op.log(FLOW, new.id, "enable" if enabled else "disable",
+                   (FieldChange("enabled", old.enabled, new.enabled),))
+            return new
+
+    def flow(self, actor: ActorRef, kind: str) -> ApprovalFlow | None:
+        """The flow of ``kind`` (None = approval not required)."""
+        self._kind(kind)
+        with self._rt.operation(actor, Module.APPROVALS, None) as op:
+            return op.uow.approvals.flow(kind)
+
+    def flows(self, actor: ActorRef) -> builtins.list[ApprovalFlow]:
+        with self._rt.operation(actor, Module.APPROVALS, None) as op:
+            return op.uow.approvals.flows()
+
+    @staticmethod
+    def _flow(op: Op, kind: str) -> ApprovalFlow:
+        flow = op.uow.approvals.flow(kind)
+        if flow is None:
+            raise NotFound(f"no approval flow for {kind}", "该业务类型没有审批流",
+                           code="approval_flow.not_found")
+        return flow
+
+    # -- submitting -----------------------------------------------------------------------------
+    def route(self, actor: ActorRef, kind: str, record_id: str, *,
+              values: Mapping[str, Any] | None = None) -> tuple[ApproverNode, ...]:
+        """The approver nodes a submission would pass now — the SUBMITTER_CHOOSES ones need
+        ``chosen`` at submit. Empty when approval is not required."""
+        entry = self._kind(kind)
+        with self._rt.operation(actor, entry.module, None) as op:
+            record = self._load(op, entry, record_id, for_edit=True)
+            flow = op.uow.approvals.flow(kind)
+            if flow is None or not flow.enabled:
+                return ()
+            return engine.route(flow, self._values(entry, record, values), op.user_id,
+                                self._rt.org_index(op), self._role_ids(op))
+
+    def submit(self, actor: ActorRef, kind: str, record_id: str, *,
+               chosen: Mapping[str, Sequence[str]] | None = None, comment: str = "",
+               values: Mapping[str, Any] | None = None) -> Approval:
+        """提交审批 (or 重新提交 after 拒绝/撤回). ``chosen`` names the approvers of the flow's
+        审批人自选 nodes; ``values`` are a host kind's condition values."""
+        entry = self._kind(kind)
+        with self._rt.operation(actor, entry.module, None) as op:
+            record = self._load(op, entry, record_id, for_edit=True)
+            return self.submit_in(op, entry, record_id, record, chosen=chosen, comment=comment,
+                                  values=values)
+
+    def submit_in(self, op: Op, entry: ApprovalKind | str, record_id: str, record: Any, *,
+                  chosen: Mapping[str, Sequence[str]] | None = None, comment: str = "",
+                  values: Mapping[str, Any] | None = None) -> Approval:
+        """Submit inside a running operation (a contract created and submitted at once)."""
+        if isinstance(entry, str):
+            entry = self._kind(entry)
+        picks, note = _chosen(chosen), _comment(comment)
+        before = op.uow.approvals.for_record(entry.kind, record_id)
+        flow = op.uow.approvals.flow(entry.kind)
+        index = self._rt.org_index(op)
+        facts = self._values(entry, record, values)
+        if before is not None:
+            if flow is None or (before.resubmit_from is ResubmitFrom.REJECTING
+                                and before.flow_id == flow.id):
+                after = engine.act(before, op.user_id, ApprovalAction.RESUBMIT, now=op.now,
+                                   comment=note)
+            else:
+                after = engine.resubmit(before, op.user_id, flow, facts, index, now=op.now,
+                                        comment=note, **self._people(op, flow, picks))
+        elif flow is None:
+            after = engine.submit(self._no_flow(entry.kind), facts, op.user_id, index,
+                                  record_id=record_id, instance_id=self._rt.ids.new_id(),
+                                  now=op.now, comment=note)
+        else:
+            after = engine.submit(flow, facts, op.user_id, index, record_id=record_id,
+                                  instance_id=self._rt.ids.new_id(), now=op.now, comment=note,
+                                  **self._people(op, flow, picks))
+        action = ApprovalAction.SUBMIT if before is None else ApprovalAction.RESUBMIT
+        return self._apply(op, entry, record, before, after, action, note)
+
+    @staticmethod
+    def _no_flow(kind: str) -> ApprovalFlow:
+        """No flow defined: submissions are not required to be approved (无需审批)."""
+        return ApprovalFlow("", kind, "", (), "", enabled=False)
+
+    def _people(self, op: Op, flow: ApprovalFlow, chosen: Mapping[str, Sequence[str]]
+                ) -> dict[str, Any]:
+        """Role holders, the submitter's roles and the disabled users, read once."""
+        role_ids = {n.role_id for n in flow.nodes
+                    if isinstance(n, ApproverNode) and n.source is ApproverSource.ROLE
+                    and n.role_id}
+        holders = {rid: [u.id for u in op.uow.users.list(role_id=rid, status=UserStatus.ACTIVE)]
+                   for rid in sorted(role_ids)}
+        disabled = frozenset(u.id for u in op.uow.users.list(status=UserStatus.DISABLED))
+        return {"role_holders": holders, "submitter_role_ids": self._role_ids(op),
+                "chosen": chosen, "disabled_user_ids": disabled}
+
+    @staticmethod
+    def _role_ids(op: Op) -> frozenset[str]:
+        return frozenset(op.actor.role_ids) if op.actor is not None else frozenset()
+
+    @staticmethod
+    def _values(entry: ApprovalKind, record: Any, values: Mapping[str, Any] | None
+                ) -> Mapping[str, Any]:
+        if entry.values is not None and record is not None:
+            return entry.values(record)
+        if values is not None and not isinstance(values, Mapping):
+            raise ValidationError.single("$.values", "type", "须为对象", "must be an object")
+        return values or {}
+
+    # -- acting ---------------------------------------------------------------------------------
+    def approve(self, actor: ActorRef, kind: str, record_id: str, comment: str = "") -> Approval:
+        """同意: a current approver of the record's approval approves."""
+        return self._act(actor, kind, record_id, ApprovalAction.APPROVE, comment)
+
+    def reject(self, actor: ActorRef, kind: str, record_id: str, comment: str) -> Approval:
+        """拒绝 (a comment is required): the approval ends rejected."""
+        return self._act(actor, kind, record_id, ApprovalAction.REJECT, comment)
+
+    def withdraw(self, actor: ActorRef, kind: str, record_id: str, comment: str = "") -> Approval:
+        """撤回: the submitter takes a running approval back."""
+        return self._act(actor, kind, record_id, ApprovalAction.WITHDRAW, comment)
+
+    def _act(self, actor: ActorRef, kind: str, record_id: str, action: ApprovalAction,
+             comment: str) -> Approval:
+        entry = self._kind(kind)
+        note = _comment(comment)
+        with self._rt.operation(actor, entry.module, None) as op:
+            before = self._instance(op, entry, record_id)
+            record = self._load(op, entry, record_id, for_edit=False, check=False)
+            after = engine.act(before, op.user_id, action, now=op.now, comment=note)
+            return self._apply(op, entry, record, before, after, action, note)
+
+    def void_in(self, op: Op, entry: ApprovalKind | str, record_id: str, record: Any,
+                comment: str = "") -> Approval:
+        """作废 inside an operation whose caller checked who may void (the kind's service).
+        A record never submitted gets a voided instance too, so its status reads 作废."""
+        if isinstance(entry, str):
+            entry = self._kind(entry)
+        note = _comment(comment)
+        before = op.uow.approvals.for_record(entry.kind, record_id)
+        if before is None:
+            base = ApprovalInstance(self._rt.ids.new_id(), entry.kind, record_id, "", 0,
+                                    op.user_id, ApprovalStatus.DRAFT)
+            after = engine.act(base, op.user_id, ApprovalAction.VOID, now=op.now, comment=note)
+            after = attrs.evolve(after, version=1)
+        else:
+            after = engine.act(before, op.user_id, ApprovalAction.VOID, now=op.now, comment=note)
+        return self._apply(op, entry, record, before, after, ApprovalAction.VOID, note)
+
+    def void(self, actor: ActorRef, kind: str, record_id: str, comment: str = "") -> Approval:
+        """作废 a host kind's approval (needs the ``approvals`` module's ``delete``); crmkit's
+        own kinds are voided through their services (``crm.contracts.void``)."""
+        entry = self._kind(kind)
+        if entry.load is not None:
+            raise PermissionDenied("void this record through its own service",
+                                   "请通过对应业务作废", code="approval.void_via_record")
+        with self._rt.operation(actor, Module.APPROVALS, Operation.DELETE) as op:
+            return self.void_in(op, entry, record_id, None, comment)
+
+    def _apply(self, op: Op, entry: ApprovalKind, record: Any,
+               before: ApprovalInstance | None, after: ApprovalInstance,
+               action: ApprovalAction, comment: str) -> Approval:
+        """Store the instance, log, notify, and let the kind react."""
+        if before is None:
+            op.uow.approvals.add(after)
+        else:
+            op.uow.approvals.update(after, expected_version=before.version)
+        old_status = before.status if before is not None else ApprovalStatus.DRAFT
+        op.log(entry.kind, after.record_id, f"approval.{action.value}",
+               (FieldChange("approval_status", old_status.value, after.status.value),), comment)
+        for user_id in sorted(engine.newly_waiting(before, after)):
+            op.notify(Notification(
+                user_id, "approval.todo", f"有一条{entry.label_zh}待您审批",
+                f"a {entry.label_en} waits for your approval", entry.kind, after.record_id,
+                {"instance_id": after.id}))
+        ended = {ApprovalStatus.APPROVED: "approved", ApprovalStatus.REJECTED: "rejected"}
+        if after.status in ended and old_status is not after.status:
+            outcome = ended[after.status]
+            zh = "已通过" if outcome == "approved" else "被拒绝"
+            op.notify(Notification(
+                after.submitter_id, f"approval.{outcome}", f"您提交的{entry.label_zh}{zh}",
+                f"your {entry.label_en} was {outcome}", entry.kind, after.record_id,
+                {"instance_id": after.id}))
+        if entry.react is not None:
+            record = entry.react(op, record, after)
+        return Approval(after, record)
+
+    # -- reading --------------------------------------------------------------------------------
+    def instance(self, actor: ActorRef, kind: str, record_id: str) -> ApprovalInstance | None:
+        """The record's approval with its history (审批记录); None before the first submit.
+        Readable by whoever sees the record, its submitter and every approver of the snapshot."""
+        entry = self._kind(kind)
+        with self._rt.operation(actor, entry.module, None) as op:
+            found = op.uow.approvals.for_record(kind, record_id) if isinstance(
+                record_id, str) else None
+            if found is not None and self._involved(op, found):
+                return found
+            self._load(op, entry, record_id, for_edit=False)
+            return found
+
+    def record(self, actor: ActorRef, kind: str, record_id: str) -> Any:
+        """The record under approval, for its submitter and approvers even outside their
+        data scope (an approver must see what they decide); NotFound for anyone else who
+        cannot see it."""
+        entry = self._kind(kind)
+        with self._rt.operation(actor, entry.module, None) as op:
+            found = op.uow.approvals.for_record(kind, record_id) if isinstance(
+                record_id, str) else None
+            if found is not None and self._involved(op, found):
+                return self._load(op, entry, record_id, for_edit=False, check=False)
+            return self._load(op, entry, record_id, for_edit=False)
+
+    def waiting(self, actor: ActorRef, *, limit: int = 100) -> builtins.list[ApprovalInstance]:
+        """待我审批: approvals whose current step waits for the actor, oldest first."""
+        with self._rt.operation(actor, Module.APPROVALS, None) as op:
+            return op.uow.approvals.waiting_for(op.user_id, limit=limit)
+
+    def submitted(self, actor: ActorRef, *, limit: int = 100) -> builtins.list[ApprovalInstance]:
+        """我提交的: the actor's submissions, newest first."""
+        with self._rt.operation(actor, Module.APPROVALS, None) as op:
+            return op.uow.approvals.submitted_by(op.user_id, limit=limit)
+
+    @staticmethod
+    def _involved(op: Op, instance: ApprovalInstance) -> bool:
+        me = op.user_id
+        return me == instance.submitter_id or any(me in s.approver_ids for s in instance.steps)
+
+    def _instance(self, op: Op, entry: ApprovalKind, record_id: str) -> ApprovalInstance:
+        found = op.uow.approvals.for_record(entry.kind, record_id) if isinstance(
+            record_id, str) else None
+        if found is None or not self._involved(op, found):
+            if found is None or entry.load is None:
+                raise NotFound("no approval for this record", "该记录没有审批",
+                               code="approval.not_found")
+            self._load(op, entry, record_id, for_edit=False)
+        assert found is not None
+        return found
+
+    @staticmethod
+    def _load(op: Op, entry: ApprovalKind, record_id: str, *, for_edit: bool,
+              check: bool = True) -> Any:
+        if entry.load is None:
+            if not isinstance(record_id, str) or not record_id:
+                raise ValidationError.single("$.record_id", "required", "记录编号不能为空",
+                                             "a record id is required")
+            return None
+        if not check:
+            record = op.uow.records(entry.kind).get(record_id)
+            if record is None:
+                raise NotFound(f"{entry.kind} {record_id} not found",
+                               f"{entry.label_zh}不存在", code="record.not_found")
+            return record
+        return entry.load(op, record_id, for_edit)
