@@ -145,7 +145,7 @@ class FollowUpService:
             items = [TimelineItem(f.at, "followup", f.author_id, f"[{f.method}] {f.content}",
                                   f.id, f) for f in op.uow.followups.for_record(kind, record_id,
                                                                                  limit=limit)]
-            items += [TimelineItem(e.at, "log", e.actor_id, _describe(e.action, e.changes),
+            items += [TimelineItem(e.at, "log", e.actor_id, _describe(e.action, e.changes, e.note),
                                    e.id, e) for e in op.uow.oplog.for_record(kind, record_id,
                                                                              limit=limit)]
             items += [TimelineItem(s.starts_at, "schedule", s.owner_id, s.title, s.id, s)
@@ -160,6 +160,8 @@ class FollowUpService:
             return op.uow.schedules.for_owner(op.user_id, start, end)
 
 
-def _describe(action: str, changes: Sequence[FieldChange]) -> str:
+def _describe(action: str, changes: Sequence[FieldChange], note: str = "") -> str:
+    """``action: field, field — note`` (the note is e.g. an approver's comment)."""
     fields = ", ".join(c.field for c in changes)
-    return f"{action}: {fields}" if fields else action
+    text = f"{action}: {fields}" if fields else action
+    return f"{text} — {note}" if note else text

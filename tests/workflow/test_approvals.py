@@ -1,0 +1,273 @@
+"""审批流 through ``crm.approvals`` on memory, SQLite and PostgreSQL: flow definitions
+(permission, validation against the org), submit/approve/reject/withdraw/resubmit/void, who may
+act, notifications, operation log and timeline, and a host's own kind."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import pytest
+
+from crmkit.entities import User
+from crmkit.entities.approvals import ApprovalStatus
+from crmkit.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ValidationError
+
+from .conftest import Org
+
+S = ApprovalStatus
+
+
+@attrs.define
+class Setup:
+    """张三 (rep) → 李经理 (manager) → 王总 (admin); 钱会计 (finance); a customer and a product."""
+
+    finance: User
+    customer: Any
+    product: Any
+
+
+@pytest.fixture
+def setup(org: Org) -> Setup:
+    crm = org.crm
+    finance = org.user("13900000009", "钱会计", org.finance, "finance")
+    customer = crm.customers.create(org.rep, {"name": "华为"})
+    product = crm.products.create(org.admin, {"name": "CRM 标准版", "code": "CRM-STD",
+                                              "price": "1000"})
+    return Setup(finance, customer, product)
+
+
+def flow(org: Org, *nodes: dict[str, Any], kind: str = "contract", **options: Any) -> Any:
+    return org.crm.approvals.define_flow(org.admin, {
+        "kind": kind, "name": "合同审批", "start": nodes[0]["id"], "nodes": list(nodes),
+        **options})
+
+
+def approver(node_id: str, source: str, nxt: str | None = None, **extra: Any) -> dict[str, Any]:
+    return {"type": "approver", "id": node_id, "source": source, "next": nxt, **extra}
+
+
+def contract(org: Org, setup: Setup, amount: str = "9000", **data: Any) -> Any:
+    return org.crm.contracts.create(org.rep, {"name": "华为合同", "customer_id": setup.customer.id,
+                                              "amount": amount, **data})
+
+
+# -- flows -----------------------------------------------------------------------------------
+def test_define_flow_needs_approve_config(org: Org, setup: Setup) -> None:
+    nodes = [approver("a", "supervisor")]
+    with pytest.raises(PermissionDenied):
+        org.crm.approvals.define_flow(org.manager, {"kind": "contract", "name": "x",
+                                                    "start": "a", "nodes": nodes})
+    made = flow(org, *nodes)
+    assert made.version == 1 and org.crm.approvals.flow(org.rep, "contract") == made
+
+
+def test_redefining_keeps_id_and_bumps_version(org: Org, setup: Setup) -> None:
+    first = flow(org, approver("a", "supervisor"))
+    second = flow(org, approver("b", "members", member_ids=[setup.finance.id]))
+    assert (second.id, second.version) == (first.id, 2)
+    with pytest.raises(Conflict):
+        org.crm.approvals.define_flow(org.admin, {
+            "kind": "contract", "name": "x", "start": "a",
+            "nodes": [approver("a", "supervisor")]}, expected_version=1)
+
+
+def test_malformed_flows_are_refused_with_paths(org: Org, setup: Setup) -> None:
+    with pytest.raises(ValidationError) as bad:
+        flow(org, approver("a", "members", "missing", member_ids=["nobody"]),
+             approver("b", "role", role_id="no-role"))
+    codes = {(e.path, e.code) for e in bad.value.errors}
+    assert ("$.nodes[0].next", "flow.unknown_node") in codes
+    assert ("$.nodes[0].member_ids[0]", "flow.unknown_user") in codes
+    assert ("$.nodes[1].role_id", "flow.unknown_role") in codes
+    with pytest.raises(ValidationError) as cyc:
+        flow(org, approver("a", "supervisor", "b"), approver("b", "supervisor", "a"))
+    assert "flow.cycle" in {e.code for e in cyc.value.errors}
+    with pytest.raises(ValidationError):
+        flow(org, {"type": "nonsense", "id": "a"})
+    with pytest.raises(ValidationError):
+        org.crm.approvals.define_flow(org.admin, {"kind": "unknown", "name": "x", "start": "a",
+                                                  "nodes": [approver("a", "supervisor")]})
+    assert org.crm.approvals.flow(org.admin, "contract") is None
+
+
+# -- submit and act ----------------------------------------------------------------------------
+def test_no_flow_and_disabled_flow_mean_not_required(org: Org, setup: Setup) -> None:
+    c = contract(org, setup)
+    done = org.crm.contracts.submit(org.rep, c.id)
+    assert done.record.approval_status is S.NOT_REQUIRED
+    flow(org, approver("a", "supervisor"))
+    org.crm.approvals.set_flow_enabled(org.admin, "contract", False)
+    c2 = contract(org, setup)
+    assert org.crm.contracts.submit(org.rep, c2.id).record.approval_status is S.NOT_REQUIRED
+
+
+def test_condition_branch_routes_by_amount(org: Org, setup: Setup) -> None:
+    flow(org, {"type": "condition", "id": "big", "branches": [
+        {"conditions": [{"op": ">", "field": "amount", "value": "50000"}], "next": "boss"}],
+        "default_next": "mgr"},
+        approver("boss", "supervisor", level=2), approver("mgr", "supervisor"))
+    small = org.crm.contracts.create(org.rep, {"name": "小单", "customer_id": setup.customer.id,
+                                               "amount": "100"}, submit=True)
+    big = org.crm.contracts.create(org.rep, {"name": "大单", "customer_id": setup.customer.id,
+                                             "amount": "60000"}, submit=True)
+    assert org.crm.contracts.approval(org.rep, small.id).steps[0].approver_ids == (
+        org.manager.id,)
+    assert org.crm.contracts.approval(org.rep, big.id).steps[0].approver_ids == (org.admin.id,)
+
+
+def test_only_current_approvers_act_and_refusals_change_nothing(org: Org, setup: Setup) -> None:
+    flow(org, approver("mgr", "supervisor", "fin"),
+         approver("fin", "members", member_ids=[setup.finance.id]))
+    c = org.crm.contracts.create(org.rep, {"name": "合同", "customer_id": setup.customer.id,
+                                           "amount": "100"}, submit=True)
+    before = org.crm.contracts.approval(org.rep, c.id)
+    for outsider in (setup.finance, org.rep, org.admin):
+        with pytest.raises(PermissionDenied):
+            org.crm.approvals.approve(outsider, "contract", c.id)
+    assert org.crm.contracts.approval(org.rep, c.id) == before
+    step1 = org.crm.approvals.approve(org.manager, "contract", c.id, "同意")
+    assert step1.instance.status is S.IN_REVIEW and step1.record.approval_status is S.IN_REVIEW
+    with pytest.raises(PermissionDenied):
+        org.crm.approvals.approve(org.manager, "contract", c.id)
+    done = org.crm.approvals.approve(setup.finance, "contract", c.id)
+    assert done.record.approval_status is S.APPROVED
+    assert org.crm.customers.get(org.rep, setup.customer.id).deal_status == "已成交"
+    with pytest.raises(RuleViolation):
+        org.crm.approvals.approve(setup.finance, "contract", c.id)
+
+
+def test_countersign_needs_everyone_or_sign_needs_one(org: Org, setup: Setup) -> None:
+    both = [org.manager.id, setup.finance.id]
+    flow(org, approver("all", "members", "any", mode="all", member_ids=both),
+         approver("any", "members", mode="any", member_ids=both))
+    c = org.crm.contracts.create(org.rep, {"name": "合同", "customer_id": setup.customer.id},
+                                 submit=True)
+    assert org.crm.approvals.approve(setup.finance, "contract", c.id).instance.current == 0
+    assert org.crm.approvals.approve(org.manager, "contract", c.id).instance.current == 1
+    done = org.crm.approvals.approve(org.manager, "contract", c.id)
+    assert done.instance.status is S.APPROVED
+    with pytest.raises(RuleViolation):
+        org.crm.approvals.approve(setup.finance, "contract", c.id)
+
+
+def test_reject_needs_comment_then_resubmit_from_first(org: Org, setup: Setup) -> None:
+    flow(org, approver("mgr", "supervisor"))
+    c = org.crm.contracts.create(org.rep, {"name": "合同", "customer_id": setup.customer.id},
+                                 submit=True)
+    with pytest.raises(ValidationError):
+        org.crm.approvals.reject(org.manager, "contract", c.id, "  ")
+    rejected = org.crm.approvals.reject(org.manager, "contract", c.id, "价格太低")
+    assert rejected.record.approval_status is S.REJECTED
+    edited = org.crm.contracts.update(org.rep, c.id, {"amount": "12000"})
+    assert edited.amount == 12000
+    with pytest.raises(PermissionDenied):
+        org.crm.contracts.submit(org.manager, c.id)  # only the submitter resubmits
+    again = org.crm.contracts.submit(org.rep, c.id, comment="已调价")
+    assert again.instance.status is S.PENDING and again.instance.id == rejected.instance.id
+    assert [e.action.value for e in again.instance.history] == [
+        "submit", "reject", "resubmit"]
+
+
+def test_withdraw_is_for_the_submitter_and_resubmit_from_rejecting(org: Org,
+                                                                   setup: Setup) -> None:
+    flow(org, approver("mgr", "supervisor", "fin"),
+         approver("fin", "members", member_ids=[setup.finance.id]), resubmit_from="rejecting")
+    c = org.crm.contracts.create(org.rep, {"name": "合同", "customer_id": setup.customer.id},
+                                 submit=True)
+    org.crm.approvals.approve(org.manager, "contract", c.id)
+    with pytest.raises(PermissionDenied):
+        org.crm.approvals.withdraw(org.manager, "contract", c.id)
+    withdrawn = org.crm.approvals.withdraw(org.rep, "contract", c.id)
+    assert withdrawn.record.approval_status is S.WITHDRAWN
+    again = org.crm.contracts.submit(org.rep, c.id)
+    assert again.instance.current == 1 and again.instance.status is S.IN_REVIEW
+    assert org.crm.approvals.approve(setup.finance, "contract", c.id).instance.status is (
+        S.APPROVED)
+
+
+def test_submitter_chosen_approvers(org: Org, setup: Setup) -> None:
+    flow(org, approver("pick", "submitter_chooses", mode="all"))
+    c = contract(org, setup)
+    assert [n.id for n in org.crm.contracts.route(org.rep, c.id)] == ["pick"]
+    with pytest.raises(ValidationError) as bad:
+        org.crm.contracts.submit(org.rep, c.id)
+    assert bad.value.errors[0].path == "$.chosen.pick"
+    assert org.crm.contracts.get(org.rep, c.id).approval_status is S.DRAFT
+    done = org.crm.contracts.submit(org.rep, c.id, chosen={"pick": [setup.finance.id]})
+    assert done.instance.steps[0].approver_ids == (setup.finance.id,)
+
+
+def test_notifications_log_and_timeline(org: Org, setup: Setup) -> None:
+    flow(org, approver("mgr", "supervisor"))
+    c = contract(org, setup)
+    org.notifier.sent.clear()
+    org.crm.contracts.submit(org.rep, c.id)
+    assert [(n.recipient_id, n.kind) for n in org.notifier.sent] == [
+        (org.manager.id, "approval.todo")]
+    org.crm.approvals.reject(org.manager, "contract", c.id, "不行")
+    assert (org.rep.id, "approval.rejected") in {(n.recipient_id, n.kind)
+                                                 for n in org.notifier.sent}
+    actions = [e.action for e in org.crm.contracts.operation_log(org.rep, c.id)]
+    assert actions[:2] == ["approval.reject", "approval.submit"]
+    timeline = org.crm.followups.timeline(org.rep, "contract", c.id)
+    assert any(item.summary == "approval.reject: approval_status — 不行" for item in timeline)
+
+
+def test_waiting_and_submitted_lists(org: Org, setup: Setup) -> None:
+    flow(org, approver("mgr", "supervisor"))
+    c = org.crm.contracts.create(org.rep, {"name": "合同", "customer_id": setup.customer.id},
+                                 submit=True)
+    assert [i.record_id for i in org.crm.approvals.waiting(org.manager)] == [c.id]
+    assert org.crm.approvals.waiting(setup.finance) == []
+    assert [i.record_id for i in org.crm.approvals.submitted(org.rep)] == [c.id]
+    org.crm.approvals.approve(org.manager, "contract", c.id)
+    assert org.crm.approvals.waiting(org.manager) == []
+
+
+def test_approver_reads_the_record_outside_scope(org: Org, setup: Setup) -> None:
+    flow(org, approver("fin", "members", member_ids=[org.manager.id]))
+    other = org.user("13900000011", "赵六", org.finance, "sales_rep")
+    c = org.crm.contracts.create(org.rep, {"name": "合同", "customer_id": setup.customer.id},
+                                 submit=True)
+    assert org.crm.approvals.record(org.manager, "contract", c.id).id == c.id
+    with pytest.raises(NotFound):
+        org.crm.approvals.record(other, "contract", c.id)
+    with pytest.raises(NotFound):
+        org.crm.approvals.instance(other, "contract", c.id)
+
+
+def test_no_approver_goes_to_admin_or_passes(org: Org, setup: Setup) -> None:
+    flow(org, approver("boss", "supervisor", level=5), no_approver="admin",
+         admin_ids=[setup.finance.id])
+    c = org.crm.contracts.create(org.rep, {"name": "合同", "customer_id": setup.customer.id},
+                                 submit=True)
+    step = org.crm.contracts.approval(org.rep, c.id).steps[0]
+    assert step.by_admin and step.approver_ids == (setup.finance.id,)
+    flow(org, approver("boss", "supervisor", level=5))
+    c2 = org.crm.contracts.create(org.rep, {"name": "合同2", "customer_id": setup.customer.id},
+                                  submit=True)
+    assert c2.approval_status is S.APPROVED
+
+
+# -- a host's own kind -------------------------------------------------------------------------
+def test_host_kind_goes_through_the_same_engine(org: Org, setup: Setup) -> None:
+    seen: list[tuple[Any, str]] = []
+    org.crm.approvals.register_kind("expense", "报销", "expense",
+                                    react=lambda op, record, inst: seen.append(
+                                        (record, inst.status.value)))
+    with pytest.raises(ValidationError):
+        org.crm.approvals.register_kind("expense")
+    flow(org, {"type": "condition", "id": "c", "branches": [
+        {"conditions": [{"op": ">", "field": "total", "value": "1000"}], "next": "mgr"}]},
+        approver("mgr", "supervisor"), kind="expense")
+    small = org.crm.approvals.submit(org.rep, "expense", "exp-1", values={"total": 10})
+    assert small.instance.status is S.APPROVED and small.record is None
+    big = org.crm.approvals.submit(org.rep, "expense", "exp-2", values={"total": 5000})
+    assert big.instance.status is S.PENDING
+    assert org.crm.approvals.approve(org.manager, "expense", "exp-2").instance.status is (
+        S.APPROVED)
+    assert seen == [(None, "approved"), (None, "pending"), (None, "approved")]
+    with pytest.raises(PermissionDenied):
+        org.crm.approvals.void(org.rep, "expense", "exp-2")
+    assert org.crm.approvals.void(org.admin, "expense", "exp-2").instance.status is S.VOID
