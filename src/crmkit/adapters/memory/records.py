@@ -52,11 +52,21 @@ class UndoDict(Generic[K, V]):
             self._undo.append(lambda: self.rows.__setitem__(key, old))
 
 
-def _version_conflict(kind: str, record_id: str) -> Conflict:
+def version_conflict(kind: str, record_id: str) -> Conflict:
     return Conflict(
         f"{kind} {record_id} was changed by someone else", "记录已被他人修改，请刷新后重试",
         code="version_conflict",
     )
+
+
+def taken(kind: str, field: str) -> Conflict:
+    return Conflict(
+        f"{kind} {field} is already taken", "该值已被占用", code=f"{kind}.{field}_taken"
+    )
+
+
+def exists(kind: str, entity_id: str) -> Conflict:
+    return Conflict(f"{kind} {entity_id} exists", "记录已存在", code=f"{kind}.exists")
 
 
 class MemoryTeam(UndoDict[tuple[str, str, str], TeamMember]):
@@ -97,10 +107,22 @@ class MemoryTeam(UndoDict[tuple[str, str, str], TeamMember]):
 class MemoryRecords(UndoDict[str, Any]):
     """Records of one kind; queries run the reference interpreter over every row."""
 
-    def __init__(self, kind: str, undo: list[Undo], team: MemoryTeam) -> None:
+    def __init__(self, kind: str, undo: list[Undo], team: MemoryTeam,
+                 unique_fields: Sequence[str] = ()) -> None:
         super().__init__(undo)
         self.kind = kind
         self._team = team
+        self._unique = tuple(unique_fields)
+
+    def _check_unique(self, record: Any) -> None:
+        """Another record holding a unique field's value → ``Conflict(<kind>.<field>_taken)``;
+        empty values (None, ``""``) never clash."""
+        for field in self._unique:
+            value = getattr(record, field)
+            if value in (None, ""):
+                continue
+            if any(getattr(r, field) == value and r.id != record.id for r in self.rows.values()):
+                raise taken(self.kind, field)
 
     def get(self, record_id: str) -> Any | None:
         return self.rows.get(record_id)
@@ -110,9 +132,8 @@ class MemoryRecords(UndoDict[str, Any]):
 
     def add(self, record: Any) -> None:
         if record.id in self.rows:
-            raise Conflict(
-                f"{self.kind} {record.id} exists", "记录已存在", code=f"{self.kind}.exists"
-            )
+            raise exists(self.kind, record.id)
+        self._check_unique(record)
         self._set(record.id, record)
 
     def add_many(self, records: Sequence[Any]) -> None:
@@ -122,7 +143,8 @@ class MemoryRecords(UndoDict[str, Any]):
     def update(self, record: Any, *, expected_version: int) -> None:
         current = self.rows.get(record.id)
         if current is None or current.version != expected_version:
-            raise _version_conflict(self.kind, record.id)
+            raise version_conflict(self.kind, record.id)
+        self._check_unique(record)
         self._set(record.id, record)
 
     def delete(self, record_id: str) -> None:
@@ -186,7 +208,7 @@ class MemoryFields(UndoDict[tuple[str, str], FieldDefinition]):
         key = (definition.kind, definition.key)
         current = self.rows.get(key)
         if current is None or current.version != expected_version:
-            raise _version_conflict("field", definition.key)
+            raise version_conflict("field", definition.key)
         self._set(key, definition)
 
 
@@ -205,7 +227,7 @@ class MemoryScenes(UndoDict[str, Scene]):
     def update(self, scene: Scene, *, expected_version: int) -> None:
         current = self.rows.get(scene.id)
         if current is None or current.version != expected_version:
-            raise _version_conflict("scene", scene.id)
+            raise version_conflict("scene", scene.id)
         self._set(scene.id, scene)
 
     def delete(self, scene_id: str) -> None:
@@ -282,7 +304,7 @@ class MemoryStageGroups(UndoDict[str, StageGroup]):
     def update(self, group: StageGroup, *, expected_version: int) -> None:
         current = self.rows.get(group.id)
         if current is None or current.version != expected_version:
-            raise _version_conflict("stage_group", group.id)
+            raise version_conflict("stage_group", group.id)
         self._set(group.id, group)
 
 
@@ -299,7 +321,7 @@ class MemoryCategories(UndoDict[str, ProductCategory]):
     def update(self, category: ProductCategory, *, expected_version: int) -> None:
         current = self.rows.get(category.id)
         if current is None or current.version != expected_version:
-            raise _version_conflict("category", category.id)
+            raise version_conflict("category", category.id)
         self._set(category.id, category)
 
     def delete(self, category_id: str) -> None:

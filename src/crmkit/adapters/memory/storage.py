@@ -13,6 +13,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Generic, Protocol, TypeVar
 
+from crmkit.adapters.memory.approvals import (
+    MemoryApprovals,
+    MemoryPaymentPlans,
+    MemorySequences,
+)
 from crmkit.adapters.memory.pool import MemoryPools
 from crmkit.adapters.memory.records import (
     MemoryAttachments,
@@ -29,6 +34,7 @@ from crmkit.adapters.memory.records import (
     MemoryStageGroups,
     MemoryTeam,
 )
+from crmkit.adapters.memory.records import taken as _taken
 from crmkit.entities import (
     Department,
     OperationLogEntry,
@@ -39,6 +45,7 @@ from crmkit.entities import (
     User,
     UserStatus,
 )
+from crmkit.entities.contracts import CONTRACT, PAYMENT
 from crmkit.entities.kinds import RECORD_TYPES
 from crmkit.errors import Conflict
 from crmkit.ports import (
@@ -47,6 +54,9 @@ from crmkit.ports import (
     RoleRepository,
     UserRepository,
 )
+
+UNIQUE_FIELDS: dict[str, tuple[str, ...]] = {CONTRACT: ("number",), PAYMENT: ("number",)}
+"""Record kind → its fields no two records share (``Conflict(<kind>.<field>_taken)``)."""
 
 
 class _Versioned(Protocol):
@@ -106,12 +116,6 @@ class _Table(Generic[E]):
         old = self.rows.pop(entity_id, None)
         if old is not None:
             self._undo.append(lambda: self.rows.__setitem__(entity_id, old))
-
-
-def _taken(kind: str, field: str) -> Conflict:
-    return Conflict(
-        f"{kind} {field} is already taken", "该值已被占用", code=f"{kind}.{field}_taken"
-    )
 
 
 class MemoryDepartments(_Table[Department]):
@@ -223,6 +227,9 @@ class MemoryUnitOfWork:
         self.price_changes = storage.price_changes
         self.stage_changes = storage.stage_changes
         self.pools = storage.pools
+        self.approvals = storage.approvals
+        self.sequences = storage.sequences
+        self.plans = storage.plans
 
     def records(self, kind: str) -> MemoryRecords:
         return self._storage.records[kind]
@@ -261,7 +268,8 @@ class MemoryStorage:
         self.oplog = MemoryOperationLog(self.undo)
         self.team = MemoryTeam(self.undo)
         self.records = {
-            kind: MemoryRecords(kind, self.undo, self.team) for kind in RECORD_TYPES
+            kind: MemoryRecords(kind, self.undo, self.team, UNIQUE_FIELDS.get(kind, ()))
+            for kind in RECORD_TYPES
         }
         self.fields = MemoryFields(self.undo)
         self.scenes = MemoryScenes(self.undo)
@@ -276,6 +284,9 @@ class MemoryStorage:
         self.stage_changes = MemoryStageChanges(self.undo)
         self.pools = MemoryPools(self.undo, self.records["customer"],
                                  self.records["opportunity"], self.team)
+        self.approvals = MemoryApprovals(self.undo)
+        self.sequences = MemorySequences(self.undo)
+        self.plans = MemoryPaymentPlans(self.undo, self.records[PAYMENT])
 
     def create_schema(self) -> None:
         """Nothing to create; present for the Storage protocol."""

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from typing import Any, NoReturn, TypeVar
 
 from sqlalchemy import Connection, Select, Table, delete, insert, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from crmkit.errors import Conflict
@@ -87,6 +88,20 @@ def raise_delete_conflict(err: IntegrityError, kind: str) -> NoReturn:
             f"{kind} is still referenced", "该记录仍被引用，无法删除", code=f"{kind}.in_use"
         ) from err
     raise err
+
+
+# -- dialect inserts -------------------------------------------------------------------------
+
+
+def dialect_insert(conn: Connection, table: Table) -> Any:
+    """The dialect's own INSERT construct (``on_conflict_do_update`` and ``excluded``, the same
+    on PostgreSQL and SQLite ≥ 3.24)."""
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(dialect)  # pragma: no cover - only SQLite and PostgreSQL
 
 
 # -- bulk inserts ----------------------------------------------------------------------------

@@ -18,17 +18,20 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 from sqlalchemy import Connection, RowMapping, Select, Table, delete, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from crmkit.adapters.sqlalchemy.base import (
     Repository,
     bulk_insert,
+    dialect_insert,
     raise_write_conflict,
+    taken,
     version_conflict,
 )
 from crmkit.adapters.sqlalchemy.querying import QueryCompiler
 from crmkit.adapters.sqlalchemy.rows import (
+    CONTRACT_ROWS,
+    PAYMENT_ROWS,
     attachment_to_row,
     category_to_row,
     column_config_to_row,
@@ -66,11 +69,13 @@ from crmkit.adapters.sqlalchemy.tables import (
     categories,
     column_configs,
     contacts,
+    contracts,
     customers,
     field_definitions,
     followups,
     leads,
     opportunities,
+    payments,
     price_changes,
     products,
     scenes,
@@ -81,6 +86,7 @@ from crmkit.adapters.sqlalchemy.tables import (
     team_members,
 )
 from crmkit.entities import JSONValue
+from crmkit.entities.contracts import CONTRACT, PAYMENT
 from crmkit.entities.fields import FieldDefinition
 from crmkit.entities.leads import LEAD
 from crmkit.entities.query import FieldRef, RecordQuery
@@ -117,6 +123,9 @@ class RecordTable(Generic[R]):
     table: Table
     to_row: Callable[[R], dict[str, Any]]
     from_row: Callable[[RowMapping], R]
+    unique_fields: tuple[str, ...] = ()
+    """Columns no two records share unless empty (each with a unique index over its non-empty
+    values): ``<kind>.<field>_taken``."""
 
 
 RECORD_TABLES: dict[str, RecordTable[Any]] = {
@@ -125,6 +134,10 @@ RECORD_TABLES: dict[str, RecordTable[Any]] = {
     CONTACT: RecordTable(CONTACT, contacts, contact_to_row, row_to_contact),
     PRODUCT: RecordTable(PRODUCT, products, product_to_row, row_to_product),
     OPPORTUNITY: RecordTable(OPPORTUNITY, opportunities, opportunity_to_row, row_to_opportunity),
+    CONTRACT: RecordTable(CONTRACT, contracts, CONTRACT_ROWS.to_row, CONTRACT_ROWS.from_row,
+                          ("number",)),
+    PAYMENT: RecordTable(PAYMENT, payments, PAYMENT_ROWS.to_row, PAYMENT_ROWS.from_row,
+                         ("number",)),
 }
 """Record kind → storage. Must cover :data:`crmkit.entities.kinds.RECORD_TYPES`."""
 
@@ -137,21 +150,11 @@ def upsert(
     unique = list({tuple(row[k] for k in keys): row for row in rows}.values())
     if not unique:
         return
-    dialect = conn.dialect.name
-    if dialect == "postgresql":
-        pg = postgresql.insert(table)
-        statement: Any = pg.on_conflict_do_update(
-            index_elements=[table.c[k] for k in keys],
-            set_={c.name: pg.excluded[c.name] for c in table.c if c.name not in keys},
-        )
-    elif dialect == "sqlite":
-        lite = sqlite.insert(table)
-        statement = lite.on_conflict_do_update(
-            index_elements=[table.c[k] for k in keys],
-            set_={c.name: lite.excluded[c.name] for c in table.c if c.name not in keys},
-        )
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        raise NotImplementedError(dialect)
+    insert_ = dialect_insert(conn, table)
+    statement = insert_.on_conflict_do_update(
+        index_elements=[table.c[k] for k in keys],
+        set_={c.name: insert_.excluded[c.name] for c in table.c if c.name not in keys},
+    )
     conn.execute(statement, unique)
 
 
@@ -165,6 +168,7 @@ class SqlRecords(Repository):
         super().__init__(conn)
         self.kind = storage.kind
         self.table = storage.table
+        self.unique_fields = storage.unique_fields
         self._to_row = storage.to_row
         self._from_row = storage.from_row
         self._compiler = QueryCompiler(storage.table, storage.kind, conn.dialect.name)
@@ -186,9 +190,26 @@ class SqlRecords(Repository):
         )
         return self._all(statement)
 
+    def _check_unique(self, row: dict[str, Any]) -> None:
+        """Another record holding a unique field's value → ``Conflict(<kind>.<field>_taken)``,
+        found by a SELECT first so the transaction stays usable (PostgreSQL aborts it on a
+        constraint error); a concurrent clash still hits the unique index."""
+        for field in self.unique_fields:
+            if row[field] in (None, ""):
+                continue
+            column = self.table.c[field]
+            holder = self._conn.execute(
+                select(self.table.c.id).where(column == row[field], self.table.c.id != row["id"])
+            ).first()
+            if holder is not None:
+                raise taken(self.kind, field)
+
     def add(self, record: Any) -> None:
-        """Insert; an existing id → ``Conflict(<kind>.exists)``."""
-        self._insert(self._to_row(record))
+        """Insert; an existing id → ``Conflict(<kind>.exists)``, a unique value another record
+        holds → ``Conflict(<kind>.<field>_taken)``."""
+        row = self._to_row(record)
+        self._check_unique(row)
+        self._insert(row)
 
     def add_many(self, records: Sequence[Any]) -> None:
         """One executemany INSERT (COPY on PostgreSQL for big batches, see
@@ -202,7 +223,9 @@ class SqlRecords(Repository):
             raise_write_conflict(err, self.kind, self.unique_fields)
 
     def update(self, record: Any, *, expected_version: int) -> None:
-        self._update_versioned(self._to_row(record), expected_version)
+        row = self._to_row(record)
+        self._check_unique(row)
+        self._update_versioned(row, expected_version)
 
     def delete(self, record_id: str) -> None:
         self._delete(record_id)

@@ -3,14 +3,21 @@
 ``*_to_row`` returns the column dict to INSERT/UPDATE; ``row_to_*`` builds the entity from a
 result row (``RowMapping``). JSON columns hold plain JSON: enums by value, sets as sorted lists,
 so a stored document is deterministic and readable by other tools.
+
+Kinds stored one column per attribute under the attribute's own name (contracts, payments,
+payment plans) need no hand-written pair: :func:`attrs_row_mapper` builds both directions from
+``attrs.fields`` plus a :class:`Codec` per attribute whose column value differs (enums, product
+lines, custom values) and any computed columns.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import enum
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, Generic, TypeVar
 
+import attrs
 from sqlalchemy import RowMapping
 
 from crmkit.entities import (
@@ -28,6 +35,8 @@ from crmkit.entities import (
     User,
     UserStatus,
 )
+from crmkit.entities.approvals import ApprovalStatus
+from crmkit.entities.contracts import Contract, Payment, PaymentPlan
 from crmkit.entities.fields import FieldDefinition
 from crmkit.entities.leads import Lead
 from crmkit.entities.records import (
@@ -843,3 +852,96 @@ def row_to_attachment(row: RowMapping) -> Attachment:
         uploaded_by=row["uploaded_by"],
         uploaded_at=row["uploaded_at"],
     )
+
+
+# -- generic attrs mapping (contracts, payments, payment plans) ---------------------------------
+
+
+@attrs.frozen
+class Codec:
+    """How one attribute differs from its column: ``dump`` makes the column value, ``load``
+    the attribute value back (None stays None for optional attributes)."""
+
+    dump: Callable[[Any], Any]
+    load: Callable[[Any], Any]
+
+
+def enum_codec(cls: type[enum.Enum]) -> Codec:
+    """An enum stored by value."""
+    return Codec(lambda member: cls(member).value, cls)
+
+
+LINES = Codec(lines_to_json, json_to_lines)
+"""Product lines as the JSON list of :func:`lines_to_json`."""
+
+CUSTOM = Codec(dict, lambda value: value or {})
+"""Custom field values as a JSON object."""
+
+E = TypeVar("E")
+
+
+@attrs.frozen
+class RowMapper(Generic[E]):
+    """Row ↔ entity for an attrs class stored one column per attribute (same names).
+
+    Attributes without a codec pass through as they are (the column type converts them);
+    ``computed`` columns are derived from the entity on the way in and ignored on the way out.
+    """
+
+    cls: type[E]
+    codecs: Mapping[str, Codec]
+    computed: Mapping[str, Callable[[E], Any]]
+    names: tuple[str, ...]
+
+    def to_row(self, entity: E) -> dict[str, Any]:
+        row: dict[str, Any] = {}
+        for name in self.names:
+            value = getattr(entity, name)
+            codec = self.codecs.get(name)
+            row[name] = codec.dump(value) if codec is not None and value is not None else value
+        for name, derive in self.computed.items():
+            row[name] = derive(entity)
+        return row
+
+    def from_row(self, row: RowMapping) -> E:
+        values: dict[str, Any] = {}
+        for name in self.names:
+            value = row[name]
+            codec = self.codecs.get(name)
+            values[name] = codec.load(value) if codec is not None and value is not None else value
+        return self.cls(**values)
+
+    @property
+    def columns(self) -> frozenset[str]:
+        """The column names :meth:`to_row` fills."""
+        return frozenset(self.names) | frozenset(self.computed)
+
+
+def attrs_row_mapper(
+    cls: type[E],
+    codecs: Mapping[str, Codec] | None = None,
+    computed: Mapping[str, Callable[[E], Any]] | None = None,
+) -> RowMapper[E]:
+    """The :class:`RowMapper` of ``cls`` from ``attrs.fields(cls)``; a codec or computed column
+    naming no attribute (or shadowing one) is a ``ValueError`` at import, not a silent gap."""
+    names = tuple(field.name for field in attrs.fields(cls))  # type: ignore[arg-type]
+    codecs = dict(codecs or {})
+    computed = dict(computed or {})
+    if unknown := set(codecs) - set(names):
+        raise ValueError(f"{cls.__name__} has no attributes {sorted(unknown)}")
+    if clash := set(computed) & set(names):
+        raise ValueError(f"computed columns {sorted(clash)} shadow attributes of {cls.__name__}")
+    return RowMapper(cls, codecs, computed, names)
+
+
+_APPROVAL_STATUS = enum_codec(ApprovalStatus)
+
+CONTRACT_ROWS = attrs_row_mapper(
+    Contract, {"lines": LINES, "approval_status": _APPROVAL_STATUS, "custom": CUSTOM}
+)
+PAYMENT_ROWS = attrs_row_mapper(
+    Payment, {"approval_status": _APPROVAL_STATUS, "custom": CUSTOM}
+)
+PAYMENT_PLAN_ROWS = attrs_row_mapper(
+    PaymentPlan, computed={"remind_on": lambda plan: plan.remind_on}
+)

@@ -44,6 +44,7 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
+from crmkit.adapters.sqlalchemy.approvals import SqlApprovals, SqlPaymentPlans, SqlSequences
 from crmkit.adapters.sqlalchemy.base import (
     Repository,
     bulk_insert,
@@ -103,6 +104,11 @@ from crmkit.ports import (
     RoleRepository,
     Storage,
     UserRepository,
+)
+from crmkit.ports.approvals import (
+    ApprovalRepository,
+    PaymentPlanRepository,
+    SequenceRepository,
 )
 from crmkit.ports.pool import PoolRepository
 from crmkit.ports.records import (
@@ -430,6 +436,9 @@ class SqlUnitOfWork:
         self.price_changes: PriceChangeRepository = SqlPriceChanges(connection)
         self.stage_changes: StageChangeRepository = SqlStageChanges(connection)
         self.pools: PoolRepository = SqlPools(connection)
+        self.approvals: ApprovalRepository = SqlApprovals(connection)
+        self.sequences: SequenceRepository = SqlSequences(connection)
+        self.plans: PaymentPlanRepository = SqlPaymentPlans(connection)
         self._records: dict[str, RecordRepository] = {}
 
     def records(self, kind: str) -> RecordRepository:

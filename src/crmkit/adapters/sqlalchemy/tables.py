@@ -35,6 +35,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -572,3 +573,161 @@ settings = Table(
     Column("value", JSONDocument, nullable=True),
 )
 """Organisation settings: one JSON value per key."""
+
+
+# -- contracts, payments, payment plans (DESIGN §5) ---------------------------------------------
+
+_NUMBERED: dict[str, Any] = {
+    "postgresql_where": text("number <> ''"),
+    "sqlite_where": text("number <> ''"),
+}
+"""A unique number index covers numbered rows only: ``""`` is "no number yet", never taken."""
+
+contracts = Table(
+    "crm_contracts",
+    metadata,
+    _id("id", primary_key=True),
+    _text("number", 64, nullable=False),
+    _text("name", nullable=False),
+    _id("customer_id", nullable=False),
+    _id("owner_id", nullable=True),
+    _id("created_by", nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("version", Integer, nullable=False),
+    _id("opportunity_id", nullable=True),
+    Column("amount", Money(), nullable=False),
+    Column("order_date", Date(), nullable=True),
+    Column("start_date", Date(), nullable=True),
+    Column("end_date", Date(), nullable=True),
+    _text("customer_signer_id", 64),
+    _id("company_signer_id", nullable=True),
+    Column("lines", JSONDocument, nullable=False),
+    Column("order_discount", Percent(), nullable=False),
+    _text("approval_status", 16, nullable=False),
+    _id("approval_id", nullable=True),
+    Column("received_amount", Money(), nullable=False),
+    Column("unreceived_amount", Money(), nullable=False),
+    _text("remark"),
+    Column("next_contact_at", UTCDateTime(), nullable=True),
+    Column("last_followup_at", UTCDateTime(), nullable=True),
+    _text("last_followup_content"),
+    Column("custom", JSONDocument, nullable=False),
+    Index("ix_crm_contracts_number", "number", unique=True, **_NUMBERED),
+    Index("ix_crm_contracts_owner_created", "owner_id", "created_at", "id"),
+    Index("ix_crm_contracts_created", "created_at", "id"),
+    Index("ix_crm_contracts_customer", "customer_id"),
+    Index("ix_crm_contracts_opportunity", "opportunity_id"),
+)
+"""合同: one column per :class:`~crmkit.entities.contracts.Contract` attribute plus ``custom``;
+``lines`` as in ``crm_opportunities``; a non-empty ``number`` is unique
+(``contract.number_taken``)."""
+
+payments = Table(
+    "crm_payments",
+    metadata,
+    _id("id", primary_key=True),
+    _text("number", 64, nullable=False),
+    _id("contract_id", nullable=False),
+    _id("customer_id", nullable=False),
+    _id("owner_id", nullable=True),
+    _id("created_by", nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("version", Integer, nullable=False),
+    _id("plan_id", nullable=True),
+    Column("paid_on", Date(), nullable=True),
+    Column("amount", Money(), nullable=False),
+    _text("method", 64),
+    _text("approval_status", 16, nullable=False),
+    _id("approval_id", nullable=True),
+    _text("remark"),
+    Column("next_contact_at", UTCDateTime(), nullable=True),
+    Column("last_followup_at", UTCDateTime(), nullable=True),
+    _text("last_followup_content"),
+    Column("custom", JSONDocument, nullable=False),
+    Index("ix_crm_payments_number", "number", unique=True, **_NUMBERED),
+    Index("ix_crm_payments_owner_created", "owner_id", "created_at", "id"),
+    Index("ix_crm_payments_created", "created_at", "id"),
+    Index("ix_crm_payments_customer", "customer_id"),
+    Index("ix_crm_payments_contract", "contract_id", "approval_status"),
+    Index("ix_crm_payments_plan", "plan_id", "approval_status"),
+)
+"""回款: one column per :class:`~crmkit.entities.contracts.Payment` attribute plus ``custom``;
+a non-empty ``number`` is unique (``payment.number_taken``). The contract and plan indexes lead
+with the id and carry the approval status, so the received sums read only the effective rows."""
+
+payment_plans = Table(
+    "crm_payment_plans",
+    metadata,
+    _id("id", primary_key=True),
+    _id("contract_id", nullable=False),
+    _id("customer_id", nullable=False),
+    Column("period", Integer, nullable=False),
+    Column("amount", Money(), nullable=False),
+    Column("planned_date", Date(), nullable=False),
+    _id("created_by", nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    _text("method", 64),
+    Column("remind_days", Integer, nullable=False),
+    _text("remark"),
+    Column("voided", Boolean, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("remind_on", Date(), nullable=False),
+    Index("ix_crm_payment_plans_contract", "contract_id", "period", "id"),
+    Index("ix_crm_payment_plans_remind_on", "remind_on"),
+)
+"""回款计划: one column per :class:`~crmkit.entities.contracts.PaymentPlan` attribute, plus
+``remind_on`` (``planned_date`` − ``remind_days``, stored so ``due()`` is an indexed range)."""
+
+
+# -- approvals and number sequences (DESIGN §5 "审批流") -----------------------------------------
+
+approval_flows = Table(
+    "crm_approval_flows",
+    metadata,
+    _id("id", primary_key=True),
+    _text("kind", 64, nullable=False, unique=True),
+    Column("document", JSONDocument, nullable=False),
+    Column("version", Integer, nullable=False),
+)
+"""审批流: one flow per record kind; ``document`` is the flow as plain JSON
+(:func:`crmkit.serialization.to_dict`, nodes tagged by ``type``)."""
+
+approval_instances = Table(
+    "crm_approval_instances",
+    metadata,
+    _id("id", primary_key=True),
+    _text("record_kind", 64, nullable=False),
+    _id("record_id", nullable=False),
+    _id("submitter_id", nullable=False),
+    _text("status", 16, nullable=False),
+    Column("submitted_at", UTCDateTime(), nullable=True),
+    Column("version", Integer, nullable=False),
+    Column("document", JSONDocument, nullable=False),
+    Index("ix_crm_approval_instances_record", "record_kind", "record_id", unique=True),
+    Index("ix_crm_approval_instances_submitter", "submitter_id", "submitted_at", "id"),
+)
+"""审批实例: one per record; ``document`` is the whole instance (steps, history) as plain JSON,
+the columns beside it are what lookups and lists filter and sort on."""
+
+approval_waiting = Table(
+    "crm_approval_waiting",
+    metadata,
+    _id("instance_id", ForeignKey("crm_approval_instances.id", ondelete="CASCADE"),
+        primary_key=True),
+    _id("user_id", primary_key=True),
+    Column("submitted_at", UTCDateTime(), nullable=True),
+    Index("ix_crm_approval_waiting_user", "user_id", "submitted_at", "instance_id"),
+)
+"""待我审批: who a running instance's current step waits for, one row per user; rewritten with
+every write of the instance (empty once it stops running)."""
+
+sequences = Table(
+    "crm_sequences",
+    metadata,
+    _text("name", 64, primary_key=True, nullable=False),
+    _text("period", 32, primary_key=True, nullable=False),
+    Column("value", BigInteger, nullable=False),
+)
+"""Number sequences (编号流水号): the last value given out per ``(name, period)``."""

@@ -1,0 +1,155 @@
+"""Memory repositories of approvals, number sequences and payment plans (the reference).
+
+Every write goes through :class:`~crmkit.adapters.memory.records.UndoDict`, so a rolled-back
+transaction undoes it — a sequence value taken inside it is given back too.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+
+from crmkit.adapters.memory.records import (
+    MemoryRecords,
+    UndoDict,
+    exists,
+    taken,
+    version_conflict,
+)
+from crmkit.entities.approvals import ApprovalFlow, ApprovalInstance
+from crmkit.entities.contracts import EFFECTIVE, PaymentPlan
+
+Undo = Callable[[], None]
+
+CENTS = Decimal("0.01")
+"""Received sums have two places, as the SQL adapter's ``NUMERIC(20, 2)`` gives them."""
+
+
+class MemoryApprovals:
+    """Flows by kind and instances by id; 待我审批 and 我提交的 scan the instances."""
+
+    def __init__(self, undo: list[Undo]) -> None:
+        self._flows: UndoDict[str, ApprovalFlow] = UndoDict(undo)
+        self._instances: UndoDict[str, ApprovalInstance] = UndoDict(undo)
+
+    # -- flows -------------------------------------------------------------------------------
+    def flow(self, kind: str) -> ApprovalFlow | None:
+        return self._flows.rows.get(kind)
+
+    def flows(self) -> builtins.list[ApprovalFlow]:
+        return [self._flows.rows[k] for k in sorted(self._flows.rows)]
+
+    def put_flow(self, flow: ApprovalFlow, *, expected_version: int | None) -> None:
+        current = self._flows.rows.get(flow.kind)
+        if expected_version is None:
+            if current is not None:
+                raise taken("approval_flow", "kind")
+        elif current is None or current.version != expected_version:
+            raise version_conflict("approval_flow", flow.kind)
+        if any(f.id == flow.id and f.kind != flow.kind for f in self._flows.rows.values()):
+            raise exists("approval_flow", flow.id)
+        self._flows._set(flow.kind, flow)
+
+    # -- instances ---------------------------------------------------------------------------
+    def get(self, instance_id: str) -> ApprovalInstance | None:
+        return self._instances.rows.get(instance_id)
+
+    def for_record(self, record_kind: str, record_id: str) -> ApprovalInstance | None:
+        return next((i for i in self._instances.rows.values()
+                     if (i.record_kind, i.record_id) == (record_kind, record_id)), None)
+
+    def _check_record(self, instance: ApprovalInstance) -> None:
+        holder = self.for_record(instance.record_kind, instance.record_id)
+        if holder is not None and holder.id != instance.id:
+            raise taken("approval", "record")
+
+    def add(self, instance: ApprovalInstance) -> None:
+        if instance.id in self._instances.rows:
+            raise exists("approval", instance.id)
+        self._check_record(instance)
+        self._instances._set(instance.id, instance)
+
+    def update(self, instance: ApprovalInstance, *, expected_version: int) -> None:
+        current = self._instances.rows.get(instance.id)
+        if current is None or current.version != expected_version:
+            raise version_conflict("approval", instance.id)
+        self._check_record(instance)
+        self._instances._set(instance.id, instance)
+
+    def waiting_for(self, user_id: str, *, limit: int = 100) -> builtins.list[ApprovalInstance]:
+        mine = [i for i in self._instances.rows.values() if user_id in _waiting(i)]
+        return sorted(mine, key=_submission)[:limit]
+
+    def submitted_by(self, user_id: str, *, limit: int = 100) -> builtins.list[ApprovalInstance]:
+        mine = [i for i in self._instances.rows.values()
+                if i.submitter_id == user_id and i.submitted_at is not None]
+        return sorted(mine, key=_submission, reverse=True)[:limit]
+
+
+def _waiting(instance: ApprovalInstance) -> tuple[str, ...]:
+    """Who the instance waits for: the current step's approvers while it runs, else nobody."""
+    step = instance.current_step
+    return step.waiting_for if instance.status.running and step is not None else ()
+
+
+def _submission(instance: ApprovalInstance) -> tuple[datetime, str]:
+    assert instance.submitted_at is not None
+    return instance.submitted_at, instance.id
+
+
+class MemorySequences(UndoDict[tuple[str, str], int]):
+    def next(self, name: str, period: str) -> int:
+        value = self.rows.get((name, period), 0) + 1
+        self._set((name, period), value)
+        return value
+
+
+class MemoryPaymentPlans(UndoDict[str, PaymentPlan]):
+    """Plans by id; received sums read the payment records."""
+
+    def __init__(self, undo: list[Undo], payments: MemoryRecords) -> None:
+        super().__init__(undo)
+        self._payments = payments
+
+    def get(self, plan_id: str) -> PaymentPlan | None:
+        return self.rows.get(plan_id)
+
+    def for_contract(self, contract_id: str) -> builtins.list[PaymentPlan]:
+        mine = [p for p in self.rows.values() if p.contract_id == contract_id]
+        return sorted(mine, key=lambda p: (p.period, p.id))
+
+    def add_many(self, plans: Sequence[PaymentPlan]) -> None:
+        seen: set[str] = set()
+        for plan in plans:
+            if plan.id in self.rows or plan.id in seen:
+                raise exists("payment_plan", plan.id)
+            seen.add(plan.id)
+        for plan in plans:
+            self._set(plan.id, plan)
+
+    def update(self, plan: PaymentPlan, *, expected_version: int) -> None:
+        current = self.rows.get(plan.id)
+        if current is None or current.version != expected_version:
+            raise version_conflict("payment_plan", plan.id)
+        self._set(plan.id, plan)
+
+    def due(self, on: date, *, limit: int = 1000) -> builtins.list[PaymentPlan]:
+        found = [p for p in self.rows.values() if not p.voided and p.remind_on <= on]
+        return sorted(found, key=lambda p: (p.planned_date, p.id))[:limit]
+
+    def _received(self, field: str, ids: Sequence[str]) -> dict[str, Decimal]:
+        wanted = set(ids)
+        sums: dict[str, Decimal] = {}
+        for payment in self._payments.rows.values():
+            key = getattr(payment, field)
+            if key in wanted and payment.approval_status in EFFECTIVE:
+                sums[key] = sums.get(key, Decimal(0)) + payment.amount
+        return {k: v.quantize(CENTS) for k, v in sums.items()}
+
+    def received_by_contract(self, contract_ids: Sequence[str]) -> dict[str, Decimal]:
+        return self._received("contract_id", contract_ids)
+
+    def received_by_plan(self, plan_ids: Sequence[str]) -> dict[str, Decimal]:
+        return self._received("plan_id", plan_ids)

@@ -1,0 +1,264 @@
+"""The approval storage contract on memory, SQLite (in memory and in a file) and PostgreSQL,
+plus what only SQL can get wrong: the row mapping covers every column, one statement per
+sequence value and per received sum, and concurrent transactions (50 threads taking sequence
+values at once; two approvers updating the same instance at the same moment)."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+from sqlalchemy import Engine, event
+
+from crmkit.adapters.memory import MemoryStorage
+from crmkit.adapters.sqlalchemy import RECORD_TABLES, SqlStorage, make_engine, metadata
+from crmkit.adapters.sqlalchemy.rows import CONTRACT_ROWS, PAYMENT_PLAN_ROWS, PAYMENT_ROWS
+from crmkit.adapters.sqlalchemy.tables import contracts, payment_plans, payments
+from crmkit.entities.approvals import ApprovalMode, ApprovalStatus, ApprovalStep
+from crmkit.entities.contract_fields import CONTRACT_FIELDS, PAYMENT_FIELDS
+from crmkit.entities.contracts import CONTRACT, PAYMENT
+from crmkit.errors import Conflict
+from crmkit.ports import Storage
+from crmkit.testing import ApprovalStorageContract
+from crmkit.testing.approvals import sample_instance, sample_payment
+
+SEQUENCE = ("contract", "2026-11-27")
+THREADS = 50
+
+# -- storages ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def approval_pg_engine(pg_url: str) -> Iterator[Engine]:
+    """An engine whose ``search_path`` is a fresh schema holding crmkit's tables (pool large
+    enough for the concurrency tests)."""
+    schema = f"crmkit_approvals_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(pg_url)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    engine = make_engine(pg_url, pool_size=THREADS + 5, max_overflow=0,
+                         connect_args={"options": f"-csearch_path={schema}"})
+    metadata.create_all(engine)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
+
+
+def _empty_pg(engine: Engine) -> SqlStorage:
+    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"TRUNCATE TABLE {names} CASCADE")
+    return SqlStorage(engine)
+
+
+class TestMemoryApprovalStorage(ApprovalStorageContract):
+    def make_storage(self) -> Storage:
+        return MemoryStorage()
+
+
+class TestSqliteApprovalStorage(ApprovalStorageContract):
+    def make_storage(self) -> Storage:
+        return SqlStorage("sqlite://")
+
+
+class TestSqliteFileApprovalStorage(ApprovalStorageContract):
+    examples = 15
+
+    @pytest.fixture(autouse=True)
+    def _directory(self, tmp_path: Path) -> None:
+        self.path = tmp_path / "crm.db"
+
+    def make_storage(self) -> Storage:
+        return SqlStorage(f"sqlite:///{self.path}")
+
+
+@pytest.mark.postgres
+class TestPostgresApprovalStorage(ApprovalStorageContract):
+    examples = 25
+
+    @pytest.fixture(autouse=True)
+    def _engine(self, approval_pg_engine: Engine) -> None:
+        self.engine = approval_pg_engine
+
+    def make_storage(self) -> Storage:
+        return _empty_pg(self.engine)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def sql_storage(request: pytest.FixtureRequest) -> SqlStorage:
+    if request.param == "sqlite":
+        store = SqlStorage("sqlite://")
+    else:
+        store = _empty_pg(request.getfixturevalue("approval_pg_engine"))
+    store.create_schema()
+    return store
+
+
+# -- SQL only: mapping and statements ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("mapper", "table"), [
+    (CONTRACT_ROWS, contracts), (PAYMENT_ROWS, payments), (PAYMENT_PLAN_ROWS, payment_plans),
+])
+def test_the_generic_mapper_fills_exactly_the_table_columns(mapper: Any, table: Any) -> None:
+    assert mapper.columns == {c.name for c in table.c}
+
+
+@pytest.mark.parametrize(("kind", "fields"), [(CONTRACT, CONTRACT_FIELDS),
+                                              (PAYMENT, PAYMENT_FIELDS)])
+def test_every_system_field_is_a_column(kind: str, fields: Any) -> None:
+    """The query compiler maps a system field key to the column of the same name."""
+    columns = RECORD_TABLES[kind].table.c
+    assert [f.key for f in fields if f.key not in columns] == []
+
+
+def test_the_mapper_refuses_unknown_attributes() -> None:
+    from crmkit.adapters.sqlalchemy.rows import CUSTOM, attrs_row_mapper
+    from crmkit.entities.contracts import Payment
+
+    with pytest.raises(ValueError, match="no attributes"):
+        attrs_row_mapper(Payment, {"cutsom": CUSTOM})
+    with pytest.raises(ValueError, match="shadow"):
+        attrs_row_mapper(Payment, computed={"amount": lambda p: p.amount})
+
+
+class _Statements:
+    def __init__(self, engine: Engine) -> None:
+        self.engine, self.seen = engine, list[str]()
+
+    def _record(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        self.seen.append(statement)
+
+    def __enter__(self) -> list[str]:
+        event.listen(self.engine, "before_cursor_execute", self._record)
+        return self.seen
+
+    def __exit__(self, *exc: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._record)
+
+
+def test_one_statement_per_sequence_value_and_per_sum(sql_storage: SqlStorage) -> None:
+    ids = [f"K{n:05d}" for n in range(3000)]
+    with sql_storage.transaction() as uow:
+        uow.records(PAYMENT).add_many([
+            sample_payment(f"P{n}", ids[n], approval_status=ApprovalStatus.APPROVED)
+            for n in range(0, 3000, 7)])
+    with sql_storage.transaction() as uow, _Statements(sql_storage.engine) as seen:
+        assert uow.sequences.next(*SEQUENCE) == 1
+        assert uow.sequences.next(*SEQUENCE) == 2
+        assert len(uow.plans.received_by_contract(ids)) == len(range(0, 3000, 7))
+        uow.plans.received_by_plan(ids)
+    assert len(seen) == 4
+    assert "ON CONFLICT" in seen[0]
+    assert "RETURNING" in seen[0]
+
+
+# -- concurrency ---------------------------------------------------------------------------------
+
+
+def _in_threads(count: int, work: Callable[[int], Any]) -> tuple[list[Any], float]:
+    """Run ``work(n)`` in ``count`` threads; their results (exceptions included) and the
+    wall time."""
+    results: list[Any] = [None] * count
+
+    def run(n: int) -> None:
+        try:
+            results[n] = work(n)
+        except Exception as err:  # collected for the assertions
+            results[n] = err
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results, time.perf_counter() - started
+
+
+def _take_values(storage: SqlStorage, *, meet_inside: bool) -> list[Any]:
+    """50 transactions take a value of the same sequence at once. On PostgreSQL they meet
+    inside their transactions (all open, then all upsert); SQLite's ``BEGIN IMMEDIATE``
+    admits one writer at a time, so there they meet just before beginning."""
+    barrier = threading.Barrier(THREADS, timeout=60)
+
+    def take(_: int) -> int:
+        if not meet_inside:
+            barrier.wait()
+        with storage.transaction() as uow:
+            if meet_inside:
+                barrier.wait()
+            return uow.sequences.next(*SEQUENCE)
+
+    values, elapsed = _in_threads(THREADS, take)
+    print(f"\n{THREADS} concurrent sequence values on {storage.engine.dialect.name}: "
+          f"{elapsed * 1000:.0f} ms")
+    return values
+
+
+@pytest.mark.postgres
+def test_concurrent_sequence_values_are_distinct_on_postgresql(
+    approval_pg_engine: Engine,
+) -> None:
+    storage = _empty_pg(approval_pg_engine)
+    values = _take_values(storage, meet_inside=True)
+    assert sorted(values) == list(range(1, THREADS + 1))
+    with storage.transaction() as uow:
+        assert uow.sequences.next(*SEQUENCE) == THREADS + 1
+
+
+def test_concurrent_sequence_values_are_distinct_on_a_sqlite_file(tmp_path: Path) -> None:
+    storage = SqlStorage(f"sqlite:///{tmp_path / 'crm.db'}")
+    storage.create_schema()
+    values = _take_values(storage, meet_inside=False)
+    assert sorted(values) == list(range(1, THREADS + 1))
+
+
+@pytest.mark.postgres
+def test_two_approvers_at_the_same_moment_one_wins(approval_pg_engine: Engine) -> None:
+    """Both load version 1 in their own transactions and update at the same moment: the
+    second UPDATE waits on the first's row lock, then finds version 2 and conflicts."""
+    storage = _empty_pg(approval_pg_engine)
+    running = sample_instance("I1", "K1", steps=(ApprovalStep("n1", ApprovalMode.ANY,
+                                                              ("u1", "u2")),))
+    with storage.transaction() as uow:
+        uow.approvals.add(running)
+    barrier = threading.Barrier(2, timeout=30)
+    approver = ("u1", "u2")
+
+    def approve(n: int) -> str:
+        with storage.transaction() as uow:
+            loaded = uow.approvals.get("I1")
+            assert loaded is not None
+            barrier.wait()
+            step = attrs.evolve(loaded.steps[0], approved_by=(approver[n],))
+            uow.approvals.update(
+                attrs.evolve(loaded, steps=(step,), current=1, status=ApprovalStatus.APPROVED,
+                             version=loaded.version + 1),
+                expected_version=loaded.version)
+            time.sleep(0.2)  # hold the row lock: the other UPDATE runs against it
+        return approver[n]
+
+    results, elapsed = _in_threads(2, approve)
+    print(f"\ntwo concurrent approvals on postgresql: {elapsed * 1000:.0f} ms")
+    winners = [r for r in results if isinstance(r, str)]
+    losers = [r for r in results if isinstance(r, Conflict)]
+    assert len(winners) == 1, results
+    assert len(losers) == 1, results
+    assert losers[0].code == "version_conflict"
+    with storage.transaction() as uow:
+        stored = uow.approvals.get("I1")
+        assert stored is not None
+        assert stored.version == 2
+        assert stored.steps[0].approved_by == (winners[0],)
+        assert uow.approvals.waiting_for("u1") == uow.approvals.waiting_for("u2") == []
