@@ -77,6 +77,17 @@ class TestSweep:
         assert len(preview.reclaimed) == 2
         assert org.crm.pool.sweep().reclaimed == (), "the saved rules still say 30 days"
 
+    def test_dry_run_lists_what_the_sweep_moves_when_the_owner_is_in_two_pools(
+            self, org: Org, customers: dict[str, Any]) -> None:
+        crm = org.crm
+        crm.pool.create_pool(org.admin, {"name": "二号公海", "member_user_ids": [org.rep.id],
+                                         "rules": [{"type": "followup", "days": 30}]})
+        org.clock.set(at(12, 3))
+        preview = crm.pool.sweep(dry_run=True)
+        report = crm.pool.sweep()
+        assert len(report.reclaimed) == 2, "甲 and 丙, each moved once"
+        assert preview.reclaimed == report.reclaimed
+
     def test_warning_once_and_days_until_pool(self, org: Org, customers: dict[str, Any]) -> None:
         crm = org.crm
         org.clock.set(at(11, 28))
@@ -123,6 +134,20 @@ class TestClaimAndAssign:
         assert caught.value.code == "pool.claim_limit_reached"
         org.clock.set(datetime(2026, 12, 10, 16, 30, tzinfo=UTC))  # 00:30 next day, Beijing
         crm.pool.claim(org.manager, [extra.id])
+
+    def test_daily_limit_counts_the_whole_call_across_pools(self, org: Org, pooled: list[str]
+                                                            ) -> None:
+        crm = org.crm
+        other = crm.pool.create_pool(org.admin, {"name": "二号公海",
+                                                 "member_department_ids": [org.sales.id],
+                                                 "daily_claim_limit": 2})
+        extra = crm.customers.create(org.admin, {"name": "丁"})
+        crm.pool.release(org.admin, [extra.id], pool_id=other.id)
+        with pytest.raises(RuleViolation) as caught:  # 2 + 1 claims, limit 2 a day
+            crm.pool.claim(org.manager, [*pooled, extra.id])
+        assert caught.value.code == "pool.claim_limit_reached"
+        assert all(crm.customers.get(org.admin, cid).pool_id for cid in [*pooled, extra.id])
+        assert len(crm.pool.claim(org.manager, [pooled[0], extra.id])) == 2
 
     def test_outsiders_and_double_claims(self, org: Org, pooled: list[str]) -> None:
         stranger = org.user("13900000009", "外人", org.finance, "sales_rep")

@@ -213,14 +213,17 @@ class PoolService:
                             f"you cannot claim back a customer within {pool.claim_back_days} "
                             "days", f"{pool.claim_back_days} 天内不能领取自己退回的客户",
                             code="pool.claim_back", details={"customer_id": customer.id})
-            for pool_id, count in Counter(c.pool_id for c in customers).items():
-                limit = pools[pool_id or ""].daily_claim_limit
-                if limit is not None:
-                    since = cutoff(op.now, 0, self._rt.tz)
-                    if op.uow.pools.claims_since(me, since) + count > limit:
-                        raise RuleViolation(
-                            f"daily claim limit ({limit}) reached",
-                            f"已达到每日领取上限（{limit}）", code="pool.claim_limit_reached")
+            # The limit counts the user's claims of the local day across all pools; one call
+            # may span pools, so its whole count is checked against each pool's limit.
+            limits = [n for n in (pools[c.pool_id or ""].daily_claim_limit for c in customers)
+                      if n is not None]
+            if limits:
+                limit = min(limits)
+                since = cutoff(op.now, 0, self._rt.tz)
+                if op.uow.pools.claims_since(me, since) + len(customers) > limit:
+                    raise RuleViolation(
+                        f"daily claim limit ({limit}) reached",
+                        f"已达到每日领取上限（{limit}）", code="pool.claim_limit_reached")
             self._customers.check_limits(op, me, adding=len(customers), records=customers)
             taken = self._take(op, customers, me, "claim")
             op.uow.pools.add_claims([(c.id, me, op.now) for c in customers])
@@ -348,13 +351,18 @@ class PoolService:
             pools = [p for p in op.uow.pools.list()
                      if (pool_id is None or p.id == pool_id) and (p.reclaim_enabled or rules)]
             moved: builtins.list[ReclaimCandidate] = []
+            seen: set[str] = set()
             for pool in pools:
                 spec = reclaim_spec(pool, self._members(op, pool), now, self._rt.tz,
                                     rules if pool.id == pool_id else None)
                 if not spec.clauses:
                     continue
-                found = (op.uow.pools.candidates(spec) if dry_run
-                         else op.uow.pools.reclaim(spec, now))
+                if dry_run:  # an owner in two pools: the first pool takes it, as a sweep does
+                    found = [c for c in op.uow.pools.candidates(spec)
+                             if c.customer_id not in seen]
+                else:
+                    found = op.uow.pools.reclaim(spec, now)
+                seen.update(c.customer_id for c in found)
                 moved.extend(found)
             if not dry_run and moved:
                 self._log_reclaim(op, moved, now)
