@@ -3,19 +3,16 @@ wrong: one statement per page/count/reassign, code-point collation, bound custom
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import attrs
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.schema import CreateTable
 
 from crmkit.adapters.memory import MemoryStorage
-from crmkit.adapters.sqlalchemy import SqlStorage, make_engine, metadata
+from crmkit.adapters.sqlalchemy import SqlStorage
 from crmkit.adapters.sqlalchemy.querying import QueryCompiler
 from crmkit.adapters.sqlalchemy.records import RECORD_TABLES
 from crmkit.adapters.sqlalchemy.tables import leads
@@ -27,33 +24,7 @@ from crmkit.ports import Storage
 from crmkit.testing.records import HOSTILE_KEYS, RecordStorageContract, sample_lead
 from crmkit.testing.storage import T0, sample_department, sample_user
 
-# -- PostgreSQL: one private schema per module, emptied before each test ----------------------
-
-
-@pytest.fixture(scope="module")
-def pg_engine(pg_url: str) -> Iterator[Engine]:
-    """An engine whose ``search_path`` is a fresh schema holding crmkit's tables."""
-    schema = f"crmkit_records_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(pg_url)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    engine = make_engine(pg_url, connect_args={"options": f"-csearch_path={schema}"})
-    metadata.create_all(engine)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
-
-
-def empty_pg_storage(engine: Engine) -> SqlStorage:
-    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f"TRUNCATE TABLE {names} CASCADE")
-    return SqlStorage(engine)
-
+from .conftest import empty_pg_storage, statements
 
 # -- the contract on every backend -------------------------------------------------------------
 
@@ -94,21 +65,6 @@ def backend(request: pytest.FixtureRequest) -> SqlStorage:
         uow.users.add(sample_user("u1", "13800000001"))
         uow.users.add(sample_user("u2", "13800000002"))
     return store
-
-
-@contextmanager
-def statements(engine: Engine) -> Iterator[list[str]]:
-    """Collect the SQL statements sent to the database while the block runs."""
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 NAME = FieldRef("name", ValueKind.TEXT, True)

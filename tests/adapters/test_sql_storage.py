@@ -6,15 +6,13 @@ from __future__ import annotations
 import importlib.util
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, inspect, select, text
+from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.exc import StatementError
 
 from crmkit.adapters.sqlalchemy import SqlStorage, make_engine, metadata
@@ -27,34 +25,7 @@ from crmkit.ports import Storage
 from crmkit.testing import StorageContract
 from crmkit.testing.storage import T0, sample_department, sample_role, sample_user
 
-# -- PostgreSQL: one private schema per module, emptied before each test ----------------------
-
-
-@pytest.fixture(scope="module")
-def pg_engine(pg_url: str) -> Iterator[Engine]:
-    """An engine whose ``search_path`` is a fresh schema holding crmkit's tables."""
-    schema = f"crmkit_test_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(pg_url)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    engine = make_engine(pg_url, connect_args={"options": f"-csearch_path={schema}"})
-    metadata.create_all(engine)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
-
-
-def empty_pg_storage(engine: Engine) -> SqlStorage:
-    """One TRUNCATE of every crmkit table (much faster than drop_all/create_all)."""
-    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f"TRUNCATE TABLE {names} CASCADE")
-    return SqlStorage(engine)
-
+from .conftest import empty_pg_storage, statements
 
 # -- the contract on every backend -------------------------------------------------------------
 
@@ -109,21 +80,6 @@ def threaded_backend(backend: SqlStorage) -> SqlStorage:
     if backend.engine.url.database in (None, "", ":memory:"):
         pytest.skip("an in-memory SQLite database has a single shared connection")
     return backend
-
-
-@contextmanager
-def statements(engine: Engine) -> Iterator[list[str]]:
-    """Collect the SQL statements sent to the database while the block runs."""
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def run_threads(*targets: Callable[[], None], timeout: float = 20.0) -> None:
