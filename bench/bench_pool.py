@@ -22,26 +22,32 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
-import platform
-import sqlite3
-import statistics
 import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from _common import (
+    add_postgres_options,
+    banner,
+    choose_postgres,
+    explain,
+    postgres_engine,
+    print_report,
+    round_robin,
+    short_sql,
+    sqlite_engine,
+)
 from sqlalchemy import Connection, Engine, event, insert
-from sqlalchemy.exc import OperationalError
 
 from crmkit import CRM
 from crmkit.adapters.basics import FixedClock, OutboxNotifier, UUID7Ids
-from crmkit.adapters.sqlalchemy import SqlStorage, make_engine
+from crmkit.adapters.sqlalchemy import SqlStorage
 from crmkit.adapters.sqlalchemy.pool import SqlPools
 from crmkit.adapters.sqlalchemy.tables import users
 from crmkit.entities import User
@@ -49,7 +55,6 @@ from crmkit.entities.pool import Pool
 from crmkit.policies.reclaim import cutoff, pool_members, reclaim_spec
 from crmkit.policies.scopes import OrgIndex
 
-DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 """The sweep's "now": 10:00 on 1 Dec in Beijing."""
@@ -68,25 +73,6 @@ class Rollback(Exception):
 # -- helpers ----------------------------------------------------------------------------------
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]], title: str) -> str:
-    """A plain-text table: first column left-aligned, the others right-aligned."""
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(
-            c.ljust(w) if i == 0 else c.rjust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        )
-
-    rule = "-" * len(line(headers))
-    return "\n".join([title, rule, line(headers), rule, *(line(r) for r in rows), rule])
-
-
-def short_sql(sql: str, limit: int = 300) -> str:
-    flat = " ".join(sql.split())
-    return flat if len(flat) <= limit else flat[:limit] + f" … [{len(flat):,} chars]"
-
-
 class StatementCapture:
     """Every (SQL, parameters) SQLAlchemy sends while :attr:`on` is set, for ``--explain``."""
 
@@ -99,13 +85,6 @@ class StatementCapture:
                  ) -> None:
         if self.on:
             self.seen.append((statement, params))
-
-
-def explain(conn: Connection, sql: str, params: Any = None) -> str:
-    postgres = conn.dialect.name == "postgresql"
-    prefix = "EXPLAIN " if postgres else "EXPLAIN QUERY PLAN "
-    rows = conn.exec_driver_sql(prefix + sql, params or ()).all()
-    return "\n".join("      " + short_sql(str(r[0] if postgres else r[-1]), 200) for r in rows)
 
 
 # -- data -------------------------------------------------------------------------------------
@@ -430,18 +409,13 @@ def conn_snapshot(setup: Setup) -> Any:
 
 def time_task(setup: Setup, jobs: dict[str, Callable[[Connection], int]], repeats: int
               ) -> tuple[dict[str, float], int]:
-    """Every job ``repeats + 1`` times, interleaved, first round discarded; medians."""
-    runs: dict[str, list[float]] = defaultdict(list)
-    counts: dict[str, int] = {}
-    for attempt in range(repeats + 1):
-        for key, job in jobs.items():
-            vacuum(setup.storage.engine)
-            elapsed, counts[key] = in_rollback(setup, job)
-            if attempt:
-                runs[key].append(elapsed)
-    if len(set(counts.values())) != 1:
-        raise AssertionError(f"the variants disagree: {counts}")
-    return {k: statistics.median(v) for k, v in runs.items()}, counts["crmkit"]
+    """Every job ``repeats + 1`` times, interleaved, first round discarded, each after a
+    VACUUM and rolled back; medians."""
+    def run(job: Callable[[Connection], int]) -> tuple[float, int]:
+        vacuum(setup.storage.engine)
+        return in_rollback(setup, job)
+
+    return round_robin(jobs, repeats, run)
 
 
 def explain_all(setup: Setup, tasks: dict[str, dict[str, Callable[[Connection], int]]]
@@ -490,59 +464,12 @@ def bench_engine(name: str, engine: Engine, n_rows: int, n_users: int, repeats: 
     return rows, notes, load_s
 
 
-# -- engines ----------------------------------------------------------------------------------
-
-
-def sqlite_engine(directory: str) -> Engine:
-    engine = make_engine(f"sqlite:///{os.path.join(directory, 'bench.db')}")
-
-    @event.listens_for(engine, "connect")
-    def _fast(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.execute("PRAGMA synchronous = OFF")  # a throwaway file
-
-    return engine
-
-
-@contextlib.contextmanager
-def postgres_engine(url: str) -> Iterator[Engine]:
-    """An engine whose ``search_path`` is a fresh schema, dropped afterwards."""
-    schema = f"crmkit_bench_pool_{os.getpid()}"
-    admin = make_engine(url, connect_args={"connect_timeout": 5})
-    try:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-        engine = make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
-        try:
-            yield engine
-        finally:
-            engine.dispose()
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        admin.dispose()
-
-
-def postgres_reachable(url: str) -> str | None:
-    try:
-        engine = make_engine(url, connect_args={"connect_timeout": 3})
-        with engine.connect() as conn:
-            version = str(conn.exec_driver_sql("SHOW server_version").scalar_one())
-        engine.dispose()
-        return version
-    except (OperationalError, ImportError):
-        return None
-
-
 # -- main -------------------------------------------------------------------------------------
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--pg", metavar="URL",
-                        help=f"PostgreSQL URL (default: $CRMKIT_BENCH_PG_URL, else "
-                             f"{DEFAULT_PG_URL} if reachable)")
-    parser.add_argument("--no-pg", action="store_true", help="skip PostgreSQL")
+    add_postgres_options(parser)
     parser.add_argument("--no-sqlite", action="store_true", help="skip SQLite")
     parser.add_argument("--rows", type=int, help="customers (default 1,000,000; --quick 50,000)")
     parser.add_argument("--users", type=int, default=5_000,
@@ -554,21 +481,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     n_rows = args.rows or (50_000 if args.quick else 1_000_000)
     repeats = args.repeats or (3 if args.quick else 5)
 
-    pg_url = None if args.no_pg else (args.pg or os.environ.get("CRMKIT_BENCH_PG_URL"))
-    pg_version = None
-    if pg_url:
-        pg_version = postgres_reachable(pg_url)
-        if pg_version is None:
-            print(f"PostgreSQL at {pg_url} is not reachable", file=sys.stderr)
-            return 2
-    elif not args.no_pg:
-        pg_version = postgres_reachable(DEFAULT_PG_URL)
-        pg_url = DEFAULT_PG_URL if pg_version else None
+    pg_url, pg_version = choose_postgres(args)
 
     started = time.perf_counter()
-    print(f"crmkit pool sweep benchmark - Python {platform.python_version()}, SQLite "
-          f"{sqlite3.sqlite_version}, PostgreSQL {pg_version or 'skipped'}, "
-          f"{os.cpu_count()} CPUs, {'quick' if args.quick else 'full'} run\n", flush=True)
+    print(banner("pool sweep", pg_version, args.quick), flush=True)
     results: list[list[str]] = []
     notes: list[str] = []
     loads: list[str] = []
@@ -582,7 +498,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             notes += more
             loads.append(f"sqlite {load_s:.1f} s")
     if pg_url:
-        with postgres_engine(pg_url) as engine:
+        with postgres_engine(pg_url, "crmkit_bench_pool") as engine:
             rows, more, load_s = bench_engine("pg", engine, n_rows, args.users, repeats,
                                               args.explain)
         results += rows
@@ -597,9 +513,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     headers = ["engine task", "customers", "selected", "crmkit ms", "hand ms", "best hand",
                "ratio"]
-    print(table(headers, results, title))
-    print("\n".join(notes))
-    print(f"\ntotal wall time {time.perf_counter() - started:.0f} s")
+    print_report(title, headers, results, notes, started)
     return 0
 
 

@@ -19,26 +19,31 @@ in the same tables. Run ``python bench/bench_sales.py --help``; see ``bench/READ
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import sqlite3
 import statistics
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from _common import (
+    add_postgres_options,
+    banner,
+    choose_postgres,
+    postgres_engine,
+    print_report,
+    sqlite_engine,
+    timed_call,
+)
 from sqlalchemy import Connection, Engine, event, func, select
-from sqlalchemy.exc import OperationalError
 
 from crmkit import CRM
-from crmkit.adapters.sqlalchemy import SqlStorage, make_engine
+from crmkit.adapters.sqlalchemy import SqlStorage
 from crmkit.adapters.sqlalchemy.base import bulk_insert
 from crmkit.adapters.sqlalchemy.rows import (
     contact_to_row,
@@ -56,27 +61,12 @@ from crmkit.entities import User
 from crmkit.entities.leads import Lead
 from crmkit.entities.sales import Contact, Customer, Opportunity, ProductLine
 
-DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 LOAD_CHUNK = 10_000
 """Rows per executemany while loading."""
 
 
 # -- helpers ----------------------------------------------------------------------------------
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]], title: str) -> str:
-    """A plain-text table: first column left-aligned, the others right-aligned."""
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(
-            c.ljust(w) if i == 0 else c.rjust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        )
-
-    rule = "-" * len(line(headers))
-    return "\n".join([title, rule, line(headers), rule, *(line(r) for r in rows), rule])
 
 
 class Statements:
@@ -103,12 +93,6 @@ class Statements:
             yield self.seen
         finally:
             self.active = False
-
-
-def timed(fn: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 def load(conn: Connection, target: Any, rows: Sequence[dict[str, Any]]) -> None:
@@ -244,10 +228,10 @@ def bench_convert(engine: Engine, org: Org, stmts: Statements, n: int, repeats: 
         analyze(engine)
         ids = [f"{mine}{i:07d}" for i in range(n)]
         with stmts.counting() as seen:
-            result.crmkit_s.append(timed(lambda: crm.leads.convert(org.admin, ids)))  # noqa: B023
+            result.crmkit_s.append(timed_call(lambda: crm.leads.convert(org.admin, ids))[0])  # noqa: B023
         result.crmkit_statements = Counter(seen)
         with engine.begin() as conn, stmts.counting() as seen:
-            result.hand_s.append(timed(lambda: hand_convert(conn, theirs, T0)))  # noqa: B023
+            result.hand_s.append(timed_call(lambda: hand_convert(conn, theirs, T0))[0])  # noqa: B023
             result.hand_statements = sum(seen.values())
         check_conversion(engine, mine, "", n)
         check_conversion(engine, theirs, "hc", n)
@@ -383,12 +367,12 @@ def bench_transfer(engine: Engine, org: Org, stmts: Statements, n: int, repeats:
         (src, dst), (hsrc, hdst) = ((a, b), (c, d)) if round_no % 2 == 0 else ((b, a), (d, c))
         at = T0 + timedelta(days=round_no + 1)
         with stmts.counting() as seen:
-            result.crmkit_s.append(timed(
-                lambda: crm.customers.transfer(org.admin, ids, dst, cascade=True)))  # noqa: B023
+            result.crmkit_s.append(timed_call(
+                lambda: crm.customers.transfer(org.admin, ids, dst, cascade=True))[0])  # noqa: B023
         result.crmkit_statements = Counter(seen)
         with engine.begin() as conn, stmts.counting() as seen:
-            result.hand_s.append(timed(
-                lambda: hand_transfer(conn, "Y", hsrc, hdst, at, round_no)))  # noqa: B023
+            result.hand_s.append(timed_call(
+                lambda: hand_transfer(conn, "Y", hsrc, hdst, at, round_no))[0])  # noqa: B023
             result.hand_statements = sum(seen.values())
         check_transfer(engine, "X", dst, n)
         check_transfer(engine, "Y", hdst, n)
@@ -398,48 +382,6 @@ def bench_transfer(engine: Engine, org: Org, stmts: Statements, n: int, repeats:
 
 
 # -- engines ----------------------------------------------------------------------------------
-
-
-def sqlite_engine(directory: str) -> Engine:
-    engine = make_engine(f"sqlite:///{os.path.join(directory, 'bench.db')}")
-
-    @event.listens_for(engine, "connect")
-    def _fast_load(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.execute("PRAGMA synchronous = OFF")  # a throwaway file
-
-    return engine
-
-
-@contextmanager
-def postgres_engine(url: str) -> Iterator[Engine]:
-    """An engine whose ``search_path`` is a fresh schema, dropped afterwards."""
-    schema = f"crmkit_bench_sales_{os.getpid()}"
-    admin = make_engine(url, connect_args={"connect_timeout": 5})
-    try:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-        engine = make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
-        try:
-            yield engine
-        finally:
-            engine.dispose()
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        admin.dispose()
-
-
-def postgres_reachable(url: str) -> str | None:
-    """The server version when ``url`` accepts connections, else None."""
-    try:
-        engine = make_engine(url, connect_args={"connect_timeout": 3})
-        with engine.connect() as conn:
-            version = str(conn.exec_driver_sql("SHOW server_version").scalar_one())
-        engine.dispose()
-        return version
-    except (OperationalError, ImportError):
-        return None
 
 
 def bench_engine(name: str, engine: Engine, args: argparse.Namespace
@@ -466,11 +408,7 @@ def bench_engine(name: str, engine: Engine, args: argparse.Namespace
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument(
-        "--pg", metavar="URL",
-        help=f"PostgreSQL URL (default: $CRMKIT_BENCH_PG_URL, else {DEFAULT_PG_URL} if reachable)",
-    )
-    parser.add_argument("--no-pg", action="store_true", help="skip PostgreSQL")
+    add_postgres_options(parser)
     parser.add_argument("--leads", type=int,
                         help="leads converted in one call (10,000; quick 1,000)")
     parser.add_argument("--customers", type=int,
@@ -482,23 +420,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.customers = args.customers or (5_000 if args.quick else 100_000)
     args.repeats = args.repeats or (1 if args.quick else 3)
 
-    pg_url = None if args.no_pg else (args.pg or os.environ.get("CRMKIT_BENCH_PG_URL"))
-    pg_version = None
-    if pg_url:
-        pg_version = postgres_reachable(pg_url)
-        if pg_version is None:
-            print(f"PostgreSQL at {pg_url} is not reachable", file=sys.stderr)
-            return 2
-    elif not args.no_pg:
-        pg_version = postgres_reachable(DEFAULT_PG_URL)
-        pg_url = DEFAULT_PG_URL if pg_version else None
+    pg_url, pg_version = choose_postgres(args)
 
     started = time.perf_counter()
-    print(
-        f"crmkit sales benchmark - Python {platform.python_version()}, SQLite "
-        f"{sqlite3.sqlite_version}, PostgreSQL {pg_version or 'skipped'}, "
-        f"{os.cpu_count()} CPUs, {'quick' if args.quick else 'full'} run\n", flush=True
-    )
+    print(banner("sales", pg_version, args.quick), flush=True)
     results: list[list[str]] = []
     notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="crmkit-bench-") as directory:
@@ -508,7 +433,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         results += rows
         notes += more
     if pg_url:
-        with postgres_engine(pg_url) as engine:
+        with postgres_engine(pg_url, "crmkit_bench_sales") as engine:
             rows, more = bench_engine("pg", engine, args)
         results += rows
         notes += more
@@ -522,9 +447,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     headers = ["engine operation", "records", "crmkit ms", "hand ms", "ratio", "crmkit stmts",
                "hand stmts"]
-    print(table(headers, results, title))
-    print("\n".join(notes))
-    print(f"\ntotal wall time {time.perf_counter() - started:.0f} s")
+    print_report(title, headers, results, notes, started)
     return 0
 
 

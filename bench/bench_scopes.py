@@ -21,10 +21,7 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
-import platform
 import random
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -35,6 +32,23 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+# re-exported (`as` names): bench_leads.py imports them, and these helpers, from here
+from _common import DEFAULT_PG_URL as DEFAULT_PG_URL
+from _common import (
+    add_postgres_options,
+    banner,
+    choose_postgres,
+    explain,
+    median_of,
+    postgres_engine,
+    print_report,
+    round_robin,
+    short_sql,
+    sqlite_engine,
+    table,
+    timed_call,
+)
+from _common import postgres_reachable as postgres_reachable
 from sqlalchemy import (
     Column,
     Connection,
@@ -46,9 +60,8 @@ from sqlalchemy import (
     event,
     insert,
 )
-from sqlalchemy.exc import OperationalError
 
-from crmkit.adapters.sqlalchemy import QueryCompiler, make_engine
+from crmkit.adapters.sqlalchemy import QueryCompiler
 from crmkit.adapters.sqlalchemy import metadata as crm_metadata
 from crmkit.adapters.sqlalchemy.scope import team_record_ids
 from crmkit.adapters.sqlalchemy.tables import departments, team_members, users
@@ -66,7 +79,6 @@ from crmkit.entities import (
 from crmkit.entities.query import RecordQuery
 from crmkit.policies import OrgIndex, resolve_scope
 
-DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 MODULE = Module.CUSTOMERS
 RECORD_KIND = "bench"
 LEVEL_SIZES = (1, 5, 15, 40, 80, 130, 170, 190, 200, 169)
@@ -96,16 +108,6 @@ OWNER_INDEX_DDL = "CREATE INDEX ix_bench_owned_owner_id ON bench_owned (owner_id
 # -- helpers ----------------------------------------------------------------------------------
 
 
-def median_of(runs: int, fn: Callable[[], object]) -> float:
-    """Median wall time of ``runs`` calls of ``fn``, in seconds."""
-    times: list[float] = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 @contextmanager
 def timed() -> Iterator[list[float]]:
     """``with timed() as t: ...`` then ``t[0]`` is the elapsed seconds (GC paused inside)."""
@@ -119,20 +121,6 @@ def timed() -> Iterator[list[float]]:
         box.append(time.perf_counter() - start)
         if enabled:
             gc.enable()
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]], title: str) -> str:
-    """A plain-text table: first column left-aligned, the others right-aligned."""
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(
-            c.ljust(w) if i == 0 else c.rjust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        )
-
-    rule = "-" * len(line(headers))
-    return "\n".join([title, rule, line(headers), rule, *(line(r) for r in rows), rule])
 
 
 def sql_list(values: Sequence[str]) -> str:
@@ -588,20 +576,6 @@ class StatementCapture:
         self.last = (statement, params)
 
 
-def explain(conn: Connection, sql: str, params: Any = None) -> str:
-    prefix = "EXPLAIN " if conn.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "
-    rows = conn.exec_driver_sql(prefix + sql, params or ()).all()
-    lines = [str(r[0]) if conn.dialect.name == "postgresql" else str(r[-1]) for r in rows]
-    return "\n".join("      " + short_sql(line, 200) for line in lines)
-
-
-def short_sql(sql: str, limit: int = 300) -> str:
-    """``sql`` on one line, cut at ``limit`` characters (id lists run to tens of thousands)."""
-    indent = sql[: len(sql) - len(sql.lstrip())]
-    flat = indent + " ".join(sql.split())
-    return flat if len(flat) <= limit else flat[:limit] + f" … [{len(flat):,} chars]"
-
-
 def cold_resolve_time(snapshot: OrgSnapshot, viewer_id: str, roles: list[Role], runs: int) -> float:
     """Median seconds of ``resolve_scope`` on a fresh OrgIndex (its build not counted)."""
     times: list[float] = []
@@ -611,26 +585,6 @@ def cold_resolve_time(snapshot: OrgSnapshot, viewer_id: str, roles: list[Role], 
         resolve_scope(index, viewer_id, roles, MODULE)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
-
-
-def time_round_robin(
-    jobs: dict[str, Callable[[], int]], repeats: int
-) -> tuple[dict[str, list[float]], int]:
-    """Run every job ``repeats + 1`` times, interleaved; the first round is a discarded warm-up.
-
-    Returns each job's run times and the count they all returned (they must agree).
-    """
-    runs: dict[str, list[float]] = defaultdict(list)
-    counts: dict[str, int] = {}
-    for attempt in range(repeats + 1):
-        for key, job in jobs.items():
-            start = time.perf_counter()
-            counts[key] = job()
-            if attempt:
-                runs[key].append(time.perf_counter() - start)
-    if len(set(counts.values())) != 1:
-        raise AssertionError(f"the queries disagree: {counts}")
-    return dict(runs), counts["crmkit"]
 
 
 def bench_viewer(
@@ -654,8 +608,7 @@ def bench_viewer(
         return lambda: int(conn.exec_driver_sql(sql).scalar_one())
 
     jobs = {"crmkit": crmkit_job, **{key: hand_job(sql) for key, sql in variants.items()}}
-    runs, count = time_round_robin(jobs, repeats)
-    medians = {key: statistics.median(times) for key, times in runs.items()}
+    medians, count = round_robin(jobs, repeats, timed_call)
     best = min(variants, key=lambda key: medians[key])
     crmkit_s, hand_s = medians["crmkit"], medians[best]
     row = [
@@ -725,59 +678,12 @@ def bench_engine(
     return rows, notes, load_s
 
 
-def sqlite_engine(directory: str) -> Engine:
-    engine = make_engine(f"sqlite:///{os.path.join(directory, 'bench.db')}")
-
-    @event.listens_for(engine, "connect")
-    def _fast_load(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.execute("PRAGMA synchronous = OFF")  # a throwaway file
-
-    return engine
-
-
-@contextmanager
-def postgres_engine(url: str) -> Iterator[Engine]:
-    """An engine whose ``search_path`` is a fresh schema, dropped afterwards."""
-    schema = f"crmkit_bench_{os.getpid()}"
-    admin = make_engine(url, connect_args={"connect_timeout": 5})
-    try:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-        engine = make_engine(url, connect_args={"options": f"-csearch_path={schema}"})
-        try:
-            yield engine
-        finally:
-            engine.dispose()
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        admin.dispose()
-
-
-def postgres_reachable(url: str) -> str | None:
-    """The server version when ``url`` accepts connections, else None."""
-    try:
-        engine = make_engine(url, connect_args={"connect_timeout": 3})
-        with engine.connect() as conn:
-            version = str(conn.exec_driver_sql("SHOW server_version").scalar_one())
-        engine.dispose()
-        return version
-    except (OperationalError, ImportError):
-        return None
-
-
 # -- main -------------------------------------------------------------------------------------
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--pg",
-        metavar="URL",
-        help=f"PostgreSQL URL (default: $CRMKIT_BENCH_PG_URL, else {DEFAULT_PG_URL} if reachable)",
-    )
-    parser.add_argument("--no-pg", action="store_true", help="skip PostgreSQL")
+    add_postgres_options(parser)
     parser.add_argument("--rows", type=int, help="owned rows (default 1,000,000; --quick 50,000)")
     parser.add_argument("--users", type=int, default=10_000, help="users in the org (10,000)")
     parser.add_argument("--repeats", type=int, help="timed runs per query (default 5; quick 3)")
@@ -792,23 +698,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     repeats = args.repeats or (3 if args.quick else 5)
     sample = args.sample or (20 if args.quick else 200)
 
-    pg_url = None if args.no_pg else (args.pg or os.environ.get("CRMKIT_BENCH_PG_URL"))
-    pg_version = None
-    if pg_url:
-        pg_version = postgres_reachable(pg_url)
-        if pg_version is None:
-            print(f"PostgreSQL at {pg_url} is not reachable", file=sys.stderr)
-            return 2
-    elif not args.no_pg:
-        pg_version = postgres_reachable(DEFAULT_PG_URL)
-        pg_url = DEFAULT_PG_URL if pg_version else None
+    pg_url, pg_version = choose_postgres(args)
 
     started = time.perf_counter()
-    print(
-        f"crmkit scope benchmark - Python {platform.python_version()}, SQLite "
-        f"{sqlite3.sqlite_version}, PostgreSQL {pg_version or 'skipped'}, "
-        f"{os.cpu_count()} CPUs, {'quick' if args.quick else 'full'} run, seed {args.seed}\n"
-    )
+    print(banner("scope", pg_version, args.quick, f", seed {args.seed}"))
     org = build_org(args.users, args.seed)
     print(bench_resolution(org, sample, args.seed), end="\n\n", flush=True)
 
@@ -852,9 +745,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "ratio",
         "e2e",
     ]
-    print(table(headers, results, title))
-    print("\n".join(notes))
-    print(f"\ntotal wall time {time.perf_counter() - started:.0f} s")
+    print_report(title, headers, results, notes, started)
     return 0
 
 
