@@ -101,6 +101,16 @@ class TestSweep:
         assert crm.pool.warn() == 0, "warned once, not on every run"
         assert org.notifier.for_user(org.rep.id)[-1].data["count"] == 2
 
+    def test_warning_counts_each_customer_once_across_pools(
+            self, org: Org, customers: dict[str, Any]) -> None:
+        org.crm.pool.create_pool(org.admin, {"name": "二号公海", "member_user_ids": [org.rep.id],
+                                             "rules": [{"type": "followup", "days": 30}],
+                                             "warn_days": 3})
+        org.clock.set(at(11, 30))
+        assert org.crm.pool.warn() == 2
+        note = org.notifier.for_user(org.rep.id)[-1]
+        assert note.data["count"] == 2 and len(set(note.data["ids"])) == 2
+
 
 class TestClaimAndAssign:
     @pytest.fixture

@@ -386,12 +386,16 @@ class PoolService:
         with self._rt.operation(None, Module.POOL, None) as op:
             now = at or op.now
             warned: builtins.list[ReclaimCandidate] = []
+            seen: set[str] = set()
             for pool in op.uow.pools.list():
                 if not pool.reclaim_enabled or pool.warn_days <= 0 or not pool.rules:
                     continue
                 early = [_earlier(r, pool.warn_days) for r in pool.rules]
                 spec = reclaim_spec(pool, self._members(op, pool), now, self._rt.tz, early)
-                warned.extend(op.uow.pools.candidates(spec, unwarned=True))
+                for candidate in op.uow.pools.candidates(spec, unwarned=True):
+                    if candidate.customer_id not in seen:  # an owner in two pools: once
+                        seen.add(candidate.customer_id)
+                        warned.append(candidate)
             op.uow.pools.mark_warned([c.customer_id for c in warned], now)
             for owner, count in sorted(Counter(c.owner_id for c in warned).items()):
                 op.notify(Notification(owner, "pool.warning", f"{count} 个客户即将被收回公海",
