@@ -7,17 +7,16 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import attrs
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 
 from crmkit.adapters.memory import MemoryStorage
-from crmkit.adapters.sqlalchemy import RECORD_TABLES, SqlStorage, make_engine, metadata
+from crmkit.adapters.sqlalchemy import RECORD_TABLES, SqlStorage
 from crmkit.adapters.sqlalchemy.rows import CONTRACT_ROWS, PAYMENT_PLAN_ROWS, PAYMENT_ROWS
 from crmkit.adapters.sqlalchemy.tables import contracts, payment_plans, payments
 from crmkit.entities.approvals import ApprovalMode, ApprovalStatus, ApprovalStep
@@ -28,6 +27,8 @@ from crmkit.ports import Storage
 from crmkit.testing import ApprovalStorageContract
 from crmkit.testing.approvals import sample_instance, sample_payment
 
+from .conftest import empty_pg_storage, private_pg_schema, statements
+
 SEQUENCE = ("contract", "2026-11-27")
 THREADS = 50
 
@@ -36,29 +37,9 @@ THREADS = 50
 
 @pytest.fixture(scope="module")
 def approval_pg_engine(pg_url: str) -> Iterator[Engine]:
-    """An engine whose ``search_path`` is a fresh schema holding crmkit's tables (pool large
-    enough for the concurrency tests)."""
-    schema = f"crmkit_approvals_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(pg_url)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    engine = make_engine(pg_url, pool_size=THREADS + 5, max_overflow=0,
-                         connect_args={"options": f"-csearch_path={schema}"})
-    metadata.create_all(engine)
-    try:
+    """A private schema, with a pool large enough for the concurrency tests."""
+    with private_pg_schema(pg_url, pool_size=THREADS + 5, max_overflow=0) as engine:
         yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
-
-
-def _empty_pg(engine: Engine) -> SqlStorage:
-    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f"TRUNCATE TABLE {names} CASCADE")
-    return SqlStorage(engine)
 
 
 class TestMemoryApprovalStorage(ApprovalStorageContract):
@@ -91,7 +72,7 @@ class TestPostgresApprovalStorage(ApprovalStorageContract):
         self.engine = approval_pg_engine
 
     def make_storage(self) -> Storage:
-        return _empty_pg(self.engine)
+        return empty_pg_storage(self.engine)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -99,7 +80,7 @@ def sql_storage(request: pytest.FixtureRequest) -> SqlStorage:
     if request.param == "sqlite":
         store = SqlStorage("sqlite://")
     else:
-        store = _empty_pg(request.getfixturevalue("approval_pg_engine"))
+        store = empty_pg_storage(request.getfixturevalue("approval_pg_engine"))
     store.create_schema()
     return store
 
@@ -132,28 +113,13 @@ def test_the_mapper_refuses_unknown_attributes() -> None:
         attrs_row_mapper(Payment, computed={"amount": lambda p: p.amount})
 
 
-class _Statements:
-    def __init__(self, engine: Engine) -> None:
-        self.engine, self.seen = engine, list[str]()
-
-    def _record(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        self.seen.append(statement)
-
-    def __enter__(self) -> list[str]:
-        event.listen(self.engine, "before_cursor_execute", self._record)
-        return self.seen
-
-    def __exit__(self, *exc: object) -> None:
-        event.remove(self.engine, "before_cursor_execute", self._record)
-
-
 def test_one_statement_per_sequence_value_and_per_sum(sql_storage: SqlStorage) -> None:
     ids = [f"K{n:05d}" for n in range(3000)]
     with sql_storage.transaction() as uow:
         uow.records(PAYMENT).add_many([
             sample_payment(f"P{n}", ids[n], approval_status=ApprovalStatus.APPROVED)
             for n in range(0, 3000, 7)])
-    with sql_storage.transaction() as uow, _Statements(sql_storage.engine) as seen:
+    with sql_storage.transaction() as uow, statements(sql_storage.engine) as seen:
         assert uow.sequences.next(*SEQUENCE) == 1
         assert uow.sequences.next(*SEQUENCE) == 2
         assert len(uow.plans.received_by_contract(ids)) == len(range(0, 3000, 7))
@@ -210,7 +176,7 @@ def _take_values(storage: SqlStorage, *, meet_inside: bool) -> list[Any]:
 def test_concurrent_sequence_values_are_distinct_on_postgresql(
     approval_pg_engine: Engine,
 ) -> None:
-    storage = _empty_pg(approval_pg_engine)
+    storage = empty_pg_storage(approval_pg_engine)
     values = _take_values(storage, meet_inside=True)
     assert sorted(values) == list(range(1, THREADS + 1))
     with storage.transaction() as uow:
@@ -228,7 +194,7 @@ def test_concurrent_sequence_values_are_distinct_on_a_sqlite_file(tmp_path: Path
 def test_two_approvers_at_the_same_moment_one_wins(approval_pg_engine: Engine) -> None:
     """Both load version 1 in their own transactions and update at the same moment: the
     second UPDATE waits on the first's row lock, then finds version 2 and conflicts."""
-    storage = _empty_pg(approval_pg_engine)
+    storage = empty_pg_storage(approval_pg_engine)
     running = sample_instance("I1", "K1", steps=(ApprovalStep("n1", ApprovalMode.ANY,
                                                               ("u1", "u2")),))
     with storage.transaction() as uow:

@@ -21,8 +21,7 @@ ties of submission time are broken by id (ascending for 待我审批, descending
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -64,8 +63,8 @@ from crmkit.entities.query import Condition as QueryCondition
 from crmkit.entities.query import FieldRef, Operator, RecordQuery
 from crmkit.entities.sales import ProductLine
 from crmkit.errors import Conflict
-from crmkit.ports import Storage, UnitOfWork
-from crmkit.testing.storage import T0
+from crmkit.ports import Storage
+from crmkit.testing.storage import T0, Boom, StorageSuite
 
 __all__ = [
     "ApprovalStorageContract",
@@ -263,10 +262,6 @@ def payments(payment_id: st.SearchStrategy[str] = _IDS) -> st.SearchStrategy[Pay
 # -- the contract --------------------------------------------------------------------------------
 
 
-class _Discard(Exception):
-    """Raised to roll a unit of work back."""
-
-
 def _conflict_code(storage: Storage, write: Any) -> str:
     """The code of the Conflict ``write(uow)`` raises in its own transaction."""
     with pytest.raises(Conflict) as caught, storage.transaction() as uow:
@@ -283,27 +278,11 @@ def _effective_sums(items: Sequence[Payment], field: str) -> dict[str, Decimal]:
     return sums
 
 
-class ApprovalStorageContract:
+class ApprovalStorageContract(StorageSuite):
     """Behaviour every storage adapter's approval, sequence and plan repositories must show."""
 
     examples = 40
     """Hypothesis examples per property test (lower it for slow backends)."""
-
-    def make_storage(self) -> Storage:
-        raise NotImplementedError
-
-    @pytest.fixture
-    def storage(self) -> Storage:
-        store = self.make_storage()
-        store.create_schema()
-        return store
-
-    @contextlib.contextmanager
-    def discarded(self, storage: Storage) -> Iterator[UnitOfWork]:
-        """A unit of work whose writes are rolled back at the end."""
-        with contextlib.suppress(_Discard), storage.transaction() as uow:
-            yield uow
-            raise _Discard
 
     # -- flows ---------------------------------------------------------------------------------
     def test_flow_round_trip_keeps_every_node(self, storage: Storage) -> None:
@@ -337,10 +316,10 @@ class ApprovalStorageContract:
             attrs.evolve(replaced, version=3), expected_version=1)) == "version_conflict"
         assert _conflict_code(storage, lambda uow: uow.approvals.put_flow(
             sample_flow("lead", "F3"), expected_version=1)) == "version_conflict"
-        with pytest.raises(_Discard), storage.transaction() as uow:
+        with pytest.raises(Boom), storage.transaction() as uow:
             uow.approvals.put_flow(attrs.evolve(replaced, version=3), expected_version=2)
             uow.approvals.put_flow(sample_flow("lead", "F3"), expected_version=None)
-            raise _Discard
+            raise Boom
         with storage.transaction() as uow:
             assert uow.approvals.flow(CONTRACT) == replaced
             assert uow.approvals.flow("lead") is None
@@ -458,10 +437,10 @@ class ApprovalStorageContract:
                 assert uow.approvals.waiting_for(user) == []
         # a rolled-back update leaves the waiting list as it was
         resubmitted = attrs.evolve(items[1], status=S.PENDING, version=3)
-        with pytest.raises(_Discard), storage.transaction() as uow:
+        with pytest.raises(Boom), storage.transaction() as uow:
             uow.approvals.update(resubmitted, expected_version=2)
             assert [i.id for i in uow.approvals.waiting_for("u3")] == ["I2"]
-            raise _Discard
+            raise Boom
         with storage.transaction() as uow:
             assert uow.approvals.waiting_for("u3") == []
 
@@ -497,14 +476,14 @@ class ApprovalStorageContract:
     def test_a_rollback_gives_the_value_back(self, storage: Storage) -> None:
         with storage.transaction() as uow:
             assert uow.sequences.next(CONTRACT, "2026") == 1
-        with pytest.raises(_Discard), storage.transaction() as uow:
+        with pytest.raises(Boom), storage.transaction() as uow:
             assert uow.sequences.next(CONTRACT, "2026") == 2
             assert uow.sequences.next(CONTRACT, "2027") == 1
-            raise _Discard
+            raise Boom
         with storage.transaction() as uow:
-            with pytest.raises(_Discard), storage.transaction() as inner:  # a savepoint
+            with pytest.raises(Boom), storage.transaction() as inner:  # a savepoint
                 assert inner.sequences.next(CONTRACT, "2026") == 2
-                raise _Discard
+                raise Boom
             assert uow.sequences.next(CONTRACT, "2026") == 2
             assert uow.sequences.next(CONTRACT, "2027") == 1
 

@@ -17,8 +17,7 @@ Subclasses may lower :attr:`RecordStorageContract.query_examples` for slow backe
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -52,7 +51,7 @@ from crmkit.entities.records import (
 from crmkit.errors import Conflict
 from crmkit.policies.query_eval import cursor_values, field_value, page_of, record_matches
 from crmkit.ports import Storage, UnitOfWork
-from crmkit.testing.storage import T0, sample_department, sample_user
+from crmkit.testing.storage import T0, Boom, StorageSuite, sample_department, sample_user
 
 __all__ = [
     "CUSTOM_FIELDS",
@@ -270,22 +269,15 @@ def sample_lead(lead_id: str = "L1", **kw: Any) -> Lead:
     return Lead(**fields)
 
 
-class _Discard(Exception):
-    """Raised to roll a hypothesis example's writes back."""
-
-
 def _everything(**kw: Any) -> RecordQuery:
     return RecordQuery(RecordScope.everything(), **kw)
 
 
-class RecordStorageContract:
+class RecordStorageContract(StorageSuite):
     """Behaviour every storage adapter's record repositories must show."""
 
     query_examples = 150
     """Hypothesis examples of :meth:`test_queries_agree_with_the_reference_interpreter`."""
-
-    def make_storage(self) -> Storage:
-        raise NotImplementedError
 
     @pytest.fixture
     def storage(self) -> Storage:
@@ -297,13 +289,6 @@ class RecordStorageContract:
             for n, user_id in enumerate(USERS, start=1):
                 uow.users.add(sample_user(user_id, f"1380000000{n}"))
         return store
-
-    @contextlib.contextmanager
-    def discarded(self, storage: Storage) -> Iterator[UnitOfWork]:
-        """A unit of work whose writes are rolled back at the end."""
-        with contextlib.suppress(_Discard), storage.transaction() as uow:
-            yield uow
-            raise _Discard
 
     # -- records -------------------------------------------------------------------------------
     def test_lead_round_trip_keeps_every_attribute(self, storage: Storage) -> None:
@@ -368,10 +353,10 @@ class RecordStorageContract:
     def test_delete_and_rollback(self, storage: Storage) -> None:
         with storage.transaction() as uow:
             uow.records(LEAD).add_many([sample_lead("L1"), sample_lead("L2")])
-        with pytest.raises(_Discard), storage.transaction() as uow:
+        with pytest.raises(Boom), storage.transaction() as uow:
             uow.records(LEAD).delete("L1")
             uow.records(LEAD).add(sample_lead("L3"))
-            raise _Discard
+            raise Boom
         with storage.transaction() as uow:
             assert [r.id for r in uow.records(LEAD).query(_everything())] == ["L1", "L2"]
             uow.records(LEAD).delete("L1")

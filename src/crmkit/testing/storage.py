@@ -10,6 +10,8 @@ adapter proves itself the same way::
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -31,7 +33,7 @@ from crmkit.entities import (
     UserStatus,
 )
 from crmkit.errors import Conflict
-from crmkit.ports import Storage
+from crmkit.ports import Storage, UnitOfWork
 
 T0 = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
 
@@ -75,8 +77,9 @@ class Boom(Exception):
     """Raised inside a transaction to force a rollback."""
 
 
-class StorageContract:
-    """Behaviour every :class:`~crmkit.ports.Storage` adapter must show."""
+class StorageSuite:
+    """What the storage contract suites share: subclasses implement ``make_storage``; the
+    ``storage`` fixture is that storage, empty, schema created."""
 
     def make_storage(self) -> Storage:
         raise NotImplementedError
@@ -86,6 +89,18 @@ class StorageContract:
         store = self.make_storage()
         store.create_schema()
         return store
+
+    @contextlib.contextmanager
+    def discarded(self, storage: Storage) -> Iterator[UnitOfWork]:
+        """A unit of work whose writes are rolled back at the end (raises and swallows
+        :class:`Boom`)."""
+        with contextlib.suppress(Boom), storage.transaction() as uow:
+            yield uow
+            raise Boom
+
+
+class StorageContract(StorageSuite):
+    """Behaviour every :class:`~crmkit.ports.Storage` adapter must show."""
 
     @pytest.fixture
     def org(self, storage: Storage) -> Storage:

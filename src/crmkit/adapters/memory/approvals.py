@@ -72,11 +72,8 @@ class MemoryApprovals:
         self._instances._set(instance.id, instance)
 
     def update(self, instance: ApprovalInstance, *, expected_version: int) -> None:
-        current = self._instances.rows.get(instance.id)
-        if current is None or current.version != expected_version:
-            raise version_conflict("approval", instance.id)
         self._check_record(instance)
-        self._instances._set(instance.id, instance)
+        self._instances._replace(instance.id, instance, expected_version, "approval")
 
     def waiting_for(self, user_id: str, *, limit: int = 100) -> builtins.list[ApprovalInstance]:
         mine = [i for i in self._instances.rows.values() if user_id in _waiting(i)]
@@ -130,10 +127,7 @@ class MemoryPaymentPlans(UndoDict[str, PaymentPlan]):
             self._set(plan.id, plan)
 
     def update(self, plan: PaymentPlan, *, expected_version: int) -> None:
-        current = self.rows.get(plan.id)
-        if current is None or current.version != expected_version:
-            raise version_conflict("payment_plan", plan.id)
-        self._set(plan.id, plan)
+        self._replace(plan.id, plan, expected_version, "payment_plan")
 
     def due(self, on: date, *, limit: int = 1000) -> builtins.list[PaymentPlan]:
         found = [p for p in self.rows.values() if not p.voided and p.remind_on <= on]

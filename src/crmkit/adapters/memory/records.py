@@ -46,6 +46,14 @@ class UndoDict(Generic[K, V]):
     def _forget(self, key: K) -> None:
         self.rows.pop(key, None)
 
+    def _replace(self, key: K, value: V, expected_version: int, kind: str) -> None:
+        """Store ``value`` under ``key`` when the stored one has ``expected_version``; missing
+        or stale → ``Conflict(version_conflict)``."""
+        current = self.rows.get(key)
+        if current is None or getattr(current, "version", None) != expected_version:
+            raise version_conflict(kind, str(key))
+        self._set(key, value)
+
     def _drop(self, key: K) -> None:
         if key in self.rows:
             old = self.rows.pop(key)
@@ -141,11 +149,8 @@ class MemoryRecords(UndoDict[str, Any]):
             self.add(record)
 
     def update(self, record: Any, *, expected_version: int) -> None:
-        current = self.rows.get(record.id)
-        if current is None or current.version != expected_version:
-            raise version_conflict(self.kind, record.id)
         self._check_unique(record)
-        self._set(record.id, record)
+        self._replace(record.id, record, expected_version, self.kind)
 
     def delete(self, record_id: str) -> None:
         self._drop(record_id)
@@ -206,10 +211,7 @@ class MemoryFields(UndoDict[tuple[str, str], FieldDefinition]):
 
     def update(self, definition: FieldDefinition, *, expected_version: int) -> None:
         key = (definition.kind, definition.key)
-        current = self.rows.get(key)
-        if current is None or current.version != expected_version:
-            raise version_conflict("field", definition.key)
-        self._set(key, definition)
+        self._replace(key, definition, expected_version, "field")
 
 
 class MemoryScenes(UndoDict[str, Scene]):
@@ -225,10 +227,7 @@ class MemoryScenes(UndoDict[str, Scene]):
         self._set(scene.id, scene)
 
     def update(self, scene: Scene, *, expected_version: int) -> None:
-        current = self.rows.get(scene.id)
-        if current is None or current.version != expected_version:
-            raise version_conflict("scene", scene.id)
-        self._set(scene.id, scene)
+        self._replace(scene.id, scene, expected_version, "scene")
 
     def delete(self, scene_id: str) -> None:
         self._drop(scene_id)
@@ -302,10 +301,7 @@ class MemoryStageGroups(UndoDict[str, StageGroup]):
         self._set(group.id, group)
 
     def update(self, group: StageGroup, *, expected_version: int) -> None:
-        current = self.rows.get(group.id)
-        if current is None or current.version != expected_version:
-            raise version_conflict("stage_group", group.id)
-        self._set(group.id, group)
+        self._replace(group.id, group, expected_version, "stage_group")
 
 
 class MemoryCategories(UndoDict[str, ProductCategory]):
@@ -319,10 +315,7 @@ class MemoryCategories(UndoDict[str, ProductCategory]):
         self._set(category.id, category)
 
     def update(self, category: ProductCategory, *, expected_version: int) -> None:
-        current = self.rows.get(category.id)
-        if current is None or current.version != expected_version:
-            raise version_conflict("category", category.id)
-        self._set(category.id, category)
+        self._replace(category.id, category, expected_version, "category")
 
     def delete(self, category_id: str) -> None:
         self._drop(category_id)

@@ -85,11 +85,13 @@ def _instance_row(instance: ApprovalInstance) -> dict[str, Any]:
     }
 
 
-class SqlApprovals:
-    """:class:`~crmkit.ports.approvals.ApprovalRepository` over ``crm_approval_*``."""
+class SqlApprovals(Repository):
+    """:class:`~crmkit.ports.approvals.ApprovalRepository` over ``crm_approval_*`` (the
+    shared plumbing works on the instances)."""
 
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
+    kind = _INSTANCE
+    table = approval_instances
+    unique_fields = ("record",)
 
     # -- flows -------------------------------------------------------------------------------
     def _flows(self, statement: Select[Any]) -> builtins.list[ApprovalFlow]:
@@ -165,29 +167,14 @@ class SqlApprovals:
         """Insert; an existing id → ``approval.exists``, a record that already has an
         instance → ``approval.record_taken``."""
         self._check_record(instance)
-        try:
-            self._conn.execute(insert(approval_instances), _instance_row(instance))
-        except IntegrityError as err:
-            raise_write_conflict(err, _INSTANCE, ("record",))
+        self._insert(_instance_row(instance))
         self._write_waiting(instance)
 
     def update(self, instance: ApprovalInstance, *, expected_version: int) -> None:
         """``UPDATE … WHERE id AND version = :expected`` (no row → ``version_conflict``),
         then the instance's waiting rows are replaced."""
         self._check_record(instance)
-        row = _instance_row(instance)
-        del row["id"]
-        try:
-            result = self._conn.execute(
-                update(approval_instances)
-                .where(approval_instances.c.id == instance.id,
-                       approval_instances.c.version == expected_version)
-                .values(row)
-            )
-        except IntegrityError as err:
-            raise_write_conflict(err, _INSTANCE, ("record",))
-        if result.rowcount == 0:
-            raise version_conflict(_INSTANCE, instance.id)
+        self._update_versioned(_instance_row(instance), expected_version)
         self._conn.execute(
             delete(approval_waiting).where(approval_waiting.c.instance_id == instance.id)
         )

@@ -583,18 +583,41 @@ _NUMBERED: dict[str, Any] = {
 }
 """A unique number index covers numbered rows only: ``""`` is "no number yet", never taken."""
 
-contracts = Table(
+def _approved_record(name: str, *items: Column[Any] | Index) -> Table:
+    """The table of a record kind under approval (contracts, payments): the columns every such
+    kind has — id, number, customer, owner and stamps, approval status and id, the follow-up
+    tail, ``custom`` — around the kind's own columns, plus its own indexes (``items``); indexed
+    by number (unique), owner + creation, creation and customer."""
+    return Table(
+        name,
+        metadata,
+        _id("id", primary_key=True),
+        _text("number", 64, nullable=False),
+        _id("customer_id", nullable=False),
+        _id("owner_id", nullable=True),
+        _id("created_by", nullable=True),
+        Column("created_at", UTCDateTime(), nullable=False),
+        Column("updated_at", UTCDateTime(), nullable=False),
+        Column("version", Integer, nullable=False),
+        *(item for item in items if isinstance(item, Column)),
+        _text("approval_status", 16, nullable=False),
+        _id("approval_id", nullable=True),
+        _text("remark"),
+        Column("next_contact_at", UTCDateTime(), nullable=True),
+        Column("last_followup_at", UTCDateTime(), nullable=True),
+        _text("last_followup_content"),
+        Column("custom", JSONDocument, nullable=False),
+        Index(f"ix_{name}_number", "number", unique=True, **_NUMBERED),
+        Index(f"ix_{name}_owner_created", "owner_id", "created_at", "id"),
+        Index(f"ix_{name}_created", "created_at", "id"),
+        Index(f"ix_{name}_customer", "customer_id"),
+        *(item for item in items if isinstance(item, Index)),
+    )
+
+
+contracts = _approved_record(
     "crm_contracts",
-    metadata,
-    _id("id", primary_key=True),
-    _text("number", 64, nullable=False),
     _text("name", nullable=False),
-    _id("customer_id", nullable=False),
-    _id("owner_id", nullable=True),
-    _id("created_by", nullable=True),
-    Column("created_at", UTCDateTime(), nullable=False),
-    Column("updated_at", UTCDateTime(), nullable=False),
-    Column("version", Integer, nullable=False),
     _id("opportunity_id", nullable=True),
     Column("amount", Money(), nullable=False),
     Column("order_date", Date(), nullable=True),
@@ -604,52 +627,21 @@ contracts = Table(
     _id("company_signer_id", nullable=True),
     Column("lines", JSONDocument, nullable=False),
     Column("order_discount", Percent(), nullable=False),
-    _text("approval_status", 16, nullable=False),
-    _id("approval_id", nullable=True),
     Column("received_amount", Money(), nullable=False),
     Column("unreceived_amount", Money(), nullable=False),
-    _text("remark"),
-    Column("next_contact_at", UTCDateTime(), nullable=True),
-    Column("last_followup_at", UTCDateTime(), nullable=True),
-    _text("last_followup_content"),
-    Column("custom", JSONDocument, nullable=False),
-    Index("ix_crm_contracts_number", "number", unique=True, **_NUMBERED),
-    Index("ix_crm_contracts_owner_created", "owner_id", "created_at", "id"),
-    Index("ix_crm_contracts_created", "created_at", "id"),
-    Index("ix_crm_contracts_customer", "customer_id"),
     Index("ix_crm_contracts_opportunity", "opportunity_id"),
 )
 """合同: one column per :class:`~crmkit.entities.contracts.Contract` attribute plus ``custom``;
 ``lines`` as in ``crm_opportunities``; a non-empty ``number`` is unique
 (``contract.number_taken``)."""
 
-payments = Table(
+payments = _approved_record(
     "crm_payments",
-    metadata,
-    _id("id", primary_key=True),
-    _text("number", 64, nullable=False),
     _id("contract_id", nullable=False),
-    _id("customer_id", nullable=False),
-    _id("owner_id", nullable=True),
-    _id("created_by", nullable=True),
-    Column("created_at", UTCDateTime(), nullable=False),
-    Column("updated_at", UTCDateTime(), nullable=False),
-    Column("version", Integer, nullable=False),
     _id("plan_id", nullable=True),
     Column("paid_on", Date(), nullable=True),
     Column("amount", Money(), nullable=False),
     _text("method", 64),
-    _text("approval_status", 16, nullable=False),
-    _id("approval_id", nullable=True),
-    _text("remark"),
-    Column("next_contact_at", UTCDateTime(), nullable=True),
-    Column("last_followup_at", UTCDateTime(), nullable=True),
-    _text("last_followup_content"),
-    Column("custom", JSONDocument, nullable=False),
-    Index("ix_crm_payments_number", "number", unique=True, **_NUMBERED),
-    Index("ix_crm_payments_owner_created", "owner_id", "created_at", "id"),
-    Index("ix_crm_payments_created", "created_at", "id"),
-    Index("ix_crm_payments_customer", "customer_id"),
     Index("ix_crm_payments_contract", "contract_id", "approval_status"),
     Index("ix_crm_payments_plan", "plan_id", "approval_status"),
 )
