@@ -66,9 +66,9 @@ class MemoryApprovals:
             raise taken("approval", "record")
 
     def add(self, instance: ApprovalInstance) -> None:
+        self._check_record(instance)
         if instance.id in self._instances.rows:
             raise exists("approval", instance.id)
-        self._check_record(instance)
         self._instances._set(instance.id, instance)
 
     def update(self, instance: ApprovalInstance, *, expected_version: int) -> None:
@@ -86,9 +86,12 @@ class MemoryApprovals:
 
 
 def _waiting(instance: ApprovalInstance) -> tuple[str, ...]:
-    """Who the instance waits for: the current step's approvers while it runs, else nobody."""
+    """Who the instance waits for: the current step's approvers while a submitted instance
+    runs, else nobody."""
     step = instance.current_step
-    return step.waiting_for if instance.status.running and step is not None else ()
+    if not instance.status.running or step is None or instance.submitted_at is None:
+        return ()
+    return step.waiting_for
 
 
 def _submission(instance: ApprovalInstance) -> tuple[datetime, str]:
