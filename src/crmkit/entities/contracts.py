@@ -104,7 +104,8 @@ class PlanStatus(enum.StrEnum):
 @attrs.frozen
 class PaymentPlan:
     """One period (期数) of a contract's payment plan. Its status is derived from the
-    effective payments against it and today's date (:func:`crmkit.policies.contracts.plan_status`)."""
+    effective payments against it and today's date
+    (:func:`crmkit.policies.contracts.plan_status`)."""
 
     id: str
     contract_id: str

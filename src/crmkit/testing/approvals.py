@@ -639,11 +639,21 @@ class ApprovalStorageContract(StorageSuite):
             make("X5", number="N-1"))) == f"{kind}.number_taken"
         assert _conflict_code(storage, lambda uow: uow.records(kind).update(
             make("X2", number="N-1", version=2), expected_version=1)) == f"{kind}.number_taken"
+        assert _conflict_code(storage, lambda uow: uow.records(kind).update_many(
+            [make("X3", number="N-1", version=2)], [1])) == f"{kind}.number_taken"
+        assert _conflict_code(storage, lambda uow: uow.records(kind).update_many(
+            [make("X3", number="N-9", version=2), make("X4", number="N-9", version=2)],
+            [1, 1])) == f"{kind}.number_taken"
         with storage.transaction() as uow:
-            uow.records(kind).update(make("X2", number="N-3", version=2), expected_version=1)
+            uow.records(kind).update_many([make("X1", number="N-1", version=2),
+                                           make("X2", number="N-7", version=2)], [1, 1])
+            uow.records(kind).update_many([make("X1", number="N-1", version=3),
+                                           make("X2", number="N-2", version=3)], [2, 2])
+        with storage.transaction() as uow:
+            uow.records(kind).update(make("X2", number="N-3", version=4), expected_version=3)
             uow.records(kind).add(make("X5", number="N-2"))
-            uow.records(kind).update(make("X1", number="N-1", version=2, remark="same"),
-                                     expected_version=1)
+            uow.records(kind).update(make("X1", number="N-1", version=4, remark="same"),
+                                     expected_version=3)
         with storage.transaction() as uow:
             assert uow.records(kind).get("X5") == make("X5", number="N-2")
 

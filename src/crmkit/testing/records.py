@@ -350,6 +350,20 @@ class RecordStorageContract(StorageSuite):
         with storage.transaction() as uow:
             assert uow.records(LEAD).get("L1") == changed
 
+    def test_update_many_is_all_or_nothing(self, storage: Storage) -> None:
+        with storage.transaction() as uow:
+            uow.records(LEAD).add_many([sample_lead("L1"), sample_lead("L2")])
+        one, two = sample_lead("L1", name="一", version=2), sample_lead("L2", name="二", version=2)
+        with pytest.raises(Conflict) as caught, storage.transaction() as uow:
+            uow.records(LEAD).update_many([one, two], [1, 2])
+        assert caught.value.code == "version_conflict"
+        with storage.transaction() as uow:
+            assert uow.records(LEAD).get("L1") == sample_lead("L1")
+            uow.records(LEAD).update_many([one, two], [1, 1])
+            uow.records(LEAD).update_many([], [])
+        with storage.transaction() as uow:
+            assert uow.records(LEAD).get_many(["L1", "L2"]) == [one, two]
+
     def test_delete_and_rollback(self, storage: Storage) -> None:
         with storage.transaction() as uow:
             uow.records(LEAD).add_many([sample_lead("L1"), sample_lead("L2")])

@@ -34,6 +34,10 @@ class ContactService(RecordService):
     """Contacts through the record engine, tied to a visible customer."""
 
     def _before_write(self, op: Op, record: Any, old: Any | None) -> Any:
+        """The customer must be visible — a customer this operation created is, by
+        construction (a lead conversion creates both, no read needed)."""
+        if (CUSTOMER, record.customer_id) in op.created:
+            return record
         if old is None or record.customer_id != old.customer_id:
             try:
                 self._access.visible(op, CUSTOMER, record.customer_id)

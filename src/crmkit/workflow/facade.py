@@ -20,8 +20,8 @@ from crmkit.workflow.followups import FollowUpService
 from crmkit.workflow.leads import LeadService, lead_spec
 from crmkit.workflow.opportunities import OpportunityService, opportunity_spec
 from crmkit.workflow.org import OrgService
-from crmkit.workflow.plugins import PluginLoadError, build_plugin_manager
 from crmkit.workflow.payments import PaymentService, payment_spec
+from crmkit.workflow.plugins import PluginLoadError, build_plugin_manager
 from crmkit.workflow.pool import PoolService
 from crmkit.workflow.products import ProductService, product_spec
 from crmkit.workflow.record_kinds import KindSpec

@@ -21,7 +21,7 @@ from crmkit.entities.records import ConditionSpec
 from crmkit.entities.sales import CUSTOMER
 from crmkit.errors import PermissionDenied, RuleViolation, ValidationError
 from crmkit.workflow.record_kinds import KindSpec
-from crmkit.workflow.records import RecordService
+from crmkit.workflow.records import RecordService, record_changes
 from crmkit.workflow.runtime import ActorRef, Op
 
 LEAD_WRITABLE = frozenset(f.key for f in LEAD_FIELDS) - READ_ONLY
@@ -55,6 +55,10 @@ class Conversion:
     lead_id: str
     customer_id: str
     contact_id: str | None
+
+
+CONVERTED = ("converted", "converted_at", "customer_id")
+"""What conversion changes on a lead."""
 
 
 class LeadService(RecordService):
@@ -124,9 +128,13 @@ class LeadService(RecordService):
                              if lead.contact_name]
             contacts = self.contacts.create_many_in(op, contact_items) if contact_items else []
             contact_of = {c.customer_id: c.id for c in contacts}
-            for lead, customer in zip(leads, customers, strict=True):
-                self._save(op, None, lead, None, "convert", converted=True,
-                           converted_at=op.now, customer_id=customer.id)
+            marked = [attrs.evolve(lead, converted=True, converted_at=op.now,
+                                   customer_id=customer.id, version=lead.version + 1,
+                                   updated_at=op.now)
+                      for lead, customer in zip(leads, customers, strict=True)]
+            self._repo(op).update_many(marked, [lead.version for lead in leads])
+            for lead, new in zip(leads, marked, strict=True):
+                op.log(LEAD, lead.id, "convert", record_changes(lead, new, CONVERTED))
             return [Conversion(lead.id, customer.id, contact_of.get(customer.id))
                     for lead, customer in zip(leads, customers, strict=True)]
 

@@ -63,8 +63,13 @@ def field_error(path: str, code: str, detail: str = "") -> FieldError:
     return FieldError(path, code, f"{path} {zh}{detail}", f"{path} {en}{detail}")
 
 
-def record_changes(old: Any | None, new: Any | None) -> tuple[FieldChange, ...]:
-    """Field-level changes between two versions of a record, custom fields as ``custom.<key>``."""
+def record_changes(old: Any | None, new: Any | None,
+                   only: Sequence[str] = ()) -> tuple[FieldChange, ...]:
+    """Field-level changes between two versions of a record, custom fields as ``custom.<key>``.
+    ``only`` names the system fields that may have changed (a cheaper diff for bulk work)."""
+    if only and old is not None and new is not None:
+        return tuple(FieldChange(name, to_dict(getattr(old, name)), to_dict(getattr(new, name)))
+                     for name in only if getattr(old, name) != getattr(new, name))
     before = to_dict(old) if old is not None else {}
     after = to_dict(new) if new is not None else {}
     changes = [

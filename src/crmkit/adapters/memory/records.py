@@ -152,6 +152,14 @@ class MemoryRecords(UndoDict[str, Any]):
         self._check_unique(record)
         self._replace(record.id, record, expected_version, self.kind)
 
+    def update_many(self, records: Sequence[Any], expected_versions: Sequence[int]) -> None:
+        for record, expected in zip(records, expected_versions, strict=True):
+            current = self.rows.get(record.id)
+            if current is None or current.version != expected:
+                raise version_conflict(self.kind, record.id)
+        for record, expected in zip(records, expected_versions, strict=True):
+            self.update(record, expected_version=expected)
+
     def delete(self, record_id: str) -> None:
         self._drop(record_id)
 

@@ -17,7 +17,17 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import attrs
-from sqlalchemy import Connection, RowMapping, Select, Table, delete, insert, select, update
+from sqlalchemy import (
+    Connection,
+    RowMapping,
+    Select,
+    Table,
+    bindparam,
+    delete,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from crmkit.adapters.sqlalchemy.base import (
@@ -112,6 +122,7 @@ from crmkit.entities.sales import (
 from crmkit.errors import Conflict
 
 R = TypeVar("R")
+UNIQUE_CHUNK = 1000
 
 
 @attrs.frozen
@@ -226,6 +237,49 @@ class SqlRecords(Repository):
         row = self._to_row(record)
         self._check_unique(row)
         self._update_versioned(row, expected_version)
+
+    def update_many(self, records: Sequence[Any], expected_versions: Sequence[int]) -> None:
+        """One executemany ``UPDATE … WHERE id = :id AND version = :expected`` (after one
+        SELECT per unique field and chunk); fewer rows matched than records → ``Conflict``."""
+        rows = [self._to_row(r) for r in records]
+        if not rows:
+            return
+        self._check_unique_many(rows)
+        table = self.table
+        statement = update(table).where(table.c.id == bindparam("_id"),
+                                        table.c.version == bindparam("_expected"))
+        params = [{"_id": row["id"], "_expected": expected,
+                   **{k: v for k, v in row.items() if k != "id"}}
+                  for row, expected in zip(rows, expected_versions, strict=True)]
+        if not self._conn.dialect.supports_sane_multi_rowcount:
+            for row, expected in zip(rows, expected_versions, strict=True):
+                self._update_versioned(row, expected)
+            return
+        try:
+            result = self._conn.execute(statement, params)
+        except IntegrityError as err:
+            raise_write_conflict(err, self.kind, self.unique_fields)
+        if result.rowcount != len(rows):
+            raise version_conflict(self.kind, ", ".join(r["id"] for r in rows[:5]))
+
+    def _check_unique_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Unique values of a batch: no two rows share one, no other record holds one."""
+        for field in self.unique_fields:
+            holder_of: dict[Any, str] = {}
+            for row in rows:
+                value = row[field]
+                if value in (None, ""):
+                    continue
+                if holder_of.setdefault(value, row["id"]) != row["id"]:
+                    raise taken(self.kind, field)
+            values = list(holder_of)
+            column = self.table.c[field]
+            for start in range(0, len(values), UNIQUE_CHUNK):
+                chunk = values[start:start + UNIQUE_CHUNK]
+                for found_id, value in self._conn.execute(
+                        select(self.table.c.id, column).where(column.in_(chunk))):
+                    if holder_of.get(value) != found_id:
+                        raise taken(self.kind, field)
 
     def delete(self, record_id: str) -> None:
         self._delete(record_id)
