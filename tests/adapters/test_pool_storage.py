@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import random
 import threading
-import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -31,7 +30,7 @@ from sqlalchemy import Engine, event
 from crmkit import CRM
 from crmkit.adapters.basics import FixedClock, OutboxNotifier, UUID7Ids
 from crmkit.adapters.memory import MemoryStorage
-from crmkit.adapters.sqlalchemy import SqlStorage, make_engine
+from crmkit.adapters.sqlalchemy import SqlStorage
 from crmkit.entities.pool import Pool, ReclaimCandidate, ReclaimRule, RuleType
 from crmkit.entities.records import Access, TeamMember
 from crmkit.entities.sales import (
@@ -48,6 +47,8 @@ from crmkit.policies.reclaim import cutoff, reclaim_spec
 from crmkit.ports import Storage, UnitOfWork
 from crmkit.testing.storage import sample_department, sample_user
 
+from .conftest import private_pg_schema
+
 TZ = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 MEMBERS = ("m1", "m2")
@@ -60,25 +61,6 @@ BACKENDS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postg
 
 
 # -- storages ------------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def private_pg_schema(pg_url: str, **engine_kw: Any) -> Iterator[Engine]:
-    """An engine whose ``search_path`` is a fresh schema with crmkit's tables, dropped after."""
-    schema = f"crmkit_pool_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(pg_url)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    engine = make_engine(pg_url, connect_args={"options": f"-csearch_path={schema}"},
-                         **engine_kw)
-    try:
-        SqlStorage(engine).create_schema()
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ price-history and stage-history repositories."""
 from __future__ import annotations
 
 import contextlib
-import uuid
 from collections.abc import Iterator, Sequence
 from datetime import date, timedelta, timezone
 from decimal import Decimal
@@ -16,11 +15,10 @@ import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, event
 from sqlalchemy.exc import StatementError
 
 from crmkit.adapters.memory import MemoryStorage
-from crmkit.adapters.sqlalchemy import SqlStorage, make_engine, metadata
+from crmkit.adapters.sqlalchemy import SqlStorage
 from crmkit.adapters.sqlalchemy.base import BULK_ROWS
 from crmkit.entities import FieldChange, OperationLogEntry, RecordScope
 from crmkit.entities.fields import ValueKind
@@ -46,31 +44,16 @@ from crmkit.entities.sales import (
 from crmkit.errors import Conflict
 from crmkit.policies.query_eval import cursor_values, page_of, record_matches
 from crmkit.ports import Storage, UnitOfWork
+from crmkit.testing.approvals import decimal_texts
 from crmkit.testing.storage import T0, sample_department, sample_user
+
+from .conftest import empty_pg_storage, statements
 
 BACKENDS = ["memory", "sqlite", "postgresql"]
 USERS = ("u1", "u2", "u3")
 
 
 # -- storages ------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def pg_engine(pg_url: str) -> Iterator[Engine]:
-    """An engine whose ``search_path`` is a fresh schema holding crmkit's tables."""
-    schema = f"crmkit_sales_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(pg_url)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    engine = make_engine(pg_url, connect_args={"options": f"-csearch_path={schema}"})
-    metadata.create_all(engine)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -82,11 +65,7 @@ def storage(request: pytest.FixtureRequest) -> Storage:
     elif request.param == "sqlite":
         store = SqlStorage("sqlite://")
     else:
-        engine = request.getfixturevalue("pg_engine")
-        names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-        with engine.begin() as conn:
-            conn.exec_driver_sql(f"TRUNCATE TABLE {names} CASCADE")
-        store = SqlStorage(engine)
+        store = empty_pg_storage(request.getfixturevalue("pg_engine"))
     store.create_schema()
     with store.transaction() as uow:
         uow.departments.add(sample_department("d1"))
@@ -100,11 +79,7 @@ def sql_storage(request: pytest.FixtureRequest) -> SqlStorage:
     if request.param == "sqlite":
         sql = SqlStorage("sqlite://")
     else:
-        engine = request.getfixturevalue("pg_engine")
-        names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-        with engine.begin() as conn:
-            conn.exec_driver_sql(f"TRUNCATE TABLE {names} CASCADE")
-        sql = SqlStorage(engine)
+        sql = empty_pg_storage(request.getfixturevalue("pg_engine"))
     sql.create_schema()
     return sql
 
@@ -119,20 +94,6 @@ def discarded(storage: Storage) -> Iterator[UnitOfWork]:
     with contextlib.suppress(_Discard), storage.transaction() as uow:
         yield uow
         raise _Discard
-
-
-@contextlib.contextmanager
-def statements(engine: Engine) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 # -- samples -------------------------------------------------------------------------------------
@@ -213,17 +174,6 @@ def _loaded(uow: UnitOfWork, kind: str, record_id: str) -> Any:
     return record
 
 
-def _decimal_texts(value: Any) -> Any:
-    """Every Decimal inside an entity as its exact text, so scale differences show too."""
-    if isinstance(value, Decimal):
-        return str(value)
-    if attrs.has(type(value)):
-        return {a.name: _decimal_texts(getattr(value, a.name)) for a in attrs.fields(type(value))}
-    if isinstance(value, tuple | list):
-        return [_decimal_texts(v) for v in value]
-    return value
-
-
 # -- round trips -----------------------------------------------------------------------------------
 
 
@@ -261,7 +211,7 @@ def test_decimals_come_back_exact_with_their_places(storage: Storage) -> None:
         tenth = _loaded(uow, PRODUCT, "P9").price
         loaded = _loaded(uow, OPPORTUNITY, "O1")
     assert (type(price), str(price), str(tenth)) == (Decimal, "12.50", "0.10")
-    assert _decimal_texts(loaded) == _decimal_texts(FULL_OPPORTUNITY)
+    assert decimal_texts(loaded) == decimal_texts(FULL_OPPORTUNITY)
     assert str(loaded.amount) == "9999999999999.99"
     assert isinstance(loaded.expected_close_date, date)
     assert loaded.contact_ids == ("K2", "K1")
@@ -582,7 +532,7 @@ def test_stage_groups(storage: Storage) -> None:
     with storage.transaction() as uow:
         loaded = uow.stage_groups.get("G1")
         assert loaded == GROUP
-        assert _decimal_texts(loaded) == _decimal_texts(GROUP)
+        assert decimal_texts(loaded) == decimal_texts(GROUP)
         assert [s.id for s in loaded.stages] == ["s2", "s1", "s3"]
         assert [g.id for g in uow.stage_groups.list()] == ["G0", "G1"]
         assert uow.stage_groups.get("nope") is None
@@ -679,7 +629,7 @@ def test_bulk_add_many_round_trips_exactly(storage: Storage) -> None:
         loaded = uow.records(OPPORTUNITY).get_many([o.id for o in many])
         contacts_back = uow.records(CONTACT).get_many([c.id for c in people])
     assert loaded == many
-    assert _decimal_texts(loaded[7]) == _decimal_texts(attrs.evolve(many[7], amount=Decimal(
+    assert decimal_texts(loaded[7]) == decimal_texts(attrs.evolve(many[7], amount=Decimal(
         "0.07"), created_at=T0))
     assert contacts_back == people
 
