@@ -38,19 +38,16 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from bench_scopes import (
-    DEFAULT_PG_URL,
-    OWNER_STRIDE,
-    TEAM_EVERY,
-    Org,
-    build_org,
+from _common import (
+    add_postgres_options,
+    choose_postgres,
+    explain,
     postgres_engine,
-    postgres_reachable,
     short_sql,
-    sql_list,
     sqlite_engine,
     table,
 )
+from bench_scopes import OWNER_STRIDE, TEAM_EVERY, Org, build_org, sql_list
 from sqlalchemy import Connection, Engine, Index, event, insert, update
 
 from crmkit import CRM
@@ -178,13 +175,6 @@ def inlined(sql: str, params: Any, postgres: bool) -> str:
     parts = sql.split("?")
     values = [literal(v, postgres) for v in params]
     return "".join(p + (values[i] if i < len(values) else "") for i, p in enumerate(parts))
-
-
-def explain(conn: Connection, sql: str, params: Any = None) -> str:
-    postgres = conn.dialect.name == "postgresql"
-    prefix = "EXPLAIN " if postgres else "EXPLAIN QUERY PLAN "
-    rows = conn.exec_driver_sql(prefix + sql, params or ()).all()
-    return "\n".join("      " + short_sql(str(r[0] if postgres else r[-1]), 200) for r in rows)
 
 
 # -- loading ----------------------------------------------------------------------------------
@@ -660,11 +650,7 @@ def bench_without_index(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--pg", metavar="URL",
-        help=f"PostgreSQL URL (default: $CRMKIT_BENCH_PG_URL, else {DEFAULT_PG_URL} if reachable)",
-    )
-    parser.add_argument("--no-pg", action="store_true", help="skip PostgreSQL")
+    add_postgres_options(parser)
     parser.add_argument("--no-sqlite", action="store_true", help="skip SQLite")
     parser.add_argument("--rows", type=int, help="leads (default 1,000,000; --quick 50,000)")
     parser.add_argument("--users", type=int, default=10_000, help="users in the org (10,000)")
@@ -687,16 +673,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.repeats or (3 if args.quick else 15),
     )
 
-    pg_url = None if args.no_pg else (args.pg or os.environ.get("CRMKIT_BENCH_PG_URL"))
-    pg_version = None
-    if pg_url:
-        pg_version = postgres_reachable(pg_url)
-        if pg_version is None:
-            print(f"PostgreSQL at {pg_url} is not reachable", file=sys.stderr)
-            return 2
-    elif not args.no_pg:
-        pg_version = postgres_reachable(DEFAULT_PG_URL)
-        pg_url = DEFAULT_PG_URL if pg_version else None
+    pg_url, pg_version = choose_postgres(args)
 
     started = time.perf_counter()
     print(

@@ -32,8 +32,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-# re-exported (`as` names): bench_leads.py imports them, and these helpers, from here
-from _common import DEFAULT_PG_URL as DEFAULT_PG_URL
 from _common import (
     add_postgres_options,
     banner,
@@ -48,7 +46,6 @@ from _common import (
     table,
     timed_call,
 )
-from _common import postgres_reachable as postgres_reachable
 from sqlalchemy import (
     Column,
     Connection,
@@ -165,8 +162,8 @@ def build_org(n_users: int, seed: int) -> Org:
     all_depts = [u.id for u in units]
     parent_of = {u.id: u.parent_id for u in units}
     n_others = n_users - len(units)
-    if n_others < 0:
-        raise SystemExit(f"need at least {len(units)} users")
+    if n_others < 1:
+        raise SystemExit(f"need more than {len(units)} users (one head per department + reps)")
     placed: dict[str, list[int]] = defaultdict(list)
     for n in range(n_others):
         placed[rng.choice(all_depts)].append(n)
@@ -371,13 +368,11 @@ class Viewer:
 
 
 def pick_viewers(org: Org, index: OrgIndex) -> list[Viewer]:
-    """A rep (SELF), a manager (~300 owners) and a director (~3,000) by DEPARTMENT_TREE, ALL."""
-    deepest = max(org.level_of.values())
-    rep = next(
-        m.id
-        for m in org.snapshot.members
-        if m.id not in org.heads and org.level_of[m.department_id] == deepest
-    )
+    """A rep (SELF, in the deepest department that has one), a manager
+    (~300 owners) and a director (~3,000) by DEPARTMENT_TREE, ALL."""
+    reps = [m for m in org.snapshot.members if m.id not in org.heads]
+    deepest = max(org.level_of[m.department_id] for m in reps)
+    rep = next(m.id for m in reps if org.level_of[m.department_id] == deepest)
 
     def head_near(target: int) -> str:
         dept = min(org.head_of, key=lambda d: (abs(len(index.users_in_tree(d)) - target), d))
