@@ -10,13 +10,14 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar, get_origin
+from typing import Any, TypeVar, get_args, get_origin
 
 import attrs
 import cattrs
+from cattrs.cols import homogenous_tuple_structure_factory, is_any_set, list_structure_factory
 from cattrs.errors import (
     BaseValidationError,
     ClassValidationError,
@@ -110,6 +111,37 @@ def _structure_decimal(value: Any, _: Any) -> Decimal:
     return result
 
 
+def _is_collection(t: Any) -> bool:
+    """Lists, sets and homogeneous tuples (``tuple[X, ...]``) of a payload."""
+    if is_any_set(t) or get_origin(t) in (list, Sequence) or t is list:
+        return True
+    return get_origin(t) is tuple and get_args(t)[1:] == (Ellipsis,)
+
+
+def _collection_hook(cl: Any) -> Any:
+    """cattrs' own list/tuple hooks (paths per item), refusing text and objects: a string is
+    iterable, but ``"abc"`` is not the list ``["a", "b", "c"]``."""
+    args = get_args(cl)
+    inner = args[0] if args else Any
+    wrap: Any = None
+    if is_any_set(cl):
+        base = list_structure_factory(list[inner], converter)  # type: ignore[valid-type]
+        wrap = frozenset if get_origin(cl) is frozenset or cl is frozenset else set
+    elif get_origin(cl) is tuple:
+        base = homogenous_tuple_structure_factory(cl, converter)
+    else:
+        base = list_structure_factory(list[inner], converter)  # type: ignore[valid-type]
+
+    def structure(value: Any, t: Any) -> Any:
+        if isinstance(value, str | bytes | Mapping):
+            raise _TypeMismatch("list")
+        items = base(value, t)
+        return wrap(items) if wrap is not None else items
+
+    return structure
+
+
+converter.register_structure_hook_factory(_is_collection, _collection_hook)
 converter.register_structure_hook(float, _structure_float)
 converter.register_structure_hook(datetime, _structure_datetime)
 converter.register_structure_hook(date, _structure_date)

@@ -394,6 +394,9 @@ def test_submitter_chooses_the_approvers() -> None:
     assert bad.value.codes == {"$.chosen.pick": "approval.bad_approver"}
     with pytest.raises(ValidationError):
         go(flow_of(node), chosen={"pick": ["stranger"]})
+    with pytest.raises(ValidationError) as own:
+        go(flow_of(node), chosen={"pick": ["cfo", "amy"]})
+    assert own.value.codes == {"$.chosen.pick": "approval.self_approver"}
 
 
 def test_a_chooser_node_off_the_path_needs_no_choice() -> None:

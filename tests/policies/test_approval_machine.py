@@ -276,11 +276,14 @@ class ApprovalMachine(RuleBasedStateMachine):
         self.minutes += 1
         return T0 + timedelta(minutes=self.minutes)
 
-    def draw_record(self, data: st.DataObject) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    def draw_record(self, data: st.DataObject, submitter: str
+                    ) -> tuple[dict[str, Any], dict[str, list[str]]]:
+        """Record values and the approvers the submitter picks (never themselves)."""
         assert self.flow is not None
         values = {"amount": data.draw(amounts),
                   "tags": data.draw(st.lists(st.sampled_from(["a", "b", "c"]), max_size=2))}
-        chosen = {n.id: data.draw(st.lists(st.sampled_from(ACTIVE), min_size=1, max_size=3))
+        others = [u for u in ACTIVE if u != submitter]
+        chosen = {n.id: data.draw(st.lists(st.sampled_from(others), min_size=1, max_size=3))
                   for n in self.flow.nodes
                   if isinstance(n, ApproverNode) and n.source is Src.SUBMITTER_CHOOSES}
         return values, chosen
@@ -309,8 +312,8 @@ class ApprovalMachine(RuleBasedStateMachine):
 
     def new_submission(self, data: st.DataObject) -> None:
         assert self.flow is not None
-        values, chosen = self.draw_record(data)
         submitter = data.draw(st.sampled_from(ACTIVE))
+        values, chosen = self.draw_record(data, submitter)
         expected = model_steps(self.flow, values, submitter, chosen)
         if not self.flow.enabled:
             expected = []
@@ -351,7 +354,7 @@ class ApprovalMachine(RuleBasedStateMachine):
         chosen: dict[str, list[str]] = {}
         resolved: list[ModelStep] | str = []
         if action is A.RESUBMIT:
-            values, chosen = self.draw_record(data)
+            values, chosen = self.draw_record(data, self.submitter)
             resolved = model_steps(self.flow, values, self.submitter, chosen)
             if (expected_error is None and before.resubmit_from is ResubmitFrom.FIRST
                     and self.flow.enabled and resolved == NO_APPROVER):

@@ -161,8 +161,9 @@ def test_reject_needs_comment_then_resubmit_from_first(org: Org, setup: Setup) -
     assert rejected.record.approval_status is S.REJECTED
     edited = org.crm.contracts.update(org.rep, c.id, {"amount": "12000"})
     assert edited.amount == 12000
-    with pytest.raises(PermissionDenied):
-        org.crm.contracts.submit(org.manager, c.id)  # only the submitter resubmits
+    stranger = org.user("13900000011", "赵六", org.finance, "sales_rep")
+    with pytest.raises(NotFound):
+        org.crm.contracts.submit(stranger, c.id)
     again = org.crm.contracts.submit(org.rep, c.id, comment="已调价")
     assert again.instance.status is S.PENDING and again.instance.id == rejected.instance.id
     assert [e.action.value for e in again.instance.history] == [
@@ -271,3 +272,104 @@ def test_host_kind_goes_through_the_same_engine(org: Org, setup: Setup) -> None:
     with pytest.raises(PermissionDenied):
         org.crm.approvals.void(org.rep, "expense", "exp-2")
     assert org.crm.approvals.void(org.admin, "expense", "exp-2").instance.status is S.VOID
+
+
+# -- review findings -----------------------------------------------------------------------------
+def test_resubmit_from_rejecting_starts_over_when_an_edit_changes_the_route(
+        org: Org, setup: Setup) -> None:
+    flow(org, {"type": "condition", "id": "size", "default_next": "mgr", "branches": [
+        {"conditions": [{"op": ">", "field": "amount", "value": "50000"}], "next": "boss"}]},
+        approver("boss", "supervisor", "mgr", level=2), approver("mgr", "supervisor"),
+        resubmit_from="rejecting")
+    c = org.crm.contracts.create(org.rep, {"name": "合同", "customer_id": setup.customer.id,
+                                           "amount": "100"}, submit=True)
+    org.crm.approvals.reject(org.manager, "contract", c.id, "再议")
+    org.crm.contracts.update(org.rep, c.id, {"amount": "99000000"})
+    again = org.crm.contracts.submit(org.rep, c.id)
+    assert [s.node_id for s in again.instance.steps] == ["boss", "mgr"]
+    assert again.instance.current_step is not None
+    assert again.instance.current_step.approver_ids == (org.admin.id,)
+    with pytest.raises(PermissionDenied):
+        org.crm.approvals.approve(org.manager, "contract", c.id)
+
+
+def test_resubmit_from_rejecting_keeps_earlier_steps_when_the_route_holds(
+        org: Org, setup: Setup) -> None:
+    flow(org, approver("mgr", "supervisor", "fin"),
+         approver("fin", "members", member_ids=[setup.finance.id]), resubmit_from="rejecting")
+    c = org.crm.contracts.create(org.rep, {"name": "合同", "customer_id": setup.customer.id},
+                                 submit=True)
+    org.crm.approvals.approve(org.manager, "contract", c.id)
+    org.crm.approvals.reject(setup.finance, "contract", c.id, "付款条件")
+    org.crm.contracts.update(org.rep, c.id, {"remark": "已改付款条件"})
+    again = org.crm.contracts.submit(org.rep, c.id)
+    assert again.instance.current == 1
+    org.crm.approvals.reject(setup.finance, "contract", c.id, "还是不行")
+    org.crm.org.disable_user(org.admin, setup.finance.id)  # nobody left at the stopping step
+    restarted = org.crm.contracts.submit(org.rep, c.id)
+    assert restarted.instance.current == 0
+    assert [s.node_id for s in restarted.instance.steps] == ["mgr"]
+
+
+def test_submitting_needs_the_edit_permission(org: Org, setup: Setup) -> None:
+    auditor_role = org.crm.org.add_role(org.admin, {
+        "name": "审计", "permissions": {"contracts": ["view"]},
+        "scopes": {"contracts": {"level": "all"}}})
+    auditor = org.crm.org.add_user(org.admin, {"mobile": "13900000021", "name": "审计员",
+                                               "department_id": org.top.id,
+                                               "role_ids": [auditor_role.id]})
+    c = contract(org, setup)
+    with pytest.raises(PermissionDenied):
+        org.crm.contracts.submit(auditor, c.id)
+    with pytest.raises(PermissionDenied):
+        org.crm.contracts.route(auditor, c.id)
+    assert org.crm.contracts.get(auditor, c.id).approval_status is S.DRAFT
+
+
+def test_a_new_owner_resubmits_after_a_transfer(org: Org, setup: Setup) -> None:
+    flow(org, approver("mgr", "supervisor"))
+    c = org.crm.contracts.create(org.rep, {"name": "合同", "customer_id": setup.customer.id},
+                                 submit=True)
+    org.crm.approvals.reject(org.manager, "contract", c.id, "换人跟进")
+    other = org.user("13900000012", "李四", org.group, "sales_rep", supervisor_id=org.manager.id)
+    org.crm.contracts.transfer(org.manager, [c.id], other.id)
+    again = org.crm.contracts.submit(other, c.id)
+    assert again.instance.submitter_id == other.id and again.instance.status is S.PENDING
+
+
+def test_host_kind_approvals_are_private_to_the_people_involved(org: Org, setup: Setup) -> None:
+    org.crm.approvals.register_kind("expense", "报销", "expense")
+    flow(org, approver("mgr", "supervisor"), kind="expense")
+    org.crm.approvals.submit(org.rep, "expense", "EXP-9", comment="住院费")
+    assert org.crm.approvals.instance(org.manager, "expense", "EXP-9") is not None
+    with pytest.raises(NotFound):
+        org.crm.approvals.instance(setup.finance, "expense", "EXP-9")
+    with pytest.raises(ValidationError):
+        org.crm.approvals.submit(org.rep, "expense", "x" * 65)
+
+
+@pytest.mark.parametrize("bad", [
+    {"op": ">", "field": "amount", "value": {"nested": "junk"}},
+    {"op": ">", "field": "amount", "value": 10**30},
+    {"op": "=", "field": "name", "value": "a\x00b"},
+    {"op": "user", "ids": "abc"},
+    {"op": "user", "ids": ["nobody"]},
+    {"op": ">", "field": "no_such_field", "value": 1},
+])
+def test_hostile_flow_conditions_are_validation_errors(org: Org, setup: Setup,
+                                                      bad: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        flow(org, {"type": "condition", "id": "c", "default_next": "a",
+                   "branches": [{"conditions": [bad], "next": "a"}]}, approver("a", "supervisor"))
+    assert org.crm.approvals.flow(org.admin, "contract") is None
+
+
+def test_hostile_limits_and_comments(org: Org, setup: Setup) -> None:
+    for limit in (0, -1, 10**30, "x", True):
+        with pytest.raises(ValidationError):
+            org.crm.approvals.waiting(org.rep, limit=limit)  # type: ignore[arg-type]
+    flow(org, approver("mgr", "supervisor"))
+    c = org.crm.contracts.create(org.rep, {"name": "合同", "customer_id": setup.customer.id},
+                                 submit=True)
+    with pytest.raises(ValidationError):
+        org.crm.approvals.approve(org.manager, "contract", c.id, "ok\x00")

@@ -123,8 +123,9 @@ class PaymentPlan:
 
     @property
     def remind_on(self) -> date:
-        """The day the reminder is due: ``remind_days`` before ``planned_date``."""
-        return date.fromordinal(self.planned_date.toordinal() - self.remind_days)
+        """The day the reminder is due: ``remind_days`` before ``planned_date`` (never before
+        the first day of the calendar)."""
+        return date.fromordinal(max(1, self.planned_date.toordinal() - self.remind_days))
 
 
 @attrs.frozen

@@ -19,7 +19,8 @@ snapshotted (:func:`resolve_approvers`); only active, known users approve, each 
   chain is shorter) or disabled: nobody — or, with ``fallback_upward``, the nearest active
   supervisor above level N, else the highest active one below it (the top of a short chain);
 - ROLE: the active holders of the role (``role_holders``);
-- SUBMITTER_CHOOSES: ``chosen[node_id]``, which must name at least one user, all active;
+- SUBMITTER_CHOOSES: ``chosen[node_id]``, which must name at least one user, all active, not
+  the submitter (``approval.self_approver``);
 - SUPERVISOR_CHAIN: the active supervisors of levels 1..``level``, one after another.
 
 A node resolving to nobody is skipped (AUTO_PASS, recorded in the history) or handed to the
@@ -41,7 +42,8 @@ raises and changes nothing (values are immutable).
 Errors: ``PermissionDenied`` ``approval.not_your_turn`` / ``approval.not_submitter``;
 ``RuleViolation`` ``approval.bad_status`` / ``approval.bad_action`` / ``approval.no_approver``
 / ``approval.resubmit_from_first`` / ``approval.wrong_flow``; ``ValidationError``
-``approval.comment_required`` / ``approval.approvers_required`` / ``approval.bad_approver``
+``approval.comment_required`` / ``approval.approvers_required`` / ``approval.bad_approver`` /
+``approval.self_approver``
 and the ``flow.*`` codes.
 """
 
@@ -121,7 +123,12 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "flow.bad_level": (f"the level must be 1..{MAX_SUPERVISOR_LEVEL}",
                        f"主管层级须为 1..{MAX_SUPERVISOR_LEVEL}"),
     "flow.no_admins": ("the admin no-approver policy names no admin", "未指定转交的管理员"),
+    "flow.bad_value": ("a condition value must be text, a finite number, a boolean or a short "
+                       "list of those", "条件值须为文本、有限数字、布尔值或由它们组成的短列表"),
 }
+MAX_VALUE_ITEMS = 100
+MAX_VALUE_TEXT = 200
+MAX_VALUE_INT = 10**18
 
 
 def _problem(path: str, code: str) -> FieldError:
@@ -155,8 +162,32 @@ def _as_decimal(value: Any) -> Decimal | None:
     return None
 
 
+def _plain_scalar(value: Any) -> bool:
+    if value is None or isinstance(value, bool):
+        return True
+    if isinstance(value, int):
+        return abs(value) < MAX_VALUE_INT
+    if isinstance(value, float | Decimal):
+        return _as_decimal(value) is not None and abs(Decimal(str(value))) < MAX_VALUE_INT
+    return (isinstance(value, str) and len(value) <= MAX_VALUE_TEXT
+            and "\x00" not in value)
+
+
+def plain_value(value: Any) -> bool:
+    """A condition value that stores as JSON on every backend: None, a boolean, a finite
+    number below 10^18, text of at most 200 characters without NUL, or a list of at most 100
+    of these."""
+    if isinstance(value, list | tuple):
+        return len(value) <= MAX_VALUE_ITEMS and all(_plain_scalar(v) for v in value)
+    return _plain_scalar(value)
+
+
 def _condition_problems(condition: Condition, at: str) -> list[FieldError]:
     op = condition.op
+    bad = [_problem(f"{at}.{name}", "flow.bad_value") for name in ("value", "upper")
+           if not plain_value(getattr(condition, name))]
+    if bad:
+        return bad
     if op.on_submitter:
         return [] if condition.ids else [_problem(f"{at}.ids", "flow.bad_condition")]
     if not condition.field:
@@ -445,6 +476,7 @@ def _check_choices(
     chosen: Mapping[str, Sequence[str]],
     org: OrgIndex,
     disabled_user_ids: Collection[str],
+    submitter_id: str,
 ) -> None:
     errors: list[FieldError] = []
     for node in path:
@@ -458,6 +490,9 @@ def _check_choices(
         elif any(u not in org.department_of or u in disabled_user_ids for u in picked):
             errors.append(FieldError(at, "approval.bad_approver", "审批人不存在或已停用",
                                      "an approver is unknown or disabled"))
+        elif submitter_id in picked:
+            errors.append(FieldError(at, "approval.self_approver", "不能选择自己作为审批人",
+                                     "the submitter cannot approve their own submission"))
     if errors:
         raise ValidationError(errors)
 
@@ -501,7 +536,7 @@ def submit(
             base, status=ApprovalStatus.NOT_REQUIRED, finished_at=now,
             history=(submitted, ApprovalEvent(None, ApprovalAction.NOT_REQUIRED, now)))
     path = route(flow, record_values, submitter_id, org, submitter_role_ids)
-    _check_choices(path, chosen, org, disabled_user_ids)
+    _check_choices(path, chosen, org, disabled_user_ids, submitter_id)
     steps: list[ApprovalStep] = []
     history = [submitted]
     admins = _unique(u for u in flow.admin_ids

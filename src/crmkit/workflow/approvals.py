@@ -35,18 +35,23 @@ from crmkit.entities.approvals import (
     ApprovalStatus,
     ApproverNode,
     ApproverSource,
+    ConditionNode,
+    ConditionOp,
     FlowNode,
     NoApproverPolicy,
     ResubmitFrom,
 )
 from crmkit.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationError
 from crmkit.policies import approvals as engine
-from crmkit.serialization import structure
+from crmkit.serialization import structure, to_dict
 from crmkit.workflow.runtime import ActorRef, Op, Runtime
 
 FLOW = "approval_flow"
 """Record kind of flow definitions in the operation log."""
 COMMENT_MAX = 1000
+LIMIT_MAX = 500
+TEXT_MAX = 200
+RECORD_ID_MAX = 64
 
 
 @attrs.frozen
@@ -88,6 +93,8 @@ class ApprovalKind:
     load: Loader | None = None
     values: Callable[[Any], Mapping[str, Any]] | None = None
     react: Reaction | None = None
+    field_names: Callable[[Op], frozenset[str]] | None = None
+    """The names flow conditions may read (None: any — a host kind's values are its own)."""
 
 
 @attrs.frozen
@@ -99,12 +106,33 @@ class Approval:
 
 
 def _comment(comment: str) -> str:
-    if not isinstance(comment, str) or len(comment) > COMMENT_MAX:
+    if not isinstance(comment, str) or len(comment) > COMMENT_MAX or "\x00" in comment:
         raise ValidationError.single("$.comment", "approval.bad_comment",
                                      f"意见须为不超过 {COMMENT_MAX} 字的文本",
                                      f"the comment must be text of at most {COMMENT_MAX} "
                                      "characters")
     return comment.strip()
+
+
+def _limit(limit: int) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= LIMIT_MAX:
+        raise ValidationError.single("$.limit", "range.max", f"条数须为 1..{LIMIT_MAX}",
+                                     f"limit must be 1..{LIMIT_MAX}")
+    return limit
+
+
+def _text_problems(value: Any, at: str) -> list[FieldError]:
+    """Texts of a flow document that no backend stores: NUL characters, or over 200 long."""
+    if isinstance(value, str):
+        if "\x00" in value or len(value) > TEXT_MAX:
+            return [FieldError(at, "flow.bad_text", f"文本过长（>{TEXT_MAX}）或含 NUL 字符",
+                               f"text longer than {TEXT_MAX} or with a NUL character")]
+        return []
+    if isinstance(value, Mapping):
+        return [e for k, v in value.items() for e in _text_problems(v, f"{at}.{k}")]
+    if isinstance(value, list | tuple):
+        return [e for i, v in enumerate(value) for e in _text_problems(v, f"{at}[{i}]")]
+    return []
 
 
 def _chosen(chosen: Mapping[str, Sequence[str]] | None) -> dict[str, tuple[str, ...]]:
@@ -168,18 +196,42 @@ class ApprovalService:
                 enabled=payload.enabled, no_approver=payload.no_approver,
                 admin_ids=payload.admin_ids, resubmit_from=payload.resubmit_from,
                 version=old.version + 1 if old is not None else 1)
-            self._check_flow(op, flow)
+            self._check_flow(op, self._kind(payload.kind), flow)
             op.uow.approvals.put_flow(flow, expected_version=old.version if old else None)
             op.log(FLOW, flow.id, "update" if old else "create",
                    (FieldChange("version", old.version if old else None, flow.version),))
             return flow
 
-    def _check_flow(self, op: Op, flow: ApprovalFlow) -> None:
+    def _check_flow(self, op: Op, entry: ApprovalKind, flow: ApprovalFlow) -> None:
+        """The graph rules, texts every backend stores, and every id and field the flow
+        names known (users, departments, roles; the kind's fields)."""
+        errors = _text_problems(to_dict(flow), "$")
+        if errors:
+            raise ValidationError(errors)
         errors = engine.validate_flow(flow)
         if not flow.name:
             errors.append(FieldError("$.name", "required", "$.name 不能为空", "$.name is required"))
         users = {u.id for u in op.uow.users.list()}
         roles = {r.id for r in op.uow.roles.list()}
+        departments = {d.id for d in op.uow.departments.list()}
+        known = {ConditionOp.USER: users, ConditionOp.DEPARTMENT: departments,
+                 ConditionOp.ROLE: roles}
+        fields = entry.field_names(op) if entry.field_names is not None else None
+        for n, node in enumerate(flow.nodes):
+            if not isinstance(node, ConditionNode):
+                continue
+            for b, branch in enumerate(node.branches):
+                for c, condition in enumerate(branch.conditions):
+                    at = f"$.nodes[{n}].branches[{b}].conditions[{c}]"
+                    if condition.op.on_submitter:
+                        if not condition.ids <= known[condition.op]:
+                            errors.append(FieldError(f"{at}.ids", "flow.unknown_id",
+                                                     "条件引用了不存在的用户/部门/角色",
+                                                     "the condition names an unknown id"))
+                    elif fields is not None and condition.field not in fields:
+                        errors.append(FieldError(f"{at}.field", "flow.unknown_field",
+                                                 "条件引用了不存在的字段",
+                                                 "the condition reads an unknown field"))
         unknown_user = ("flow.unknown_user", "用户不存在", "no such user")
         for i, admin in enumerate(flow.admin_ids):
             if admin not in users:
@@ -233,7 +285,7 @@ class ApprovalService:
         """The approver nodes a submission would pass now — the SUBMITTER_CHOOSES ones need
         ``chosen`` at submit. Empty when approval is not required."""
         entry = self._kind(kind)
-        with self._rt.operation(actor, entry.module, None) as op:
+        with self._rt.operation(actor, entry.module, self._submit_right(entry)) as op:
             record = self._load(op, entry, record_id, for_edit=True)
             flow = op.uow.approvals.flow(kind)
             if flow is None or not flow.enabled:
@@ -247,7 +299,7 @@ class ApprovalService:
         """提交审批 (or 重新提交 after 拒绝/撤回). ``chosen`` names the approvers of the flow's
         审批人自选 nodes; ``values`` are a host kind's condition values."""
         entry = self._kind(kind)
-        with self._rt.operation(actor, entry.module, None) as op:
+        with self._rt.operation(actor, entry.module, self._submit_right(entry)) as op:
             record = self._load(op, entry, record_id, for_edit=True)
             return self.submit_in(op, entry, record_id, record, chosen=chosen, comment=comment,
                                   values=values)
@@ -264,13 +316,18 @@ class ApprovalService:
         index = self._rt.org_index(op)
         facts = self._values(entry, record, values)
         if before is not None:
-            if flow is None or (before.resubmit_from is ResubmitFrom.REJECTING
-                                and before.flow_id == flow.id):
+            if (before.status in (ApprovalStatus.REJECTED, ApprovalStatus.WITHDRAWN)
+                    and before.submitter_id != op.user_id):
+                # whoever may edit the record now (a new owner after a transfer) resubmits
+                before = attrs.evolve(before, submitter_id=op.user_id)
+            people = self._people(op, flow or self._no_flow(entry.kind), picks)
+            if flow is not None and self._resume(op, flow, before, facts, people):
                 after = engine.act(before, op.user_id, ApprovalAction.RESUBMIT, now=op.now,
                                    comment=note)
             else:
-                after = engine.resubmit(before, op.user_id, flow, facts, index, now=op.now,
-                                        comment=note, **self._people(op, flow, picks))
+                restart = attrs.evolve(before, resubmit_from=ResubmitFrom.FIRST)
+                after = engine.resubmit(restart, op.user_id, flow or self._no_flow(entry.kind),
+                                        facts, index, now=op.now, comment=note, **people)
         elif flow is None:
             after = engine.submit(self._no_flow(entry.kind), facts, op.user_id, index,
                                   record_id=record_id, instance_id=self._rt.ids.new_id(),
@@ -286,6 +343,28 @@ class ApprovalService:
     def _no_flow(kind: str) -> ApprovalFlow:
         """No flow defined: submissions are not required to be approved (无需审批)."""
         return ApprovalFlow("", kind, "", (), "", enabled=False)
+
+    def _resume(self, op: Op, flow: ApprovalFlow, before: ApprovalInstance,
+                facts: Mapping[str, Any], people: Mapping[str, Any]) -> bool:
+        """Resubmission continues at the stopping step only when the flow says so, is the
+        same flow and still enabled, the record (as edited since) still takes the same route,
+        and someone of the stopping step can still act — otherwise it starts over from the
+        first node, so an edit never skips a node it now needs."""
+        if (before.resubmit_from is not ResubmitFrom.REJECTING or before.flow_id != flow.id
+                or not flow.enabled or before.current_step is None):
+            return False
+        route = engine.route(flow, facts, before.submitter_id, self._rt.org_index(op),
+                             people["submitter_role_ids"])
+        passed = {e.node_id for e in before.history if e.action is ApprovalAction.AUTO_PASS}
+        if {n.id for n in route} != {s.node_id for s in before.steps} | passed:
+            return False
+        return any(u not in people["disabled_user_ids"]
+                   for u in before.current_step.approver_ids)
+
+    @staticmethod
+    def _submit_right(entry: ApprovalKind) -> Operation | None:
+        """Submitting changes the record: the module's ``edit`` (a host kind: the host's call)."""
+        return Operation.EDIT if entry.load is not None else None
 
     def _people(self, op: Op, flow: ApprovalFlow, chosen: Mapping[str, Sequence[str]]
                 ) -> dict[str, Any]:
@@ -400,6 +479,9 @@ class ApprovalService:
                 record_id, str) else None
             if found is not None and self._involved(op, found):
                 return found
+            if entry.load is None:  # a host's record: only the people involved read it
+                raise NotFound("no approval for this record", "该记录没有审批",
+                               code="approval.not_found")
             self._load(op, entry, record_id, for_edit=False)
             return found
 
@@ -418,12 +500,12 @@ class ApprovalService:
     def waiting(self, actor: ActorRef, *, limit: int = 100) -> builtins.list[ApprovalInstance]:
         """待我审批: approvals whose current step waits for the actor, oldest first."""
         with self._rt.operation(actor, Module.APPROVALS, None) as op:
-            return op.uow.approvals.waiting_for(op.user_id, limit=limit)
+            return op.uow.approvals.waiting_for(op.user_id, limit=_limit(limit))
 
     def submitted(self, actor: ActorRef, *, limit: int = 100) -> builtins.list[ApprovalInstance]:
         """我提交的: the actor's submissions, newest first."""
         with self._rt.operation(actor, Module.APPROVALS, None) as op:
-            return op.uow.approvals.submitted_by(op.user_id, limit=limit)
+            return op.uow.approvals.submitted_by(op.user_id, limit=_limit(limit))
 
     @staticmethod
     def _involved(op: Op, instance: ApprovalInstance) -> bool:
@@ -445,9 +527,12 @@ class ApprovalService:
     def _load(op: Op, entry: ApprovalKind, record_id: str, *, for_edit: bool,
               check: bool = True) -> Any:
         if entry.load is None:
-            if not isinstance(record_id, str) or not record_id:
-                raise ValidationError.single("$.record_id", "required", "记录编号不能为空",
-                                             "a record id is required")
+            if (not isinstance(record_id, str) or not record_id.strip()
+                    or len(record_id) > RECORD_ID_MAX or "\x00" in record_id):
+                raise ValidationError.single("$.record_id", "invalid",
+                                             f"记录编号须为 1..{RECORD_ID_MAX} 个字符",
+                                             f"a record id of 1..{RECORD_ID_MAX} characters "
+                                             "is required")
             return None
         if not check:
             record = op.uow.records(entry.kind).get(record_id)

@@ -49,7 +49,13 @@ class ApprovedRecordService(RecordService):
         self.approvals = approvals
         approvals.register_kind(ApprovalKind(
             self.kind, self.spec.label_zh, self.spec.label_en, self.spec.module,
-            load=self._load_for_approval, values=self.approval_values, react=self._react))
+            load=self._load_for_approval, values=self.approval_values, react=self._react,
+            field_names=self._condition_fields))
+
+    def _condition_fields(self, op: Op) -> frozenset[str]:
+        """What :meth:`approval_values` offers: attributes and ``custom.<key>``."""
+        custom = {f"custom.{d.key}" for d in self._fields.load(op, self.kind).custom}
+        return frozenset(f.name for f in attrs.fields(self.spec.entity)) | custom
 
     # -- numbers --------------------------------------------------------------------------------
     def number_rule(self, actor: ActorRef) -> NumberRule:

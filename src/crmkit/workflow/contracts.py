@@ -119,9 +119,34 @@ class ContractService(ApprovedRecordService):
             if amount >= MAX_AMOUNT:
                 raise ValidationError([field_error("$.lines", "range.max")])
             record = attrs.evolve(record, amount=amount)
+        if old is not None and (customer_changed or record.amount < old.amount):
+            self._check_plans_follow(op, record)
         record = attrs.evolve(record, unreceived_amount=unreceived(record.amount,
                                                                    record.received_amount))
         return self._numbered(op, record, old)
+
+    def _check_plans_follow(self, op: Op, record: Contract) -> None:
+        """A contract with plans keeps its customer, and its amount covers its plans."""
+        plans = [p for p in op.uow.plans.for_contract(record.id) if not p.voided]
+        if not plans:
+            return
+        if plans[0].customer_id != record.customer_id:
+            raise RuleViolation("the contract has payment plans: its customer stays",
+                                "合同已有回款计划，不能更换客户", code="contract.has_plans")
+        planned = sum((p.amount for p in plans), ZERO)
+        if planned > record.amount:
+            raise RuleViolation("the plans add up to more than the contract amount",
+                                "回款计划总额超过合同金额", code="payment_plan.exceeds_contract",
+                                details={"contract_amount": str(record.amount),
+                                         "planned": str(planned)})
+
+    def touch(self, op: Op, contract: Contract) -> Contract:
+        """Bump the contract's version (optimistic lock): a payment or plan added to it and a
+        concurrent void, edit or plan of the same contract cannot both commit — the later
+        writer gets ``Conflict`` instead of a payment on a void contract."""
+        new = attrs.evolve(contract, version=contract.version + 1)
+        self._repo(op).update(new, expected_version=contract.version)
+        return new
 
     def _before_void(self, op: Op, record: Any) -> None:
         if self.payments_exist(op, record.id):
@@ -186,6 +211,7 @@ class ContractService(ApprovedRecordService):
             contract = self._access.editable(op, CONTRACT, contract_id)
             if contract.approval_status is ApprovalStatus.VOID:
                 raise RuleViolation("the contract is void", "合同已作废", code="contract.void")
+            contract = self.touch(op, contract)
             existing = op.uow.plans.for_contract(contract.id)
             planned = sum((p.amount for p in existing if not p.voided), ZERO)
             adding = sum((i.amount for i in inputs), ZERO)

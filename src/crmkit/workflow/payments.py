@@ -50,6 +50,7 @@ class PaymentService(ApprovedRecordService):
                     "payments go only on approved contracts", "只能对审核通过的合同回款",
                     code="payment.contract_not_approved",
                     details={"approval_status": contract.approval_status.value})
+            self.contracts.touch(op, contract)  # serialises with a concurrent void
             record = attrs.evolve(record, customer_id=contract.customer_id)
         if record.plan_id is not None and (old is None or contract_changed
                                            or record.plan_id != old.plan_id):

@@ -41,7 +41,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine.interfaces import DBAPIConnection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 from crmkit.adapters.sqlalchemy.approvals import SqlApprovals, SqlPaymentPlans, SqlSequences
@@ -98,6 +98,7 @@ from crmkit.entities import (
     User,
     UserStatus,
 )
+from crmkit.errors import CrmError
 from crmkit.ports import (
     DepartmentRepository,
     OperationLogRepository,
@@ -523,16 +524,21 @@ class SqlStorage:
         nested call would wait on the outer transaction's locks from a second connection.
         """
         outer: Connection | None = getattr(self._local, "connection", None)
-        if outer is not None:
-            with outer.begin_nested():
-                yield SqlUnitOfWork(outer)
-            return
-        with self.engine.begin() as conn:
-            self._local.connection = conn
-            try:
-                yield SqlUnitOfWork(conn)
-            finally:
-                self._local.connection = None
+        try:
+            if outer is not None:
+                with outer.begin_nested():
+                    yield SqlUnitOfWork(outer)
+                return
+            with self.engine.begin() as conn:
+                self._local.connection = conn
+                try:
+                    yield SqlUnitOfWork(conn)
+                finally:
+                    self._local.connection = None
+        except StatementError as err:
+            if isinstance(err.orig, CrmError):  # raised by a column type (SQLite decimals)
+                raise err.orig from None
+            raise
 
 
 if TYPE_CHECKING:

@@ -39,6 +39,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
+from crmkit.errors import ValidationError
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -111,9 +113,10 @@ class ExactDecimal(TypeDecorator[Decimal]):
             and abs(number) < self.limit
             and Decimal(f"{float(number):.{self.scale}f}") != number
         ):
-            raise ValueError(
-                f"{number} has more significant digits than SQLite stores exactly (15)"
-            )
+            raise ValidationError.single(
+                "$", "decimal.sqlite_precision",
+                f"{number} 超出 SQLite 可精确保存的 15 位有效数字",
+                f"{number} has more significant digits than SQLite stores exactly (15)")
         return number
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
