@@ -864,6 +864,8 @@ class Codec:
 
     dump: Callable[[Any], Any]
     load: Callable[[Any], Any]
+    null: Any = None
+    """The attribute value a NULL column loads as."""
 
 
 def enum_codec(cls: type[enum.Enum]) -> Codec:
@@ -908,7 +910,9 @@ class RowMapper(Generic[E]):
         for name in self.names:
             value = row[name]
             codec = self.codecs.get(name)
-            values[name] = codec.load(value) if codec is not None and value is not None else value
+            if codec is not None:
+                value = codec.load(value) if value is not None else codec.null
+            values[name] = value
         return self.cls(**values)
 
     @property
@@ -935,12 +939,16 @@ def attrs_row_mapper(
 
 
 _APPROVAL_STATUS = enum_codec(ApprovalStatus)
+NUMBER = Codec(lambda number: number or None, str, null="")
+"""``""`` (not numbered yet) is stored as NULL, so a plain unique index serves ``number = ?``
+(SQLite cannot use a partial index for a bound value) and unnumbered rows never clash."""
 
 CONTRACT_ROWS = attrs_row_mapper(
-    Contract, {"lines": LINES, "approval_status": _APPROVAL_STATUS, "custom": CUSTOM}
+    Contract, {"lines": LINES, "approval_status": _APPROVAL_STATUS, "custom": CUSTOM,
+               "number": NUMBER}
 )
 PAYMENT_ROWS = attrs_row_mapper(
-    Payment, {"approval_status": _APPROVAL_STATUS, "custom": CUSTOM}
+    Payment, {"approval_status": _APPROVAL_STATUS, "custom": CUSTOM, "number": NUMBER}
 )
 PAYMENT_PLAN_ROWS = attrs_row_mapper(
     PaymentPlan, computed={"remind_on": lambda plan: plan.remind_on}

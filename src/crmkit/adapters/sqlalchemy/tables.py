@@ -35,7 +35,6 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
-    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -580,11 +579,6 @@ settings = Table(
 
 # -- contracts, payments, payment plans (DESIGN §5) ---------------------------------------------
 
-_NUMBERED: dict[str, Any] = {
-    "postgresql_where": text("number <> ''"),
-    "sqlite_where": text("number <> ''"),
-}
-"""A unique number index covers numbered rows only: ``""`` is "no number yet", never taken."""
 
 def _approved_record(name: str, *items: Column[Any] | Index) -> Table:
     """The table of a record kind under approval (contracts, payments): the columns every such
@@ -595,7 +589,7 @@ def _approved_record(name: str, *items: Column[Any] | Index) -> Table:
         name,
         metadata,
         _id("id", primary_key=True),
-        _text("number", 64, nullable=False),
+        _text("number", 64, nullable=True),  # NULL = not numbered yet (entity: "")
         _id("customer_id", nullable=False),
         _id("owner_id", nullable=True),
         _id("created_by", nullable=True),
@@ -610,7 +604,7 @@ def _approved_record(name: str, *items: Column[Any] | Index) -> Table:
         Column("last_followup_at", UTCDateTime(), nullable=True),
         _text("last_followup_content"),
         Column("custom", JSONDocument, nullable=False),
-        Index(f"ix_{name}_number", "number", unique=True, **_NUMBERED),
+        Index(f"ix_{name}_number", "number", unique=True),
         Index(f"ix_{name}_owner_created", "owner_id", "created_at", "id"),
         Index(f"ix_{name}_created", "created_at", "id"),
         Index(f"ix_{name}_customer", "customer_id"),
