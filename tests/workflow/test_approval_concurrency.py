@@ -244,3 +244,33 @@ def test_two_payments_of_one_contract_approved_at_once(shop: Shop) -> None:
     print(f"\n[{shop.backend}] two payment approvals at once x{rounds}: "
           f"conflicts retried {dict(retries) or 0}; {elapsed / rounds * 1000:.0f} ms per round")
 
+
+
+def test_void_and_payment_on_one_contract_at_once(shop: Shop) -> None:
+    """A contract voided while a payment is added to it: never both — no payment that is not
+    void sits on a void contract."""
+    crm = shop.crm
+    outcomes: Counter[str] = Counter()
+    started = time.perf_counter()
+    rounds = 8
+    for i in range(rounds):
+        contract = crm.contracts.create(shop.rep, {   # no contract flow: 无需审批 at submit
+            "name": f"合同{i}", "customer_id": shop.customer_id, "amount": "5000"}, submit=True)
+        results = race(
+            partial(crm.contracts.void, shop.boss, contract.id, "作废"),
+            partial(crm.payments.create, shop.fin1, {
+                "contract_id": contract.id, "paid_on": "2026-11-02", "amount": "100"}))
+        assert [kind for kind, _ in results].count("ok") == 1, results
+        for kind, result in results:
+            if kind == "error":
+                assert isinstance(result, Conflict | RuleViolation), repr(result)
+                outcomes[result.code] += 1
+        voided = crm.contracts.get(shop.boss, contract.id).approval_status is (
+            ApprovalStatus.VOID)
+        payments = crm.payments.list(shop.boss, {"conditions": [
+            {"field": "contract_id", "op": "eq", "value": contract.id}]}).items
+        assert voided != bool(payments)
+        outcomes["void won" if voided else "payment won"] += 1
+    elapsed = time.perf_counter() - started
+    print(f"\n[{shop.backend}] void vs payment x{rounds}: {dict(outcomes)}; "
+          f"{elapsed / rounds * 1000:.0f} ms per round")

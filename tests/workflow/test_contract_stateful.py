@@ -179,6 +179,7 @@ class Inst:
     history: list[tuple[str | None, str]]
     flow_id: str = ""
     resubmit_from: str = "first"
+    passed: list[str] = field(default_factory=list)   # nodes auto-passed, every round
     current: int = 0
     version: int = 1
 
@@ -311,7 +312,10 @@ def model_submit(flow: FlowModel | None, amount: Decimal, submitter: str,
                 raise Refused(ValidationError, "approval.approvers_required")
             if "X" in picked:
                 raise Refused(ValidationError, "approval.bad_approver")
+            if submitter in picked:
+                raise Refused(ValidationError, "approval.self_approver")
     steps: list[Step] = []
+    passed: list[str] = []
     admins = unique(a for a in flow.spec["admins"] if a != "X")
     for node_id, node in path:
         approvers, mode = resolve(node, node_id, submitter, chosen)
@@ -319,12 +323,13 @@ def model_submit(flow: FlowModel | None, amount: Decimal, submitter: str,
             steps.append(Step(node_id, mode, approvers))
         elif flow.spec["no_approver"] == "auto_pass":
             history.append((None, "auto_pass"))
+            passed.append(node_id)
         elif admins:
             steps.append(Step(node_id, "any", admins, by_admin=True))
         else:
             raise Refused(RuleViolation, "approval.no_approver")
     return Inst(submitter, S.PENDING if steps else S.APPROVED, steps, history, flow.id,
-                flow.spec["resubmit"])
+                flow.spec["resubmit"], passed)
 
 
 def flow_payload(kind: str, spec: dict[str, Any], uid: dict[str, str], rid: dict[str, str],
@@ -456,10 +461,20 @@ class ContractMachine(RuleBasedStateMachine):
         return sum((p.amount for p in self.of_kind("payment")
                     if p.contract == contract_id and p.status in EFFECTIVE), Decimal(0))
 
-    def next_number(self, kind: str) -> str:
+    def next_number(self, kind: str, *, peek: bool = False) -> str:
+        """The number the rule gives next: the day's next sequence value whose number no
+        record holds (a number typed by hand is skipped); ``peek`` leaves the counter."""
         day = self.clock.now().astimezone(TZ).date()
-        self.sequence[(kind, day.isoformat())] += 1
-        return f"{PREFIX[kind]}{day:%Y%m%d}{self.sequence[(kind, day.isoformat())]:04d}"
+        key, value = (kind, day.isoformat()), self.sequence[(kind, day.isoformat())]
+        taken = {r.number for r in self.of_kind(kind)}
+        while True:
+            value += 1
+            number = f"{PREFIX[kind]}{day:%Y%m%d}{value:04d}"
+            if number not in taken:
+                break
+        if not peek:
+            self.sequence[key] = value
+        return number
 
     def stored(self) -> dict[str, Any]:
         """The stored state, read in one storage transaction (records of every status,
@@ -518,15 +533,20 @@ class ContractMachine(RuleBasedStateMachine):
             notes[(after.submitter, f"approval.{after.status.value}", rec_id)] += 1
         return notes
 
-    def chosen_for(self, data: st.DataObject, node_ids: list[str]) -> dict[str, list[str]]:
+    def chosen_for(self, data: st.DataObject, node_ids: list[str], submitter: str
+                   ) -> dict[str, list[str]]:
+        """Approvers for 审批人自选 nodes: mostly fine; now and then none, the disabled X or
+        the submitter themself."""
         chosen: dict[str, list[str]] = {}
+        others = [u for u in ACTIVE if u != submitter]
         for node_id in node_ids:
-            how = data.draw(st.sampled_from(["ok"] * 8 + ["missing", "disabled"]))
+            how = data.draw(st.sampled_from(["ok"] * 10 + ["missing", "disabled", "self"]))
             if how == "missing":
                 continue
-            picked = data.draw(st.lists(st.sampled_from(ACTIVE), min_size=1, max_size=3,
+            picked = data.draw(st.lists(st.sampled_from(others), min_size=1, max_size=3,
                                         unique=True))
-            chosen[node_id] = [*picked, "X"] if how == "disabled" else picked
+            chosen[node_id] = {"disabled": [*picked, "X"], "self": [submitter, *picked]
+                               }.get(how, picked)
         return chosen
 
     def id_chosen(self, chosen: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -545,11 +565,18 @@ class ContractMachine(RuleBasedStateMachine):
             return model_submit(flow, amount, actor, chosen)
         if before.status not in (S.REJECTED, S.WITHDRAWN):
             raise Refused(RuleViolation, "approval.bad_status")
-        if actor != before.submitter:
-            raise Refused(PermissionDenied, "approval.not_submitter")
-        event(f"resubmit from {before.resubmit_from}")
-        if before.resubmit_from == "rejecting":
+        # whoever may edit the record resubmits it (and becomes its submitter); it goes on at
+        # the stopping step only if the flow says so, is still on and the record (as edited)
+        # still takes the same route — otherwise it starts over at the first node
+        resume = (before.resubmit_from == "rejecting" and flow is not None
+                  and flow.id == before.flow_id and flow.enabled
+                  and {n for n, _ in route(flow.spec, amount, actor)}
+                  == {step.node for step in before.steps} | set(before.passed))
+        event(f"resubmit: {'resume' if resume else 'restart'} ({before.resubmit_from})"
+              f"{'' if actor == before.submitter else ' by another editor'}")
+        if resume:
             after = copy.deepcopy(before)
+            after.submitter = actor
             step = after.steps[after.current]
             step.approved, step.rejected = [], False
             after.status = S.IN_REVIEW if any(s.approved for s in after.steps) else S.PENDING
@@ -557,6 +584,7 @@ class ContractMachine(RuleBasedStateMachine):
         else:
             after = model_submit(flow, amount, actor, chosen)
             after.history = [*before.history, (actor, "resubmit"), *after.history[1:]]
+            after.passed = [*before.passed, *after.passed]
         after.version = before.version + 1
         return after
 
@@ -631,10 +659,17 @@ class ContractMachine(RuleBasedStateMachine):
     @rule(actor=SOMEONE, customer=st.sampled_from(sorted(CUSTOMERS)),
           amount=AMOUNTS, quantity=st.none() | st.integers(1, 200),
           submit=st.sampled_from([True, True, False]),
-          data=st.data())
+          data=st.data(), typed=st.sampled_from([None] * 6 + ["taken", "next", "custom"]))
     def create_contract(self, actor: str, customer: str, amount: Decimal, quantity: int | None,
-                        submit: bool, data: st.DataObject) -> None:
+                        submit: bool, data: st.DataObject, typed: str | None = None) -> None:
         payload: dict[str, Any] = {"name": "合同", "customer_id": self.customer_id[customer]}
+        existing = sorted(r.number for r in self.of_kind("contract"))
+        if typed == "taken" and existing:
+            payload["number"] = data.draw(st.sampled_from(existing))
+        elif typed == "next":           # the sequence's next number, typed by hand
+            payload["number"] = self.next_number("contract", peek=True)
+        elif typed == "custom":
+            payload["number"] = f"手工{len(existing)}"
         if quantity is not None:
             payload["lines"] = [{"product_id": self.product_id, "quantity": str(quantity)}]
             amount = PRICE * quantity
@@ -643,13 +678,15 @@ class ContractMachine(RuleBasedStateMachine):
         flow = self.flows["contract"]
         needs = [n for n, node in route(flow.spec, amount, actor) if node[0] == "chooses"] if (
             submit and flow is not None and flow.enabled) else []
-        chosen = self.chosen_for(data, needs)
+        chosen = self.chosen_for(data, needs, actor)
         inst: Inst | None = None
         try:
             if actor == "X":
                 raise Refused(PermissionDenied, "auth.inactive_user")
             if not sees(actor, CUSTOMERS[customer]):
                 raise Refused(ValidationError, "not_found")
+            if payload.get("number") in existing:
+                raise Refused(ValidationError, "unique")
             if submit:
                 inst = model_submit(flow, amount, actor, chosen)
             expected = None
@@ -660,7 +697,10 @@ class ContractMachine(RuleBasedStateMachine):
             self.uid[actor], payload, submit=submit, chosen=self.id_chosen(chosen)))
         if made is None:
             return
-        rec = Rec("contract", made.id, actor, amount, self.next_number("contract"), customer,
+        number = payload.get("number") or self.next_number("contract")
+        if "number" in payload:
+            event(f"number typed by hand: {typed}")
+        rec = Rec("contract", made.id, actor, amount, number, customer,
                   lines=quantity is not None)
         assert (made.number, made.amount, made.unreceived_amount) == (rec.number, amount, amount)
         self.records[made.id] = rec
@@ -701,7 +741,7 @@ class ContractMachine(RuleBasedStateMachine):
             expect_route = route(flow.spec, rec.amount, actor) if flow and flow.enabled else []
             assert [n.id for n in nodes] == [n for n, _ in expect_route]
             needs = [n.id for n in nodes if n.source is Src.SUBMITTER_CHOOSES]
-        chosen = self.chosen_for(data, needs)
+        chosen = self.chosen_for(data, needs, actor)
         try:
             if actor == "X":
                 raise Refused(PermissionDenied, "auth.inactive_user")
@@ -840,6 +880,9 @@ class ContractMachine(RuleBasedStateMachine):
             expected = (NotFound, "record.not_found")
         elif rec.status not in EDITABLE:
             expected = (RuleViolation, f"{rec.kind}.locked")
+        elif rec.kind == "contract" and not rec.lines and amount < rec.amount and sum(
+                (p.amount for p in rec.plans if not p.voided), Decimal(0)) > amount:
+            expected = (RuleViolation, "payment_plan.exceeds_contract")
         elif rec.kind == "payment" and amount <= 0:
             amount = Decimal("0.01")
         done = self.attempt(expected, lambda: self.service(rec.kind).update(
@@ -931,7 +974,7 @@ class ContractMachine(RuleBasedStateMachine):
         flow = self.flows["payment"]
         needs = [n for n, node in route(flow.spec, amount, actor) if node[0] == "chooses"] if (
             submit and flow is not None and flow.enabled) else []
-        chosen = self.chosen_for(data, needs)
+        chosen = self.chosen_for(data, needs, actor)
         inst: Inst | None = None
         try:
             if actor == "X":
@@ -972,8 +1015,8 @@ class ContractMachine(RuleBasedStateMachine):
         stored = state["records"]
         assert set(stored) == set(self.records)
         for kind in PREFIX:
-            numbers = [r.number for r in stored.values() if r.number.startswith(PREFIX[kind])]
-            assert len(numbers) == len(set(numbers)) == len(self.of_kind(kind))
+            numbers = [stored[r.id].number for r in self.of_kind(kind)]
+            assert all(numbers) and len(numbers) == len(set(numbers))
         waiting: dict[str, set[str]] = {u: set() for u in ACTIVE}
         for rec in self.records.values():
             record, instance = stored[rec.id], state["instances"][rec.id]
@@ -994,9 +1037,8 @@ class ContractMachine(RuleBasedStateMachine):
             for user in rec.inst.waiting():
                 waiting[user].add(rec.id)
         assert state["waiting"] == waiting        # 待我审批 of every active user
-        won = {c for c, customer in zip(sorted(self.customer_id, key=self.customer_id.get),
-                                        state["customers"], strict=True)
-               if customer.deal_status == DEAL_WON}
+        deal = {c.id: c.deal_status for c in state["customers"]}
+        won = {c for c, cid in self.customer_id.items() if deal[cid] == DEAL_WON}
         assert won == self.won
         for contract in self.of_kind("contract"):
             record = stored[contract.id]
