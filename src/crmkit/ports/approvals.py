@@ -13,6 +13,11 @@ Rules every adapter keeps (``crmkit.testing.ApprovalStorageContract`` checks the
 - ``SequenceRepository.next(name, period)`` returns 1, 2, 3 … per ``(name, period)``, each value
   once even under concurrent transactions (an atomic upsert-and-increment); a rolled-back
   transaction gives its value back.
+- ``due(on, after=, limit=)`` (回款提醒) lists the plans still to be collected: not voided,
+  reminder day (``remind_on``) on or before ``on``, contract stored and not void, and not fully
+  received (the effective payments against the plan add up to less than its amount) — by
+  ``(planned_date, id)``, keyset-paged: ``after`` is the ``(planned_date, id)`` of the last plan
+  of the previous page, so the pages give every such plan exactly once. One statement per call.
 - ``received_by_contract`` / ``received_by_plan`` sum the amounts of *effective* payments
   (approval status 通过 or 无需审批) — one statement per chunk of ids; ids without payments
   are absent from the result.
@@ -75,9 +80,12 @@ class PaymentPlanRepository(Protocol):
 
     def update(self, plan: PaymentPlan, *, expected_version: int) -> None: ...
 
-    def due(self, on: date, *, limit: int = 1000) -> builtins.list[PaymentPlan]:
-        """Plans not voided whose reminder day (``remind_on``) is on or before ``on``, by
-        planned date then id."""
+    def due(self, on: date, *, after: tuple[date, str] | None = None,
+            limit: int = 1000) -> builtins.list[PaymentPlan]:
+        """At most ``limit`` plans still to be collected whose reminder day has come: not
+        voided, ``remind_on`` ≤ ``on``, contract stored and not void, effective payments
+        against the plan < its amount; by ``(planned_date, id)``, after ``after`` (the
+        ``(planned_date, id)`` of the last plan of the previous page) when given."""
         ...
 
     def received_by_contract(self, contract_ids: Sequence[str]) -> dict[str, Decimal]: ...

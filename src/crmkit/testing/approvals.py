@@ -4,10 +4,11 @@
 It checks the rules of :mod:`crmkit.ports.approvals` — flows (one per kind, versioned
 replace), instances (one per record, versioned update, 待我审批 following the current step,
 我提交的 newest first), number sequences (1, 2, 3 … per name and period, a rollback gives the
-value back), payment plans (periods, versioned update, due reminders) and received sums (only
-effective payments count, checked with hypothesis against a plain Python sum) — and that
-contracts and payments round-trip as record kinds (exact decimals and product lines, the
-approval status enum, unique numbers)::
+value back), payment plans (periods, versioned update, due reminders: done and void plans and
+plans of void contracts left out, keyset pages by planned date then id, checked with hypothesis
+against a plain Python filter) and received sums (only effective payments count, checked with
+hypothesis against a plain Python sum) — and that contracts and payments round-trip as record
+kinds (exact decimals and product lines, the approval status enum, unique numbers)::
 
     class TestMyApprovalStorage(ApprovalStorageContract):
         def make_storage(self):
@@ -525,6 +526,7 @@ class ApprovalStorageContract(StorageSuite):
             sample_plan("F", planned_date=date(2026, 11, 1), period=2),         # long past
         ]
         with storage.transaction() as uow:
+            uow.records(CONTRACT).add(sample_contract("K1", approval_status=S.APPROVED))
             uow.plans.add_many(plans)
         with storage.transaction() as uow:
             assert [p.id for p in uow.plans.due(date(2026, 12, 1))] == ["F", "B", "C", "A"]
@@ -535,6 +537,122 @@ class ApprovalStorageContract(StorageSuite):
             uow.plans.update(attrs.evolve(plans[5], planned_date=date(2027, 1, 1), version=2),
                              expected_version=1)
             assert [p.id for p in uow.plans.due(date(2026, 12, 1))] == ["B", "C", "A"]
+
+    def test_due_plans_leave_out_done_plans_and_void_contracts(self, storage: Storage) -> None:
+        cents = Decimal("0.01")
+        plans = [
+            sample_plan("A"),                                        # nothing received
+            sample_plan("B"),                                        # partial
+            sample_plan("C"),                                        # done exactly
+            sample_plan("D", amount=Decimal("0.80")),                # 0.10 + 0.70: done
+            sample_plan("E", amount=Decimal("0.60")),                # 0.59 received: partial
+            sample_plan("F"),                                        # overpaid: done
+            sample_plan("G"),                                        # only ineffective payments
+            sample_plan("H", "K2"),                                  # void contract
+            sample_plan("I", "K3"),                                  # contract under review
+            sample_plan("J", "K9"),                                  # contract not stored
+        ]
+        paid = [("B", "99.99", S.APPROVED), ("C", "60.00", S.APPROVED),
+                ("C", "40.00", S.NOT_REQUIRED), ("D", "0.10", S.APPROVED),
+                ("D", "0.70", S.NOT_REQUIRED),
+                ("E", "0.30", S.APPROVED), ("E", "0.29", S.APPROVED), ("F", "150.00", S.APPROVED),
+                *(("G", "100.00", status) for status in S if status not in EFFECTIVE),
+                ("A", "1.00", S.DRAFT)]
+        with storage.transaction() as uow:
+            uow.records(CONTRACT).add_many([
+                sample_contract("K1", approval_status=S.APPROVED),
+                sample_contract("K2", number="HT-2", approval_status=S.VOID),
+                sample_contract("K3", number="HT-3", approval_status=S.IN_REVIEW)])
+            uow.plans.add_many(plans)
+            uow.records(PAYMENT).add_many([
+                sample_payment(f"P{n}", plan_id=plan, amount=Decimal(amount),
+                               approval_status=status)
+                for n, (plan, amount, status) in enumerate(paid)])
+            # a payment of the plan's whole amount on another plan id changes nothing
+            uow.records(PAYMENT).add(sample_payment("Q1", plan_id="A9", amount=Decimal(100),
+                                                    approval_status=S.APPROVED))
+        on = date(2026, 12, 1)
+        with storage.transaction() as uow:
+            assert [p.id for p in uow.plans.due(on)] == ["A", "B", "E", "G", "I"]
+            uow.records(PAYMENT).add(sample_payment("P99", plan_id="B", amount=cents,
+                                                    approval_status=S.NOT_REQUIRED))
+            assert [p.id for p in uow.plans.due(on)] == ["A", "E", "G", "I"]
+            uow.records(CONTRACT).update(
+                sample_contract("K1", approval_status=S.VOID, version=2), expected_version=1)
+            assert [p.id for p in uow.plans.due(on)] == ["I"]
+
+    def test_due_plans_page_by_planned_date_then_id(self, storage: Storage) -> None:
+        day = date(2026, 12, 1)
+        plans = [sample_plan(plan_id, planned_date=day + timedelta(days=offset))
+                 for plan_id, offset in (("b", 0), ("a", 0), ("c", -1), ("aa", 0), ("z", -2),
+                                         ("B", 0), ("中", 0), ("d", 1))]
+        with storage.transaction() as uow:
+            uow.records(CONTRACT).add(sample_contract("K1", approval_status=S.APPROVED))
+            uow.plans.add_many(plans)
+        with storage.transaction() as uow:
+            assert [p.id for p in uow.plans.due(day)] == ["z", "c", "B", "a", "aa", "b", "中"]
+            assert [p.id for p in uow.plans.due(day, after=(day, "a"), limit=2)] == ["aa", "b"]
+            assert [p.id for p in uow.plans.due(day, after=(day, "b"))] == ["中"]
+            assert [p.id for p in uow.plans.due(day, after=(day - timedelta(days=1), "zz"),
+                                                limit=1)] == ["B"]
+            assert uow.plans.due(day, after=(day, "中")) == []
+
+    def test_due_plans_equal_a_python_filter_page_by_page(self, storage: Storage) -> None:
+        day = date(2026, 12, 1)
+        amounts = st.sampled_from(["0.01", "0.10", "0.70", "0.80", "1.00", "2.50"]).map(Decimal)
+
+        @settings(max_examples=self.examples, deadline=None,
+                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+        @given(
+            statuses=st.lists(st.sampled_from(S), min_size=3, max_size=3),
+            ids=st.lists(_IDS, unique=True, max_size=14),
+            rows=st.lists(st.tuples(st.sampled_from(["K0", "K1", "K2", "K9"]),
+                                    st.integers(-3, 3), st.integers(0, 3), amounts,
+                                    st.booleans()), min_size=14, max_size=14),
+            paid=st.lists(st.tuples(st.integers(0, 15), st.sampled_from(S), amounts),
+                          max_size=25),
+            on=st.integers(-4, 4).map(lambda n: day + timedelta(days=n)),
+            size=st.integers(1, 4),
+        )
+        def agree(statuses: list[ApprovalStatus], ids: list[str],
+                  rows: list[tuple[str, int, int, Decimal, bool]],
+                  paid: list[tuple[int, ApprovalStatus, Decimal]], on: date,
+                  size: int) -> None:
+            items = [sample_plan(plan_id, contract, planned_date=day + timedelta(days=offset),
+                                 remind_days=remind, amount=amount, voided=voided)
+                     for plan_id, (contract, offset, remind, amount, voided) in zip(ids, rows,
+                                                                                     strict=False)]
+            stored = [sample_contract(f"K{n}", number=f"HT-{n}", approval_status=status)
+                      for n, status in enumerate(statuses)]
+            contract_status = {c.id: c.approval_status for c in stored}
+            plan_ids = [*ids, "X1", "X2"]  # payments against plans that are not stored too
+            pays = [sample_payment(f"P{n}", plan_id=plan_ids[which % len(plan_ids)],
+                                   approval_status=status, amount=amount)
+                    for n, (which, status, amount) in enumerate(paid)]
+            received = _effective_sums(pays, "plan_id")
+            expected = sorted(
+                (p for p in items
+                 if not p.voided and p.remind_on <= on
+                 and contract_status.get(p.contract_id, S.VOID) is not S.VOID
+                 and received.get(p.id, Decimal(0)) < p.amount),
+                key=lambda p: (p.planned_date, p.id))
+            with self.discarded(storage) as uow:
+                uow.records(CONTRACT).add_many(stored)
+                uow.plans.add_many(items)
+                uow.records(PAYMENT).add_many(pays)
+                assert uow.plans.due(on) == expected
+                pages: list[list[PaymentPlan]] = []
+                after: tuple[date, str] | None = None
+                while True:
+                    page = uow.plans.due(on, after=after, limit=size)
+                    assert page == expected[len(pages) * size:(len(pages) + 1) * size]
+                    if not page:
+                        break
+                    pages.append(page)
+                    after = (page[-1].planned_date, page[-1].id)
+                assert [p for page in pages for p in page] == expected
+
+        agree()
 
     # -- received sums -------------------------------------------------------------------------
     def test_received_counts_only_effective_payments(self, storage: Storage) -> None:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping, Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -284,19 +284,58 @@ class ContractService(ApprovedRecordService):
             contract = self._access.visible(op, CONTRACT, contract_id)
             return self._views(op, op.uow.plans.for_contract(contract.id), {contract.id: contract})
 
-    def due_plans(self, actor: ActorRef, on: date | None = None) -> builtins.list[PlanView]:
-        """回款提醒: plans of contracts the actor sees whose reminder day has come (``on``,
-        default today) and that are not complete or void."""
+    def due_plans(self, actor: ActorRef, on: date | None = None, *,
+                  limit: int = 200) -> builtins.list[PlanView]:
+        """回款提醒: at most ``limit`` (1..1000) plans of contracts the actor sees whose
+        reminder day has come (``on``, default today) and that are neither done nor void, by
+        planned date then id.
+
+        The storage leaves out done and void plans and pages through the rest (keyset); each
+        page's contracts are checked against the actor's scope set-based — one read of the
+        contracts, one of the teams of those the owner scope does not admit — until ``limit``
+        plans are found or the due plans run out."""
+        if on is not None and (isinstance(on, datetime) or not isinstance(on, date)):
+            raise ValidationError([field_error("$.on", "type", " (a date)")])
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
+            raise ValidationError([FieldError("$.limit", "range.max", "条数须为 1..1000",
+                                              "limit must be 1..1000")])
         with self._rt.operation(actor, Module.CONTRACTS, Operation.VIEW) as op:
             day = on or op.now.astimezone(self._rt.tz).date()
-            plans = op.uow.plans.due(day)
-            wanted = builtins.list(dict.fromkeys(p.contract_id for p in plans))
-            scope = self._rt.scope(op, Module.CONTRACTS)
-            contracts = {c.id: c for c in self._repo(op).get_many(wanted)
-                         if self._access.admits(op, self.spec, scope, c)}
-            views = self._views(op, [p for p in plans if p.contract_id in contracts], contracts,
-                                today=day)
-            return [v for v in views if v.status.value not in ("done", "void")]
+            size = max(limit, 500)  # more than asked: fewer pages when most plans are others'
+            kept: list[PaymentPlan] = []
+            seen: dict[str, Contract] = {}
+            checked: set[str] = set()
+            after: tuple[date, str] | None = None
+            while len(kept) < limit:
+                page = op.uow.plans.due(day, after=after, limit=size)
+                seen.update(self._visible_contracts(op, page, checked))
+                kept += [p for p in page if p.contract_id in seen]
+                if len(page) < size:
+                    break
+                after = (page[-1].planned_date, page[-1].id)
+            return self._views(op, kept[:limit], seen, today=day)
+
+    def _visible_contracts(self, op: Op, plans: Sequence[PaymentPlan],
+                           checked: set[str]) -> dict[str, Contract]:
+        """The contracts of ``plans`` not ``checked`` yet that the actor sees (all of them are
+        then checked): one read of the contracts, one of the teams of those whose owner is out
+        of the actor's scope."""
+        wanted = builtins.list(dict.fromkeys(p.contract_id for p in plans
+                                             if p.contract_id not in checked))
+        checked.update(wanted)
+        if not wanted:
+            return {}
+        scope = self._rt.scope(op, Module.CONTRACTS)
+        found: dict[str, Contract] = {c.id: c for c in self._repo(op).get_many(wanted)}
+        seen = {cid: c for cid, c in found.items() if scope.admits(c.owner_id)}
+        rest = [cid for cid in found if cid not in seen]
+        if rest and scope.team_user_id is not None:
+            teams: dict[str, list[str]] = {}
+            for member in op.uow.team.members_many(CONTRACT, rest):
+                teams.setdefault(member.record_id, []).append(member.user_id)
+            seen.update((cid, found[cid]) for cid in rest
+                        if scope.admits(found[cid].owner_id, teams.get(cid, ())))
+        return seen
 
     def _views(self, op: Op, plans: Sequence[PaymentPlan], contracts: Mapping[str, Contract],
                *, today: date | None = None) -> builtins.list[PlanView]:

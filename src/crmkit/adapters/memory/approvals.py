@@ -18,7 +18,7 @@ from crmkit.adapters.memory.records import (
     taken,
     version_conflict,
 )
-from crmkit.entities.approvals import ApprovalFlow, ApprovalInstance
+from crmkit.entities.approvals import ApprovalFlow, ApprovalInstance, ApprovalStatus
 from crmkit.entities.contracts import EFFECTIVE, PaymentPlan
 
 Undo = Callable[[], None]
@@ -107,11 +107,13 @@ class MemorySequences(UndoDict[tuple[str, str], int]):
 
 
 class MemoryPaymentPlans(UndoDict[str, PaymentPlan]):
-    """Plans by id; received sums read the payment records."""
+    """Plans by id; received sums read the payment records, due reminders the contracts."""
 
-    def __init__(self, undo: list[Undo], payments: MemoryRecords) -> None:
+    def __init__(self, undo: list[Undo], payments: MemoryRecords,
+                 contracts: MemoryRecords) -> None:
         super().__init__(undo)
         self._payments = payments
+        self._contracts = contracts
 
     def get(self, plan_id: str) -> PaymentPlan | None:
         return self.rows.get(plan_id)
@@ -132,8 +134,18 @@ class MemoryPaymentPlans(UndoDict[str, PaymentPlan]):
     def update(self, plan: PaymentPlan, *, expected_version: int) -> None:
         self._replace(plan.id, plan, expected_version, "payment_plan")
 
-    def due(self, on: date, *, limit: int = 1000) -> builtins.list[PaymentPlan]:
-        found = [p for p in self.rows.values() if not p.voided and p.remind_on <= on]
+    def due(self, on: date, *, after: tuple[date, str] | None = None,
+            limit: int = 1000) -> builtins.list[PaymentPlan]:
+        """Plans still to be collected whose reminder day has come (see the port), after
+        ``after`` by ``(planned_date, id)``."""
+        found = [p for p in self.rows.values()
+                 if not p.voided and p.remind_on <= on
+                 and (after is None or (p.planned_date, p.id) > after)]
+        contracts = self._contracts.rows
+        found = [p for p in found if p.contract_id in contracts
+                 and contracts[p.contract_id].approval_status is not ApprovalStatus.VOID]
+        received = self.received_by_plan([p.id for p in found])
+        found = [p for p in found if received.get(p.id, Decimal(0)) < p.amount]
         return sorted(found, key=lambda p: (p.planned_date, p.id))[:limit]
 
     def _received(self, field: str, ids: Sequence[str]) -> dict[str, Decimal]:

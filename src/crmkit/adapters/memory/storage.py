@@ -286,7 +286,8 @@ class MemoryStorage:
                                  self.records["opportunity"], self.team)
         self.approvals = MemoryApprovals(self.undo)
         self.sequences = MemorySequences(self.undo)
-        self.plans = MemoryPaymentPlans(self.undo, self.records[PAYMENT])
+        self.plans = MemoryPaymentPlans(self.undo, self.records[PAYMENT],
+                                        self.records[CONTRACT])
 
     def create_schema(self) -> None:
         """Nothing to create; present for the Storage protocol."""

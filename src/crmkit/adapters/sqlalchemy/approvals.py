@@ -12,6 +12,9 @@
   value; a rollback undoes the increment (the value is given out again).
 - Received sums are one ``SELECT … GROUP BY`` over the effective payments of any number of ids
   (exact: ``NUMERIC`` on PostgreSQL, integer cents on SQLite).
+- Due reminders are one ``SELECT`` of the plans joined to their contracts, with a correlated sum
+  of the plan's effective payments compared to its amount (the same exact arithmetic), keyset
+  paged on ``(planned_date, id)``.
 """
 
 from __future__ import annotations
@@ -27,11 +30,13 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Select,
+    and_,
     cast,
     delete,
     func,
     insert,
     literal_column,
+    or_,
     select,
     update,
 )
@@ -51,11 +56,12 @@ from crmkit.adapters.sqlalchemy.tables import (
     approval_flows,
     approval_instances,
     approval_waiting,
+    contracts,
     payment_plans,
     payments,
     sequences,
 )
-from crmkit.entities.approvals import ApprovalFlow, ApprovalInstance
+from crmkit.entities.approvals import ApprovalFlow, ApprovalInstance, ApprovalStatus
 from crmkit.entities.contracts import EFFECTIVE, PaymentPlan
 from crmkit.serialization import structure, to_dict
 
@@ -255,29 +261,49 @@ class SqlPaymentPlans(Repository):
     def update(self, plan: PaymentPlan, *, expected_version: int) -> None:
         self._update_versioned(PAYMENT_PLAN_ROWS.to_row(plan), expected_version)
 
-    def due(self, on: date, *, limit: int = 1000) -> builtins.list[PaymentPlan]:
-        """Not voided, ``remind_on`` on or before ``on`` (a range of its index), by planned
-        date then id."""
-        return self._all(
+    def due(self, on: date, *, after: tuple[date, str] | None = None,
+            limit: int = 1000) -> builtins.list[PaymentPlan]:
+        """One SELECT: the plans of ``remind_on`` ≤ ``on`` (a range of its index), not voided,
+        joined to their contract (not void), whose effective payments — a correlated sum over
+        the ``(plan_id, approval_status)`` index of ``crm_payments`` — are less than the plan
+        amount; by ``(planned_date, id)`` after ``after``."""
+        plan = payment_plans.c
+        received = (
+            select(func.coalesce(func.sum(self._cents(payments.c.amount)), 0))
+            .where(payments.c.plan_id == plan.id, _effective(payments.c.approval_status))
+            .scalar_subquery()
+        )
+        statement = (
             select(payment_plans)
-            .where(payment_plans.c.remind_on <= on, payment_plans.c.voided.is_(False))
-            .order_by(payment_plans.c.planned_date, payment_plans.c.id)
+            .join(contracts, contracts.c.id == plan.contract_id)
+            .where(plan.remind_on <= on, plan.voided.is_(False),
+                   contracts.c.approval_status != ApprovalStatus.VOID.value,
+                   received < self._cents(plan.amount))
+            .order_by(plan.planned_date, plan.id)
             .limit(limit)
         )
+        if after is not None:
+            day, last = after
+            statement = statement.where(or_(plan.planned_date > day,
+                                            and_(plan.planned_date == day, plan.id > last)))
+        return self._all(statement)
+
+    def _cents(self, amount: Any) -> Any:
+        """A money column to add and compare: itself (exact ``NUMERIC``), or on SQLite, which
+        keeps ``NUMERIC`` as REAL, its exact integer cents."""
+        if self._conn.dialect.name == "sqlite":
+            return cast(func.round(amount * literal_column("100")), BigInteger)
+        return amount
 
     def _received(self, key: Any, ids: Sequence[str]) -> dict[str, Decimal]:
         """``key → sum(amount)`` of the effective payments whose ``key`` is one of ``ids``:
         one statement whatever the number of ids."""
         if not ids:
             return {}
-        amount: Any = payments.c.amount
         sqlite = self._conn.dialect.name == "sqlite"
-        if sqlite:  # SQLite keeps NUMERIC as REAL: add exact integer cents instead
-            amount = cast(func.round(amount * literal_column("100")), BigInteger)
         statement = (
-            select(key, func.sum(amount))
-            .where(in_id_set(key, ids),
-                   payments.c.approval_status.in_(sorted(s.value for s in EFFECTIVE)))
+            select(key, func.sum(self._cents(payments.c.amount)))
+            .where(in_id_set(key, ids), _effective(payments.c.approval_status))
             .group_by(key)
         )
         sums: dict[str, Decimal] = {}
@@ -290,3 +316,8 @@ class SqlPaymentPlans(Repository):
 
     def received_by_plan(self, plan_ids: Sequence[str]) -> dict[str, Decimal]:
         return self._received(payments.c.plan_id, plan_ids)
+
+
+def _effective(status: ColumnElement[Any]) -> ColumnElement[bool]:
+    """The approval status is one of :data:`~crmkit.entities.contracts.EFFECTIVE`."""
+    return status.in_(sorted(s.value for s in EFFECTIVE))
