@@ -108,16 +108,16 @@ class Approval:
 def _comment(comment: str) -> str:
     if not isinstance(comment, str) or len(comment) > COMMENT_MAX or "\x00" in comment:
         raise ValidationError.single("$.comment", "approval.bad_comment",
-                                     f"意见须为不超过 {COMMENT_MAX} 字的文本",
                                      f"the comment must be text of at most {COMMENT_MAX} "
-                                     "characters")
+                                     "characters",
+                                     f"意见须为不超过 {COMMENT_MAX} 字的文本")
     return comment.strip()
 
 
 def _limit(limit: int) -> int:
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= LIMIT_MAX:
-        raise ValidationError.single("$.limit", "range.max", f"条数须为 1..{LIMIT_MAX}",
-                                     f"limit must be 1..{LIMIT_MAX}")
+        raise ValidationError.single("$.limit", "range.max", f"limit must be 1..{LIMIT_MAX}",
+                                     f"条数须为 1..{LIMIT_MAX}")
     return limit
 
 
@@ -142,8 +142,8 @@ def _chosen(chosen: Mapping[str, Sequence[str]] | None) -> dict[str, tuple[str, 
             isinstance(k, str) and isinstance(v, list | tuple) and all(isinstance(u, str)
                                                                     for u in v)
             for k, v in chosen.items()):
-        raise ValidationError.single("$.chosen", "type", "须为 节点编号 → 用户编号列表",
-                                     "must map node ids to lists of user ids")
+        raise ValidationError.single("$.chosen", "type", "must map node ids to lists of user ids",
+                                     "须为 节点编号 → 用户编号列表")
     return {k: tuple(v) for k, v in chosen.items()}
 
 
@@ -163,7 +163,7 @@ class ApprovalService:
             kind, label_zh or kind, label_en or kind, react=react)
         if not entry.kind or entry.kind in self._kinds:
             raise ValidationError.single("$.kind", "approval.kind_taken",
-                                         "业务类型为空或已注册", "the kind is empty or taken")
+                                         "the kind is empty or taken", "业务类型为空或已注册")
         self._kinds[entry.kind] = entry
         return entry
 
@@ -171,7 +171,7 @@ class ApprovalService:
         entry = self._kinds.get(kind) if isinstance(kind, str) else None
         if entry is None:
             raise ValidationError.single("$.kind", "approval.unknown_kind",
-                                         "该业务类型没有审批", "no approvals for this kind")
+                                         "no approvals for this kind", "该业务类型没有审批")
         return entry
 
     @property
@@ -388,7 +388,7 @@ class ApprovalService:
         if entry.values is not None and record is not None:
             return entry.values(record)
         if values is not None and not isinstance(values, Mapping):
-            raise ValidationError.single("$.values", "type", "须为对象", "must be an object")
+            raise ValidationError.single("$.values", "type", "must be an object", "须为对象")
         return values or {}
 
     # -- acting ---------------------------------------------------------------------------------
@@ -530,9 +530,9 @@ class ApprovalService:
             if (not isinstance(record_id, str) or not record_id.strip()
                     or len(record_id) > RECORD_ID_MAX or "\x00" in record_id):
                 raise ValidationError.single("$.record_id", "invalid",
-                                             f"记录编号须为 1..{RECORD_ID_MAX} 个字符",
                                              f"a record id of 1..{RECORD_ID_MAX} characters "
-                                             "is required")
+                                             "is required",
+                                             f"记录编号须为 1..{RECORD_ID_MAX} 个字符")
             return None
         if not check:
             record = op.uow.records(entry.kind).get(record_id)

@@ -187,8 +187,8 @@ class ContractService(ApprovedRecordService):
         """到期提醒: effective contracts the actor sees whose end date is today or within
         ``days`` days (local), soonest first."""
         if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= 3650:
-            raise ValidationError.single("$.days", "range.max", "天数须为 0..3650",
-                                         "days must be 0..3650")
+            raise ValidationError.single("$.days", "range.max", "days must be 0..3650",
+                                         "天数须为 0..3650")
         today = self._rt.clock.now().astimezone(self._rt.tz).date()
         return self.list(actor, {
             "conditions": [

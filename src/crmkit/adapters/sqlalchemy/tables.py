@@ -114,8 +114,8 @@ class ExactDecimal(TypeDecorator[Decimal]):
         ):
             raise ValidationError.single(
                 "$", "decimal.sqlite_precision",
-                f"{number} 超出 SQLite 可精确保存的 15 位有效数字",
-                f"{number} has more significant digits than SQLite stores exactly (15)")
+                f"{number} has more significant digits than SQLite stores exactly (15)",
+                f"{number} 超出 SQLite 可精确保存的 15 位有效数字")
         return number
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
