@@ -83,6 +83,8 @@ def test_number_rule_needs_permission_and_a_date_that_tells_periods_apart(org: O
         org.crm.contracts.set_number_rule(org.admin, {"prefix": "A B", "date_format": "%Y",
                                                       "digits": 0, "reset": "daily"})
     assert {e.path for e in bad.value.errors} == {"$.prefix", "$.digits", "$.reset"}
+    with pytest.raises(ValidationError):
+        org.crm.contracts.set_number_rule(org.admin, {"prefix": "HT\x00"})
     assert org.crm.contracts.number_rule(org.rep).prefix == "HT"
 
 
@@ -181,6 +183,9 @@ def test_plans_in_batches_within_the_contract_amount(org: Org, deal: Deal) -> No
             {"amount": "0", "planned_date": "2027-01-01"},
             {"amount": "1", "planned_date": "soon", "method": "比特币"}])
     assert {e.path for e in bad.value.errors} >= {"$[0].amount", "$[1].planned_date"}
+    with pytest.raises(ValidationError):
+        org.crm.contracts.add_plans(org.rep, c.id, [{"amount": "1", "remark": "a\x00",
+                                                     "planned_date": "2027-01-01"}])
     assert len(org.crm.contracts.plans(org.rep, c.id)) == 2  # nothing written
     org.crm.contracts.void_plan(org.rep, plans[1].id)
     assert [p.period for p in org.crm.contracts.add_plans(org.rep, c.id, [

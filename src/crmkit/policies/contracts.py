@@ -43,10 +43,12 @@ _FINENESS = {NumberReset.DAILY: 3, NumberReset.MONTHLY: 2, NumberReset.YEARLY: 1
 def rule_problems(rule: NumberRule, at: str = "$") -> list[FieldError]:
     """Problems of a number rule (empty when valid)."""
     errors: list[FieldError] = []
-    if len(rule.prefix) > PREFIX_MAX or any(c.isspace() for c in rule.prefix):
+    if len(rule.prefix) > PREFIX_MAX or not all(c.isprintable() and not c.isspace()
+                                                 for c in rule.prefix):
         errors.append(FieldError(f"{at}.prefix", "number_rule.prefix",
-                                 f"前缀最多 {PREFIX_MAX} 个字符，且不能含空白",
-                                 f"the prefix has at most {PREFIX_MAX} characters, no spaces"))
+                                 f"前缀最多 {PREFIX_MAX} 个字符，且不能含空白或控制字符",
+                                 f"the prefix has at most {PREFIX_MAX} printable characters, "
+                                 "no spaces"))
     if not 1 <= rule.digits <= MAX_DIGITS:
         errors.append(FieldError(f"{at}.digits", "number_rule.digits",
                                  f"流水号位数须为 1..{MAX_DIGITS}",

@@ -253,7 +253,7 @@ class ContractService(ApprovedRecordService):
                                          f"remind_days must be 0..{MAX_REMIND_DAYS}"))
             if plan.method is not None and plan.method not in PAYMENT_METHODS:
                 errors.append(field_error(f"{at}.method", "option"))
-            if plan.remark is not None and len(plan.remark) > 500:
+            if plan.remark is not None and (len(plan.remark) > 500 or "\x00" in plan.remark):
                 errors.append(field_error(f"{at}.remark", "too_long", " (max 500)"))
             if len(errors) == before:
                 inputs.append(plan)
