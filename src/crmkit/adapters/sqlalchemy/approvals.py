@@ -178,8 +178,8 @@ class SqlApprovals(Repository):
 
     def update(self, instance: ApprovalInstance, *, expected_version: int) -> None:
         """``UPDATE … WHERE id AND version = :expected`` (no row → ``version_conflict``),
-        then the instance's waiting rows are replaced."""
-        self._check_record(instance)
+        then the instance's waiting rows are replaced. (An update moving the instance onto
+        another record's key is caught by the unique index, not by a SELECT per update.)"""
         self._update_versioned(_instance_row(instance), expected_version)
         self._conn.execute(
             delete(approval_waiting).where(approval_waiting.c.instance_id == instance.id)
