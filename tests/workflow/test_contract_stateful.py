@@ -893,6 +893,25 @@ class ContractMachine(RuleBasedStateMachine):
             assert done.amount == rec.amount
 
     @precondition(lambda self: self.records)
+    @rule(data=st.data(), actor=SOMEONE, to=st.sampled_from(ACTORS))
+    def transfer(self, data: st.DataObject, actor: str, to: str) -> None:
+        """转移 in any approval status: the new owner sees (and may resubmit) the record."""
+        rec = data.draw(st.sampled_from(sorted(self.records.values(), key=lambda r: r.id)))
+        expected: Refusal | None = None
+        if actor == "X":
+            expected = (PermissionDenied, "auth.inactive_user")
+        elif actor in ("F1", "F2"):                 # finance may not transfer
+            expected = (PermissionDenied, "permission_denied")
+        elif to == "X":
+            expected = (ValidationError, "not_found")
+        elif not sees(actor, rec.owner):
+            expected = (NotFound, "record.not_found")
+        done = self.attempt(expected, lambda: self.service(rec.kind).transfer(
+            self.uid[actor], [rec.id], self.uid[to]))
+        if done is not None:
+            rec.owner = to
+
+    @precondition(lambda self: self.records)
     @rule(data=st.data(), actor=st.sampled_from(["B", "M", "R1", "F1"]))
     def delete(self, data: st.DataObject, actor: str) -> None:
         rec = data.draw(st.sampled_from(sorted(self.records.values(), key=lambda r: r.id)))
