@@ -495,6 +495,8 @@ class ContractMachine(RuleBasedStateMachine):
                 "flows": tuple(uow.approvals.flows()),
                 "waiting": {u: {i.record_id for i in uow.approvals.waiting_for(
                     self.uid[u], limit=1000)} for u in ACTIVE},
+                "submitted": {u: {i.record_id for i in uow.approvals.submitted_by(
+                    self.uid[u], limit=1000)} for u in ACTIVE},
                 "notifications": len(self.crm.notifier.sent),
             }
 
@@ -893,6 +895,25 @@ class ContractMachine(RuleBasedStateMachine):
             assert done.amount == rec.amount
 
     @precondition(lambda self: self.records)
+    @rule(data=st.data(), actor=SOMEONE)
+    def read_approval(self, data: st.DataObject, actor: str) -> None:
+        """The submitter and every approver of the snapshot read the record and its approval
+        even outside their data scope; anyone else only within it."""
+        rec = data.draw(st.sampled_from(sorted(self.records.values(), key=lambda r: r.id)))
+        expected: Refusal | None = None
+        if actor == "X":
+            expected = (PermissionDenied, "auth.inactive_user")
+        elif not (rec.inst and rec.inst.involved(actor)) and not sees(actor, rec.owner):
+            expected = (NotFound, "record.not_found")
+        found = self.attempt(expected, lambda: self.crm.approvals.instance(
+            self.uid[actor], rec.kind, rec.id))
+        record = self.attempt(expected, lambda: self.crm.approvals.record(
+            self.uid[actor], rec.kind, rec.id))
+        if expected is None:
+            assert (found is None) == (rec.inst is None) and record.id == rec.id
+            assert found is None or found.status is rec.status
+
+    @precondition(lambda self: self.records)
     @rule(data=st.data(), actor=SOMEONE, to=st.sampled_from(ACTORS))
     def transfer(self, data: st.DataObject, actor: str, to: str) -> None:
         """转移 in any approval status: the new owner sees (and may resubmit) the record."""
@@ -1056,6 +1077,9 @@ class ContractMachine(RuleBasedStateMachine):
             for user in rec.inst.waiting():
                 waiting[user].add(rec.id)
         assert state["waiting"] == waiting        # 待我审批 of every active user
+        assert state["submitted"] == {           # 我提交的 (a draft voided was never submitted)
+            u: {r.id for r in self.records.values() if r.inst and r.inst.submitter == u
+                and any(a == "submit" for _, a in r.inst.history)} for u in ACTIVE}
         deal = {c.id: c.deal_status for c in state["customers"]}
         won = {c for c, cid in self.customer_id.items() if deal[cid] == DEAL_WON}
         assert won == self.won
