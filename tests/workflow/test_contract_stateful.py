@@ -6,8 +6,9 @@ approval flows for contracts and payments: a condition node on the amount or the
 then chains of approver nodes of every source and mode (members 依次/会签/或签, supervisor
 with and without fallback, role, 审批人自选, 连续多级主管), AUTO_PASS or ADMIN for nodes without
 approvers, resubmission from the first node or the rejecting one, flows switched off, replaced
-or missing. Random users then create, submit, approve, reject, withdraw, resubmit, edit, void
-and delete contracts and payments, add and void payment plans, and let days pass.
+or missing. Random users then create (numbers typed by hand now and then), submit, approve,
+reject, withdraw, resubmit, edit, transfer, read, void and delete contracts and payments, add
+and void payment plans, and let days pass.
 
 A model written from the module docs predicts the outcome of every call: success (then the
 approval snapshot, history, status, notifications and numbers it must produce) or the exact
@@ -20,8 +21,12 @@ every approval or rejection was made by someone the step was waiting for at that
 record's approval_status is its instance's status; payments that are not void sit only on
 effective contracts; received = the sum of the effective payments, unreceived = amount −
 received; the customer of an effective contract is 已成交; numbers are unique and follow the
-number rule day by day; 待我审批 lists exactly the approvals waiting for each user; every approval
-action is on the record's operation log.
+number rule day by day (skipping numbers typed by hand); 待我审批 and 我提交的 list exactly the
+approvals waiting for / submitted by each user; every approval action is on the record's
+operation log; plans show what their effective payments brought in.
+
+Runs on memory and on SQLite in memory (fewer examples); ``CRMKIT_STATEFUL_EXAMPLES=n`` sets
+the example count of both for a longer hunt.
 """
 
 from __future__ import annotations
