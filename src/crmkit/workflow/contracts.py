@@ -43,13 +43,13 @@ from crmkit.entities.contracts import (
     PlanView,
 )
 from crmkit.entities.query import Page
-from crmkit.entities.sales import CONTACT, CUSTOMER, OPPORTUNITY
+from crmkit.entities.sales import CONTACT, OPPORTUNITY
 from crmkit.errors import FieldError, NotFound, RuleViolation, ValidationError
 from crmkit.policies import sales as rules
 from crmkit.policies.contracts import plan_status, unreceived
 from crmkit.serialization import structure
 from crmkit.workflow.approved_records import ApprovedRecordService, in_force
-from crmkit.workflow.customers import CustomerService
+from crmkit.workflow.customers import CustomerService, customer_errors
 from crmkit.workflow.lines import MAX_AMOUNT, MAX_PRICE, decimal_problems, priced_lines, repath
 from crmkit.workflow.record_kinds import KindSpec
 from crmkit.workflow.records import field_error
@@ -95,13 +95,8 @@ class ContractService(ApprovedRecordService):
         return {"lines": lines}
 
     def _before_write(self, op: Op, record: Any, old: Any | None) -> Any:
-        errors: list[FieldError] = []
+        errors = customer_errors(self._access, op, record, old)
         customer_changed = old is None or record.customer_id != old.customer_id
-        if customer_changed:
-            try:
-                self._access.visible(op, CUSTOMER, record.customer_id)
-            except NotFound:
-                errors.append(field_error("$.customer_id", "not_found"))
         for key, kind in (("opportunity_id", OPPORTUNITY), ("customer_signer_id", CONTACT)):
             value = getattr(record, key)
             if value is None or not (customer_changed or value != getattr(old, key)):

@@ -22,11 +22,11 @@ from crmkit.entities.query import Condition, FieldRef, Operator, RecordQuery
 from crmkit.entities.records import Attachment, TeamMember
 from crmkit.entities.sales import CUSTOMER, DEAL_OPEN, DEAL_WON, Customer
 from crmkit.entities.sales_fields import CUSTOMER_FIELDS, CUSTOMER_WRITABLE
-from crmkit.errors import RuleViolation, ValidationError
+from crmkit.errors import FieldError, NotFound, RuleViolation, ValidationError
 from crmkit.policies.sales import CustomerLimit, effective_limit
 from crmkit.serialization import converter, structure
 from crmkit.workflow.record_kinds import KindSpec
-from crmkit.workflow.records import RecordService
+from crmkit.workflow.records import RecordAccess, RecordService, field_error
 from crmkit.workflow.runtime import ActorRef, Op
 
 LIMITS_KEY = "customers.limits"
@@ -54,6 +54,19 @@ class CustomerDetail:
     contracts: tuple[Any, ...] = ()
     payment_plans: tuple[Any, ...] = ()
     payments: tuple[Any, ...] = ()
+
+
+def customer_errors(access: RecordAccess, op: Op, record: Any, old: Any | None
+                    ) -> list[FieldError]:
+    """A record of a customer (opportunity, contract) names a customer the actor can see —
+    checked when it is new or its customer changed."""
+    if old is not None and record.customer_id == old.customer_id:
+        return []
+    try:
+        access.visible(op, CUSTOMER, record.customer_id)
+    except NotFound:
+        return [field_error("$.customer_id", "not_found")]
+    return []
 
 
 def children(op: Op, kind: str, customer_id: str) -> tuple[Any, ...]:

@@ -32,7 +32,6 @@ import attrs
 from crmkit.entities import Module, Operation
 from crmkit.entities.sales import (
     CONTACT,
-    CUSTOMER,
     OPPORTUNITY,
     Opportunity,
     OpportunityStatus,
@@ -47,6 +46,7 @@ from crmkit.policies.sales import StageMove
 from crmkit.policies.validation import Problems
 from crmkit.serialization import structure, structure_patch
 from crmkit.workflow.changes import created, diff
+from crmkit.workflow.customers import customer_errors
 from crmkit.workflow.lines import HUNDRED, MAX_AMOUNT, decimal_problems, priced_lines
 from crmkit.workflow.record_kinds import KindSpec
 from crmkit.workflow.records import RecordService, field_error, record_changes
@@ -254,13 +254,8 @@ class OpportunityService(RecordService):
         return values
 
     def _before_write(self, op: Op, record: Any, old: Any | None) -> Any:
-        errors: list[FieldError] = []
+        errors = customer_errors(self._access, op, record, old)
         customer_changed = old is None or record.customer_id != old.customer_id
-        if customer_changed:
-            try:
-                self._access.visible(op, CUSTOMER, record.customer_id)
-            except NotFound:
-                errors.append(field_error("$.customer_id", "not_found"))
         group: StageGroup | None = None
         group_changed = old is None or record.stage_group_id != old.stage_group_id
         if group_changed:
