@@ -155,8 +155,10 @@ def test_expiring_contracts(org: Org, deal: Deal) -> None:
     approved_contract(org, deal, end_date="2027-06-01")
     new_contract(org, deal, end_date="2026-11-10")  # a draft is not in force
     assert [c.id for c in org.crm.contracts.expiring(org.rep, 30).items] == [soon.id]
-    with pytest.raises(ValidationError):
-        org.crm.contracts.expiring(org.rep, -1)
+    for days, code in ((-1, "range.min"), (4000, "range.max"), ("7", "type")):
+        with pytest.raises(ValidationError) as bad:
+            org.crm.contracts.expiring(org.rep, days)  # type: ignore[arg-type]
+        assert bad.value.errors[0].code == code
 
 
 def test_lists_filter_on_approval_status(org: Org, deal: Deal) -> None:
@@ -222,6 +224,7 @@ def test_due_plans_respect_remind_days_and_scope(org: Org, deal: Deal) -> None:
     assert [v.plan.id for v in org.crm.contracts.due_plans(org.rep)] == [due.id]
     assert [v.plan.id for v in org.crm.contracts.due_plans(
         org.rep, on=date(2026, 11, 27))] == [due.id, _later.id]
+    assert len(org.crm.contracts.due_plans(org.rep, on="2026-11-27")) == 2  # ISO text too
     stranger = org.user("13900000013", "路人", org.finance, "sales_rep")
     assert org.crm.contracts.due_plans(stranger) == []
 

@@ -120,7 +120,7 @@ def test_team_members_see_plans_of_contracts_they_are_on(org: Org) -> None:
 
 
 @pytest.mark.parametrize(("on", "limit", "path"), [
-    ("2026-11-02", 200, "$.on"),
+    ("2026-13-40", 200, "$.on"),
     (datetime(2026, 11, 2, tzinfo=UTC), 200, "$.on"),
     (20261102, 200, "$.on"),
     (None, 0, "$.limit"),

@@ -44,6 +44,7 @@ from crmkit.entities.approvals import (
 from crmkit.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationError
 from crmkit.policies import approvals as engine
 from crmkit.serialization import structure, to_dict
+from crmkit.workflow.records import bounded_int
 from crmkit.workflow.runtime import ActorRef, Op, Runtime
 
 FLOW = "approval_flow"
@@ -115,10 +116,7 @@ def _comment(comment: str) -> str:
 
 
 def _limit(limit: int) -> int:
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= LIMIT_MAX:
-        raise ValidationError.single("$.limit", "range.max", f"limit must be 1..{LIMIT_MAX}",
-                                     f"条数须为 1..{LIMIT_MAX}")
-    return limit
+    return bounded_int(limit, "$.limit", 1, LIMIT_MAX)
 
 
 def _text_problems(value: Any, at: str) -> list[FieldError]:

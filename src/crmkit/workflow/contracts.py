@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -52,7 +52,7 @@ from crmkit.workflow.approved_records import ApprovedRecordService, in_force
 from crmkit.workflow.customers import CustomerService, customer_errors
 from crmkit.workflow.lines import MAX_AMOUNT, MAX_PRICE, decimal_problems, priced_lines, repath
 from crmkit.workflow.record_kinds import KindSpec
-from crmkit.workflow.records import field_error
+from crmkit.workflow.records import bounded_int, field_error
 from crmkit.workflow.runtime import ActorRef, Op
 
 PLAN = "payment_plan"
@@ -65,6 +65,11 @@ ZERO = Decimal("0.00")
 def contract_spec() -> KindSpec:
     return KindSpec(CONTRACT, Module.CONTRACTS, Contract, "合同", "contract", CONTRACT_FIELDS,
                     CONTRACT_WRITABLE, extra_keys=frozenset({"lines"}))
+
+
+@attrs.frozen
+class _Day:
+    on: date
 
 
 @attrs.frozen
@@ -181,9 +186,7 @@ class ContractService(ApprovedRecordService):
                  cursor: str | None = None) -> Page:
         """到期提醒: effective contracts the actor sees whose end date is today or within
         ``days`` days (local), soonest first."""
-        if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= 3650:
-            raise ValidationError.single("$.days", "range.max", "days must be 0..3650",
-                                         "天数须为 0..3650")
+        bounded_int(days, "$.days", 0, 3650)
         today = self._rt.clock.now().astimezone(self._rt.tz).date()
         return self.list(actor, {
             "conditions": [
@@ -199,8 +202,11 @@ class ContractService(ApprovedRecordService):
     def add_plans(self, actor: ActorRef, contract_id: str,
                   items: Sequence[PlanInput | Mapping[str, Any]]) -> builtins.list[PaymentPlan]:
         """回款计划, one or many periods at once (see the module rules)."""
-        if not isinstance(items, list | tuple) or not 0 < len(items) <= MAX_PLANS:
-            raise ValidationError([field_error("$", "type", f" (1..{MAX_PLANS} plans)")])
+        if not isinstance(items, list | tuple):
+            raise ValidationError([field_error("$", "type", " (a list of plans)")])
+        if not 0 < len(items) <= MAX_PLANS:
+            raise ValidationError([field_error("$", "required" if not items else "too_long",
+                                               f" (1..{MAX_PLANS} plans)")])
         inputs = self._plan_inputs(items)
         with self._rt.operation(actor, Module.CONTRACTS, Operation.EDIT) as op:
             contract = self._access.editable(op, CONTRACT, contract_id)
@@ -289,11 +295,12 @@ class ContractService(ApprovedRecordService):
         page's contracts are checked against the actor's scope set-based — one read of the
         contracts, one of the teams of those the owner scope does not admit — until ``limit``
         plans are found or the due plans run out."""
-        if on is not None and (isinstance(on, datetime) or not isinstance(on, date)):
-            raise ValidationError([field_error("$.on", "type", " (a date)")])
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
-            raise ValidationError([FieldError("$.limit", "range.max", "条数须为 1..1000",
-                                              "limit must be 1..1000")])
+        if on is not None:
+            try:
+                on = structure({"on": on}, _Day).on  # a date or an ISO date text
+            except ValidationError:
+                raise ValidationError([field_error("$.on", "type", " (a date)")]) from None
+        bounded_int(limit, "$.limit", 1, 1000)
         with self._rt.operation(actor, Module.CONTRACTS, Operation.VIEW) as op:
             day = on or op.now.astimezone(self._rt.tz).date()
             size = max(limit, 500)  # more than asked: fewer pages when most plans are others'

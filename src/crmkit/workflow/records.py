@@ -63,6 +63,18 @@ def field_error(path: str, code: str, detail: str = "") -> FieldError:
     return FieldError(path, code, f"{path} {zh}{detail}", f"{path} {en}{detail}")
 
 
+def bounded_int(value: Any, path: str, low: int, high: int) -> int:
+    """An integer argument in ``low..high``: ``type`` when it is no integer (booleans are
+    not), ``range.min`` / ``range.max`` when it is out of range."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError([field_error(path, "type", " (integer)")])
+    if value < low:
+        raise ValidationError([field_error(path, "range.min", f" ({low})")])
+    if value > high:
+        raise ValidationError([field_error(path, "range.max", f" ({high})")])
+    return value
+
+
 def record_changes(old: Any | None, new: Any | None,
                    only: Sequence[str] = ()) -> tuple[FieldChange, ...]:
     """Field-level changes between two versions of a record, custom fields as ``custom.<key>``.
