@@ -373,3 +373,26 @@ def test_hostile_limits_and_comments(org: Org, setup: Setup) -> None:
                                  submit=True)
     with pytest.raises(ValidationError):
         org.crm.approvals.approve(org.manager, "contract", c.id, "ok\x00")
+
+
+def test_host_kind_values_are_checked_and_numeric_text_compares_as_numbers(
+        org: Org, setup: Setup) -> None:
+    org.crm.approvals.register_kind("expense", label_zh="报销", label_en="expense claim",
+                                    fields=["total", "category"])
+    with pytest.raises(ValidationError) as typo:
+        flow(org, {"type": "condition", "id": "c", "default_next": "fin", "branches": [
+            {"conditions": [{"op": ">", "field": "totl", "value": 1000}], "next": "mgr"}]},
+            approver("mgr", "supervisor", "fin"),
+            approver("fin", "members", member_ids=[setup.finance.id]), kind="expense")
+    assert typo.value.errors[0].code == "flow.unknown_field"
+    flow(org, {"type": "condition", "id": "c", "default_next": "fin", "branches": [
+        {"conditions": [{"op": ">", "field": "total", "value": 1000}], "next": "mgr"}]},
+        approver("mgr", "supervisor", "fin"),
+        approver("fin", "members", member_ids=[setup.finance.id]), kind="expense")
+    big = org.crm.approvals.submit(org.rep, "expense", "EXP-1", values={"total": "5000"})
+    assert [s.node_id for s in big.instance.steps] == ["mgr", "fin"]
+    small = org.crm.approvals.submit(org.rep, "expense", "EXP-2", values={"total": "900"})
+    assert [s.node_id for s in small.instance.steps] == ["fin"]  # 900 < 1000, not "900" > "1"
+    for bad in ({"amount": 5}, {"total": object()}, {"total": float("nan")}):
+        with pytest.raises(ValidationError):
+            org.crm.approvals.submit(org.rep, "expense", "EXP-3", values=bad)

@@ -311,11 +311,17 @@ def check_flow(flow: ApprovalFlow) -> None:
 
 # -- conditions and routing ----------------------------------------------------------------------
 def _comparable(actual: Any, expected: Any) -> tuple[Any, Any]:
-    """Numbers compare as Decimal (a condition value "100.50" reads as a number when the field
-    holds one); dates and datetimes from ISO strings (a naive one in the field's timezone);
-    anything else as it is."""
+    """Numbers compare as Decimal — also numeric text on either side (a condition value
+    "100.50" reads as a number when the field holds one, a host's value "5000" against a
+    condition's 1000); dates and datetimes from ISO strings (a naive one in the field's
+    timezone); anything else as it is."""
     if isinstance(actual, int | float | Decimal) and not isinstance(actual, bool):
         return _as_decimal(actual), _as_decimal(expected)
+    if (isinstance(actual, str) and not isinstance(expected, bool)
+            and isinstance(expected, int | float | Decimal | str)):
+        left, right = _as_decimal(actual), _as_decimal(expected)
+        if left is not None and right is not None:
+            return left, right
     if isinstance(expected, str):
         try:
             if isinstance(actual, datetime):

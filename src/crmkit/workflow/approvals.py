@@ -22,7 +22,7 @@ makes its customer 已成交; a payment approved counts as received).
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -154,11 +154,21 @@ class ApprovalService:
 
     # -- kinds ----------------------------------------------------------------------------------
     def register_kind(self, kind: str | ApprovalKind, label_zh: str = "", label_en: str = "",
-                      *, react: Reaction | None = None) -> ApprovalKind:
-        """Open approvals to a host's own record kind (``crm.approvals.register_kind("expense",
-        "报销", "expense")``); crmkit's contract and payment kinds register themselves."""
+                      *, react: Reaction | None = None,
+                      fields: Iterable[str] | None = None) -> ApprovalKind:
+        """Open approvals to a host's own record kind, e.g. ``register_kind("expense",
+        label_zh="报销", label_en="expense claim", fields=["total", "category"])``; crmkit's
+        contract and payment kinds register themselves. Kinds are configuration of this CRM
+        object: register them in every process, before defining flows or submitting.
+
+        ``fields`` names the values the kind's flow conditions may read: with it, a flow
+        reading another field is refused (``flow.unknown_field``) and so is a submission
+        whose ``values`` carry an unknown key. ``react(op, None, approval)`` hears about every
+        change, inside the transaction."""
+        declared = frozenset(fields) if fields is not None else None
         entry = kind if isinstance(kind, ApprovalKind) else ApprovalKind(
-            kind, label_zh or kind, label_en or kind, react=react)
+            kind, label_zh or kind, label_en or kind, react=react,
+            field_names=(lambda op: declared) if declared is not None else None)
         if not entry.kind or entry.kind in self._kinds:
             raise ValidationError.single("$.kind", "approval.kind_taken",
                                          "the kind is empty or taken", "业务类型为空或已注册")
@@ -288,7 +298,7 @@ class ApprovalService:
             flow = op.uow.approvals.flow(kind)
             if flow is None or not flow.enabled:
                 return ()
-            return engine.route(flow, self._values(entry, record, values), op.user_id,
+            return engine.route(flow, self._values(op, entry, record, values), op.user_id,
                                 self._rt.org_index(op), self._role_ids(op))
 
     def submit(self, actor: ActorRef, kind: str, record_id: str, *,
@@ -312,7 +322,7 @@ class ApprovalService:
         before = op.uow.approvals.for_record(entry.kind, record_id)
         flow = op.uow.approvals.flow(entry.kind)
         index = self._rt.org_index(op)
-        facts = self._values(entry, record, values)
+        facts = self._values(op, entry, record, values)
         if before is not None:
             if (before.status in (ApprovalStatus.REJECTED, ApprovalStatus.WITHDRAWN)
                     and before.submitter_id != op.user_id):
@@ -381,13 +391,28 @@ class ApprovalService:
         return frozenset(op.actor.role_ids) if op.actor is not None else frozenset()
 
     @staticmethod
-    def _values(entry: ApprovalKind, record: Any, values: Mapping[str, Any] | None
+    def _values(op: Op, entry: ApprovalKind, record: Any, values: Mapping[str, Any] | None
                 ) -> Mapping[str, Any]:
+        """The values flow conditions read: a built-in record's own, or a host's ``values`` —
+        plain JSON values (see :func:`~crmkit.policies.approvals.plain_value`) under the
+        kind's declared fields, if it declared any."""
         if entry.values is not None and record is not None:
             return entry.values(record)
-        if values is not None and not isinstance(values, Mapping):
+        if values is None:
+            return {}
+        if not isinstance(values, Mapping):
             raise ValidationError.single("$.values", "type", "must be an object", "须为对象")
-        return values or {}
+        known = entry.field_names(op) if entry.field_names is not None else None
+        errors = [FieldError(f"$.values.{key}", "unknown_field", "没有这个字段", "no such field")
+                  for key in values if known is not None and key not in known]
+        errors += [FieldError(f"$.values.{key}", "flow.bad_value",
+                              "须为文本、有限数字、布尔值或由它们组成的短列表",
+                              "must be text, a finite number, a boolean or a short list of those")
+                   for key, value in values.items()
+                   if not isinstance(key, str) or not engine.plain_value(value)]
+        if errors:
+            raise ValidationError(errors)
+        return values
 
     # -- acting ---------------------------------------------------------------------------------
     def approve(self, actor: ActorRef, kind: str, record_id: str, comment: str = "") -> Approval:
