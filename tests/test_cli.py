@@ -16,6 +16,9 @@ def test_demo_shows_scopes_and_a_sales_cycle(tmp_path: Path) -> None:
     assert set(visible["李经理"]) == {"李经理", "周组长", "张三", "李四"}
     text = out.getvalue()
     assert "opportunity amount 51300.00" in text
+    assert "contract HT202611020001 (51300.00) submitted: waits for 李经理" in text
+    assert "approve it: customer 已成交" in text
+    assert "received 20000.00, unreceived 31300.00, plan 1 partial" in text
     assert "reclaims 1 idle customer(s)" in text and "张三 claims 沉睡科技" in text
 
 

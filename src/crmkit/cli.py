@@ -68,13 +68,50 @@ def run_demo(url: str, out: object = None) -> dict[str, list[str]]:
         role = next(code for code, rid in roles.items() if rid in person.role_ids)
         shown = "everyone (全部)" if scope.all_records else ", ".join(owners) or "nobody"
         write(f"{person.name:<8} {role:<14} {shown}")
-    _sales_cycle(crm, clock, boss, manager, zhang, li, sales, write)
+    _sales_cycle(crm, clock, boss, manager, zhang, li, cashier, sales, write)
     return visible
 
 
+def _contract_cycle(crm: Any, boss: User, manager: User, zhang: User, cashier: User,
+                    customer_id: str, deal: Any, write: Any) -> None:
+    """Contract → 审批 (supervisor, then finance) → 已成交; a plan and an approved payment."""
+    finance = next(r.id for r in crm.org.list_roles(boss) if r.code == "finance")
+    crm.approvals.define_flow(boss, {
+        "kind": "contract", "name": "合同审批", "start": "lead", "no_approver": "admin",
+        "admin_ids": [boss.id], "nodes": [
+            {"type": "approver", "id": "lead", "source": "supervisor", "level": 2,
+             "fallback_upward": True, "next": "finance"},
+            {"type": "approver", "id": "finance", "source": "role", "role_id": finance}]})
+    crm.approvals.define_flow(boss, {"kind": "payment", "name": "回款审批", "start": "finance",
+                                     "nodes": [{"type": "approver", "id": "finance",
+                                                "source": "role", "role_id": finance}]})
+    contract = crm.contracts.create(zhang, {
+        "name": deal.name, "customer_id": customer_id, "opportunity_id": deal.id,
+        "order_discount": "5", "end_date": "2027-11-01",
+        "lines": [{"product_id": line.product_id, "quantity": str(line.quantity),
+                   "discount": str(line.discount)} for line in deal.lines]}, submit=True)
+    write(f"  contract {contract.number} ({contract.amount}) submitted: waits for "
+          f"{', '.join(u.name for u in (manager, boss) if crm.approvals.waiting(u))}")
+    crm.approvals.approve(manager, "contract", contract.id, "同意")
+    crm.approvals.approve(cashier, "contract", contract.id)
+    status = crm.customers.get(zhang, customer_id).deal_status
+    write(f"  李经理 and 钱会计 approve it: customer {status}")
+    [plan] = crm.contracts.add_plans(zhang, contract.id, [
+        {"amount": str(contract.amount), "planned_date": "2026-11-30", "method": "电汇"}])
+    payment = crm.payments.create(zhang, {"contract_id": contract.id, "plan_id": plan.id,
+                                          "paid_on": "2026-11-02", "amount": "20000",
+                                          "method": "电汇"}, submit=True)
+    crm.approvals.approve(cashier, "payment", payment.id)
+    contract = crm.contracts.get(zhang, contract.id)
+    view = crm.contracts.plans(zhang, contract.id)[0]
+    write(f"  payment {payment.number} approved: received {contract.received_amount}, "
+          f"unreceived {contract.unreceived_amount}, plan 1 {view.status.value}")
+
+
 def _sales_cycle(crm: Any, clock: FixedClock, boss: User, manager: User, zhang: User, li: User,
-                 sales: str, write: Any) -> None:
-    """Lead → customer → opportunity → won; an idle customer goes to the pool and is claimed."""
+                 cashier: User, sales: str, write: Any) -> None:
+    """Lead → customer → opportunity → won → contract and payment under approval; an idle
+    customer goes to the pool and is claimed."""
     write("")
     write("销售流程 sales cycle")
     lead = crm.leads.create(zhang, {"name": "星河科技", "contact_name": "陈总",
@@ -95,9 +132,8 @@ def _sales_cycle(crm: Any, clock: FixedClock, boss: User, manager: User, zhang: 
     crm.opportunities.advance(zhang, deal.id, group.stages[2].id)
     write(f"  at 谈判: weighted amount {crm.opportunities.weighted_amount(zhang, deal.id)}")
     crm.opportunities.win(zhang, deal.id)
-    crm.customers.set_deal_status(zhang, converted.customer_id, "已成交")
-    write(f"  won: weighted amount {crm.opportunities.weighted_amount(zhang, deal.id)}; "
-          "customer marked 已成交")
+    write(f"  won: weighted amount {crm.opportunities.weighted_amount(zhang, deal.id)}")
+    _contract_cycle(crm, boss, manager, zhang, cashier, converted.customer_id, deal, write)
     crm.followups.add(zhang, "customer", converted.customer_id,
                       {"method": "见面拜访", "content": "签约仪式"})
 
