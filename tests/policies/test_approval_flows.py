@@ -44,6 +44,7 @@ from crmkit.policies.approvals import (
     route,
     submit,
     supervisor_chain,
+    transfer,
     validate_flow,
 )
 from crmkit.policies.scopes import OrgIndex
@@ -611,3 +612,28 @@ def test_newly_waiting_names_whom_to_notify() -> None:
     step_two = do(half, "vp")
     assert newly_waiting(half, step_two) == {"boss"}
     assert newly_waiting(step_two, do(step_two, "boss")) == frozenset()
+
+
+def test_transfer_keeps_the_step_and_its_votes() -> None:
+    node = approver("all", ApproverSource.MEMBERS, mode=ApprovalMode.ALL,
+                    member_ids=("cfo", "fin1", "fin2"))
+    started = go(flow_of(node))
+    voted = act(started, "fin1", ApprovalAction.APPROVE, now=NOW)
+    moved = transfer(voted, "admin", "fin2", "fin3", now=NOW, comment="休假")
+    assert moved.steps[0].approver_ids == ("cfo", "fin1", "fin3")
+    assert moved.steps[0].approved_by == ("fin1",)
+    assert (moved.status, moved.version) == (voted.status, voted.version + 1)
+    event = moved.history[-1]
+    assert (event.action, event.from_user_id, event.to_user_id, event.comment) == (
+        ApprovalAction.TRANSFER, "fin2", "fin3", "休假")
+    with pytest.raises(PermissionDenied):  # fin1 already voted: not waited for
+        transfer(voted, "admin", "fin1", "fin3", now=NOW)
+    with pytest.raises(ValidationError):  # already an approver of the step
+        transfer(voted, "admin", "fin2", "cfo", now=NOW)
+    with pytest.raises(ValidationError):
+        transfer(voted, "admin", "fin2", "ghost", now=NOW, known_user_ids={"cfo", "fin3"})
+    done = act(act(moved, "cfo", ApprovalAction.APPROVE, now=NOW), "fin3",
+               ApprovalAction.APPROVE, now=NOW)
+    assert done.status is ApprovalStatus.APPROVED
+    with pytest.raises(RuleViolation):
+        transfer(done, "admin", "cfo", "fin3", now=NOW)

@@ -77,6 +77,7 @@ ALLOWED_EDGES: set[tuple[ApprovalStatus | None, ApprovalAction, ApprovalStatus]]
     *((s, A.RESUBMIT, t) for s in (S.REJECTED, S.WITHDRAWN)
       for t in (S.PENDING, S.IN_REVIEW, S.APPROVED, S.NOT_REQUIRED)),
     *((s, A.VOID, S.VOID) for s in S if s is not S.VOID),
+    *((s, A.TRANSFER, s) for s in RUNNING),
 }
 MODES_OF = {  # from the rule text: which modes each source accepts
     Src.MEMBERS: [M.SEQUENTIAL, M.ALL, M.ANY], Src.SUPERVISOR: [M.SEQUENTIAL, M.ALL, M.ANY],

@@ -396,3 +396,35 @@ def test_host_kind_values_are_checked_and_numeric_text_compares_as_numbers(
     for bad in ({"amount": 5}, {"total": object()}, {"total": float("nan")}):
         with pytest.raises(ValidationError):
             org.crm.approvals.submit(org.rep, "expense", "EXP-3", values=bad)
+
+
+def test_transfer_hands_a_turn_to_someone_else(org: Org, setup: Setup) -> None:
+    """转交: the approver or an admin moves a turn; a disabled approver's turn is not stuck."""
+    flow(org, approver("fin", "members", "mgr", mode="all",
+                       member_ids=[setup.finance.id, org.admin.id]),
+         approver("mgr", "supervisor"))
+    c = org.crm.contracts.create(org.rep, {"name": "合同", "customer_id": setup.customer.id},
+                                 submit=True)
+    other = org.user("13900000031", "孙会计", org.finance, "finance")
+    with pytest.raises(PermissionDenied):  # 张三 is neither the approver nor an admin
+        org.crm.approvals.transfer(org.rep, "contract", c.id, setup.finance.id, other.id)
+    with pytest.raises(ValidationError):  # already in the step
+        org.crm.approvals.transfer(setup.finance.id, "contract", c.id, setup.finance.id,
+                                   org.admin.id)
+    org.crm.org.disable_user(org.admin, setup.finance.id)
+    org.notifier.sent.clear()
+    moved = org.crm.approvals.transfer(org.admin, "contract", c.id, setup.finance.id, other.id,
+                                       "钱会计已离职")
+    assert moved.instance.steps[0].approver_ids == (other.id, org.admin.id)
+    assert [(n.recipient_id, n.kind) for n in org.notifier.sent] == [(other.id, "approval.todo")]
+    assert moved.record.approval_status is S.PENDING
+    org.crm.approvals.approve(other, "contract", c.id)
+    org.crm.approvals.approve(org.admin, "contract", c.id)
+    assert org.crm.approvals.approve(org.manager, "contract", c.id).instance.status is (
+        S.APPROVED)
+    entry = next(e for e in org.crm.contracts.operation_log(org.rep, c.id)
+                 if e.action == "approval.transfer")
+    assert entry.note == "钱会计已离职"
+    assert (setup.finance.id, other.id) in {(ch.old, ch.new) for ch in entry.changes}
+    with pytest.raises(RuleViolation):  # approved: nothing to transfer
+        org.crm.approvals.transfer(org.admin, "contract", c.id, org.manager.id, other.id)

@@ -140,6 +140,7 @@ class ApprovalAction(enum.StrEnum):
     VOID = "void"
     AUTO_PASS = "auto_pass"
     NOT_REQUIRED = "not_required"
+    TRANSFER = "transfer"
 
 
 def _frozen_ids(value: Iterable[str]) -> frozenset[str]:
@@ -323,6 +324,9 @@ class ApprovalEvent:
     comment: str = ""
     step: int | None = None
     node_id: str | None = None
+    from_user_id: str | None = None
+    to_user_id: str | None = None
+    """For TRANSFER (转交): whose turn went to whom."""
 
 
 @attrs.frozen

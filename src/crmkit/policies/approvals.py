@@ -99,6 +99,8 @@ TRANSITIONS: frozenset[tuple[ApprovalStatus | None, ApprovalAction, ApprovalStat
                     ApprovalStatus.NOT_REQUIRED)),
         *((s, ApprovalAction.VOID, ApprovalStatus.VOID)
           for s in ApprovalStatus if s is not ApprovalStatus.VOID),
+        *((s, ApprovalAction.TRANSFER, s)
+          for s in (ApprovalStatus.PENDING, ApprovalStatus.IN_REVIEW)),
     }
 )
 """Every allowed ``(status before, action, status after)``; ``None`` before = not submitted."""
@@ -720,3 +722,38 @@ def resubmit(
     again = ApprovalEvent(actor_id, ApprovalAction.RESUBMIT, now, comment)
     return attrs.evolve(fresh, history=(*instance.history, again, *fresh.history[1:]),
                         version=instance.version + 1)
+
+
+def transfer(
+    instance: ApprovalInstance,
+    actor_id: str,
+    from_user_id: str,
+    to_user_id: str,
+    *,
+    now: datetime,
+    comment: str = "",
+    disabled_user_ids: Collection[str] = frozenset(),
+    known_user_ids: Collection[str] | None = None,
+) -> ApprovalInstance:
+    """转交: ``from_user_id``'s turn in the current step goes to ``to_user_id``, in the same
+    place of the step (order and votes kept). Only while running, only for someone the step
+    waits for, only to an active user not already an approver of the step. *Who* may transfer
+    (the approver, an admin) is the workflow's permission check."""
+    step = instance.current_step
+    if not instance.status.running or step is None:
+        raise _bad_status(instance, ApprovalAction.TRANSFER)
+    if from_user_id not in step.waiting_for:
+        raise PermissionDenied("that user is not waited for at the current step",
+                               "该用户不是当前步骤待审批的人", code="approval.not_your_turn",
+                               details={"waiting_for": list(step.waiting_for)})
+    unknown = known_user_ids is not None and to_user_id not in known_user_ids
+    if unknown or to_user_id in disabled_user_ids or to_user_id in step.approver_ids:
+        raise ValidationError.single("$.to_user_id", "approval.bad_approver",
+                                     "the new approver is unknown, disabled or already in the "
+                                     "step", "新审批人不存在、已停用或已在本步骤中")
+    approvers = tuple(to_user_id if u == from_user_id else u for u in step.approver_ids)
+    steps = list(instance.steps)
+    steps[instance.current] = attrs.evolve(step, approver_ids=approvers)
+    event = _at_step(ApprovalEvent(actor_id, ApprovalAction.TRANSFER, now, comment,
+                                   from_user_id=from_user_id, to_user_id=to_user_id), instance)
+    return _done(instance, event, steps=tuple(steps))

@@ -437,6 +437,34 @@ class ApprovalService:
             after = engine.act(before, op.user_id, action, now=op.now, comment=note)
             return self._apply(op, entry, record, before, after, action, note)
 
+    def transfer(self, actor: ActorRef, kind: str, record_id: str, from_user_id: str,
+                 to_user_id: str, comment: str = "") -> Approval:
+        """转交: hand ``from_user_id``'s turn at the current step to ``to_user_id`` — done by
+        that approver, by a flow admin, or by a holder of ``approvals.approve_config`` (e.g.
+        when the approver left: a disabled user never approves). The new approver is
+        notified; the step keeps its order and the votes already cast."""
+        entry = self._kind(kind)
+        note = _comment(comment)
+        with self._rt.operation(actor, entry.module, None) as op:
+            found = op.uow.approvals.for_record(kind, record_id) if isinstance(
+                record_id, str) else None
+            if found is None:
+                raise NotFound("no approval for this record", "该记录没有审批",
+                               code="approval.not_found")
+            flow = op.uow.approvals.flow(kind)
+            me = op.user_id
+            if me != from_user_id and me not in (flow.admin_ids if flow else ()) and not (
+                    op.grants(Module.APPROVALS, Operation.APPROVE_CONFIG)):
+                raise PermissionDenied("only the approver or an approval admin transfers",
+                                       "只有审批人本人或审批管理员可以转交",
+                                       code="approval.not_transferable")
+            record = self._load(op, entry, record_id, for_edit=False, check=False)
+            disabled = frozenset(u.id for u in op.uow.users.list(status=UserStatus.DISABLED))
+            after = engine.transfer(found, me, from_user_id, to_user_id, now=op.now,
+                                    comment=note, disabled_user_ids=disabled,
+                                    known_user_ids=self._rt.org_index(op).department_of)
+            return self._apply(op, entry, record, found, after, ApprovalAction.TRANSFER, note)
+
     def void_in(self, op: Op, entry: ApprovalKind | str, record_id: str, record: Any,
                 comment: str = "") -> Approval:
         """作废 inside an operation whose caller checked who may void (the kind's service).
@@ -473,8 +501,11 @@ class ApprovalService:
         else:
             op.uow.approvals.update(after, expected_version=before.version)
         old_status = before.status if before is not None else ApprovalStatus.DRAFT
-        op.log(entry.kind, after.record_id, f"approval.{action.value}",
-               (FieldChange("approval_status", old_status.value, after.status.value),), comment)
+        changes = [FieldChange("approval_status", old_status.value, after.status.value)]
+        last = after.history[-1]
+        if last.action is ApprovalAction.TRANSFER:
+            changes.append(FieldChange("approver", last.from_user_id, last.to_user_id))
+        op.log(entry.kind, after.record_id, f"approval.{action.value}", tuple(changes), comment)
         for user_id in sorted(engine.newly_waiting(before, after)):
             op.notify(Notification(
                 user_id, "approval.todo", f"有一条{entry.label_zh}待您审批",
