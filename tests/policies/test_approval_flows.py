@@ -630,6 +630,9 @@ def test_transfer_keeps_the_step_and_its_votes() -> None:
         transfer(voted, "admin", "fin1", "fin3", now=NOW)
     with pytest.raises(ValidationError):  # already an approver of the step
         transfer(voted, "admin", "fin2", "cfo", now=NOW)
+    with pytest.raises(ValidationError) as own:  # the submitter never approves
+        transfer(voted, "admin", "fin2", "amy", now=NOW)
+    assert own.value.codes == {"$.to_user_id": "approval.self_approver"}
     with pytest.raises(ValidationError):
         transfer(voted, "admin", "fin2", "ghost", now=NOW, known_user_ids={"cfo", "fin3"})
     done = act(act(moved, "cfo", ApprovalAction.APPROVE, now=NOW), "fin3",

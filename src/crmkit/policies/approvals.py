@@ -737,7 +737,8 @@ def transfer(
 ) -> ApprovalInstance:
     """转交: ``from_user_id``'s turn in the current step goes to ``to_user_id``, in the same
     place of the step (order and votes kept). Only while running, only for someone the step
-    waits for, only to an active user not already an approver of the step. *Who* may transfer
+    waits for, only to an active user not already an approver of the step and not the
+    submitter (``approval.self_approver``). *Who* may transfer
     (the approver, an admin) is the workflow's permission check."""
     step = instance.current_step
     if not instance.status.running or step is None:
@@ -746,6 +747,10 @@ def transfer(
         raise PermissionDenied("that user is not waited for at the current step",
                                "该用户不是当前步骤待审批的人", code="approval.not_your_turn",
                                details={"waiting_for": list(step.waiting_for)})
+    if to_user_id == instance.submitter_id:
+        raise ValidationError.single("$.to_user_id", "approval.self_approver",
+                                     "the submitter cannot approve their own submission",
+                                     "不能转交给提交人本人")
     unknown = known_user_ids is not None and to_user_id not in known_user_ids
     if unknown or to_user_id in disabled_user_ids or to_user_id in step.approver_ids:
         raise ValidationError.single("$.to_user_id", "approval.bad_approver",
