@@ -428,3 +428,43 @@ def test_transfer_hands_a_turn_to_someone_else(org: Org, setup: Setup) -> None:
     assert (setup.finance.id, other.id) in {(ch.old, ch.new) for ch in entry.changes}
     with pytest.raises(RuleViolation):  # approved: nothing to transfer
         org.crm.approvals.transfer(org.admin, "contract", c.id, org.manager.id, other.id)
+
+
+def test_transfer_never_gives_one_person_two_steps_and_checks_its_input(
+        org: Org, setup: Setup) -> None:
+    flow(org, approver("mgr", "supervisor", "fin"),
+         approver("fin", "members", member_ids=[setup.finance.id]))
+    c = org.crm.contracts.create(org.rep, {"name": "合同", "customer_id": setup.customer.id},
+                                 submit=True)
+    with pytest.raises(ValidationError) as twice:  # 钱会计 already approves the next step
+        org.crm.approvals.transfer(org.manager, "contract", c.id, org.manager.id,
+                                   setup.finance.id)
+    assert twice.value.errors[0].code == "approval.bad_approver"
+    with pytest.raises(ValidationError):
+        org.crm.approvals.transfer(org.manager, "contract", c.id, org.manager.id,
+                                   ["x"])  # type: ignore[arg-type]
+    stranger = org.user("13900000041", "路人", org.finance, "sales_rep")
+    with pytest.raises(NotFound):  # cannot see the contract: the same answer as no approval
+        org.crm.approvals.transfer(stranger, "contract", c.id, org.manager.id, stranger.id)
+
+
+def test_host_kind_transfer_is_private_and_fields_must_be_names(org: Org, setup: Setup) -> None:
+    with pytest.raises(ValidationError):
+        org.crm.approvals.register_kind("trip", fields="total")  # type: ignore[arg-type]
+    org.crm.approvals.register_kind("trip", fields=["total"])
+    flow(org, approver("mgr", "supervisor"), kind="trip")
+    org.crm.approvals.submit(org.rep, "trip", "T-1", values={"total": 1})
+    with pytest.raises(NotFound):
+        org.crm.approvals.transfer(setup.finance, "trip", "T-1", org.manager.id,
+                                   setup.finance.id)
+
+
+def test_equality_on_text_stays_text(org: Org, setup: Setup) -> None:
+    org.crm.approvals.register_kind("order", fields=["code"])
+    flow(org, {"type": "condition", "id": "c", "branches": [
+        {"conditions": [{"op": "=", "field": "code", "value": "7"}], "next": "mgr"}]},
+        approver("mgr", "supervisor"), kind="order")
+    assert org.crm.approvals.submit(org.rep, "order", "O-1", values={"code": "007"}
+                                    ).instance.status is S.APPROVED  # "007" is not "7"
+    assert org.crm.approvals.submit(org.rep, "order", "O-2", values={"code": "7"}
+                                    ).instance.status is S.PENDING

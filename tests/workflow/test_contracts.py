@@ -73,6 +73,9 @@ def test_contract_numbers_follow_the_rule(org: Org, deal: Deal) -> None:
     with pytest.raises(ValidationError) as taken:
         new_contract(org, deal, number=typed.number)
     assert taken.value.errors[0].code == "unique"
+    with pytest.raises(ValidationError) as cleared:  # a number is never cleared
+        org.crm.contracts.update(org.rep, typed.id, {"number": ""})
+    assert cleared.value.errors[0].path == "$.number"
 
 
 def test_number_rule_needs_permission_and_a_date_that_tells_periods_apart(org: Org,

@@ -44,7 +44,7 @@ class Contract:
     created_at: datetime
     updated_at: datetime
     version: int = 1
-    number: str = ""
+    number: str | None = None
     opportunity_id: str | None = None
     amount: Decimal = Decimal("0.00")
     order_date: date | None = None
@@ -76,7 +76,7 @@ class Payment:
     created_at: datetime
     updated_at: datetime
     version: int = 1
-    number: str = ""
+    number: str | None = None
     customer_id: str = ""
     plan_id: str | None = None
     paid_on: date | None = None

@@ -312,15 +312,18 @@ def check_flow(flow: ApprovalFlow) -> None:
 
 
 # -- conditions and routing ----------------------------------------------------------------------
-def _comparable(actual: Any, expected: Any) -> tuple[Any, Any]:
-    """Numbers compare as Decimal — also numeric text on either side (a condition value
-    "100.50" reads as a number when the field holds one, a host's value "5000" against a
-    condition's 1000); dates and datetimes from ISO strings (a naive one in the field's
+def _comparable(actual: Any, expected: Any, ordering: bool = True) -> tuple[Any, Any]:
+    """Numbers compare as Decimal: a condition value "100.50" reads as a number when the
+    field holds one, a host's text "5000" when the condition's value is a number, and two
+    numeric texts when ordering (>, <, between — "900" < "1000"; for = text stays text, so
+    "007" is not "7"); dates and datetimes from ISO strings (a naive one in the field's
     timezone); anything else as it is."""
     if isinstance(actual, int | float | Decimal) and not isinstance(actual, bool):
         return _as_decimal(actual), _as_decimal(expected)
-    if (isinstance(actual, str) and not isinstance(expected, bool)
-            and isinstance(expected, int | float | Decimal | str)):
+    numeric_expected = isinstance(expected, int | float | Decimal) and not isinstance(
+        expected, bool)
+    if isinstance(actual, str) and (numeric_expected or (ordering and isinstance(expected,
+                                                                                 str))):
         left, right = _as_decimal(actual), _as_decimal(expected)
         if left is not None and right is not None:
             return left, right
@@ -370,7 +373,7 @@ def condition_holds(
         if op is ConditionOp.EQ:
             if actual is None or condition.value is None:
                 return actual is None and condition.value is None
-            left, right = _comparable(actual, condition.value)
+            left, right = _comparable(actual, condition.value, ordering=False)
             return right is not None and bool(left == right)
         if actual is None:
             return False
@@ -737,8 +740,9 @@ def transfer(
 ) -> ApprovalInstance:
     """转交: ``from_user_id``'s turn in the current step goes to ``to_user_id``, in the same
     place of the step (order and votes kept). Only while running, only for someone the step
-    waits for, only to an active user not already an approver of the step and not the
-    submitter (``approval.self_approver``). *Who* may transfer
+    waits for, only to an active user who approves no step of this approval (one person never
+    decides two steps through a transfer) and is not the submitter
+    (``approval.self_approver``). *Who* may transfer
     (the approver, an admin) is the workflow's permission check."""
     step = instance.current_step
     if not instance.status.running or step is None:
@@ -752,10 +756,12 @@ def transfer(
                                      "the submitter cannot approve their own submission",
                                      "不能转交给提交人本人")
     unknown = known_user_ids is not None and to_user_id not in known_user_ids
-    if unknown or to_user_id in disabled_user_ids or to_user_id in step.approver_ids:
+    elsewhere = any(to_user_id in s.approver_ids for s in instance.steps)
+    if unknown or to_user_id in disabled_user_ids or elsewhere:
         raise ValidationError.single("$.to_user_id", "approval.bad_approver",
-                                     "the new approver is unknown, disabled or already in the "
-                                     "step", "新审批人不存在、已停用或已在本步骤中")
+                                     "the new approver is unknown, disabled or already an "
+                                     "approver of this approval",
+                                     "新审批人不存在、已停用或已是本审批的审批人")
     approvers = tuple(to_user_id if u == from_user_id else u for u in step.approver_ids)
     steps = list(instance.steps)
     steps[instance.current] = attrs.evolve(step, approver_ids=approvers)

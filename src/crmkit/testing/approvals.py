@@ -61,9 +61,10 @@ from crmkit.entities.contracts import (
 )
 from crmkit.entities.fields import ValueKind
 from crmkit.entities.query import Condition as QueryCondition
-from crmkit.entities.query import FieldRef, Operator, RecordQuery
+from crmkit.entities.query import FieldRef, Operator, RecordQuery, SortKey
 from crmkit.entities.sales import ProductLine
 from crmkit.errors import Conflict
+from crmkit.policies.query_eval import cursor_values, page_of
 from crmkit.ports import Storage
 from crmkit.testing.storage import T0, Boom, StorageSuite
 
@@ -752,7 +753,7 @@ class ApprovalStorageContract(StorageSuite):
     def test_numbers_are_unique(self, storage: Storage, kind: str, make: Any) -> None:
         with storage.transaction() as uow:
             uow.records(kind).add_many([make("X1", number="N-1"), make("X2", number="N-2"),
-                                        make("X3", number=""), make("X4", number="")])
+                                        make("X3", number=None), make("X4", number=None)])
         assert _conflict_code(storage, lambda uow: uow.records(kind).add(
             make("X5", number="N-1"))) == f"{kind}.number_taken"
         assert _conflict_code(storage, lambda uow: uow.records(kind).update(
@@ -774,6 +775,29 @@ class ApprovalStorageContract(StorageSuite):
                                      expected_version=3)
         with storage.transaction() as uow:
             assert uow.records(kind).get("X5") == make("X5", number="N-2")
+
+    @pytest.mark.parametrize("descending", [False, True])
+    def test_keyset_pages_by_number_visit_unnumbered_rows_once(
+            self, storage: Storage, descending: bool) -> None:
+        """Unnumbered rows (None) sort like every nullable field: each row comes once, in the
+        order the reference interpreter gives, one row per page."""
+        rows = [sample_contract("K1", number=None), sample_contract("K2", number="HT-2"),
+                sample_contract("K3", number=None), sample_contract("K4", number="HT-1")]
+        with storage.transaction() as uow:
+            uow.records(CONTRACT).add_many(rows)
+        sort = (SortKey(FieldRef("number", ValueKind.TEXT, True), descending),)
+        expected = [r.id for r in page_of(rows, sort, None, 10)]
+        seen: list[str] = []
+        after: tuple[Any, ...] | None = None
+        with storage.transaction() as uow:
+            for _ in range(len(rows) + 1):
+                page = uow.records(CONTRACT).query(RecordQuery(
+                    RecordScope.everything(), sort=sort, limit=1, after=after))
+                if not page:
+                    break
+                seen.append(page[0].id)
+                after = cursor_values(page[0], sort)
+        assert seen == expected
 
     def test_approval_status_is_a_queryable_system_field(self, storage: Storage) -> None:
         items = [sample_contract("K1", approval_status=S.APPROVED),

@@ -165,6 +165,14 @@ class ApprovalService:
         reading another field is refused (``flow.unknown_field``) and so is a submission
         whose ``values`` carry an unknown key. ``react(op, None, approval)`` hears about every
         change, inside the transaction."""
+        if fields is not None and (isinstance(fields, str) or not all(
+                isinstance(f, str) and f for f in fields)):
+            raise ValidationError.single("$.fields", "type", "must be a list of field names",
+                                         "须为字段名列表")
+        if isinstance(kind, ApprovalKind) and fields is not None:
+            raise ValidationError.single("$.fields", "invalid",
+                                         "give fields inside the ApprovalKind",
+                                         "请在 ApprovalKind 中给出字段")
         declared = frozenset(fields) if fields is not None else None
         entry = kind if isinstance(kind, ApprovalKind) else ApprovalKind(
             kind, label_zh or kind, label_en or kind, react=react,
@@ -445,16 +453,24 @@ class ApprovalService:
         notified; the step keeps its order and the votes already cast."""
         entry = self._kind(kind)
         note = _comment(comment)
+        bad = [FieldError(path, "type", f"{path} 须为用户编号", f"{path} must be a user id")
+               for path, value in (("$.from_user_id", from_user_id),
+                                   ("$.to_user_id", to_user_id)) if not isinstance(value, str)]
+        if bad:
+            raise ValidationError(bad)
         with self._rt.operation(actor, entry.module, None) as op:
             found = op.uow.approvals.for_record(kind, record_id) if isinstance(
                 record_id, str) else None
-            if found is None:
-                raise NotFound("no approval for this record", "该记录没有审批",
-                               code="approval.not_found")
             flow = op.uow.approvals.flow(kind)
             me = op.user_id
-            if me != from_user_id and me not in (flow.admin_ids if flow else ()) and not (
-                    op.grants(Module.APPROVALS, Operation.APPROVE_CONFIG)):
+            admin = me in (flow.admin_ids if flow else ()) or op.grants(
+                Module.APPROVALS, Operation.APPROVE_CONFIG)
+            if found is None or not (admin or self._involved(op, found)):
+                if found is None or entry.load is None:  # as for a missing approval
+                    raise NotFound("no approval for this record", "该记录没有审批",
+                                   code="approval.not_found")
+                self._load(op, entry, record_id, for_edit=False)
+            if me != from_user_id and not admin:
                 raise PermissionDenied("only the approver or an approval admin transfers",
                                        "只有审批人本人或审批管理员可以转交",
                                        code="approval.not_transferable")

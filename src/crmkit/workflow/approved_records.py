@@ -30,7 +30,7 @@ from crmkit.errors import RuleViolation, ValidationError
 from crmkit.policies.contracts import format_number, number_period, rule_problems
 from crmkit.serialization import structure, to_dict
 from crmkit.workflow.approvals import Approval, ApprovalKind, ApprovalService
-from crmkit.workflow.records import RecordService
+from crmkit.workflow.records import RecordService, field_error
 from crmkit.workflow.runtime import ActorRef, Op
 
 NUMBER = FieldRef("number", ValueKind.TEXT, True)
@@ -98,8 +98,11 @@ class ApprovedRecordService(RecordService):
                             code="number_rule.exhausted")
 
     def _numbered(self, op: Op, record: Any, old: Any | None) -> Any:
+        """A new record without a number gets the next one; an edit cannot clear it."""
         if old is None and not record.number:
             return attrs.evolve(record, number=self._next_number(op))
+        if old is not None and not record.number:
+            raise ValidationError([field_error("$.number", "required")])
         return record
 
     # -- lock -----------------------------------------------------------------------------------

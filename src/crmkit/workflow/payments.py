@@ -29,7 +29,7 @@ from crmkit.workflow.runtime import Op
 
 def payment_spec() -> KindSpec:
     return KindSpec(PAYMENT, Module.PAYMENTS, Payment, "回款", "payment", PAYMENT_FIELDS,
-                    PAYMENT_WRITABLE, title=lambda record: getattr(record, "number", ""))
+                    PAYMENT_WRITABLE, title=lambda record: getattr(record, "number", None) or "")
 
 
 class PaymentService(ApprovedRecordService):

@@ -939,9 +939,10 @@ def attrs_row_mapper(
 
 
 _APPROVAL_STATUS = enum_codec(ApprovalStatus)
-NUMBER = Codec(lambda number: number or None, str, null="")
-"""``""`` (not numbered yet) is stored as NULL, so a plain unique index serves ``number = ?``
-(SQLite cannot use a partial index for a bound value) and unnumbered rows never clash."""
+NUMBER = Codec(lambda number: number or None, str)
+"""Not numbered yet (None, or ``""``) is stored as NULL, so a plain unique index serves
+``number = ?`` (SQLite cannot use a partial index for a bound value) and unnumbered rows never
+clash; NULL reads back as None."""
 
 CONTRACT_ROWS = attrs_row_mapper(
     Contract, {"lines": LINES, "approval_status": _APPROVAL_STATUS, "custom": CUSTOM,
