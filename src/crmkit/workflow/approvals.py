@@ -115,8 +115,8 @@ def _comment(comment: str) -> str:
     return comment.strip()
 
 
-def _limit(limit: int) -> int:
-    return bounded_int(limit, "$.limit", 1, LIMIT_MAX)
+def _no_approval() -> NotFound:
+    return NotFound("no approval for this record", "该记录没有审批", code="approval.not_found")
 
 
 def _text_problems(value: Any, at: str) -> list[FieldError]:
@@ -390,9 +390,13 @@ class ApprovalService:
                     and n.role_id}
         holders = {rid: [u.id for u in op.uow.users.list(role_id=rid, status=UserStatus.ACTIVE)]
                    for rid in sorted(role_ids)}
-        disabled = frozenset(u.id for u in op.uow.users.list(status=UserStatus.DISABLED))
         return {"role_holders": holders, "submitter_role_ids": self._role_ids(op),
-                "chosen": chosen, "disabled_user_ids": disabled}
+                "chosen": chosen, "disabled_user_ids": self._disabled(op)}
+
+    @staticmethod
+    def _disabled(op: Op) -> frozenset[str]:
+        """Disabled users never approve (one read)."""
+        return frozenset(u.id for u in op.uow.users.list(status=UserStatus.DISABLED))
 
     @staticmethod
     def _role_ids(op: Op) -> frozenset[str]:
@@ -459,25 +463,18 @@ class ApprovalService:
         if bad:
             raise ValidationError(bad)
         with self._rt.operation(actor, entry.module, None) as op:
-            found = op.uow.approvals.for_record(kind, record_id) if isinstance(
-                record_id, str) else None
             flow = op.uow.approvals.flow(kind)
             me = op.user_id
             admin = me in (flow.admin_ids if flow else ()) or op.grants(
                 Module.APPROVALS, Operation.APPROVE_CONFIG)
-            if found is None or not (admin or self._involved(op, found)):
-                if found is None or entry.load is None:  # as for a missing approval
-                    raise NotFound("no approval for this record", "该记录没有审批",
-                                   code="approval.not_found")
-                self._load(op, entry, record_id, for_edit=False)
+            found = self._instance(op, entry, record_id, trusted=admin)
             if me != from_user_id and not admin:
                 raise PermissionDenied("only the approver or an approval admin transfers",
                                        "只有审批人本人或审批管理员可以转交",
                                        code="approval.not_transferable")
             record = self._load(op, entry, record_id, for_edit=False, check=False)
-            disabled = frozenset(u.id for u in op.uow.users.list(status=UserStatus.DISABLED))
             after = engine.transfer(found, me, from_user_id, to_user_id, now=op.now,
-                                    comment=note, disabled_user_ids=disabled,
+                                    comment=note, disabled_user_ids=self._disabled(op),
                                     known_user_ids=self._rt.org_index(op).department_of)
             return self._apply(op, entry, record, found, after, ApprovalAction.TRANSFER, note)
 
@@ -545,13 +542,11 @@ class ApprovalService:
         Readable by whoever sees the record, its submitter and every approver of the snapshot."""
         entry = self._kind(kind)
         with self._rt.operation(actor, entry.module, None) as op:
-            found = op.uow.approvals.for_record(kind, record_id) if isinstance(
-                record_id, str) else None
+            found = self._stored(op, kind, record_id)
             if found is not None and self._involved(op, found):
                 return found
             if entry.load is None:  # a host's record: only the people involved read it
-                raise NotFound("no approval for this record", "该记录没有审批",
-                               code="approval.not_found")
+                raise _no_approval()
             self._load(op, entry, record_id, for_edit=False)
             return found
 
@@ -561,36 +556,42 @@ class ApprovalService:
         cannot see it."""
         entry = self._kind(kind)
         with self._rt.operation(actor, entry.module, None) as op:
-            found = op.uow.approvals.for_record(kind, record_id) if isinstance(
-                record_id, str) else None
+            found = self._stored(op, kind, record_id)
             if found is not None and self._involved(op, found):
                 return self._load(op, entry, record_id, for_edit=False, check=False)
             return self._load(op, entry, record_id, for_edit=False)
 
     def waiting(self, actor: ActorRef, *, limit: int = 100) -> builtins.list[ApprovalInstance]:
         """待我审批: approvals whose current step waits for the actor, oldest first."""
+        limit = bounded_int(limit, "$.limit", 1, LIMIT_MAX)
         with self._rt.operation(actor, Module.APPROVALS, None) as op:
-            return op.uow.approvals.waiting_for(op.user_id, limit=_limit(limit))
+            return op.uow.approvals.waiting_for(op.user_id, limit=limit)
 
     def submitted(self, actor: ActorRef, *, limit: int = 100) -> builtins.list[ApprovalInstance]:
         """我提交的: the actor's submissions, newest first."""
+        limit = bounded_int(limit, "$.limit", 1, LIMIT_MAX)
         with self._rt.operation(actor, Module.APPROVALS, None) as op:
-            return op.uow.approvals.submitted_by(op.user_id, limit=_limit(limit))
+            return op.uow.approvals.submitted_by(op.user_id, limit=limit)
 
     @staticmethod
     def _involved(op: Op, instance: ApprovalInstance) -> bool:
         me = op.user_id
         return me == instance.submitter_id or any(me in s.approver_ids for s in instance.steps)
 
-    def _instance(self, op: Op, entry: ApprovalKind, record_id: str) -> ApprovalInstance:
-        found = op.uow.approvals.for_record(entry.kind, record_id) if isinstance(
+    @staticmethod
+    def _stored(op: Op, kind: str, record_id: str) -> ApprovalInstance | None:
+        return op.uow.approvals.for_record(kind, record_id) if isinstance(
             record_id, str) else None
-        if found is None or not self._involved(op, found):
+
+    def _instance(self, op: Op, entry: ApprovalKind, record_id: str, *,
+                  trusted: bool = False) -> ApprovalInstance:
+        """The record's approval for someone involved in it (or ``trusted``, an admin), or
+        who sees the record; anyone else gets the answer of a record without an approval."""
+        found = self._stored(op, entry.kind, record_id)
+        if found is None or not (trusted or self._involved(op, found)):
             if found is None or entry.load is None:
-                raise NotFound("no approval for this record", "该记录没有审批",
-                               code="approval.not_found")
+                raise _no_approval()
             self._load(op, entry, record_id, for_edit=False)
-        assert found is not None
         return found
 
     @staticmethod

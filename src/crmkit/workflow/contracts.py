@@ -62,6 +62,20 @@ MAX_REMIND_DAYS = 365
 ZERO = Decimal("0.00")
 
 
+def _planned(plans: Sequence[PaymentPlan]) -> Decimal:
+    """The amount of the plans that are not void."""
+    return sum((p.amount for p in plans if not p.voided), ZERO)
+
+
+def _within_amount(contract: Contract, planned: Decimal) -> None:
+    """The plans that are not void never add up to more than the contract amount."""
+    if planned > contract.amount:
+        raise RuleViolation("the plans add up to more than the contract amount",
+                            "回款计划总额超过合同金额", code="payment_plan.exceeds_contract",
+                            details={"contract_amount": str(contract.amount),
+                                     "planned": str(planned)})
+
+
 def contract_spec() -> KindSpec:
     return KindSpec(CONTRACT, Module.CONTRACTS, Contract, "合同", "contract", CONTRACT_FIELDS,
                     CONTRACT_WRITABLE, extra_keys=frozenset({"lines"}))
@@ -133,12 +147,7 @@ class ContractService(ApprovedRecordService):
         if plans[0].customer_id != record.customer_id:
             raise RuleViolation("the contract has payment plans: its customer stays",
                                 "合同已有回款计划，不能更换客户", code="contract.has_plans")
-        planned = sum((p.amount for p in plans), ZERO)
-        if planned > record.amount:
-            raise RuleViolation("the plans add up to more than the contract amount",
-                                "回款计划总额超过合同金额", code="payment_plan.exceeds_contract",
-                                details={"contract_amount": str(record.amount),
-                                         "planned": str(planned)})
+        _within_amount(record, _planned(plans))
 
     def touch(self, op: Op, contract: Contract) -> Contract:
         """Bump the contract's version (optimistic lock): a payment or plan added to it and a
@@ -214,14 +223,7 @@ class ContractService(ApprovedRecordService):
                 raise RuleViolation("the contract is void", "合同已作废", code="contract.void")
             contract = self.touch(op, contract)
             existing = op.uow.plans.for_contract(contract.id)
-            planned = sum((p.amount for p in existing if not p.voided), ZERO)
-            adding = sum((i.amount for i in inputs), ZERO)
-            if planned + adding > contract.amount:
-                raise RuleViolation(
-                    "the plans add up to more than the contract amount",
-                    "回款计划总额超过合同金额", code="payment_plan.exceeds_contract",
-                    details={"contract_amount": str(contract.amount),
-                             "planned": str(planned + adding)})
+            _within_amount(contract, _planned(existing) + sum((i.amount for i in inputs), ZERO))
             first = max((p.period for p in existing), default=0) + 1
             plans = [PaymentPlan(
                 self._rt.ids.new_id(), contract.id, contract.customer_id, first + i,

@@ -201,25 +201,11 @@ class SqlRecords(Repository):
         )
         return self._all(statement)
 
-    def _check_unique(self, row: dict[str, Any]) -> None:
-        """Another record holding a unique field's value → ``Conflict(<kind>.<field>_taken)``,
-        found by a SELECT first so the transaction stays usable (PostgreSQL aborts it on a
-        constraint error); a concurrent clash still hits the unique index."""
-        for field in self.unique_fields:
-            if row[field] in (None, ""):
-                continue
-            column = self.table.c[field]
-            holder = self._conn.execute(
-                select(self.table.c.id).where(column == row[field], self.table.c.id != row["id"])
-            ).first()
-            if holder is not None:
-                raise taken(self.kind, field)
-
     def add(self, record: Any) -> None:
         """Insert; an existing id → ``Conflict(<kind>.exists)``, a unique value another record
         holds → ``Conflict(<kind>.<field>_taken)``."""
         row = self._to_row(record)
-        self._check_unique(row)
+        self._check_unique([row])
         self._insert(row)
 
     def add_many(self, records: Sequence[Any]) -> None:
@@ -235,7 +221,7 @@ class SqlRecords(Repository):
 
     def update(self, record: Any, *, expected_version: int) -> None:
         row = self._to_row(record)
-        self._check_unique(row)
+        self._check_unique([row])
         self._update_versioned(row, expected_version)
 
     def update_many(self, records: Sequence[Any], expected_versions: Sequence[int]) -> None:
@@ -244,7 +230,7 @@ class SqlRecords(Repository):
         rows = [self._to_row(r) for r in records]
         if not rows:
             return
-        self._check_unique_many(rows)
+        self._check_unique(rows)
         table = self.table
         statement = update(table).where(table.c.id == bindparam("_id"),
                                         table.c.version == bindparam("_expected"))
@@ -262,8 +248,11 @@ class SqlRecords(Repository):
         if result.rowcount != len(rows):
             raise version_conflict(self.kind, ", ".join(r["id"] for r in rows[:5]))
 
-    def _check_unique_many(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Unique values of a batch: no two rows share one, no other record holds one."""
+    def _check_unique(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Unique values of the rows written: no two share one, no other record holds one
+        (``Conflict(<kind>.<field>_taken)``) — one SELECT per field and chunk, first, so the
+        transaction stays usable (PostgreSQL aborts it on a constraint error); a concurrent
+        clash still hits the unique index. Empty values (None, ``""``) never clash."""
         for field in self.unique_fields:
             holder_of: dict[Any, str] = {}
             for row in rows:
