@@ -357,13 +357,9 @@ class PoolService:
                                     rules if pool.id == pool_id else None)
                 if not spec.clauses:
                     continue
-                if dry_run:  # an owner in two pools: the first pool takes it, as a sweep does
-                    found = [c for c in op.uow.pools.candidates(spec)
-                             if c.customer_id not in seen]
-                else:
-                    found = op.uow.pools.reclaim(spec, now)
-                seen.update(c.customer_id for c in found)
-                moved.extend(found)
+                found = (op.uow.pools.candidates(spec) if dry_run
+                         else op.uow.pools.reclaim(spec, now))
+                moved.extend(_unseen(found, seen))
             if not dry_run and moved:
                 self._log_reclaim(op, moved, now)
             return SweepReport(now, dry_run, tuple(moved))
@@ -392,10 +388,7 @@ class PoolService:
                     continue
                 early = [_earlier(r, pool.warn_days) for r in pool.rules]
                 spec = reclaim_spec(pool, self._members(op, pool), now, self._rt.tz, early)
-                for candidate in op.uow.pools.candidates(spec, unwarned=True):
-                    if candidate.customer_id not in seen:  # an owner in two pools: once
-                        seen.add(candidate.customer_id)
-                        warned.append(candidate)
+                warned.extend(_unseen(op.uow.pools.candidates(spec, unwarned=True), seen))
             op.uow.pools.mark_warned([c.customer_id for c in warned], now)
             for owner, count in sorted(Counter(c.owner_id for c in warned).items()):
                 op.notify(Notification(owner, "pool.warning", f"{count} 个客户即将被收回公海",
@@ -442,3 +435,12 @@ def _earlier(rule: ReclaimRule, days: int) -> ReclaimRule:
     return attrs.evolve(
         rule, days=None if rule.days is None else max(rule.days - days, 0),
         days_by_level={k: max(v - days, 0) for k, v in rule.days_by_level.items()})
+
+
+def _unseen(candidates: Iterable[ReclaimCandidate], seen: set[str]
+            ) -> builtins.list[ReclaimCandidate]:
+    """The candidates no earlier pool took (an owner in two pools: the first pool takes the
+    customer, as the real sweep does); marks them seen."""
+    fresh = [c for c in candidates if c.customer_id not in seen]
+    seen.update(c.customer_id for c in fresh)
+    return fresh
