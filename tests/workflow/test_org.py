@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import pytest
 
-from crmkit.entities import Module, UserStatus
+from crmkit.entities import DataScope, Module, ScopeLevel, UserStatus
+from crmkit.entities.org import UNSCOPED_MODULES
 from crmkit.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ValidationError
+from crmkit.policies import credentials
 from crmkit.serialization import to_dict
 
 from .conftest import Org
@@ -176,6 +179,41 @@ class TestUsers:
         with pytest.raises(ValidationError):
             org.crm.org.set_password(org.rep, org.rep.id, "short")
 
+    def test_every_sign_in_failure_runs_the_kdf_once_and_answers_alike(
+        self, org: Org, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        runs: list[int] = []
+        real_scrypt = hashlib.scrypt
+
+        def counting_scrypt(*args: Any, **kwargs: Any) -> bytes:
+            runs.append(kwargs["n"])
+            return real_scrypt(*args, **kwargs)
+
+        monkeypatch.setattr(credentials.hashlib, "scrypt", counting_scrypt)
+        org.crm.org.disable_user(org.admin, org.manager.id)
+        attempts: list[tuple[Any, Any]] = [
+            ("13800000000", "wrong-pass"),      # known user, wrong password
+            ("13911119999", "s3cret-pass"),     # unknown mobile
+            ("not a mobile", "s3cret-pass"),    # malformed mobile
+            ("13900000002", "s3cret-pass"),     # user without a password
+            ("13900000001", "s3cret-pass"),     # disabled user
+            (None, "s3cret-pass"), (13800000000, "s3cret-pass"), (["13800000000"], "x"),
+            ("13800000000", None), ("13800000000", 12345678), ("13800000000", b"s3cret-pass"),
+            ("13800000000", "s3cret-pass\ud800"),
+        ]
+        answers = []
+        for mobile, password in attempts:
+            runs.clear()
+            with pytest.raises(PermissionDenied) as caught:
+                org.crm.org.authenticate(mobile, password)
+            assert runs == [credentials.N], (mobile, password)
+            answers.append(caught.value.as_dict())
+        assert all(answer == answers[0] for answer in answers)
+        assert answers[0]["code"] == "auth.failed"
+        runs.clear()
+        assert org.crm.org.authenticate("+86 138-0000-0000", "s3cret-pass").id == org.admin.id
+        assert runs == [credentials.N]
+
 
 class TestSuperAdmin:
     def test_last_super_admin_cannot_be_disabled_or_demoted(self, org: Org) -> None:
@@ -236,6 +274,34 @@ class TestRoles:
                 "level": "custom", "departments": [{"department_id": "ghost"}]}}})
         assert caught.value.codes == {"$.scopes.customers.departments": "not_found"}
 
+    def test_a_role_granting_a_module_without_a_scope_gets_self(self, org: Org) -> None:
+        role = org.crm.org.add_role(org.admin, {
+            "name": "录入员", "permissions": {"customers": ["view", "create"], "leads": [],
+                                           "org": ["view"], "pool": ["view"]},
+            "scopes": {"contracts": {"level": "all"}}})
+        assert role.scopes == {Module.CUSTOMERS: DataScope(ScopeLevel.SELF),
+                               Module.CONTRACTS: DataScope(ScopeLevel.ALL)}
+        clerk = org.user("13900000055", "录入员", org.group, "sales_rep")
+        clerk = org.crm.org.update_user(org.admin, clerk.id, {"role_ids": [role.id]})
+        customer = org.crm.customers.create(clerk, {"name": "自己录的客户"})
+        assert org.crm.customers.get(clerk, customer.id).id == customer.id
+        role = org.crm.org.update_role(org.admin, role.id, {
+            "permissions": {"customers": ["view"], "opportunities": ["view"]},
+            "scopes": {"opportunities": {"level": "department"}}})
+        assert role.scopes == {Module.CUSTOMERS: DataScope(ScopeLevel.SELF),
+                               Module.OPPORTUNITIES: DataScope(ScopeLevel.DEPARTMENT)}
+        assert org.crm.org.get_role(org.admin, role.id) == role
+        role = org.crm.org.update_role(org.admin, role.id, {"scopes": {}})
+        assert set(role.scopes) == {Module.CUSTOMERS, Module.OPPORTUNITIES}
+        assert all(s.level is ScopeLevel.SELF for s in role.scopes.values())
+
+    def test_every_default_role_has_a_scope_for_each_scoped_module_it_grants(
+        self, org: Org
+    ) -> None:
+        for role in org.crm.org.list_roles(org.admin):
+            for module, operations in role.permissions.items():
+                assert not operations or module in UNSCOPED_MODULES or module in role.scopes
+
 
 class TestScopes:
     def test_levels_through_the_facade(self, org: Org) -> None:
@@ -255,8 +321,8 @@ class TestScopes:
         org.crm.org.update_role(org.admin, org.roles["sales_rep"], {
             "scopes": {"customers": {"level": "all"}}})
         assert org.crm.org.visible_scope(org.rep, Module.CUSTOMERS).all_records
-        assert org.crm.org.visible_scope(org.rep, Module.LEADS).is_empty is False
-        assert org.crm.org.visible_scope(org.rep, Module.LEADS).owner_ids == frozenset()
+        # The edit left leads out of the scopes; the role still grants leads, so 本人 stays.
+        assert org.crm.org.visible_scope(org.rep, Module.LEADS).owner_ids == {org.rep.id}
 
     def test_team_grant_is_always_there(self, org: Org) -> None:
         scope = org.crm.org.visible_scope(org.rep, Module.CONTRACTS)

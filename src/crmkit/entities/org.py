@@ -34,6 +34,11 @@ class Module(enum.StrEnum):
     FIELDS = "fields"
 
 
+UNSCOPED_MODULES = frozenset({Module.ORG, Module.ROLES, Module.FIELDS, Module.POOL})
+"""Modules read without a data scope: org administration, and the pool (whose customers are
+visible through pool membership). Every other module's records are read through one."""
+
+
 class Operation(enum.StrEnum):
     """Operation permissions (操作权限) a role grants per module."""
 

@@ -6,6 +6,7 @@ from crmkit.policies.org_rules import (
     check_department_parent,
     check_super_admin_kept,
     check_supervisor,
+    scopes_with_defaults,
 )
 from crmkit.policies.scopes import OrgIndex, resolve_scope
 
@@ -17,5 +18,6 @@ __all__ = [
     "check_supervisor",
     "hash_password",
     "resolve_scope",
+    "scopes_with_defaults",
     "verify_password",
 ]

@@ -1,7 +1,9 @@
 """Password hashing with scrypt (a standard memory-hard KDF from the standard library).
 
 Stored form: ``scrypt$<n>$<r>$<p>$<salt b64>$<hash b64>`` — parameters travel with the hash, so
-cost can be raised later without breaking existing passwords.
+cost can be raised later without breaking existing passwords. A sign-in runs the KDF exactly
+once whether or not the user exists (unknown users are checked against :data:`DUMMY_HASH`), so
+its timing does not tell which mobiles are registered.
 """
 
 from __future__ import annotations
@@ -25,11 +27,17 @@ def hash_password(password: str, *, salt: bytes | None = None) -> str:
     return f"scrypt${N}${R}${P}${b64(salt).decode()}${b64(digest).decode()}"
 
 
-def verify_password(password: str, stored: str | None) -> bool:
+DUMMY_HASH = hash_password("crmkit: no such user", salt=b"crmkit-dummy-salt")
+"""A fixed hash with the default costs: what a sign-in for an unknown mobile is checked against."""
+
+
+def verify_password(password: object, stored: str | None) -> bool:
     """Constant-time check of ``password`` against a stored hash; False for any malformed hash
-    (wrong scheme, bad base64, a digest shorter than 32 bytes, costs outside the ceilings)."""
+    (wrong scheme, bad base64, a digest shorter than 32 bytes, costs outside the ceilings) and
+    for a password that is not text (checked as the empty one, so it costs the same)."""
     if not isinstance(stored, str) or not stored:
         return False
+    text = password if isinstance(password, str) else ""
     try:
         scheme, n_text, r_text, p_text, salt_b64, digest_b64 = stored.split("$")
         n, r, p = int(n_text), int(r_text), int(p_text)
@@ -39,8 +47,8 @@ def verify_password(password: str, stored: str | None) -> bool:
                 or n & (n - 1) or not 1 <= r <= MAX_R or not 1 <= p <= MAX_P):
             return False
         actual = hashlib.scrypt(
-            password.encode(), salt=salt, n=n, r=r, p=p, dklen=len(expected)
+            text.encode(errors="surrogatepass"), salt=salt, n=n, r=r, p=p, dklen=len(expected)
         )
     except (ValueError, TypeError, OverflowError, MemoryError):
         return False
-    return hmac.compare_digest(actual, expected)
+    return hmac.compare_digest(actual, expected) and text is password

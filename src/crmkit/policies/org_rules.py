@@ -1,11 +1,13 @@
 """Org structure rules: the department tree and the supervisor forest stay acyclic, the top
-department stays unique, and 超级管理员 always keeps at least one active holder."""
+department stays unique, 超级管理员 always keeps at least one active holder, and a role that
+grants anything on a scoped module has a data scope for it (本人 when none is given)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 
-from crmkit.entities import Role, User
+from crmkit.entities import DataScope, Module, Operation, Role, ScopeLevel, User
+from crmkit.entities.org import UNSCOPED_MODULES
 from crmkit.errors import RuleViolation
 
 
@@ -63,3 +65,15 @@ def check_super_admin_kept(holders_after: set[str]) -> None:
             "至少需要保留一名启用状态的超级管理员",
             code="org.last_super_admin",
         )
+
+
+def scopes_with_defaults(
+    permissions: Mapping[Module, frozenset[Operation]], scopes: Mapping[Module, DataScope]
+) -> dict[Module, DataScope]:
+    """``scopes`` plus 本人 (SELF) for every scoped module ``permissions`` grants something on
+    but ``scopes`` leaves out — so a holder always sees the records they create."""
+    result = dict(scopes)
+    for module, operations in permissions.items():
+        if operations and module not in UNSCOPED_MODULES and module not in result:
+            result[module] = DataScope(ScopeLevel.SELF)
+    return result

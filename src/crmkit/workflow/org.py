@@ -26,9 +26,10 @@ from crmkit.policies import (
     check_super_admin_kept,
     check_supervisor,
     hash_password,
+    scopes_with_defaults,
     verify_password,
 )
-from crmkit.policies.credentials import MIN_LENGTH
+from crmkit.policies.credentials import DUMMY_HASH, MIN_LENGTH
 from crmkit.policies.default_roles import default_role_templates
 from crmkit.policies.validation import Problems, is_valid_email, normalize_mobile
 from crmkit.serialization import structure, structure_patch
@@ -85,7 +86,8 @@ class OrgService:
             super_admin_id = ""
             for template in default_role_templates():
                 role = Role(
-                    self._rt.ids.new_id(), template.name, template.permissions, template.scopes,
+                    self._rt.ids.new_id(), template.name, template.permissions,
+                    scopes_with_defaults(template.permissions, template.scopes),
                     code=template.code, description=template.description,
                 )
                 op.uow.roles.add(role)
@@ -307,10 +309,19 @@ class OrgService:
             op.log(U, user_id, "set_password")
 
     def authenticate(self, mobile: str, password: str) -> User:
-        """The active user with this mobile and password; otherwise ``auth.failed``."""
-        with self._rt.storage.transaction() as uow:
-            user = uow.users.get_by_mobile(normalize_mobile(mobile) or mobile)
-        if user is None or not user.active or not verify_password(password, user.password_hash):
+        """The active user with this mobile and password; otherwise ``auth.failed``.
+
+        Every failure looks alike and costs alike: an unknown, malformed or non-text mobile, a
+        disabled user or one without a password is checked against a fixed dummy hash (one KDF
+        run, as for a real user), and a non-text password is a wrong password."""
+        number = normalize_mobile(mobile) if isinstance(mobile, str) else None
+        user = None
+        if number is not None:
+            with self._rt.storage.transaction() as uow:
+                user = uow.users.get_by_mobile(number)
+        stored = user.password_hash if user is not None and user.active else None
+        matches = verify_password(password, stored or DUMMY_HASH)
+        if user is None or stored is None or not matches:
             raise PermissionDenied(
                 "wrong mobile or password", "手机号或密码错误", code="auth.failed"
             )
@@ -400,7 +411,8 @@ class OrgService:
         with self._rt.operation(actor, Module.ROLES, Operation.CREATE) as op:
             self._check_role_fields(op, attrs.asdict(payload, recurse=False), None)
             role = Role(
-                self._rt.ids.new_id(), payload.name.strip(), payload.permissions, payload.scopes,
+                self._rt.ids.new_id(), payload.name.strip(), payload.permissions,
+                scopes_with_defaults(payload.permissions, payload.scopes),
                 description=payload.description,
             )
             op.uow.roles.add(role)
@@ -417,6 +429,7 @@ class OrgService:
             if "name" in patch:
                 patch["name"] = patch["name"].strip()
             new = attrs.evolve(old, version=old.version + 1, **patch)
+            new = attrs.evolve(new, scopes=scopes_with_defaults(new.permissions, new.scopes))
             op.uow.roles.update(new, expected_version=old.version)
             op.uow.bump_org_version()
             op.log(R, role_id, "update", diff(old, new))
