@@ -26,7 +26,6 @@ from crmkit.entities import (
     Module,
     Notification,
     Operation,
-    OperationLogEntry,
     RecordScope,
 )
 from crmkit.entities.fields import ValueKind
@@ -275,11 +274,9 @@ class PoolService:
             if op.uow.pools.take(ids, pool_id, owner_id, op.now) != len(ids):
                 raise Conflict("someone else took a customer first", "客户已被他人领取",
                                code="pool.already_taken")
-        op.uow.oplog.add_many([
-            OperationLogEntry(op.ids.new_id(), CUSTOMER, c.id, op.actor_id, op.now, action,
-                              (FieldChange("owner_id", None, owner_id),
-                               FieldChange("pool_id", c.pool_id, None)))
-            for c in customers])
+        for c in customers:
+            op.log(CUSTOMER, c.id, action, (FieldChange("owner_id", None, owner_id),
+                                            FieldChange("pool_id", c.pool_id, None)))
         return op.uow.records(CUSTOMER).get_many([c.id for c in customers])
 
     def release(self, actor: ActorRef, customer_ids: Iterable[str],
@@ -331,11 +328,9 @@ class PoolService:
     def _put(self, op: Op, customers: builtins.list[Customer], pool_id: str, action: str
              ) -> None:
         op.uow.pools.put([c.id for c in customers], pool_id, op.now)
-        op.uow.oplog.add_many([
-            OperationLogEntry(op.ids.new_id(), CUSTOMER, c.id, op.actor_id, op.now, action,
-                              (FieldChange("owner_id", c.owner_id, None),
-                               FieldChange("pool_id", c.pool_id, pool_id)))
-            for c in customers])
+        for c in customers:
+            op.log(CUSTOMER, c.id, action, (FieldChange("owner_id", c.owner_id, None),
+                                            FieldChange("pool_id", c.pool_id, pool_id)))
 
     # -- sweep and warnings ---------------------------------------------------------------------
     def sweep(self, *, dry_run: bool = False, at: datetime | None = None,
@@ -366,12 +361,10 @@ class PoolService:
 
     def _log_reclaim(self, op: Op, moved: builtins.list[ReclaimCandidate], now: datetime
                      ) -> None:
-        op.uow.oplog.add_many([
-            OperationLogEntry(op.ids.new_id(), CUSTOMER, c.customer_id, None, now, "reclaim",
-                              (FieldChange("owner_id", c.owner_id, None),
-                               FieldChange("pool_id", None, c.pool_id)),
-                              note=f"rule {c.rule_index}: {c.rule_type.value}")
-            for c in moved])
+        for c in moved:
+            op.log(CUSTOMER, c.customer_id, "reclaim", (FieldChange("owner_id", c.owner_id, None),
+                                                        FieldChange("pool_id", None, c.pool_id)),
+                   note=f"rule {c.rule_index}: {c.rule_type.value}", at=now)
         for owner, count in sorted(Counter(c.owner_id for c in moved).items()):
             op.notify(Notification(owner, "pool.reclaim", f"{count} 个客户已被收回公海",
                                    f"{count} customer(s) went back to the pool", CUSTOMER,

@@ -649,10 +649,8 @@ class RecordService:
         ids = repo.ids_owned_by(from_user_id)
         if ids:
             repo.reassign(ids, to_user_id, op.now)
-            op.uow.oplog.add_many([
-                OperationLogEntry(op.ids.new_id(), self.kind, rid, op.actor_id, op.now,
-                                  "hand_over", (FieldChange("owner_id", from_user_id, to_user_id),))
-                for rid in ids
-            ])
+            for rid in ids:
+                op.log(self.kind, rid, "hand_over",
+                       (FieldChange("owner_id", from_user_id, to_user_id),))
         return len(ids)
 

@@ -82,12 +82,16 @@ class Op:
         action: str,
         changes: tuple[FieldChange, ...] = (),
         note: str = "",
+        *,
+        at: datetime | None = None,
     ) -> None:
-        """Queue one operation-log entry (written in one batch at the end of the operation)."""
+        """Queue one operation-log entry (written in one batch at the end of the operation and
+        handed to ``crmkit_after_commit``): the only way a use case writes the log. ``at``
+        dates the entry other than the operation's time (a sweep run for a given instant)."""
         self.entries.append(
             OperationLogEntry(
-                self.ids.new_id(), record_kind, record_id, self.actor_id, self.now, action,
-                changes, note,
+                self.ids.new_id(), record_kind, record_id, self.actor_id, at or self.now,
+                action, changes, note,
             )
         )
 
