@@ -1,10 +1,17 @@
-"""The command line: the quickstart demo and the cron sweep."""
+"""The command line: the quickstart demo, the cron sweep and ``crmkit db``; every failure an
+operator can cause is one line and exit status 1, and a sweep never creates a schema."""
 
 from __future__ import annotations
 
 import io
+import sqlite3
+import sys
 from pathlib import Path
 
+import pytest
+from sqlalchemy import create_engine, inspect
+
+from crmkit.adapters.sqlalchemy.schema import SCHEMA_REVISION
 from crmkit.cli import main, run_demo, run_pool_jobs
 
 
@@ -34,3 +41,56 @@ def test_sweep_command(tmp_path: Path, capsys: object) -> None:
     assert "would reclaim 0 customer(s)" in run_pool_jobs(url, dry_run=True)
     assert main(["sweep", "--db", url]) == 0
     assert Path(tmp_path / "demo.db").exists()
+
+
+def _fails_in_one_line(argv: list[str], capsys: pytest.CaptureFixture[str], expected: str) -> None:
+    assert main(argv) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith("crmkit: error: ") and expected in err
+    assert "Traceback" not in err
+
+
+def test_sweep_never_creates_a_schema_or_a_file(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    typo = tmp_path / "crm-typo.db"
+    _fails_in_one_line(["sweep", "--db", f"sqlite:///{typo}"], capsys, "no SQLite database file")
+    assert not typo.exists()
+    empty = tmp_path / "empty.db"
+    sqlite3.connect(empty).close()
+    _fails_in_one_line(["sweep", "--db", f"sqlite:///{empty}"], capsys, "no crmkit schema")
+    assert inspect(create_engine(f"sqlite:///{empty}")).get_table_names() == []
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["sweep", "--db", "not a url"], "Could not parse SQLAlchemy URL"),
+    (["sweep", "--db", "oracle2://x/y"], "Can't load plugin"),
+    (["sweep", "--db", "postgresql://nobody@127.0.0.1:1/crm"], "connection"),
+    (["db", "current", "--url", "sqlite:////nonexistent/dir/crm.db"], "no SQLite database file"),
+    (["db", "upgrade", "--url", "sqlite:////nonexistent/dir/crm.db"], "unable to open"),
+])
+def test_bad_urls_and_missing_files_fail_in_one_line(
+        argv: list[str], expected: str, capsys: pytest.CaptureFixture[str]) -> None:
+    _fails_in_one_line(argv, capsys, expected)
+
+
+def test_a_missing_extra_is_one_line(monkeypatch: pytest.MonkeyPatch,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setitem(sys.modules, "alembic", None)  # as if crmkit[migrations] were missing
+    monkeypatch.setitem(sys.modules, "alembic.config", None)
+    _fails_in_one_line(["db", "upgrade", "--url", "sqlite://"], capsys, "crmkit[migrations]")
+
+
+def test_db_upgrade_current_downgrade(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("alembic", reason="alembic is not installed: crmkit[migrations]")
+    url = f"sqlite:///{tmp_path / 'crm.db'}"
+    assert main(["db", "upgrade", "--url", url]) == 0
+    assert capsys.readouterr().out == f"{SCHEMA_REVISION} (head)\n"
+    assert main(["db", "current", "--url", url]) == 0
+    assert capsys.readouterr().out == f"{SCHEMA_REVISION} (head)\n"
+    assert main(["sweep", "--db", url]) == 0
+    assert "reclaimed 0 customer(s)" in capsys.readouterr().out
+    assert main(["db", "downgrade", "base", "--url", url]) == 0
+    assert capsys.readouterr().out == "no crmkit migration applied\n"
+    _fails_in_one_line(["sweep", "--db", url], capsys, "no crmkit schema")
+    _fails_in_one_line(["db", "upgrade", "nosuchrev", "--url", url], capsys, "nosuchrev")

@@ -45,14 +45,20 @@ class CRM(CRMFacade):
         )
 
 
-def build_crm(url: str = "sqlite:///crmkit.db", **options: object) -> CRM:
-    """A CRM on the SQLAlchemy adapter at ``url`` (schema created if missing).
+def build_crm(url: str = "sqlite:///crmkit.db", *, create_schema: bool = True,
+              **options: object) -> CRM:
+    """A CRM on the SQLAlchemy adapter at ``url``.
 
     ``sqlite:///path.db`` is the embedded default; ``postgresql://…`` needs ``crmkit[postgres]``.
-    Other keyword options go to :class:`CRM`.
+    The schema is created when the database has none (``create_schema=False``: a database
+    without crmkit's schema, or with an outdated one, is refused with ``SchemaError`` and nothing
+    is written). Other keyword options go to :class:`CRM`.
     """
     from crmkit.adapters.sqlalchemy import SqlStorage
 
     storage = SqlStorage(url)
-    storage.create_schema()
+    if create_schema:
+        storage.create_schema()
+    else:
+        storage.check_schema()
     return CRM(storage, **options)  # type: ignore[arg-type]

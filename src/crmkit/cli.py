@@ -1,5 +1,12 @@
 """``crmkit`` command line: ``crmkit demo`` builds a sample organisation and shows data scopes;
-``crmkit sweep --db URL`` runs the pool warnings and reclaim sweep (for cron)."""
+``crmkit sweep --db URL`` runs the pool warnings and reclaim sweep (for cron);
+``crmkit db upgrade|current|downgrade --url URL`` runs crmkit's schema migrations.
+
+For operators: a bad URL, an unreachable or missing database, a missing extra or a schema that
+is missing or outdated ends the command with one line on stderr (``crmkit: error: …``) and exit
+status 1, never a traceback (``--traceback`` shows it). ``sweep`` and ``db current|downgrade``
+never create anything on a database without crmkit's schema (a mistyped URL stays empty, and a
+mistyped SQLite path creates no file)."""
 
 from __future__ import annotations
 
@@ -150,10 +157,12 @@ def _sales_cycle(crm: Any, clock: FixedClock, boss: User, manager: User, zhang: 
 
 
 def run_pool_jobs(url: str, *, dry_run: bool = False) -> str:
-    """The scheduled pool work: warn owners, then reclaim due customers (公海回收)."""
+    """The scheduled pool work: warn owners, then reclaim due customers (公海回收), on a
+    database that already has crmkit's schema (``SchemaError`` otherwise; nothing created)."""
     from crmkit import build_crm
 
-    crm = build_crm(url)
+    _existing_sqlite_file(url)
+    crm = build_crm(url, create_schema=False)
     warned = 0 if dry_run else crm.pool.warn()
     report = crm.pool.sweep(dry_run=dry_run)
     verb = "would reclaim" if dry_run else "reclaimed"
@@ -163,19 +172,88 @@ def run_pool_jobs(url: str, *, dry_run: bool = False) -> str:
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="crmkit", description=__doc__)
+class OperatorError(Exception):
+    """A problem the operator fixes (wrong path, wrong URL): reported as one line."""
+
+
+def _existing_sqlite_file(url: str) -> None:
+    """A SQLite URL naming a file that does not exist is refused (connecting would create it)."""
+    from sqlalchemy import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return
+    if parsed.query.get("mode") != "memory" and not Path(parsed.database).exists():
+        raise OperatorError(f"no SQLite database file at {parsed.database}")
+
+
+def run_db(action: str, url: str, revision: str = "head") -> str:
+    """``crmkit db``: upgrade to ``revision`` (creating the schema on an empty database), show
+    the current revision, or downgrade to ``revision``."""
+    from crmkit.adapters.sqlalchemy import make_engine, migrations
+
+    if action != "upgrade":
+        _existing_sqlite_file(url)
+    engine = make_engine(url)
+    try:
+        if action == "upgrade":
+            migrations.upgrade(engine, revision)
+        elif action == "downgrade":
+            migrations.downgrade(engine, revision)
+        current = migrations.current(engine)
+    finally:
+        engine.dispose()
+    head = migrations.head()
+    if current is None:
+        return "no crmkit migration applied"
+    return f"{current} (head)" if current == head else f"{current} (head is {head})"
+
+
+def _one_line(err: BaseException) -> str:
+    """The first line of an error's message, without SQLAlchemy's statement and links."""
+    from sqlalchemy.exc import DBAPIError
+
+    text = str(err.orig) if isinstance(err, DBAPIError) else str(err)
+    first = text.strip().splitlines()[0] if text.strip() else type(err).__name__
+    return first.strip()
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="crmkit", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--traceback", action="store_true", help="show a failure's traceback")
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="build a sample organisation and show data scopes")
     demo.add_argument("--db", default=DEFAULT_DEMO_DB, help="database URL (SQLite file default)")
     sweep = commands.add_parser("sweep", help="warn owners and reclaim due customers (for cron)")
-    sweep.add_argument("--db", required=True, help="database URL")
+    sweep.add_argument("--db", required=True, help="database URL (schema must exist)")
     sweep.add_argument("--dry-run", action="store_true", help="report only, change nothing")
-    args = parser.parse_args(argv)
-    if args.command == "demo":
-        run_demo(args.db)
-    else:
-        print(run_pool_jobs(args.db, dry_run=args.dry_run))
+    db = commands.add_parser("db", help="crmkit's schema migrations (needs crmkit[migrations])")
+    actions = db.add_subparsers(dest="action", required=True)
+    upgrade = actions.add_parser("upgrade", help="migrate to a revision (default: head)")
+    upgrade.add_argument("revision", nargs="?", default="head")
+    actions.add_parser("current", help="show the applied revision")
+    downgrade = actions.add_parser("downgrade", help="undo migrations down to a revision")
+    downgrade.add_argument("revision", help="target revision (base: remove crmkit's tables)")
+    for action in (upgrade, actions.choices["current"], downgrade):
+        action.add_argument("--url", required=True, help="database URL")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "demo":
+            run_demo(args.db)
+        elif args.command == "sweep":
+            print(run_pool_jobs(args.db, dry_run=args.dry_run))
+        else:
+            print(run_db(args.action, args.url, getattr(args, "revision", "head")))
+    except Exception as err:
+        if args.traceback:
+            raise
+        print(f"crmkit: error: {_one_line(err)}", file=sys.stderr)
+        return 1
     return 0
 
 

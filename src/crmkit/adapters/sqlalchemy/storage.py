@@ -44,6 +44,7 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
+from crmkit.adapters.sqlalchemy import schema
 from crmkit.adapters.sqlalchemy.approvals import SqlApprovals, SqlPaymentPlans, SqlSequences
 from crmkit.adapters.sqlalchemy.base import (
     Repository,
@@ -81,7 +82,6 @@ from crmkit.adapters.sqlalchemy.rows import (
 )
 from crmkit.adapters.sqlalchemy.tables import (
     departments,
-    metadata,
     operation_log,
     org_meta,
     roles,
@@ -508,11 +508,16 @@ class SqlStorage:
         self._local = threading.local()
 
     def create_schema(self) -> None:
-        """``metadata.create_all`` plus the org-version row (version 0) when missing; idempotent."""
+        """Every table, the org-version row and the migration stamp on a fresh database;
+        idempotent; an outdated schema → :class:`~crmkit.adapters.sqlalchemy.schema.SchemaError`
+        (``crmkit db upgrade`` migrates it)."""
         with self.engine.begin() as conn:
-            metadata.create_all(conn)
-            if conn.execute(select(org_meta.c.id).where(org_meta.c.id == 1)).first() is None:
-                conn.execute(insert(org_meta).values(id=1, value=0))
+            schema.create_schema(conn)
+
+    def check_schema(self) -> None:
+        """No crmkit schema here, or an outdated one → ``SchemaError``; writes nothing."""
+        with self.engine.connect() as conn:
+            schema.check_schema(conn)
 
     @contextmanager
     def transaction(self) -> Iterator[SqlUnitOfWork]:

@@ -1,0 +1,73 @@
+"""The state of crmkit's schema in a database: create it, stamp it, check it.
+
+- A fresh database gets every table (``metadata.create_all``), the org-version row and the
+  migration stamp :data:`SCHEMA_REVISION` in :data:`VERSION_TABLE` — the same state as
+  ``crmkit db upgrade`` (crmkit's Alembic revisions) produces, without needing Alembic.
+- A database at an older revision is never patched here: :func:`create_schema` and
+  :func:`check_schema` refuse with :class:`SchemaError` naming ``crmkit db upgrade``.
+- A database with crmkit's tables but no stamp (built by a crmkit before migrations) gets any
+  missing table and the stamp.
+- :func:`check_schema` never writes (``crmkit sweep`` on a mistyped URL creates nothing).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Connection, String, Table, insert, inspect, select
+
+from crmkit.adapters.sqlalchemy.tables import metadata, org_meta
+
+VERSION_TABLE = "crmkit_alembic_version"
+"""crmkit's own Alembic version table (a host's ``alembic_version`` stays the host's)."""
+
+SCHEMA_REVISION = "0001_initial"
+"""The head of crmkit's revisions (``migrations/versions``); a new revision moves it."""
+
+_version = Table(VERSION_TABLE, metadata.__class__(),
+                 Column("version_num", String(32), primary_key=True))
+
+
+class SchemaError(RuntimeError):
+    """The database has no crmkit schema, or one at another revision than this crmkit's."""
+
+
+def is_crmkit_table(name: str) -> bool:
+    return name in metadata.tables or name == VERSION_TABLE
+
+
+def schema_revision(conn: Connection) -> str | None:
+    """The stamped revision; None when the database has no stamp."""
+    if not inspect(conn).has_table(VERSION_TABLE):
+        return None
+    return conn.execute(select(_version.c.version_num)).scalar()
+
+
+def _has_tables(conn: Connection) -> bool:
+    return inspect(conn).has_table(org_meta.name)
+
+
+def _outdated(revision: str) -> SchemaError:
+    return SchemaError(f"the crmkit schema is at revision {revision}, this crmkit needs "
+                       f"{SCHEMA_REVISION}: run `crmkit db upgrade --url …`")
+
+
+def create_schema(conn: Connection) -> None:
+    """Create (fresh database) or complete (unstamped old one) crmkit's schema and stamp it."""
+    revision = schema_revision(conn)
+    if revision is not None and revision != SCHEMA_REVISION:
+        raise _outdated(revision)
+    metadata.create_all(conn)
+    if conn.execute(select(org_meta.c.id).where(org_meta.c.id == 1)).first() is None:
+        conn.execute(insert(org_meta).values(id=1, value=0))
+    if revision is None:
+        _version.create(conn, checkfirst=True)
+        conn.execute(insert(_version).values(version_num=SCHEMA_REVISION))
+
+
+def check_schema(conn: Connection) -> None:
+    """Refuse a database without crmkit's schema or at another revision; writes nothing."""
+    revision = schema_revision(conn)
+    if revision is None and not _has_tables(conn):
+        raise SchemaError("no crmkit schema in this database (wrong URL?); create it with "
+                          "`crmkit db upgrade --url …`")
+    if revision is not None and revision != SCHEMA_REVISION:
+        raise _outdated(revision)

@@ -1,0 +1,158 @@
+"""crmkit's Alembic revisions: an empty SQLite or PostgreSQL database upgraded to head has
+exactly the schema of ``tables.py`` (autogenerate finds no difference), and downgrades back to
+no crmkit table. This is the safety net for schema changes: a table, column or index added to
+``tables.py`` without a revision fails here."""
+
+from __future__ import annotations
+
+import textwrap
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import Column, Engine, Integer, MetaData, Table, inspect, select
+from sqlalchemy.dialects import postgresql
+
+from crmkit.adapters.sqlalchemy import SqlStorage, make_engine, metadata
+from crmkit.adapters.sqlalchemy import tables as crm_tables
+from crmkit.adapters.sqlalchemy.schema import SCHEMA_REVISION, VERSION_TABLE, SchemaError
+
+pytest.importorskip("alembic", reason="alembic is not installed: pip install 'crmkit[migrations]'")
+
+from alembic.autogenerate import compare_metadata, produce_migrations, render_python_code
+from alembic.operations import Operations
+from alembic.runtime.migration import MigrationContext
+
+from crmkit.adapters.sqlalchemy import migrations
+
+
+def _diff(engine: Engine, target: Any = metadata, **opts: Any) -> list[Any]:
+    with engine.connect() as conn:
+        context = MigrationContext.configure(
+            conn, opts={"version_table": VERSION_TABLE, "compare_type": True, **opts})
+        return list(compare_metadata(context, target))
+
+
+def _crm_tables(engine: Engine) -> set[str]:
+    return {name for name in inspect(engine).get_table_names() if name.startswith("crm_")}
+
+
+@contextmanager
+def empty_pg(pg_url: str) -> Iterator[Engine]:
+    """An engine on a fresh, empty PostgreSQL schema (dropped afterwards)."""
+    schema = f"crmkit_mig_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(pg_url)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    engine = make_engine(pg_url, connect_args={"options": f"-csearch_path={schema}"})
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'crm.db'}")
+        yield engine
+        engine.dispose()
+    else:
+        with empty_pg(request.getfixturevalue("pg_url")) as engine:
+            yield engine
+
+
+def test_the_shipped_head_is_the_revision_create_schema_stamps() -> None:
+    assert migrations.head() == SCHEMA_REVISION
+
+
+def test_upgrade_to_head_gives_the_schema_of_the_tables_and_downgrade_removes_it(
+        empty_engine: Engine) -> None:
+    assert migrations.current(empty_engine) is None
+    migrations.upgrade(empty_engine)
+    assert migrations.current(empty_engine) == SCHEMA_REVISION
+    assert _crm_tables(empty_engine) == set(metadata.tables)
+    assert _diff(empty_engine) == []
+    with empty_engine.connect() as conn:
+        assert conn.execute(select(crm_tables.org_meta.c.value)).scalar_one() == 0
+    SqlStorage(empty_engine).check_schema()  # a migrated database is what crmkit expects
+
+    migrations.downgrade(empty_engine, "base")
+    assert _crm_tables(empty_engine) == set()
+    assert migrations.current(empty_engine) is None
+    assert "alembic_version" not in inspect(empty_engine).get_table_names()
+
+
+def test_create_schema_stamps_head_so_upgrade_has_nothing_to_do(empty_engine: Engine) -> None:
+    SqlStorage(empty_engine).create_schema()
+    assert migrations.current(empty_engine) == SCHEMA_REVISION
+    migrations.upgrade(empty_engine)
+    assert _diff(empty_engine) == []
+
+
+def test_an_outdated_schema_is_refused_until_upgraded(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'crm.db'}")
+    storage = SqlStorage(engine)
+    storage.create_schema()
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"UPDATE {VERSION_TABLE} SET version_num = 'older'")
+    with pytest.raises(SchemaError, match="crmkit db upgrade"):
+        storage.create_schema()
+    with pytest.raises(SchemaError, match="crmkit db upgrade"):
+        storage.check_schema()
+
+
+def test_check_schema_refuses_an_empty_database_and_creates_nothing(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'crm.db'}")
+    with pytest.raises(SchemaError, match="no crmkit schema"):
+        SqlStorage(engine).check_schema()
+    assert inspect(engine).get_table_names() == []
+
+
+def test_a_host_autogenerate_of_crmkit_tables_runs_and_leaves_no_difference(
+        empty_engine: Engine) -> None:
+    """A host carrying crmkit's tables in its own migrations: the autogenerated code (with
+    ``render_item``) runs as written on an empty database and reproduces the schema."""
+    with empty_engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"render_item": migrations.render_item})
+        code = render_python_code(produce_migrations(context, metadata).upgrade_ops,
+                                  render_item=migrations.render_item, migration_context=context)
+    assert "crmkit" not in code
+    with empty_engine.begin() as conn:
+        op = Operations(MigrationContext.configure(conn))
+        body = "\n".join(line for line in code.splitlines() if not line.startswith("#"))
+        exec(textwrap.dedent(body), {"op": op, "sa": sa, "postgresql": postgresql})
+    assert _diff(empty_engine) == []
+
+
+@pytest.mark.parametrize("column", [c for t in metadata.sorted_tables for c in t.c
+                                    if type(c.type).__module__ == crm_tables.__name__],
+                         ids=lambda c: f"{c.table.name}.{c.name}")
+def test_crmkit_types_repr_as_the_constructor_call(column: Column[Any]) -> None:
+    """Without ``render_item`` Alembic writes ``<module>.<repr>``: the repr rebuilds the type."""
+    rebuilt = eval(repr(column.type), vars(crm_tables))
+    assert type(rebuilt) is type(column.type)
+    assert repr(rebuilt.impl) == repr(column.type.impl)  # type: ignore[attr-defined]
+
+
+def test_primary_keys_are_not_nullable() -> None:
+    assert [f"{c.table.name}.{c.name}" for t in metadata.sorted_tables
+            for c in t.primary_key.columns if c.nullable] == []
+
+
+def test_a_host_autogenerate_with_include_object_leaves_crmkit_tables_alone(
+        empty_engine: Engine) -> None:
+    migrations.upgrade(empty_engine)
+    host = MetaData()
+    Table("erp_orders", host, Column("id", Integer, primary_key=True))
+    diff = _diff(empty_engine, host, include_object=migrations.include_object)
+    assert [(d[0], d[1].name) for d in diff] == [("add_table", "erp_orders")]
+    everything = _diff(empty_engine, host)  # without it the host would drop crmkit's tables
+    assert {d[1].name for d in everything if d[0] == "remove_table"} == set(metadata.tables)
