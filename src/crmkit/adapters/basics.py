@@ -1,4 +1,5 @@
-"""Default small adapters: system/fixed clocks, time-ordered ids, notifier outbox."""
+"""Default small adapters: system/fixed clocks, time-ordered ids, the in-memory outbox of
+``CRM()`` and a logging notifier."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from crmkit.entities import Notification
+from crmkit.ports import Clock, OutboxMessage
 
 log = logging.getLogger("crmkit.notifications")
 
@@ -90,16 +92,67 @@ class SequentialIds:
 
 
 class OutboxNotifier:
-    """Keeps every delivered notification in ``sent`` (tests, demos, polling hosts)."""
+    """The in-memory :class:`~crmkit.ports.Outbox` of ``CRM()`` (tests, demos): every sent
+    notification stays in ``sent`` until pruned; lost when the process ends."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock | None = None) -> None:
         self.sent: list[Notification] = []
+        self._clock = clock or SystemClock()
+        self._lock = threading.Lock()
+        self._messages: dict[int, OutboxMessage] = {}
+        self._claimed: dict[int, datetime] = {}
+        self._last_id = 0
 
     def send(self, notifications: Sequence[Notification]) -> None:
-        self.sent.extend(notifications)
+        with self._lock:
+            now = self._clock.now()
+            for notification in notifications:
+                self._last_id += 1
+                self._messages[self._last_id] = OutboxMessage(self._last_id, notification, now)
+                self.sent.append(notification)
 
     def for_user(self, user_id: str) -> list[Notification]:
         return [n for n in self.sent if n.recipient_id == user_id]
+
+    def _available(self, now: datetime, limit: int) -> list[OutboxMessage]:
+        free = (m for m in self._messages.values() if m.delivered_at is None
+                and self._claimed.get(m.id, now) <= now)
+        return [m for _, m in zip(range(max(limit, 0)), free, strict=False)]
+
+    def pending(self, limit: int = 100) -> list[OutboxMessage]:
+        with self._lock:
+            return self._available(self._clock.now(), limit)
+
+    def claim(self, limit: int = 100, lease_seconds: float = 300) -> list[OutboxMessage]:
+        with self._lock:
+            now = self._clock.now()
+            found = self._available(now, limit)
+            for message in found:
+                self._claimed[message.id] = now + timedelta(seconds=lease_seconds)
+            return found
+
+    def mark_delivered(self, ids: Sequence[int]) -> int:
+        with self._lock:
+            now = self._clock.now()
+            marked = 0
+            for message_id in set(ids):
+                message = self._messages.get(message_id)
+                if message is not None and message.delivered_at is None:
+                    self._messages[message_id] = OutboxMessage(
+                        message.id, message.notification, message.created_at, now)
+                    self._claimed.pop(message_id, None)
+                    marked += 1
+            return marked
+
+    def prune(self, before: datetime) -> int:
+        with self._lock:
+            gone = [m for m in self._messages.values()
+                    if m.delivered_at is not None and m.delivered_at < before]
+            for message in gone:
+                del self._messages[message.id]
+            dropped = {id(m.notification) for m in gone}
+            self.sent = [n for n in self.sent if id(n) not in dropped]
+            return len(gone)
 
 
 class LoggingNotifier:

@@ -6,6 +6,8 @@ from crmkit.ports.services import (
     IdGenerator,
     Notifier,
     OrgDirectory,
+    Outbox,
+    OutboxMessage,
     StoredFile,
 )
 from crmkit.ports.storage import (
@@ -25,6 +27,8 @@ __all__ = [
     "Notifier",
     "OperationLogRepository",
     "OrgDirectory",
+    "Outbox",
+    "OutboxMessage",
     "RoleRepository",
     "Storage",
     "StoredFile",

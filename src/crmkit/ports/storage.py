@@ -155,6 +155,12 @@ class UnitOfWork(Protocol):
         """All departments and users, light, at the current version."""
         ...
 
+    def lock_job(self, name: str) -> None:
+        """Hold the lock of the scheduled job ``name`` (the pool sweep, a reminder scan) until
+        this unit of work ends: the same job started in another process at the same time waits,
+        then sees this one's committed work — the job is done once, whatever the process count."""
+        ...
+
 
 class Storage(Protocol):
     def transaction(self) -> AbstractContextManager[UnitOfWork]:

@@ -8,7 +8,9 @@
   it entering the pool. Two users claiming the same customer at once: exactly one wins.
 - :meth:`PoolService.sweep` moves every customer due by its pool's rules into the pool in a few
   set-based statements and notifies the previous owners; ``dry_run=True`` only reports.
-  :meth:`PoolService.warn` notifies owners ``warn_days`` before reclaim, once.
+  :meth:`PoolService.warn` notifies owners ``warn_days`` before reclaim, once. Both hold the
+  sweep's job lock (``uow.lock_job``): started in several processes at once, the work is done
+  once.
 """
 
 from __future__ import annotations
@@ -48,6 +50,9 @@ from crmkit.workflow.records import RecordAccess, field_error
 from crmkit.workflow.runtime import ActorRef, Op, Runtime
 
 POOL_REF = FieldRef("pool_id", ValueKind.TEXT, True)
+
+SWEEP_JOB = "pool.sweep"
+"""The job lock of the sweep and the warnings (one at a time across processes)."""
 
 
 @attrs.frozen
@@ -342,6 +347,8 @@ class PoolService:
         if rules is not None:
             rules = structure(builtins.list(rules), tuple[ReclaimRule, ...])
         with self._rt.operation(None, Module.POOL, None) as op:
+            if not dry_run:
+                op.uow.lock_job(SWEEP_JOB)
             now = at or op.now
             pools = [p for p in op.uow.pools.list()
                      if (pool_id is None or p.id == pool_id) and (p.reclaim_enabled or rules)]
@@ -373,6 +380,7 @@ class PoolService:
     def warn(self, *, at: datetime | None = None) -> int:
         """Notify owners of customers within ``warn_days`` of reclaim — once per customer."""
         with self._rt.operation(None, Module.POOL, None) as op:
+            op.uow.lock_job(SWEEP_JOB)
             now = at or op.now
             warned: builtins.list[ReclaimCandidate] = []
             seen: set[str] = set()

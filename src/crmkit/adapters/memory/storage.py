@@ -243,6 +243,9 @@ class MemoryUnitOfWork:
         self._storage.undo.append(lambda: setattr(self._storage, "version", old))
         return old + 1
 
+    def lock_job(self, name: str) -> None:
+        """Nothing to do: the storage lock already serialises every unit of work."""
+
     def org_snapshot(self) -> OrgSnapshot:
         return OrgSnapshot(
             version=self._storage.version,

@@ -6,13 +6,14 @@
 - A database at an older revision is never patched here: :func:`create_schema` and
   :func:`check_schema` refuse with :class:`SchemaError` naming ``crmkit db upgrade``.
 - A database with crmkit's tables but no stamp (built by a crmkit before migrations) gets any
-  missing table and the stamp.
+  missing table and the stamp; one without crmkit's tables is fresh, whatever a leftover stamp
+  says.
 - :func:`check_schema` never writes (``crmkit sweep`` on a mistyped URL creates nothing).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Connection, String, Table, insert, inspect, select
+from sqlalchemy import Column, Connection, String, Table, delete, insert, inspect, select
 
 from crmkit.adapters.sqlalchemy.tables import metadata, org_meta
 
@@ -51,15 +52,20 @@ def _outdated(revision: str) -> SchemaError:
 
 
 def create_schema(conn: Connection) -> None:
-    """Create (fresh database) or complete (unstamped old one) crmkit's schema and stamp it."""
+    """Create (fresh database) or complete (unstamped old one) crmkit's schema and stamp it.
+
+    A database without crmkit's tables is fresh whatever a leftover stamp says (tables dropped
+    by hand or by a test): it gets the whole schema and the current stamp."""
     revision = schema_revision(conn)
-    if revision is not None and revision != SCHEMA_REVISION:
+    fresh = not _has_tables(conn)
+    if revision is not None and revision != SCHEMA_REVISION and not fresh:
         raise _outdated(revision)
     metadata.create_all(conn)
     if conn.execute(select(org_meta.c.id).where(org_meta.c.id == 1)).first() is None:
         conn.execute(insert(org_meta).values(id=1, value=0))
-    if revision is None:
+    if revision != SCHEMA_REVISION:
         _version.create(conn, checkfirst=True)
+        conn.execute(delete(_version))
         conn.execute(insert(_version).values(version_num=SCHEMA_REVISION))
 
 

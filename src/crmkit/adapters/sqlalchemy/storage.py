@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import threading
 from collections import defaultdict
@@ -467,6 +468,15 @@ class SqlUnitOfWork:
             self.connection.execute(insert(org_meta).values(id=1, value=1))
             return 1
         return int(bumped)
+
+    def lock_job(self, name: str) -> None:
+        """PostgreSQL: ``pg_advisory_xact_lock`` on a stable 64-bit key of ``name`` (released at
+        commit or rollback). SQLite: nothing more to take — a crmkit transaction holds the
+        database's single write lock from its ``BEGIN IMMEDIATE``."""
+        if self.connection.dialect.name == "postgresql":
+            key = int.from_bytes(hashlib.sha256(f"crmkit:{name}".encode()).digest()[:8], "big",
+                                 signed=True)
+            self.connection.execute(select(func.pg_advisory_xact_lock(key)))
 
     def org_snapshot(self) -> OrgSnapshot:
         """Version, then all departments, then all users: three statements, none per row.
