@@ -15,9 +15,9 @@ from crmkit.adapters.sqlalchemy import SqlStorage, make_engine, metadata
 
 
 @contextmanager
-def private_pg_schema(pg_url: str, **engine_kw: Any) -> Iterator[Engine]:
+def private_pg_schema(pg_url: str, *, tables: bool = True, **engine_kw: Any) -> Iterator[Engine]:
     """An engine (``engine_kw`` passed on) whose ``search_path`` is a fresh schema holding
-    crmkit's tables; the schema is dropped afterwards."""
+    crmkit's tables (empty with ``tables=False``); the schema is dropped afterwards."""
     schema = f"crmkit_test_{uuid.uuid4().hex[:12]}"
     admin = make_engine(pg_url)
     with admin.begin() as conn:
@@ -25,7 +25,8 @@ def private_pg_schema(pg_url: str, **engine_kw: Any) -> Iterator[Engine]:
     engine = make_engine(pg_url, connect_args={"options": f"-csearch_path={schema}"},
                          **engine_kw)
     try:
-        metadata.create_all(engine)
+        if tables:
+            metadata.create_all(engine)
         yield engine
     finally:
         engine.dispose()

@@ -7,7 +7,6 @@ delivering a message twice (``FOR UPDATE SKIP LOCKED``). Real processes (fork), 
 from __future__ import annotations
 
 import multiprocessing
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,8 +16,9 @@ import pytest
 
 from crmkit import build_crm
 from crmkit.adapters.basics import FixedClock
-from crmkit.adapters.sqlalchemy import make_engine
 from crmkit.entities import Module, Notification
+
+from .conftest import private_pg_schema
 
 pytestmark = pytest.mark.postgres
 
@@ -29,18 +29,11 @@ _fork = multiprocessing.get_context("fork")
 
 @pytest.fixture
 def url(pg_url: str) -> Iterator[str]:
-    """A URL whose connections live in a fresh private schema (dropped afterwards)."""
-    schema = f"crmkit_mp_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(pg_url)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    separator = "&" if "?" in pg_url else "?"
-    try:
+    """A URL whose connections live in a fresh, empty private schema (dropped afterwards)."""
+    with private_pg_schema(pg_url, tables=False) as engine, engine.connect() as conn:
+        schema = conn.exec_driver_sql("SELECT current_schema()").scalar()
+        separator = "&" if "?" in pg_url else "?"
         yield f"{pg_url}{separator}options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
 
 
 def _in_processes(target: Callable[..., Any], *args: Any, count: int = WORKERS) -> list[Any]:

@@ -6,9 +6,7 @@ no crmkit table. This is the safety net for schema changes: a table, column or i
 from __future__ import annotations
 
 import textwrap
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,8 @@ from sqlalchemy.dialects import postgresql
 from crmkit.adapters.sqlalchemy import SqlStorage, make_engine, metadata
 from crmkit.adapters.sqlalchemy import tables as crm_tables
 from crmkit.adapters.sqlalchemy.schema import SCHEMA_REVISION, VERSION_TABLE, SchemaError
+
+from .conftest import private_pg_schema
 
 pytest.importorskip("alembic", reason="alembic is not installed: pip install 'crmkit[migrations]'")
 
@@ -41,23 +41,6 @@ def _crm_tables(engine: Engine) -> set[str]:
     return {name for name in inspect(engine).get_table_names() if name.startswith("crm_")}
 
 
-@contextmanager
-def empty_pg(pg_url: str) -> Iterator[Engine]:
-    """An engine on a fresh, empty PostgreSQL schema (dropped afterwards)."""
-    schema = f"crmkit_mig_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(pg_url)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    engine = make_engine(pg_url, connect_args={"options": f"-csearch_path={schema}"})
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     if request.param == "sqlite":
@@ -65,7 +48,7 @@ def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Eng
         yield engine
         engine.dispose()
     else:
-        with empty_pg(request.getfixturevalue("pg_url")) as engine:
+        with private_pg_schema(request.getfixturevalue("pg_url"), tables=False) as engine:
             yield engine
 
 
