@@ -139,3 +139,62 @@ def test_a_host_autogenerate_with_include_object_leaves_crmkit_tables_alone(
     assert [(d[0], d[1].name) for d in diff] == [("add_table", "erp_orders")]
     everything = _diff(empty_engine, host)  # without it the host would drop crmkit's tables
     assert {d[1].name for d in everything if d[0] == "remove_table"} == set(metadata.tables)
+
+
+HOST_ENV = '''
+from alembic import context
+from sqlalchemy import MetaData
+
+from crmkit.adapters.sqlalchemy import make_engine, migrations as crmkit_migrations
+
+engine = make_engine(context.config.get_main_option("sqlalchemy.url"))
+with engine.connect() as connection:
+    context.configure(connection=connection, target_metadata=MetaData(),
+                      include_object=crmkit_migrations.include_object)
+    with context.begin_transaction():
+        crmkit_migrations.upgrade(connection)
+        context.run_migrations()
+engine.dispose()
+'''
+
+HOST_REVISION = '''
+import sqlalchemy as sa
+from alembic import op
+
+revision = "h1"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table("erp_orders", sa.Column("id", sa.Integer, primary_key=True))
+
+
+def downgrade():
+    op.drop_table("erp_orders")
+'''
+
+
+def test_a_host_env_runs_crmkit_revisions_beside_its_own(tmp_path: Path) -> None:
+    """The documented host env.py: crmkit's revisions then the host's, one connection and one
+    transaction, two version tables."""
+    from alembic import command
+    from alembic.config import Config
+
+    (tmp_path / "host" / "versions").mkdir(parents=True)
+    (tmp_path / "host" / "env.py").write_text(HOST_ENV)
+    (tmp_path / "host" / "versions" / "h1_orders.py").write_text(HOST_REVISION)
+    url = f"sqlite:///{tmp_path / 'host.db'}"
+    config = Config()
+    config.set_main_option("script_location", str(tmp_path / "host"))
+    config.set_main_option("sqlalchemy.url", url)
+    command.upgrade(config, "head")
+
+    engine = make_engine(url)
+    names = set(inspect(engine).get_table_names())
+    assert {"erp_orders", "alembic_version", VERSION_TABLE} | set(metadata.tables) == names
+    assert migrations.current(engine) == SCHEMA_REVISION
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "h1"
+    engine.dispose()

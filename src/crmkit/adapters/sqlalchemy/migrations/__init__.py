@@ -66,6 +66,22 @@ def _alembic_config(connection: Connection | None = None) -> Config:
 
 
 @contextmanager
+def _host_alembic_kept() -> Iterator[None]:
+    """Alembic's ``context``/``op`` module proxies point at one running environment and are
+    removed when it ends: called from a host's env.py, crmkit's run would leave the host's
+    ``context`` gone. Reinstall whatever the host had."""
+    from alembic import context, op
+
+    saved = [getattr(module, "_proxy", None) for module in (context, op)]
+    try:
+        yield
+    finally:
+        for proxy in saved:
+            if proxy is not None:
+                proxy._install_proxy()
+
+
+@contextmanager
 def _connection(bind: str | URL | Engine | Connection) -> Iterator[Connection]:
     """``bind`` as a connection in a transaction: a host's connection is used as it is (its
     transaction is the host's); an engine or URL gets a connection that commits at the end."""
@@ -98,7 +114,7 @@ def upgrade(bind: str | URL | Engine | Connection, revision: str = "head") -> No
     _require_alembic()
     from alembic import command
 
-    with _connection(bind) as conn:
+    with _connection(bind) as conn, _host_alembic_kept():
         config = _alembic_config(conn)
         if schema_revision(conn) is None and inspect(conn).has_table(org_meta.name):
             raise SchemaError("crmkit's tables exist without a migration stamp (made before "
@@ -112,7 +128,7 @@ def downgrade(bind: str | URL | Engine | Connection, revision: str) -> None:
     _require_alembic()
     from alembic import command
 
-    with _connection(bind) as conn:
+    with _connection(bind) as conn, _host_alembic_kept():
         command.downgrade(_alembic_config(conn), revision)
 
 
