@@ -106,7 +106,7 @@ def head() -> str:
 
     found = ScriptDirectory.from_config(_alembic_config()).get_current_head()
     assert found is not None
-    return found
+    return str(found)
 
 
 def upgrade(bind: str | URL | Engine | Connection, revision: str = "head") -> None:
@@ -139,7 +139,8 @@ def current(bind: str | URL | Engine | Connection) -> str | None:
 
     with _connection(bind) as conn:
         context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
-        return context.get_current_revision()
+        revision = context.get_current_revision()
+        return None if revision is None else str(revision)
 
 
 def include_object(obj: Any, name: str | None, type_: str, reflected: bool,
