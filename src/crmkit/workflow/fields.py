@@ -1,10 +1,17 @@
 """字段 Field definitions per record kind (``crm.fields``): system fields are built in (their
 label, help text, order and hidden flag can be adjusted); custom fields are defined, edited,
-reordered, hidden and retired by admins. Retiring keeps every stored value."""
+reordered, hidden and retired by admins. Retiring keeps every stored value.
+
+A custom field whose type no installed plugin provides is *unavailable*, never fatal: it is
+reported by key and type name (:meth:`FieldService.unavailable`), reads return its stored value
+untouched, writes, filters and sorts naming it are refused (``field.unavailable``), everything
+else works, and an admin can still list, reorder, hide and retire it.
+"""
 
 from __future__ import annotations
 
 import builtins
+import logging
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -14,12 +21,14 @@ import attrs
 from crmkit.entities import FieldChange, Module, Operation
 from crmkit.entities.fields import FieldDefinition, ValueKind
 from crmkit.entities.query import FieldRef
-from crmkit.errors import NotFound, RuleViolation, ValidationError
+from crmkit.errors import FieldError, NotFound, RuleViolation, ValidationError
 from crmkit.serialization import structure, structure_patch
 from crmkit.workflow.changes import created, diff
 from crmkit.workflow.fieldtypes import FieldTypeRegistry
 from crmkit.workflow.record_kinds import KindSpec
 from crmkit.workflow.runtime import ActorRef, Op, Runtime
+
+log = logging.getLogger("crmkit.fields")
 
 KEY = re.compile(r"[a-z][a-z0-9_]{0,39}")
 SYSTEM_ADJUSTABLE = frozenset({"label_zh", "label_en", "help_text", "order", "hidden"})
@@ -63,8 +72,24 @@ class FieldChanges:
 
 
 @attrs.frozen
+class UnavailableField:
+    """A stored custom field whose type no installed plugin provides (its plugin is missing or
+    failed to load): the field keeps its values but takes no writes until the plugin is back."""
+
+    kind: str
+    key: str
+    type: str
+    label_zh: str
+    label_en: str
+    retired: bool
+
+
+@attrs.frozen
 class FieldSet:
-    """Every field of one kind (system and custom, retired included), in display order."""
+    """Every field of one kind (system and custom, retired included), in display order.
+
+    ``kinds`` holds the value kind of every *available* field; a field missing from it is
+    unavailable (see the module docstring)."""
 
     kind: str
     definitions: tuple[FieldDefinition, ...]
@@ -72,6 +97,14 @@ class FieldSet:
 
     def get(self, key: str) -> FieldDefinition | None:
         return next((d for d in self.definitions if d.key == key), None)
+
+    def available(self, definition: FieldDefinition) -> bool:
+        return definition.key in self.kinds
+
+    @property
+    def unavailable(self) -> list[UnavailableField]:
+        return [UnavailableField(d.kind, d.key, d.type, d.label_zh, d.label_en, d.retired)
+                for d in self.definitions if not self.available(d)]
 
     @property
     def active(self) -> list[FieldDefinition]:
@@ -83,6 +116,16 @@ class FieldSet:
 
     def ref(self, definition: FieldDefinition) -> FieldRef:
         return FieldRef(definition.key, self.kinds[definition.key], definition.system)
+
+
+def unavailable_error(path: str, definition: FieldDefinition) -> FieldError:
+    """The refusal of a write, filter or sort that names an unavailable field."""
+    return FieldError(
+        path, "field.unavailable",
+        f"{path}（{definition.label_zh}）的字段类型 {definition.type} 未安装，暂不能使用",
+        f"{path} ({definition.label_en}) has the field type {definition.type!r}, which no "
+        "installed plugin provides; it cannot be used until the plugin is back",
+    )
 
 
 def load_fields(uow: Any, spec: KindSpec, types: FieldTypeRegistry) -> FieldSet:
@@ -97,7 +140,12 @@ def load_fields(uow: Any, spec: KindSpec, types: FieldTypeRegistry) -> FieldSet:
         merged.append(system)
     merged.extend(stored.values())
     merged.sort(key=lambda d: (d.order, d.key))
-    kinds = {d.key: types.get(d.type).value_kind for d in merged}
+    found = {d.key: types.find(d.type) for d in merged}
+    kinds = {key: t.value_kind for key, t in found.items() if t is not None}
+    missing = [f"{spec.kind}.{d.key} ({d.type})" for d in merged if found[d.key] is None]
+    if missing:
+        log.warning("fields without an installed field type (plugin missing?): %s",
+                    ", ".join(missing))
     return FieldSet(spec.kind, tuple(merged), kinds)
 
 
@@ -128,6 +176,14 @@ class FieldService:
         with self._rt.operation(actor, Module.FIELDS, None) as op:
             fields = self.load(op, kind)
         return list(fields.definitions if include_retired else fields.active)
+
+    def unavailable(self, actor: ActorRef, kind: str | None = None
+                    ) -> builtins.list[UnavailableField]:
+        """Custom fields whose type no installed plugin provides, of ``kind`` or of every kind
+        (retired ones included: they still hold values)."""
+        kinds = [kind] if kind is not None else builtins.list(self._kinds)
+        with self._rt.operation(actor, Module.FIELDS, None) as op:
+            return [u for k in kinds for u in self.load(op, k).unavailable]
 
     def define(
         self, actor: ActorRef, kind: str, data: NewField | Mapping[str, Any]
@@ -164,7 +220,11 @@ class FieldService:
         order and hidden."""
         patch = structure_patch(changes, FieldChanges)
         with self._rt.operation(actor, Module.FIELDS, Operation.EDIT) as op:
-            old = self._field(op, kind, key)
+            fields = self.load(op, kind)
+            old = self._field(op, kind, key, fields)
+            if not fields.available(old) and set(patch) - SYSTEM_ADJUSTABLE:
+                bad = sorted(set(patch) - SYSTEM_ADJUSTABLE)
+                raise ValidationError([unavailable_error(f"$.{bad[0]}", old)])
             if old.system and set(patch) - SYSTEM_ADJUSTABLE:
                 bad = sorted(set(patch) - SYSTEM_ADJUSTABLE)
                 raise ValidationError.single(
@@ -173,7 +233,8 @@ class FieldService:
                 )
             default = patch.pop("default", old.default)
             new = attrs.evolve(old, version=old.version + 1, **patch)
-            new = self._checked(new, default)
+            if fields.available(old):
+                new = self._checked(new, default)
             self._save(op, old, new)
             return new
 
@@ -215,8 +276,9 @@ class FieldService:
             self._save(op, old, new)
             return new
 
-    def _field(self, op: Op, kind: str, key: str) -> FieldDefinition:
-        found = self.load(op, kind).get(key)
+    def _field(self, op: Op, kind: str, key: str, fields: FieldSet | None = None
+               ) -> FieldDefinition:
+        found = (fields or self.load(op, kind)).get(key)
         if found is None:
             raise NotFound(f"field {key} not found", f"字段 {key} 不存在", code="field.not_found")
         return found

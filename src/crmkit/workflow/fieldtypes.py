@@ -52,7 +52,7 @@ class FieldTypeRegistry:
 
     def get(self, name: str) -> FieldType:
         """The type called ``name``; an unknown name is a ValidationError at ``$.type``."""
-        field_type = self._types.get(name) if isinstance(name, str) else None
+        field_type = self.find(name)
         if field_type is None:
             raise ValidationError.single(
                 "$.type",
@@ -61,6 +61,10 @@ class FieldTypeRegistry:
                 f"$.type {name!r} 不是已注册的字段类型",
             )
         return field_type
+
+    def find(self, name: str) -> FieldType | None:
+        """The type called ``name``, or None when no installed plugin provides it."""
+        return self._types.get(name) if isinstance(name, str) else None
 
     def names(self) -> list[str]:
         """Every registered type name, in registration order (built-ins first)."""

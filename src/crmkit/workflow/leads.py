@@ -86,7 +86,9 @@ class LeadService(RecordService):
                     raise ValidationError.single(f"$.{source}", "not_found",
                                                  "maps to no customer custom field",
                                                  "对应的客户自定义字段不存在")
-                if lead_fields.kinds[source] is not customer_fields.kinds[cust_def.key]:
+                if (lead_fields.kinds.get(source) is None
+                        or lead_fields.kinds.get(source) is not customer_fields.kinds.get(
+                            cust_def.key)):
                     raise ValidationError.single(f"$.{source}", "type",
                                                  "maps to a field of another kind",
                                                  "字段类型不一致")

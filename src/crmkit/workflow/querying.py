@@ -22,7 +22,7 @@ from crmkit.entities.query import Condition, FieldRef, Operator, RecordQuery, So
 from crmkit.entities.records import ConditionSpec, SortSpec
 from crmkit.errors import FieldError, ValidationError
 from crmkit.policies.validation import MESSAGES
-from crmkit.workflow.fields import FieldSet
+from crmkit.workflow.fields import FieldSet, unavailable_error
 
 MAX_LIMIT = 500
 MAX_IN = 1000
@@ -111,6 +111,8 @@ def parse_condition(fields: FieldSet, spec: ConditionSpec, path: str) -> Conditi
     definition = fields.get(spec.field) if isinstance(spec.field, str) else None
     if definition is None:
         raise ValidationError([_error(f"{path}.field", "unknown_field")])
+    if not fields.available(definition):
+        raise ValidationError([unavailable_error(f"{path}.field", definition)])
     ref = fields.ref(definition)
     try:
         op = Operator(spec.op)
@@ -158,6 +160,8 @@ def parse_sort(fields: FieldSet, specs: Sequence[SortSpec], path: str) -> tuple[
         definition = fields.get(spec.field)
         if definition is None:
             raise ValidationError([_error(f"{path}[{i}].field", "unknown_field")])
+        if not fields.available(definition):
+            raise ValidationError([unavailable_error(f"{path}[{i}].field", definition)])
         ref = fields.ref(definition)
         if ref.kind is ValueKind.LIST:
             raise ValidationError([_error(f"{path}[{i}].field", "sort.not_sortable")])

@@ -32,7 +32,7 @@ from crmkit.errors import Conflict, FieldError, NotFound, PermissionDenied, Vali
 from crmkit.policies.query_eval import cursor_values, decode_custom, field_value
 from crmkit.policies.validation import MESSAGES
 from crmkit.serialization import structure, to_dict
-from crmkit.workflow.fields import FieldService, FieldSet
+from crmkit.workflow.fields import FieldService, FieldSet, unavailable_error
 from crmkit.workflow.fieldtypes import FieldTypeRegistry
 from crmkit.workflow.querying import (
     ListRequest,
@@ -239,6 +239,8 @@ class RecordService:
                 errors.append(field_error(f"$.custom.{key}", "unknown_field"))
             elif definition.retired:
                 errors.append(field_error(f"$.custom.{key}", "field.retired"))
+            elif not fields.available(definition):
+                errors.append(unavailable_error(f"$.custom.{key}", definition))
             else:
                 custom[key] = self._checked(op, definition, raw, f"$.custom.{key}", errors)
         if creating:
@@ -247,8 +249,9 @@ class RecordService:
                 if definition.key in present or definition.key in preset:
                     continue
                 if not definition.system and definition.default is not None:
-                    custom[definition.key] = definition.default
-                elif definition.required and (definition.key in writable or not definition.system):
+                    custom[definition.key] = definition.default  # stored form, checked when set
+                elif definition.required and fields.available(definition) and (
+                        definition.key in writable or not definition.system):
                     prefix = "$." if definition.system else "$.custom."
                     errors.append(field_error(prefix + definition.key, "required"))
         if errors:
@@ -289,7 +292,7 @@ class RecordService:
             return f"$[{i}]" if batch else "$"
 
         for definition in fields.active:
-            if definition.unique:
+            if definition.unique and fields.available(definition):
                 errors.extend(self._clashes(op, fields.ref(definition), pairs, prefix))
         for i, (record, previous) in enumerate(pairs):
             for found in self._rt.plugins.hook.crmkit_validate_record(
