@@ -42,7 +42,7 @@ def test_every_required_type_is_built_in_with_its_value_kind() -> None:
         "select": ValueKind.TEXT, "multiselect": ValueKind.LIST, "mobile": ValueKind.TEXT,
         "phone": ValueKind.TEXT, "email": ValueKind.TEXT, "url": ValueKind.TEXT,
         "user": ValueKind.TEXT, "users": ValueKind.LIST, "department": ValueKind.TEXT,
-        "record": ValueKind.TEXT,
+        "record": ValueKind.TEXT, "id_number": ValueKind.TEXT,
     }
     assert {name: t.value_kind for name, t in TYPES.items()} == expected
     assert len(TYPES) == len(BUILTIN_FIELD_TYPES)
@@ -59,8 +59,9 @@ def test_is_empty() -> None:
 # --- text ------------------------------------------------------------------------------------
 
 
-def test_text_keeps_the_string_and_limits_its_length() -> None:
-    assert ok("text", "  上海某某科技 ") == "  上海某某科技 "
+def test_text_is_trimmed_and_its_length_limited() -> None:
+    assert ok("text", "  上海某某科技\u3000") == "上海某某科技"
+    assert ok("textarea", "\n第一行\n第二行 ") == "第一行\n第二行"
     assert ok("text", "x" * 255) == "x" * 255
     assert code_of("text", "x" * 256) == "too_long"
     assert ok("text", "x" * 300, max_length=300) == "x" * 300
@@ -106,8 +107,9 @@ def test_decimals_are_stored_as_fixed_point_strings(type_name: str) -> None:
     assert code_of(type_name, "0.001") == "decimal.precision"
     for wrong in (12.5, True, None, ["1"], {"v": "1"}):
         assert code_of(type_name, wrong) == "type"
-    for bad in ("abc", "1e3", "NaN", "Infinity", " 1", "1,000", "1_000", ".5", "5.", "¥12", "١٢"):
+    for bad in ("abc", "1e3", "NaN", "Infinity", "1 0", "1,000", "1_000", ".5", "5.", "¥12", "١٢"):
         assert code_of(type_name, bad) == "format.decimal", bad
+    assert ok(type_name, " １２.５\u3000") == "12.50"  # trimmed, full-width digits
     assert code_of(type_name, Decimal("NaN")) == "format.decimal"
     assert code_of(type_name, "1" * 19) == "range.max"
     assert code_of(type_name, "-" + "1" * 19) == "range.min"
@@ -148,8 +150,9 @@ def test_date() -> None:
     assert ok("date", "2024-02-29") == "2024-02-29"
     assert ok("date", date(2024, 5, 1)) == "2024-05-01"
     for bad in ("2023-02-29", "2024-13-01", "20240101", "2024-W01-1", "2024-5-1", "2024/05/01",
-                "2024-05-01T00:00:00", " 2024-05-01", "tomorrow"):
+                "2024-05-01T00:00:00", "2024 -05-01", "tomorrow"):
         assert code_of("date", bad) == "format.date", bad
+    assert ok("date", " ２０２４-０５-０１ ") == "2024-05-01"
     for wrong in (20240501, True, ["2024-05-01"]):
         assert code_of("date", wrong) == "type"
 
@@ -224,6 +227,8 @@ def test_mobile_is_normalised() -> None:
     assert ok("mobile", "13800000000") == "13800000000"
     assert ok("mobile", "+86 138-0000-0000") == "13800000000"
     assert ok("mobile", "8613800000000") == "13800000000"
+    assert ok("mobile", "＋８６ １３８００００００００") == "13800000000"  # full-width
+    assert ok("mobile", " 138 0000 0000\u3000") == "13800000000"
     for bad in ("12800000000", "1380000000", "138000000001", "phone", "010-12345678"):
         assert code_of("mobile", bad) == "format.mobile", bad
     assert code_of("mobile", 13800000000) == "type"
@@ -234,9 +239,23 @@ def test_phone() -> None:
                  "400-800-8888"):
         assert ok("phone", good) == good
     for bad in ("1234", "12-34", "-----", "010-1234567x", "+", "1" * 21, "010–12345678",
-                "86+10123456", "010\n12345678", "０１０-12345678", "١٢٣٤٥٦"):
+                "86+10123456", "010\n12345678", "١٢٣٤٥٦"):
         assert code_of("phone", bad) == "format.phone", bad
     assert code_of("phone", 1012345678) == "type"
+    assert ok("phone", "０１０-１２３４５６７８ ") == "010-12345678"
+
+
+def test_id_number_is_checked_and_stored_upper_case() -> None:
+    """身份证号 (GB 11643): 17 digits and a check character; a typed x is the stored X."""
+    for typed in ("11010519491231002X", "11010519491231002x", " 110105 19491231 002x ",
+                  "１１０１０５１９４９１２３１００２ｘ"):
+        assert ok("id_number", typed) == "11010519491231002X", typed
+    assert ok("id_number", "440524188001010014") == "440524188001010014"
+    for bad in ("11010519491231002", "1101051949123100200", "11010519491231002Y",
+                "A1010519491231002X"):
+        assert code_of("id_number", bad) == "format.id_number", bad
+    assert code_of("id_number", "110105194912310021") == "checksum.id_number"
+    assert code_of("id_number", 110105194912310021) == "type"
 
 
 def test_email() -> None:
@@ -251,7 +270,7 @@ def test_url() -> None:
                  "http://192.168.1.10/"):
         assert ok("url", good) == good
     for bad in ("example.com", "ftp://example.com", "javascript:alert(1)", "https://",
-                "http:///path", "https://exa mple.com", "http://a:99999/", "https://x.com/\n",
+                "http:///path", "https://exa mple.com", "http://a:99999/", "https://x.com/\na",
                 "http://@/", "mailto:a@example.com"):
         assert code_of("url", bad) == "format.url", bad
     assert code_of("url", "https://example.com/" + "a" * 2048) == "too_long"
@@ -296,7 +315,13 @@ def test_users_are_distinct_ids_stored_sorted() -> None:
     ],
 )
 def test_a_trailing_newline_is_not_smuggled_in(type_name: str, raw: Any, code: str) -> None:
-    assert code_of(type_name, raw) == code
+    """Refused (ids) or trimmed away (everything a user types), never stored."""
+    try:
+        stored = ok(type_name, raw)
+    except FieldValueError as error:
+        assert error.code == code
+    else:
+        assert "\n" not in str(stored) and type_name not in ("user", "users")
 
 
 # --- definitions -----------------------------------------------------------------------------

@@ -120,7 +120,7 @@ def test_empty_values_and_required() -> None:
     with pytest.raises(ValidationError) as caught:
         registry.validate_value(definition("text", required=True), "   ", "$.x")
     assert caught.value.codes == {"$.x": "blank"}
-    assert registry.validate_value(definition("text"), "   ", "$.x") == "   "
+    assert registry.validate_value(definition("text"), "   ", "$.x") is None  # trimmed: empty
     assert registry.validate_value(definition("boolean", required=True), False, "$.x") is False
     assert registry.validate_value(definition("integer", required=True), 0, "$.x") == 0
 

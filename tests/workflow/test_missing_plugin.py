@@ -51,22 +51,21 @@ def stored(org: Org) -> str:
     return str(made.id)
 
 
-def test_the_field_is_reported_unavailable_by_key_and_type(org: Org, stored: str) -> None:
+def test_the_field_is_reported_unavailable_and_reads_keep_its_value(org: Org, stored: str
+                                                                     ) -> None:
     assert org.crm.fields.unavailable(org.admin, "customer") == [
         UnavailableField("customer", "motto", "shout", "口号", "Motto", retired=False)]
     assert [u.key for u in org.crm.fields.unavailable(org.admin)] == ["motto"]
     listed = {d.key: d.type for d in org.crm.fields.list(org.admin, "customer")}
     assert listed["motto"] == "shout" and listed["grade"] == "text"
-
-
-def test_reads_return_the_stored_value_untouched(org: Org, stored: str) -> None:
+    # reads return the stored value untouched
     assert org.crm.customers.get(org.rep, stored).custom == {"motto": "GO", "grade": "A"}
     page = org.crm.customers.list(org.rep, {"conditions": [
         {"field": "grade", "op": "eq", "value": "A"}]})
     assert [c.custom["motto"] for c in page.items] == ["GO"]
 
 
-def test_writes_to_the_field_are_refused_naming_it(org: Org, stored: str) -> None:
+def test_writes_filters_and_sorts_naming_the_field_are_refused(org: Org, stored: str) -> None:
     with pytest.raises(ValidationError) as caught:
         org.crm.customers.update(org.rep, stored, {"custom": {"motto": "stop"}})
     assert caught.value.codes == {"$.custom.motto": "field.unavailable"}
@@ -74,9 +73,6 @@ def test_writes_to_the_field_are_refused_naming_it(org: Org, stored: str) -> Non
     assert "Motto" in message.message_en and "shout" in message.message_en
     assert "口号" in message.message_zh
     assert org.crm.customers.get(org.rep, stored).custom["motto"] == "GO"
-
-
-def test_filters_and_sorts_on_the_field_are_refused(org: Org, stored: str) -> None:
     with pytest.raises(ValidationError) as caught:
         org.crm.customers.list(org.rep, {"conditions": [
             {"field": "motto", "op": "eq", "value": "GO"}]})
@@ -99,7 +95,7 @@ def test_every_other_field_and_call_works(org: Org, stored: str) -> None:
     assert org.crm.customers.get(org.manager, stored).custom["motto"] == "GO"
 
 
-def test_an_admin_can_relabel_and_retire_it_but_not_retype_it(org: Org, stored: str) -> None:
+def test_an_admin_can_relabel_and_retire_it_until_the_plugin_is_back(org: Org, stored: str) -> None:
     fields = org.crm.fields
     relabelled = fields.update(org.admin, "customer", "motto", {"label_en": "Slogan"})
     assert relabelled.label_en == "Slogan"
@@ -114,11 +110,10 @@ def test_an_admin_can_relabel_and_retire_it_but_not_retype_it(org: Org, stored: 
         org.crm.customers.update(org.rep, stored, {"custom": {"motto": "x"}})
     assert caught.value.codes == {"$.custom.motto": "field.retired"}
     assert org.crm.customers.get(org.rep, stored).custom["motto"] == "GO"
-
-
-def test_the_plugin_back_makes_the_field_usable_again(org: Org, stored: str) -> None:
+    # the plugin back: the field is usable again, its value intact
     again = CRM(org.crm.storage, clock=org.clock, ids=SequentialIds("q"),
                 plugins=[ShoutPlugin()])
     assert again.fields.unavailable(org.admin) == []
+    again.fields.restore(org.admin, "customer", "motto")
     updated = again.customers.update(org.rep, stored, {"custom": {"motto": "stop"}})
     assert updated.custom["motto"] == "STOP"

@@ -99,11 +99,24 @@ Validator = Callable[[JSONValue, FieldDefinition], JSONValue]
 """``validate(raw, definition)``: the normalised, JSON-able stored value, or FieldValueError.
 Never called with None or "" (emptiness and ``required`` are checked before)."""
 
+Normalizer = Callable[[str], str]
+"""``normalize(text)``: a *fragment* of a value as a user typed it (a 包含/前缀/后缀 filter value,
+or a whole value the validator refused) in the form stored values take — e.g. full-width digits
+made ASCII, spaces dropped from a mobile number, an ID number upper-cased. Never raises."""
+
+
+def trim(text: str) -> str:
+    """The default normaliser: surrounding whitespace (full-width spaces included) dropped."""
+    return text.strip()
+
 
 @attrs.frozen
 class FieldType:
     """A field type (text, money, 统一社会信用代码 …). Built-ins and plugins register these
-    through the ``crmkit_register_field_types`` hook; names are unique per CRM."""
+    through the ``crmkit_register_field_types`` hook; names are unique per CRM.
+
+    Filter values go through the same normalisation as stored values: a whole value through
+    ``validate`` (when it accepts it), a fragment through ``normalize``."""
 
     name: str
     value_kind: ValueKind
@@ -111,3 +124,4 @@ class FieldType:
     label_en: str
     validate: Validator
     options_required: bool = False
+    normalize: Normalizer = trim

@@ -9,9 +9,15 @@ Every validator has the shape ``validate(raw, definition) -> stored value`` and 
 *predicate* ("is too long", "超出最大长度"): the caller prefixes the field's path. Validators are
 never called with an empty value (None, "", or an empty list); see :func:`is_empty`.
 
+Values are stored as users mean them, whatever their keyboard: full-width digits and letters
+(１３８…, ＡＢＣ) become ASCII in numbers, dates, mobile/phone/ID numbers, e-mails and URLs;
+mobile numbers lose spaces, dashes and +86; ID numbers are upper-cased (x → X); text is trimmed.
+Each type's ``normalize`` applies the same rules to fragments, so filters find what was stored.
+
 Stored forms (what queries and storage see):
 
-- TEXT: the string as given (mobile numbers are normalised to 11 digits).
+- TEXT: the string without surrounding whitespace (mobile numbers are normalised to 11 digits,
+  ID numbers to upper case).
 - INTEGER: a JSON integer within ±(2**53 - 1), so browsers read it exactly.
 - DECIMAL: a fixed-point string with exactly ``precision`` places (``"12.50"``).
 - DATE: ``YYYY-MM-DD``.
@@ -35,10 +41,12 @@ from crmkit.entities.fields import (
     FieldDefinition,
     FieldType,
     FieldValueError,
+    Normalizer,
     Validator,
     ValueKind,
+    trim,
 )
-from crmkit.policies.validation import is_valid_email, normalize_mobile
+from crmkit.policies.validation import half_width, is_valid_email, mobile_digits, normalize_mobile
 
 __all__ = [
     "BUILTIN_FIELD_TYPES",
@@ -46,7 +54,9 @@ __all__ = [
     "DEFAULT_PRECISION",
     "MAX_PRECISION",
     "definition_problems",
+    "id_number_text",
     "is_empty",
+    "plain",
 ]
 
 DEFAULT_MAX_LENGTH = {"text": 255, "textarea": 5000}
@@ -68,6 +78,9 @@ _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _PHONE = re.compile(r"^\+?[0-9 \-()]{5,20}$")
 _ID = re.compile(r"^[^\s\x00-\x1f\x7f]{1,64}$")
 _HOST = re.compile(r"^[^\s/\\@?#]+$")
+_ID_NUMBER = re.compile(r"^[0-9]{17}[0-9X]$")
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
 
 
 def is_empty(value: JSONValue) -> bool:
@@ -87,6 +100,16 @@ def _require_str(raw: JSONValue) -> str:
     if not isinstance(raw, str):
         raise _type_error("a string", "字符串")
     return raw
+
+
+def plain(text: str) -> str:
+    """Half-width and trimmed: how numbers, dates, addresses and codes are compared."""
+    return half_width(text).strip()
+
+
+def id_number_text(text: str) -> str:
+    """An ID number (or part of one) as stored: half-width, no spaces, upper case."""
+    return re.sub(r"\s", "", half_width(text)).upper()
 
 
 def _require_str_list(raw: JSONValue) -> list[str]:
@@ -145,7 +168,7 @@ def _check_length(value: str, limit: int) -> None:
 
 def _text(default_max: int) -> Validator:
     def validate(raw: JSONValue, definition: FieldDefinition) -> JSONValue:
-        value = _require_str(raw)
+        value = _require_str(raw).strip()
         if "\x00" in value:
             raise FieldValueError(
                 "format.text", "must not contain NUL characters", "不能包含空字符（NUL）"
@@ -179,9 +202,10 @@ def _to_decimal(raw: JSONValue) -> Decimal:
             raise bad_format
         return raw
     if isinstance(raw, str):
-        if not _DECIMAL.fullmatch(raw):
+        text = plain(raw)
+        if not _DECIMAL.fullmatch(text):
             raise bad_format
-        return Decimal(raw)
+        return Decimal(text)
     raise _type_error("an integer or a decimal string", "整数或数字字符串")
 
 
@@ -215,7 +239,7 @@ def _decimal(raw: JSONValue, definition: FieldDefinition) -> JSONValue:
 def _date(raw: JSONValue, definition: FieldDefinition) -> JSONValue:
     if isinstance(raw, date) and not isinstance(raw, datetime):
         return raw.isoformat()
-    value = _require_str(raw)
+    value = plain(_require_str(raw))
     try:
         if not _DATE.fullmatch(value):
             raise ValueError(value)
@@ -235,7 +259,7 @@ def _datetime(raw: JSONValue, definition: FieldDefinition) -> JSONValue:
     if isinstance(raw, datetime):
         parsed = raw
     else:
-        text = _require_str(raw)
+        text = plain(_require_str(raw))
         if len(text) > 64:
             raise bad
         try:
@@ -289,7 +313,7 @@ def _mobile(raw: JSONValue, definition: FieldDefinition) -> JSONValue:
 
 
 def _phone(raw: JSONValue, definition: FieldDefinition) -> JSONValue:
-    value = _require_str(raw)
+    value = plain(_require_str(raw))
     if not _PHONE.fullmatch(value) or sum(ch in "0123456789" for ch in value) < 5:
         raise FieldValueError(
             "format.phone",
@@ -300,7 +324,7 @@ def _phone(raw: JSONValue, definition: FieldDefinition) -> JSONValue:
 
 
 def _email(raw: JSONValue, definition: FieldDefinition) -> JSONValue:
-    value = _require_str(raw)
+    value = plain(_require_str(raw))
     # is_valid_email's "$" also matches before a trailing newline: refuse whitespace here
     if any(ch.isspace() for ch in value) or not is_valid_email(value):
         raise FieldValueError("format.email", "is not a valid email address", "不是有效的邮箱地址")
@@ -308,7 +332,7 @@ def _email(raw: JSONValue, definition: FieldDefinition) -> JSONValue:
 
 
 def _url(raw: JSONValue, definition: FieldDefinition) -> JSONValue:
-    value = _require_str(raw)
+    value = plain(_require_str(raw))
     _check_length(value, URL_MAX_LENGTH)
     bad = FieldValueError(
         "format.url",
@@ -325,6 +349,23 @@ def _url(raw: JSONValue, definition: FieldDefinition) -> JSONValue:
     host = parts.hostname or ""
     if parts.scheme.lower() not in {"http", "https"} or not host or not _HOST.fullmatch(host):
         raise bad
+    return value
+
+
+def _id_number(raw: JSONValue, definition: FieldDefinition) -> JSONValue:
+    """身份证号: 18 characters, 17 digits and a check character (a digit or X, GB 11643)."""
+    value = id_number_text(_require_str(raw))
+    if not _ID_NUMBER.fullmatch(value):
+        raise FieldValueError(
+            "format.id_number",
+            "is not an ID number (17 digits and a digit or X)",
+            "不是有效的身份证号（17 位数字加一位数字或 X）",
+        )
+    total = sum(int(digit) * weight for digit, weight in zip(value, _ID_WEIGHTS, strict=False))
+    if _ID_CHECK[total % 11] != value[17]:
+        raise FieldValueError(
+            "checksum.id_number", "has a wrong check character", "校验位不正确"
+        )
     return value
 
 
@@ -348,18 +389,21 @@ def _ids(raw: JSONValue, definition: FieldDefinition) -> JSONValue:
 
 
 def _builtin(
-    name: str, kind: ValueKind, zh: str, en: str, validate: Validator, *, options: bool = False
+    name: str, kind: ValueKind, zh: str, en: str, validate: Validator, *, options: bool = False,
+    normalize: Normalizer = plain,
 ) -> FieldType:
     return FieldType(
         name=name, value_kind=kind, label_zh=zh, label_en=en, validate=validate,
-        options_required=options,
+        options_required=options, normalize=normalize,
     )
 
 
 BUILTIN_FIELD_TYPES: tuple[FieldType, ...] = (
-    _builtin("text", ValueKind.TEXT, "单行文本", "Text", _text(DEFAULT_MAX_LENGTH["text"])),
+    _builtin("text", ValueKind.TEXT, "单行文本", "Text", _text(DEFAULT_MAX_LENGTH["text"]),
+             normalize=trim),
     _builtin(
-        "textarea", ValueKind.TEXT, "多行文本", "Long text", _text(DEFAULT_MAX_LENGTH["textarea"])
+        "textarea", ValueKind.TEXT, "多行文本", "Long text", _text(DEFAULT_MAX_LENGTH["textarea"]),
+        normalize=trim,
     ),
     _builtin("integer", ValueKind.INTEGER, "整数", "Integer", _integer),
     _builtin("decimal", ValueKind.DECIMAL, "小数", "Decimal", _decimal),
@@ -368,9 +412,12 @@ BUILTIN_FIELD_TYPES: tuple[FieldType, ...] = (
     _builtin("date", ValueKind.DATE, "日期", "Date", _date),
     _builtin("datetime", ValueKind.DATETIME, "日期时间", "Date and time", _datetime),
     _builtin("boolean", ValueKind.BOOLEAN, "布尔值", "Yes/no", _boolean),
-    _builtin("select", ValueKind.TEXT, "单选", "Select", _select, options=True),
-    _builtin("multiselect", ValueKind.LIST, "多选", "Multi-select", _multiselect, options=True),
-    _builtin("mobile", ValueKind.TEXT, "手机", "Mobile", _mobile),
+    _builtin("select", ValueKind.TEXT, "单选", "Select", _select, options=True, normalize=trim),
+    _builtin("multiselect", ValueKind.LIST, "多选", "Multi-select", _multiselect, options=True,
+             normalize=trim),
+    _builtin("mobile", ValueKind.TEXT, "手机", "Mobile", _mobile, normalize=mobile_digits),
+    _builtin("id_number", ValueKind.TEXT, "身份证号", "ID number", _id_number,
+             normalize=id_number_text),
     _builtin("phone", ValueKind.TEXT, "电话", "Phone", _phone),
     _builtin("email", ValueKind.TEXT, "邮箱", "Email", _email),
     _builtin("url", ValueKind.TEXT, "网址", "URL", _url),

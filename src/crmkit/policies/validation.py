@@ -24,13 +24,30 @@ MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 
-def normalize_mobile(raw: str) -> str | None:
-    """A mainland mobile number (11 digits starting 1[3-9]); accepts +86/86 and spaces/dashes."""
-    digits = re.sub(r"[\s\-]", "", raw)
+_FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+
+def half_width(text: str) -> str:
+    """Full-width ASCII (１３８, ＡＢＣ, ＠, the ideographic space) as plain ASCII: what a Chinese
+    input method types is stored and compared like what an English one types."""
+    return text.translate(_FULL_WIDTH)
+
+
+def mobile_digits(raw: str) -> str:
+    """A mobile number or a part of one as typed, without full-width digits, spaces, dashes and
+    a leading +86 (or 86 before 11 digits)."""
+    digits = re.sub(r"[\s\-]", "", half_width(raw))
     if digits.startswith("+86"):
-        digits = digits[3:]
-    elif digits.startswith("86") and len(digits) == 13:
-        digits = digits[2:]
+        return digits[3:]
+    if digits.startswith("86") and len(digits) == 13:
+        return digits[2:]
+    return digits
+
+
+def normalize_mobile(raw: str) -> str | None:
+    """A mainland mobile number (11 digits starting 1[3-9]); accepts +86/86, spaces, dashes and
+    full-width digits."""
+    digits = mobile_digits(raw)
     return digits if _MOBILE.fullmatch(digits) else None
 
 

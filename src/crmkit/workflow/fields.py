@@ -19,7 +19,7 @@ from typing import Any
 import attrs
 
 from crmkit.entities import FieldChange, Module, Operation
-from crmkit.entities.fields import FieldDefinition, ValueKind
+from crmkit.entities.fields import FieldDefinition, FieldType, ValueKind
 from crmkit.entities.query import FieldRef
 from crmkit.errors import FieldError, NotFound, RuleViolation, ValidationError
 from crmkit.serialization import structure, structure_patch
@@ -88,12 +88,16 @@ class UnavailableField:
 class FieldSet:
     """Every field of one kind (system and custom, retired included), in display order.
 
-    ``kinds`` holds the value kind of every *available* field; a field missing from it is
-    unavailable (see the module docstring)."""
+    ``types`` holds the field type of every *available* field (``kinds`` its value kind); a
+    field missing from it is unavailable (see the module docstring)."""
 
     kind: str
     definitions: tuple[FieldDefinition, ...]
-    kinds: Mapping[str, ValueKind]
+    types: Mapping[str, FieldType]
+    kinds: Mapping[str, ValueKind] = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "kinds", {k: t.value_kind for k, t in self.types.items()})
 
     def get(self, key: str) -> FieldDefinition | None:
         return next((d for d in self.definitions if d.key == key), None)
@@ -141,12 +145,12 @@ def load_fields(uow: Any, spec: KindSpec, types: FieldTypeRegistry) -> FieldSet:
     merged.extend(stored.values())
     merged.sort(key=lambda d: (d.order, d.key))
     found = {d.key: types.find(d.type) for d in merged}
-    kinds = {key: t.value_kind for key, t in found.items() if t is not None}
     missing = [f"{spec.kind}.{d.key} ({d.type})" for d in merged if found[d.key] is None]
     if missing:
         log.warning("fields without an installed field type (plugin missing?): %s",
                     ", ".join(missing))
-    return FieldSet(spec.kind, tuple(merged), kinds)
+    return FieldSet(spec.kind, tuple(merged),
+                    {key: t for key, t in found.items() if t is not None})
 
 
 class FieldService:

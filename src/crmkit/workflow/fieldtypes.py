@@ -102,7 +102,7 @@ class FieldTypeRegistry:
         if definition.required and isinstance(raw, str) and not raw.strip():
             raise _invalid(path, "blank", "must not be blank", "不能为空")
         try:
-            return field_type.validate(raw, definition)
+            stored = field_type.validate(raw, definition)
         except FieldValueError as exc:
             raise _invalid(path, exc.code, exc.message_en, exc.message_zh) from None
         except ValueError as exc:  # a plugin that raised a plain ValueError for bad input
@@ -110,6 +110,7 @@ class FieldTypeRegistry:
             raise _invalid(
                 path, "invalid", f"is invalid ({detail})", f"取值无效（{detail}）"
             ) from None
+        return None if is_empty(stored) else stored  # e.g. text that was only spaces
 
     def check_definition(self, definition: FieldDefinition, path: str = "$") -> None:
         """Whether ``definition``'s settings suit its type (known type; options, precision,

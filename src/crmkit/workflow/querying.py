@@ -3,6 +3,12 @@
 Field keys and operators come from payloads, so both are whitelisted: a key must name an
 active field of the kind, an operator must be one of :class:`Operator` and apply to the
 field's value kind; values are typed per kind. Anything else is a ValidationError with a path.
+
+Filter values are normalised like stored values, so a filter finds what was stored however the
+user typed it (``+86 138 0000 0000``, ``１３８…``, an ID number ending in ``x``, `` 甲公司 ``): a
+whole value (eq, ne, in, comparisons, between) goes through the field type's validator when it
+accepts it, a fragment (contains, prefix, suffix) — or a value the validator refuses — through
+the type's ``normalize``.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from typing import Any
 import attrs
 
 from crmkit.entities import RecordScope
-from crmkit.entities.fields import ValueKind
+from crmkit.entities.fields import FieldDefinition, FieldType, ValueKind
 from crmkit.entities.query import Condition, FieldRef, Operator, RecordQuery, SortKey
 from crmkit.entities.records import ConditionSpec, SortSpec
 from crmkit.errors import FieldError, ValidationError
@@ -29,6 +35,7 @@ MAX_IN = 1000
 
 Op = Operator
 _EMPTINESS = frozenset({Op.IS_EMPTY, Op.NOT_EMPTY})
+_FRAGMENTS = frozenset({Op.CONTAINS, Op.NOT_CONTAINS, Op.PREFIX, Op.SUFFIX})
 _ORDERED = frozenset({Op.EQ, Op.NE, Op.GT, Op.GE, Op.LT, Op.LE, Op.BETWEEN, Op.IN}) | _EMPTINESS
 OPERATORS: dict[ValueKind, frozenset[Operator]] = {
     ValueKind.TEXT: frozenset(
@@ -107,6 +114,28 @@ def _raise() -> Any:
     raise _Bad
 
 
+def normalised(field_type: FieldType, definition: FieldDefinition, op: Operator, raw: Any) -> Any:
+    """A text filter value in the form stored values take (see the module docstring); other
+    values unchanged. Never raises: a plugin's failing validator or normaliser only means the
+    value is compared as given."""
+    if not isinstance(raw, str):
+        return raw
+    if op not in _FRAGMENTS and raw.strip():
+        listed = field_type.value_kind is ValueKind.LIST
+        try:
+            stored = field_type.validate([raw] if listed else raw, definition)
+        except Exception:
+            stored = None
+        if listed and isinstance(stored, list) and len(stored) == 1:
+            stored = stored[0]
+        if isinstance(stored, str):
+            return stored
+    try:
+        return field_type.normalize(raw)
+    except Exception:
+        return raw
+
+
 def parse_condition(fields: FieldSet, spec: ConditionSpec, path: str) -> Condition:
     definition = fields.get(spec.field) if isinstance(spec.field, str) else None
     if definition is None:
@@ -122,19 +151,24 @@ def parse_condition(fields: FieldSet, spec: ConditionSpec, path: str) -> Conditi
         raise ValidationError([_error(f"{path}.op", "operator.not_applicable",
                                       f" ({op.value} / {ref.kind.value})")])
     raw = spec.value
+    field_type = fields.types[definition.key]
+
+    def typed(item: Any) -> Any:
+        return _scalar(ref.kind, normalised(field_type, definition, op, item))
+
     try:
         if op in _EMPTINESS:
             value: Any = None
         elif op is Op.BETWEEN:
             if not isinstance(raw, list | tuple) or len(raw) != 2:
                 raise _Bad
-            value = (_scalar(ref.kind, raw[0]), _scalar(ref.kind, raw[1]))
+            value = (typed(raw[0]), typed(raw[1]))
         elif op is Op.IN:
             if not isinstance(raw, list | tuple) or not 0 < len(raw) <= MAX_IN:
                 raise _Bad
-            value = tuple(_scalar(ref.kind, item) for item in raw)
+            value = tuple(typed(item) for item in raw)
         else:
-            value = _scalar(ref.kind, raw)
+            value = typed(raw)
     except (_Bad, TypeError):
         raise ValidationError([_error(f"{path}.value", "type", f" ({ref.kind.value})")]) from None
     return Condition(ref, op, value)
