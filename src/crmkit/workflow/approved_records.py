@@ -129,7 +129,7 @@ class ApprovedRecordService(RecordService):
         """Create (未提交); with ``submit`` also submit it for approval in the same
         transaction, ``chosen`` naming the approvers of 审批人自选 nodes."""
         with self._rt.operation(actor, self.spec.module, Operation.CREATE) as op:
-            record = self.create_in(op, data)
+            record = self._create_in(op, data)
             if submit:
                 record = self.approvals.submit_in(op, self.kind, record.id, record,
                                                   chosen=chosen, comment=comment).record

@@ -122,13 +122,13 @@ class LeadService(RecordService):
             customer_items = [(self._customer_payload(lead, mapping),
                                {"owner_id": lead.owner_id, "lead_id": lead.id})
                               for lead in leads]
-            customers = self.customers.create_many_in(op, customer_items)
+            customers = self.customers._create_many_in(op, customer_items)
             contact_items = [({"name": lead.contact_name, "mobile": lead.mobile,
                                "email": lead.email, "phone": lead.phone, "primary": True},
                               {"owner_id": lead.owner_id, "customer_id": customer.id})
                              for lead, customer in zip(leads, customers, strict=True)
                              if lead.contact_name]
-            contacts = self.contacts.create_many_in(op, contact_items) if contact_items else []
+            contacts = self.contacts._create_many_in(op, contact_items) if contact_items else []
             contact_of = {c.customer_id: c.id for c in contacts}
             marked = [attrs.evolve(lead, converted=True, converted_at=op.now,
                                    customer_id=customer.id, version=lead.version + 1,

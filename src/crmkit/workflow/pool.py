@@ -172,7 +172,7 @@ class PoolService:
     def _is_admin(self, op: Op, pool: Pool) -> bool:
         return op.user_id in pool.admin_ids or any(r.is_super_admin for r in op.roles)
 
-    def member_pools(self, op: Op) -> builtins.list[Pool]:
+    def _member_pools(self, op: Op) -> builtins.list[Pool]:
         """The pools whose customers the actor may see (member or admin)."""
         me = op.user_id
         return [p for p in op.uow.pools.list()
@@ -189,7 +189,7 @@ class PoolService:
         req = structure(request or {}, ListRequest)
         with self._rt.operation(actor, Module.POOL, Operation.VIEW) as op:
             pool = self._pool(op, pool_id)
-            if pool.id not in {p.id for p in self.member_pools(op)}:
+            if pool.id not in {p.id for p in self._member_pools(op)}:
                 raise NotFound("pool not found", "公海不存在", code="pool.not_found")
         condition = ConditionSpec("pool_id", "eq", pool.id)
         return self._customers.list(actor, attrs.evolve(
@@ -203,7 +203,7 @@ class PoolService:
             me = op.user_id
             op.uow.pools.lock_claimer(me)
             customers = self._pooled(op, ids)
-            pools = {p.id: p for p in self.member_pools(op)}
+            pools = {p.id: p for p in self._member_pools(op)}
             for customer in customers:
                 pool = pools.get(customer.pool_id or "")
                 if pool is None or me not in self._members(op, pool):
@@ -258,7 +258,7 @@ class PoolService:
     def _pooled(self, op: Op, ids: builtins.list[str]) -> builtins.list[Customer]:
         """Pool customers the actor can see (NotFound otherwise, as for any record)."""
         found = {c.id: c for c in op.uow.records(CUSTOMER).get_many(ids)}
-        visible = {p.id for p in self.member_pools(op)} | (
+        visible = {p.id for p in self._member_pools(op)} | (
             {p.id for p in op.uow.pools.list()} if any(r.is_super_admin for r in op.roles)
             else set())
         result = []

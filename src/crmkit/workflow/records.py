@@ -382,13 +382,13 @@ class RecordService:
     def create(self, actor: ActorRef, data: Mapping[str, Any]) -> Any:
         """Create a record owned by the actor (or by ``owner_id`` inside the actor's scope)."""
         with self._rt.operation(actor, self.spec.module, Operation.CREATE) as op:
-            return self.create_in(op, data)
+            return self._create_in(op, data)
 
-    def create_in(self, op: Op, data: Mapping[str, Any], **preset: Any) -> Any:
+    def _create_in(self, op: Op, data: Mapping[str, Any], **preset: Any) -> Any:
         """Create inside a running operation (conversions and cascades build on this)."""
-        return self.create_many_in(op, [(data, preset)])[0]
+        return self._create_many_in(op, [(data, preset)])[0]
 
-    def create_many_in(
+    def _create_many_in(
         self, op: Op, items: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]]
     ) -> builtins.list[Any]:
         """Create a batch: validate all (paths ``$[i]…`` when several), check limits and
