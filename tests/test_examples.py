@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -86,10 +87,11 @@ def test_the_field_type_plugin_installs_with_pip_and_loads_by_entry_point(tmp_pa
     """``pip install examples/crmkit-uscc`` (into a target directory, crmkit itself from this
     environment), then a fresh interpreter finds the plugin through the ``crmkit`` entry-point
     group alone."""
-    target = tmp_path / "site"
+    target, source = tmp_path / "site", tmp_path / "crmkit-uscc"
+    shutil.copytree(EXAMPLES / "crmkit-uscc", source)  # the build leaves files beside it
     built = subprocess.run(
         [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target),
-         str(EXAMPLES / "crmkit-uscc")],
+         str(source)],
         capture_output=True, text=True, timeout=300,
     )
     if built.returncode != 0 and "Could not find a version" in built.stderr:

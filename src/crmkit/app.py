@@ -25,6 +25,11 @@ from crmkit.ports import (
 )
 from crmkit.workflow.facade import DEFAULT_TIMEZONE, CRMFacade
 
+__all__ = [
+    "CRM",
+    "build_crm",
+]
+
 
 class CRM(CRMFacade):
     """The crmkit facade. Every port is optional: by default storage and files live in memory,

@@ -16,6 +16,15 @@ from crmkit.entities import OperationLogEntry
 from crmkit.entities.fields import FieldType
 from crmkit.errors import FieldError
 
+__all__ = [
+    "PROJECT",
+    "crmkit_after_commit",
+    "crmkit_register_field_types",
+    "crmkit_validate_record",
+    "hookimpl",
+    "hookspec",
+]
+
 PROJECT = "crmkit"
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)

@@ -5,6 +5,11 @@
 - Structuring is strict about JSON types (``"5"`` is not an int, ``1`` is not a str) and forbids
   unknown keys; every failure is reported by path (``$.roles[2]``) with a stable code.
 - ``User.password_hash`` never leaves through :func:`to_dict`.
+- Entity mappings (``record.custom`` …) are read-only ``dict`` subclasses, so ``json.dumps``
+  takes them without a custom encoder.
+
+Public API: :func:`to_dict` / :func:`from_dict` (documented in docs/embedding.md); the shared
+:data:`converter` for hosts that register hooks of their own.
 """
 
 from __future__ import annotations
@@ -32,7 +37,16 @@ from crmkit.entities.approvals import ApproverNode, ConditionNode, EndNode, Flow
 from crmkit.errors import FieldError, ValidationError
 from crmkit.policies.validation import MESSAGES
 
-T = TypeVar("T")
+__all__ = [
+    "NODE_TAGS",
+    "converter",
+    "from_dict",
+    "structure",
+    "structure_patch",
+    "to_dict",
+]
+
+_T = TypeVar("_T")
 
 converter = cattrs.Converter(forbid_extra_keys=True)
 
@@ -209,7 +223,7 @@ def _collect(exc: BaseException, path: str, out: list[FieldError]) -> None:
         out.append(_field_error(path, "invalid", str(exc)[:200]))
 
 
-def structure(data: Any, cls: type[T]) -> T:
+def structure(data: Any, cls: type[_T]) -> _T:
     """Build ``cls`` from a plain payload; any problem becomes one ValidationError with paths."""
     if isinstance(cls, type) and isinstance(data, cls):
         return data
@@ -249,6 +263,6 @@ def to_dict(entity: Any) -> Any:
     return converter.unstructure(entity)
 
 
-def from_dict(data: Any, cls: type[T]) -> T:
+def from_dict(data: Any, cls: type[_T]) -> _T:
     """Alias of :func:`structure` for symmetry with :func:`to_dict`."""
     return structure(data, cls)

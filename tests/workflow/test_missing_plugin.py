@@ -12,9 +12,14 @@ import pytest
 from crmkit import CRM, ValidationError
 from crmkit.adapters.basics import SequentialIds
 from crmkit.entities.common import JSONValue
-from crmkit.entities.fields import FieldDefinition, FieldType, FieldValueError, ValueKind
+from crmkit.entities.fields import (
+    FieldDefinition,
+    FieldType,
+    FieldValueError,
+    UnavailableField,
+    ValueKind,
+)
 from crmkit.hookspecs import hookimpl
-from crmkit.workflow.fields import UnavailableField
 
 from .conftest import Org
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from crmkit.entities.common import JSONValue
+from crmkit.entities import JSONValue
 from crmkit.entities.fields import FieldDefinition, FieldType, FieldValueError, ValueKind
 from crmkit.hookspecs import hookimpl
 

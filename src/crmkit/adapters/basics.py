@@ -13,7 +13,16 @@ from datetime import UTC, datetime, timedelta
 from crmkit.entities import Notification
 from crmkit.ports import Clock, OutboxMessage
 
-log = logging.getLogger("crmkit.notifications")
+__all__ = [
+    "FixedClock",
+    "LoggingNotifier",
+    "OutboxNotifier",
+    "SequentialIds",
+    "SystemClock",
+    "UUID7Ids",
+]
+
+_log = logging.getLogger("crmkit.notifications")
 
 
 class SystemClock:
@@ -160,4 +169,4 @@ class LoggingNotifier:
 
     def send(self, notifications: Sequence[Notification]) -> None:
         for n in notifications:
-            log.info("notify %s: %s / %s", n.recipient_id, n.title_zh, n.title_en)
+            _log.info("notify %s: %s / %s", n.recipient_id, n.title_zh, n.title_en)

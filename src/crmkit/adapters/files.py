@@ -14,6 +14,11 @@ from pathlib import Path
 from crmkit.errors import NotFound, ValidationError
 from crmkit.ports import StoredFile
 
+__all__ = [
+    "LocalFileStore",
+    "MemoryFileStore",
+]
+
 _KEY = re.compile(r"^[0-9a-f]{32}$")
 
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 from crmkit.entities import OrgSnapshot
 from crmkit.ports import Storage
 
+__all__ = [
+    "StorageOrgDirectory",
+]
+
 
 class StorageOrgDirectory:
     """Reads the org from crmkit's own tables; for hosts that keep employees in crmkit."""

@@ -25,6 +25,29 @@ from typing import Any
 
 import attrs
 
+__all__ = [
+    "ALLOWED_MODES",
+    "DEFAULT_MODES",
+    "MAX_SUPERVISOR_LEVEL",
+    "ApprovalAction",
+    "ApprovalEvent",
+    "ApprovalFlow",
+    "ApprovalInstance",
+    "ApprovalMode",
+    "ApprovalStatus",
+    "ApprovalStep",
+    "ApproverNode",
+    "ApproverSource",
+    "Branch",
+    "Condition",
+    "ConditionNode",
+    "ConditionOp",
+    "EndNode",
+    "FlowNode",
+    "NoApproverPolicy",
+    "ResubmitFrom",
+]
+
 MAX_SUPERVISOR_LEVEL = 20
 """The highest supervisor level a node may ask for (主管层级上限)."""
 

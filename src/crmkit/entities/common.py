@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -13,11 +12,31 @@ JSONValue = Any
 """A value that survives ``json.dumps``: str, int, float, bool, None, lists and dicts of those."""
 
 
+class FrozenDict(dict[Any, Any]):
+    """A read-only ``dict``: what entities hold in their mapping attributes (``record.custom``).
+
+    It is a real ``dict`` subclass, so ``json.dumps``, ``dict(...)``, ``==`` and ``copy`` treat
+    it as the plain mapping it is; every mutating method raises ``TypeError``, so a frozen
+    entity stays immutable.
+    """
+
+    __slots__ = ()
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("entity mappings are read-only; use attrs.evolve for a changed copy")
+
+    __setitem__ = __delitem__ = __ior__ = _read_only
+    clear = pop = popitem = setdefault = update = _read_only
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickle and copy build a new one, never mutate
+        return (FrozenDict, (dict(self),))
+
+
 def frozen_mapping(value: Mapping[Any, Any]) -> Mapping[Any, Any]:
-    """Freeze a mapping so a frozen entity stays immutable (read-only view of a private copy)."""
-    if isinstance(value, MappingProxyType):
+    """Freeze a mapping so a frozen entity stays immutable (a :class:`FrozenDict` copy)."""
+    if isinstance(value, FrozenDict):
         return value
-    return MappingProxyType(dict(value))
+    return FrozenDict(value)
 
 
 @attrs.frozen

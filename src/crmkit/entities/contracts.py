@@ -19,6 +19,18 @@ from crmkit.entities.approvals import ApprovalStatus
 from crmkit.entities.common import JSONValue, frozen_mapping
 from crmkit.entities.sales import ProductLine
 
+__all__ = [
+    "EDITABLE",
+    "EFFECTIVE",
+    "Contract",
+    "NumberReset",
+    "NumberRule",
+    "Payment",
+    "PaymentPlan",
+    "PlanStatus",
+    "PlanView",
+]
+
 CONTRACT, PAYMENT = "contract", "payment"
 
 EFFECTIVE = frozenset({ApprovalStatus.APPROVED, ApprovalStatus.NOT_REQUIRED})

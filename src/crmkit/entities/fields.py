@@ -10,6 +10,20 @@ import attrs
 
 from crmkit.entities.common import JSONValue
 
+__all__ = [
+    "BOOKKEEPING_FIELDS",
+    "FieldDefinition",
+    "FieldType",
+    "FieldValueError",
+    "Normalizer",
+    "UnavailableField",
+    "Validator",
+    "ValueKind",
+    "bookkeeping_fields",
+    "system_field",
+    "trim",
+]
+
 
 class ValueKind(enum.StrEnum):
     """How a field's value is stored and compared (each field type declares one).
@@ -60,6 +74,19 @@ class FieldDefinition:
     @property
     def label(self) -> str:
         return f"{self.label_zh} / {self.label_en}"
+
+
+@attrs.frozen
+class UnavailableField:
+    """A stored custom field whose type no installed plugin provides (its plugin is missing or
+    failed to load): the field keeps its values but takes no writes until the plugin is back."""
+
+    kind: str
+    key: str
+    type: str
+    label_zh: str
+    label_en: str
+    retired: bool
 
 
 def system_field(

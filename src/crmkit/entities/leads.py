@@ -11,6 +11,13 @@ import attrs
 from crmkit.entities.common import JSONValue, frozen_mapping
 from crmkit.entities.fields import FieldDefinition, bookkeeping_fields, system_field
 
+__all__ = [
+    "LEAD",
+    "LEAD_FIELDS",
+    "READ_ONLY",
+    "Lead",
+]
+
 LEAD = "lead"
 
 

@@ -25,6 +25,15 @@ import attrs
 from crmkit.entities.fields import ValueKind
 from crmkit.entities.scope import RecordScope
 
+__all__ = [
+    "Condition",
+    "FieldRef",
+    "Operator",
+    "Page",
+    "RecordQuery",
+    "SortKey",
+]
+
 
 class Operator(enum.StrEnum):
     EQ = "eq"  # 等于

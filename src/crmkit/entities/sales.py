@@ -11,6 +11,20 @@ import attrs
 
 from crmkit.entities.common import JSONValue, frozen_mapping
 
+__all__ = [
+    "Contact",
+    "Customer",
+    "Opportunity",
+    "OpportunityStatus",
+    "PriceChange",
+    "Product",
+    "ProductCategory",
+    "ProductLine",
+    "Stage",
+    "StageChange",
+    "StageGroup",
+]
+
 CUSTOMER, CONTACT, PRODUCT, OPPORTUNITY = "customer", "contact", "product", "opportunity"
 
 DEAL_OPEN, DEAL_WON = "未成交", "已成交"

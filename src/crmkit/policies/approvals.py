@@ -81,6 +81,28 @@ from crmkit.entities.scope import OrgSnapshot
 from crmkit.errors import FieldError, PermissionDenied, RuleViolation, ValidationError
 from crmkit.policies.scopes import OrgIndex
 
+__all__ = [
+    "MAX_VALUE_INT",
+    "MAX_VALUE_ITEMS",
+    "MAX_VALUE_TEXT",
+    "NO_IDS",
+    "TRANSITIONS",
+    "act",
+    "check_flow",
+    "condition_holds",
+    "current_approvers",
+    "disabled_members",
+    "newly_waiting",
+    "plain_value",
+    "resolve_approvers",
+    "resubmit",
+    "route",
+    "submit",
+    "supervisor_chain",
+    "transfer",
+    "validate_flow",
+]
+
 NO_IDS: Mapping[str, Sequence[str]] = MappingProxyType({})
 
 TRANSITIONS: frozenset[tuple[ApprovalStatus | None, ApprovalAction, ApprovalStatus]] = frozenset(

@@ -46,6 +46,7 @@ from crmkit.entities import (
 )
 
 __all__ = [
+    "DEFAULT_ROLE_MODULES",
     "custom_departments",
     "data_scopes",
     "member_ids",

@@ -19,7 +19,7 @@ from typing import Any
 import attrs
 
 from crmkit.entities import FieldChange, Module, Operation
-from crmkit.entities.fields import FieldDefinition, FieldType, ValueKind
+from crmkit.entities.fields import FieldDefinition, FieldType, UnavailableField, ValueKind
 from crmkit.entities.query import FieldRef
 from crmkit.errors import FieldError, NotFound, RuleViolation, ValidationError
 from crmkit.serialization import structure, structure_patch
@@ -69,19 +69,6 @@ class FieldChanges:
     help_text: str
     order: int
     hidden: bool
-
-
-@attrs.frozen
-class UnavailableField:
-    """A stored custom field whose type no installed plugin provides (its plugin is missing or
-    failed to load): the field keeps its values but takes no writes until the plugin is back."""
-
-    kind: str
-    key: str
-    type: str
-    label_zh: str
-    label_en: str
-    retired: bool
 
 
 @attrs.frozen

@@ -63,6 +63,26 @@ def field_error(path: str, code: str, detail: str = "") -> FieldError:
     return FieldError(path, code, f"{path} {zh}{detail}", f"{path} {en}{detail}")
 
 
+def labelled(fields: FieldSet, errors: Iterable[FieldError]) -> builtins.list[FieldError]:
+    """Errors whose path names a field (``$.name``, ``$.custom.budget``, ``$[2].custom.budget``)
+    with the field's label after the path in both messages: ``$.custom.budget（预算）必填`` /
+    ``$.custom.budget (Budget) is required``."""
+    result = []
+    for error in errors:
+        key = error.path.rsplit(".", 1)[-1]
+        definition = fields.get(key) if error.path.count(".") <= 2 else None
+        if definition is None or definition.label_en in error.message_en:
+            result.append(error)
+            continue
+        path = error.path
+        result.append(attrs.evolve(
+            error,
+            message_zh=error.message_zh.replace(path, f"{path}（{definition.label_zh}）", 1),
+            message_en=error.message_en.replace(path, f"{path} ({definition.label_en})", 1),
+        ))
+    return result
+
+
 def bounded_int(value: Any, path: str, low: int, high: int) -> int:
     """An integer argument in ``low..high``: ``type`` when it is no integer (booleans are
     not), ``range.min`` / ``range.max`` when it is out of range."""
@@ -255,7 +275,7 @@ class RecordService:
                     prefix = "$." if definition.system else "$.custom."
                     errors.append(field_error(prefix + definition.key, "required"))
         if errors:
-            raise ValidationError(errors)
+            raise ValidationError(labelled(fields, errors))
         return system, custom
 
     def _checked(
@@ -302,7 +322,7 @@ class RecordService:
                     attrs.evolve(e, path=prefix(i) + e.path[1:]) for e in (found or ())
                 )
         if errors:
-            raise ValidationError(errors)
+            raise ValidationError(labelled(fields, errors))
 
     def _clashes(self, op: Op, ref: FieldRef, pairs: Sequence[tuple[Any, Any | None]],
                  prefix: Callable[[int], str]) -> builtins.list[FieldError]:
