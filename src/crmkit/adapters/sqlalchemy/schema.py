@@ -17,6 +17,16 @@ from sqlalchemy import Column, Connection, String, Table, delete, insert, inspec
 
 from crmkit.adapters.sqlalchemy.tables import metadata, org_meta
 
+__all__ = [
+    "SCHEMA_REVISION",
+    "VERSION_TABLE",
+    "SchemaError",
+    "check_schema",
+    "create_schema",
+    "is_crmkit_table",
+    "schema_revision",
+]
+
 VERSION_TABLE = "crmkit_alembic_version"
 """crmkit's own Alembic version table (a host's ``alembic_version`` stays the host's)."""
 

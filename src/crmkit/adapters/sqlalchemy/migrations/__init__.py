@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EXTRA_HINT",
+    "SCRIPT_LOCATION",
     "VERSION_TABLE",
     "current",
     "downgrade",
