@@ -21,7 +21,15 @@ from crmkit.app import CRM
 from crmkit.entities import Department, User
 from crmkit.ports import Storage
 
-__all__ = ["DEFAULT_START", "FixedClock", "SampleOrg", "fixed_clock", "sample_crm", "sample_org"]
+__all__ = [
+    "DEFAULT_START",
+    "FixedClock",
+    "SampleOrg",
+    "add_user",
+    "fixed_clock",
+    "sample_crm",
+    "sample_org",
+]
 
 DEFAULT_START = datetime(2026, 11, 2, 9, 0, tzinfo=timezone(timedelta(hours=8)))
 """A Monday morning in Beijing: the sample clock's start."""
@@ -51,23 +59,32 @@ class SampleOrg:
     finance: Department
     manager: User
     rep: User
-    accountant: User
     roles: dict[str, str]
+    accountant: User | None = None
 
     def user(self, mobile: str, name: str, department: Department, *role_codes: str,
              **fields: object) -> User:
         """Add a user with the given role codes (``sales_rep``, ``sales_manager``, ``finance``,
         ``super_admin``) — e.g. a second rep for a scope test."""
-        return self.crm.org.add_user(self.admin, {
-            "mobile": mobile, "name": name, "department_id": department.id,
-            "role_ids": [self.roles[code] for code in role_codes], **fields,
-        })
+        return add_user(self.crm, self.admin, self.roles, mobile, name, department, *role_codes,
+                        **fields)
 
 
-def sample_org(crm: CRM | None = None, *, clock: FixedClock | None = None) -> SampleOrg:
+def add_user(crm: CRM, admin: User, roles: dict[str, str], mobile: str, name: str,
+             department: Department, *role_codes: str, **fields: object) -> User:
+    """Add a user through the facade, roles named by code (``roles``: code → role id)."""
+    return crm.org.add_user(admin, {
+        "mobile": mobile, "name": name, "department_id": department.id,
+        "role_ids": [roles[code] for code in role_codes], **fields,
+    })
+
+
+def sample_org(crm: CRM | None = None, *, clock: FixedClock | None = None,
+               admin_password: str | None = None, accountant: bool = True) -> SampleOrg:
     """Set up the sample organisation in ``crm`` (a fresh :func:`sample_crm` by default).
 
     ``crm`` must be empty (no organisation yet); pass ``clock`` when it runs on one you hold.
+    ``admin_password`` gives 王总 a password; ``accountant=False`` leaves 赵会计 out.
     """
     if crm is None:
         clock = clock or fixed_clock()
@@ -75,15 +92,17 @@ def sample_org(crm: CRM | None = None, *, clock: FixedClock | None = None) -> Sa
     elif clock is None:
         found = crm.runtime.clock
         clock = found if isinstance(found, FixedClock) else fixed_clock()
-    admin = crm.org.setup(admin_mobile="13800000000", admin_name="王总")
+    admin = crm.org.setup(admin_mobile="13800000000", admin_name="王总",
+                          admin_password=admin_password)
     top = crm.org.list_departments(admin)[0]
     roles = {r.code or r.name: r.id for r in crm.org.list_roles(admin)}
     sales = crm.org.add_department(admin, {"name": "销售部", "parent_id": top.id})
     group = crm.org.add_department(admin, {"name": "销售一组", "parent_id": sales.id})
     finance = crm.org.add_department(admin, {"name": "财务部", "parent_id": top.id})
-    org = SampleOrg(crm, clock, admin, top, sales, group, finance, admin, admin, admin, roles)
+    org = SampleOrg(crm, clock, admin, top, sales, group, finance, admin, admin, roles)
     org.manager = org.user("13900000001", "李经理", sales, "sales_manager",
                            supervisor_id=admin.id)
     org.rep = org.user("13900000002", "张三", group, "sales_rep", supervisor_id=org.manager.id)
-    org.accountant = org.user("13900000003", "赵会计", finance, "finance")
+    if accountant:
+        org.accountant = org.user("13900000003", "赵会计", finance, "finance")
     return org
