@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from crmkit.errors import NotFound, PermissionDenied, RuleViolation, ValidationError
+from crmkit.workflow.pool import PoolService
 
 from .conftest import Org
 
@@ -126,6 +127,30 @@ class TestClaimAndAssign:
             org.manager.id, None, org.clock.now())
         assert crm.customers.operation_log(org.manager, taken.id)[0].action == "claim"
 
+    def test_a_claim_that_loses_a_race_answers_like_one_that_comes_later(
+            self, org: Org, pooled: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+        """Same situation, same answer on every backend: whether another claim committed
+        before this one read (serialised, SQLite) or between its read and its write
+        (PostgreSQL), the customer is no longer in a pool — NotFound ``record.not_found``."""
+        crm = org.crm
+        rival = org.user("13900000019", "钱七", org.group, "sales_rep")
+        crm.pool.claim(org.manager, [pooled[0]])
+        with pytest.raises(NotFound) as later:
+            crm.pool.claim(rival, [pooled[0]])
+        read_first = PoolService._pooled
+
+        def someone_else_takes_it_meanwhile(self: PoolService, op: Any, ids: list[str]
+                                            ) -> list[Any]:
+            found = read_first(self, op, ids)
+            op.uow.pools.take(ids, found[0].pool_id, org.manager.id, op.now)
+            return found
+
+        monkeypatch.setattr(PoolService, "_pooled", someone_else_takes_it_meanwhile)
+        with pytest.raises(NotFound) as raced:
+            crm.pool.claim(rival, [pooled[1]])
+        assert raced.value.code == later.value.code == "record.not_found"
+        assert crm.customers.get(org.admin, pooled[1]).owner_id is None  # rolled back
+
     def test_claim_back_window(self, org: Org, pooled: list[str]) -> None:
         with pytest.raises(RuleViolation) as caught:
             org.crm.pool.claim(org.rep, [pooled[0]])
@@ -189,13 +214,13 @@ class TestClaimAndAssign:
         with pytest.raises(RuleViolation) as caught:
             crm.pool.release(org.rep, [customers["乙"].id])
         assert caught.value.code == "customer.locked"
-        assert crm.pool.release(org.rep, [customers["甲"].id]) == 1
-        released = crm.customers.get(org.manager, customers["甲"].id)
+        [released] = crm.pool.release(org.rep, [customers["甲"].id])  # as claim and assign: the
+        assert released == crm.customers.get(org.manager, customers["甲"].id)  # stored customers
         assert (released.owner_id, released.previous_owner_id) == (None, org.rep.id)
         other = crm.pool.create_pool(org.admin, {"name": "二号公海",
                                                  "admin_ids": [org.manager.id]})
-        assert crm.pool.move(org.manager, [released.id], other.id) == 1
-        assert crm.customers.get(org.manager, released.id).pool_id == other.id
+        [moved] = crm.pool.move(org.manager, [released.id], other.id)
+        assert moved == crm.customers.get(org.manager, released.id) and moved.pool_id == other.id
         with pytest.raises(RuleViolation):
             crm.pool.delete_pool(org.admin, other.id)
 

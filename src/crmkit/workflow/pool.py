@@ -35,7 +35,7 @@ from crmkit.entities.pool import Pool, ReclaimCandidate, ReclaimRule
 from crmkit.entities.query import Condition, FieldRef, Operator, Page, RecordQuery
 from crmkit.entities.records import ConditionSpec
 from crmkit.entities.sales import CUSTOMER, OPPORTUNITY, Customer, OpportunityStatus
-from crmkit.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ValidationError
+from crmkit.errors import NotFound, PermissionDenied, RuleViolation, ValidationError
 from crmkit.policies.reclaim import (
     cutoff,
     days_until_pool,
@@ -277,17 +277,19 @@ class PoolService:
             by_pool.setdefault(c.pool_id or "", []).append(c.id)
         for pool_id, ids in by_pool.items():
             if op.uow.pools.take(ids, pool_id, owner_id, op.now) != len(ids):
-                raise Conflict("someone else took a customer first", "客户已被他人领取",
-                               code="pool.already_taken")
+                # taken meanwhile: no longer in a pool, the answer of a later (serialised) call
+                raise NotFound("customer not found in a pool", "公海客户不存在",
+                               code="record.not_found")
         for c in customers:
             op.log(CUSTOMER, c.id, action, (FieldChange("owner_id", None, owner_id),
                                             FieldChange("pool_id", c.pool_id, None)))
         return op.uow.records(CUSTOMER).get_many([c.id for c in customers])
 
     def release(self, actor: ActorRef, customer_ids: Iterable[str],
-                pool_id: str | None = None) -> int:
+                pool_id: str | None = None) -> builtins.list[Customer]:
         """放入公海: the owner (or anyone who may edit them) puts customers into a pool — the
-        given one, else the single pool the owner belongs to. Locked customers stay."""
+        given one, else the single pool the owner belongs to. Locked customers stay. Returns
+        the released customers as stored now (like claim and assign)."""
         ids = builtins.list(dict.fromkeys(customer_ids))
         with self._rt.operation(actor, Module.CUSTOMERS, Operation.PUT_INTO_POOL) as op:
             customers = self._access.editable_many(op, CUSTOMER, ids)
@@ -306,7 +308,7 @@ class PoolService:
                                            f"{len(group)} customer(s) were put into the pool",
                                            CUSTOMER, None, {"count": len(group),
                                                             "pool_id": target_id}))
-            return len(customers)
+            return op.uow.records(CUSTOMER).get_many([c.id for c in customers])
 
     def _home_pool(self, op: Op, owner_id: str | None, pool_id: str | None) -> Pool:
         if pool_id is not None:
@@ -317,8 +319,9 @@ class PoolService:
                                 code="pool.ambiguous" if homes else "pool.none")
         return homes[0]
 
-    def move(self, actor: ActorRef, customer_ids: Iterable[str], to_pool_id: str) -> int:
-        """Move pool customers to another pool (admin of both)."""
+    def move(self, actor: ActorRef, customer_ids: Iterable[str], to_pool_id: str
+             ) -> builtins.list[Customer]:
+        """Move pool customers to another pool (admin of both); returns them as stored now."""
         ids = builtins.list(dict.fromkeys(customer_ids))
         with self._rt.operation(actor, Module.POOL, Operation.ASSIGN) as op:
             target = self._pool(op, to_pool_id)
@@ -328,7 +331,7 @@ class PoolService:
                 raise PermissionDenied("only pool admins move customers",
                                        "只有公海管理员可以转移公海客户", code="pool.not_admin")
             self._put(op, customers, target.id, "move_pool")
-            return len(customers)
+            return op.uow.records(CUSTOMER).get_many([c.id for c in customers])
 
     def _put(self, op: Op, customers: builtins.list[Customer], pool_id: str, action: str
              ) -> None:
