@@ -6,14 +6,14 @@ under the pool's two rules (30 days without a follow-up, skipping 已成交 cust
 an opportunity in progress; no deal within 150 days for level A, 160 for level B). Timed, on
 SQLite (a file in a temp dir) and PostgreSQL, each run in a transaction that is rolled back:
 
-- ``sweep``: ``crm.pool.sweep()`` — customers moved, team rows dropped, one log entry per
+- ``sweep``: ``crm.pool.sweep(SWEEPER)`` — customers moved, team rows dropped, one log entry per
   customer, one notification per owner — against the same writes by hand: one UPDATE with the
   rules written out, the team DELETE, ``INSERT … SELECT`` of the log entries, the per-owner
   counts (on PostgreSQL also as one statement with data-modifying CTEs);
 - ``reclaim``: the adapter's part alone, ``SqlPools.reclaim(spec, now)``, against the UPDATE
   and the team DELETE;
-- ``dry run``: ``crm.pool.sweep(dry_run=True)`` against a hand-written SELECT of (id, owner,
-  first matching rule).
+- ``dry run``: ``crm.pool.sweep(SWEEPER, dry_run=True)`` against a hand-written SELECT of
+  (id, owner, first matching rule).
 
 Run ``python bench/bench_pool.py --help``; see ``bench/README.md``.
 """
@@ -45,7 +45,7 @@ from _common import (
 )
 from sqlalchemy import Connection, Engine, event, insert
 
-from crmkit import CRM
+from crmkit import CRM, SystemActor
 from crmkit.adapters.basics import FixedClock, OutboxNotifier, UUID7Ids
 from crmkit.adapters.sqlalchemy import SqlStorage
 from crmkit.adapters.sqlalchemy.pool import SqlPools
@@ -54,6 +54,8 @@ from crmkit.entities import User
 from crmkit.entities.pool import Pool
 from crmkit.policies.reclaim import cutoff, pool_members, reclaim_spec
 from crmkit.policies.scopes import OrgIndex
+
+SWEEPER = SystemActor("bench: pool sweep")
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
@@ -378,10 +380,10 @@ def jobs_for(setup: Setup, conn: Connection) -> dict[str, dict[str, Callable[[Co
     spec = reclaim_spec(setup.pool, members, NOW, TZ)
 
     def sweep(_conn: Connection) -> int:
-        return len(crm.pool.sweep(at=NOW).reclaimed)
+        return len(crm.pool.sweep(SWEEPER, at=NOW).reclaimed)
 
     def dry_run(_conn: Connection) -> int:
-        return len(crm.pool.sweep(at=NOW, dry_run=True).reclaimed)
+        return len(crm.pool.sweep(SWEEPER, at=NOW, dry_run=True).reclaimed)
 
     def reclaim(conn: Connection) -> int:
         return len(SqlPools(conn).reclaim(spec, NOW))
@@ -507,7 +509,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     title = (
         f"Pool sweep over {n_rows:,} customers of {args.users:,} pool members, median of "
         f"{repeats} runs after a warm-up (each run rolled back)\n"
-        "  crmkit = crm.pool.sweep() / SqlPools.reclaim(spec) / crm.pool.sweep(dry_run=True); "
+        "  crmkit = crm.pool.sweep(SWEEPER) / SqlPools.reclaim(spec) / "
+        "crm.pool.sweep(SWEEPER, dry_run=True); "
         "hand = the fastest hand-written variant doing the same work; ms.\n"
         f"  load (schema, org, rows, statistics): {', '.join(loads)}"
     )

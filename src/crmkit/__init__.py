@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from crmkit.entities.org import SystemActor
 from crmkit.errors import (
     Conflict,
     CrmError,
@@ -31,6 +32,7 @@ __all__ = [
     "NotFound",
     "PermissionDenied",
     "RuleViolation",
+    "SystemActor",
     "ValidationError",
     "__version__",
     "build_crm",

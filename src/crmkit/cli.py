@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from crmkit.adapters.basics import FixedClock
-from crmkit.entities import Module, User
+from crmkit.entities import Module, SystemActor, User
 
 DEFAULT_DEMO_DB = "sqlite:///crmkit-demo.db"
 
@@ -149,7 +149,7 @@ def _sales_cycle(crm: Any, clock: FixedClock, boss: User, manager: User, zhang: 
         "rules": [{"type": "followup", "days": 30, "reclaim_won": False}], "warn_days": 3})
     idle = crm.customers.create(li, {"name": "沉睡科技"})
     clock.advance(days=31)
-    report = crm.pool.sweep()
+    report = crm.pool.sweep(SystemActor("demo: pool sweep"))
     write(f"  31 days later the sweep reclaims {len(report.reclaimed)} idle customer(s) into "
           f"{pool.name}; 已成交 星河科技 stays with 张三")
     [claimed] = crm.pool.claim(zhang, [idle.id])
@@ -163,8 +163,9 @@ def run_pool_jobs(url: str, *, dry_run: bool = False) -> str:
 
     _existing_sqlite_file(url)
     crm = build_crm(url, create_schema=False)
-    warned = 0 if dry_run else crm.pool.warn()
-    report = crm.pool.sweep(dry_run=dry_run)
+    jobs = SystemActor("crmkit pool-jobs command")
+    warned = 0 if dry_run else crm.pool.warn(jobs)
+    report = crm.pool.sweep(jobs, dry_run=dry_run)
     verb = "would reclaim" if dry_run else "reclaimed"
     lines = [f"{report.at.isoformat()}: warned {warned} customer(s); {verb} "
              f"{len(report.reclaimed)} customer(s)"]

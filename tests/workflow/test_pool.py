@@ -8,12 +8,14 @@ from typing import Any
 
 import pytest
 
+from crmkit import SystemActor
 from crmkit.errors import NotFound, PermissionDenied, RuleViolation, ValidationError
 from crmkit.workflow.pool import PoolService
 
 from .conftest import Org
 
 DAY0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)  # the org fixture's clock start (09:00 Beijing)
+SWEEPER = SystemActor("test: pool sweep")
 
 
 def at(month: int, day: int, hour: int = 2) -> datetime:
@@ -44,17 +46,17 @@ class TestSweep:
                                                 ) -> None:
         crm = org.crm
         org.clock.set(at(12, 1))  # elapsed 29 local days: nothing yet
-        assert crm.pool.sweep(dry_run=True).reclaimed == ()
+        assert crm.pool.sweep(SWEEPER, dry_run=True).reclaimed == ()
         crm.followups.add(org.rep, "customer", customers["丙"].id,
                           {"method": "打电话", "content": "还在谈"})
         org.clock.set(at(12, 3))
-        preview = crm.pool.sweep(dry_run=True)
+        preview = crm.pool.sweep(SWEEPER, dry_run=True)
         assert [c.customer_id for c in preview.reclaimed] == [customers["甲"].id]
         assert crm.customers.get(org.rep, customers["甲"].id).pool_id is None, "dry run"
-        report = crm.pool.sweep()
+        report = crm.pool.sweep(SWEEPER)
         assert [(c.customer_id, c.rule_type.value) for c in report.reclaimed] == [
             (customers["甲"].id, "followup")]
-        assert crm.pool.sweep().reclaimed == (), "a second sweep changes nothing"
+        assert crm.pool.sweep(SWEEPER).reclaimed == (), "a second sweep changes nothing"
         gone = crm.customers.get(org.manager, customers["甲"].id)
         assert (gone.owner_id, gone.previous_owner_id, gone.pool_id) == (
             None, org.rep.id, report.reclaimed[0].pool_id)
@@ -67,16 +69,16 @@ class TestSweep:
     def test_locked_customers_are_never_swept(self, org: Org, customers: dict[str, Any]
                                               ) -> None:
         org.clock.set(at(12, 31))
-        swept = {c.customer_id for c in org.crm.pool.sweep().reclaimed}
+        swept = {c.customer_id for c in org.crm.pool.sweep(SWEEPER).reclaimed}
         assert customers["乙"].id not in swept and customers["甲"].id in swept
 
     def test_preview_of_a_rule_change(self, org: Org, pool: Any, customers: dict[str, Any]
                                       ) -> None:
         org.clock.set(at(11, 20))
-        preview = org.crm.pool.sweep(dry_run=True, pool_id=pool.id,
+        preview = org.crm.pool.sweep(org.admin, dry_run=True, pool_id=pool.id,
                                      rules=[{"type": "followup", "days": 10}])
         assert len(preview.reclaimed) == 2
-        assert org.crm.pool.sweep().reclaimed == (), "the saved rules still say 30 days"
+        assert org.crm.pool.sweep(SWEEPER).reclaimed == (), "the saved rules still say 30 days"
 
     def test_dry_run_lists_what_the_sweep_moves_when_the_owner_is_in_two_pools(
             self, org: Org, customers: dict[str, Any]) -> None:
@@ -84,8 +86,8 @@ class TestSweep:
         crm.pool.create_pool(org.admin, {"name": "二号公海", "member_user_ids": [org.rep.id],
                                          "rules": [{"type": "followup", "days": 30}]})
         org.clock.set(at(12, 3))
-        preview = crm.pool.sweep(dry_run=True)
-        report = crm.pool.sweep()
+        preview = crm.pool.sweep(SWEEPER, dry_run=True)
+        report = crm.pool.sweep(SWEEPER)
         assert len(report.reclaimed) == 2, "甲 and 丙, each moved once"
         assert preview.reclaimed == report.reclaimed
 
@@ -94,12 +96,12 @@ class TestSweep:
         org.clock.set(at(11, 28))
         days = crm.pool.days_until_pool(org.rep, [customers["甲"].id, customers["乙"].id])
         assert days == {customers["甲"].id: 5, customers["乙"].id: None}
-        assert crm.pool.warn() == 0
+        assert crm.pool.warn(SWEEPER) == 0
         org.clock.set(at(11, 29))
-        assert crm.pool.warn() == 0
+        assert crm.pool.warn(SWEEPER) == 0
         org.clock.set(at(11, 30))  # 3 days before reclaim
-        assert crm.pool.warn() == 2
-        assert crm.pool.warn() == 0, "warned once, not on every run"
+        assert crm.pool.warn(SWEEPER) == 2
+        assert crm.pool.warn(SWEEPER) == 0, "warned once, not on every run"
         assert org.notifier.for_user(org.rep.id)[-1].data["count"] == 2
 
     def test_warning_counts_each_customer_once_across_pools(
@@ -108,7 +110,7 @@ class TestSweep:
                                              "rules": [{"type": "followup", "days": 30}],
                                              "warn_days": 3})
         org.clock.set(at(11, 30))
-        assert org.crm.pool.warn() == 2
+        assert org.crm.pool.warn(SWEEPER) == 2
         note = org.notifier.for_user(org.rep.id)[-1]
         assert note.data["count"] == 2 and len(set(note.data["ids"])) == 2
 
@@ -117,7 +119,7 @@ class TestClaimAndAssign:
     @pytest.fixture
     def pooled(self, org: Org, customers: dict[str, Any]) -> list[str]:
         org.clock.set(at(12, 10))
-        return [c.customer_id for c in org.crm.pool.sweep().reclaimed]
+        return [c.customer_id for c in org.crm.pool.sweep(SWEEPER).reclaimed]
 
     def test_members_see_and_claim(self, org: Org, pool: Any, pooled: list[str]) -> None:
         crm = org.crm

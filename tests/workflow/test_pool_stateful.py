@@ -12,9 +12,11 @@ from hypothesis import event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from crmkit import CRM
+from crmkit import CRM, SystemActor
 from crmkit.adapters.basics import FixedClock, SequentialIds
 from crmkit.errors import CrmError
+
+SWEEPER = SystemActor("stateful test: pool sweep")
 
 DAILY, OWNED = 2, 4
 
@@ -70,7 +72,7 @@ class PoolMachine(RuleBasedStateMachine):
 
     @rule()
     def sweep(self) -> None:
-        event(f"sweep moved {min(len(self.crm.pool.sweep().reclaimed), 2)}+")
+        event(f"sweep moved {min(len(self.crm.pool.sweep(SWEEPER).reclaimed), 2)}+")
 
     @precondition(lambda self: self.ids)
     @rule(who=st.integers(0, 2), pick=st.data())

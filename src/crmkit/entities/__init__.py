@@ -12,6 +12,7 @@ from crmkit.entities.org import (
     Operation,
     Role,
     ScopeLevel,
+    SystemActor,
     User,
     UserStatus,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "RecordScope",
     "Role",
     "ScopeLevel",
+    "SystemActor",
     "User",
     "UserStatus",
 ]

@@ -1,4 +1,5 @@
-"""Organisation entities (组织机构): departments, users (员工), roles (角色), data scopes."""
+"""Organisation entities (组织机构): departments, users (员工), roles (角色), data scopes, and
+the system actor of background work."""
 
 from __future__ import annotations
 
@@ -114,6 +115,22 @@ class User:
     @property
     def active(self) -> bool:
         return self.status is UserStatus.ACTIVE
+
+
+def _purpose(_instance: object, _attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("a SystemActor needs a purpose (e.g. 'nightly pool sweep')")
+
+
+@attrs.frozen
+class SystemActor:
+    """The system as the acting party of background work the host schedules (the 公海 sweep
+    and warnings, reminder scans). Only code builds one: no user id, string or mapping from a
+    request ever turns into it, and only the facade methods documented as background work
+    accept it (every other method answers PermissionDenied ``auth.system_actor``).
+    ``purpose`` says which job runs; its log entries carry no user id."""
+
+    purpose: str = attrs.field(validator=_purpose)
 
 
 @attrs.frozen

@@ -16,6 +16,7 @@ from crmkit.entities import (
     OperationLogEntry,
     RecordScope,
     Role,
+    SystemActor,
     User,
     UserStatus,
 )
@@ -50,6 +51,8 @@ HandOverParticipant = Callable[[Op, str, str], int]
 NAME_MAX = 50
 
 D, U, R = "department", "user", "role"
+SETUP = SystemActor("organisation setup")
+"""The bootstrap's own actor: :meth:`OrgService.setup` runs before any user exists."""
 
 
 def _missing(kind: str, key: str) -> NotFound:
@@ -76,7 +79,7 @@ class OrgService:
 
         Refused with ``org.already_set_up`` once any department exists.
         """
-        with self._rt.operation(None, Module.ORG, None) as op:
+        with self._rt.operation(SETUP, Module.ORG, None, system=True) as op:
             if op.uow.departments.list():
                 raise RuleViolation(
                     "the organisation is already set up", "组织已初始化", code="org.already_set_up"

@@ -47,7 +47,7 @@ from crmkit.serialization import structure, structure_patch
 from crmkit.workflow.customers import CustomerService
 from crmkit.workflow.querying import ListRequest
 from crmkit.workflow.records import RecordAccess, field_error
-from crmkit.workflow.runtime import ActorRef, Op, Runtime
+from crmkit.workflow.runtime import Actor, ActorRef, Op, Runtime
 
 POOL_REF = FieldRef("pool_id", ValueKind.TEXT, True)
 
@@ -170,7 +170,7 @@ class PoolService:
         return pool_members(pool, self._rt.org_index(op))
 
     def _is_admin(self, op: Op, pool: Pool) -> bool:
-        return op.user_id in pool.admin_ids or any(r.is_super_admin for r in op.roles)
+        return op.user_id in pool.admin_ids or op.is_super_admin
 
     def _member_pools(self, op: Op) -> builtins.list[Pool]:
         """The pools whose customers the actor may see (member or admin)."""
@@ -259,7 +259,7 @@ class PoolService:
         """Pool customers the actor can see (NotFound otherwise, as for any record)."""
         found = {c.id: c for c in op.uow.records(CUSTOMER).get_many(ids)}
         visible = {p.id for p in self._member_pools(op)} | (
-            {p.id for p in op.uow.pools.list()} if any(r.is_super_admin for r in op.roles)
+            {p.id for p in op.uow.pools.list()} if op.is_super_admin
             else set())
         result = []
         for cid in ids:
@@ -341,15 +341,17 @@ class PoolService:
                                             FieldChange("pool_id", c.pool_id, pool_id)))
 
     # -- sweep and warnings ---------------------------------------------------------------------
-    def sweep(self, *, dry_run: bool = False, at: datetime | None = None,
+    def sweep(self, actor: Actor, *, dry_run: bool = False, at: datetime | None = None,
               pool_id: str | None = None,
               rules: Iterable[ReclaimRule | Mapping[str, Any]] | None = None) -> SweepReport:
         """Reclaim every due customer into its pool (set-based); ``dry_run`` reports only.
 
-        ``pool_id`` + ``rules`` preview a rule change on one pool without saving it."""
+        Background work: ``actor`` is the host's :class:`~crmkit.SystemActor`, or a user holding
+        the ``pool`` module's ``edit`` permission (e.g. an admin previewing a rule change:
+        ``pool_id`` + ``rules`` preview one pool's new rules without saving them)."""
         if rules is not None:
             rules = structure(builtins.list(rules), tuple[ReclaimRule, ...])
-        with self._rt.operation(None, Module.POOL, None) as op:
+        with self._rt.operation(actor, Module.POOL, Operation.EDIT, system=True) as op:
             if not dry_run:
                 op.uow.lock_job(SWEEP_JOB)
             now = at or op.now
@@ -380,9 +382,10 @@ class PoolService:
                                    f"{count} customer(s) went back to the pool", CUSTOMER,
                                    None, {"count": count}))
 
-    def warn(self, *, at: datetime | None = None) -> int:
-        """Notify owners of customers within ``warn_days`` of reclaim — once per customer."""
-        with self._rt.operation(None, Module.POOL, None) as op:
+    def warn(self, actor: Actor, *, at: datetime | None = None) -> int:
+        """Notify owners of customers within ``warn_days`` of reclaim — once per customer.
+        Background work, run as :meth:`sweep` is."""
+        with self._rt.operation(actor, Module.POOL, Operation.EDIT, system=True) as op:
             op.uow.lock_job(SWEEP_JOB)
             now = at or op.now
             warned: builtins.list[ReclaimCandidate] = []

@@ -1,10 +1,11 @@
 """The operation runner every service uses: one transaction per operation.
 
-Order of an operation: open a unit of work → load the acting user (disabled or unknown →
-PermissionDenied) → check the operation permission → run the use case (which queues
-operation-log entries, notifications and events on the :class:`Op`) → write the log in one
-batch → commit → deliver notifications → call ``crmkit_after_commit``. Any exception before the
-commit leaves nothing written and nothing sent.
+Order of an operation: open a unit of work → load the acting user (missing, disabled or unknown
+→ PermissionDenied; the :class:`~crmkit.entities.SystemActor` only where the operation says
+``system=True``, i.e. background work) → check the operation permission → run the use case
+(which queues operation-log entries, notifications and events on the :class:`Op`) → write the
+log in one batch → commit → deliver notifications → call ``crmkit_after_commit``. Any exception
+before the commit leaves nothing written and nothing sent.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from crmkit.entities import (
     OperationLogEntry,
     RecordScope,
     Role,
+    SystemActor,
     User,
 )
 from crmkit.errors import PermissionDenied
@@ -40,9 +42,16 @@ log = logging.getLogger("crmkit")
 ActorRef = str | User
 """The acting user: a user id, or a :class:`User` (only its id is used; roles are re-read)."""
 
+Actor = ActorRef | SystemActor
+"""Who may run background work: a user, or the host's :class:`SystemActor`."""
+
 
 def actor_id_of(actor: ActorRef) -> str:
     return actor.id if isinstance(actor, User) else actor
+
+
+def _no_actor() -> PermissionDenied:
+    return PermissionDenied("an acting user is required", "需要操作人", code="auth.no_actor")
 
 
 @attrs.define
@@ -51,9 +60,11 @@ class Op:
 
     uow: UnitOfWork
     actor: User | None
+    """The acting user; None only when :attr:`system` runs the operation."""
     roles: list[Role]
     now: datetime
     ids: IdGenerator
+    system: SystemActor | None = None
     entries: list[OperationLogEntry] = attrs.Factory(list)
     notifications: list[Notification] = attrs.Factory(list)
     created: set[tuple[str, str]] = attrs.Factory(set)
@@ -69,11 +80,18 @@ class Op:
     def user_id(self) -> str:
         """The acting user's id (only for operations run with an actor)."""
         if self.actor is None:
-            raise PermissionDenied("an acting user is required", "需要操作人", code="auth.no_actor")
+            raise _no_actor()
         return self.actor.id
 
     def grants(self, module: Module, operation: Operation) -> bool:
-        return any(role.grants(module, operation) for role in self.roles)
+        """Whether the actor holds ``operation`` on ``module`` (the system holds everything)."""
+        return self.system is not None or any(role.grants(module, operation)
+                                              for role in self.roles)
+
+    @property
+    def is_super_admin(self) -> bool:
+        """The actor holds 超级管理员 (every permission, every record, every pool)."""
+        return any(role.is_super_admin for role in self.roles)
 
     def log(
         self,
@@ -144,20 +162,27 @@ class Runtime:
 
     @contextmanager
     def operation(
-        self, actor: ActorRef | None, module: Module, operation: Operation | None
+        self, actor: Actor, module: Module, operation: Operation | None, *, system: bool = False
     ) -> Iterator[Op]:
-        """Run one atomic operation as ``actor`` (None only for bootstrap/system work)."""
+        """Run one atomic operation as ``actor``: an active user (holding ``operation`` on
+        ``module`` when given) or — only with ``system=True`` — the host's SystemActor."""
+        if isinstance(actor, SystemActor) and not system:
+            raise PermissionDenied("the system actor runs background work only",
+                                   "系统身份只能执行后台任务", code="auth.system_actor")
+        if not isinstance(actor, str | User | SystemActor):
+            raise _no_actor()
         with self.storage.transaction() as uow:
             user: User | None = None
             roles: list[Role] = []
-            if actor is not None:
+            if not isinstance(actor, SystemActor):
                 user = uow.users.get(actor_id_of(actor))
                 if user is None or not user.active:
                     raise PermissionDenied(
                         "unknown or disabled user", "用户不存在或已停用", code="auth.inactive_user"
                     )
                 roles = uow.roles.get_many(user.role_ids)
-            op = Op(uow, user, roles, self.clock.now(), self.ids)
+            op = Op(uow, user, roles, self.clock.now(), self.ids,
+                    system=actor if isinstance(actor, SystemActor) else None)
             if operation is not None and not op.grants(module, operation):
                 raise PermissionDenied(
                     f"no permission to {operation.value} on {module.value}",
@@ -186,7 +211,8 @@ class Runtime:
         return self._scopes.index_for(self.directory or op.uow)
 
     def scope(self, op: Op, module: Module) -> RecordScope:
-        """The actor's visible-record scope on ``module`` (cached per org version)."""
+        """The actor's visible-record scope on ``module`` (cached per org version); the system
+        sees everything."""
         if op.actor is None:
             return RecordScope.everything()
         if module in op.scopes:
