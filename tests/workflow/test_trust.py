@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from crmkit import SystemActor
-from crmkit.errors import PermissionDenied
+from crmkit.errors import NotFound, PermissionDenied
 
 from .conftest import Org
 
@@ -89,3 +89,178 @@ class TestEveryCallHasAnActor:
     def test_a_system_actor_needs_a_purpose(self) -> None:
         with pytest.raises(ValueError, match="purpose"):
             SystemActor("  ")
+
+
+def person(org: Org, mobile: str, name: str, permissions: dict[str, list[str]],
+           scopes: dict[str, str] | None = None) -> Any:
+    """A user holding one role with exactly these permissions (data scope SELF by default)."""
+    role = org.crm.org.add_role(org.admin, {
+        "name": f"{name} 的角色", "permissions": permissions,
+        "scopes": {m: {"level": (scopes or {}).get(m, "self")} for m in permissions}})
+    return org.crm.org.add_user(org.admin, {"mobile": mobile, "name": name,
+                                            "department_id": org.group.id,
+                                            "role_ids": [role.id]})
+
+
+def refusal(call: Any, record_id: str) -> tuple[type, dict[str, Any]]:
+    """The error of a refused call, the record id in its messages written as ``<id>``."""
+    with pytest.raises((NotFound, PermissionDenied)) as refused:
+        call()
+    shown = {k: str(v).replace(record_id, "<id>") for k, v in refused.value.as_dict().items()}
+    return type(refused.value), shown
+
+
+def same_as_missing(call: Any, record_id: str) -> None:
+    """``call(record_id)`` on an invisible record answers exactly as on an id that never was."""
+    hidden = refusal(lambda: call(record_id), record_id)
+    missing = refusal(lambda: call("no-such-id"), "no-such-id")
+    assert hidden == missing and hidden[0] is NotFound
+
+
+class TestOperationLogNeedsTheRecord:
+    """Item 1: ``crm.org.operation_log`` shows a record's history only to who may see it."""
+
+    def test_an_outsider_gets_the_answer_of_a_missing_record(self, org: Org, acme: Any) -> None:
+        stranger = org.user("13900000009", "路人", org.finance, "sales_rep")
+        same_as_missing(lambda rid: org.crm.org.operation_log(stranger, "customer", rid),
+                        acme.id)
+        assert [e.action for e in org.crm.org.operation_log(org.rep, "customer", acme.id)] == [
+            "create"]
+
+    def test_the_module_view_permission_is_needed(self, org: Org, acme: Any) -> None:
+        blind = person(org, "13900000010", "盲人", {"org": ["view"]},
+                       {"customers": "all"})
+        with pytest.raises(PermissionDenied) as refused:
+            org.crm.org.operation_log(blind, "customer", acme.id)
+        assert refused.value.details == {"module": "customers", "operation": "view"}
+
+    def test_org_records_need_their_module_view_permission(self, org: Org) -> None:
+        nobody = person(org, "13900000011", "无权", {"customers": ["view"]})
+        for kind, record_id, module in (("user", org.rep.id, "org"),
+                                        ("role", org.roles["sales_rep"], "roles")):
+            with pytest.raises(PermissionDenied) as refused:
+                org.crm.org.operation_log(nobody, kind, record_id)
+            assert refused.value.details == {"module": module, "operation": "view"}
+        assert org.crm.org.operation_log(org.rep, "user", org.rep.id)[0].action == "create"
+
+
+class TestAttachmentsAndTeamsNeedEditRights:
+    """Item 2: removing an attachment and changing a team need the module's ``edit``
+    permission and editable access (a non-owner also ``team_manage``)."""
+
+    def test_removing_an_attachment_needs_the_edit_permission(self, org: Org) -> None:
+        keeper = person(org, "13900000012", "只读", {"customers": ["view", "create"]})
+        mine = org.crm.customers.create(keeper, {"name": "自己的"})
+        file = org.crm.attachments.add(org.admin, "customer", mine.id, "a.txt", b"x",
+                                       "text/plain")
+        with pytest.raises(PermissionDenied) as refused:
+            org.crm.attachments.remove(keeper, file.id)
+        assert refused.value.details == {"module": "customers", "operation": "edit"}
+        org.crm.attachments.remove(org.admin, file.id)
+        assert org.crm.attachments.list(keeper, "customer", mine.id) == []
+
+    def test_a_read_only_member_cannot_remove_and_an_outsider_sees_nothing(
+            self, org: Org, acme: Any) -> None:
+        crm = org.crm
+        reader = org.user("13900000013", "读者", org.group, "sales_rep")
+        stranger = org.user("13900000014", "路人", org.finance, "sales_rep")
+        crm.customers.add_team_member(org.rep, acme.id, reader.id, "read")
+        file = crm.attachments.add(org.rep, "customer", acme.id, "a.txt", b"x", "text/plain")
+        with pytest.raises(PermissionDenied) as refused:
+            crm.attachments.remove(reader, file.id)
+        assert refused.value.code == "record.read_only"
+        assert crm.attachments.download(reader, file.id)[1] == b"x"
+        for call in (crm.attachments.remove, crm.attachments.download):
+            same_as_missing(lambda aid, call=call: call(stranger, aid), file.id)
+        crm.attachments.remove(org.rep, file.id)
+
+    def test_changing_the_team_needs_the_edit_permission_even_for_the_owner(
+            self, org: Org) -> None:
+        keeper = person(org, "13900000015", "只读", {"customers": ["view", "create"]})
+        mine = org.crm.customers.create(keeper, {"name": "自己的"})
+        for call in (lambda: org.crm.customers.add_team_member(keeper, mine.id, org.rep.id),
+                     lambda: org.crm.customers.remove_team_member(keeper, mine.id, org.rep.id)):
+            with pytest.raises(PermissionDenied) as refused:
+                call()
+            assert refused.value.details == {"module": "customers", "operation": "edit"}
+        org.crm.customers.add_team_member(org.admin, mine.id, org.rep.id)
+        assert [m.user_id for m in org.crm.customers.team(keeper, mine.id)] == [org.rep.id]
+
+    def test_a_read_write_member_without_team_manage_cannot_change_the_team(
+            self, org: Org, acme: Any) -> None:
+        writer = org.user("13900000016", "写者", org.group, "sales_rep")
+        org.crm.customers.add_team_member(org.rep, acme.id, writer.id, "write")
+        with pytest.raises(PermissionDenied) as refused:
+            org.crm.customers.add_team_member(writer, acme.id, org.manager.id)
+        assert refused.value.code == "team.not_owner"
+        org.crm.customers.add_team_member(org.manager, acme.id, org.admin.id)  # team_manage
+
+
+class TestFollowUpsOfReadOnlyMembers:
+    """Item 4: a follow-up by someone who may see but not edit the record is recorded, and
+    leaves the record's own fields (last follow-up, next contact time) untouched."""
+
+    NOTE = {"method": "打电话", "content": "聊过了", "next_contact_at": "2026-11-20T02:00:00Z"}
+
+    def test_a_read_only_member_records_a_follow_up_without_touching_the_customer(
+            self, org: Org, acme: Any) -> None:
+        crm = org.crm
+        reader = org.user("13900000017", "读者", org.group, "sales_rep")
+        crm.customers.add_team_member(org.rep, acme.id, reader.id, "read")
+        note = crm.followups.add(reader, "customer", acme.id, self.NOTE)
+        after = crm.customers.get(org.rep, acme.id)
+        assert (after.version, after.last_followup_at, after.next_contact_at) == (
+            acme.version, None, None)
+        assert [f.id for f in crm.followups.list(org.rep, "customer", acme.id)] == [note.id]
+        assert crm.customers.operation_log(org.rep, acme.id)[0].action == "followup"
+
+    def test_a_read_write_member_moves_the_customer_s_follow_up_fields(
+            self, org: Org, acme: Any) -> None:
+        crm = org.crm
+        writer = org.user("13900000018", "写者", org.group, "sales_rep")
+        crm.customers.add_team_member(org.rep, acme.id, writer.id, "write")
+        note = crm.followups.add(writer, "customer", acme.id, self.NOTE)
+        after = crm.customers.get(org.rep, acme.id)
+        assert (after.last_followup_at, after.next_contact_at) == (note.at,
+                                                                   note.next_contact_at)
+
+
+class TestTimelineNeedsTheModuleViewPermission:
+    """Item 5: a record's timeline is a read of that record's module."""
+
+    def test_without_view_on_the_module_the_timeline_is_refused(self, org: Org) -> None:
+        maker = person(org, "13900000019", "只建", {"customers": ["create"],
+                                                   "followups": ["view", "create"]})
+        mine = org.crm.customers.create(maker, {"name": "自己的"})
+        with pytest.raises(PermissionDenied) as refused:
+            org.crm.followups.timeline(maker, "customer", mine.id)
+        assert refused.value.details == {"module": "customers", "operation": "view"}
+        assert org.crm.followups.timeline(org.admin, "customer", mine.id)[0].type == "log"
+
+    def test_an_outsider_gets_the_answer_of_a_missing_record(self, org: Org, acme: Any) -> None:
+        stranger = org.user("13900000020", "路人", org.finance, "sales_rep")
+        same_as_missing(lambda rid: org.crm.followups.timeline(stranger, "customer", rid),
+                        acme.id)
+
+
+class TestSuperAdministratorsReachEveryPool:
+    """Item 8: 超级管理员 reads and acts on the customers of pools they are no member of."""
+
+    def test_read_edit_claim_move_and_assign(self, org: Org) -> None:
+        crm = org.crm
+        east = crm.pool.create_pool(org.admin, {"name": "东区", "member_user_ids": [org.rep.id],
+                                                "rules": [{"type": "followup", "days": 30}]})
+        west = crm.pool.create_pool(org.admin, {"name": "西区",
+                                                "member_user_ids": [org.manager.id]})
+        a, b, c = (crm.customers.create(org.rep, {"name": n}) for n in ("甲", "乙", "丙"))
+        crm.pool.release(org.rep, [a.id, b.id, c.id], east.id)
+        assert {x.id for x in crm.pool.customers(org.admin, east.id).items} == {a.id, b.id, c.id}
+        assert crm.customers.get(org.admin, a.id).pool_id == east.id
+        assert crm.customers.update(org.admin, a.id, {"remark": "核实"}).remark == "核实"
+        crm.followups.add(org.admin, "customer", a.id, {"method": "打电话", "content": "在"})
+        assert crm.pool.move(org.admin, [b.id], west.id) == 1
+        [mine] = crm.pool.claim(org.admin, [a.id])
+        assert (mine.owner_id, mine.pool_id) == (org.admin.id, None)
+        [given] = crm.pool.assign(org.admin, [b.id], org.manager.id)
+        assert given.owner_id == org.manager.id
+        assert crm.pool.days_until_pool(org.admin, [c.id]) == {c.id: None}

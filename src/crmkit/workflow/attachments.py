@@ -18,7 +18,7 @@ from crmkit.entities.records import Attachment
 from crmkit.errors import NotFound, ValidationError
 from crmkit.ports import FileStore
 from crmkit.workflow.records import RecordAccess
-from crmkit.workflow.runtime import ActorRef, Runtime
+from crmkit.workflow.runtime import ActorRef, Op, Runtime
 
 LIMITS_KEY = "attachments.limits"
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
@@ -107,25 +107,36 @@ class AttachmentService:
             return op.uow.attachments.for_record(kind, record_id)
 
     def download(self, actor: ActorRef, attachment_id: str) -> tuple[Attachment, bytes]:
-        """The attachment and its bytes, if its record is visible to the actor."""
+        """The attachment and its bytes: its record visible to the actor, who holds the
+        record module's ``view`` permission."""
         with self._rt.operation(actor, Module.ORG, None) as op:
-            attachment = self._attachment(op.uow, attachment_id)
-            self._access.visible(op, attachment.record_kind, attachment.record_id)
+            attachment, _record = self._attachment(op, attachment_id, Operation.VIEW)
         return attachment, self._files.get(attachment.file_key)
 
     def remove(self, actor: ActorRef, attachment_id: str) -> None:
+        """Remove an attachment: the record module's ``edit`` permission and edit rights."""
         with self._rt.operation(actor, Module.ORG, None) as op:
-            attachment = self._attachment(op.uow, attachment_id)
-            self._access.editable(op, attachment.record_kind, attachment.record_id)
+            attachment, record = self._attachment(op, attachment_id, Operation.EDIT)
+            self._access.check_editable(op, attachment.record_kind, record)
             op.uow.attachments.delete(attachment.id)
             op.log(attachment.record_kind, attachment.record_id, "detach",
                    (FieldChange(f"attachment.{attachment.id}", attachment.name, None),))
         self._files.delete(attachment.file_key)
 
-    @staticmethod
-    def _attachment(uow: Any, attachment_id: str) -> Attachment:
-        found = uow.attachments.get(attachment_id) if isinstance(attachment_id, str) else None
-        if found is None:
-            raise NotFound("attachment not found", "附件不存在", code="attachment.not_found")
+    def _attachment(self, op: Op, attachment_id: str, operation: Operation
+                    ) -> tuple[Attachment, Any]:
+        """An attachment whose record the actor sees, and that record — NotFound alike for a
+        missing attachment and one of an invisible record — then ``operation`` on the
+        record's module (checked after visibility: a missing id never reveals the module)."""
+        found = (op.uow.attachments.get(attachment_id) if isinstance(attachment_id, str)
+                 else None)
+        try:
+            if found is None:
+                raise NotFound("", "")
+            record = self._access.visible(op, found.record_kind, found.record_id)
+        except NotFound:
+            raise NotFound("attachment not found", "附件不存在",
+                           code="attachment.not_found") from None
+        op.require(self._access.module_of(found.record_kind), operation)
         assert isinstance(found, Attachment)
-        return found
+        return found, record

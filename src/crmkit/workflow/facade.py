@@ -64,9 +64,9 @@ class CRMFacade:
             plugins=manager, timezone=timezone,
         )
         self.runtime.facade = self
-        self.org = OrgService(self.runtime)
         self.fields = FieldService(self.runtime, self.field_types)
         self.records = RecordAccess(self.runtime, self.fields)
+        self.org = OrgService(self.runtime, self.records)
         self.scenes = SceneService(self.runtime, self.fields)
         self.followups = FollowUpService(self.runtime, self.records)
         self.attachments = AttachmentService(self.runtime, self.records, files)

@@ -2,7 +2,8 @@
 
 Saving a follow-up: the parent's last follow-up time and content move to it (when it is the
 newest), a next contact time (下次联系时间) updates the parent and puts a schedule entry (日程)
-in the author's calendar. The timeline of a record merges follow-ups, operation-log entries
+in the author's calendar. An author who may see but not edit the parent (a read-only team
+member, a pool member) records the follow-up and the schedule; the parent stays as it was. The timeline of a record merges follow-ups, operation-log entries
 and schedules, newest first.
 """
 
@@ -107,7 +108,10 @@ class FollowUpService:
                 payload.attachment_ids, payload.next_contact_at,
             )
             op.uow.followups.add(followup)
-            self._touch_parent(op, kind, parent, followup)
+            if self._access.can_edit(op, kind, parent):
+                self._touch_parent(op, kind, parent, followup)
+            else:
+                op.log(kind, parent.id, "followup", note=followup.id)
             if followup.next_contact_at is not None:
                 op.uow.schedules.add(Schedule(
                     self._rt.ids.new_id(), op.user_id, f"联系：{getattr(parent, 'name', '')}",
@@ -139,8 +143,9 @@ class FollowUpService:
 
     def timeline(self, actor: ActorRef, kind: str, record_id: str, *, limit: int = 200
                  ) -> builtins.list[TimelineItem]:
-        """沟通/日志/日程 records of one visible record, merged newest first."""
-        with self._rt.operation(actor, Module.FOLLOWUPS, None) as op:
+        """沟通/日志/日程 records of one visible record, merged newest first (the record
+        module's ``view`` permission, like every read of the record)."""
+        with self._rt.operation(actor, self._access.module_of(kind), Operation.VIEW) as op:
             self._access.visible(op, kind, record_id)
             items = [TimelineItem(f.at, "followup", f.author_id, f"[{f.method}] {f.content}",
                                   f.id, f) for f in op.uow.followups.for_record(kind, record_id,

@@ -43,6 +43,7 @@ from crmkit.workflow.org_inputs import (
     RoleChanges,
     UserChanges,
 )
+from crmkit.workflow.records import RecordAccess
 from crmkit.workflow.runtime import ActorRef, Op, Runtime
 
 HandOverParticipant = Callable[[Op, str, str], int]
@@ -51,6 +52,12 @@ HandOverParticipant = Callable[[Op, str, str], int]
 NAME_MAX = 50
 
 D, U, R = "department", "user", "role"
+LOGGED_SETTINGS = {
+    D: Module.ORG, U: Module.ORG, R: Module.ROLES, "pool": Module.POOL, "field": Module.FIELDS,
+    "product_category": Module.PRODUCTS, "stage_group": Module.OPPORTUNITIES,
+    "approval_flow": Module.APPROVALS, "setting": Module.ORG, "settings": Module.ORG,
+}
+"""The logged kinds that are no records, and the module whose ``view`` shows their history."""
 SETUP = SystemActor("organisation setup")
 """The bootstrap's own actor: :meth:`OrgService.setup` runs before any user exists."""
 
@@ -62,8 +69,9 @@ def _missing(kind: str, key: str) -> NotFound:
 class OrgService:
     """Departments, users, roles and scopes. Every method takes the acting user first."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, records: RecordAccess) -> None:
         self._rt = runtime
+        self._records = records
         self._hand_over: dict[str, HandOverParticipant] = {}
 
     # -- bootstrap ------------------------------------------------------------------------------
@@ -500,6 +508,13 @@ class OrgService:
     def operation_log(
         self, actor: ActorRef, record_kind: str, record_id: str, *, limit: int = 100
     ) -> list[OperationLogEntry]:
-        """操作记录 of a department, user or role, newest first."""
-        with self._rt.operation(actor, Module.ORG, Operation.VIEW) as op:
+        """操作记录 of anything logged, newest first, with the ``view`` permission of its module:
+        a record (lead, customer …) only when the actor may see it — NotFound otherwise, the
+        answer for a missing record; a department, user, role, pool, field, category, stage
+        group or approval flow by the module in :data:`LOGGED_SETTINGS`."""
+        setting = LOGGED_SETTINGS.get(record_kind) if isinstance(record_kind, str) else None
+        module = setting or self._records.module_of(record_kind)
+        with self._rt.operation(actor, module, Operation.VIEW) as op:
+            if setting is None:
+                self._records.visible(op, record_kind, record_id)
             return op.uow.oplog.for_record(record_kind, record_id, limit=limit)

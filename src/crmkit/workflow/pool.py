@@ -2,7 +2,7 @@
 
 - Members (users, and users of member departments) see the pool's customers and claim them
   (领取); admins assign them (分配) and move them between pools; owners release theirs
-  (放入公海). Every gain of customers checks the owned-customer limit, all or nothing.
+  (放入公海). A 超级管理员 is member and admin of every pool. Every gain of customers checks the owned-customer limit, all or nothing.
 - Claim rules: at most ``daily_claim_limit`` claims per user per local day (resets at local
   midnight); a previous owner cannot claim a customer back within ``claim_back_days`` days of
   it entering the pool. Two users claiming the same customer at once: exactly one wins.
@@ -173,10 +173,10 @@ class PoolService:
         return op.user_id in pool.admin_ids or op.is_super_admin
 
     def _member_pools(self, op: Op) -> builtins.list[Pool]:
-        """The pools whose customers the actor may see (member or admin)."""
+        """The pools whose customers the actor may see (member, admin, or 超级管理员)."""
         me = op.user_id
         return [p for p in op.uow.pools.list()
-                if me in self._members(op, p) or me in p.admin_ids]
+                if op.is_super_admin or me in self._members(op, p) or me in p.admin_ids]
 
     def _count_in(self, op: Op, pool_id: str) -> int:
         query = RecordQuery(RecordScope.everything(), (Condition(POOL_REF, Operator.EQ, pool_id),))
@@ -206,7 +206,7 @@ class PoolService:
             pools = {p.id: p for p in self._member_pools(op)}
             for customer in customers:
                 pool = pools.get(customer.pool_id or "")
-                if pool is None or me not in self._members(op, pool):
+                if pool is None or not (op.is_super_admin or me in self._members(op, pool)):
                     raise PermissionDenied("not a member of this pool", "你不是该公海的成员",
                                            code="pool.not_member")
                 if customer.previous_owner_id == me and customer.pooled_at is not None:
@@ -258,9 +258,7 @@ class PoolService:
     def _pooled(self, op: Op, ids: builtins.list[str]) -> builtins.list[Customer]:
         """Pool customers the actor can see (NotFound otherwise, as for any record)."""
         found = {c.id: c for c in op.uow.records(CUSTOMER).get_many(ids)}
-        visible = {p.id for p in self._member_pools(op)} | (
-            {p.id for p in op.uow.pools.list()} if op.is_super_admin
-            else set())
+        visible = {p.id for p in self._member_pools(op)}
         result = []
         for cid in ids:
             customer = found.get(cid)

@@ -4,8 +4,9 @@ every record kind, each call checked for operation permission, data scope and fi
 Access rules:
 - *visible*: the actor's scope admits the record (owner in scope, team member, pool member).
   Anything else is NotFound — the same answer as a missing id.
-- *editable*: visible through the owner scope, or a read-write team member; plus the
-  operation permission. Visible but not editable → PermissionDenied (``record.read_only``).
+- *editable*: visible through the owner scope, or a read-write team member, or the actor is a
+  超级管理员 (pool customers included); plus the operation permission. Visible but not
+  editable → PermissionDenied (``record.read_only``).
 """
 
 from __future__ import annotations
@@ -150,19 +151,22 @@ class RecordAccess:
                            code="record.not_found")
         return record
 
-    def check_editable(self, op: Op, kind: str, record: Any) -> None:
-        """Edit rights: owner inside the actor's scope, or a read-write team member."""
+    def can_edit(self, op: Op, kind: str, record: Any) -> bool:
+        """Edit rights on a visible record: owner inside the actor's scope, a read-write team
+        member, or a 超级管理员."""
         spec = self._fields.spec(kind)
         scope = self._rt.scope(op, spec.module)
-        if record.owner_id is not None and (
+        if op.is_super_admin or record.owner_id is not None and (
             scope.all_records or record.owner_id in scope.owner_ids
         ):
-            return
+            return True
         member = op.uow.team.access_of(kind, record.id, op.actor_id or "")
-        if member is not None and member.access is Access.WRITE:
-            return
-        raise PermissionDenied("read-only access to this record", "你对该记录只有只读权限",
-                               code="record.read_only")
+        return member is not None and member.access is Access.WRITE
+
+    def check_editable(self, op: Op, kind: str, record: Any) -> None:
+        if not self.can_edit(op, kind, record):
+            raise PermissionDenied("read-only access to this record", "你对该记录只有只读权限",
+                                   code="record.read_only")
 
     def editable(self, op: Op, kind: str, record_id: str) -> Any:
         record = self.visible(op, kind, record_id)
@@ -177,8 +181,8 @@ class RecordAccess:
         wanted = builtins.list(dict.fromkeys(record_ids))
         records = {r.id: r for r in op.uow.records(kind).get_many(wanted)}
         by_owner = {rid for rid, r in records.items()
-                    if r.owner_id is not None and (scope.all_records
-                                                   or r.owner_id in scope.owner_ids)}
+                    if op.is_super_admin or r.owner_id is not None and (
+                        scope.all_records or r.owner_id in scope.owner_ids)}
         rest = [rid for rid in wanted if rid not in by_owner]
         team = {(m.record_id, m.user_id): m.access
                 for m in (op.uow.team.members_many(kind, rest) if rest else ())}
@@ -621,8 +625,9 @@ class RecordService:
 
     def add_team_member(self, actor: ActorRef, record_id: str, user_id: str,
                         access: Access | str = Access.READ) -> TeamMember:
-        """相关团队: the owner (or a team-manage holder) adds a member, read-only or read-write."""
-        with self._rt.operation(actor, self.spec.module, None) as op:
+        """相关团队: the owner (or a team-manage holder) adds a member, read-only or read-write;
+        both need the module's ``edit`` permission and edit rights on the record."""
+        with self._rt.operation(actor, self.spec.module, Operation.EDIT) as op:
             record = self._team_manager(op, record_id)
             user = op.uow.users.get(user_id) if isinstance(user_id, str) else None
             if user is None or not user.active:
@@ -641,7 +646,8 @@ class RecordService:
             return member
 
     def remove_team_member(self, actor: ActorRef, record_id: str, user_id: str) -> None:
-        with self._rt.operation(actor, self.spec.module, None) as op:
+        """Take a member off the team (the rights of :meth:`add_team_member`)."""
+        with self._rt.operation(actor, self.spec.module, Operation.EDIT) as op:
             record = self._team_manager(op, record_id)
             old = op.uow.team.access_of(self.kind, record.id, user_id)
             if old is None:

@@ -88,6 +88,15 @@ class Op:
         return self.system is not None or any(role.grants(module, operation)
                                               for role in self.roles)
 
+    def require(self, module: Module, operation: Operation) -> None:
+        """PermissionDenied unless the actor holds ``operation`` on ``module``."""
+        if not self.grants(module, operation):
+            raise PermissionDenied(
+                f"no permission to {operation.value} on {module.value}",
+                f"没有 {module.value} 的 {operation.value} 权限",
+                details={"module": module.value, "operation": operation.value},
+            )
+
     @property
     def is_super_admin(self) -> bool:
         """The actor holds 超级管理员 (every permission, every record, every pool)."""
@@ -183,12 +192,8 @@ class Runtime:
                 roles = uow.roles.get_many(user.role_ids)
             op = Op(uow, user, roles, self.clock.now(), self.ids,
                     system=actor if isinstance(actor, SystemActor) else None)
-            if operation is not None and not op.grants(module, operation):
-                raise PermissionDenied(
-                    f"no permission to {operation.value} on {module.value}",
-                    f"没有 {module.value} 的 {operation.value} 权限",
-                    details={"module": module.value, "operation": operation.value},
-                )
+            if operation is not None:
+                op.require(module, operation)
             yield op
             if op.entries:
                 uow.oplog.add_many(op.entries)
