@@ -5,12 +5,12 @@ teams check the module permission and the record access; super administrators re
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
 from crmkit import SystemActor
-from crmkit.errors import NotFound, PermissionDenied
+from crmkit.errors import NotFound, PermissionDenied, ValidationError
 
 from .conftest import Org
 
@@ -200,7 +200,8 @@ class TestFollowUpsOfReadOnlyMembers:
     """Item 4: a follow-up by someone who may see but not edit the record is recorded, and
     leaves the record's own fields (last follow-up, next contact time) untouched."""
 
-    NOTE = {"method": "打电话", "content": "聊过了", "next_contact_at": "2026-11-20T02:00:00Z"}
+    NOTE: ClassVar[dict[str, str]] = {"method": "打电话", "content": "聊过了",
+                                      "next_contact_at": "2026-11-20T02:00:00Z"}
 
     def test_a_read_only_member_records_a_follow_up_without_touching_the_customer(
             self, org: Org, acme: Any) -> None:
@@ -264,3 +265,36 @@ class TestSuperAdministratorsReachEveryPool:
         [given] = crm.pool.assign(org.admin, [b.id], org.manager.id)
         assert given.owner_id == org.manager.id
         assert crm.pool.days_until_pool(org.admin, [c.id]) == {c.id: None}
+
+
+class TestIdsInAPayload:
+    """Item 7: an id named in a payload that the writer cannot see is as unknown as a missing
+    one (no 'exists' oracle through follow-ups, opportunities or contracts)."""
+
+    def test_a_follow_up_naming_someone_else_s_contact(self, org: Org, acme: Any) -> None:
+        crm = org.crm
+        stranger = org.user("13900000021", "路人", org.finance, "sales_rep")
+        theirs = crm.customers.create(stranger, {"name": "别家"})
+        contact = crm.contacts.create(stranger, {"name": "王工", "customer_id": theirs.id})
+        answers = []
+        for contact_id in (contact.id, "no-such-id"):
+            with pytest.raises(ValidationError) as refused:
+                crm.followups.add(org.rep, "customer", acme.id, {
+                    "method": "打电话", "content": "x", "contact_ids": [contact_id]})
+            answers.append(refused.value.codes)
+        assert answers == [{"$.contact_ids[0]": "not_found"}] * 2
+
+    def test_an_opportunity_naming_a_contact_of_its_customer_out_of_scope(
+            self, org: Org, acme: Any) -> None:
+        crm = org.crm
+        helper = org.user("13900000022", "同事", org.group, "sales_rep")
+        crm.customers.add_team_member(org.rep, acme.id, helper.id, "write")
+        hidden = crm.contacts.create(org.rep, {"name": "李工", "customer_id": acme.id})
+        group = crm.opportunities.add_stage_group(org.admin, {"name": "流程", "stages": [
+            {"name": "接洽", "win_rate": "10"}]})
+        for contact_id in (hidden.id, "no-such-id"):
+            with pytest.raises(ValidationError) as refused:
+                crm.opportunities.create(helper, {
+                    "name": "项目", "customer_id": acme.id, "stage_group_id": group.id,
+                    "contact_ids": [contact_id]})
+            assert refused.value.codes == {"$.contact_ids[0]": "not_found"}

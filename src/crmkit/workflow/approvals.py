@@ -591,7 +591,10 @@ class ApprovalService:
         if found is None or not (trusted or self._involved(op, found)):
             if found is None or entry.load is None:
                 raise _no_approval()
-            self._load(op, entry, record_id, for_edit=False)
+            try:
+                self._load(op, entry, record_id, for_edit=False)
+            except NotFound:  # out of scope: the answer of a missing id, no other
+                raise _no_approval() from None
         return found
 
     @staticmethod

@@ -120,7 +120,7 @@ class ContractService(ApprovedRecordService):
             value = getattr(record, key)
             if value is None or not (customer_changed or value != getattr(old, key)):
                 continue
-            related = op.uow.records(kind).get(value)
+            related = self._access.visible_many(op, kind, [value]).get(value)
             if related is None or related.customer_id != record.customer_id:
                 errors.append(field_error(f"$.{key}", "not_found"))
         if record.start_date and record.end_date and record.start_date > record.end_date:
@@ -268,10 +268,14 @@ class ContractService(ApprovedRecordService):
         """作废 one plan (its payments stay; new payments may not name it)."""
         with self._rt.operation(actor, Module.CONTRACTS, Operation.EDIT) as op:
             plan = op.uow.plans.get(plan_id) if isinstance(plan_id, str) else None
-            if plan is None:
+            try:
+                if plan is None:
+                    raise NotFound("", "")
+                contract = self._access.visible(op, CONTRACT, plan.contract_id)
+            except NotFound:  # a plan of a contract out of scope answers as a missing plan
                 raise NotFound("no such payment plan", "回款计划不存在",
-                               code="payment_plan.not_found")
-            self._access.editable(op, CONTRACT, plan.contract_id)
+                               code="payment_plan.not_found") from None
+            self._access.check_editable(op, CONTRACT, contract)
             if plan.voided:
                 return plan
             new = attrs.evolve(plan, voided=True, version=plan.version + 1)

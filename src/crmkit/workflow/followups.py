@@ -3,8 +3,8 @@
 Saving a follow-up: the parent's last follow-up time and content move to it (when it is the
 newest), a next contact time (下次联系时间) updates the parent and puts a schedule entry (日程)
 in the author's calendar. An author who may see but not edit the parent (a read-only team
-member, a pool member) records the follow-up and the schedule; the parent stays as it was. The timeline of a record merges follow-ups, operation-log entries
-and schedules, newest first.
+member, a pool member) records the follow-up and the schedule; the parent stays as it was.
+The timeline of a record merges follow-ups, operation-log entries and schedules, newest first.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ class FollowUpService:
             for path, other_kind, ids in (("$.contact_ids", "contact", payload.contact_ids),
                                           ("$.opportunity_ids", "opportunity",
                                            payload.opportunity_ids)):
-                known = ({r.id for r in op.uow.records(other_kind).get_many(ids)}
+                known = (set(self._access.visible_many(op, other_kind, ids))
                          if other_kind in RECORD_TYPES else set())
                 for i, rid in enumerate(ids):
                     if rid not in known:

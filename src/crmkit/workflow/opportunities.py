@@ -272,7 +272,7 @@ class OpportunityService(RecordService):
                                          "$.stage_group_id is disabled"))
         if record.contact_ids and (old is None or customer_changed
                                    or record.contact_ids != old.contact_ids):
-            contacts = {c.id: c for c in op.uow.records(CONTACT).get_many(record.contact_ids)}
+            contacts = self._access.visible_many(op, CONTACT, record.contact_ids)
             for i, contact_id in enumerate(record.contact_ids):
                 contact = contacts.get(contact_id)
                 if contact is None or contact.customer_id != record.customer_id:

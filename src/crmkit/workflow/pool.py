@@ -2,7 +2,8 @@
 
 - Members (users, and users of member departments) see the pool's customers and claim them
   (领取); admins assign them (分配) and move them between pools; owners release theirs
-  (放入公海). A 超级管理员 is member and admin of every pool. Every gain of customers checks the owned-customer limit, all or nothing.
+  (放入公海). A 超级管理员 is member and admin of every pool. Every gain of customers checks
+  the owned-customer limit, all or nothing.
 - Claim rules: at most ``daily_claim_limit`` claims per user per local day (resets at local
   midnight); a previous owner cannot claim a customer back within ``claim_back_days`` days of
   it entering the pool. Two users claiming the same customer at once: exactly one wins.

@@ -156,12 +156,21 @@ class RecordAccess:
         member, or a 超级管理员."""
         spec = self._fields.spec(kind)
         scope = self._rt.scope(op, spec.module)
-        if op.is_super_admin or record.owner_id is not None and (
+        if op.is_super_admin or (record.owner_id is not None and (
             scope.all_records or record.owner_id in scope.owner_ids
-        ):
+        )):
             return True
         member = op.uow.team.access_of(kind, record.id, op.actor_id or "")
         return member is not None and member.access is Access.WRITE
+
+    def visible_many(self, op: Op, kind: str, record_ids: Sequence[str]
+                     ) -> dict[str, Any]:
+        """The records among ``record_ids`` the actor may read, by id (references in a payload:
+        one out of scope is as unknown as a missing one)."""
+        spec = self._fields.spec(kind)
+        scope = self._rt.scope(op, spec.module)
+        return {r.id: r for r in op.uow.records(kind).get_many(builtins.list(record_ids))
+                if self.admits(op, spec, scope, r)}
 
     def check_editable(self, op: Op, kind: str, record: Any) -> None:
         if not self.can_edit(op, kind, record):
@@ -181,8 +190,8 @@ class RecordAccess:
         wanted = builtins.list(dict.fromkeys(record_ids))
         records = {r.id: r for r in op.uow.records(kind).get_many(wanted)}
         by_owner = {rid for rid, r in records.items()
-                    if op.is_super_admin or r.owner_id is not None and (
-                        scope.all_records or r.owner_id in scope.owner_ids)}
+                    if op.is_super_admin or (r.owner_id is not None and (
+                        scope.all_records or r.owner_id in scope.owner_ids))}
         rest = [rid for rid in wanted if rid not in by_owner]
         team = {(m.record_id, m.user_id): m.access
                 for m in (op.uow.team.members_many(kind, rest) if rest else ())}

@@ -1,0 +1,159 @@
+"""One shared organisation per backend for the permission table's generated tests.
+
+Everyone below holds every operation on every module with data scope SELF, so the only
+difference between two of them is the one thing a test varies:
+
+- ``worker`` owns the records and may do everything to them (the allow side);
+- ``outsider`` holds the same rights in another department: the records are out of scope;
+- ``reader`` is put on a record's team read-only (visible, not editable);
+- ``approver`` is the named approver of payment approvals;
+- :meth:`World.lacking` builds, once per backend, a user without exactly one permission.
+
+Every test makes its own records, so tests never depend on each other's writes.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from crmkit import CRM
+from crmkit.entities import Module, Operation, User
+
+EVERYTHING = {m.value: [o.value for o in Operation] for m in Module}
+RECORD_KINDS = ("lead", "customer", "contact", "product", "opportunity", "contract", "payment")
+
+
+class World:
+    def __init__(self, crm: CRM) -> None:
+        self.crm = crm
+        self._n = itertools.count(1)
+        self.admin = crm.org.setup(admin_mobile="13800000000", admin_name="王总")
+        top = crm.org.list_departments(self.admin)[0]
+        self.inside = crm.org.add_department(self.admin, {"name": "内部", "parent_id": top.id})
+        self.outside = crm.org.add_department(self.admin, {"name": "外部", "parent_id": top.id})
+        self._lacking: dict[tuple[Module, Operation], User] = {}
+        role = self._role(EVERYTHING)
+        self.worker = self._user(self.inside.id, role)
+        self.outsider = self._user(self.outside.id, role)
+        self.reader = self._user(self.inside.id, role)
+        self.approver = self._user(self.inside.id, role)
+        self.helper = self._user(self.inside.id, role)
+        self.group = crm.opportunities.add_stage_group(self.admin, {
+            "name": "流程", "stages": [{"name": "接洽", "win_rate": "10"},
+                                       {"name": "报价", "win_rate": "50"}]})
+        self.pool = crm.pool.create_pool(self.admin, {
+            "name": "公海", "admin_ids": [self.worker.id],
+            "member_department_ids": [self.inside.id]})
+        self.other_pool = crm.pool.create_pool(self.admin, {
+            "name": "二号公海", "admin_ids": [self.worker.id]})
+        crm.approvals.define_flow(self.admin, {
+            "kind": "payment", "name": "回款审批", "start": "a",
+            "nodes": [{"type": "approver", "id": "a", "source": "members",
+                       "member_ids": [self.approver.id]}]})
+
+    # -- people ---------------------------------------------------------------------------------
+    def n(self) -> str:
+        return f"{next(self._n):05d}"
+
+    def _role(self, permissions: dict[str, list[str]]) -> str:
+        return self.crm.org.add_role(self.admin, {
+            "name": f"角色{self.n()}", "permissions": permissions,
+            "scopes": {m: {"level": "self"} for m in permissions}}).id
+
+    def _user(self, department_id: str, role_id: str) -> User:
+        return self.crm.org.add_user(self.admin, {
+            "mobile": f"139{self.n():0>8}", "name": f"用户{self.n()}",
+            "department_id": department_id, "role_ids": [role_id]})
+
+    def lacking(self, module: Module, operation: Operation) -> User:
+        """A user holding everything except ``operation`` on ``module`` (made once)."""
+        if (module, operation) not in self._lacking:
+            permissions = {m: [o for o in ops if (m, o) != (module.value, operation.value)]
+                           for m, ops in EVERYTHING.items()}
+            self._lacking[module, operation] = self._user(self.inside.id,
+                                                          self._role(permissions))
+        return self._lacking[module, operation]
+
+    # -- records --------------------------------------------------------------------------------
+    def payload(self, kind: str, owner: User) -> dict[str, Any]:
+        """A valid new record of ``kind`` for ``owner`` (parents made for the same owner)."""
+        n = self.n()
+        if kind in ("lead", "customer"):
+            return {"name": f"{kind}{n}"}
+        if kind == "product":
+            return {"name": f"产品{n}", "code": f"P{n}", "price": "10"}
+        if kind == "contact":
+            return {"name": f"联系人{n}", "customer_id": self.record("customer", owner)}
+        if kind == "opportunity":
+            return {"name": f"商机{n}", "customer_id": self.record("customer", owner),
+                    "stage_group_id": self.group.id}
+        if kind == "contract":
+            return {"name": f"合同{n}", "customer_id": self.record("customer", owner),
+                    "amount": "1000"}
+        assert kind == "payment"
+        return {"contract_id": self.contract(owner), "paid_on": "2026-11-02", "amount": "10"}
+
+    def record(self, kind: str, owner: User) -> str:
+        """A fresh record of ``kind`` owned by ``owner``; its id."""
+        service = getattr(self.crm, SERVICE[kind])
+        return str(service.create(self.admin, {**self.payload(kind, owner),
+                                               "owner_id": owner.id}).id)
+
+    def contract(self, owner: User) -> str:
+        """A contract in force (no contract flow: a submitted contract needs no approval)."""
+        return str(self.crm.contracts.create(self.admin, {
+            **self.payload("contract", owner), "owner_id": owner.id}, submit=True).id)
+
+    def attachment(self, owner: User) -> str:
+        customer = self.record("customer", owner)
+        return self.crm.attachments.add(self.admin, "customer", customer, "a.txt", b"x",
+                                        "text/plain").id
+
+    def plan(self, owner: User) -> str:
+        [plan] = self.crm.contracts.add_plans(self.admin, self.record("contract", owner), [
+            {"amount": "10", "planned_date": "2026-12-01"}])
+        return plan.id
+
+    def pooled(self, owner: User) -> str:
+        """A customer in the members' pool (``owner`` released it)."""
+        customer = self.record("customer", owner)
+        self.crm.pool.release(self.admin, [customer], self.pool.id)
+        return customer
+
+    def pending_payment(self, owner: User) -> str:
+        """A payment of ``owner`` waiting for the approver."""
+        payment = self.record("payment", owner)
+        self.crm.payments.submit(owner, payment)
+        return payment
+
+    def on_team(self, kind: str, record_id: str, user: User, access: str = "read") -> None:
+        getattr(self.crm, SERVICE[kind]).add_team_member(self.admin, record_id, user.id, access)
+
+    def scene(self, owner: User) -> str:
+        return self.crm.scenes.save(owner, "customer", {"name": f"场景{self.n()}"}).id
+
+    def category(self, _owner: User) -> str:
+        return self.crm.products.add_category(self.admin, {"name": f"类别{self.n()}"}).id
+
+    def department(self, _owner: User) -> str:
+        return self.crm.org.add_department(self.admin, {"name": f"部门{self.n()}",
+                                                        "parent_id": self.inside.id}).id
+
+    def person(self, _owner: User) -> str:
+        role = self.crm.org.list_roles(self.admin)[-1].id
+        return self._user(self.inside.id, role).id
+
+    def custom_role(self, _owner: User) -> str:
+        return self._role({"customers": ["view"]})
+
+    def field(self, _owner: User) -> str:
+        key = f"f{self.n()}"
+        self.crm.fields.define(self.admin, "lead", {"key": key, "label_zh": key,
+                                                    "label_en": key, "type": "text"})
+        return key
+
+
+SERVICE = {"lead": "leads", "customer": "customers", "contact": "contacts",
+           "product": "products", "opportunity": "opportunities", "contract": "contracts",
+           "payment": "payments"}
