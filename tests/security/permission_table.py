@@ -92,14 +92,15 @@ def _ended(w: World, owner: Any) -> str:
     return deal
 
 
+def _kind_parts(kind: str) -> tuple[str, Module, Callable[[World], Any], Target]:
+    """Namespace, module, service getter and record maker of one record kind."""
+    ns = SERVICE[kind]
+    return ns, KIND_MODULE[kind], lambda w: getattr(w.crm, ns), _record(kind)
+
+
 def _record_rules(kind: str) -> dict[str, Rule]:
     """The shared record engine's methods for one kind."""
-    ns, module = SERVICE[kind], KIND_MODULE[kind]
-
-    def svc(w: World) -> Any:
-        return getattr(w.crm, ns)
-
-    record = _record(kind)
+    ns, module, svc, record = _kind_parts(kind)
     return {
         f"{ns}.create": rule(module, Op.CREATE, NONE,
                              lambda w, a, t: svc(w).create(a, w.payload(kind, a))),
@@ -127,12 +128,7 @@ def _record_rules(kind: str) -> dict[str, Rule]:
 
 def _approved_rules(kind: str) -> dict[str, Rule]:
     """Contracts and payments: numbers, submit, route, approval, void."""
-    ns, module = SERVICE[kind], KIND_MODULE[kind]
-
-    def svc(w: World) -> Any:
-        return getattr(w.crm, ns)
-
-    record = _record(kind)
+    ns, module, svc, record = _kind_parts(kind)
     return {
         f"{ns}.number_rule": rule(module, Op.VIEW, NONE, lambda w, a, t: svc(w).number_rule(a)),
         f"{ns}.set_number_rule": rule(
