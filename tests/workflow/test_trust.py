@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import pytest
 
 from crmkit import SystemActor
-from crmkit.errors import NotFound, PermissionDenied, ValidationError
+from crmkit.errors import NotFound, PermissionDenied, RuleViolation, ValidationError
 
 from .conftest import Org
 
@@ -265,6 +265,21 @@ class TestSuperAdministratorsReachEveryPool:
         [given] = crm.pool.assign(org.admin, [b.id], org.manager.id)
         assert given.owner_id == org.manager.id
         assert crm.pool.days_until_pool(org.admin, [c.id]) == {c.id: None}
+
+    def test_a_pool_customer_never_becomes_owned_and_pooled_at_once(self, org: Org) -> None:
+        crm = org.crm
+        east = crm.pool.create_pool(org.admin, {"name": "东区", "member_user_ids": [org.rep.id]})
+        a = crm.customers.create(org.rep, {"name": "甲"})
+        crm.pool.release(org.rep, [a.id], east.id)
+        for call, code in (
+                (lambda: crm.customers.transfer(org.admin, [a.id], org.rep.id),
+                 "customer.in_pool"),
+                (lambda: crm.pool.release(org.admin, [a.id], east.id), "pool.already_in_pool")):
+            with pytest.raises(RuleViolation) as refused:
+                call()
+            assert refused.value.code == code
+        after = crm.customers.get(org.admin, a.id)
+        assert (after.owner_id, after.pool_id) == (None, east.id)
 
 
 class TestIdsInAPayload:

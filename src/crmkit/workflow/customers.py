@@ -91,6 +91,9 @@ class CustomerService(RecordService):
             self.check_limits(op, owner, adding=len(mine), records=mine)
 
     def _before_transfer(self, op: Op, records: Sequence[Any], target: User) -> None:
+        if any(r.pool_id is not None for r in records):  # only a 超级管理员 reaches them here
+            raise RuleViolation("a pool customer is assigned from the pool, not transferred",
+                                "公海客户请通过公海分配", code="customer.in_pool")
         self.check_limits(op, target.id, adding=sum(1 for r in records
                                                     if r.owner_id != target.id),
                           records=records)

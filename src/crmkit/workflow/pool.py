@@ -292,6 +292,9 @@ class PoolService:
         ids = builtins.list(dict.fromkeys(customer_ids))
         with self._rt.operation(actor, Module.CUSTOMERS, Operation.PUT_INTO_POOL) as op:
             customers = self._access.editable_many(op, CUSTOMER, ids)
+            if any(c.pool_id is not None for c in customers):  # a 超级管理员's pool customer
+                raise RuleViolation("the customer is already in a pool", "客户已在公海中",
+                                    code="pool.already_in_pool")
             if any(c.locked for c in customers):
                 raise RuleViolation("locked customers cannot be released",
                                     "锁定的客户不能放入公海", code="customer.locked")
