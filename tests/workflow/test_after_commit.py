@@ -151,7 +151,8 @@ def test_every_logging_operation_fires_the_hook_with_exactly_its_entries(
     step("hand_over", lambda: crm.org.hand_over(boss, zhang.id, li.id))
     step("release", lambda: crm.pool.release(li, [cid], second_pool.id))
     step("claim", lambda: crm.pool.claim(zhang, [cid]))
-    step("reclaim", lambda: crm.pool.sweep(at=datetime(2027, 6, 1, tzinfo=UTC)))
+    step("reclaim", lambda: crm.pool.sweep(crmkit.SystemActor("test: reclaim"),
+                                          at=datetime(2027, 6, 1, tzinfo=UTC)))
     step("delete", lambda: crm.customers.delete(boss, crm.customers.create(
         zhang, {"name": "待删科技"}).id))
     step("take_off_shelf", lambda: crm.products.take_off_shelf(boss, [product.id]))
