@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import pytest
 
-from crmkit import build_crm
+from crmkit import SystemActor, build_crm
 from crmkit.adapters.basics import FixedClock
 from crmkit.entities import Module, Notification
 
@@ -60,7 +60,8 @@ def _in_processes(target: Callable[..., Any], *args: Any, count: int = WORKERS) 
 def _pool_jobs(barrier: Any, url: str, at: datetime, job: str) -> int:
     crm = build_crm(url, create_schema=False, clock=FixedClock(at))
     barrier.wait()
-    return crm.pool.warn() if job == "warn" else len(crm.pool.sweep().reclaimed)
+    jobs = SystemActor(f"test: pool {job}")
+    return crm.pool.warn(jobs) if job == "warn" else len(crm.pool.sweep(jobs).reclaimed)
 
 
 def test_warnings_and_sweep_started_in_several_processes_run_once(url: str) -> None:
