@@ -803,7 +803,7 @@ class ContractMachine(RuleBasedStateMachine):
         if actor == "X":
             expected = (PermissionDenied, "auth.inactive_user")
         elif not inst.involved(actor) and not sees(actor, rec.owner):
-            expected = (NotFound, "record.not_found")
+            expected = (NotFound, "approval.not_found")  # as for a record never submitted
         elif action == "withdraw":
             if inst.status not in RUNNING:
                 expected = (RuleViolation, "approval.bad_status")
@@ -986,7 +986,7 @@ class ContractMachine(RuleBasedStateMachine):
         rec = data.draw(st.sampled_from(sorted(
             (c for c in self.of_kind("contract") if c.plans), key=lambda r: r.id)))
         plan = data.draw(st.sampled_from(rec.plans))
-        expected = None if sees(actor, rec.owner) else (NotFound, "record.not_found")
+        expected = None if sees(actor, rec.owner) else (NotFound, "payment_plan.not_found")
         done = self.attempt(expected, lambda: self.crm.contracts.void_plan(
             self.uid[actor], plan.id))
         if done is not None:
