@@ -212,6 +212,7 @@ TABLE: dict[str, Rule] = {
         a, "lead", {"key": f"k{w.n()}", "label_zh": "字段", "label_en": "Field",
                     "type": "text"})),
     "fields.list": rule(None, None, NONE, lambda w, a, t: w.crm.fields.list(a, "lead")),
+    "fields.unavailable": rule(None, None, NONE, lambda w, a, t: w.crm.fields.unavailable(a)),
     "fields.update": rule(M.FIELDS, Op.EDIT, NONE, lambda w, a, t: w.crm.fields.update(
         a, "lead", w.field(a), {"label_en": "Renamed"})),
     "fields.reorder": rule(M.FIELDS, Op.EDIT, NONE,
