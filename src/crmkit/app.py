@@ -1,15 +1,21 @@
-"""Composition root: :class:`CRM` with default adapters, and :func:`build_crm` from a DB URL.
+"""Composition root: :class:`CRM` with default adapters, and :func:`build_crm` from a DB URL,
+a host's Engine, or a host's Connection / Session (crmkit then joins the host's transaction).
 
 Defaults: ``CRM()`` keeps everything in memory (tests, demos). ``build_crm(url)`` is durable:
 storage, the notification outbox (``crm.outbox``) and attachment bytes all live in the
 database, or attachment bytes on local disk under ``files_dir``.
+
+One CRM serves a whole process and all its threads; :meth:`CRM.close` releases only what crmkit
+built (never a host's engine, connection or session).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 from crmkit.adapters.basics import OutboxNotifier, SystemClock, UUID7Ids
 from crmkit.adapters.files import LocalFileStore, MemoryFileStore
@@ -24,6 +30,10 @@ from crmkit.ports import (
     Storage,
 )
 from crmkit.workflow.facade import DEFAULT_TIMEZONE, CRMFacade
+
+if TYPE_CHECKING:
+    from sqlalchemy import URL, Connection, Engine
+    from sqlalchemy.orm import Session
 
 __all__ = [
     "CRM",
@@ -53,12 +63,20 @@ class CRM(CRMFacade):
     ) -> None:
         self.notifier = notifier if notifier is not None else OutboxNotifier(clock)
         self.outbox: Outbox | None = self.notifier if isinstance(self.notifier, Outbox) else None
+        self._owned: list[object] = []
+        """What crmkit built for this CRM, and so :meth:`close` closes (never a host's port)."""
+        if storage is None:
+            storage = MemoryStorage()
+            self._owned.append(storage)
+        if files is None:
+            files = MemoryFileStore()
+            self._owned.append(files)
         super().__init__(
-            storage=storage if storage is not None else MemoryStorage(),
+            storage=storage,
             clock=clock or SystemClock(),
             ids=ids or UUID7Ids(),
             notifier=self.notifier,
-            files=files or MemoryFileStore(),
+            files=files,
             directory=directory,
             plugins=plugins,
             load_entrypoints=load_entrypoints,
@@ -66,12 +84,46 @@ class CRM(CRMFacade):
             timezone=timezone,
         )
 
+    def join(self, host: Connection | Session) -> AbstractContextManager[None]:
+        """Inside the block, this thread's crmkit calls run in ``host``'s transaction (a
+        SQLAlchemy ``Connection`` or ``Session`` on the same database): they commit or roll back
+        with it, and their notifications wait for its commit. SQLAlchemy storage only."""
+        join = getattr(self.storage, "join", None)
+        if join is None:
+            raise TypeError("joining a host transaction needs crmkit's SQLAlchemy storage")
+        joined: AbstractContextManager[None] = join(host)
+        return joined
 
-def build_crm(url: str = "sqlite:///crmkit.db", *, create_schema: bool = True,
-              files_dir: str | Path | None = None, **options: Any) -> CRM:
-    """A CRM on the SQLAlchemy adapter at ``url``, durable by default.
+    def close(self) -> None:
+        """Release what crmkit built: the engine of a storage built from a URL, and any default
+        adapter with a ``close()``. A host's engine, connection, session or adapters stay open."""
+        for port in self._owned:
+            close = getattr(port, "close", None)
+            if callable(close):
+                close()
 
-    ``sqlite:///path.db`` is the embedded default; ``postgresql://…`` needs ``crmkit[postgres]``.
+    def __enter__(self) -> CRM:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def build_crm(url: str | URL | Engine | Connection | Session = "sqlite:///crmkit.db", *,
+              create_schema: bool = True, files_dir: str | Path | None = None,
+              **options: Any) -> CRM:
+    """A CRM on the SQLAlchemy adapter, durable by default, built from:
+
+    - a URL — ``sqlite:///path.db`` is the embedded default; ``postgresql://…`` needs
+      ``crmkit[postgres]``; :meth:`CRM.close` disposes the engine crmkit built;
+    - a host's ``Engine`` — crmkit uses its own connections from it and leaves its settings alone;
+    - a host's ``Connection`` or ``Session`` — every call joins the host's transaction.
+
     The schema is created when the database has none (``create_schema=False``: a database
     without crmkit's schema, or with an outdated one, is refused with ``SchemaError`` and nothing
     is written). Notifications go to the database outbox ``crm.outbox``; attachment bytes to the
@@ -92,4 +144,6 @@ def build_crm(url: str = "sqlite:///crmkit.db", *, create_schema: bool = True,
     if options.get("files") is None:
         options["files"] = (LocalFileStore(files_dir) if files_dir is not None
                             else SqlFileStore(storage))
-    return CRM(storage, **options)
+    crm = CRM(storage, **options)
+    crm._owned.append(storage)
+    return crm

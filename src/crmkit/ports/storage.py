@@ -4,6 +4,9 @@ Rules every adapter keeps (``crmkit.testing.StorageContract`` checks them):
 - ``Storage.transaction()`` yields a unit of work; leaving the block normally commits, an
   exception rolls back everything written inside it. A transaction opened inside another one
   on the same thread joins it (a savepoint): an inner exception undoes only the inner writes.
+- ``uow.after_commit(effect)`` runs ``effect`` once the OUTERMOST transaction (crmkit's or, when
+  the storage joined one, the host's) commits, and never when the work it belongs to is rolled
+  back — a nested transaction that rolls back drops the effects queued inside it.
 - ``update(entity, expected_version=v)`` writes only when the stored version is ``v`` and stores
   ``entity`` (whose version the caller already incremented); otherwise it raises ``Conflict``.
 - Unique values (user mobile, role name, department sibling names are *not* unique) raise
@@ -13,7 +16,7 @@ Rules every adapter keeps (``crmkit.testing.StorageContract`` checks them):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol
 
@@ -159,6 +162,11 @@ class UnitOfWork(Protocol):
         """Hold the lock of the scheduled job ``name`` (the pool sweep, a reminder scan) until
         this unit of work ends: the same job started in another process at the same time waits,
         then sees this one's committed work — the job is done once, whatever the process count."""
+        ...
+
+    def after_commit(self, effect: Callable[[], None]) -> None:
+        """Run ``effect`` when the outermost transaction commits; drop it if this unit of work
+        (or any transaction around it) rolls back."""
         ...
 
 

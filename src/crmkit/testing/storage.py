@@ -178,6 +178,25 @@ class StorageContract(StorageSuite):
         with org.transaction() as uow:
             assert [d.id for d in uow.departments.list()] == ["d1", "d2", "d3", "d4"]
 
+    def test_after_commit_effects_wait_for_the_outermost_commit(self, org: Storage) -> None:
+        """``uow.after_commit`` effects run once, in order, after the outermost commit; a nested
+        transaction that rolls back drops its own, an outer one that rolls back drops all."""
+        ran: list[str] = []
+        with org.transaction() as outer:
+            outer.after_commit(lambda: ran.append("outer"))
+            with org.transaction() as inner:
+                inner.after_commit(lambda: ran.append("inner"))
+            with pytest.raises(Boom), org.transaction() as failing:
+                failing.after_commit(lambda: ran.append("failing"))
+                raise Boom
+            assert ran == []
+        assert ran == ["outer", "inner"]
+        with pytest.raises(Boom), org.transaction() as outer:
+            with org.transaction() as inner:
+                inner.after_commit(lambda: ran.append("dropped"))
+            raise Boom
+        assert ran == ["outer", "inner"]
+
     # -- optimistic locking and uniqueness -----------------------------------------------------
     def test_update_needs_the_current_version(self, org: Storage) -> None:
         with org.transaction() as uow:

@@ -5,13 +5,14 @@ Order of an operation: open a unit of work → load the acting user (missing, di
 ``system=True``, i.e. background work) → check the operation permission → run the use case
 (which queues operation-log entries, notifications and events on the :class:`Op`) → write the
 log in one batch → commit → deliver notifications → call ``crmkit_after_commit``. Any exception
-before the commit leaves nothing written and nothing sent.
+before the commit leaves nothing written and nothing sent. Notifications and the hook wait for
+the OUTERMOST transaction (``uow.after_commit``): an operation run inside a host's or an outer
+``storage.transaction()`` that later rolls back sends nothing.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -123,26 +124,28 @@ class Op:
         )
 
     def notify(self, notification: Notification) -> None:
-        """Queue a notification, delivered only if the operation commits."""
+        """Queue a notification, delivered only when the outermost transaction commits."""
         self.notifications.append(notification)
 
 
 class _ScopeCache:
-    """The org index and resolved scopes, valid for one org version (rebuilt when it moves)."""
+    """The org index of one org version and the scopes resolved against it, shared by threads.
+
+    The index and its scopes dict are swapped together when the version moves: a thread still
+    resolving against the old index writes into the old dict, never a stale scope into the new.
+    """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.index: OrgIndex | None = None
-        self.scopes: dict[tuple[str, Module], RecordScope] = {}
+        self._current: tuple[OrgIndex, dict[tuple[str, Module], RecordScope]] | None = None
 
-    def index_for(self, directory: OrgDirectory) -> OrgIndex:
+    def current(
+        self, directory: OrgDirectory
+    ) -> tuple[OrgIndex, dict[tuple[str, Module], RecordScope]]:
         version = directory.org_version()
-        index = self.index
-        if index is None or index.version != version:
-            index = OrgIndex(directory.org_snapshot())
-            with self._lock:
-                self.index, self.scopes = index, {}
-        return index
+        current = self._current
+        if current is None or current[0].version != version:
+            current = self._current = (OrgIndex(directory.org_snapshot()), {})
+        return current
 
 
 class Runtime:
@@ -197,7 +200,8 @@ class Runtime:
             yield op
             if op.entries:
                 uow.oplog.add_many(op.entries)
-        self._after_commit(op)
+            if op.notifications or op.entries:
+                uow.after_commit(lambda: self._after_commit(op))
 
     def _after_commit(self, op: Op) -> None:
         if op.notifications:
@@ -213,7 +217,7 @@ class Runtime:
 
     def org_index(self, op: Op) -> OrgIndex:
         """The org index of the current org version (shared, cached)."""
-        return self._scopes.index_for(self.directory or op.uow)
+        return self._scopes.current(self.directory or op.uow)[0]
 
     def scope(self, op: Op, module: Module) -> RecordScope:
         """The actor's visible-record scope on ``module`` (cached per org version); the system
@@ -223,16 +227,16 @@ class Runtime:
         if module in op.scopes:
             return op.scopes[module]
         directory: OrgDirectory = self.directory or op.uow
-        index = self._scopes.index_for(directory)
+        index, scopes = self._scopes.current(directory)
         key = (op.actor.id, module)
-        scope = self._scopes.scopes.get(key)
-        if scope is None or self._scopes.index is not index:
+        scope = scopes.get(key)
+        if scope is None:
             pools: frozenset[str] = frozenset()
             if module in (Module.CUSTOMERS, Module.POOL):
                 pools = frozenset(p.id for p in op.uow.pools.list()
                                   if op.actor.id in p.admin_ids
                                   or op.actor.id in pool_members(p, index))
-            scope = resolve_scope(index, op.actor.id, op.roles, module, pool_ids=pools)
-            self._scopes.scopes[key] = scope
+            scope = scopes[key] = resolve_scope(index, op.actor.id, op.roles, module,
+                                                pool_ids=pools)
         op.scopes[module] = scope
         return scope

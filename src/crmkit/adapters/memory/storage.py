@@ -2,7 +2,8 @@
 
 A transaction holds the storage lock from start to end (transactions are serial), writes go
 straight into the dicts and every write records how to undo it; an exception replays the undo
-log backwards. That keeps reads trivial and makes this adapter the executable definition of the
+log backwards; the effects queued with ``after_commit`` run only when the outermost transaction
+commits. That keeps reads trivial and makes this adapter the executable definition of the
 storage contract.
 """
 
@@ -13,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Generic, Protocol, TypeVar
 
+from crmkit.adapters.effects import Effect, PendingEffects, run_effects
 from crmkit.adapters.memory.approvals import (
     MemoryApprovals,
     MemoryPaymentPlans,
@@ -246,6 +248,9 @@ class MemoryUnitOfWork:
     def lock_job(self, name: str) -> None:
         """Nothing to do: the storage lock already serialises every unit of work."""
 
+    def after_commit(self, effect: Effect) -> None:
+        self._storage.effects.add(effect)
+
     def org_snapshot(self) -> OrgSnapshot:
         return OrgSnapshot(
             version=self._storage.version,
@@ -264,6 +269,7 @@ class MemoryStorage:
         self._lock = threading.RLock()
         self._depth = 0
         self.undo: list[Undo] = []
+        self.effects = PendingEffects()
         self.version = 0
         self.departments = MemoryDepartments("department", self.undo)
         self.users = MemoryUsers("user", self.undo)
@@ -297,17 +303,34 @@ class MemoryStorage:
 
     @contextmanager
     def transaction(self) -> Iterator[MemoryUnitOfWork]:
+        """Hold the storage lock for the whole transaction; an exception replays its undo log.
+
+        A transaction inside another (same thread) is a savepoint: its exception undoes only its
+        writes and drops only its effects. The effects queued with ``after_commit`` run after the
+        outermost transaction commits, outside the lock.
+        """
         with self._lock:
             outer = self.undo
             mark = len(outer)
+            nested = self._depth > 0
+            if nested:
+                self.effects.push()
             self._depth += 1
             try:
                 yield MemoryUnitOfWork(self)
             except BaseException:
                 while len(outer) > mark:
                     outer.pop()()
+                if nested:
+                    self.effects.rollback_level()
+                else:
+                    self.effects.drop()
                 raise
             finally:
                 self._depth -= 1
-            if self._depth == 0:  # the outermost transaction committed: forget the undo log
-                outer.clear()
+            if nested:
+                self.effects.release()
+                return
+            outer.clear()  # the outermost transaction committed: forget the undo log
+            committed = self.effects.take()
+        run_effects(committed)

@@ -2,7 +2,9 @@
 
 - :class:`SqlStorage` opens one connection in one transaction per unit of work
   (``engine.begin()``): commit on normal exit, rollback on exception. A unit of work opened
-  inside another on the same thread joins it through a SAVEPOINT.
+  inside another on the same thread joins it through a SAVEPOINT. Joined to a host's
+  ``Connection`` / ``Session``, every unit of work is a SAVEPOINT in the host's transaction and
+  its after-commit effects wait for the host's COMMIT. A host's engine keeps its settings.
 - Optimistic locking is ``UPDATE … WHERE id = :id AND version = :expected``; no row → ``Conflict``.
 - Unique values are checked with a SELECT inside the transaction before writing; a clash that
   slips past the check (a concurrent writer) surfaces as an ``IntegrityError`` that is mapped to
@@ -19,9 +21,10 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import threading
+import weakref
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
@@ -43,8 +46,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
+from crmkit.adapters.effects import Effect, PendingEffects, run_effects
 from crmkit.adapters.sqlalchemy import schema
 from crmkit.adapters.sqlalchemy.approvals import SqlApprovals, SqlPaymentPlans, SqlSequences
 from crmkit.adapters.sqlalchemy.base import (
@@ -417,8 +422,9 @@ class SqlUnitOfWork:
     ``connection`` is public so other adapters' repositories can join the same transaction.
     """
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, effects: PendingEffects | None = None) -> None:
         self.connection = connection
+        self._effects = effects if effects is not None else PendingEffects()
         # Typed as the port's protocols: the UnitOfWork protocol declares plain (invariant)
         # attributes, so a concrete repository type here would not satisfy it.
         self.departments: DepartmentRepository = SqlDepartments(connection)
@@ -449,6 +455,10 @@ class SqlUnitOfWork:
         if repository is None:
             repository = self._records[kind] = SqlRecords(self.connection, RECORD_TABLES[kind])
         return repository
+
+    def after_commit(self, effect: Effect) -> None:
+        """Queue ``effect`` for the outermost commit (crmkit's, or the joined host's)."""
+        self._effects.add(effect)
 
     def org_version(self) -> int:
         """The counter in ``crm_org_meta``; 0 when the row is missing."""
@@ -502,58 +512,253 @@ class SqlUnitOfWork:
         return OrgSnapshot(version=version, units=units, members=members)
 
 
+class _HostTransaction:
+    """A host's ``Connection`` or ``Session`` whose transaction crmkit's work joins.
+
+    crmkit's units of work are SAVEPOINTs in it. The effects they queue follow the host's
+    transaction through the connection's events: a SAVEPOINT (the host's or crmkit's) pushes a
+    level, its release or rollback pops it, the host's ROLLBACK drops everything. On the host's
+    COMMIT they are released: for a ``Session`` by its ``after_commit`` event (after the COMMIT
+    succeeded), for a bare ``Connection`` by its ``commit`` event, which SQLAlchemy fires just
+    before it sends the COMMIT (what the effects write there commits with the host's work).
+    """
+
+    def __init__(
+        self, host: Connection | Session,
+        release: Callable[[list[Effect], Connection | None], None],
+    ) -> None:
+        self._host = weakref.ref(host)  # held by the storage's map weakly, by the host's code
+        self._release = release
+        self.effects = PendingEffects()
+        self._committing: list[Effect] = []
+        self._watched: weakref.WeakSet[Connection] = weakref.WeakSet()
+        if isinstance(host, Session):
+            event.listen(host, "after_commit", self._on_session_commit)
+
+    def connection(self) -> Connection:
+        """The host's connection, in a transaction that has really begun on the database."""
+        host = self._host()
+        assert host is not None, "used only while the host's connection or session is alive"
+        conn = host if isinstance(host, Connection) else host.connection()
+        if conn not in self._watched:
+            event.listen(conn, "savepoint", self._on_savepoint)
+            event.listen(conn, "release_savepoint", self._on_release_savepoint)
+            event.listen(conn, "rollback_savepoint", self._on_rollback_savepoint)
+            event.listen(conn, "commit", self._on_commit)
+            event.listen(conn, "rollback", self._on_rollback)
+            self._watched.add(conn)
+        if not conn.in_transaction():
+            conn.begin()  # the host's transaction (commit-as-you-go): the host commits it
+        # The sqlite3 driver begins only before INSERT/UPDATE/DELETE; a SAVEPOINT outside a
+        # transaction would start one that its RELEASE commits, behind the host's back.
+        if conn.dialect.name == "sqlite" and not getattr(
+            conn.connection.dbapi_connection, "in_transaction", True
+        ):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        return conn
+
+    def _on_savepoint(self, conn: Connection, name: str | None) -> None:
+        self.effects.push()
+
+    def _on_release_savepoint(self, conn: Connection, name: str, context: object) -> None:
+        self.effects.release()
+
+    def _on_rollback_savepoint(self, conn: Connection, name: str, context: object) -> None:
+        self.effects.rollback_level()
+
+    def _on_commit(self, conn: Connection) -> None:
+        if isinstance(self._host(), Session):
+            self._committing.extend(self.effects.take())
+            return
+        effects = self.effects.take()
+        while effects:  # a crmkit call an effect made queued more: this COMMIT commits it too
+            self._release(effects, conn)
+            effects = self.effects.take()
+
+    def _on_rollback(self, conn: Connection) -> None:
+        self.effects.drop()
+        self._committing = []
+
+    def _on_session_commit(self, session: Session) -> None:
+        committed, self._committing = self._committing, []
+        self._release(committed, None)
+
+
+class _OwnUnit:
+    """The connection and effects of the transaction crmkit opened on this thread."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.effects = PendingEffects()
+
+
+@contextmanager
+def _isolated_sqlite_transaction(engine: Engine) -> Iterator[Connection]:
+    """One transaction of crmkit's on a host's SQLite engine, configured for this use only.
+
+    crmkit needs foreign keys on and SQLAlchemy (not the driver) beginning the transaction, with
+    ``BEGIN IMMEDIATE``. The pragma and the driver's isolation level are set on the checked-out
+    connection and put back before it returns to the host's pool.
+    """
+    with engine.connect() as conn:
+        dbapi: Any = conn.connection.dbapi_connection
+        isolation = dbapi.isolation_level
+        foreign_keys = dbapi.execute("PRAGMA foreign_keys").fetchone()[0]
+        dbapi.isolation_level = None
+        if not foreign_keys:
+            dbapi.execute("PRAGMA foreign_keys = ON")
+        try:
+            with conn.begin():
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                yield conn
+        finally:
+            if not foreign_keys:
+                dbapi.execute("PRAGMA foreign_keys = OFF")
+            dbapi.isolation_level = isolation
+
+
 class SqlStorage:
     """:class:`~crmkit.ports.Storage` over SQLAlchemy Core (SQLite, PostgreSQL).
 
-    ``url_or_engine`` is a database URL (passed to :func:`make_engine`) or an ``Engine``; a
-    SQLite engine not built by :func:`make_engine` gets its listeners (:func:`configure_sqlite`).
+    ``bind`` is one of:
+
+    - a database URL: crmkit builds and owns the engine (:func:`make_engine`); :meth:`close`
+      disposes it;
+    - a host's ``Engine``: crmkit checks out its own connections and leaves the engine as it
+      is (on SQLite it configures each of its own transactions only, see
+      :func:`_isolated_sqlite_transaction`); :meth:`close` leaves it open;
+    - a host's ``Connection`` or ORM ``Session``: every unit of work joins the host's
+      transaction as a SAVEPOINT and commits or rolls back with it; the effects wait for the
+      host's COMMIT (:class:`_HostTransaction`). One thread uses it, like the connection.
+
+    :meth:`join` does the same for a while on a storage built over an engine (one per request).
     """
 
-    def __init__(self, url_or_engine: str | URL | Engine) -> None:
-        if isinstance(url_or_engine, Engine):
-            self.engine = url_or_engine
-            configure_sqlite(self.engine)
+    def __init__(self, bind: str | URL | Engine | Connection | Session) -> None:
+        self._bound: Connection | Session | None = None
+        self._hosts: weakref.WeakKeyDictionary[Connection | Session, _HostTransaction] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._hosts_lock = threading.Lock()
+        self._owns_engine = False
+        if isinstance(bind, Session):
+            self._bound = bind
+            engine = bind.get_bind()
+            self.engine = engine if isinstance(engine, Engine) else engine.engine
+        elif isinstance(bind, Connection):
+            self._bound = bind
+            self.engine = bind.engine
+        elif isinstance(bind, Engine):
+            self.engine = bind
         else:
-            self.engine = make_engine(url_or_engine)
+            self.engine = make_engine(bind)
+            self._owns_engine = True
+        self._configured = self.engine.dialect.name != "sqlite" or event.contains(
+            self.engine, "begin", _on_sqlite_begin
+        )
         self._local = threading.local()
+
+    def close(self) -> None:
+        """Dispose the engine crmkit built from a URL; a host's engine or connection stays open."""
+        if self._owns_engine:
+            self.engine.dispose()
+
+    @contextmanager
+    def join(self, host: Connection | Session) -> Iterator[None]:
+        """Inside the block, this thread's units of work join ``host``'s transaction."""
+        previous = getattr(self._local, "host", None)
+        self._local.host = host
+        try:
+            yield
+        finally:
+            self._local.host = previous
+
+    def _joined(self) -> _HostTransaction | None:
+        """The host transaction this thread's units of work join, if any (one per host)."""
+        host: Connection | Session | None = getattr(self._local, "host", None) or self._bound
+        if host is None or getattr(self._local, "released", False):
+            return None
+        with self._hosts_lock:
+            joined = self._hosts.get(host)
+            if joined is None:
+                joined = self._hosts[host] = _HostTransaction(host, self._release)
+        return joined
+
+    def _release(self, effects: list[Effect], through: Connection | None) -> None:
+        """Run a host's committed effects.
+
+        From a bare ``Connection``'s ``commit`` event (``through``: its transaction is still
+        open, the COMMIT comes next) a crmkit call an effect makes — the database outbox's
+        INSERT, a plugin's hook — joins that transaction and commits with it. After a
+        ``Session``'s commit nothing is open: such a call runs in a transaction of its own.
+        """
+        saved = getattr(self._local, "host", None), getattr(self._local, "released", False)
+        self._local.host, self._local.released = through, through is None
+        try:
+            run_effects(effects)
+        finally:
+            self._local.host, self._local.released = saved
 
     def create_schema(self) -> None:
         """Every table, the org-version row and the migration stamp on a fresh database;
         idempotent; an outdated schema → :class:`~crmkit.adapters.sqlalchemy.schema.SchemaError`
-        (``crmkit db upgrade`` migrates it)."""
-        with self.engine.begin() as conn:
-            schema.create_schema(conn)
+        (``crmkit db upgrade`` migrates it). Runs in a unit of work: inside the host's
+        transaction when the storage joined one."""
+        with self.transaction() as uow:
+            schema.create_schema(uow.connection)
 
     def check_schema(self) -> None:
         """No crmkit schema here, or an outdated one → ``SchemaError``; writes nothing."""
         with self.engine.connect() as conn:
             schema.check_schema(conn)
 
+    def _begin(self) -> AbstractContextManager[Connection]:
+        if self._configured:
+            return self.engine.begin()
+        return _isolated_sqlite_transaction(self.engine)
+
     @contextmanager
     def transaction(self) -> Iterator[SqlUnitOfWork]:
         """One connection, one transaction: commit on normal exit, rollback on exception.
 
-        A transaction opened while this thread already has one open joins it through a
-        SAVEPOINT (like the memory adapter): it sees the outer writes, an exception undoes only
-        its own writes, and nothing commits before the outermost block ends. Without this a
-        nested call would wait on the outer transaction's locks from a second connection.
+        - Joined to a host (constructor or :meth:`join`): a SAVEPOINT in the host's transaction.
+        - Inside another unit of work of this thread: a SAVEPOINT in it (like the memory
+          adapter): it sees the outer writes, an exception undoes only its own writes, and
+          nothing commits before the outermost block ends. Without this a nested call would
+          wait on the outer transaction's locks from a second connection.
+        - Otherwise crmkit's own connection and transaction; after it commits, the effects
+          queued with ``after_commit`` run.
         """
-        outer: Connection | None = getattr(self._local, "connection", None)
+        committed: list[Effect] = []
         try:
-            if outer is not None:
-                with outer.begin_nested():
-                    yield SqlUnitOfWork(outer)
-                return
-            with self.engine.begin() as conn:
-                self._local.connection = conn
+            host = self._joined()
+            own: _OwnUnit | None = getattr(self._local, "unit", None)
+            if host is not None:
+                conn = host.connection()
+                with conn.begin_nested():
+                    yield SqlUnitOfWork(conn, host.effects)
+            elif own is not None:
+                own.effects.push()
                 try:
-                    yield SqlUnitOfWork(conn)
-                finally:
-                    self._local.connection = None
+                    with own.connection.begin_nested():
+                        yield SqlUnitOfWork(own.connection, own.effects)
+                except BaseException:
+                    own.effects.rollback_level()
+                    raise
+                own.effects.release()
+            else:
+                with self._begin() as conn:
+                    unit = self._local.unit = _OwnUnit(conn)
+                    try:
+                        yield SqlUnitOfWork(conn, unit.effects)
+                    finally:
+                        self._local.unit = None
+                committed = unit.effects.take()
         except StatementError as err:
             if isinstance(err.orig, CrmError):  # raised by a column type (SQLite decimals)
                 raise err.orig from None
             raise
+        run_effects(committed)
 
 
 if TYPE_CHECKING:
