@@ -106,16 +106,16 @@ def host(host_engine: Engine) -> Host:
     return Host(host_engine, crm, notifier, recorder, admin.id, giver, taker)
 
 
-def connection_host(host: Host, order: int) -> Iterator[None]:
-    """The host's ``engine.begin()`` block, crmkit joined to it."""
-    with host.engine.begin() as conn, host.crm.join(conn):
+def connection_host(host: Host, order: int, crm: CRM | None = None) -> Iterator[None]:
+    """The host's ``engine.begin()`` block, crmkit (``host.crm`` unless given) joined to it."""
+    with host.engine.begin() as conn, (crm or host.crm).join(conn):
         conn.execute(text("INSERT INTO host_orders (id, note) VALUES (:id, 'x')"), {"id": order})
         yield
 
 
-def session_host(host: Host, order: int) -> Iterator[None]:
+def session_host(host: Host, order: int, crm: CRM | None = None) -> Iterator[None]:
     """The host's ORM ``Session`` (``session.begin()`` block), crmkit joined to it."""
-    with Session(host.engine) as session, session.begin(), host.crm.join(session):
+    with Session(host.engine) as session, session.begin(), (crm or host.crm).join(session):
         session.add(HostOrder(id=order, note="x"))
         yield
 
@@ -148,6 +148,23 @@ def test_host_commit_stores_both_and_releases_the_notification_once(
     for _ in HOSTS[kind](host, 2):  # the next host transaction releases only its own
         pass
     assert len(host.notifier.sent) == 1
+
+
+@pytest.mark.parametrize("kind", sorted(HOSTS))
+def test_the_database_outbox_receives_the_notification_only_when_the_host_commits(
+    host: Host, kind: str
+) -> None:
+    crm = build_crm(host.engine)  # the default notifier: the outbox table, written via crmkit
+    assert crm.outbox is not None
+    with pytest.raises(HostError):
+        for _ in HOSTS[kind](host, 1, crm):
+            crm.org.hand_over(host.admin, host.giver, host.taker)
+            raise HostError
+    assert crm.outbox.pending() == []
+    for _ in HOSTS[kind](host, 2, crm):
+        crm.org.hand_over(host.admin, host.giver, host.taker)
+    assert [m.notification.recipient_id for m in crm.outbox.pending()] == [host.taker]
+    assert (host.orders(), host.hand_overs()) == (1, 1)
 
 
 def test_host_savepoint_rolled_back_takes_crmkit_work_and_notification(host: Host) -> None:
