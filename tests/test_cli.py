@@ -85,6 +85,10 @@ def test_a_missing_extra_is_one_line(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setitem(sys.modules, "alembic", None)  # as if crmkit[migrations] were missing
     monkeypatch.setitem(sys.modules, "alembic.config", None)
     _fails_in_one_line(["db", "upgrade", "--url", "sqlite://"], capsys, "crmkit[migrations]")
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",  # as if crmkit[postgres] were missing
+                        lambda name, *a: None if name == "psycopg" else find_spec(name, *a))
+    _fails_in_one_line(["sweep", "--db", "postgresql://crm@db/crm"], capsys, "crmkit[postgres]")
 
 
 @NEEDS_ALEMBIC
