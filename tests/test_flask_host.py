@@ -11,7 +11,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, func, select
 
 from crmkit import CRM
 from crmkit.adapters.sqlalchemy import SqlStorage
@@ -76,13 +76,19 @@ def test_release_and_claim_through_the_host(site: Any) -> None:
     assert again.status_code == 404 and again.json["code"] == "record.not_found"
 
 
-def test_a_discount_request_is_the_host_s_row_approved_through_crmkit(site: Any) -> None:
-    client, _, _ = site
+def test_a_discount_request_is_the_host_s_row_approved_through_crmkit(
+        site: Any, host: ModuleType) -> None:
+    client, _, engine = site
     login(client, "li")
     customer = client.post("/customers", json={"name": "丙公司"}).json
     asked = client.post(f"/customers/{customer['id']}/discounts", json={"percent": 15})
     assert asked.status_code == 201 and asked.json["status"] == "pending"
     assert client.get(f"/discounts/{asked.json['id']}").json["status"] == "pending"
+    refused = client.post(f"/customers/{customer['id']}/discounts", data='{"percent": 1e999}',
+                          content_type="application/json")  # infinity: crmkit refuses it
+    assert refused.status_code == 422, refused.json
+    with engine.connect() as conn:  # one transaction: the host's row went with the refusal
+        assert conn.execute(select(func.count()).select_from(host.discounts)).scalar() == 1
     small = client.post(f"/customers/{customer['id']}/discounts", json={"percent": 5})
     assert small.json["status"] == "approved"                      # 10 % or less: no step
 

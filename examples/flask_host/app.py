@@ -9,6 +9,9 @@
   (``host_discounts``) and sent through crmkit's approval engine as the host kind
   ``discount``; ``GET /approvals/waiting`` and ``POST /approvals/<kind>/<id>/approve``;
   ``GET /discounts/<id>`` reads the host's row with crmkit's approval status.
+- One transaction per request: the views run in ``engine.begin()`` with ``crm.join(conn)``, so
+  the host's rows and crmkit's commit together or not at all — a discount request crmkit
+  refuses leaves no orphan row in ``host_discounts``.
 - crmkit errors become JSON with their stable code and zh/en messages: 422 validation, 403
   permission, 404 not found, 409 conflict or rule.
 
@@ -17,6 +20,8 @@ Run ``python app.py`` for a development server on a seeded SQLite database.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, g, jsonify, request, session
@@ -60,6 +65,17 @@ def create_app(crm: CRM, engine: Engine, secret_key: str) -> Flask:
     app.secret_key = secret_key
     host_metadata.create_all(engine)
     register_discount_kind(crm)
+
+    def atomic(view: Callable[..., Any]) -> Callable[..., Any]:
+        """Run the view in one host transaction that crmkit joins (``g.conn``)."""
+
+        @functools.wraps(view)
+        def in_transaction(*args: Any, **kwargs: Any) -> Any:
+            with engine.begin() as conn, crm.join(conn):
+                g.conn = conn
+                return view(*args, **kwargs)
+
+        return in_transaction
 
     @app.errorhandler(CrmError)
     def crm_error(error: CrmError) -> Any:
@@ -118,13 +134,13 @@ def create_app(crm: CRM, engine: Engine, secret_key: str) -> Flask:
         return jsonify(to_dict(taken))
 
     @app.post("/customers/<customer_id>/discounts")
+    @atomic
     def request_discount(customer_id: str) -> Any:
         """The host's own row and crmkit's approval: the customer must be the actor's to see."""
         percent = request.get_json(force=True).get("percent")
         crm.customers.get(g.actor, customer_id)  # NotFound outside the actor's scope
-        with engine.begin() as conn:
-            row_id = conn.execute(insert(discounts).values(
-                customer_id=customer_id, percent=percent)).inserted_primary_key[0]
+        row_id = g.conn.execute(insert(discounts).values(
+            customer_id=customer_id, percent=percent)).inserted_primary_key[0]
         approval = crm.approvals.submit(g.actor, "discount", str(row_id),
                                         values={"percent": percent})
         return jsonify({"id": row_id, "status": approval.instance.status.value}), 201
