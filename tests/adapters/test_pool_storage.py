@@ -375,12 +375,15 @@ def test_take_put_warn_and_claims(storage: Storage) -> None:
         uow.team.put_many([TeamMember(CUSTOMER, "c4", "m2", Access.WRITE),
                            TeamMember(CUSTOMER, "c5", "m1", Access.READ)])
     with storage.transaction() as uow:
-        assert uow.pools.take(["c1", "c3", "c4", "nope"], "p1", "x1", at) == 1
-        assert uow.pools.take(["c1"], "p1", "m1", at) == 0, "taken already"
+        assert uow.pools.take({"c1": 1, "c3": 1, "c4": 1, "nope": 1}, "p1", "x1", at) == 1
+        assert uow.pools.take({"c1": 1}, "p1", "m1", at) == 0, "taken already"
+        assert uow.pools.take({"c2": 7}, "p1", "m1", at) == 0, "not at the version read"
         c1 = uow.records(CUSTOMER).get("c1")
         assert (c1.owner_id, c1.pool_id, c1.received_at, c1.previous_owner_id, c1.version,
                 c1.updated_at) == ("x1", None, at, "m2", 2, at)
-        assert uow.pools.put(["c4", "c3", "c2"], "p1", at) == 2, "c2 is in p1 already"
+        assert uow.pools.put({"c5": 9}, "p1", at) == [], "not at the version read"
+        assert uow.pools.put({"c4": 1, "c3": 1, "c2": 1}, "p1", at) == ["c4", "c3"], (
+            "c2 is in p1 already")
         c4, c3 = uow.records(CUSTOMER).get("c4"), uow.records(CUSTOMER).get("c3")
         assert (c4.owner_id, c4.previous_owner_id, c4.pool_id, c4.pooled_at, c4.version) == (
             None, "m1", "p1", at, 2)
@@ -390,9 +393,9 @@ def test_take_put_warn_and_claims(storage: Storage) -> None:
         uow.pools.mark_warned(["c4", "c5"], at)
         assert [c.pool_warned_at for c in uow.records(CUSTOMER).get_many(["c4", "c5"])] == [
             at, at]
-        assert uow.pools.take(["c4"], "p1", "m2", at) == 1
+        assert uow.pools.take({"c4": 2}, "p1", "m2", at) == 1
         assert uow.records(CUSTOMER).get("c4").pool_warned_at is None
-        uow.pools.lock_claimer("m1")
+        uow.pools.lock_owners(["m1", "m2"])
         uow.pools.add_claims([("c1", "m1", at - timedelta(microseconds=1)), ("c2", "m1", at),
                               ("c3", "m1", at + timedelta(hours=1)), ("c4", "m2", at)])
         assert uow.pools.claims_since("m1", at) == 2

@@ -132,7 +132,7 @@ FULL_CUSTOMER = Customer(
     source="广告", deal_status=DEAL_WON, phone="010-12345678", mobile="13800000009",
     email="a@b.cn", website="https://example.cn", address="北京", remark="多行\n备注",
     next_contact_at=T0 + timedelta(days=2), last_followup_at=T0 - timedelta(days=1),
-    last_followup_content="打电话", locked=True, pool_id="p1", previous_owner_id="u3",
+    last_followup_content="打电话", locked=True, pool_id=None, previous_owner_id="u3",
     pooled_at=T0 - timedelta(days=9), received_at=T0 - timedelta(days=3),
     pool_warned_at=T0 - timedelta(hours=1), lead_id="L7",
     custom={"c_dec": "-12.50", "c_list": ["x", "中"], "c_null": None, "c_nested": {"a": [1]}},
@@ -406,14 +406,15 @@ def _products(draw: st.DrawFn) -> list[Product]:
 def _customers(draw: st.DrawFn) -> list[Customer]:
     ids = draw(st.lists(st.text(alphabet="aA1_é", min_size=1, max_size=3), unique=True,
                         max_size=10))
-    return [
-        customer(i, locked=draw(st.booleans()), deal_status=draw(st.sampled_from(["未成交",
-                                                                                 DEAL_WON])),
-                 received_at=draw(st.none() | _INSTANTS),
-                 pool_id=draw(st.none() | st.just("p1")), level=draw(st.none() | _IDS),
-                 owner_id=draw(st.none() | st.sampled_from(USERS)))
-        for i in ids
-    ]
+    found = []
+    for i in ids:
+        owner = draw(st.none() | st.sampled_from(USERS))  # owned or in a pool, never both
+        found.append(customer(
+            i, locked=draw(st.booleans()), deal_status=draw(st.sampled_from(["未成交", DEAL_WON])),
+            received_at=draw(st.none() | _INSTANTS),
+            pool_id=None if owner else draw(st.none() | st.just("p1")),
+            level=draw(st.none() | _IDS), owner_id=owner))
+    return found
 
 
 @st.composite

@@ -7,12 +7,14 @@
   statements: owner cleared, previous owner kept, ``pooled_at`` set, version + 1,
   ``updated_at`` set, ``pool_warned_at`` cleared, their team entries deleted; returns the
   candidates it moved. Running it again at the same time moves nothing.
+- ``take`` and ``put`` change a customer only from the version the caller read: of two racing
+  moves of one customer exactly one happens, and a customer is never both owned and in a pool.
 """
 
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -36,20 +38,26 @@ class PoolRepository(Protocol):
         """Set ``pool_warned_at`` (one statement per chunk)."""
         ...
 
-    def take(self, customer_ids: Sequence[str], pool_id: str, owner_id: str, at: datetime
+    def take(self, versions: Mapping[str, int], pool_id: str, owner_id: str, at: datetime
              ) -> int:
-        """Give pool customers an owner, only those still in ``pool_id`` with no owner
-        (set-based, concurrency-safe): owner set, pool cleared, ``received_at`` = ``at``,
-        version + 1. Returns how many it took; the caller refuses a partial take."""
+        """Give pool customers (id → the version the caller read) an owner, only those still
+        in ``pool_id`` with no owner at that version (set-based, concurrency-safe): owner set,
+        pool cleared, ``received_at`` = ``at``, version + 1. Returns how many it took; the
+        caller refuses a partial take."""
         ...
 
-    def put(self, customer_ids: Sequence[str], pool_id: str, at: datetime) -> int:
-        """Move owned (or other pools') customers into ``pool_id``: previous owner kept,
-        owner cleared, ``pooled_at`` = ``at``, team cleared. Returns how many moved."""
+    def put(self, versions: Mapping[str, int], pool_id: str, at: datetime
+            ) -> builtins.list[str]:
+        """Move owned (or other pools') customers (id → the version the caller read) into
+        ``pool_id``, only those still at that version and not in ``pool_id`` yet: previous
+        owner kept, owner cleared, ``pooled_at`` = ``at``, team cleared. Returns the ids it
+        moved, in the order given."""
         ...
 
-    def lock_claimer(self, user_id: str) -> None:
-        """Serialise concurrent claims of one user until the transaction ends."""
+    def lock_owners(self, user_ids: Sequence[str]) -> None:
+        """Serialise, until the transaction ends, every operation that changes how many
+        customers these users own or claim (the owned-customer limit and the daily claim
+        limit are counted after this, so they hold under concurrency)."""
         ...
 
     def add_claims(self, claims: Sequence[tuple[str, str, datetime]]) -> None:

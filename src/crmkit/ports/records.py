@@ -14,7 +14,7 @@ Rules every adapter keeps (``crmkit.testing.RecordStorageContract`` checks them)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -52,8 +52,17 @@ class RecordRepository(Protocol):
     def find_equal(self, field: FieldRef, value: Any, *, limit: int = 10) -> list[Any]:
         """Records whose ``field`` equals ``value`` (duplicate checks), any owner, any scope."""
         ...
-    def reassign(self, record_ids: Sequence[str], owner_id: str | None, at: datetime) -> int:
-        """Set the owner of these records in one statement; returns how many changed."""
+    def reassign(self, record_ids: Sequence[str], owner_id: str | None, at: datetime, *,
+                 versions: Mapping[str, int] | None = None) -> int:
+        """Set the owner of these records in one statement; returns how many changed. With
+        ``versions`` (id → the version the caller read) only the records still at that version
+        change: a concurrent writer's change makes the count fall short."""
+        ...
+    def lock_values(self, field: str, values: Sequence[Any]) -> None:
+        """Serialise, until the transaction ends, every writer that checks or claims one of
+        these values of ``field`` (a unique value; the customer whose primary contact is being
+        chosen): a check-then-write of the same value then runs one writer after the other,
+        and the later one sees the earlier one's committed row."""
         ...
     def ids_owned_by(self, owner_id: str) -> list[str]: ...
     def children_of(

@@ -397,6 +397,21 @@ class RecordStorageContract(StorageSuite):
             assert records.reassign(["L3"], None, at) == 1
             assert records.get("L3") == sample_lead("L3", owner_id=None, version=2, updated_at=at)
 
+    def test_reassign_with_versions_changes_only_records_still_at_them(
+            self, storage: Storage) -> None:
+        at = T0 + timedelta(days=1)
+        with storage.transaction() as uow:
+            uow.records(LEAD).add_many([sample_lead("L1"), sample_lead("L2", version=5)])
+        with storage.transaction() as uow:
+            records = uow.records(LEAD)
+            assert records.reassign(["L1", "L2"], "u3", at, versions={"L1": 1, "L2": 4}) == 1
+            assert records.reassign(["L2"], "u3", at, versions={"L2": 4}) == 0
+            assert records.get("L1") == sample_lead("L1", owner_id="u3", version=2, updated_at=at)
+            assert records.get("L2") == sample_lead("L2", version=5)
+            many = {f"x{n}": n for n in range(3000)} | {"L2": 5}
+            assert records.reassign(list(many), "u4", at, versions=many) == 1
+            assert records.get("L2") == sample_lead("L2", owner_id="u4", version=6, updated_at=at)
+
     def test_reassign_and_get_many_take_thousands_of_ids(self, storage: Storage) -> None:
         """More ids than SQLite binds per statement (and than an inline ``IN`` list holds)."""
         ids = [f"L{n:05d}" for n in range(2600)]

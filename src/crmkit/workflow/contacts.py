@@ -1,5 +1,6 @@
 """联系人 Contacts (``crm.contacts``): each belongs to one customer the actor can see; a
-customer has at most one 首要联系人 (setting one clears the others)."""
+customer has at most one 首要联系人 (setting one clears the others; choosers of one customer's
+primary contact run one after the other, so the rule holds under concurrency)."""
 
 from __future__ import annotations
 
@@ -58,6 +59,8 @@ class ContactService(RecordService):
         if not chosen:
             return
         repo = op.uow.records(CONTACT)
+        # one chooser per customer at a time: the later one reads the earlier one's choice
+        repo.lock_values("primary_of", sorted(chosen))
         siblings = [rid for rid, _owner, parent in repo.children_of("customer_id", list(chosen))
                     if chosen[parent] != rid]
         for other in repo.get_many(siblings):

@@ -5,7 +5,9 @@
 - 成交状态 is set by hand here (and to 已成交 automatically when a contract is approved).
 - 客户数上限: per user or department, at most ``max_owned`` owned and ``max_locked`` locked
   customers; 已成交 customers count only when the rule says so. Every way a user gains customers
-  (create, transfer, conversion, claim, assign) checks it for the whole batch — all or nothing.
+  (create, transfer, conversion, claim, assign) checks it for the whole batch — all or nothing
+  — after locking the owner (``pools.lock_owners``), so concurrent gains are counted one after
+  the other and the limit holds under any concurrency.
 """
 
 from __future__ import annotations
@@ -87,7 +89,7 @@ class CustomerService(RecordService):
         for record in records:
             if record.owner_id is not None:
                 per_owner.setdefault(record.owner_id, []).append(record)
-        for owner, mine in per_owner.items():
+        for owner, mine in sorted(per_owner.items()):
             self.check_limits(op, owner, adding=len(mine), records=mine)
 
     def _before_transfer(self, op: Op, records: Sequence[Any], target: User) -> None:
@@ -163,6 +165,8 @@ class CustomerService(RecordService):
         rule = self._rule_for(op, user_id)
         if rule is None:
             return
+        if (rule.max_owned is not None and adding) or (rule.max_locked is not None and locking):
+            op.uow.pools.lock_owners([user_id])  # counted below: concurrent gains wait here
         if rule.max_owned is not None and adding:
             extra = adding if rule.count_won else sum(
                 1 for r in records if r.deal_status != DEAL_WON) if records else adding
@@ -200,7 +204,7 @@ class CustomerService(RecordService):
                         raise RuleViolation("pool customers cannot be locked",
                                             "公海客户不能锁定", code="customer.in_pool")
                     per_owner[r.owner_id] = per_owner.get(r.owner_id, 0) + 1
-                for owner, count in per_owner.items():
+                for owner, count in sorted(per_owner.items()):
                     self.check_limits(op, owner, locking=count)
             return [self._save(op, None, r, None, "lock" if locked else "unlock", locked=locked)
                     if r in changing else r for r in records]

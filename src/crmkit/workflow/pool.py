@@ -47,7 +47,7 @@ from crmkit.policies.reclaim import (
 from crmkit.serialization import structure, structure_patch
 from crmkit.workflow.customers import CustomerService
 from crmkit.workflow.querying import ListRequest
-from crmkit.workflow.records import RecordAccess, field_error
+from crmkit.workflow.records import RecordAccess, changed_meanwhile, field_error
 from crmkit.workflow.runtime import Actor, ActorRef, Op, Runtime
 
 POOL_REF = FieldRef("pool_id", ValueKind.TEXT, True)
@@ -202,7 +202,7 @@ class PoolService:
         ids = builtins.list(dict.fromkeys(customer_ids))
         with self._rt.operation(actor, Module.POOL, Operation.CLAIM) as op:
             me = op.user_id
-            op.uow.pools.lock_claimer(me)
+            op.uow.pools.lock_owners([me])
             customers = self._pooled(op, ids)
             pools = {p.id: p for p in self._member_pools(op)}
             for customer in customers:
@@ -275,8 +275,9 @@ class PoolService:
         for c in customers:
             by_pool.setdefault(c.pool_id or "", []).append(c.id)
         for pool_id, ids in by_pool.items():
-            if op.uow.pools.take(ids, pool_id, owner_id, op.now) != len(ids):
-                # taken meanwhile: no longer in a pool, the answer of a later (serialised) call
+            versions = {c.id: c.version for c in customers if c.id in ids}
+            if op.uow.pools.take(versions, pool_id, owner_id, op.now) != len(ids):
+                # changed meanwhile: the answer of a later (serialised) call
                 raise NotFound("customer not found in a pool", "公海客户不存在",
                                code="record.not_found")
         for c in customers:
@@ -302,15 +303,17 @@ class PoolService:
             for customer in customers:
                 target = self._home_pool(op, customer.owner_id, pool_id)
                 groups.setdefault(target.id, []).append(customer)
+            released: builtins.list[str] = []
             for target_id, group in groups.items():
-                self._put(op, group, target_id, "release")
-                for admin in sorted(self._pool(op, target_id).admin_ids):
+                moved = len(self._put(op, group, target_id, "release"))
+                released += [c.id for c in group if c.pool_id != target_id]
+                for admin in sorted(self._pool(op, target_id).admin_ids) if moved else ():
                     op.notify(Notification(admin, "pool.release",
-                                           f"{len(group)} 个客户被放入公海",
-                                           f"{len(group)} customer(s) were put into the pool",
-                                           CUSTOMER, None, {"count": len(group),
+                                           f"{moved} 个客户被放入公海",
+                                           f"{moved} customer(s) were put into the pool",
+                                           CUSTOMER, None, {"count": moved,
                                                             "pool_id": target_id}))
-            return op.uow.records(CUSTOMER).get_many([c.id for c in customers])
+            return op.uow.records(CUSTOMER).get_many(released)
 
     def _home_pool(self, op: Op, owner_id: str | None, pool_id: str | None) -> Pool:
         if pool_id is not None:
@@ -332,15 +335,21 @@ class PoolService:
             if not all(self._is_admin(op, self._pool(op, p or "")) for p in pools):
                 raise PermissionDenied("only pool admins move customers",
                                        "只有公海管理员可以转移公海客户", code="pool.not_admin")
-            self._put(op, customers, target.id, "move_pool")
-            return op.uow.records(CUSTOMER).get_many([c.id for c in customers])
+            return op.uow.records(CUSTOMER).get_many(
+                self._put(op, customers, target.id, "move_pool"))
 
     def _put(self, op: Op, customers: builtins.list[Customer], pool_id: str, action: str
-             ) -> None:
-        op.uow.pools.put([c.id for c in customers], pool_id, op.now)
-        for c in customers:
+             ) -> builtins.list[str]:
+        """Move the customers not in ``pool_id`` yet, each from the version read (one changed
+        meanwhile → ``Conflict``); log exactly those moved, return their ids."""
+        moving = [c for c in customers if c.pool_id != pool_id]
+        moved = op.uow.pools.put({c.id: c.version for c in moving}, pool_id, op.now)
+        if len(moved) != len(moving):
+            raise changed_meanwhile()
+        for c in moving:
             op.log(CUSTOMER, c.id, action, (FieldChange("owner_id", c.owner_id, None),
                                             FieldChange("pool_id", c.pool_id, pool_id)))
+        return moved
 
     # -- sweep and warnings ---------------------------------------------------------------------
     def sweep(self, actor: Actor, *, dry_run: bool = False, at: datetime | None = None,

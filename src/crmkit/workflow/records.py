@@ -84,6 +84,13 @@ def labelled(fields: FieldSet, errors: Iterable[FieldError]) -> builtins.list[Fi
     return result
 
 
+def changed_meanwhile() -> Conflict:
+    """A record changed between the read and the write (the loser of a race):
+    ``Conflict`` ``version_conflict``."""
+    return Conflict("the record was changed by someone else", "记录已被他人修改，请刷新后重试",
+                    code="version_conflict")
+
+
 def bounded_int(value: Any, path: str, low: int, high: int) -> int:
     """An integer argument in ``low..high``: ``type`` when it is no integer (booleans are
     not), ``range.min`` / ``range.max`` when it is out of range."""
@@ -120,6 +127,8 @@ def record_changes(old: Any | None, new: Any | None,
 
 @attrs.frozen
 class TransferReport:
+    """How many records changed owner (records the target owned already are not counted)."""
+
     moved: int
     to_user_id: str
 
@@ -351,6 +360,7 @@ class RecordService:
             return []
         owner_of: dict[Any, str] = {}
         values = builtins.list(dict.fromkeys(wanted.values()))
+        self._repo(op).lock_values(ref.key, values)  # a concurrent writer of one waits here
         for start in range(0, len(values), UNIQUE_CHUNK):
             chunk = tuple(values[start:start + UNIQUE_CHUNK])
             query = RecordQuery(RecordScope.everything(), (Condition(ref, Operator.IN, chunk),),
@@ -484,10 +494,7 @@ class RecordService:
     def _save(self, op: Op, fields: FieldSet | None, old: Any, expected_version: int | None,
               action: str, **changes: Any) -> Any:
         if expected_version is not None and expected_version != old.version:
-            raise Conflict(
-                "the record was changed by someone else", "记录已被他人修改，请刷新后重试",
-                code="version_conflict",
-            )
+            raise changed_meanwhile()
         new = attrs.evolve(old, version=old.version + 1, updated_at=op.now, **changes)
         new = self._before_write(op, new, old)
         if fields is not None:
@@ -599,19 +606,26 @@ class RecordService:
                 raise ValidationError([field_error("$.to_user_id", "not_found")])
             records = self._access.editable_many(op, self.kind, ids)
             self._before_transfer(op, records, target)
-            self.move_owner(op, records, target, keep, action="transfer")
+            moved = self.move_owner(op, records, target, keep, action="transfer")
             if cascade:
                 for move_related in self._cascades:
                     move_related(op, records, target.id, keep)
-            return TransferReport(len(records), target.id)
+            return TransferReport(moved, target.id)
 
     def move_owner(self, op: Op, records: Sequence[Any], target: User, keep: Access | None,
-                   *, action: str) -> None:
-        """Set-based owner change with team bookkeeping, log entries and one notification."""
+                   *, action: str) -> int:
+        """Set-based owner change with team bookkeeping, log entries and one notification;
+        returns how many records changed owner (those the target owned already do not).
+
+        Each record changes only from the version read (of two racing transfers one wins, the
+        other gets ``Conflict`` ``version_conflict``), so the log describes what happened."""
         moving = [r for r in records if r.owner_id != target.id]
         if not moving:
-            return
-        self._repo(op).reassign([r.id for r in moving], target.id, op.now)
+            return 0
+        versions = {r.id: r.version for r in moving}
+        if self._repo(op).reassign(builtins.list(versions), target.id, op.now,
+                                   versions=versions) != len(versions):
+            raise changed_meanwhile()
         if keep is not None:
             op.uow.team.put_many([
                 TeamMember(self.kind, r.id, r.owner_id, keep) for r in moving if r.owner_id
@@ -626,6 +640,7 @@ class RecordService:
             f"{len(moving)} {self.spec.label_en} record(s) were given to you",
             self.kind, moving[0].id if len(moving) == 1 else None, {"count": len(moving)},
         ))
+        return len(moving)
 
     def team(self, actor: ActorRef, record_id: str) -> builtins.list[TeamMember]:
         with self._rt.operation(actor, self.spec.module, Operation.VIEW) as op:

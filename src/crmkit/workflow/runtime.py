@@ -133,6 +133,10 @@ class _ScopeCache:
 
     The index and its scopes dict are swapped together when the version moves: a thread still
     resolving against the old index writes into the old dict, never a stale scope into the new.
+
+    Its scopes are resolved from roles read *after* the index's version: a label is never
+    newer than its data (read the other way round, a role change committed between the two
+    reads would be cached under the new version with the old roles).
     """
 
     def __init__(self) -> None:
@@ -231,12 +235,14 @@ class Runtime:
         key = (op.actor.id, module)
         scope = scopes.get(key)
         if scope is None:
+            user = op.uow.users.get(op.actor.id)  # after the version: never older
+            roles = op.uow.roles.get_many(user.role_ids) if user is not None else []
             pools: frozenset[str] = frozenset()
             if module in (Module.CUSTOMERS, Module.POOL):
                 pools = frozenset(p.id for p in op.uow.pools.list()
                                   if op.actor.id in p.admin_ids
                                   or op.actor.id in pool_members(p, index))
-            scope = scopes[key] = resolve_scope(index, op.actor.id, op.roles, module,
+            scope = scopes[key] = resolve_scope(index, op.actor.id, roles, module,
                                                 pool_ids=pools)
         op.scopes[module] = scope
         return scope

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -79,12 +79,13 @@ class MemoryPools(UndoDict[str, Pool]):
         self._team.clear(CUSTOMER, [c.customer_id for c in moved])
         return moved
 
-    def take(self, customer_ids: Sequence[str], pool_id: str, owner_id: str, at: datetime
+    def take(self, versions: Mapping[str, int], pool_id: str, owner_id: str, at: datetime
              ) -> int:
         taken = 0
-        for customer_id in dict.fromkeys(customer_ids):
+        for customer_id, version in versions.items():
             old = self._customers.rows.get(customer_id)
-            if old is None or old.pool_id != pool_id or old.owner_id is not None:
+            if (old is None or old.version != version or old.pool_id != pool_id
+                    or old.owner_id is not None):
                 continue
             self._customers._set(customer_id, attrs.evolve(
                 old, owner_id=owner_id, pool_id=None, received_at=at, pool_warned_at=None,
@@ -92,11 +93,12 @@ class MemoryPools(UndoDict[str, Pool]):
             taken += 1
         return taken
 
-    def put(self, customer_ids: Sequence[str], pool_id: str, at: datetime) -> int:
+    def put(self, versions: Mapping[str, int], pool_id: str, at: datetime
+            ) -> builtins.list[str]:
         moved = []
-        for customer_id in dict.fromkeys(customer_ids):
+        for customer_id, version in versions.items():
             old = self._customers.rows.get(customer_id)
-            if old is None or old.pool_id == pool_id:
+            if old is None or old.version != version or old.pool_id == pool_id:
                 continue
             self._customers._set(customer_id, attrs.evolve(
                 old, owner_id=None, previous_owner_id=old.owner_id or old.previous_owner_id,
@@ -104,9 +106,9 @@ class MemoryPools(UndoDict[str, Pool]):
                 updated_at=at))
             moved.append(customer_id)
         self._team.clear(CUSTOMER, moved)
-        return len(moved)
+        return moved
 
-    def lock_claimer(self, user_id: str) -> None:
+    def lock_owners(self, user_ids: Sequence[str]) -> None:
         """Memory transactions are serial already."""
 
     def mark_warned(self, customer_ids: Sequence[str], at: datetime) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -182,11 +182,13 @@ class MemoryRecords(UndoDict[str, Any]):
         found = [r for r in self.rows.values() if field_value(r, field) == value]
         return sorted(found, key=lambda r: r.id)[:limit]
 
-    def reassign(self, record_ids: Sequence[str], owner_id: str | None, at: datetime) -> int:
+    def reassign(self, record_ids: Sequence[str], owner_id: str | None, at: datetime, *,
+                 versions: Mapping[str, int] | None = None) -> int:
         changed = 0
         for record_id in dict.fromkeys(record_ids):
             record = self.rows.get(record_id)
-            if record is not None:
+            if record is not None and (versions is None
+                                       or versions.get(record_id) == record.version):
                 extra = ({"received_at": at, "pool_warned_at": None}
                          if hasattr(record, "received_at") else {})
                 self._set(record_id, attrs.evolve(
@@ -194,6 +196,9 @@ class MemoryRecords(UndoDict[str, Any]):
                     **extra))
                 changed += 1
         return changed
+
+    def lock_values(self, field: str, values: Sequence[Any]) -> None:
+        """Memory transactions are serial already."""
 
     def ids_owned_by(self, owner_id: str) -> list[str]:
         return sorted(r.id for r in self.rows.values() if r.owner_id == owner_id)

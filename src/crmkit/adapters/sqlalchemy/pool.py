@@ -13,16 +13,18 @@ reclaim specs (:class:`~crmkit.entities.pool.ReclaimSpec`).
   ``tests/adapters/test_pool_storage.py``. (Not one ``UPDATE … RETURNING <CASE>``: SQLite
   renders RETURNING columns unqualified, so the ``NOT EXISTS`` probes inside the ``CASE``
   would bind ``id`` to the opportunity's own id.)
-- Concurrency: ``take`` only takes customers still in the pool without an owner, in one UPDATE
-  (PostgreSQL re-checks the condition on a row another transaction just changed, so of two
-  concurrent claims exactly one takes the customer); ``lock_claimer`` takes a row lock on the
-  claimer's ``crm_users`` row on PostgreSQL (SQLite transactions are ``BEGIN IMMEDIATE``).
+- Concurrency: ``take`` only takes customers still in the pool without an owner, and ``put``
+  only moves customers, at the version the caller read, each in one UPDATE (PostgreSQL
+  re-checks the condition on a row another transaction just changed, so of two concurrent
+  claims, or a release and a transfer, exactly one changes the customer); ``lock_owners``
+  takes row locks on the users' ``crm_users`` rows on PostgreSQL (SQLite transactions are
+  ``BEGIN IMMEDIATE``), serialising each user's claims and gains.
 """
 
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -50,6 +52,7 @@ from sqlalchemy import (
 )
 
 from crmkit.adapters.sqlalchemy.base import Repository
+from crmkit.adapters.sqlalchemy.records import at_versions
 from crmkit.adapters.sqlalchemy.scope import in_id_set
 from crmkit.adapters.sqlalchemy.tables import (
     JSONDocument,
@@ -307,27 +310,31 @@ class SqlPools(Repository):
                                .values(pool_warned_at=at))
 
     # -- claim, assign, release -------------------------------------------------------------
-    def take(self, customer_ids: Sequence[str], pool_id: str, owner_id: str, at: datetime
+    def take(self, versions: Mapping[str, int], pool_id: str, owner_id: str, at: datetime
              ) -> int:
-        """One UPDATE of the customers still in ``pool_id`` without an owner."""
-        if not customer_ids:
+        """One UPDATE of the customers still in ``pool_id`` without an owner, at the version
+        read."""
+        if not versions:
             return 0
         statement = (
             update(customers)
-            .where(in_id_set(_c.id, customer_ids), _c.pool_id == pool_id,
-                   _c.owner_id.is_(None))
+            .where(in_id_set(_c.id, builtins.list(versions)), at_versions(customers, versions),
+                   _c.pool_id == pool_id, _c.owner_id.is_(None))
             .values(owner_id=owner_id, pool_id=None, received_at=at, pool_warned_at=None,
                     version=_c.version + 1, updated_at=at)
         )
         return int(self._conn.execute(statement).rowcount)
 
-    def put(self, customer_ids: Sequence[str], pool_id: str, at: datetime) -> int:
-        """One ``UPDATE … RETURNING id`` of those not in ``pool_id`` yet, one team DELETE."""
-        if not customer_ids:
-            return 0
+    def put(self, versions: Mapping[str, int], pool_id: str, at: datetime
+            ) -> builtins.list[str]:
+        """One ``UPDATE … RETURNING id`` of those not in ``pool_id`` yet, at the version read;
+        one team DELETE."""
+        if not versions:
+            return []
         statement = (
             update(customers)
-            .where(in_id_set(_c.id, customer_ids),
+            .where(in_id_set(_c.id, builtins.list(versions)),
+                   at_versions(customers, versions),
                    or_(_c.pool_id.is_(None), _c.pool_id != pool_id))
             .values(owner_id=None,
                     previous_owner_id=func.coalesce(_c.owner_id, _c.previous_owner_id),
@@ -335,17 +342,19 @@ class SqlPools(Repository):
                     version=_c.version + 1, updated_at=at)
             .returning(_c.id)
         )
-        moved = list(self._conn.execute(statement).scalars())
-        self._clear_team(moved)
-        return len(moved)
+        moved = set(self._conn.execute(statement).scalars())
+        self._clear_team(builtins.list(moved))
+        return [cid for cid in versions if cid in moved]
 
-    def lock_claimer(self, user_id: str) -> None:
-        """PostgreSQL: ``SELECT … FOR NO KEY UPDATE`` of the user's row — it serialises the
-        user's claims without blocking foreign-key checks against the row. SQLite: nothing
-        (``BEGIN IMMEDIATE`` transactions already run one at a time)."""
-        if self._postgres:
+    def lock_owners(self, user_ids: Sequence[str]) -> None:
+        """PostgreSQL: ``SELECT … ORDER BY id FOR NO KEY UPDATE`` of the users' rows (in id
+        order, so two such locks never deadlock) — it serialises their claims and gains without
+        blocking foreign-key checks against the rows. SQLite: nothing (``BEGIN IMMEDIATE``
+        transactions already run one at a time)."""
+        if self._postgres and user_ids:
             self._conn.execute(
-                select(users.c.id).where(users.c.id == user_id).with_for_update(key_share=True)
+                select(users.c.id).where(in_id_set(users.c.id, user_ids))
+                .order_by(users.c.id).with_for_update(key_share=True)
             )
 
     def add_claims(self, claims: Sequence[tuple[str, str, datetime]]) -> None:

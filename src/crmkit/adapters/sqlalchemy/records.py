@@ -12,20 +12,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import attrs
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     RowMapping,
     Select,
+    String,
     Table,
+    and_,
     bindparam,
+    cast,
     delete,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -172,6 +177,22 @@ def upsert(
 # -- records -----------------------------------------------------------------------------------
 
 
+_ADVISORY_LOCKS = text(
+    "SELECT count(pg_advisory_xact_lock(h)) FROM "
+    "(SELECT hashtextextended(k, 0) AS h FROM unnest(CAST(:keys AS text[])) AS k "
+    "ORDER BY h) AS ordered"
+)
+
+
+def at_versions(table: Table, versions: Mapping[str, int]) -> ColumnElement[bool]:
+    """Each row still at the version the caller read: ``id || ':' || version`` is one of the
+    ``"<id>:<version>"`` tokens, bound as one id set (any number of rows, both dialects). Under
+    PostgreSQL's READ COMMITTED an UPDATE waiting on a row another transaction changed
+    re-checks this on the new row, so of two writers that read the same version one wins."""
+    token = table.c.id.concat(":").concat(cast(table.c.version, String))
+    return in_id_set(token, [f"{rid}:{version}" for rid, version in versions.items()])
+
+
 class SqlRecords(Repository):
     """:class:`~crmkit.ports.records.RecordRepository` over one :class:`RecordTable`."""
 
@@ -288,10 +309,12 @@ class SqlRecords(Repository):
         """Records whose ``field`` equals ``value`` (any owner, any scope), by id."""
         return self._all(self._compiler.find_equal(field, value, limit))
 
-    def reassign(self, record_ids: Sequence[str], owner_id: str | None, at: datetime) -> int:
+    def reassign(self, record_ids: Sequence[str], owner_id: str | None, at: datetime, *,
+                 versions: Mapping[str, int] | None = None) -> int:
         """``UPDATE … SET owner_id, version = version + 1, updated_at (and received_at = at,
-        pool_warned_at = NULL on kinds that have them) WHERE id IN (…)``: one statement for any
-        number of ids; returns how many rows changed."""
+        pool_warned_at = NULL on kinds that have them) WHERE id IN (…)`` (``AND`` each row still
+        at its version in ``versions``, see :func:`at_versions`): one statement for any number
+        of ids; returns how many rows changed."""
         wanted = list(dict.fromkeys(record_ids))
         if not wanted:
             return 0
@@ -303,7 +326,10 @@ class SqlRecords(Repository):
             values["received_at"] = at
         if "pool_warned_at" in table.c:
             values["pool_warned_at"] = None
-        statement = update(table).where(self._compiler.with_ids(wanted)).values(values)
+        where = self._compiler.with_ids(wanted)
+        if versions is not None:
+            where = and_(where, at_versions(table, versions))
+        statement = update(table).where(where).values(values)
         return int(self._conn.execute(statement).rowcount)
 
     def children_of(
@@ -322,6 +348,15 @@ class SqlRecords(Repository):
             .order_by(*self._compiler.order_by(()))
         )
         return [(row[0], row[1], row[2]) for row in self._conn.execute(statement)]
+
+    def lock_values(self, field: str, values: Sequence[Any]) -> None:
+        """PostgreSQL: one transaction-scoped advisory lock per ``<kind>:<field>:<value>``
+        (64-bit text hash), taken in hash order so two writers never deadlock on them; one
+        statement. SQLite: nothing (``BEGIN IMMEDIATE`` transactions run one at a time)."""
+        if self._conn.dialect.name != "postgresql" or not values:
+            return
+        keys = sorted({f"{self.kind}:{field}:{value}" for value in values})
+        self._conn.execute(_ADVISORY_LOCKS, {"keys": keys})
 
     def ids_owned_by(self, owner_id: str) -> list[str]:
         statement = (

@@ -343,9 +343,12 @@ customers = Table(
     Index("ix_crm_customers_name", "name"),
     Index("ix_crm_customers_owner_locked", "owner_id", "locked"),
     Index("ix_crm_customers_owner_deal", "owner_id", "deal_status"),
+    CheckConstraint("owner_id IS NULL OR pool_id IS NULL", name="owned_or_pooled"),
 )
 """客户: one column per :class:`~crmkit.entities.sales.Customer` attribute plus ``custom``.
-Name uniqueness is the workflow's (set-based check); ``owner_id`` is NULL while in a pool."""
+Name uniqueness is the workflow's (set-based check, writers of one name serialised by
+:meth:`~crmkit.adapters.sqlalchemy.records.SqlRecords.lock_values`); a customer is owned or in a
+pool, never both (``owned_or_pooled``)."""
 
 contacts = Table(
     "crm_contacts",
@@ -395,7 +398,7 @@ products = Table(
     Index("ix_crm_products_category", "category_id"),
 )
 """产品: one column per :class:`~crmkit.entities.sales.Product` attribute plus ``custom``; code
-uniqueness is the workflow's."""
+uniqueness is the workflow's (writers of one code serialised, as customer names)."""
 
 opportunities = Table(
     "crm_opportunities",
