@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,8 @@ from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
 
 from crmkit.adapters.sqlalchemy import migrations
+
+T0 = datetime(2026, 11, 2, tzinfo=UTC)
 
 
 def _diff(engine: Engine, target: Any = metadata, **opts: Any) -> list[Any]:
@@ -78,6 +81,32 @@ def test_create_schema_stamps_head_so_upgrade_has_nothing_to_do(empty_engine: En
     assert migrations.current(empty_engine) == SCHEMA_REVISION
     migrations.upgrade(empty_engine)
     assert _diff(empty_engine) == []
+
+
+def test_0002_repairs_customers_owned_and_pooled_then_refuses_them(empty_engine: Engine
+                                                                      ) -> None:
+    migrations.upgrade(empty_engine, "0001_initial")
+    c = crm_tables.customers
+    row = {"created_at": T0, "updated_at": T0, "version": 1, "deal_status": "未成交",
+           "locked": False, "custom": {}}
+    with empty_engine.begin() as conn:
+        conn.execute(sa.insert(c), [{**row, "id": "both", "name": "甲", "owner_id": "u1",
+                                     "pool_id": "p1"},
+                                    {**row, "id": "pooled", "name": "乙", "owner_id": None,
+                                     "pool_id": "p1"}])
+    migrations.upgrade(empty_engine)
+    with empty_engine.connect() as conn:
+        assert dict(conn.execute(sa.select(c.c.id, c.c.owner_id)).all()) == {
+            "both": "u1", "pooled": None}
+        assert dict(conn.execute(sa.select(c.c.id, c.c.pool_id)).all()) == {
+            "both": None, "pooled": "p1"}
+    with pytest.raises(sa.exc.IntegrityError, match="owned_or_pooled"), \
+            empty_engine.begin() as conn:
+        conn.execute(sa.update(c).where(c.c.id == "pooled").values(owner_id="u2"))
+    assert _diff(empty_engine) == []
+    migrations.downgrade(empty_engine, "0001_initial")
+    with empty_engine.begin() as conn:
+        conn.execute(sa.update(c).where(c.c.id == "pooled").values(owner_id="u2"))
 
 
 def test_an_outdated_schema_is_refused_until_upgraded(tmp_path: Path) -> None:

@@ -251,7 +251,7 @@ class HeldAfterRead:
     window is certain, not lucky). SQLite runs one transaction at a time: nothing is held."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, team: Team, parties: int) -> None:
-        self.barrier = threading.Barrier(parties, timeout=10)
+        self.barrier = threading.Barrier(parties, timeout=60)
         if team.backend == "sqlite":
             return
         for owner, name in ((RecordAccess, "editable_many"), (PoolService, "_pooled")):
