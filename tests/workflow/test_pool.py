@@ -144,7 +144,8 @@ class TestClaimAndAssign:
         def someone_else_takes_it_meanwhile(self: PoolService, op: Any, ids: list[str]
                                             ) -> list[Any]:
             found = read_first(self, op, ids)
-            op.uow.pools.take(ids, found[0].pool_id, org.manager.id, op.now)
+            op.uow.pools.take({c.id: c.version for c in found}, found[0].pool_id,
+                              org.manager.id, op.now)
             return found
 
         monkeypatch.setattr(PoolService, "_pooled", someone_else_takes_it_meanwhile)
