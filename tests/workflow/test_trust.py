@@ -259,7 +259,7 @@ class TestSuperAdministratorsReachEveryPool:
         assert crm.customers.get(org.admin, a.id).pool_id == east.id
         assert crm.customers.update(org.admin, a.id, {"remark": "核实"}).remark == "核实"
         crm.followups.add(org.admin, "customer", a.id, {"method": "打电话", "content": "在"})
-        assert crm.pool.move(org.admin, [b.id], west.id) == 1
+        assert [c.pool_id for c in crm.pool.move(org.admin, [b.id], west.id)] == [west.id]
         [mine] = crm.pool.claim(org.admin, [a.id])
         assert (mine.owner_id, mine.pool_id) == (org.admin.id, None)
         [given] = crm.pool.assign(org.admin, [b.id], org.manager.id)
