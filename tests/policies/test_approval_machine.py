@@ -4,10 +4,11 @@ Random DAGs of condition and approver nodes over a small org are submitted with 
 values; random users then approve, reject, withdraw, resubmit and void. A model written from
 the rule text (DESIGN §5 "审批流") — its own condition evaluation, its own supervisor walk, its
 own approver resolution, and approvals fed only by the calls that succeeded — predicts every
-outcome. Invariants: the instance is 通过 only if every required approver of every passed step
-approved (会签 all, 或签 at least one, sequential all in order); nobody outside the current step
-can act (the attempt raises and the instance is unchanged); statuses move only along the
-allowed edges."""
+outcome. Invariants: the submitter is never an approver and never approves their own
+submission (a node only they could approve goes to the other 超级管理员); the instance is 通过
+only if every required approver of every passed step approved (会签 all, 或签 at least one,
+sequential all in order); nobody outside the current step can act (the attempt raises and the
+instance is unchanged); statuses move only along the allowed edges."""
 
 from __future__ import annotations
 
@@ -61,6 +62,7 @@ USERS = sorted(DEPARTMENT)
 DISABLED = frozenset({"u6"})
 ACTIVE = [u for u in USERS if u not in DISABLED]
 ROLE_HOLDERS = {"r0": ["u1", "u3", "u6"], "r1": ["u2"], "r2": [], "r3": ["u6"]}
+SUPER_ADMINS = ["u0", "u6"]  # 超级管理员 (u6 disabled): they decide nodes only the submitter could
 ROLES = sorted(ROLE_HOLDERS)
 USER_ROLES = {u: [r for r, holders in ROLE_HOLDERS.items() if u in holders] for u in USERS}
 SNAPSHOT = OrgSnapshot(
@@ -228,7 +230,10 @@ NO_APPROVER = "no approver"
 def model_steps(flow: ApprovalFlow, values: dict[str, Any], submitter: str,
                 chosen: dict[str, list[str]]) -> list[ModelStep] | str:
     nodes = {n.id: n for n in flow.nodes}
-    admins = [u for u in flow.admin_ids if u not in DISABLED]
+    supers = [u for u in SUPER_ADMINS if u not in DISABLED and u != submitter]
+    admins = [u for u in flow.admin_ids if u not in DISABLED and u != submitter]
+    if not admins and submitter in flow.admin_ids:
+        admins = supers
     steps: list[ModelStep] = []
     at: str | None = flow.start
     while at is not None:
@@ -244,10 +249,13 @@ def model_steps(flow: ApprovalFlow, values: dict[str, Any], submitter: str,
                     at = hits[0].next
                     break
             continue
-        people = model_approvers(node, submitter, chosen)
+        resolved = model_approvers(node, submitter, chosen)
+        people = [u for u in resolved if u != submitter]  # nobody approves their own
         mode = M.ANY if node.source is Src.SUPERVISOR else (node.mode or DEFAULT_MODE[node.source])
         if people:
             steps.append(ModelStep(node.id, mode, people))
+        elif resolved and supers:
+            steps.append(ModelStep(node.id, M.ANY, supers))
         elif flow.no_approver is NoApproverPolicy.ADMIN:
             if not admins:
                 return NO_APPROVER
@@ -322,7 +330,7 @@ class ApprovalMachine(RuleBasedStateMachine):
             made = submit(self.flow, values, submitter, ORG, record_id="r", instance_id="i",
                           now=self.now(), role_holders=ROLE_HOLDERS,
                           submitter_role_ids=USER_ROLES[submitter], chosen=chosen,
-                          disabled_user_ids=DISABLED)
+                          disabled_user_ids=DISABLED, super_admin_ids=SUPER_ADMINS)
         except RuleViolation as error:
             assert expected == NO_APPROVER and error.code == "approval.no_approver"
             event("submit: nobody can approve")
@@ -365,7 +373,7 @@ class ApprovalMachine(RuleBasedStateMachine):
                 after = resubmit(before, actor, self.flow, values, ORG, now=self.now(),
                                  role_holders=ROLE_HOLDERS, chosen=chosen, comment=comment,
                                  submitter_role_ids=USER_ROLES[self.submitter],
-                                 disabled_user_ids=DISABLED)
+                                 disabled_user_ids=DISABLED, super_admin_ids=SUPER_ADMINS)
             else:
                 after = act(before, actor, action, now=self.now(), comment=comment)
         except CrmError as error:
@@ -449,6 +457,18 @@ class ApprovalMachine(RuleBasedStateMachine):
                 assert sorted(step.approved) == sorted(step.approvers)
             else:
                 assert step.approved and set(step.approved) <= set(step.approvers)
+
+    @invariant()
+    def the_submitter_never_approves_their_own_submission(self) -> None:
+        """No step waits for the submitter, and an approval never ends 通过 through a step
+        the submitter acted on."""
+        instance = self.instance
+        if instance is None:
+            return
+        assert all(self.submitter not in s.approver_ids for s in instance.steps)
+        if instance.status is S.APPROVED:
+            assert all(e.actor_id != self.submitter for e in instance.history
+                       if e.action is A.APPROVE)
 
     @invariant()
     def statuses_move_along_allowed_edges(self) -> None:

@@ -251,6 +251,63 @@ def test_no_approver_goes_to_admin_or_passes(org: Org, setup: Setup) -> None:
     assert c2.approval_status is S.APPROVED
 
 
+def test_the_submitter_never_approves_their_own_submission_at_any_node(
+        org: Org, setup: Setup) -> None:
+    flow(org, approver("pair", "members", "reps", member_ids=[org.rep.id, setup.finance.id]),
+         approver("reps", "role", "chain", role_id=org.roles["sales_rep"]),
+         approver("chain", "supervisor_chain", level=2))
+    c = org.crm.contracts.create(org.rep, {"name": "合同", "customer_id": setup.customer.id},
+                                 submit=True)
+    steps = org.crm.contracts.approval(org.rep, c.id).steps
+    assert [(s.node_id, s.approver_ids, s.by_admin) for s in steps] == [
+        ("pair", (setup.finance.id,), False),
+        ("reps", (org.admin.id,), True),   # only 张三 holds 销售员: the 超级管理员 decide
+        ("chain", (org.manager.id, org.admin.id), False)]
+    org.crm.approvals.approve(setup.finance, "contract", c.id)
+    with pytest.raises(PermissionDenied) as refused:
+        org.crm.approvals.approve(org.rep, "contract", c.id)
+    assert refused.value.code == "approval.not_your_turn"
+    for user in (org.admin, org.manager, org.admin):
+        org.crm.approvals.approve(user, "contract", c.id)
+    done = org.crm.contracts.approval(org.rep, c.id)
+    assert done.status is S.APPROVED
+    assert org.rep.id not in {e.actor_id for e in done.history if e.action.value == "approve"}
+
+
+def test_a_node_only_the_sole_super_admin_could_approve_follows_the_no_approver_setting(
+        org: Org, setup: Setup) -> None:
+    own = org.crm.customers.create(org.admin, {"name": "王总的客户"})
+    data = {"name": "自己的合同", "customer_id": own.id}
+    flow(org, approver("me", "members", member_ids=[org.admin.id]))  # auto_pass by default
+    passed = org.crm.contracts.create(org.admin, data, submit=True)
+    assert passed.approval_status is S.APPROVED
+    history = org.crm.contracts.approval(org.admin, passed.id).history
+    assert [e.action.value for e in history] == ["submit", "auto_pass"]
+    flow(org, approver("me", "members", member_ids=[org.admin.id]), no_approver="admin",
+         admin_ids=[org.admin.id])
+    with pytest.raises(RuleViolation) as refused:
+        org.crm.contracts.create(org.admin, {**data, "name": "自己的合同2"}, submit=True)
+    assert refused.value.code == "approval.no_approver"
+    second = org.user("13900000031", "副总", org.top, "super_admin")
+    handed = org.crm.contracts.create(org.admin, {**data, "name": "自己的合同3"}, submit=True)
+    step = org.crm.contracts.approval(org.admin, handed.id).steps[0]
+    assert step.approver_ids == (second.id,) and step.by_admin
+
+
+def test_a_new_owner_who_approved_before_resubmits_from_the_first_node(
+        org: Org, setup: Setup) -> None:
+    flow(org, approver("mgr", "supervisor", "fin"),
+         approver("fin", "members", member_ids=[setup.finance.id]), resubmit_from="rejecting")
+    c = org.crm.contracts.create(org.rep, {"name": "合同", "customer_id": setup.customer.id},
+                                 submit=True)
+    org.crm.approvals.approve(org.manager, "contract", c.id)
+    org.crm.approvals.reject(setup.finance, "contract", c.id, "付款条件")
+    org.crm.contracts.transfer(org.admin, [c.id], org.manager.id)
+    again = org.crm.contracts.submit(org.manager, c.id).instance
+    assert again.current == 0 and again.status is S.PENDING
+    assert [(s.node_id, s.approver_ids) for s in again.steps] == [
+        ("mgr", (org.admin.id,)), ("fin", (setup.finance.id,))]
+
 # -- a host's own kind -------------------------------------------------------------------------
 def test_host_kind_goes_through_the_same_engine(org: Org, setup: Setup) -> None:
     seen: list[tuple[Any, str]] = []

@@ -306,7 +306,8 @@ class ApprovalFlow:
 class ApprovalStep:
     """One resolved step of an instance: ``approver_ids`` (in order) deciding by ``mode``;
     who approved so far (in order), who rejected and why. ``by_admin`` marks a node that
-    resolved to nobody and went to the flow's admins."""
+    resolved to nobody (or to the submitter alone) and went to the flow's admins or the
+    other 超级管理员."""
 
     node_id: str
     mode: ApprovalMode

@@ -23,9 +23,13 @@ snapshotted (:func:`resolve_approvers`); only active, known users approve, each 
   the submitter (``approval.self_approver``);
 - SUPERVISOR_CHAIN: the active supervisors of levels 1..``level``, one after another.
 
-A node resolving to nobody is skipped (AUTO_PASS, recorded in the history) or handed to the
-flow's active admins as a 或签 step (ADMIN; no active admin → ``approval.no_approver``). A
-path without steps is approved at submit.
+The submitter never approves their own submission, at any node: they are left out of every
+node's approvers. A node whose only approver was the submitter goes to the organisation's active
+超级管理员 other than the submitter (``super_admin_ids``) as a 或签 step. A node resolving to
+nobody — or to the submitter alone with no other 超级管理员 — is skipped (AUTO_PASS, recorded
+in the history) or handed to the flow's active admins other than the submitter as a 或签 step
+(ADMIN; when the submitter is the only one, to the other 超级管理员; nobody →
+``approval.no_approver``). A path without steps is approved at submit.
 
 Acting (:func:`act`): only while 待审核/审核中, and only the current step's approvers (see
 :attr:`~crmkit.entities.approvals.ApprovalStep.waiting_for`): SEQUENTIAL — the next one in
@@ -549,6 +553,7 @@ def submit(
     submitter_role_ids: Collection[str] = (),
     chosen: Mapping[str, Sequence[str]] = NO_IDS,
     disabled_user_ids: Collection[str] = frozenset(),
+    super_admin_ids: Collection[str] = (),
     comment: str = "",
 ) -> ApprovalInstance:
     """Submit record ``record_id`` (of ``flow.kind``, field values ``record_values``) for approval.
@@ -556,7 +561,8 @@ def submit(
     Disabled flow → 无需审批. Else the route is decided, approvers resolved and snapshotted;
     no step at all → 通过 at once; otherwise 待审核 waiting for the first step.
     ``role_holders`` maps a role id to its holders; ``chosen`` maps a SUBMITTER_CHOOSES node id
-    to the users the submitter picked; ``disabled_user_ids`` never approve.
+    to the users the submitter picked; ``disabled_user_ids`` never approve;
+    ``super_admin_ids`` (the 超级管理员) decide nodes only the submitter could approve.
     """
     base = ApprovalInstance(
         id=instance_id, record_kind=flow.kind, record_id=record_id, flow_id=flow.id,
@@ -572,16 +578,24 @@ def submit(
     _check_choices(path, chosen, org, disabled_user_ids, submitter_id)
     steps: list[ApprovalStep] = []
     history = [submitted]
-    admins = _unique(u for u in flow.admin_ids
-                     if u in org.department_of and u not in disabled_user_ids)
+
+    def others(ids: Iterable[str]) -> tuple[str, ...]:
+        return _unique(u for u in ids if u != submitter_id
+                       and u in org.department_of and u not in disabled_user_ids)
+
+    supers = others(super_admin_ids)
+    admins = others(flow.admin_ids) or (supers if submitter_id in flow.admin_ids else ())
     for node in path:
-        approvers = resolve_approvers(node, submitter_id, org, role_holders=role_holders,
-                                      chosen=chosen, disabled_user_ids=disabled_user_ids)
+        resolved = resolve_approvers(node, submitter_id, org, role_holders=role_holders,
+                                     chosen=chosen, disabled_user_ids=disabled_user_ids)
+        approvers = others(resolved)
         if approvers:
             mode = node.effective_mode
             if node.source is ApproverSource.SUPERVISOR:
                 mode = ApprovalMode.ANY
             steps.append(ApprovalStep(node.id, mode, approvers))
+        elif resolved and supers:  # only the submitter could approve: 超级管理员 decide
+            steps.append(ApprovalStep(node.id, ApprovalMode.ANY, supers, by_admin=True))
         elif flow.no_approver is NoApproverPolicy.AUTO_PASS:
             history.append(ApprovalEvent(None, ApprovalAction.AUTO_PASS, now, node_id=node.id))
         elif admins:
@@ -662,7 +676,7 @@ def act(
                      finished_at=now)
     if action is ApprovalAction.RESUBMIT:
         _check_resubmit(instance, actor_id)
-        if instance.resubmit_from is ResubmitFrom.FIRST:
+        if instance.resubmit_from is ResubmitFrom.FIRST or submitter_approves(instance):
             raise RuleViolation(
                 "this flow resubmits from the first node: use resubmit() with the flow",
                 "该审批流从第一个节点重新提交，需重新解析审批人",
@@ -702,6 +716,12 @@ def act(
                  status=ApprovalStatus.IN_REVIEW)
 
 
+def submitter_approves(instance: ApprovalInstance) -> bool:
+    """Whether the submitter is an approver of some step (a record that changed hands since
+    the snapshot): such an approval cannot resume from the stopping step, only start over."""
+    return any(instance.submitter_id in s.approver_ids for s in instance.steps)
+
+
 def _at_step(event: ApprovalEvent, instance: ApprovalInstance) -> ApprovalEvent:
     step = instance.current_step
     return attrs.evolve(event, step=instance.current,
@@ -725,17 +745,19 @@ def resubmit(
     submitter_role_ids: Collection[str] = (),
     chosen: Mapping[str, Sequence[str]] = NO_IDS,
     disabled_user_ids: Collection[str] = frozenset(),
+    super_admin_ids: Collection[str] = (),
     comment: str = "",
 ) -> ApprovalInstance:
     """重新提交 after 拒绝 or 撤回, by the submitter, per the flow's setting at submit:
 
     - REJECTING: from the stopping step of the snapshot (same as ``act(…, RESUBMIT)``; the
-      other arguments are not used);
+      other arguments are not used) — unless the submitter is an approver of the snapshot,
+      then as FIRST;
     - FIRST: :func:`submit` again with ``flow`` (its current version and enabled switch) and
       the record's current values — same instance id, history continued, ``version`` + 1.
     """
     _check_resubmit(instance, actor_id)
-    if instance.resubmit_from is ResubmitFrom.REJECTING:
+    if instance.resubmit_from is ResubmitFrom.REJECTING and not submitter_approves(instance):
         return act(instance, actor_id, ApprovalAction.RESUBMIT, now=now, comment=comment)
     if flow.id != instance.flow_id:
         raise RuleViolation("this is not the flow of the approval", "不是该审批所用的审批流",
@@ -743,7 +765,8 @@ def resubmit(
     fresh = submit(flow, record_values, instance.submitter_id, org, record_id=instance.record_id,
                    instance_id=instance.id, now=now, role_holders=role_holders,
                    submitter_role_ids=submitter_role_ids, chosen=chosen,
-                   disabled_user_ids=disabled_user_ids, comment=comment)
+                   disabled_user_ids=disabled_user_ids, super_admin_ids=super_admin_ids,
+                   comment=comment)
     again = ApprovalEvent(actor_id, ApprovalAction.RESUBMIT, now, comment)
     return attrs.evolve(fresh, history=(*instance.history, again, *fresh.history[1:]),
                         version=instance.version + 1)

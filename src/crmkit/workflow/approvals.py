@@ -27,7 +27,14 @@ from typing import Any
 
 import attrs
 
-from crmkit.entities import FieldChange, Module, Notification, Operation, UserStatus
+from crmkit.entities import (
+    SUPER_ADMIN_CODE,
+    FieldChange,
+    Module,
+    Notification,
+    Operation,
+    UserStatus,
+)
 from crmkit.entities.approvals import (
     ApprovalAction,
     ApprovalFlow,
@@ -367,7 +374,8 @@ class ApprovalService:
         and someone of the stopping step can still act — otherwise it starts over from the
         first node, so an edit never skips a node it now needs."""
         if (before.resubmit_from is not ResubmitFrom.REJECTING or before.flow_id != flow.id
-                or not flow.enabled or before.current_step is None):
+                or not flow.enabled or before.current_step is None
+                or engine.submitter_approves(before)):
             return False
         route = engine.route(flow, facts, before.submitter_id, self._rt.org_index(op),
                              people["submitter_role_ids"])
@@ -391,7 +399,16 @@ class ApprovalService:
         holders = {rid: [u.id for u in op.uow.users.list(role_id=rid, status=UserStatus.ACTIVE)]
                    for rid in sorted(role_ids)}
         return {"role_holders": holders, "submitter_role_ids": self._role_ids(op),
-                "chosen": chosen, "disabled_user_ids": self._disabled(op)}
+                "chosen": chosen, "disabled_user_ids": self._disabled(op),
+                "super_admin_ids": self._super_admins(op)}
+
+    @staticmethod
+    def _super_admins(op: Op) -> tuple[str, ...]:
+        """The active 超级管理员: they decide a node only the submitter could approve."""
+        role = op.uow.roles.get_by_code(SUPER_ADMIN_CODE)
+        if role is None:
+            return ()
+        return tuple(u.id for u in op.uow.users.list(role_id=role.id, status=UserStatus.ACTIVE))
 
     @staticmethod
     def _disabled(op: Op) -> frozenset[str]:
