@@ -72,6 +72,42 @@ class TestDepartments:
                 call()
             assert caught.value.code == "org.top_department"
 
+    def test_delete_is_refused_while_anything_refers_to_the_department(self, org: Org) -> None:
+        crm, a = org.crm, org.admin
+        east = crm.org.add_department(a, {"name": "华东区", "parent_id": org.sales.id})
+        role = crm.org.add_role(a, {"name": "华东督导", "permissions": {"customers": ["view"]},
+                                    "scopes": {"customers": {"level": "custom", "departments": [
+                                        {"department_id": east.id}]}}})
+        pool = crm.pool.create_pool(a, {"name": "华东公海", "member_department_ids": [east.id]})
+        group = crm.opportunities.add_stage_group(a, {
+            "name": "华东流程", "department_ids": [east.id],
+            "stages": [{"name": "接洽", "win_rate": "10"}]})
+        flow = crm.approvals.define_flow(a, {
+            "kind": "contract", "name": "合同审批", "start": "where", "nodes": [
+                {"type": "condition", "id": "where", "branches": [
+                    {"conditions": [{"op": "department", "ids": [east.id]}], "next": "mgr"}]},
+                {"type": "approver", "id": "mgr", "source": "supervisor"}]})
+        with pytest.raises(RuleViolation) as caught:
+            crm.org.delete_department(a, east.id)
+        assert caught.value.code == "org.department_in_use"
+        assert caught.value.details["references"] == [
+            {"kind": "approval_flow", "id": flow.id, "name": "合同审批", "field": "nodes.where"},
+            {"kind": "pool", "id": pool.id, "name": "华东公海", "field": "member_department_ids"},
+            {"kind": "role", "id": role.id, "name": "华东督导", "field": "scopes.customers"},
+            {"kind": "stage_group", "id": group.id, "name": "华东流程",
+             "field": "department_ids"}]
+        assert crm.org.get_department(a, east.id).name == "华东区"
+        crm.org.update_role(a, role.id, {"scopes": {"customers": {"level": "self"}}})
+        crm.pool.delete_pool(a, pool.id)
+        crm.opportunities.update_stage_group(a, group.id, {"department_ids": []})
+        crm.approvals.define_flow(a, {"kind": "contract", "name": "合同审批", "start": "mgr",
+                                      "nodes": [{"type": "approver", "id": "mgr",
+                                                 "source": "supervisor"}]})
+        crm.org.delete_department(a, east.id)
+        with pytest.raises(NotFound) as gone:
+            crm.org.get_department(a, east.id)
+        assert gone.value.code == "department.not_found"
+
     def test_delete_only_when_empty(self, org: Org) -> None:
         for dept in (org.sales, org.group):  # has a child / has a user
             with pytest.raises(RuleViolation) as caught:

@@ -32,6 +32,7 @@ from crmkit.policies import (
 )
 from crmkit.policies.credentials import DUMMY_HASH, MIN_LENGTH
 from crmkit.policies.default_roles import default_role_templates
+from crmkit.policies.department_refs import department_references
 from crmkit.policies.validation import Problems, is_valid_email, normalize_mobile
 from crmkit.serialization import structure, structure_patch
 from crmkit.workflow.changes import created, diff
@@ -158,7 +159,9 @@ class OrgService:
             return self._save_department(op, department_id, parent_id=parent_id)
 
     def delete_department(self, actor: ActorRef, department_id: str) -> None:
-        """Delete a department that has no sub-departments and no users (the top one never)."""
+        """Delete a department that has no sub-departments, no users and that nothing refers to
+    (role scopes, pools, stage groups, approval flows: ``org.department_in_use`` lists them);
+    the top one never."""
         with self._rt.operation(actor, Module.ORG, Operation.DELETE) as op:
             dept = self._department(op, department_id)
             if dept.parent_id is None:
@@ -175,6 +178,16 @@ class OrgService:
                 raise RuleViolation(
                     "the department still has users", "该部门下还有员工",
                     code="org.department_not_empty",
+                )
+            references = department_references(
+                department_id, roles=op.uow.roles.list(), pools=op.uow.pools.list(),
+                stage_groups=op.uow.stage_groups.list(), flows=op.uow.approvals.flows())
+            if references:
+                names = ", ".join(f"{r['kind']} {r['name']}" for r in references)
+                raise RuleViolation(
+                    f"the department is still referenced by: {names}",
+                    f"该部门仍被引用：{names}", code="org.department_in_use",
+                    details={"references": references},
                 )
             op.uow.departments.delete(department_id)
             op.uow.bump_org_version()
