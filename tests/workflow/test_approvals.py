@@ -294,14 +294,21 @@ def test_a_node_only_the_sole_super_admin_could_approve_follows_the_no_approver_
     assert step.approver_ids == (second.id,) and step.by_admin
 
 
-def test_a_new_owner_who_approved_before_resubmits_from_the_first_node(
-        org: Org, setup: Setup) -> None:
+def rejected_at_finance(org: Org, setup: Setup) -> Any:
+    """A contract under 主管 → 财务 (resubmit from the rejecting step): 李经理 approved, 钱会计
+    rejected."""
     flow(org, approver("mgr", "supervisor", "fin"),
          approver("fin", "members", member_ids=[setup.finance.id]), resubmit_from="rejecting")
     c = org.crm.contracts.create(org.rep, {"name": "合同", "customer_id": setup.customer.id},
                                  submit=True)
     org.crm.approvals.approve(org.manager, "contract", c.id)
     org.crm.approvals.reject(setup.finance, "contract", c.id, "付款条件")
+    return c
+
+
+def test_a_new_owner_who_approved_before_resubmits_from_the_first_node(
+        org: Org, setup: Setup) -> None:
+    c = rejected_at_finance(org, setup)
     org.crm.contracts.transfer(org.admin, [c.id], org.manager.id)
     again = org.crm.contracts.submit(org.manager, c.id).instance
     assert again.current == 0 and again.status is S.PENDING
@@ -352,12 +359,7 @@ def test_resubmit_from_rejecting_starts_over_when_an_edit_changes_the_route(
 
 def test_resubmit_from_rejecting_keeps_earlier_steps_when_the_route_holds(
         org: Org, setup: Setup) -> None:
-    flow(org, approver("mgr", "supervisor", "fin"),
-         approver("fin", "members", member_ids=[setup.finance.id]), resubmit_from="rejecting")
-    c = org.crm.contracts.create(org.rep, {"name": "合同", "customer_id": setup.customer.id},
-                                 submit=True)
-    org.crm.approvals.approve(org.manager, "contract", c.id)
-    org.crm.approvals.reject(setup.finance, "contract", c.id, "付款条件")
+    c = rejected_at_finance(org, setup)
     org.crm.contracts.update(org.rep, c.id, {"remark": "已改付款条件"})
     again = org.crm.contracts.submit(org.rep, c.id)
     assert again.instance.current == 1
