@@ -39,6 +39,7 @@ from crmkit.policies.approvals import (
     current_approvers,
     disabled_members,
     newly_waiting,
+    plain_value,
     resolve_approvers,
     resubmit,
     route,
@@ -640,3 +641,17 @@ def test_transfer_keeps_the_step_and_its_votes() -> None:
     assert done.status is ApprovalStatus.APPROVED
     with pytest.raises(RuleViolation):
         transfer(done, "admin", "cfo", "fin3", now=NOW)
+
+
+@pytest.mark.parametrize(("value", "plain"), [
+    (["x"] * 100, True), (["x"] * 101, False), (("x",) * 100, True),
+    ("字" * 200, True), ("字" * 201, False), ("a\x00b", False), ([1, "a" * 201], False),
+    (10**18 - 1, True), (10**18, False), (-(10**18 - 1), True), (-(10**18), False),
+    (Decimal("999999999999999999.9"), True), (Decimal(10**18), False),
+    (Decimal("-1E18"), False), (9.9e17, True), (1e18, False), (float("nan"), False),
+    (Decimal("Infinity"), False), (None, True), (True, True), ({"a": 1}, False),
+])
+def test_condition_values_are_plain_up_to_the_exact_limits(value: object, plain: bool) -> None:
+    """100 items, 200 characters, |n| < 10^18 — each limit checked on both sides."""
+    assert plain_value(value) is plain
+
