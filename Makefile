@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench mutate clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ lint: $(BIN)/.installed
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/bench_scopes.py
+
+# Mutation testing of src/crmkit/policies: MODULES="reclaim scopes" narrows it (default: all).
+mutate: $(BIN)/.installed
+	$(BIN)/python bench/mutate.py $(if $(MODULES),$(MODULES),--all)
 
 clean:
 	rm -rf $(VENV) crmkit-demo.db .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -133,12 +133,12 @@ def run(mutant: Mutant, copy: Path, timeout: float) -> str:
     original = target.read_text(encoding="utf-8")
     target.write_text(mutant.source, encoding="utf-8")
     tests = TESTS.get(mutant.module, [f"tests/policies/test_{mutant.module}.py"])
-    env = {**os.environ, "PYTHONPATH": str(copy), "HYPOTHESIS_PROFILE": "dev"}
+    env = {**os.environ, "PYTHONPATH": str(copy), "HYPOTHESIS_PROFILE": "mutate"}
     env.pop("CRMKIT_TEST_PG_URL", None)
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
-             "--hypothesis-seed=0", *tests], cwd=ROOT, env=env, capture_output=True,
+            [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests],
+            cwd=ROOT, env=env, capture_output=True,
             timeout=timeout, check=False)
         return "survived" if done.returncode == 0 else "killed"
     except subprocess.TimeoutExpired:

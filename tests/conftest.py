@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 settings.register_profile("dev", max_examples=60)
 settings.register_profile(
@@ -17,6 +17,10 @@ settings.register_profile(
 settings.register_profile("db", max_examples=30, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow,
                                                  HealthCheck.function_scoped_fixture])
+settings.register_profile(  # bench/mutate.py: a failure is enough, no time spent shrinking it
+    "mutate", max_examples=60, deadline=None, derandomize=True,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 PG_URL = os.environ.get("CRMKIT_TEST_PG_URL")

@@ -183,6 +183,7 @@ def test_a_type_clashing_with_a_built_in_is_rejected_naming_both(clash: str) -> 
     plugin = Adds(shouting(clash))
     with pytest.raises(RuleViolation) as caught:
         CRM(plugins=[plugin])
+    assert caught.value.code == "field_type.duplicate"
     error = caught.value
     assert error.code == "field_type.duplicate"
     assert BUILTIN_PLUGIN_NAME in error.message_en and BUILTIN_PLUGIN_NAME in error.message_zh
@@ -198,8 +199,9 @@ def test_two_plugins_with_the_same_type_name_are_rejected() -> None:
         build_field_types(crm.plugin_manager)
     assert caught.value.code == "field_type.duplicate"
     assert caught.value.details["plugins"] == [crm.plugin_manager.get_name(first), "second_plugin"]
-    with pytest.raises(RuleViolation, match=r"field_type\.duplicate"):
+    with pytest.raises(RuleViolation, match=r"field_type\.duplicate") as caught:
         CRM(plugins=[Adds(shouting(), shouting())])
+    assert caught.value.code == "field_type.duplicate"
 
 
 @pytest.mark.parametrize(
@@ -223,8 +225,9 @@ def test_register_only_takes_field_types_and_only_during_start_up() -> None:
         def crmkit_register_field_types(self, register: Register) -> None:
             register({"name": "dict_type"})  # type: ignore[arg-type]
 
-    with pytest.raises(RuleViolation, match=r"field_type\.invalid"):
+    with pytest.raises(RuleViolation, match=r"field_type\.invalid") as caught:
         CRM(plugins=[NotAType()])
+    assert caught.value.code == "field_type.invalid"
 
     class Late:
         register: Register | None = None
@@ -236,8 +239,9 @@ def test_register_only_takes_field_types_and_only_during_start_up() -> None:
     late = Late()
     crm = CRM(plugins=[late])
     assert late.register is not None
-    with pytest.raises(RuleViolation, match=r"field_type\.closed"):
+    with pytest.raises(RuleViolation, match=r"field_type\.closed") as caught:
         late.register(shouting())
+    assert caught.value.code == "field_type.closed"
     assert "shout" not in crm.field_types
 
 

@@ -213,8 +213,9 @@ def test_validate_flow_rejects_each_malformed_case(
 
 def test_submit_refuses_a_malformed_flow_but_a_disabled_one_needs_no_approval() -> None:
     broken = flow_of(approver("a", member_ids=["boss"], next="a"))
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as caught:
         go(broken)
+    assert caught.value.codes == {"$.nodes[0].next": "flow.cycle"}
     off = go(attrs.evolve(broken, enabled=False))
     assert off.status is S.NOT_REQUIRED and off.steps == () and off.finished_at == NOW
     assert [e.action for e in off.history] == [A.SUBMIT, A.NOT_REQUIRED]
@@ -394,8 +395,9 @@ def test_submitter_chooses_the_approvers() -> None:
     with pytest.raises(ValidationError) as bad:
         go(flow_of(node), chosen={"pick": ["cfo", "gone"]})
     assert bad.value.codes == {"$.chosen.pick": "approval.bad_approver"}
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as caught:
         go(flow_of(node), chosen={"pick": ["stranger"]})
+    assert caught.value.codes == {"$.chosen.pick": "approval.bad_approver"}
     with pytest.raises(ValidationError) as own:
         go(flow_of(node), chosen={"pick": ["cfo", "amy"]})
     assert own.value.codes == {"$.chosen.pick": "approval.self_approver"}
@@ -550,8 +552,9 @@ def test_resubmit_is_for_the_submitter_after_rejection_or_withdrawal() -> None:
     refused(running, "amy", A.RESUBMIT, RuleViolation, "approval.bad_status")
     rejected = do(running, "mgr", A.REJECT, "no")
     refused(rejected, "mgr", A.RESUBMIT, PermissionDenied, "approval.not_submitter")
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied) as caught:
         resubmit(rejected, "mgr", rejecting_flow(), {}, ORG, now=NOW)
+    assert caught.value.code == "approval.not_submitter"
 
 
 def test_resubmit_from_first_re_resolves_through_submit() -> None:
@@ -627,20 +630,24 @@ def test_transfer_keeps_the_step_and_its_votes() -> None:
     event = moved.history[-1]
     assert (event.action, event.from_user_id, event.to_user_id, event.comment) == (
         ApprovalAction.TRANSFER, "fin2", "fin3", "休假")
-    with pytest.raises(PermissionDenied):  # fin1 already voted: not waited for
+    with pytest.raises(PermissionDenied) as caught:  # fin1 already voted: not waited for
         transfer(voted, "admin", "fin1", "fin3", now=NOW)
-    with pytest.raises(ValidationError):  # already an approver of the step
+    assert caught.value.code == "approval.not_your_turn"
+    with pytest.raises(ValidationError) as caught:  # already an approver of the step
         transfer(voted, "admin", "fin2", "cfo", now=NOW)
+    assert caught.value.codes == {"$.to_user_id": "approval.bad_approver"}
     with pytest.raises(ValidationError) as own:  # the submitter never approves
         transfer(voted, "admin", "fin2", "amy", now=NOW)
     assert own.value.codes == {"$.to_user_id": "approval.self_approver"}
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as caught:
         transfer(voted, "admin", "fin2", "ghost", now=NOW, known_user_ids={"cfo", "fin3"})
+    assert caught.value.codes == {"$.to_user_id": "approval.bad_approver"}
     done = act(act(moved, "cfo", ApprovalAction.APPROVE, now=NOW), "fin3",
                ApprovalAction.APPROVE, now=NOW)
     assert done.status is ApprovalStatus.APPROVED
-    with pytest.raises(RuleViolation):
+    with pytest.raises(RuleViolation) as caught:
         transfer(done, "admin", "cfo", "fin3", now=NOW)
+    assert caught.value.code == "approval.bad_status"
 
 
 @pytest.mark.parametrize(("value", "plain"), [

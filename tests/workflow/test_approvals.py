@@ -55,9 +55,10 @@ def contract(org: Org, setup: Setup, amount: str = "9000", **data: Any) -> Any:
 # -- flows -----------------------------------------------------------------------------------
 def test_define_flow_needs_approve_config(org: Org, setup: Setup) -> None:
     nodes = [approver("a", "supervisor")]
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied) as caught:
         org.crm.approvals.define_flow(org.manager, {"kind": "contract", "name": "x",
                                                     "start": "a", "nodes": nodes})
+    assert caught.value.code == "permission_denied"
     made = flow(org, *nodes)
     assert made.version == 1 and org.crm.approvals.flow(org.rep, "contract") == made
 
@@ -66,10 +67,11 @@ def test_redefining_keeps_id_and_bumps_version(org: Org, setup: Setup) -> None:
     first = flow(org, approver("a", "supervisor"))
     second = flow(org, approver("b", "members", member_ids=[setup.finance.id]))
     assert (second.id, second.version) == (first.id, 2)
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict) as caught:
         org.crm.approvals.define_flow(org.admin, {
             "kind": "contract", "name": "x", "start": "a",
             "nodes": [approver("a", "supervisor")]}, expected_version=1)
+    assert caught.value.code == "version_conflict"
 
 
 def test_malformed_flows_are_refused_with_paths(org: Org, setup: Setup) -> None:
@@ -83,11 +85,13 @@ def test_malformed_flows_are_refused_with_paths(org: Org, setup: Setup) -> None:
     with pytest.raises(ValidationError) as cyc:
         flow(org, approver("a", "supervisor", "b"), approver("b", "supervisor", "a"))
     assert "flow.cycle" in {e.code for e in cyc.value.errors}
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as caught:
         flow(org, {"type": "nonsense", "id": "a"})
-    with pytest.raises(ValidationError):
+    assert caught.value.codes == {"$.nodes[0]": "required"}
+    with pytest.raises(ValidationError) as caught:
         org.crm.approvals.define_flow(org.admin, {"kind": "unknown", "name": "x", "start": "a",
                                                   "nodes": [approver("a", "supervisor")]})
+    assert caught.value.codes == {"$.kind": "approval.unknown_kind"}
     assert org.crm.approvals.flow(org.admin, "contract") is None
 
 
@@ -123,18 +127,21 @@ def test_only_current_approvers_act_and_refusals_change_nothing(org: Org, setup:
                                            "amount": "100"}, submit=True)
     before = org.crm.contracts.approval(org.rep, c.id)
     for outsider in (setup.finance, org.rep, org.admin):
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(PermissionDenied) as caught:
             org.crm.approvals.approve(outsider, "contract", c.id)
+        assert caught.value.code == "approval.not_your_turn"
     assert org.crm.contracts.approval(org.rep, c.id) == before
     step1 = org.crm.approvals.approve(org.manager, "contract", c.id, "同意")
     assert step1.instance.status is S.IN_REVIEW and step1.record.approval_status is S.IN_REVIEW
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied) as caught:
         org.crm.approvals.approve(org.manager, "contract", c.id)
+    assert caught.value.code == "approval.not_your_turn"
     done = org.crm.approvals.approve(setup.finance, "contract", c.id)
     assert done.record.approval_status is S.APPROVED
     assert org.crm.customers.get(org.rep, setup.customer.id).deal_status == "已成交"
-    with pytest.raises(RuleViolation):
+    with pytest.raises(RuleViolation) as caught:
         org.crm.approvals.approve(setup.finance, "contract", c.id)
+    assert caught.value.code == "approval.bad_status"
 
 
 def test_countersign_needs_everyone_or_sign_needs_one(org: Org, setup: Setup) -> None:
@@ -147,23 +154,26 @@ def test_countersign_needs_everyone_or_sign_needs_one(org: Org, setup: Setup) ->
     assert org.crm.approvals.approve(org.manager, "contract", c.id).instance.current == 1
     done = org.crm.approvals.approve(org.manager, "contract", c.id)
     assert done.instance.status is S.APPROVED
-    with pytest.raises(RuleViolation):
+    with pytest.raises(RuleViolation) as caught:
         org.crm.approvals.approve(setup.finance, "contract", c.id)
+    assert caught.value.code == "approval.bad_status"
 
 
 def test_reject_needs_comment_then_resubmit_from_first(org: Org, setup: Setup) -> None:
     flow(org, approver("mgr", "supervisor"))
     c = org.crm.contracts.create(org.rep, {"name": "合同", "customer_id": setup.customer.id},
                                  submit=True)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as caught:
         org.crm.approvals.reject(org.manager, "contract", c.id, "  ")
+    assert caught.value.codes == {"$.comment": "approval.comment_required"}
     rejected = org.crm.approvals.reject(org.manager, "contract", c.id, "价格太低")
     assert rejected.record.approval_status is S.REJECTED
     edited = org.crm.contracts.update(org.rep, c.id, {"amount": "12000"})
     assert edited.amount == 12000
     stranger = org.user("13900000011", "赵六", org.finance, "sales_rep")
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound) as caught:
         org.crm.contracts.submit(stranger, c.id)
+    assert caught.value.code == "record.not_found"
     again = org.crm.contracts.submit(org.rep, c.id, comment="已调价")
     assert again.instance.status is S.PENDING and again.instance.id == rejected.instance.id
     assert [e.action.value for e in again.instance.history] == [
@@ -177,8 +187,9 @@ def test_withdraw_is_for_the_submitter_and_resubmit_from_rejecting(org: Org,
     c = org.crm.contracts.create(org.rep, {"name": "合同", "customer_id": setup.customer.id},
                                  submit=True)
     org.crm.approvals.approve(org.manager, "contract", c.id)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied) as caught:
         org.crm.approvals.withdraw(org.manager, "contract", c.id)
+    assert caught.value.code == "approval.not_submitter"
     withdrawn = org.crm.approvals.withdraw(org.rep, "contract", c.id)
     assert withdrawn.record.approval_status is S.WITHDRAWN
     again = org.crm.contracts.submit(org.rep, c.id)
@@ -232,10 +243,12 @@ def test_approver_reads_the_record_outside_scope(org: Org, setup: Setup) -> None
     c = org.crm.contracts.create(org.rep, {"name": "合同", "customer_id": setup.customer.id},
                                  submit=True)
     assert org.crm.approvals.record(org.manager, "contract", c.id).id == c.id
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound) as caught:
         org.crm.approvals.record(other, "contract", c.id)
-    with pytest.raises(NotFound):
+    assert caught.value.code == "record.not_found"
+    with pytest.raises(NotFound) as caught:
         org.crm.approvals.instance(other, "contract", c.id)
+    assert caught.value.code == "record.not_found"
 
 
 def test_no_approver_goes_to_admin_or_passes(org: Org, setup: Setup) -> None:
@@ -321,8 +334,9 @@ def test_host_kind_goes_through_the_same_engine(org: Org, setup: Setup) -> None:
     org.crm.approvals.register_kind("expense", "报销", "expense",
                                     react=lambda op, record, inst: seen.append(
                                         (record, inst.status.value)))
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as caught:
         org.crm.approvals.register_kind("expense")
+    assert caught.value.codes == {"$.kind": "approval.kind_taken"}
     flow(org, {"type": "condition", "id": "c", "branches": [
         {"conditions": [{"op": ">", "field": "total", "value": "1000"}], "next": "mgr"}]},
         approver("mgr", "supervisor"), kind="expense")
@@ -333,8 +347,9 @@ def test_host_kind_goes_through_the_same_engine(org: Org, setup: Setup) -> None:
     assert org.crm.approvals.approve(org.manager, "expense", "exp-2").instance.status is (
         S.APPROVED)
     assert seen == [(None, "approved"), (None, "pending"), (None, "approved")]
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied) as caught:
         org.crm.approvals.void(org.rep, "expense", "exp-2")
+    assert caught.value.code == "permission_denied"
     assert org.crm.approvals.void(org.admin, "expense", "exp-2").instance.status is S.VOID
 
 
@@ -353,8 +368,9 @@ def test_resubmit_from_rejecting_starts_over_when_an_edit_changes_the_route(
     assert [s.node_id for s in again.instance.steps] == ["boss", "mgr"]
     assert again.instance.current_step is not None
     assert again.instance.current_step.approver_ids == (org.admin.id,)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied) as caught:
         org.crm.approvals.approve(org.manager, "contract", c.id)
+    assert caught.value.code == "approval.not_your_turn"
 
 
 def test_resubmit_from_rejecting_keeps_earlier_steps_when_the_route_holds(
@@ -378,10 +394,12 @@ def test_submitting_needs_the_edit_permission(org: Org, setup: Setup) -> None:
                                                "department_id": org.top.id,
                                                "role_ids": [auditor_role.id]})
     c = contract(org, setup)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied) as caught:
         org.crm.contracts.submit(auditor, c.id)
-    with pytest.raises(PermissionDenied):
+    assert caught.value.code == "permission_denied"
+    with pytest.raises(PermissionDenied) as caught:
         org.crm.contracts.route(auditor, c.id)
+    assert caught.value.code == "permission_denied"
     assert org.crm.contracts.get(auditor, c.id).approval_status is S.DRAFT
 
 
@@ -401,10 +419,12 @@ def test_host_kind_approvals_are_private_to_the_people_involved(org: Org, setup:
     flow(org, approver("mgr", "supervisor"), kind="expense")
     org.crm.approvals.submit(org.rep, "expense", "EXP-9", comment="住院费")
     assert org.crm.approvals.instance(org.manager, "expense", "EXP-9") is not None
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound) as caught:
         org.crm.approvals.instance(setup.finance, "expense", "EXP-9")
-    with pytest.raises(ValidationError):
+    assert caught.value.code == "approval.not_found"
+    with pytest.raises(ValidationError) as caught:
         org.crm.approvals.submit(org.rep, "expense", "x" * 65)
+    assert caught.value.codes == {"$.record_id": "invalid"}
 
 
 @pytest.mark.parametrize("bad", [
@@ -430,8 +450,9 @@ def test_hostile_limits_and_comments(org: Org, setup: Setup) -> None:
     flow(org, approver("mgr", "supervisor"))
     c = org.crm.contracts.create(org.rep, {"name": "合同", "customer_id": setup.customer.id},
                                  submit=True)
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as caught:
         org.crm.approvals.approve(org.manager, "contract", c.id, "ok\x00")
+    assert caught.value.codes == {"$.comment": "approval.bad_comment"}
 
 
 def test_host_kind_values_are_checked_and_numeric_text_compares_as_numbers(
@@ -465,11 +486,13 @@ def test_transfer_hands_a_turn_to_someone_else(org: Org, setup: Setup) -> None:
     c = org.crm.contracts.create(org.rep, {"name": "合同", "customer_id": setup.customer.id},
                                  submit=True)
     other = org.user("13900000031", "孙会计", org.finance, "finance")
-    with pytest.raises(PermissionDenied):  # 张三 is neither the approver nor an admin
+    with pytest.raises(PermissionDenied) as caught:  # 张三 is neither the approver nor an admin
         org.crm.approvals.transfer(org.rep, "contract", c.id, setup.finance.id, other.id)
-    with pytest.raises(ValidationError):  # already in the step
+    assert caught.value.code == "approval.not_transferable"
+    with pytest.raises(ValidationError) as caught:  # already in the step
         org.crm.approvals.transfer(setup.finance.id, "contract", c.id, setup.finance.id,
                                    org.admin.id)
+    assert caught.value.codes == {"$.to_user_id": "approval.bad_approver"}
     org.crm.org.disable_user(org.admin, setup.finance.id)
     org.notifier.sent.clear()
     moved = org.crm.approvals.transfer(org.admin, "contract", c.id, setup.finance.id, other.id,
@@ -485,8 +508,9 @@ def test_transfer_hands_a_turn_to_someone_else(org: Org, setup: Setup) -> None:
                  if e.action == "approval.transfer")
     assert entry.note == "钱会计已离职"
     assert (setup.finance.id, other.id) in {(ch.old, ch.new) for ch in entry.changes}
-    with pytest.raises(RuleViolation):  # approved: nothing to transfer
+    with pytest.raises(RuleViolation) as caught:  # approved: nothing to transfer
         org.crm.approvals.transfer(org.admin, "contract", c.id, org.manager.id, other.id)
+    assert caught.value.code == "approval.bad_status"
 
 
 def test_transfer_never_gives_one_person_two_steps_and_checks_its_input(
@@ -499,23 +523,27 @@ def test_transfer_never_gives_one_person_two_steps_and_checks_its_input(
         org.crm.approvals.transfer(org.manager, "contract", c.id, org.manager.id,
                                    setup.finance.id)
     assert twice.value.errors[0].code == "approval.bad_approver"
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as caught:
         org.crm.approvals.transfer(org.manager, "contract", c.id, org.manager.id,
                                    ["x"])  # type: ignore[arg-type]
+    assert caught.value.codes == {"$.to_user_id": "type"}
     stranger = org.user("13900000041", "路人", org.finance, "sales_rep")
-    with pytest.raises(NotFound):  # cannot see the contract: the same answer as no approval
+    with pytest.raises(NotFound) as caught:  # unseen contract: as no approval
         org.crm.approvals.transfer(stranger, "contract", c.id, org.manager.id, stranger.id)
+    assert caught.value.code == "record.not_found"
 
 
 def test_host_kind_transfer_is_private_and_fields_must_be_names(org: Org, setup: Setup) -> None:
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as caught:
         org.crm.approvals.register_kind("trip", fields="total")  # type: ignore[arg-type]
+    assert caught.value.codes == {"$.fields": "type"}
     org.crm.approvals.register_kind("trip", fields=["total"])
     flow(org, approver("mgr", "supervisor"), kind="trip")
     org.crm.approvals.submit(org.rep, "trip", "T-1", values={"total": 1})
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound) as caught:
         org.crm.approvals.transfer(setup.finance, "trip", "T-1", org.manager.id,
                                    setup.finance.id)
+    assert caught.value.code == "approval.not_found"
 
 
 def test_equality_on_text_stays_text(org: Org, setup: Setup) -> None:

@@ -321,11 +321,19 @@ def model_submit(flow: FlowModel | None, amount: Decimal, submitter: str,
                 raise Refused(ValidationError, "approval.self_approver")
     steps: list[Step] = []
     passed: list[str] = []
-    admins = unique(a for a in flow.spec["admins"] if a != "X")
+    # nobody approves their own submission: a node only the submitter could approve goes to
+    # the other 超级管理员, and the flow's admins never include the submitter either
+    supers = tuple(u for u in holders("super_admin") if u != submitter)
+    admins = unique(a for a in flow.spec["admins"] if a not in ("X", submitter))
+    if not admins and submitter in flow.spec["admins"]:
+        admins = supers
     for node_id, node in path:
-        approvers, mode = resolve(node, node_id, submitter, chosen)
+        resolved, mode = resolve(node, node_id, submitter, chosen)
+        approvers = tuple(u for u in resolved if u != submitter)
         if approvers:
             steps.append(Step(node_id, mode, approvers))
+        elif resolved and supers:
+            steps.append(Step(node_id, "any", supers, by_admin=True))
         elif flow.spec["no_approver"] == "auto_pass":
             history.append((None, "auto_pass"))
             passed.append(node_id)
@@ -574,9 +582,11 @@ class ContractMachine(RuleBasedStateMachine):
             raise Refused(RuleViolation, "approval.bad_status")
         # whoever may edit the record resubmits it (and becomes its submitter); it goes on at
         # the stopping step only if the flow says so, is still on and the record (as edited)
-        # still takes the same route — otherwise it starts over at the first node
+        # still takes the same route and the new submitter approves no step of it —
+        # otherwise it starts over at the first node
         resume = (before.resubmit_from == "rejecting" and flow is not None
                   and flow.id == before.flow_id and flow.enabled
+                  and not any(actor in step.approvers for step in before.steps)
                   and {n for n, _ in route(flow.spec, amount, actor)}
                   == {step.node for step in before.steps} | set(before.passed))
         event(f"resubmit: {'resume' if resume else 'restart'} ({before.resubmit_from})"

@@ -80,14 +80,16 @@ def test_contract_numbers_follow_the_rule(org: Org, deal: Deal) -> None:
 
 def test_number_rule_needs_permission_and_a_date_that_tells_periods_apart(org: Org,
                                                                          deal: Deal) -> None:
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied) as caught:
         org.crm.contracts.set_number_rule(org.rep, {"prefix": "X"})
+    assert caught.value.code == "permission_denied"
     with pytest.raises(ValidationError) as bad:
         org.crm.contracts.set_number_rule(org.admin, {"prefix": "A B", "date_format": "%Y",
                                                       "digits": 0, "reset": "daily"})
     assert {e.path for e in bad.value.errors} == {"$.prefix", "$.digits", "$.reset"}
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as caught:
         org.crm.contracts.set_number_rule(org.admin, {"prefix": "HT\x00"})
+    assert caught.value.codes == {"$.prefix": "number_rule.prefix"}
     assert org.crm.contracts.number_rule(org.rep).prefix == "HT"
 
 
@@ -113,8 +115,9 @@ def test_contract_references_belong_to_the_customer(org: Org, deal: Deal) -> Non
     assert {e.path for e in bad.value.errors} == {"$.opportunity_id", "$.customer_signer_id",
                                                   "$.end_date"}
     hidden = org.crm.customers.create(org.manager, {"name": "经理的客户"})
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as caught:
         new_contract(org, deal, customer_id=hidden.id)
+    assert caught.value.codes == {"$.customer_id": "not_found"}
 
 
 def test_submitted_contracts_are_locked_and_voided_not_deleted(org: Org, deal: Deal) -> None:
@@ -127,12 +130,14 @@ def test_submitted_contracts_are_locked_and_voided_not_deleted(org: Org, deal: D
     with pytest.raises(RuleViolation) as submitted:
         org.crm.contracts.delete(org.manager, c.id)
     assert submitted.value.code == "contract.submitted"
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied) as caught:
         org.crm.contracts.void(org.rep, c.id)  # 销售员 has no delete on contracts
+    assert caught.value.code == "permission_denied"
     voided = org.crm.contracts.void(org.manager, c.id, "客户取消")
     assert voided.approval_status is S.VOID
-    with pytest.raises(RuleViolation):
+    with pytest.raises(RuleViolation) as caught:
         org.crm.contracts.void(org.manager, c.id)
+    assert caught.value.code == "approval.bad_status"
 
 
 def test_transfer_and_team_work_on_approved_contracts(org: Org, deal: Deal) -> None:
@@ -188,17 +193,19 @@ def test_plans_in_batches_within_the_contract_amount(org: Org, deal: Deal) -> No
             {"amount": "0", "planned_date": "2027-01-01"},
             {"amount": "1", "planned_date": "soon", "method": "比特币"}])
     assert {e.path for e in bad.value.errors} >= {"$[0].amount", "$[1].planned_date"}
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as caught:
         org.crm.contracts.add_plans(org.rep, c.id, [{"amount": "1", "remark": "a\x00",
                                                      "planned_date": "2027-01-01"}])
+    assert caught.value.codes == {"$.remark": "too_long"}
     assert len(org.crm.contracts.plans(org.rep, c.id)) == 2  # nothing written
     org.crm.contracts.void_plan(org.rep, plans[1].id)
     assert [p.period for p in org.crm.contracts.add_plans(org.rep, c.id, [
         {"amount": "6000", "planned_date": "2027-01-01"}])] == [3]
     stranger = org.user("13900000013", "路人", org.finance, "sales_rep")
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound) as caught:
         org.crm.contracts.add_plans(stranger, c.id, [{"amount": "1",
                                                       "planned_date": "2027-01-01"}])
+    assert caught.value.code == "record.not_found"
 
 
 def test_plan_statuses_follow_payments_and_dates(org: Org, deal: Deal) -> None:
@@ -239,9 +246,10 @@ def test_payments_only_on_effective_contracts(org: Org, deal: Deal) -> None:
         org.crm.payments.create(org.rep, {"contract_id": draft.id, "paid_on": "2026-11-02",
                                           "amount": "100"})
     assert refused.value.code == "payment.contract_not_approved"
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as caught:
         org.crm.payments.create(org.rep, {"contract_id": "missing", "paid_on": "2026-11-02",
                                           "amount": "100"})
+    assert caught.value.codes == {"$.contract_id": "not_found"}
     c = approved_contract(org, deal)
     with pytest.raises(ValidationError) as bad:
         org.crm.payments.create(org.rep, {"contract_id": c.id, "paid_on": "2026-11-02",
@@ -257,9 +265,10 @@ def test_plan_of_a_payment_must_be_the_contracts_and_not_void(org: Org, deal: De
     c1, c2 = approved_contract(org, deal), approved_contract(org, deal)
     plan = org.crm.contracts.add_plans(org.rep, c1.id, [{"amount": "10",
                                                          "planned_date": "2026-12-01"}])[0]
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as caught:
         org.crm.payments.create(org.rep, {"contract_id": c2.id, "plan_id": plan.id,
                                           "paid_on": "2026-11-02", "amount": "1"})
+    assert caught.value.codes == {"$.plan_id": "not_found"}
     org.crm.contracts.void_plan(org.rep, plan.id)
     with pytest.raises(ValidationError) as void:
         org.crm.payments.create(org.rep, {"contract_id": c1.id, "plan_id": plan.id,
@@ -309,6 +318,7 @@ def test_missing_payment_is_not_found_for_strangers(org: Org, deal: Deal) -> Non
     p = org.crm.payments.create(org.rep, {"contract_id": c.id, "paid_on": "2026-11-02",
                                           "amount": "1"})
     stranger = org.user("13900000013", "路人", org.finance, "sales_rep")
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound) as caught:
         org.crm.payments.get(stranger, p.id)
+    assert caught.value.code == "record.not_found"
     assert org.crm.payments.get(deal.finance, p.id).id == p.id  # 财务 sees every payment

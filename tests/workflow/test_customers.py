@@ -27,8 +27,9 @@ class TestCustomers:
             org.crm.customers.create(org.admin, {"name": "华为技术"})
         assert caught.value.codes == {"$.name": "unique"}
         other = org.crm.customers.create(org.admin, {"name": "腾讯"})
-        with pytest.raises(ValidationError):
+        with pytest.raises(ValidationError) as caught:
             org.crm.customers.update(org.admin, other.id, {"name": "华为技术"})
+        assert caught.value.codes == {"$.name": "unique"}
 
     def test_system_fields_are_real_and_protected(self, org: Org, customer: Any) -> None:
         assert (customer.deal_status, customer.locked) == (DEAL_OPEN, False)
@@ -40,8 +41,9 @@ class TestCustomers:
         assert set(caught.value.codes.values()) == {"read_only"}
 
     def test_lock_unlock_needs_lock_permission(self, org: Org, customer: Any) -> None:
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(PermissionDenied) as caught:
             org.crm.customers.lock(org.rep, [customer.id])  # 销售员 has no lock
+        assert caught.value.code == "permission_denied"
         [locked] = org.crm.customers.lock(org.manager, [customer.id])
         assert locked.locked
         [unlocked] = org.crm.customers.unlock(org.manager, [customer.id])
@@ -52,8 +54,9 @@ class TestCustomers:
     def test_manual_deal_status(self, org: Org, customer: Any) -> None:
         won = org.crm.customers.set_deal_status(org.rep, customer.id, DEAL_WON)
         assert won.deal_status == DEAL_WON
-        with pytest.raises(ValidationError):
+        with pytest.raises(ValidationError) as caught:
             org.crm.customers.set_deal_status(org.rep, customer.id, "赢麻了")
+        assert caught.value.codes == {"$.deal_status": "option"}
 
     def test_owned_limit_on_create_and_batch_transfer(self, org: Org, customer: Any) -> None:
         crm = org.crm
@@ -65,8 +68,9 @@ class TestCustomers:
         assert caught.value.code == "customer.owned_limit"
         a = crm.customers.create(org.admin, {"name": "A"})
         b = crm.customers.create(org.admin, {"name": "B"})
-        with pytest.raises(RuleViolation):  # manager: department rule, max 1
+        with pytest.raises(RuleViolation) as caught:  # manager: department rule, max 1
             crm.customers.transfer(org.admin, [a.id, b.id], org.manager.id)
+        assert caught.value.code == "customer.owned_limit"
         assert crm.customers.get(org.admin, a.id).owner_id == org.admin.id, "all or nothing"
         crm.customers.transfer(org.admin, [a.id], org.manager.id)
 
@@ -76,8 +80,9 @@ class TestCustomers:
         crm.customers.set_limits(org.admin, [{"user_id": org.rep.id, "max_owned": 1,
                                               "count_won": False}])
         crm.customers.create(org.rep, {"name": "未成交一家"})
-        with pytest.raises(RuleViolation):
+        with pytest.raises(RuleViolation) as caught:
             crm.customers.create(org.rep, {"name": "再一家"})
+        assert caught.value.code == "customer.owned_limit"
 
     def test_locked_limit(self, org: Org, customer: Any) -> None:
         crm = org.crm
@@ -89,12 +94,15 @@ class TestCustomers:
         assert caught.value.code == "customer.locked_limit"
 
     def test_limit_rules_are_validated(self, org: Org) -> None:
-        with pytest.raises(ValidationError):
+        with pytest.raises(ValidationError) as caught:
             org.crm.customers.set_limits(org.admin, [{"max_owned": 1}])
-        with pytest.raises(ValidationError):
+        assert caught.value.codes == {"$[0]": "invalid"}
+        with pytest.raises(ValidationError) as caught:
             org.crm.customers.set_limits(org.admin, [{"user_id": "ghost", "max_owned": 1}])
-        with pytest.raises(PermissionDenied):
+        assert caught.value.codes == {"$[0].user_id": "not_found"}
+        with pytest.raises(PermissionDenied) as caught:
             org.crm.customers.set_limits(org.rep, [])
+        assert caught.value.code == "permission_denied"
 
     def test_transfer_cascades_contacts_when_asked(self, org: Org, customer: Any) -> None:
         crm = org.crm
@@ -124,8 +132,9 @@ class TestContacts:
         with pytest.raises(ValidationError) as caught:
             org.crm.contacts.create(other, {"name": "x", "customer_id": customer.id})
         assert caught.value.codes == {"$.customer_id": "not_found"}
-        with pytest.raises(ValidationError):
+        with pytest.raises(ValidationError) as caught:
             org.crm.contacts.create(org.rep, {"name": "x"})
+        assert caught.value.codes == {"$.customer_id": "required"}
 
     def test_one_primary_contact_per_customer(self, org: Org, customer: Any) -> None:
         crm = org.crm
@@ -142,9 +151,10 @@ class TestContacts:
         contact = org.crm.contacts.create(org.rep, {"name": "甲", "customer_id": customer.id})
         detail = org.crm.contacts.detail(org.rep, contact.id)
         assert (detail.customer.id, detail.opportunities) == (customer.id, ())
-        with pytest.raises(NotFound):
+        with pytest.raises(NotFound) as caught:
             org.crm.contacts.detail(org.user("13900000005", "王五", org.finance, "sales_rep"),
                                     contact.id)
+        assert caught.value.code == "record.not_found"
 
 
 class TestConversion:
@@ -189,8 +199,9 @@ class TestConversion:
     def test_conversion_permissions(self, org: Org) -> None:
         lead = org.crm.leads.create(org.rep, {"name": "x"})
         finance = org.user("13900000006", "钱会计", org.finance, "finance")
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(PermissionDenied) as caught:
             org.crm.leads.convert(finance, [lead.id])
+        assert caught.value.code == "permission_denied"
 
     def test_mapping_is_validated(self, org: Org) -> None:
         crm = org.crm

@@ -86,12 +86,15 @@ class TestStageGroups:
         ops = org.crm.opportunities
         payload = {"name": "x", "stages": [{"name": "a", "win_rate": "1"}]}
         for actor in (org.rep, org.manager):
-            with pytest.raises(PermissionDenied):
+            with pytest.raises(PermissionDenied) as caught:
                 ops.add_stage_group(actor, payload)
-            with pytest.raises(PermissionDenied):
+            assert caught.value.code == "permission_denied"
+            with pytest.raises(PermissionDenied) as caught:
                 ops.update_stage_group(actor, sales.group.id, {"name": "改名"})
-            with pytest.raises(PermissionDenied):
+            assert caught.value.code == "permission_denied"
+            with pytest.raises(PermissionDenied) as caught:
                 ops.disable_stage_group(actor, sales.group.id)
+            assert caught.value.code == "permission_denied"
         role = org.crm.org.add_role(org.admin, {
             "name": "商机配置", "permissions": {"opportunities": ["view", "approve_config"]}})
         org.roles["stage_admin"] = role.id
@@ -99,8 +102,9 @@ class TestStageGroups:
         made = ops.add_stage_group(configurer, {**payload, "department_ids": [org.sales.id]})
         assert made.id in [g.id for g in ops.list_stage_groups(configurer)]
         accountant = org.user("13900000007", "会计", org.finance, "finance")
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(PermissionDenied) as caught:
             ops.list_stage_groups(accountant)
+        assert caught.value.code == "permission_denied"
 
     def test_payload_rules(self, org: Org) -> None:
         ops = org.crm.opportunities
@@ -148,8 +152,9 @@ class TestStageGroups:
         assert updated.stages[0].id == third.id and updated.version == 2
         assert ops.win_rate(org.rep, opp.id) == Decimal("65.00")
         assert second.id not in {s.id for s in updated.stages}
-        with pytest.raises(Conflict):
+        with pytest.raises(Conflict) as caught:
             ops.update_stage_group(org.admin, sales.group.id, {"name": "x"}, expected_version=1)
+        assert caught.value.code == "version_conflict"
         with pytest.raises(ValidationError) as invalid:
             ops.update_stage_group(org.admin, sales.group.id, {"stages": [
                 {"id": fourth.id, "name": "复活", "win_rate": "1"}]})
@@ -157,8 +162,9 @@ class TestStageGroups:
         with pytest.raises(ValidationError) as invalid:
             ops.update_stage_group(org.admin, sales.group.id, {"bogus": 1})
         assert invalid.value.codes == {"$.bogus": "unknown_field"}
-        with pytest.raises(NotFound):
+        with pytest.raises(NotFound) as caught:
             ops.update_stage_group(org.admin, "ghost", {"name": "x"})
+        assert caught.value.code == "stage_group.not_found"
 
     def test_visibility_by_department_tree(self, org: Org, sales: Sales) -> None:
         ops = org.crm.opportunities
@@ -168,8 +174,9 @@ class TestStageGroups:
         # 张三 sits in 销售一组, below 销售部: he sees it; 王五 in 财务部 does not
         assert [g.name for g in ops.list_stage_groups(org.rep)] == ["标准销售流程", "销售部流程"]
         assert [g.name for g in ops.list_stage_groups(outsider)] == ["标准销售流程"]
-        with pytest.raises(NotFound):
+        with pytest.raises(NotFound) as caught:
             ops.get_stage_group(outsider, mine.id)
+        assert caught.value.code == "stage_group.not_found"
         assert len(ops.list_stage_groups(org.admin)) == 2  # the configurer uses all
         boss_customer = org.crm.customers.create(org.admin, {"name": "阿里"})
         org.crm.opportunities.create(org.admin, {"name": "x", "customer_id": boss_customer.id,
@@ -225,11 +232,13 @@ class TestCreateAndEdit:
         assert org.crm.opportunities.list(org.admin, {"with_total": True}).total == 0
 
     def test_create_needs_permission(self, org: Org, sales: Sales) -> None:
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(PermissionDenied) as caught:
             new_opportunity(org, sales, actor=viewer(org))
+        assert caught.value.code == "permission_denied"
         accountant = org.user("13900000007", "会计", org.finance, "finance")
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(PermissionDenied) as caught:
             new_opportunity(org, sales, actor=accountant)
+        assert caught.value.code == "permission_denied"
 
     def test_lines_price_from_product_and_totals(self, org: Org, sales: Sales) -> None:
         opp = new_opportunity(org, sales, amount="1", order_discount="5", lines=[
@@ -415,22 +424,26 @@ class TestStages:
             with pytest.raises(ValidationError) as caught:
                 ops.advance(org.rep, opp.id, stage_id)
             assert caught.value.codes == {"$.stage_id": "not_found"}
-        with pytest.raises(Conflict):
+        with pytest.raises(Conflict) as caught:
             ops.advance(org.rep, opp.id, sales.stage("方案报价"), expected_version=7)
+        assert caught.value.code == "version_conflict"
         assert len(ops.stage_history(org.rep, opp.id)) == 1
 
     def test_stage_moves_need_edit_rights(self, org: Org, sales: Sales) -> None:
         ops = org.crm.opportunities
         opp = new_opportunity(org, sales)
         outsider = org.user("13900000005", "王五", org.finance, "sales_rep")
-        with pytest.raises(NotFound):
+        with pytest.raises(NotFound) as caught:
             ops.advance(outsider, opp.id, sales.stage("方案报价"))
-        with pytest.raises(NotFound):
+        assert caught.value.code == "record.not_found"
+        with pytest.raises(NotFound) as caught:
             ops.stage_history(outsider, opp.id)
+        assert caught.value.code == "record.not_found"
         looker = viewer(org)
         assert ops.win_rate(looker, opp.id) == Decimal("10.00")
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(PermissionDenied) as caught:
             ops.win(looker, opp.id)
+        assert caught.value.code == "permission_denied"
         ops.add_team_member(org.rep, opp.id, outsider.id, "read")
         with pytest.raises(PermissionDenied) as caught:
             ops.win(outsider, opp.id)
@@ -450,11 +463,13 @@ class TestOwnership:
         assert moved.owner_id == org.manager.id
         assert [(m.user_id, m.access) for m in ops.team(org.rep, opp.id)] == [
             (org.rep.id, Access.READ)]
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(PermissionDenied) as caught:
             ops.advance(org.rep, opp.id, sales.stage("方案报价"))
+        assert caught.value.code == "record.read_only"
         assert ops.operation_log(org.manager, opp.id)[0].action == "transfer"
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(PermissionDenied) as caught:
             ops.transfer(viewer(org), [opp.id], org.rep.id)
+        assert caught.value.code == "permission_denied"
 
     def test_hand_over_moves_opportunities(self, org: Org, sales: Sales) -> None:
         opp = new_opportunity(org, sales)

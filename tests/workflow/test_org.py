@@ -48,8 +48,9 @@ class TestDepartments:
         assert moved.parent_id == org.finance.id and moved.version == 3
         assert log_actions(org, "department", east.id) == ["update", "update", "create"]
         crm.delete_department(a, east.id)
-        with pytest.raises(NotFound):
+        with pytest.raises(NotFound) as caught:
             crm.get_department(a, east.id)
+        assert caught.value.code == "department.not_found"
 
     def test_listing_is_a_preorder_tree(self, org: Org) -> None:
         names = [d.name for d in org.crm.org.list_departments(org.admin)]
@@ -128,8 +129,9 @@ class TestDepartments:
         assert counts(org) == before
 
     def test_unknown_department_is_not_found(self, org: Org) -> None:
-        with pytest.raises(NotFound):
+        with pytest.raises(NotFound) as caught:
             org.crm.org.rename_department(org.admin, "nope", "x")
+        assert caught.value.code == "department.not_found"
 
 
 class TestUsers:
@@ -158,8 +160,9 @@ class TestUsers:
         with pytest.raises(ValidationError) as caught:
             org.user("139 0000 0002", "重复", org.group)
         assert caught.value.codes == {"$.mobile": "unique"}
-        with pytest.raises(ValidationError):
+        with pytest.raises(ValidationError) as caught:
             org.crm.org.update_user(org.admin, org.manager.id, {"mobile": "13900000002"})
+        assert caught.value.codes == {"$.mobile": "unique"}
 
     def test_wrong_json_types_have_paths(self, org: Org) -> None:
         with pytest.raises(ValidationError) as caught:
@@ -178,9 +181,10 @@ class TestUsers:
         rep = org.crm.org.update_user(org.admin, org.rep.id, {"position": "销售代表"},
                                       expected_version=org.rep.version)
         assert rep.position == "销售代表" and rep.version == org.rep.version + 1
-        with pytest.raises(Conflict):
+        with pytest.raises(Conflict) as caught:
             org.crm.org.update_user(org.admin, org.rep.id, {"name": "x"},
                                     expected_version=org.rep.version)
+        assert caught.value.code == "version_conflict"
         [update, _] = org.crm.org.operation_log(org.admin, "user", org.rep.id)
         assert [(c.field, c.old, c.new) for c in update.changes] == [
             ("position", None, "销售代表")]
@@ -189,14 +193,16 @@ class TestUsers:
         with pytest.raises(RuleViolation) as caught:
             org.crm.org.update_user(org.admin, org.admin.id, {"supervisor_id": org.rep.id})
         assert caught.value.code == "org.supervisor_cycle"
-        with pytest.raises(ValidationError):
+        with pytest.raises(ValidationError) as caught:
             org.crm.org.update_user(org.admin, org.rep.id, {"supervisor_id": org.rep.id})
+        assert caught.value.codes == {"$.supervisor_id": "invalid"}
 
     def test_disable_instead_of_delete(self, org: Org) -> None:
         org.crm.org.disable_user(org.admin, org.rep.id)
         assert org.crm.org.get_user(org.admin, org.rep.id).status is UserStatus.DISABLED
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(PermissionDenied) as caught:
             org.crm.org.visible_scope(org.rep.id, Module.CUSTOMERS)
+        assert caught.value.code == "auth.inactive_user"
         assert log_actions(org, "user", org.rep.id)[0] == "disable"
         org.crm.org.enable_user(org.admin, org.rep.id)
         org.crm.org.visible_scope(org.rep.id, Module.CUSTOMERS)
@@ -212,8 +218,9 @@ class TestUsers:
             assert caught.value.code == "auth.failed"
         org.crm.org.set_password(org.rep, org.rep.id, "rep-password")
         assert org.crm.org.authenticate("13900000002", "rep-password").id == org.rep.id
-        with pytest.raises(ValidationError):
+        with pytest.raises(ValidationError) as caught:
             org.crm.org.set_password(org.rep, org.rep.id, "short")
+        assert caught.value.codes == {"$.password": "password.too_short"}
 
     def test_every_sign_in_failure_runs_the_kdf_once_and_answers_alike(
         self, org: Org, monkeypatch: pytest.MonkeyPatch
@@ -256,15 +263,17 @@ class TestSuperAdmin:
         with pytest.raises(RuleViolation) as caught:
             org.crm.org.disable_user(org.admin, org.admin.id)
         assert caught.value.code == "org.last_super_admin"
-        with pytest.raises(RuleViolation):
+        with pytest.raises(RuleViolation) as caught:
             org.crm.org.update_user(org.admin, org.admin.id, {"role_ids": []})
+        assert caught.value.code == "org.last_super_admin"
         assert org.crm.org.get_user(org.admin, org.admin.id).version == org.admin.version
 
     def test_several_holders_allowed_then_one_may_go(self, org: Org) -> None:
         second = org.user("13900000008", "副总", org.top, "super_admin")
         org.crm.org.disable_user(org.admin, org.admin.id)
-        with pytest.raises(RuleViolation):
+        with pytest.raises(RuleViolation) as caught:
             org.crm.org.update_user(second, second.id, {"role_ids": [org.roles["finance"]]})
+        assert caught.value.code == "org.last_super_admin"
 
     def test_builtin_role_is_locked(self, org: Org) -> None:
         role_id = org.roles["super_admin"]
@@ -401,8 +410,9 @@ def test_permission_allow_and_deny(org: Org, name: str) -> None:
     refused = org.user("13900000012", "拒绝", org.sales)
     org.crm.org.update_user(org.admin, allowed.id, {"role_ids": [granted.id]})
     org.crm.org.update_user(org.admin, refused.id, {"role_ids": [denied.id]})
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied) as caught:
         call(org, refused)
+    assert caught.value.code == "permission_denied"
     call(org, allowed)
 
 
@@ -423,11 +433,13 @@ def test_hand_over_runs_every_participant_and_notifies(org: Org) -> None:
 
 
 def test_hand_over_to_self_or_disabled_refused(org: Org) -> None:
-    with pytest.raises(RuleViolation):
+    with pytest.raises(RuleViolation) as caught:
         org.crm.org.hand_over(org.admin, org.rep.id, org.rep.id)
+    assert caught.value.code == "org.hand_over_target"
     org.crm.org.disable_user(org.admin, org.manager.id)
-    with pytest.raises(RuleViolation):
+    with pytest.raises(RuleViolation) as caught:
         org.crm.org.hand_over(org.admin, org.rep.id, org.manager.id)
+    assert caught.value.code == "org.hand_over_target"
 
 
 def test_failure_inside_an_operation_writes_and_sends_nothing(org: Org) -> None:
@@ -437,8 +449,9 @@ def test_failure_inside_an_operation_writes_and_sends_nothing(org: Org) -> None:
 
     org.crm.org.register_hand_over("broken", broken)
     sent = len(org.notifier.sent)
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict) as caught:
         org.crm.org.hand_over(org.admin, org.rep.id, org.manager.id)
+    assert caught.value.code == "version_conflict"
     assert len(org.notifier.sent) == sent
     assert "hand_over" not in log_actions(org, "user", org.rep.id)
 

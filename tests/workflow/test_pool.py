@@ -63,8 +63,9 @@ class TestSweep:
         assert crm.customers.operation_log(org.manager, gone.id)[0].action == "reclaim"
         assert org.notifier.for_user(org.rep.id)[-1].kind == "pool.reclaim"
         assert crm.customers.get(org.rep, gone.id).id == gone.id, "pool members see it"
-        with pytest.raises(PermissionDenied):  # … but only the owner scope edits
+        with pytest.raises(PermissionDenied) as caught:  # … but only the owner scope edits
             crm.customers.update(org.rep, gone.id, {"remark": "x"})
+        assert caught.value.code == "record.read_only"
 
     def test_locked_customers_are_never_swept(self, org: Org, customers: dict[str, Any]
                                               ) -> None:
@@ -189,11 +190,13 @@ class TestClaimAndAssign:
 
     def test_outsiders_and_double_claims(self, org: Org, pooled: list[str]) -> None:
         stranger = org.user("13900000009", "外人", org.finance, "sales_rep")
-        with pytest.raises(NotFound):
+        with pytest.raises(NotFound) as caught:
             org.crm.pool.claim(stranger, [pooled[0]])
+        assert caught.value.code == "record.not_found"
         org.crm.pool.claim(org.manager, [pooled[0]])
-        with pytest.raises(NotFound):  # no longer in a pool
+        with pytest.raises(NotFound) as caught:  # no longer in a pool
             org.crm.pool.claim(org.manager, [pooled[0]])
+        assert caught.value.code == "record.not_found"
 
     def test_owned_limit_holds_for_claims(self, org: Org, pooled: list[str]) -> None:
         org.crm.customers.set_limits(org.admin, [{"user_id": org.manager.id, "max_owned": 1}])
@@ -204,13 +207,15 @@ class TestClaimAndAssign:
 
     def test_assign_by_admins_only(self, org: Org, pooled: list[str]) -> None:
         crm = org.crm
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(PermissionDenied) as caught:
             crm.pool.assign(org.rep, [pooled[0]], org.rep.id)  # 销售员 has no assign
+        assert caught.value.code == "permission_denied"
         [given] = crm.pool.assign(org.manager, [pooled[0]], org.rep.id)
         assert given.owner_id == org.rep.id
         assert org.notifier.for_user(org.rep.id)[-1].kind == "pool.assign"
-        with pytest.raises(ValidationError):
+        with pytest.raises(ValidationError) as caught:
             crm.pool.assign(org.manager, [pooled[1]], "ghost")
+        assert caught.value.codes == {"$.to_user_id": "not_found"}
 
     def test_release_and_move(self, org: Org, pool: Any, customers: dict[str, Any]) -> None:
         crm = org.crm
@@ -224,24 +229,28 @@ class TestClaimAndAssign:
                                                  "admin_ids": [org.manager.id]})
         [moved] = crm.pool.move(org.manager, [released.id], other.id)
         assert moved == crm.customers.get(org.manager, released.id) and moved.pool_id == other.id
-        with pytest.raises(RuleViolation):
+        with pytest.raises(RuleViolation) as caught:
             crm.pool.delete_pool(org.admin, other.id)
+        assert caught.value.code == "pool.not_empty"
 
 
 class TestPoolAdmin:
     def test_config_permissions_and_validation(self, org: Org) -> None:
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(PermissionDenied) as caught:
             org.crm.pool.create_pool(org.rep, {"name": "x"})
+        assert caught.value.code == "permission_denied"
         with pytest.raises(ValidationError) as caught:
             org.crm.pool.create_pool(org.admin, {"name": "x", "admin_ids": ["ghost"],
                                                  "rules": [{"type": "followup"}]})
         assert set(caught.value.codes) == {"$.admin_ids", "$.rules[0].days"}
-        with pytest.raises(ValidationError):
+        with pytest.raises(ValidationError) as caught:
             org.crm.pool.create_pool(org.admin, {"name": "x", "rules": [{"type": "sleep",
                                                                          "days": 3}]})
+        assert caught.value.codes == {"$.rules[0].type": "invalid"}
 
     def test_update_keeps_version(self, org: Org, pool: Any) -> None:
         updated = org.crm.pool.update_pool(org.admin, pool.id, {"warn_days": 5})
         assert (updated.warn_days, updated.version) == (5, 2)
-        with pytest.raises(NotFound):
+        with pytest.raises(NotFound) as caught:
             org.crm.pool.update_pool(org.admin, "nope", {})
+        assert caught.value.code == "pool.not_found"

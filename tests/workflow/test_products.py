@@ -43,8 +43,9 @@ class TestProducts:
         assert caught.value.codes == {"$.price": "range.min", "$.on_shelf": "read_only"}
 
     def test_create_needs_permission(self, org: Org) -> None:
-        with pytest.raises(PermissionDenied):  # 销售员 may only view products
+        with pytest.raises(PermissionDenied) as caught:  # 销售员 may only view products
             org.crm.products.create(org.rep, {"name": "x", "code": "X"})
+        assert caught.value.code == "permission_denied"
 
     def test_category_must_exist(self, org: Org, keeper: User, product: Any) -> None:
         with pytest.raises(ValidationError) as caught:
@@ -84,14 +85,17 @@ class TestPriceHistory:
 
     def test_history_needs_view_and_scope(self, org: Org, product: Any) -> None:
         accountant = org.user("13900000007", "会计", org.finance, "finance")
-        with pytest.raises(PermissionDenied):  # 财务 has no products permission
+        with pytest.raises(PermissionDenied) as caught:  # 财务 has no products permission
             org.crm.products.price_history(accountant, product.id)
-        with pytest.raises(NotFound):
+        assert caught.value.code == "permission_denied"
+        with pytest.raises(NotFound) as caught:
             org.crm.products.price_history(org.admin, "ghost")
+        assert caught.value.code == "record.not_found"
 
     def test_failed_update_records_nothing(self, org: Org, keeper: User, product: Any) -> None:
-        with pytest.raises(ValidationError):
+        with pytest.raises(ValidationError) as caught:
             org.crm.products.update(keeper, product.id, {"price": "5", "category_id": "ghost"})
+        assert caught.value.codes == {"$.category_id": "not_found"}
         assert org.crm.products.price_history(keeper, product.id) == []
         assert org.crm.products.get(keeper, product.id).price == Decimal("1000.00")
 
@@ -118,15 +122,19 @@ class TestShelf:
     def test_shelf_needs_edit_and_is_all_or_nothing(self, org: Org, keeper: User,
                                                     product: Any) -> None:
         crm = org.crm
-        with pytest.raises(PermissionDenied):  # 销售员: products view only
+        with pytest.raises(PermissionDenied) as caught:  # 销售员: products view only
             crm.products.take_off_shelf(org.rep, [product.id])
-        with pytest.raises(NotFound):
+        assert caught.value.code == "permission_denied"
+        with pytest.raises(NotFound) as caught:
             crm.products.take_off_shelf(keeper, [product.id, "ghost"])
+        assert caught.value.code == "record.not_found"
         assert crm.products.get(keeper, product.id).on_shelf is True
-        with pytest.raises(ValidationError):
+        with pytest.raises(ValidationError) as caught:
             crm.products.put_on_shelf(keeper, [product.id, 42])  # type: ignore[list-item]
-        with pytest.raises(ValidationError):
+        assert caught.value.codes == {"$.product_ids": "type"}
+        with pytest.raises(ValidationError) as caught:
             crm.products.put_on_shelf(keeper, product.id)
+        assert caught.value.codes == {"$.product_ids": "type"}
 
 
 class TestCategories:
@@ -163,10 +171,12 @@ class TestCategories:
                 p.add_category(keeper, data)
             assert invalid.value.codes == codes, data
         p.add_category(keeper, {"name": "SaaS"})  # same name, other parent: fine
-        with pytest.raises(ValidationError):
+        with pytest.raises(ValidationError) as caught:
             p.move_category(keeper, child.id, None)  # a top-level SaaS exists already
-        with pytest.raises(ValidationError):
+        assert caught.value.codes == {"$.name": "unique"}
+        with pytest.raises(ValidationError) as caught:
             p.move_category(keeper, child.id, "ghost")
+        assert caught.value.codes == {"$.parent_id": "not_found"}
         with pytest.raises(NotFound) as missing:
             p.rename_category(keeper, "ghost", "x")
         assert missing.value.code == "product_category.not_found"
@@ -184,8 +194,9 @@ class TestCategories:
         p.delete_category(keeper, child.id)
         p.delete_category(keeper, top.id)
         assert p.list_categories(keeper) == []
-        with pytest.raises(NotFound):
+        with pytest.raises(NotFound) as caught:
             p.delete_category(keeper, top.id)
+        assert caught.value.code == "product_category.not_found"
 
     def test_managing_categories_needs_edit(self, org: Org, keeper: User) -> None:
         p = org.crm.products
@@ -194,12 +205,14 @@ class TestCategories:
                      lambda a: p.rename_category(a, cat.id, "x"),
                      lambda a: p.move_category(a, cat.id, None),
                      lambda a: p.delete_category(a, cat.id)):
-            with pytest.raises(PermissionDenied):
+            with pytest.raises(PermissionDenied) as caught:
                 call(org.rep)  # 销售员: view only
+            assert caught.value.code == "permission_denied"
         assert [c.name for c in p.list_categories(org.rep)] == ["软件"]
         accountant = org.user("13900000007", "会计", org.finance, "finance")
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(PermissionDenied) as caught:
             p.list_categories(accountant)
+        assert caught.value.code == "permission_denied"
 
 
 def test_hand_over_moves_products(org: Org, keeper: User, product: Any) -> None:

@@ -58,25 +58,29 @@ class TestCrud:
             with pytest.raises(NotFound) as caught:
                 org.crm.leads.get(actor, record_id)
             assert caught.value.code == "record.not_found"
-        with pytest.raises(NotFound):
+        with pytest.raises(NotFound) as caught:
             org.crm.leads.update(other, lead.id, {"name": "偷改"})
+        assert caught.value.code == "record.not_found"
 
     def test_update_diff_and_optimistic_lock(self, org: Org, lead: Any) -> None:
         updated = org.crm.leads.update(org.rep, lead.id, {"level": "A", "remark": "急"},
                                        expected_version=1)
         assert (updated.level, updated.version) == ("A", 2)
-        with pytest.raises(Conflict):
+        with pytest.raises(Conflict) as caught:
             org.crm.leads.update(org.rep, lead.id, {"level": "B"}, expected_version=1)
+        assert caught.value.code == "version_conflict"
         entry = org.crm.leads.operation_log(org.rep, lead.id)[0]
         assert [(c.field, c.old, c.new) for c in entry.changes] == [
             ("level", None, "A"), ("remark", None, "急")]
 
     def test_delete_needs_permission_and_scope(self, org: Org, lead: Any) -> None:
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(PermissionDenied) as caught:
             org.crm.leads.delete(org.rep, lead.id)  # 销售员 has no delete
+        assert caught.value.code == "permission_denied"
         org.crm.leads.delete(org.manager, lead.id)
-        with pytest.raises(NotFound):
+        with pytest.raises(NotFound) as caught:
             org.crm.leads.get(org.admin, lead.id)
+        assert caught.value.code == "record.not_found"
 
 
 class TestCustomFields:
@@ -127,11 +131,13 @@ class TestCustomFields:
             with pytest.raises(ValidationError) as caught:
                 f.define(org.admin, "lead", {"label_zh": "x", "label_en": "x", **data})
             assert path in caught.value.codes, (data, caught.value.codes)
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(PermissionDenied) as caught:
             f.define(org.rep, "lead", {"key": "x", "label_zh": "x", "label_en": "x",
                                        "type": "text"})
-        with pytest.raises(ValidationError):
+        assert caught.value.code == "permission_denied"
+        with pytest.raises(ValidationError) as caught:
             f.update(org.admin, "lead", "name", {"required": False})
+        assert caught.value.codes == {"$.required": "field.system_locked"}
 
     def test_reorder_and_hide_including_system_fields(self, org: Org) -> None:
         f = org.crm.fields
@@ -186,10 +192,12 @@ class TestListsAndScenes:
             with pytest.raises(ValidationError) as caught:
                 org.crm.leads.list(org.admin, {"conditions": [condition]})
             assert list(caught.value.codes) == [f"$.conditions[0]{path}"], condition
-        with pytest.raises(ValidationError):
+        with pytest.raises(ValidationError) as caught:
             org.crm.leads.list(org.admin, {"sort": [{"field": "x' OR 1=1"}]})
-        with pytest.raises(ValidationError):
+        assert caught.value.codes == {"$.sort[0].field": "unknown_field"}
+        with pytest.raises(ValidationError) as caught:
             org.crm.leads.list(org.admin, {"limit": 100000})
+        assert caught.value.codes == {"$.limit": "invalid"}
         assert len(org.crm.leads.list(org.admin).items) == 5, "nothing was dropped"
 
     def test_system_and_saved_scenes(self, org: Org, many: None) -> None:
@@ -207,11 +215,13 @@ class TestListsAndScenes:
         assert [v.id for v in views if v.is_default] == [scene.id]
         crm.scenes.update(org.rep, scene.id, {"hidden": True, "is_default": False})
         assert scene.id not in [v.id for v in crm.scenes.list(org.rep, "lead")]
-        with pytest.raises(ValidationError):
+        with pytest.raises(ValidationError) as caught:
             crm.leads.list(org.manager, {"scene": scene.id})  # not theirs
-        with pytest.raises(ValidationError):
+        assert caught.value.codes == {"$.scene": "not_found"}
+        with pytest.raises(ValidationError) as caught:
             crm.scenes.save(org.rep, "lead", {"name": "bad", "conditions": [
                 {"field": "nope", "op": "eq", "value": 1}]})
+        assert caught.value.codes == {"$.conditions[0].field": "unknown_field"}
 
     def test_converted_leads_leave_default_scenes(self, org: Org, many: None) -> None:
         assert names(org.crm.leads.list(org.rep, {"scene": "converted"})) == []
@@ -220,15 +230,17 @@ class TestListsAndScenes:
         cols = org.crm.scenes.set_columns(org.rep, "lead", ["mobile", "name"], {"name": 200})
         assert org.crm.scenes.columns(org.rep, "lead") == cols
         assert org.crm.scenes.columns(org.manager, "lead").fields[0] == "name"
-        with pytest.raises(ValidationError):
+        with pytest.raises(ValidationError) as caught:
             org.crm.scenes.set_columns(org.rep, "lead", ["name", "secret_column"])
+        assert caught.value.codes == {"$.fields[1]": "unknown_field"}
 
 
 class TestTeamAndTransfer:
     def test_team_read_and_write(self, org: Org, lead: Any) -> None:
         other = org.user("13900000005", "王五", org.finance, "sales_rep")
-        with pytest.raises(NotFound):
+        with pytest.raises(NotFound) as caught:
             org.crm.leads.get(other, lead.id)
+        assert caught.value.code == "record.not_found"
         org.crm.leads.add_team_member(org.rep, lead.id, other.id, "read")
         assert org.crm.leads.get(other, lead.id).id == lead.id
         assert names(org.crm.leads.list(other, {"scene": "participating"})) == ["华为采购"]
@@ -237,11 +249,13 @@ class TestTeamAndTransfer:
         assert caught.value.code == "record.read_only"
         org.crm.leads.add_team_member(org.rep, lead.id, other.id, "write")
         assert org.crm.leads.update(other, lead.id, {"level": "A"}).level == "A"
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(PermissionDenied) as caught:
             org.crm.leads.add_team_member(other, lead.id, org.admin.id)  # not the owner
+        assert caught.value.code == "team.not_owner"
         org.crm.leads.remove_team_member(org.rep, lead.id, other.id)
-        with pytest.raises(NotFound):
+        with pytest.raises(NotFound) as caught:
             org.crm.leads.get(other, lead.id)
+        assert caught.value.code == "record.not_found"
         actions = [e.action for e in org.crm.leads.operation_log(org.rep, lead.id)]
         assert actions[:4] == ["team_remove", "update", "team_add", "team_add"]
 
@@ -258,11 +272,13 @@ class TestTeamAndTransfer:
 
     def test_transfer_is_all_or_nothing(self, org: Org, lead: Any) -> None:
         theirs = org.crm.leads.create(org.admin, {"name": "老板的"})
-        with pytest.raises(NotFound):
+        with pytest.raises(NotFound) as caught:
             org.crm.leads.transfer(org.manager, [lead.id, theirs.id], org.manager.id)
+        assert caught.value.code == "record.not_found"
         assert org.crm.leads.get(org.rep, lead.id).owner_id == org.rep.id
-        with pytest.raises(ValidationError):
+        with pytest.raises(ValidationError) as caught:
             org.crm.leads.transfer(org.manager, [lead.id], "ghost")
+        assert caught.value.codes == {"$.to_user_id": "not_found"}
 
     def test_hand_over_moves_leads(self, org: Org, lead: Any) -> None:
         report = org.crm.org.hand_over(org.admin, org.rep.id, org.manager.id)
@@ -294,8 +310,9 @@ class TestFollowUpsAndAttachments:
     def test_methods_are_configurable(self, org: Org) -> None:
         org.crm.followups.set_methods(org.admin, ["微信", "打电话"])
         assert org.crm.followups.methods(org.rep) == ["微信", "打电话"]
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(PermissionDenied) as caught:
             org.crm.followups.set_methods(org.rep, ["x"])
+        assert caught.value.code == "permission_denied"
 
     def test_attachments_limits_and_cleanup(self, org: Org, lead: Any) -> None:
         crm = org.crm
@@ -310,12 +327,14 @@ class TestFollowUpsAndAttachments:
                 crm.attachments.add(org.rep, "lead", lead.id, name, blob, ctype)
             assert list(caught.value.codes.values()) == [code]
         other = org.user("13900000005", "王五", org.finance, "sales_rep")
-        with pytest.raises(NotFound):
+        with pytest.raises(NotFound) as caught:
             crm.attachments.download(other, att.id)
+        assert caught.value.code == "record.not_found"
         crm.attachments.remove(org.rep, att.id)
         assert crm.attachments.list(org.rep, "lead", lead.id) == []
-        with pytest.raises(NotFound):
+        with pytest.raises(NotFound) as caught:
             crm.files.get(att.file_key)
+        assert caught.value.code == "file.not_found"
 
 
 class TestDuplicates:
@@ -326,8 +345,9 @@ class TestDuplicates:
             "lead", lead.id, False, "mobile")
         assert org.crm.duplicates.lookup(org.rep, name="华为采购")[0].visible
         assert org.crm.duplicates.lookup(org.rep, name="不存在") == []
-        with pytest.raises(ValidationError):
+        with pytest.raises(ValidationError) as caught:
             org.crm.duplicates.lookup(org.rep)
+        assert caught.value.codes == {"$": "required"}
 
 
 class NoTestLeads:
