@@ -218,3 +218,10 @@ def test_a_customer_received_exactly_at_the_cutoff_stays_with_its_owner() -> Non
     assert reclaimed_by([rule], idle(received_at=edge)) is None
     assert reclaimed_by([rule], idle(received_at=edge - timedelta(microseconds=1))) == 0
     assert days_until_pool([rule], idle(received_at=edge), None, False, T1, TZ) == 1
+
+
+def test_a_rule_by_level_reclaims_only_the_levels_it_names() -> None:
+    rule = ReclaimRule(RuleType.FOLLOWUP, days_by_level={"A": 10})
+    assert reclaimed_by([rule], idle(level="A")) == 0
+    assert reclaimed_by([rule], idle(level="B")) is None
+    assert reclaimed_by([rule], idle(level=None)) is None
