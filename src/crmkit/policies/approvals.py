@@ -102,6 +102,7 @@ __all__ = [
     "resubmit",
     "route",
     "submit",
+    "submitter_approves",
     "supervisor_chain",
     "transfer",
     "validate_flow",
