@@ -530,7 +530,7 @@ def test_transfer_never_gives_one_person_two_steps_and_checks_its_input(
     stranger = org.user("13900000041", "路人", org.finance, "sales_rep")
     with pytest.raises(NotFound) as caught:  # unseen contract: as no approval
         org.crm.approvals.transfer(stranger, "contract", c.id, org.manager.id, stranger.id)
-    assert caught.value.code == "record.not_found"
+    assert caught.value.code == "approval.not_found"
 
 
 def test_host_kind_transfer_is_private_and_fields_must_be_names(org: Org, setup: Setup) -> None:

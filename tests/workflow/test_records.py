@@ -329,7 +329,7 @@ class TestFollowUpsAndAttachments:
         other = org.user("13900000005", "王五", org.finance, "sales_rep")
         with pytest.raises(NotFound) as caught:
             crm.attachments.download(other, att.id)
-        assert caught.value.code == "record.not_found"
+        assert caught.value.code == "attachment.not_found"
         crm.attachments.remove(org.rep, att.id)
         assert crm.attachments.list(org.rep, "lead", lead.id) == []
         with pytest.raises(NotFound) as caught:
