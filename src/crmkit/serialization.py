@@ -1,6 +1,7 @@
 """The one cattrs converter: entities ↔ plain dicts, and payload errors → ValidationError.
 
-- Enums travel as their values, datetimes as ISO 8601 strings (timezone required), Decimals as
+- Enums travel as their values, datetimes as ISO 8601 strings (timezone required; dates and
+  datetimes in years 1000–9998, see :mod:`crmkit.policies.arguments`), Decimals as
   strings, frozensets as sorted lists.
 - Structuring is strict about JSON types (``"5"`` is not an int, ``1`` is not a str) and forbids
   unknown keys; every failure is reported by path (``$.roles[2]``) with a stable code.
@@ -14,6 +15,7 @@ Public API: :func:`to_dict` / :func:`from_dict` (documented in docs/embedding.md
 
 from __future__ import annotations
 
+import contextlib
 import enum
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
@@ -35,6 +37,7 @@ from cattrs.strategies import configure_tagged_union
 from crmkit.entities import User
 from crmkit.entities.approvals import ApproverNode, ConditionNode, EndNode, FlowNode
 from crmkit.errors import FieldError, ValidationError
+from crmkit.policies.arguments import date_in_range, datetime_problem
 from crmkit.policies.validation import MESSAGES
 
 __all__ = [
@@ -97,20 +100,26 @@ def _structure_datetime(value: Any, _: Any) -> datetime:
             raise _TypeMismatch("ISO 8601 datetime") from None
     else:
         raise _TypeMismatch("ISO 8601 datetime")
-    if parsed.tzinfo is None:
+    problem = datetime_problem(parsed)
+    if problem == "format.datetime":
         raise _TypeMismatch("datetime with a timezone")
+    if problem is not None:
+        raise _TypeMismatch("datetime in years 1000–9998")
     return parsed.astimezone(UTC)
 
 
 def _structure_date(value: Any, _: Any) -> date:
+    day: date | None = None
     if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    if isinstance(value, str):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise _TypeMismatch("ISO 8601 date")
+        day = value
+    elif isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            day = date.fromisoformat(value)
+    if day is None:
+        raise _TypeMismatch("ISO 8601 date")
+    if not date_in_range(day):
+        raise _TypeMismatch("date in years 1000–9998")
+    return day
 
 
 def _structure_decimal(value: Any, _: Any) -> Decimal:
@@ -231,7 +240,7 @@ def structure(data: Any, cls: type[_T]) -> _T:
         raise ValidationError([_field_error("$", "type", "object")])
     try:
         return converter.structure(data, cls)
-    except (BaseValidationError, TypeError, ValueError, KeyError) as exc:
+    except (BaseValidationError, TypeError, ValueError, KeyError, AttributeError) as exc:
         errors: list[FieldError] = []
         _collect(exc, "$", errors)
         raise ValidationError(errors) from None
@@ -251,7 +260,7 @@ def structure_patch(data: Any, cls: type[Any]) -> dict[str, Any]:
             continue
         try:
             result[key] = converter.structure(value, field.type)
-        except (BaseValidationError, TypeError, ValueError, KeyError) as exc:
+        except (BaseValidationError, TypeError, ValueError, KeyError, AttributeError) as exc:
             _collect(exc, f"$.{key}", errors)
     if errors:
         raise ValidationError(errors)

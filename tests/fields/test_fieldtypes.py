@@ -165,8 +165,13 @@ def test_datetime_is_stored_in_utc_fixed_width() -> None:
     aware = datetime(2024, 5, 1, 9, 30, tzinfo=timezone(timedelta(hours=8)))
     assert ok("datetime", aware) == "2024-05-01T01:30:00.000000+00:00"
     for bad in ("2024-05-01T09:30:00", "2024-05-01", "yesterday", "2024-05-01T25:00:00+08:00",
-                "0001-01-01T00:00:00+01:00", "x" * 100):
+                "x" * 100):
         assert code_of("datetime", bad) == "format.datetime", bad
+    # years 1000–9998 in UTC: no timezone shift overflows on any backend
+    assert code_of("datetime", "0001-01-01T00:00:00+01:00") == "range.min"
+    assert code_of("datetime", "0999-12-31T23:59:59+00:00") == "range.min"
+    assert code_of("datetime", "9999-12-31T23:59:59-14:00") == "range.max"
+    assert ok("datetime", "1000-01-01T00:00:00+00:00") == "1000-01-01T00:00:00.000000+00:00"
     assert code_of("datetime", datetime(2024, 5, 1)) == "format.datetime"
     for wrong in (1714527000, True, None):
         assert code_of("datetime", wrong) == "type"

@@ -17,12 +17,12 @@ Each type's ``normalize`` applies the same rules to fragments, so filters find w
 Stored forms (what queries and storage see):
 
 - TEXT: the string without surrounding whitespace (mobile numbers are normalised to 11 digits,
-  ID numbers to upper case).
+  ID numbers to upper case); never a NUL character or a lone surrogate.
 - INTEGER: a JSON integer within ±(2**53 - 1), so browsers read it exactly.
 - DECIMAL: a fixed-point string with exactly ``precision`` places (``"12.50"``).
-- DATE: ``YYYY-MM-DD``.
-- DATETIME: UTC, ``YYYY-MM-DDTHH:MM:SS.ffffff+00:00`` — fixed width, so string order is time
-  order.
+- DATE: ``YYYY-MM-DD``, years 1000–9998.
+- DATETIME: UTC, years 1000–9998, ``YYYY-MM-DDTHH:MM:SS.ffffff+00:00`` — fixed width, so
+  string order is time order.
 - BOOLEAN: ``true`` / ``false``.
 - LIST: a list of distinct strings (multiselect: in option order; users: sorted).
 """
@@ -46,6 +46,14 @@ from crmkit.entities.fields import (
     ValueKind,
     trim,
 )
+from crmkit.policies.arguments import (
+    FIRST_DAY,
+    LAST_DAY,
+    date_in_range,
+    datetime_problem,
+    has_bad_text,
+    is_id,
+)
 from crmkit.policies.validation import half_width, is_valid_email, mobile_digits, normalize_mobile
 
 __all__ = [
@@ -56,6 +64,7 @@ __all__ = [
     "definition_problems",
     "id_number_text",
     "is_empty",
+    "is_stored_form",
     "plain",
 ]
 
@@ -76,11 +85,14 @@ ID_MAX_LENGTH = 64
 _DECIMAL = re.compile(r"^[+-]?[0-9]{1,40}(\.[0-9]{1,40})?$")
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _PHONE = re.compile(r"^\+?[0-9 \-()]{5,20}$")
-_ID = re.compile(r"^[^\s\x00-\x1f\x7f]{1,64}$")
 _HOST = re.compile(r"^[^\s/\\@?#]+$")
 _ID_NUMBER = re.compile(r"^[0-9]{17}[0-9X]$")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
+
+
+_ANY_FIELD = FieldDefinition("", "", "", "", "")
+"""A definition with no settings, for checking stored forms."""
 
 
 def is_empty(value: JSONValue) -> bool:
@@ -169,9 +181,10 @@ def _check_length(value: str, limit: int) -> None:
 def _text(default_max: int) -> Validator:
     def validate(raw: JSONValue, definition: FieldDefinition) -> JSONValue:
         value = _require_str(raw).strip()
-        if "\x00" in value:
+        if has_bad_text(value):
             raise FieldValueError(
-                "format.text", "must not contain NUL characters", "不能包含空字符（NUL）"
+                "format.text", "must not contain NUL characters or lone surrogates",
+                "不能包含空字符（NUL）或孤立代理字符",
             )
         _check_length(value, definition.max_length or default_max)
         return value
@@ -236,18 +249,29 @@ def _decimal(raw: JSONValue, definition: FieldDefinition) -> JSONValue:
     return format(stored, "f")
 
 
+def _out_of_range(code: str) -> FieldValueError:
+    return FieldValueError(
+        code, f"must lie between {FIRST_DAY} and {LAST_DAY}",
+        f"必须在 {FIRST_DAY} 与 {LAST_DAY} 之间",
+    )
+
+
 def _date(raw: JSONValue, definition: FieldDefinition) -> JSONValue:
     if isinstance(raw, date) and not isinstance(raw, datetime):
-        return raw.isoformat()
-    value = plain(_require_str(raw))
-    try:
-        if not _DATE.fullmatch(value):
-            raise ValueError(value)
-        return date.fromisoformat(value).isoformat()
-    except ValueError:
-        raise FieldValueError(
-            "format.date", "is not a date like 2024-05-01", "不是有效的日期（例如 2024-05-01）"
-        ) from None
+        day = raw
+    else:
+        value = plain(_require_str(raw))
+        try:
+            if not _DATE.fullmatch(value):
+                raise ValueError(value)
+            day = date.fromisoformat(value)
+        except ValueError:
+            raise FieldValueError(
+                "format.date", "is not a date like 2024-05-01", "不是有效的日期（例如 2024-05-01）"
+            ) from None
+    if not date_in_range(day):
+        raise _out_of_range("range.min" if day < FIRST_DAY else "range.max")
+    return day.isoformat()
 
 
 def _datetime(raw: JSONValue, definition: FieldDefinition) -> JSONValue:
@@ -266,13 +290,12 @@ def _datetime(raw: JSONValue, definition: FieldDefinition) -> JSONValue:
             parsed = datetime.fromisoformat(text)
         except ValueError:
             raise bad from None
-    if parsed.tzinfo is None or parsed.utcoffset() is None:
+    problem = datetime_problem(parsed)
+    if problem == "format.datetime":
         raise bad
-    try:
-        utc = parsed.astimezone(UTC)
-    except (OverflowError, ValueError):
-        raise bad from None
-    return utc.isoformat(timespec="microseconds")
+    if problem is not None:
+        raise _out_of_range(problem)
+    return parsed.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _boolean(raw: JSONValue, definition: FieldDefinition) -> JSONValue:
@@ -371,7 +394,7 @@ def _id_number(raw: JSONValue, definition: FieldDefinition) -> JSONValue:
 
 def _identifier(raw: JSONValue) -> str:
     value = _require_str(raw)
-    if not _ID.fullmatch(value):
+    if not is_id(value):
         raise FieldValueError(
             "format.id",
             f"is not an id (1–{ID_MAX_LENGTH} characters, no spaces)",
@@ -386,6 +409,32 @@ def _id(raw: JSONValue, definition: FieldDefinition) -> JSONValue:
 
 def _ids(raw: JSONValue, definition: FieldDefinition) -> JSONValue:
     return sorted(_identifier(item) for item in _require_str_list(raw))
+
+
+def is_stored_form(kind: ValueKind, value: object) -> bool:
+    """Whether ``value`` is what a field of value kind ``kind`` stores (the forms listed at the
+    top of this module). A plugin's validator must return one of these; anything else would be
+    stored in memory and then fail, or compare differently, on SQL."""
+    if kind is ValueKind.TEXT:
+        return isinstance(value, str) and not has_bad_text(value)
+    if kind is ValueKind.INTEGER:
+        return type(value) is int and -MAX_INTEGER <= value <= MAX_INTEGER
+    if kind is ValueKind.BOOLEAN:
+        return isinstance(value, bool)
+    if kind is ValueKind.LIST:
+        return (isinstance(value, list) and len(value) <= MAX_LIST_ITEMS
+                and all(isinstance(v, str) and not has_bad_text(v) for v in value)
+                and len(set(value)) == len(value))
+    if not isinstance(value, str):
+        return False
+    try:
+        if kind is ValueKind.DECIMAL:
+            number = _to_decimal(value)
+            return number == 0 or number.adjusted() < MAX_DECIMAL_DIGITS
+        normalise = _date if kind is ValueKind.DATE else _datetime
+        return bool(normalise(value, _ANY_FIELD) == value)
+    except FieldValueError:
+        return False
 
 
 def _builtin(

@@ -20,8 +20,42 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "type": ("has the wrong type", "类型错误"),
     "unknown_field": ("is not a known field", "不是可识别的字段"),
     "invalid": ("is invalid", "取值无效"),
+    "format.id": ("is not an id (1–64 characters, no spaces or control characters)",
+                  "不是有效的 ID（1–64 个字符，不含空白或控制字符）"),
     "password.too_short": ("must have at least 8 characters", "密码至少 8 位"),
+    "followup.in_future": ("must not be in the future (5 minutes of clock skew allowed)",
+                           "不能晚于当前时间（允许 5 分钟误差）"),
+    "file.name_invalid": (
+        "must not contain slashes, control characters or bidirectional overrides",
+        "不能包含斜杠、控制字符或双向文本控制符",
+    ),
 }
+
+
+FILE_NAME_MAX = 255
+"""Longest attachment file name (characters), as most file systems allow."""
+_FILE_NAME_BAD = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff/\\\\]"
+)
+
+
+def file_name_problem(name: object) -> str | None:
+    """What is wrong with an attachment's file name, as a code, or None.
+
+    A name is text of 1–255 characters, not blank, not ``.`` or ``..``, without ``/`` or
+    ``\\``, control characters (CR, LF, NUL …), bidirectional overrides and marks (U+202A–202E,
+    U+2066–2069, U+200E/200F, U+061C: they make ``invoice‮fdp.exe`` read as ``invoiceexe.pdf``)
+    or lone surrogates. Such names are refused, never silently cleaned: the user sees why.
+    """
+    if not isinstance(name, str):
+        return "type"
+    if not name.strip() or name in {".", ".."}:
+        return "blank"
+    if len(name) > FILE_NAME_MAX:
+        return "too_long"
+    if _FILE_NAME_BAD.search(name):
+        return "file.name_invalid"
+    return None
 
 
 _FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}

@@ -1,6 +1,8 @@
 """附件 Attachments on records (``crm.attachments``), stored through the FileStore port.
 
-Limits (size, content types) are organisation settings. The blob is written before the
+Limits (size, content types) are organisation settings. A file name is 1–255 characters with
+no slashes, control characters (CR, LF, NUL …) or bidirectional overrides — refused, not
+cleaned (:func:`~crmkit.policies.validation.file_name_problem`). The blob is written before the
 database transaction and removed again if the transaction fails, so no orphan row or file
 survives a refused upload.
 """
@@ -16,6 +18,7 @@ import attrs
 from crmkit.entities import FieldChange, Module, Operation
 from crmkit.entities.records import Attachment
 from crmkit.errors import NotFound, ValidationError
+from crmkit.policies.validation import FILE_NAME_MAX, Problems, file_name_problem
 from crmkit.ports import FileStore
 from crmkit.workflow.records import RecordAccess
 from crmkit.workflow.runtime import ActorRef, Op, Runtime
@@ -74,6 +77,12 @@ class AttachmentService:
         """Attach a file to a record the actor may edit, within the size and type limits."""
         if not isinstance(data, bytes | bytearray):
             raise ValidationError.single("$.data", "type", "must be bytes", "必须是文件内容")
+        name_problem = file_name_problem(name)
+        if name_problem is not None:
+            problems = Problems()
+            problems.add("$.name", name_problem, f" (max {FILE_NAME_MAX})"
+                         if name_problem == "too_long" else "")
+            problems.raise_if_any()
         stored = None
         try:
             with self._rt.operation(actor, self._access.module_of(kind), Operation.EDIT) as op:

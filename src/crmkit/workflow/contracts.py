@@ -291,7 +291,7 @@ class ContractService(ApprovedRecordService):
             contract = self._access.visible(op, CONTRACT, contract_id)
             return self._views(op, op.uow.plans.for_contract(contract.id), {contract.id: contract})
 
-    def due_plans(self, actor: ActorRef, on: date | None = None, *,
+    def due_plans(self, actor: ActorRef, on: date | str | None = None, *,
                   limit: int = 200) -> builtins.list[PlanView]:
         """回款提醒: at most ``limit`` (1..1000) plans of contracts the actor sees whose
         reminder day has come (``on``, default today) and that are neither done nor void, by

@@ -9,6 +9,7 @@ from crmkit.entities.contracts import CONTRACT, PAYMENT
 from crmkit.entities.sales import CONTACT, OPPORTUNITY
 from crmkit.ports import Clock, FileStore, IdGenerator, Notifier, OrgDirectory, Storage
 from crmkit.workflow.approvals import ApprovalService
+from crmkit.workflow.arguments import guard
 from crmkit.workflow.attachments import AttachmentService
 from crmkit.workflow.contacts import ContactService, contact_spec
 from crmkit.workflow.contracts import ContractService, contract_spec
@@ -87,6 +88,11 @@ class CRMFacade:
         self.payments.attach(self.approvals)
         for related in (CONTACT, OPPORTUNITY, CONTRACT, PAYMENT):
             self.customers.register_cascade(move_children(related))
+        for service in (self.org, self.fields, self.scenes, self.followups, self.attachments,
+                        self.duplicates, self.leads, self.customers, self.contacts,
+                        self.products, self.opportunities, self.pool, self.approvals,
+                        self.contracts, self.payments):
+            guard(service)
 
     def _record_kind(self, spec: KindSpec, service_class: type[S]) -> S:
         """Wire one record kind: its service, and its part in the user hand-over."""

@@ -19,7 +19,12 @@ from crmkit.entities.common import JSONValue
 from crmkit.entities.fields import FieldDefinition, FieldType, FieldValueError
 from crmkit.errors import CrmError, FieldError, RuleViolation, ValidationError
 from crmkit.hookspecs import hookimpl
-from crmkit.policies.fieldtypes import BUILTIN_FIELD_TYPES, definition_problems, is_empty
+from crmkit.policies.fieldtypes import (
+    BUILTIN_FIELD_TYPES,
+    definition_problems,
+    is_empty,
+    is_stored_form,
+)
 
 __all__ = [
     "BUILTIN_PLUGIN_NAME",
@@ -91,8 +96,11 @@ class FieldTypeRegistry:
         An empty value (None, "", []) is stored as None — unless the field is required
         (code ``required``; a whitespace-only string in a required field: ``blank``). Anything
         else goes to the type's validator; its FieldValueError becomes a FieldError at ``path``
-        with the validator's code. (Retired fields, defaults and uniqueness are the record
-        engine's business, not this method's.)
+        with the validator's code. A validator that raises anything else gives
+        ``field_type.plugin_failed``, one that returns a value not in its value kind's stored
+        form (:func:`~crmkit.policies.fieldtypes.is_stored_form`) ``field_type.bad_value``;
+        both messages name the field type and its plugin. (Retired fields, defaults and
+        uniqueness are the record engine's business, not this method's.)
         """
         field_type = self.get(definition.type)
         if is_empty(raw):
@@ -101,8 +109,9 @@ class FieldTypeRegistry:
             return None
         if definition.required and isinstance(raw, str) and not raw.strip():
             raise _invalid(path, "blank", "must not be blank", "不能为空")
+        plugin = self._sources.get(definition.type, "?")
         try:
-            stored = field_type.validate(raw, definition)
+            value = field_type.validate(raw, definition)
         except FieldValueError as exc:
             raise _invalid(path, exc.code, exc.message_en, exc.message_zh) from None
         except ValueError as exc:  # a plugin that raised a plain ValueError for bad input
@@ -110,7 +119,25 @@ class FieldTypeRegistry:
             raise _invalid(
                 path, "invalid", f"is invalid ({detail})", f"取值无效（{detail}）"
             ) from None
-        return None if is_empty(stored) else stored  # e.g. text that was only spaces
+        except Exception as exc:  # a broken plugin: the caller's input is refused, not crashed
+            detail = f"{type(exc).__name__}: {str(exc)[:200]}"
+            raise _invalid(
+                path, "field_type.plugin_failed",
+                f"could not be checked: field type {definition.type!r} of plugin {plugin} "
+                f"failed ({detail})",
+                f"无法校验：插件 {plugin} 的字段类型 {definition.type!r} 出错（{detail}）",
+            ) from None
+        if is_empty(value):
+            return None  # e.g. text that was only spaces
+        if not is_stored_form(field_type.value_kind, value):
+            raise _invalid(
+                path, "field_type.bad_value",
+                f"could not be stored: field type {definition.type!r} of plugin {plugin} "
+                f"returned {type(value).__name__}, not a {field_type.value_kind.value} value",
+                f"无法保存：插件 {plugin} 的字段类型 {definition.type!r} 返回了 "
+                f"{type(value).__name__}，不是 {field_type.value_kind.value} 类型的值",
+            )
+        return value
 
     def check_definition(self, definition: FieldDefinition, path: str = "$") -> None:
         """Whether ``definition``'s settings suit its type (known type; options, precision,

@@ -1,9 +1,12 @@
 """跟进记录 Follow-ups and the record timeline (``crm.followups``).
 
-Saving a follow-up: the parent's last follow-up time and content move to it (when it is the
-newest), a next contact time (下次联系时间) updates the parent and puts a schedule entry (日程)
-in the author's calendar. An author who may see but not edit the parent (a read-only team
-member, a pool member) records the follow-up and the schedule; the parent stays as it was.
+Saving a follow-up: its time is now or earlier (at most :data:`CLOCK_SKEW`, 5 minutes, past the
+Clock's now — a follow-up dated in the future would keep its customer out of the pool); the
+parent's last follow-up time and content move to it (when it is the newest), a next contact
+time (下次联系时间) updates the parent and puts a schedule entry (日程) in the author's calendar.
+Only kinds with a last follow-up time take follow-ups (:data:`FOLLOWUP_KINDS`: not products).
+An author who may see but not edit the parent (a read-only team member, a pool member)
+records the follow-up and the schedule; the parent stays as it was.
 The timeline of a record merges follow-ups, operation-log entries and schedules, newest first.
 """
 
@@ -11,7 +14,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
@@ -28,6 +31,12 @@ from crmkit.workflow.runtime import ActorRef, Op, Runtime
 DEFAULT_METHODS = ("打电话", "发邮件", "发短信", "见面拜访", "活动")
 METHODS_KEY = "followup.methods"
 CONTENT_MAX = 5000
+CLOCK_SKEW = timedelta(minutes=5)
+"""How far past the Clock's now a follow-up's time may lie (the host's and crmkit's clocks
+differ a little); later is refused: a follow-up records what happened, not what will."""
+FOLLOWUP_KINDS = frozenset(kind for kind, cls in RECORD_TYPES.items()
+                           if "last_followup_at" in attrs.fields_dict(cls))
+"""The record kinds that take follow-ups (those with a last follow-up time; not products)."""
 
 
 @attrs.frozen
@@ -82,9 +91,15 @@ class FollowUpService:
             data: NewFollowUp | Mapping[str, Any]) -> FollowUp:
         """Write a follow-up on a visible record and update the record's follow-up fields."""
         payload = structure(data, NewFollowUp)
+        if kind not in FOLLOWUP_KINDS:
+            raise ValidationError.single(
+                "$.kind", "followup.kind", f"$.kind {kind!r} takes no follow-ups",
+                f"$.kind {kind!r} 不支持跟进记录")
         with self._rt.operation(actor, Module.FOLLOWUPS, Operation.CREATE) as op:
             parent = self._access.visible(op, kind, record_id)
             problems = Problems()
+            if payload.at is not None and payload.at > op.now + CLOCK_SKEW:
+                problems.add("$.at", "followup.in_future")
             if payload.method not in self._methods(op):
                 problems.add("$.method", "invalid")
             problems.text("$.content", payload.content, required=True, max_length=CONTENT_MAX)

@@ -27,11 +27,18 @@ from crmkit.entities.fields import FieldDefinition, FieldType, ValueKind
 from crmkit.entities.query import Condition, FieldRef, Operator, RecordQuery, SortKey
 from crmkit.entities.records import ConditionSpec, SortSpec
 from crmkit.errors import FieldError, ValidationError
+from crmkit.policies.arguments import date_in_range, datetime_problem, is_id, value_problems
 from crmkit.policies.validation import MESSAGES
 from crmkit.workflow.fields import FieldSet, unavailable_error
 
 MAX_LIMIT = 500
 MAX_IN = 1000
+"""Most values one list request compares with, over all its conditions (``in`` lists
+included): SQLite's bound-variable and expression-depth limits stay far away."""
+MAX_CURSOR = 65536
+"""Longest cursor accepted (crmkit's own are a few hundred characters)."""
+MAX_CONDITIONS = 50
+"""Most conditions one list request or scene has."""
 
 Op = Operator
 _EMPTINESS = frozenset({Op.IS_EMPTY, Op.NOT_EMPTY})
@@ -98,14 +105,17 @@ def _scalar(kind: ValueKind, raw: Any) -> Any:
         return value
     if kind is ValueKind.DATE:
         try:
-            return date.fromisoformat(raw) if isinstance(raw, str) else _raise()
+            day = date.fromisoformat(raw) if isinstance(raw, str) else _raise()
         except ValueError:
             raise _Bad from None
+        if not date_in_range(day):
+            raise _Bad
+        return day
     try:
         moment = datetime.fromisoformat(raw) if isinstance(raw, str) else _raise()
     except ValueError:
         raise _Bad from None
-    if moment.tzinfo is None:
+    if datetime_problem(moment) is not None:  # naive, or out of years 1000–9998
         raise _Bad
     return moment
 
@@ -176,6 +186,8 @@ def parse_condition(fields: FieldSet, spec: ConditionSpec, path: str) -> Conditi
 
 def parse_conditions(fields: FieldSet, specs: Sequence[ConditionSpec], path: str
                      ) -> tuple[Condition, ...]:
+    if len(specs) > MAX_CONDITIONS:
+        raise ValidationError([_error(path, "too_long", f" (max {MAX_CONDITIONS})")])
     errors: list[FieldError] = []
     parsed: list[Condition] = []
     for i, spec in enumerate(specs):
@@ -185,6 +197,9 @@ def parse_conditions(fields: FieldSet, specs: Sequence[ConditionSpec], path: str
             errors.extend(bad.errors)
     if errors:
         raise ValidationError(errors)
+    values = sum(len(c.value) if isinstance(c.value, tuple) else 1 for c in parsed)
+    if values > MAX_IN:
+        raise ValidationError([_error(path, "too_long", f" (max {MAX_IN} values)")])
     return tuple(parsed)
 
 
@@ -236,6 +251,17 @@ def _decode(value: Any) -> Any:
     return value
 
 
+_CURSOR_TYPES: dict[ValueKind, Any] = {
+    ValueKind.TEXT: lambda v: isinstance(v, str),
+    ValueKind.INTEGER: lambda v: isinstance(v, int) and not isinstance(v, bool),
+    ValueKind.DECIMAL: lambda v: isinstance(v, Decimal),
+    ValueKind.BOOLEAN: lambda v: isinstance(v, bool),
+    ValueKind.DATE: lambda v: isinstance(v, date) and not isinstance(v, datetime),
+    ValueKind.DATETIME: lambda v: isinstance(v, datetime),
+}
+"""What a cursor may hold for a sort key of each value kind (None: the row had no value)."""
+
+
 def _signature(sort: Sequence[SortKey]) -> str:
     return ",".join(f"{'-' if k.descending else ''}{k.field.key}" for k in sort)
 
@@ -249,15 +275,20 @@ def encode_cursor(values: Sequence[Any], sort: Sequence[SortKey]) -> str:
 
 def decode_cursor(cursor: str, sort: Sequence[SortKey]) -> tuple[Any, ...]:
     try:
+        if len(cursor) > MAX_CURSOR:
+            raise ValueError("cursor too long")
         padded = cursor + "=" * (-len(cursor) % 4)
         body = json.loads(base64.urlsafe_b64decode(padded.encode()))
         if body["s"] != _signature(sort) or len(body["v"]) != len(sort) + 1:
             raise ValueError("cursor of another sort")
         values = tuple(_decode(v) for v in body["v"])
-        if not isinstance(values[-1], str):
-            raise ValueError("cursor id")
+        if not is_id(values[-1]) or value_problems(values, "$.cursor"):
+            raise ValueError("cursor id or value")
+        for key, value in zip(sort, values, strict=False):
+            if value is not None and not _CURSOR_TYPES[key.field.kind](value):
+                raise ValueError("cursor value of another type")
         return values
-    except (ValueError, KeyError, TypeError, AttributeError):
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
         raise ValidationError([_error("$.cursor", "invalid")]) from None
 
 

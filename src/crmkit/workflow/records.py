@@ -317,7 +317,18 @@ class RecordService:
         elif (definition.type == "department" and stored is not None
               and op.uow.departments.get(stored) is None):
             errors.append(field_error(path, "not_found"))
+        elif (definition.type == "record" and stored is not None
+              and not self._can_see(op, definition.reference_kind, stored)):
+            errors.append(field_error(path, "not_found"))  # missing and not visible alike
         return stored
+
+    def _can_see(self, op: Op, kind: str | None, record_id: str) -> bool:
+        """Whether a record reference points at a record the writer may read."""
+        try:
+            self._access.visible(op, kind or "", record_id)
+        except NotFound:
+            return False
+        return True
 
     def _check_record(self, op: Op, fields: FieldSet, record: Any, previous: Any | None) -> None:
         self._check_records(op, fields, [(record, previous)])
