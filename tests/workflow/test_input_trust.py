@@ -177,14 +177,15 @@ class TestArgumentShapes:
         assert refused(lambda: org.crm.customers.transfer(org.rep, customer.id, org.rep.id)) \
             == {"$.record_ids": "type"}
         assert refused(lambda: org.crm.customers.lock(org.admin, [customer.id, None])) == {
-            "$.customer_ids[1]": "type"}
+            "$.customer_ids[1]": "required"}
         assert refused(lambda: org.crm.customers.lock(org.admin, [customer.id, "a b"])) == {
             "$.customer_ids[1]": "format.id"}
         locked = org.crm.customers.lock(org.admin, (c for c in [customer.id]))  # any iterable
         assert [c.id for c in locked] == [customer.id]
 
     def test_none_or_wrong_types_for_required_arguments_are_refused(self, org: Org) -> None:
-        assert refused(lambda: org.crm.customers.get(org.rep, None)) == {"$.record_id": "type"}
+        assert refused(lambda: org.crm.customers.get(org.rep, None)) == {
+            "$.record_id": "required"}
         assert refused(lambda: org.crm.customers.get(org.rep, 5)) == {"$.record_id": "type"}
         assert refused(lambda: org.crm.org.visible_scope(org.rep, [])) == {"$.module": "invalid"}
         assert refused(lambda: org.crm.customers.create(org.rep, "name")) == {"$": "type"}

@@ -5,7 +5,8 @@ Before the method runs, every other argument is checked:
 
 - against its annotation: ``str``, ``int`` (not ``bool``), ``Iterable[str]`` (a list, tuple or
   set — never a single string), ``Mapping[str, Any]``, enums by member or value (``Access |
-  str`` takes only an Access value), unions, ``None`` only where the annotation has it;
+  str`` takes only an Access value), unions; ``None`` where the annotation has no None is
+  ``required``;
 - by name: ``*_id`` arguments and the elements of ``*_ids`` are ids
   (:func:`~crmkit.policies.arguments.is_id`), at most :data:`MAX_IDS` of them; ``limit`` is
   1..:data:`MAX_LIMIT`;
@@ -78,6 +79,8 @@ def _conform(value: Any, hint: Any, path: str) -> Any:
         if value is not None:
             raise _Mismatch(path)
         return value
+    if value is None:
+        raise _Mismatch(path, "required")  # None where the signature has no None
     if origin is not None:
         return _conform_generic(value, origin, typing.get_args(hint), path)
     if not isinstance(hint, type):
