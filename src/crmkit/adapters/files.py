@@ -23,7 +23,12 @@ __all__ = [
 ]
 
 _KEY = re.compile(r"[0-9a-f]{32}")
-"""A key is exactly this, matched whole (``fullmatch``: ``$`` would let ``<key>\\n`` through)."""
+
+
+def _valid_key(key: object) -> bool:
+    """Whether ``key`` has the shape of a key this module makes, matched whole (``$`` in a
+    ``match`` would let ``<key>\\n`` through)."""
+    return isinstance(key, str) and _KEY.fullmatch(key) is not None
 
 
 def _new_key() -> str:
@@ -67,7 +72,7 @@ class LocalFileStore:
         self.root.mkdir(parents=True, exist_ok=True)
 
     def _path(self, key: str) -> Path:
-        if not isinstance(key, str) or not _KEY.fullmatch(key):
+        if not _valid_key(key):
             raise _missing(key)
         return self.root / key[:2] / key
 
@@ -88,4 +93,5 @@ class LocalFileStore:
             raise _missing(key) from None
 
     def delete(self, key: str) -> None:
-        self._path(key).unlink(missing_ok=True)
+        if _valid_key(key):  # like every store: deleting what is not there does nothing
+            self._path(key).unlink(missing_ok=True)

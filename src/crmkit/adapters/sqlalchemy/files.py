@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import delete, insert, select
 
-from crmkit.adapters.files import _KEY, _describe, _missing, _new_key
+from crmkit.adapters.files import _describe, _missing, _new_key, _valid_key
 from crmkit.adapters.sqlalchemy.storage import SqlStorage
 from crmkit.adapters.sqlalchemy.tables import files
 from crmkit.ports import StoredFile
@@ -30,7 +30,7 @@ class SqlFileStore:
         return stored
 
     def get(self, key: str) -> bytes:
-        if not isinstance(key, str) or not _KEY.match(key):
+        if not _valid_key(key):
             raise _missing(key)
         with self._storage.transaction() as uow:
             data = uow.connection.execute(select(files.c.data).where(files.c.key == key)).scalar()
@@ -39,6 +39,6 @@ class SqlFileStore:
         return bytes(data)
 
     def delete(self, key: str) -> None:
-        if isinstance(key, str) and _KEY.match(key):
+        if _valid_key(key):
             with self._storage.transaction() as uow:
                 uow.connection.execute(delete(files).where(files.c.key == key))
