@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from crmkit.adapters.sqlalchemy import metadata
 from crmkit.adapters.sqlalchemy.schema import SCHEMA_REVISION
 
-HEAD_SCHEMA = ("0001_initial", "d9646a0701384612")
+HEAD_SCHEMA = ("0002_owned_or_pooled", "4f803d29cd327ddf")
 
 
 def _fingerprint() -> str:
