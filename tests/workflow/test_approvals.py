@@ -424,7 +424,7 @@ def test_host_kind_approvals_are_private_to_the_people_involved(org: Org, setup:
     assert caught.value.code == "approval.not_found"
     with pytest.raises(ValidationError) as caught:
         org.crm.approvals.submit(org.rep, "expense", "x" * 65)
-    assert caught.value.codes == {"$.record_id": "invalid"}
+    assert caught.value.codes == {"$.record_id": "format.id"}
 
 
 @pytest.mark.parametrize("bad", [
@@ -452,7 +452,7 @@ def test_hostile_limits_and_comments(org: Org, setup: Setup) -> None:
                                  submit=True)
     with pytest.raises(ValidationError) as caught:
         org.crm.approvals.approve(org.manager, "contract", c.id, "ok\x00")
-    assert caught.value.codes == {"$.comment": "approval.bad_comment"}
+    assert caught.value.codes == {"$.comment": "format.text"}
 
 
 def test_host_kind_values_are_checked_and_numeric_text_compares_as_numbers(

@@ -89,7 +89,7 @@ def test_number_rule_needs_permission_and_a_date_that_tells_periods_apart(org: O
     assert {e.path for e in bad.value.errors} == {"$.prefix", "$.digits", "$.reset"}
     with pytest.raises(ValidationError) as caught:
         org.crm.contracts.set_number_rule(org.admin, {"prefix": "HT\x00"})
-    assert caught.value.codes == {"$.prefix": "number_rule.prefix"}
+    assert caught.value.codes == {"$.prefix": "format.text"}
     assert org.crm.contracts.number_rule(org.rep).prefix == "HT"
 
 
@@ -196,7 +196,7 @@ def test_plans_in_batches_within_the_contract_amount(org: Org, deal: Deal) -> No
     with pytest.raises(ValidationError) as caught:
         org.crm.contracts.add_plans(org.rep, c.id, [{"amount": "1", "remark": "a\x00",
                                                      "planned_date": "2027-01-01"}])
-    assert caught.value.codes == {"$.remark": "too_long"}
+    assert set(caught.value.codes.values()) == {"format.text"}
     assert len(org.crm.contracts.plans(org.rep, c.id)) == 2  # nothing written
     org.crm.contracts.void_plan(org.rep, plans[1].id)
     assert [p.period for p in org.crm.contracts.add_plans(org.rep, c.id, [

@@ -131,7 +131,7 @@ class TestShelf:
         assert crm.products.get(keeper, product.id).on_shelf is True
         with pytest.raises(ValidationError) as caught:
             crm.products.put_on_shelf(keeper, [product.id, 42])  # type: ignore[list-item]
-        assert caught.value.codes == {"$.product_ids": "type"}
+        assert caught.value.codes == {"$.product_ids[1]": "type"}
         with pytest.raises(ValidationError) as caught:
             crm.products.put_on_shelf(keeper, product.id)
         assert caught.value.codes == {"$.product_ids": "type"}

@@ -393,7 +393,7 @@ def _check(engine: Engine, org: SoakOrg, moved: Counter[str]) -> dict[str, list[
     log = operation_log.c
     entries: dict[str, list[Any]] = defaultdict(list)
     for entry in _rows(engine, select(log.record_id, log.action, log.changes).where(
-            log.record_kind == "customer").order_by(log.record_id, log.at, log.id)):
+            log.record_kind == "customer").order_by(log.record_id, log.id)):
         entries[entry.record_id].append(entry)
     found["log_replays"] = [problem for cid, state in stored.items()
                             if (problem := _replay(cid, entries[cid], state))]
@@ -414,8 +414,9 @@ OWNER_POOL = ("owner_id", "pool_id")
 def _replay(customer_id: str, entries: list[Any], stored: tuple[str | None, str | None]
             ) -> str:
     """'' when the owner/pool changes chain from creation to the stored values; else why not.
-    Entries of one instant may be listed in any order: the next one is the first whose old
-    values are the current ones."""
+    Entries come in id order (time-ordered ids, generated as each operation runs; a sweep's
+    ``at`` may lie days ahead, so ``at`` does not order them); the next one is the first whose
+    old values are the current ones."""
     state: dict[str, Any] = {"owner_id": None, "pool_id": None}
     moves: list[tuple[dict[str, Any], dict[str, Any], str]] = []
     for entry in entries:
