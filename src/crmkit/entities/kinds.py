@@ -1,10 +1,32 @@
-"""The business record kinds crmkit stores, and the module each belongs to."""
+"""Record kinds (线索, 客户, 联系人 …): one :class:`RecordKind` declaration each.
+
+A declaration says everything crmkit needs to know about a kind — the entity class, the module
+whose permissions and data scope govern it, its system fields, what a payload may write, the
+fields no two records share, the table it is stored in, its scenes and which shared record
+features apply. Tables, row mappings, catalogues and registries are derived from the
+declarations (:data:`BUILTIN_KINDS`); nothing else lists the kinds.
+"""
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Generic, TypeVar
+
+import attrs
+
+from crmkit.entities.common import frozen_mapping
+from crmkit.entities.contract_fields import (
+    CONTRACT_FIELDS,
+    CONTRACT_WRITABLE,
+    PAYMENT_FIELDS,
+    PAYMENT_WRITABLE,
+)
 from crmkit.entities.contracts import CONTRACT, PAYMENT, Contract, Payment
-from crmkit.entities.leads import LEAD, Lead
+from crmkit.entities.fields import FieldDefinition
+from crmkit.entities.leads import LEAD, LEAD_FIELDS, READ_ONLY, Lead
 from crmkit.entities.org import Module
+from crmkit.entities.records import ConditionSpec
 from crmkit.entities.sales import (
     CONTACT,
     CUSTOMER,
@@ -15,25 +37,148 @@ from crmkit.entities.sales import (
     Opportunity,
     Product,
 )
+from crmkit.entities.sales_fields import (
+    CONTACT_FIELDS,
+    CONTACT_WRITABLE,
+    CUSTOMER_FIELDS,
+    CUSTOMER_WRITABLE,
+    OPPORTUNITY_FIELDS,
+    OPPORTUNITY_WRITABLE,
+    PRODUCT_FIELDS,
+    PRODUCT_WRITABLE,
+)
 
-RECORD_TYPES: dict[str, type] = {
-    LEAD: Lead,
-    CUSTOMER: Customer,
-    CONTACT: Contact,
-    PRODUCT: Product,
-    OPPORTUNITY: Opportunity,
-    CONTRACT: Contract,
-    PAYMENT: Payment,
-}
-"""Record kind → entity class (every adapter stores each of these)."""
+R = TypeVar("R")
 
-RECORD_MODULES: dict[str, Module] = {
-    LEAD: Module.LEADS,
-    CUSTOMER: Module.CUSTOMERS,
-    CONTACT: Module.CONTACTS,
-    PRODUCT: Module.PRODUCTS,
-    OPPORTUNITY: Module.OPPORTUNITIES,
-    CONTRACT: Module.CONTRACTS,
-    PAYMENT: Module.PAYMENTS,
-}
-"""Record kind → the module whose permissions and data scope govern it."""
+
+class Feature(enum.StrEnum):
+    """The shared record features a kind takes part in."""
+
+    TEAM = "team"
+    """相关团队: members with read or read-write access."""
+    TRANSFER = "transfer"
+    """转移: a new owner, one record or many."""
+    POOL = "pool"
+    """公海: records can be put back, claimed, assigned and reclaimed."""
+    FOLLOWUPS = "followups"
+    """跟进记录: follow-ups update ``last_followup_at`` / ``last_followup_content``."""
+    ATTACHMENTS = "attachments"
+    """附件."""
+    APPROVAL = "approval"
+    """审批: the record goes through an approval flow (``approval_status``)."""
+    TIMELINE = "timeline"
+    """The record's timeline lists its follow-ups, tasks, schedules, logs and approvals."""
+
+
+Scenes = Mapping[str, tuple[str, str, tuple[ConditionSpec, ...]]]
+"""Kind-specific system scenes: scene id → (zh name, en name, conditions)."""
+
+
+def _name(record: Any) -> str:
+    return str(record.name)
+
+
+@attrs.frozen
+class Column:
+    """A storage hint for one attribute whose column differs from what its type implies
+    (a bounded text length, an index); adapters read it, the domain does not."""
+
+    length: int | None = None
+
+
+@attrs.frozen
+class RecordKind(Generic[R]):
+    """One record kind, declared once.
+
+    ``writable`` lists the system fields a create/edit payload may set (``owner_id`` only on
+    create). ``scenes`` adds kind-specific system scenes (e.g. 已转化 for leads);
+    ``base_conditions`` applies to every scene except those in ``scenes``. ``unique_fields``
+    are the attributes no two records share unless empty (``<kind>.<field>_taken``), enforced
+    by the storage. ``table`` names the table an SQL adapter stores the kind in.
+    """
+
+    kind: str
+    entity: type[R]
+    module: Module
+    label_zh: str
+    label_en: str
+    system_fields: tuple[FieldDefinition, ...]
+    writable: frozenset[str]
+    table: str
+    features: frozenset[Feature] = frozenset()
+    unique_fields: tuple[str, ...] = ()
+    scenes: Scenes = attrs.field(factory=dict, converter=frozen_mapping)
+    base_conditions: tuple[ConditionSpec, ...] = ()
+    extra_keys: frozenset[str] = frozenset()
+    """Payload keys the kind's own service validates (e.g. opportunity product lines)."""
+    title: Callable[[Any], str] = _name
+    columns: Mapping[str, Column] = attrs.field(factory=dict, converter=frozen_mapping)
+    """Storage hints per attribute (see :class:`Column`)."""
+    indexes: tuple[tuple[str, ...], ...] = ()
+    """Extra indexes (column tuples) beyond the ones every record table has."""
+
+    def has(self, feature: Feature) -> bool:
+        return feature in self.features
+
+
+_SHARED = frozenset({Feature.TEAM, Feature.TRANSFER, Feature.FOLLOWUPS, Feature.ATTACHMENTS,
+                     Feature.TIMELINE})
+
+LEAD_KIND: RecordKind[Lead] = RecordKind(
+    LEAD, Lead, Module.LEADS, "线索", "lead", LEAD_FIELDS,
+    frozenset(f.key for f in LEAD_FIELDS) - READ_ONLY, "crm_leads", _SHARED,
+    scenes={"converted": ("已转化", "Converted", (ConditionSpec("converted", "eq", True),))},
+    base_conditions=(ConditionSpec("converted", "eq", False),),
+)
+CUSTOMER_KIND: RecordKind[Customer] = RecordKind(
+    CUSTOMER, Customer, Module.CUSTOMERS, "客户", "customer", CUSTOMER_FIELDS,
+    CUSTOMER_WRITABLE, "crm_customers", _SHARED | {Feature.POOL},
+)
+CONTACT_KIND: RecordKind[Contact] = RecordKind(
+    CONTACT, Contact, Module.CONTACTS, "联系人", "contact", CONTACT_FIELDS, CONTACT_WRITABLE,
+    "crm_contacts", _SHARED,
+)
+PRODUCT_KIND: RecordKind[Product] = RecordKind(
+    PRODUCT, Product, Module.PRODUCTS, "产品", "product", PRODUCT_FIELDS, PRODUCT_WRITABLE,
+    "crm_products", frozenset({Feature.TEAM, Feature.TRANSFER, Feature.ATTACHMENTS}),
+)
+OPPORTUNITY_KIND: RecordKind[Opportunity] = RecordKind(
+    OPPORTUNITY, Opportunity, Module.OPPORTUNITIES, "商机", "opportunity", OPPORTUNITY_FIELDS,
+    OPPORTUNITY_WRITABLE, "crm_opportunities", _SHARED,
+    extra_keys=frozenset({"lines", "contact_ids"}),
+)
+CONTRACT_KIND: RecordKind[Contract] = RecordKind(
+    CONTRACT, Contract, Module.CONTRACTS, "合同", "contract", CONTRACT_FIELDS, CONTRACT_WRITABLE,
+    "crm_contracts", _SHARED | {Feature.APPROVAL}, unique_fields=("number",),
+    extra_keys=frozenset({"lines"}),
+)
+PAYMENT_KIND: RecordKind[Payment] = RecordKind(
+    PAYMENT, Payment, Module.PAYMENTS, "回款", "payment", PAYMENT_FIELDS, PAYMENT_WRITABLE,
+    "crm_payments", _SHARED | {Feature.APPROVAL}, unique_fields=("number",),
+)
+
+BUILTIN_KINDS: tuple[RecordKind[Any], ...] = (
+    LEAD_KIND, CUSTOMER_KIND, CONTACT_KIND, PRODUCT_KIND, OPPORTUNITY_KIND, CONTRACT_KIND,
+    PAYMENT_KIND,
+)
+"""crmkit's own record kinds, in the order their modules appear."""
+
+
+def kinds_by_name(kinds: Iterable[RecordKind[Any]]) -> dict[str, RecordKind[Any]]:
+    """Kind name → declaration; a name declared twice is a ``ValueError``."""
+    registry: dict[str, RecordKind[Any]] = {}
+    for declaration in kinds:
+        if declaration.kind in registry:
+            raise ValueError(f"record kind {declaration.kind!r} declared twice")
+        registry[declaration.kind] = declaration
+    return registry
+
+
+RECORD_KINDS: dict[str, RecordKind[Any]] = kinds_by_name(BUILTIN_KINDS)
+"""Built-in kind name → declaration."""
+
+RECORD_TYPES: dict[str, type] = {k.kind: k.entity for k in BUILTIN_KINDS}
+"""Record kind → entity class (derived from the declarations)."""
+
+RECORD_MODULES: dict[str, Module] = {k.kind: k.module for k in BUILTIN_KINDS}
+"""Record kind → the module whose permissions and data scope govern it (derived)."""
