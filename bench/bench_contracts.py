@@ -58,7 +58,7 @@ from _common import (
 from sqlalchemy import Connection, Engine, event
 
 from crmkit import CRM
-from crmkit.adapters.basics import FixedClock
+from crmkit.adapters.clocks import FixedClock
 from crmkit.adapters.sqlalchemy import SqlStorage
 from crmkit.adapters.sqlalchemy.base import bulk_insert
 from crmkit.adapters.sqlalchemy.rows import CONTRACT_ROWS, PAYMENT_PLAN_ROWS, PAYMENT_ROWS

@@ -51,7 +51,7 @@ from bench_scopes import OWNER_STRIDE, TEAM_EVERY, Org, build_org, sql_list
 from sqlalchemy import Connection, Engine, Index, event, insert, update
 
 from crmkit import CRM
-from crmkit.adapters.basics import FixedClock
+from crmkit.adapters.clocks import FixedClock
 from crmkit.adapters.sqlalchemy import SqlStorage, SqlUnitOfWork
 from crmkit.adapters.sqlalchemy.tables import (
     departments,

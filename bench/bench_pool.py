@@ -46,7 +46,9 @@ from _common import (
 from sqlalchemy import Connection, Engine, event, insert
 
 from crmkit import CRM, SystemActor
-from crmkit.adapters.basics import FixedClock, OutboxNotifier, UUID7Ids
+from crmkit.adapters.clocks import FixedClock
+from crmkit.adapters.ids import UUID7Ids
+from crmkit.adapters.notifiers import OutboxNotifier
 from crmkit.adapters.sqlalchemy import SqlStorage
 from crmkit.adapters.sqlalchemy.pool import SqlPools
 from crmkit.adapters.sqlalchemy.tables import users

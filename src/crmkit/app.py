@@ -17,9 +17,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from crmkit.adapters.basics import OutboxNotifier, SystemClock, UUID7Ids
+from crmkit.adapters.clocks import SystemClock
 from crmkit.adapters.files import LocalFileStore, MemoryFileStore
+from crmkit.adapters.ids import UUID7Ids
 from crmkit.adapters.memory import MemoryStorage
+from crmkit.adapters.notifiers import OutboxNotifier
 from crmkit.ports import (
     Clock,
     FileStore,

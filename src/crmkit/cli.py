@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from crmkit.adapters.basics import FixedClock
+from crmkit.adapters.clocks import FixedClock
 from crmkit.entities import Module, SystemActor, User
 
 DEFAULT_DEMO_DB = "sqlite:///crmkit-demo.db"

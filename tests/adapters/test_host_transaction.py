@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine, String, create_engine, event, func, s
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from crmkit import CRM, build_crm
-from crmkit.adapters.basics import OutboxNotifier
+from crmkit.adapters.notifiers import OutboxNotifier
 from crmkit.adapters.sqlalchemy import SqlStorage
 from crmkit.entities import OperationLogEntry
 from crmkit.hookspecs import hookimpl

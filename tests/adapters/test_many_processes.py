@@ -15,7 +15,7 @@ from urllib.parse import quote
 import pytest
 
 from crmkit import SystemActor, build_crm
-from crmkit.adapters.basics import FixedClock
+from crmkit.adapters.clocks import FixedClock
 from crmkit.entities import Module, Notification
 
 from .conftest import private_pg_schema

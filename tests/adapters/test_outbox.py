@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import Engine, Table, delete
 
 from crmkit import CRM, build_crm
-from crmkit.adapters.basics import FixedClock, LoggingNotifier, OutboxNotifier
+from crmkit.adapters.clocks import FixedClock
+from crmkit.adapters.notifiers import LoggingNotifier, OutboxNotifier
 from crmkit.adapters.sqlalchemy import SqlStorage
 from crmkit.adapters.sqlalchemy.files import SqlFileStore
 from crmkit.adapters.sqlalchemy.outbox import SqlOutbox

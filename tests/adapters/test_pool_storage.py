@@ -28,8 +28,10 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, event
 
 from crmkit import CRM
-from crmkit.adapters.basics import FixedClock, OutboxNotifier, UUID7Ids
+from crmkit.adapters.clocks import FixedClock
+from crmkit.adapters.ids import UUID7Ids
 from crmkit.adapters.memory import MemoryStorage
+from crmkit.adapters.notifiers import OutboxNotifier
 from crmkit.adapters.sqlalchemy import SqlStorage
 from crmkit.entities.pool import Pool, ReclaimCandidate, ReclaimRule, RuleType
 from crmkit.entities.records import Access, TeamMember

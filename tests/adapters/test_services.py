@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from crmkit.adapters.basics import FixedClock, OutboxNotifier, SequentialIds, UUID7Ids
+from crmkit.adapters.clocks import FixedClock
 from crmkit.adapters.files import LocalFileStore, MemoryFileStore
+from crmkit.adapters.ids import SequentialIds, UUID7Ids
 from crmkit.adapters.memory import MemoryStorage
+from crmkit.adapters.notifiers import OutboxNotifier
 from crmkit.adapters.org_directory import StorageOrgDirectory
 from crmkit.entities import Notification
 from crmkit.ports import FileStore, Notifier, OrgDirectory

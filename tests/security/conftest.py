@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 import pytest
 
 from crmkit import CRM
-from crmkit.adapters.basics import FixedClock, SequentialIds
+from crmkit.adapters.clocks import FixedClock
+from crmkit.adapters.ids import SequentialIds
 from workflow.conftest import BACKENDS, make_storage
 
 from .world import World

@@ -9,8 +9,10 @@ import attrs
 import pytest
 
 from crmkit import CRM
-from crmkit.adapters.basics import FixedClock, OutboxNotifier, SequentialIds
+from crmkit.adapters.clocks import FixedClock
+from crmkit.adapters.ids import SequentialIds
 from crmkit.adapters.memory import MemoryStorage
+from crmkit.adapters.notifiers import OutboxNotifier
 from crmkit.ports import Storage
 from crmkit.testing.builders import SampleOrg, sample_org
 

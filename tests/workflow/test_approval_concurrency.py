@@ -36,7 +36,8 @@ from typing import Any
 import pytest
 
 from crmkit import CRM
-from crmkit.adapters.basics import FixedClock, OutboxNotifier
+from crmkit.adapters.clocks import FixedClock
+from crmkit.adapters.notifiers import OutboxNotifier
 from crmkit.adapters.sqlalchemy import SqlStorage, make_engine, metadata
 from crmkit.entities import User
 from crmkit.entities.approvals import ApprovalStatus

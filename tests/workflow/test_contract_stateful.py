@@ -46,7 +46,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from crmkit import CRM
-from crmkit.adapters.basics import FixedClock, SequentialIds
+from crmkit.adapters.clocks import FixedClock
+from crmkit.adapters.ids import SequentialIds
 from crmkit.entities import RecordScope
 from crmkit.entities.approvals import ApprovalInstance, ApprovalMode, ApprovalStatus
 from crmkit.entities.approvals import ApproverSource as Src

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crmkit import CRM
-from crmkit.adapters.basics import SequentialIds
+from crmkit.adapters.ids import SequentialIds
 from crmkit.entities.sales import DEAL_OPEN, DEAL_WON
 from crmkit.errors import NotFound, PermissionDenied, RuleViolation, ValidationError
 

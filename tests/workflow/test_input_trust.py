@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 
 from crmkit import CRM
-from crmkit.adapters.basics import FixedClock, SequentialIds
+from crmkit.adapters.clocks import FixedClock
 from crmkit.adapters.files import LocalFileStore
+from crmkit.adapters.ids import SequentialIds
 from crmkit.entities.common import JSONValue
 from crmkit.entities.fields import FieldDefinition, FieldType, ValueKind
 from crmkit.errors import NotFound, ValidationError

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 
 from crmkit import CRM, ValidationError
-from crmkit.adapters.basics import SequentialIds
+from crmkit.adapters.ids import SequentialIds
 from crmkit.entities.common import JSONValue
 from crmkit.entities.fields import (
     FieldDefinition,

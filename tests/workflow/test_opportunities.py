@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crmkit import CRM
-from crmkit.adapters.basics import FixedClock, SequentialIds
+from crmkit.adapters.clocks import FixedClock
+from crmkit.adapters.ids import SequentialIds
 from crmkit.entities import User
 from crmkit.entities.records import Access
 from crmkit.entities.sales import OpportunityStatus

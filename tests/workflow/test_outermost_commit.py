@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from crmkit import CRM
-from crmkit.adapters.basics import OutboxNotifier
+from crmkit.adapters.notifiers import OutboxNotifier
 from crmkit.ports import Storage
 
 from .test_plugins import Recorder

@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from crmkit import CRM, SystemActor
-from crmkit.adapters.basics import FixedClock, SequentialIds
+from crmkit.adapters.clocks import FixedClock
+from crmkit.adapters.ids import SequentialIds
 from crmkit.errors import CrmError
 
 SWEEPER = SystemActor("stateful test: pool sweep")

@@ -24,7 +24,8 @@ from typing import Any
 import pytest
 
 from crmkit import CRM
-from crmkit.adapters.basics import FixedClock, OutboxNotifier
+from crmkit.adapters.clocks import FixedClock
+from crmkit.adapters.notifiers import OutboxNotifier
 from crmkit.adapters.org_directory import StorageOrgDirectory
 from crmkit.adapters.sqlalchemy import SqlStorage
 from crmkit.entities import Module, OrgSnapshot, User

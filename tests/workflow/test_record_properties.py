@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crmkit import CRM
-from crmkit.adapters.basics import SequentialIds
+from crmkit.adapters.ids import SequentialIds
 from crmkit.entities import Module
 from crmkit.errors import NotFound, PermissionDenied
 

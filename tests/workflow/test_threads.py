@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from crmkit import CRM
-from crmkit.adapters.basics import OutboxNotifier
+from crmkit.adapters.notifiers import OutboxNotifier
 from crmkit.entities import User
 from crmkit.ports import Storage
 

@@ -1,15 +1,10 @@
 """Ports: ``typing.Protocol`` interfaces the workflow layer talks to. Import entities only."""
 
-from crmkit.ports.services import (
-    Clock,
-    FileStore,
-    IdGenerator,
-    Notifier,
-    OrgDirectory,
-    Outbox,
-    OutboxMessage,
-    StoredFile,
-)
+from crmkit.ports.clocks import Clock
+from crmkit.ports.files import FileStore, StoredFile
+from crmkit.ports.ids import IdGenerator
+from crmkit.ports.notifiers import Notifier, Outbox, OutboxMessage
+from crmkit.ports.org_directory import OrgDirectory
 from crmkit.ports.storage import (
     DepartmentRepository,
     OperationLogRepository,

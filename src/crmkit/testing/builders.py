@@ -16,7 +16,8 @@ from datetime import datetime, timedelta, timezone
 
 import attrs
 
-from crmkit.adapters.basics import FixedClock, SequentialIds
+from crmkit.adapters.clocks import FixedClock
+from crmkit.adapters.ids import SequentialIds
 from crmkit.app import CRM
 from crmkit.entities import Department, User
 from crmkit.ports import Storage

@@ -2,7 +2,7 @@
 
     pytest_plugins = ["crmkit.testing.fixtures"]
 
-- ``crm_clock``: a :class:`~crmkit.adapters.basics.FixedClock` at Monday 2 Nov 2026, 09:00
+- ``crm_clock``: a :class:`~crmkit.adapters.clocks.FixedClock` at Monday 2 Nov 2026, 09:00
   Beijing time; move it with ``crm_clock.advance(days=31)``.
 - ``crm_storage``: the storage the CRM runs on — memory; override this fixture to run the
   same tests on the host's own storage (e.g. ``SqlStorage`` on the host's test database).
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import pytest
 
-from crmkit.adapters.basics import FixedClock
+from crmkit.adapters.clocks import FixedClock
 from crmkit.adapters.memory import MemoryStorage
 from crmkit.app import CRM
 from crmkit.ports import Storage

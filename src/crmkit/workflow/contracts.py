@@ -50,7 +50,13 @@ from crmkit.policies.contracts import plan_status, unreceived
 from crmkit.serialization import structure
 from crmkit.workflow.approved_records import ApprovedRecordService, in_force
 from crmkit.workflow.customers import CustomerService, customer_errors
-from crmkit.workflow.lines import MAX_AMOUNT, MAX_PRICE, decimal_problems, priced_lines, repath
+from crmkit.workflow.product_lines import (
+    MAX_AMOUNT,
+    MAX_PRICE,
+    decimal_problems,
+    priced_lines,
+    repath,
+)
 from crmkit.workflow.record_kinds import KindSpec
 from crmkit.workflow.records import bounded_int, field_error
 from crmkit.workflow.runtime import ActorRef, Op

@@ -23,8 +23,8 @@ from crmkit.entities.fields import FieldDefinition, FieldType, UnavailableField,
 from crmkit.entities.query import FieldRef
 from crmkit.errors import FieldError, NotFound, RuleViolation, ValidationError
 from crmkit.serialization import structure, structure_patch
-from crmkit.workflow.changes import created, diff
 from crmkit.workflow.fieldtypes import FieldTypeRegistry
+from crmkit.workflow.oplog_diff import created, diff
 from crmkit.workflow.record_kinds import KindSpec
 from crmkit.workflow.runtime import ActorRef, Op, Runtime
 

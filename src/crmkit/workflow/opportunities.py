@@ -45,9 +45,9 @@ from crmkit.policies import sales as rules
 from crmkit.policies.sales import StageMove
 from crmkit.policies.validation import Problems
 from crmkit.serialization import structure, structure_patch
-from crmkit.workflow.changes import created, diff
 from crmkit.workflow.customers import customer_errors
-from crmkit.workflow.lines import HUNDRED, MAX_AMOUNT, decimal_problems, priced_lines
+from crmkit.workflow.oplog_diff import created, diff
+from crmkit.workflow.product_lines import HUNDRED, MAX_AMOUNT, decimal_problems, priced_lines
 from crmkit.workflow.record_kinds import KindSpec
 from crmkit.workflow.records import RecordService, field_error, record_changes
 from crmkit.workflow.runtime import ActorRef, Op

@@ -35,7 +35,7 @@ from crmkit.policies.default_roles import default_role_templates
 from crmkit.policies.department_refs import department_references
 from crmkit.policies.validation import Problems, is_valid_email, normalize_mobile
 from crmkit.serialization import structure, structure_patch
-from crmkit.workflow.changes import created, diff
+from crmkit.workflow.oplog_diff import created, diff
 from crmkit.workflow.org_inputs import (
     HandOverReport,
     NewDepartment,

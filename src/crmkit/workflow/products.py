@@ -26,7 +26,7 @@ from crmkit.errors import NotFound, RuleViolation, ValidationError
 from crmkit.policies.sales import creates_cycle
 from crmkit.policies.validation import Problems
 from crmkit.serialization import structure
-from crmkit.workflow.changes import created, diff
+from crmkit.workflow.oplog_diff import created, diff
 from crmkit.workflow.record_kinds import KindSpec
 from crmkit.workflow.records import RecordService, field_error, record_changes
 from crmkit.workflow.runtime import ActorRef, Op
