@@ -34,6 +34,10 @@ POLICIES = PACKAGE / "policies"
 TESTS: dict[str, list[str]] = {
     "approvals": ["tests/policies/test_approval_flows.py",
                   "tests/policies/test_approval_machine.py"],
+    "approval_flows": ["tests/policies/test_approval_flows.py",
+                       "tests/policies/test_approval_machine.py"],
+    "approval_routing": ["tests/policies/test_approval_flows.py",
+                         "tests/policies/test_approval_machine.py"],
     "credentials": ["tests/policies/test_credentials.py"],
     "contracts": ["tests/policies/test_contract_rules.py"],
     "default_roles": ["tests/workflow/test_org.py", "-k", "memory"],

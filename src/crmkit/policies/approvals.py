@@ -53,17 +53,13 @@ and the ``flow.*`` codes.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
-from types import MappingProxyType
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import attrs
 
 from crmkit.entities.approvals import (
-    ALLOWED_MODES,
-    MAX_SUPERVISOR_LEVEL,
     ApprovalAction,
     ApprovalEvent,
     ApprovalFlow,
@@ -71,18 +67,29 @@ from crmkit.entities.approvals import (
     ApprovalMode,
     ApprovalStatus,
     ApprovalStep,
-    ApproverNode,
     ApproverSource,
-    Condition,
-    ConditionNode,
-    ConditionOp,
-    EndNode,
-    FlowNode,
     NoApproverPolicy,
     ResubmitFrom,
 )
-from crmkit.entities.scope import OrgSnapshot
-from crmkit.errors import FieldError, PermissionDenied, RuleViolation, ValidationError
+from crmkit.errors import PermissionDenied, RuleViolation, ValidationError
+from crmkit.policies.approval_flows import (
+    MAX_VALUE_INT,
+    MAX_VALUE_ITEMS,
+    MAX_VALUE_TEXT,
+    check_flow,
+    plain_value,
+    validate_flow,
+)
+from crmkit.policies.approval_routing import (
+    NO_IDS,
+    check_choices,
+    condition_holds,
+    disabled_members,
+    resolve_approvers,
+    route,
+    supervisor_chain,
+    unique_ids,
+)
 from crmkit.policies.scopes import OrgIndex
 
 __all__ = [
@@ -108,8 +115,6 @@ __all__ = [
     "validate_flow",
 ]
 
-NO_IDS: Mapping[str, Sequence[str]] = MappingProxyType({})
-
 TRANSITIONS: frozenset[tuple[ApprovalStatus | None, ApprovalAction, ApprovalStatus]] = frozenset(
     {
         *((None, ApprovalAction.SUBMIT, s) for s in (
@@ -131,408 +136,6 @@ TRANSITIONS: frozenset[tuple[ApprovalStatus | None, ApprovalAction, ApprovalStat
     }
 )
 """Every allowed ``(status before, action, status after)``; ``None`` before = not submitted."""
-
-
-# -- flow validation -----------------------------------------------------------------------------
-_MESSAGES: dict[str, tuple[str, str]] = {
-    "flow.no_kind": ("the flow has no record kind", "审批流未指定业务类型"),
-    "flow.no_start": ("the flow has no start node", "审批流没有开始节点"),
-    "flow.empty_id": ("the node has no id", "节点缺少编号"),
-    "flow.duplicate_node": ("another node has the same id", "节点编号重复"),
-    "flow.unknown_node": ("no node of the flow has this id", "指向的节点不存在"),
-    "flow.unreachable": ("the node cannot be reached from the start", "节点无法从开始节点到达"),
-    "flow.cycle": ("this link closes a cycle", "该连线形成了循环"),
-    "flow.no_branches": ("the condition node has no branches", "条件节点没有分支"),
-    "flow.no_conditions": ("the branch has no conditions", "分支没有条件"),
-    "flow.bad_condition": ("the condition is incomplete", "条件不完整"),
-    "flow.bad_mode": ("this approver source does not allow this mode",
-                      "该审批人类型不支持此审批方式"),
-    "flow.empty_approvers": ("the node names no approver", "节点未指定审批人"),
-    "flow.duplicate_approvers": ("an approver is named twice", "审批人重复"),
-    "flow.bad_level": (f"the level must be 1..{MAX_SUPERVISOR_LEVEL}",
-                       f"主管层级须为 1..{MAX_SUPERVISOR_LEVEL}"),
-    "flow.no_admins": ("the admin no-approver policy names no admin", "未指定转交的管理员"),
-    "flow.bad_value": ("a condition value must be text, a finite number, a boolean or a short "
-                       "list of those", "条件值须为文本、有限数字、布尔值或由它们组成的短列表"),
-}
-MAX_VALUE_ITEMS = 100
-MAX_VALUE_TEXT = 200
-MAX_VALUE_INT = 10**18
-
-
-def _problem(path: str, code: str) -> FieldError:
-    en, zh = _MESSAGES[code]
-    return FieldError(path, code, zh, en)
-
-
-def _pointers(node: FlowNode, at: str) -> Iterator[tuple[str, str | None]]:
-    """``(path, target)`` of every ``next`` pointer of ``node`` (at path ``at``)."""
-    if isinstance(node, ConditionNode):
-        for j, branch in enumerate(node.branches):
-            yield f"{at}.branches[{j}].next", branch.next
-        yield f"{at}.default_next", node.default_next
-    elif isinstance(node, ApproverNode):
-        yield f"{at}.next", node.next
-
-
-def _as_decimal(value: Any) -> Decimal | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, Decimal):
-        return value if value.is_finite() else None
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, float | str):
-        try:
-            number = Decimal(str(value).strip())
-        except InvalidOperation:
-            return None
-        return number if number.is_finite() else None
-    return None
-
-
-def _plain_scalar(value: Any) -> bool:
-    if value is None or isinstance(value, bool):
-        return True
-    if isinstance(value, int):
-        return abs(value) < MAX_VALUE_INT
-    if isinstance(value, float | Decimal):
-        return _as_decimal(value) is not None and abs(Decimal(str(value))) < MAX_VALUE_INT
-    return (isinstance(value, str) and len(value) <= MAX_VALUE_TEXT
-            and "\x00" not in value)
-
-
-def plain_value(value: Any) -> bool:
-    """A condition value that stores as JSON on every backend: None, a boolean, a finite
-    number below 10^18, text of at most 200 characters without NUL, or a list of at most 100
-    of these."""
-    if isinstance(value, list | tuple):
-        return len(value) <= MAX_VALUE_ITEMS and all(_plain_scalar(v) for v in value)
-    return _plain_scalar(value)
-
-
-def _condition_problems(condition: Condition, at: str) -> list[FieldError]:
-    op = condition.op
-    bad = [_problem(f"{at}.{name}", "flow.bad_value") for name in ("value", "upper")
-           if not plain_value(getattr(condition, name))]
-    if bad:
-        return bad
-    if op.on_submitter:
-        return [] if condition.ids else [_problem(f"{at}.ids", "flow.bad_condition")]
-    if not condition.field:
-        return [_problem(f"{at}.field", "flow.bad_condition")]
-    if op in (ConditionOp.GT, ConditionOp.LT, ConditionOp.CONTAINS) and condition.value is None:
-        return [_problem(f"{at}.value", "flow.bad_condition")]
-    if op is ConditionOp.BETWEEN:
-        if condition.value is None or condition.upper is None:
-            return [_problem(f"{at}.upper", "flow.bad_condition")]
-        low, high = _as_decimal(condition.value), _as_decimal(condition.upper)
-        if low is not None and high is not None and low > high:
-            return [_problem(f"{at}.upper", "flow.bad_condition")]
-    return []
-
-
-def _node_problems(node: FlowNode, at: str) -> list[FieldError]:
-    problems: list[FieldError] = []
-    if isinstance(node, ConditionNode):
-        if not node.branches:
-            problems.append(_problem(f"{at}.branches", "flow.no_branches"))
-        for j, branch in enumerate(node.branches):
-            if not branch.conditions:
-                problems.append(_problem(f"{at}.branches[{j}].conditions", "flow.no_conditions"))
-            for k, condition in enumerate(branch.conditions):
-                problems += _condition_problems(
-                    condition, f"{at}.branches[{j}].conditions[{k}]")
-    elif isinstance(node, ApproverNode):
-        if node.mode is not None and node.mode not in ALLOWED_MODES[node.source]:
-            problems.append(_problem(f"{at}.mode", "flow.bad_mode"))
-        if node.source is ApproverSource.MEMBERS:
-            if not node.member_ids or not all(node.member_ids):
-                problems.append(_problem(f"{at}.member_ids", "flow.empty_approvers"))
-            elif len(set(node.member_ids)) != len(node.member_ids):
-                problems.append(_problem(f"{at}.member_ids", "flow.duplicate_approvers"))
-        elif node.source is ApproverSource.ROLE and not node.role_id:
-            problems.append(_problem(f"{at}.role_id", "flow.empty_approvers"))
-        elif (node.source in (ApproverSource.SUPERVISOR, ApproverSource.SUPERVISOR_CHAIN)
-              and not 1 <= node.level <= MAX_SUPERVISOR_LEVEL):
-            problems.append(_problem(f"{at}.level", "flow.bad_level"))
-    return problems
-
-
-def validate_flow(flow: ApprovalFlow) -> list[FieldError]:
-    """Every problem of ``flow``'s definition and graph (empty list: well formed)."""
-    problems: list[FieldError] = []
-    if not flow.kind:
-        problems.append(_problem("$.kind", "flow.no_kind"))
-    position: dict[str, int] = {}
-    for i, node in enumerate(flow.nodes):
-        if not node.id:
-            problems.append(_problem(f"$.nodes[{i}].id", "flow.empty_id"))
-        elif node.id in position:
-            problems.append(_problem(f"$.nodes[{i}].id", "flow.duplicate_node"))
-        else:
-            position[node.id] = i
-    if not flow.nodes or not flow.start:
-        problems.append(_problem("$.start", "flow.no_start"))
-    elif flow.start not in position:
-        problems.append(_problem("$.start", "flow.unknown_node"))
-    if flow.no_approver is NoApproverPolicy.ADMIN and not any(flow.admin_ids):
-        problems.append(_problem("$.admin_ids", "flow.no_admins"))
-
-    edges: dict[int, list[tuple[str, int]]] = {}
-    for i, node in enumerate(flow.nodes):
-        at = f"$.nodes[{i}]"
-        problems += _node_problems(node, at)
-        out = edges.setdefault(i, [])
-        for path, target in _pointers(node, at):
-            if target is None:
-                continue
-            if target not in position:
-                problems.append(_problem(path, "flow.unknown_node"))
-            elif position.get(node.id) == i:
-                out.append((path, position[target]))
-
-    if flow.start in position:
-        reached = {position[flow.start]}
-        stack = [position[flow.start]]
-        while stack:
-            for _, target_index in edges.get(stack.pop(), ()):
-                if target_index not in reached:
-                    reached.add(target_index)
-                    stack.append(target_index)
-        problems += [_problem(f"$.nodes[{i}]", "flow.unreachable")
-                     for i in sorted(set(position.values()) - reached)]
-    problems += [_problem(path, "flow.cycle") for path in _back_edges(edges)]
-    return problems
-
-
-def _back_edges(edges: Mapping[int, Sequence[tuple[str, int]]]) -> list[str]:
-    """Paths of the links that close a cycle (iterative depth-first search, every root)."""
-    state: dict[int, int] = {}  # 1 on the stack, 2 done
-    found: list[str] = []
-    for root in sorted(edges):
-        if root in state:
-            continue
-        state[root] = 1
-        stack: list[tuple[int, Iterator[tuple[str, int]]]] = [(root, iter(edges[root]))]
-        while stack:
-            node, links = stack[-1]
-            link = next(links, None)
-            if link is None:
-                state[node] = 2
-                stack.pop()
-                continue
-            path, target = link
-            if state.get(target) == 1:
-                found.append(path)
-            elif target not in state:
-                state[target] = 1
-                stack.append((target, iter(edges.get(target, ()))))
-    return found
-
-
-def check_flow(flow: ApprovalFlow) -> None:
-    """Raise ``ValidationError`` listing every problem of ``flow`` (see :func:`validate_flow`)."""
-    problems = validate_flow(flow)
-    if problems:
-        raise ValidationError(problems)
-
-
-# -- conditions and routing ----------------------------------------------------------------------
-def _comparable(actual: Any, expected: Any, ordering: bool = True) -> tuple[Any, Any]:
-    """Numbers compare as Decimal: a condition value "100.50" reads as a number when the
-    field holds one, a host's text "5000" when the condition's value is a number, and two
-    numeric texts when ordering (>, <, between — "900" < "1000"; for = text stays text, so
-    "007" is not "7"); dates and datetimes from ISO strings (a naive one in the field's
-    timezone); anything else as it is."""
-    if isinstance(actual, int | float | Decimal) and not isinstance(actual, bool):
-        return _as_decimal(actual), _as_decimal(expected)
-    numeric_expected = isinstance(expected, int | float | Decimal) and not isinstance(
-        expected, bool)
-    if isinstance(actual, str) and (numeric_expected or (ordering and isinstance(expected,
-                                                                                 str))):
-        left, right = _as_decimal(actual), _as_decimal(expected)
-        if left is not None and right is not None:
-            return left, right
-    if isinstance(expected, str):
-        try:
-            if isinstance(actual, datetime):
-                moment = datetime.fromisoformat(expected)
-                if moment.tzinfo is None and actual.tzinfo is not None:
-                    moment = moment.replace(tzinfo=actual.tzinfo)
-                return actual, moment
-            if isinstance(actual, date):
-                return actual, date.fromisoformat(expected)
-        except ValueError:
-            return actual, None
-    return actual, expected
-
-
-def condition_holds(
-    condition: Condition,
-    record_values: Mapping[str, Any],
-    submitter_id: str,
-    org: OrgIndex,
-    submitter_role_ids: Collection[str] = (),
-) -> bool:
-    """Whether one condition holds for this record and submitter. A missing field or values
-    that cannot be compared make a field test false (``= None`` holds for a missing field)."""
-    op = condition.op
-    if op is ConditionOp.USER:
-        return submitter_id in condition.ids
-    if op is ConditionOp.ROLE:
-        return not condition.ids.isdisjoint(submitter_role_ids)
-    if op is ConditionOp.DEPARTMENT:
-        department = org.department_of.get(submitter_id)
-        if department is None:
-            return False
-        if not condition.include_children:
-            return department in condition.ids
-        return any(org.is_below(department, d) for d in condition.ids)
-    actual = record_values.get(condition.field)
-    try:
-        if op is ConditionOp.CONTAINS:
-            if isinstance(actual, str):
-                return isinstance(condition.value, str) and condition.value in actual
-            if isinstance(actual, list | tuple | set | frozenset):
-                return condition.value in actual
-            return False
-        if op is ConditionOp.EQ:
-            if actual is None or condition.value is None:
-                return actual is None and condition.value is None
-            left, right = _comparable(actual, condition.value, ordering=False)
-            return right is not None and bool(left == right)
-        if actual is None:
-            return False
-        left, right = _comparable(actual, condition.value)
-        if left is None or right is None:
-            return False
-        if op is ConditionOp.GT:
-            return bool(left > right)
-        if op is ConditionOp.LT:
-            return bool(left < right)
-        _, upper = _comparable(actual, condition.upper)
-        return upper is not None and bool(right <= left <= upper)
-    except (TypeError, ArithmeticError):
-        return False
-
-
-def route(
-    flow: ApprovalFlow,
-    record_values: Mapping[str, Any],
-    submitter_id: str,
-    org: OrgIndex,
-    submitter_role_ids: Collection[str] = (),
-) -> tuple[ApproverNode, ...]:
-    """The approver nodes a submission passes through, in order (conditions decided now).
-
-    Use it before submit to learn which SUBMITTER_CHOOSES nodes need the submitter's choice.
-    Raises ``ValidationError`` when the flow is malformed.
-    """
-    check_flow(flow)
-    nodes = {n.id: n for n in flow.nodes}
-    path: list[ApproverNode] = []
-    current: str | None = flow.start
-    while current is not None:
-        node = nodes[current]
-        if isinstance(node, EndNode):
-            break
-        if isinstance(node, ApproverNode):
-            path.append(node)
-            current = node.next
-            continue
-        current = node.default_next
-        for branch in sorted(node.branches, key=lambda b: b.priority):
-            if all(condition_holds(c, record_values, submitter_id, org, submitter_role_ids)
-                   for c in branch.conditions):
-                current = branch.next
-                break
-    return tuple(path)
-
-
-# -- approver resolution -------------------------------------------------------------------------
-def disabled_members(snapshot: OrgSnapshot) -> frozenset[str]:
-    """The inactive members of a snapshot (what ``disabled_user_ids`` expects)."""
-    return frozenset(m.id for m in snapshot.members if not m.active)
-
-
-def supervisor_chain(org: OrgIndex, user_id: str) -> tuple[str, ...]:
-    """The user's supervisors, direct one first, up to the top (cycle-safe); disabled included."""
-    chain: list[str] = []
-    seen = {user_id}
-    current = org.supervisor_of.get(user_id)
-    while current is not None and current not in seen:
-        chain.append(current)
-        seen.add(current)
-        current = org.supervisor_of.get(current)
-    return tuple(chain)
-
-
-def _unique(ids: Iterable[str]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(ids))
-
-
-def resolve_approvers(
-    node: ApproverNode,
-    submitter_id: str,
-    org: OrgIndex,
-    *,
-    role_holders: Mapping[str, Sequence[str]] = NO_IDS,
-    chosen: Mapping[str, Sequence[str]] = NO_IDS,
-    disabled_user_ids: Collection[str] = frozenset(),
-) -> tuple[str, ...]:
-    """The active approvers of ``node`` for this submitter, in order, each once (maybe none)."""
-
-    def eligible(user_id: str) -> bool:
-        return user_id in org.department_of and user_id not in disabled_user_ids
-
-    source = node.source
-    if source is ApproverSource.MEMBERS:
-        return _unique(u for u in node.member_ids if eligible(u))
-    if source is ApproverSource.ROLE:
-        holders = role_holders.get(node.role_id or "", ())
-        return _unique(u for u in holders if eligible(u))
-    if source is ApproverSource.SUBMITTER_CHOOSES:
-        return _unique(u for u in chosen.get(node.id, ()) if eligible(u))
-    chain = supervisor_chain(org, submitter_id)
-    if source is ApproverSource.SUPERVISOR_CHAIN:
-        return _unique(u for u in chain[: node.level] if eligible(u))
-    level = node.level
-    if len(chain) >= level and eligible(chain[level - 1]):
-        return (chain[level - 1],)
-    if not node.fallback_upward:
-        return ()
-    above = [u for u in chain[level:] if eligible(u)]
-    below = [u for u in chain[: level - 1] if eligible(u)]
-    if above:
-        return (above[0],)
-    return (below[-1],) if below else ()
-
-
-def _check_choices(
-    path: Sequence[ApproverNode],
-    chosen: Mapping[str, Sequence[str]],
-    org: OrgIndex,
-    disabled_user_ids: Collection[str],
-    submitter_id: str,
-) -> None:
-    errors: list[FieldError] = []
-    for node in path:
-        if node.source is not ApproverSource.SUBMITTER_CHOOSES:
-            continue
-        picked = chosen.get(node.id, ())
-        at = f"$.chosen.{node.id}"
-        if not picked:
-            errors.append(FieldError(at, "approval.approvers_required", "请选择审批人",
-                                     "choose the approvers of this step"))
-        elif any(u not in org.department_of or u in disabled_user_ids for u in picked):
-            errors.append(FieldError(at, "approval.bad_approver", "审批人不存在或已停用",
-                                     "an approver is unknown or disabled"))
-        elif submitter_id in picked:
-            errors.append(FieldError(at, "approval.self_approver", "不能选择自己作为审批人",
-                                     "the submitter cannot approve their own submission"))
-    if errors:
-        raise ValidationError(errors)
 
 
 # -- submit --------------------------------------------------------------------------------------
@@ -576,12 +179,12 @@ def submit(
             base, status=ApprovalStatus.NOT_REQUIRED, finished_at=now,
             history=(submitted, ApprovalEvent(None, ApprovalAction.NOT_REQUIRED, now)))
     path = route(flow, record_values, submitter_id, org, submitter_role_ids)
-    _check_choices(path, chosen, org, disabled_user_ids, submitter_id)
+    check_choices(path, chosen, org, disabled_user_ids, submitter_id)
     steps: list[ApprovalStep] = []
     history = [submitted]
 
     def others(ids: Iterable[str]) -> tuple[str, ...]:
-        return _unique(u for u in ids if u != submitter_id
+        return unique_ids(u for u in ids if u != submitter_id
                        and u in org.department_of and u not in disabled_user_ids)
 
     supers = others(super_admin_ids)

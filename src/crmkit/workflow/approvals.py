@@ -1,11 +1,8 @@
 """审批流 Approval flows and approvals through the facade (``crm.approvals``).
 
-Flows: one per record kind (contract, payment, or a host's kind added with
-:meth:`ApprovalService.register_kind`), defined, replaced and switched on/off by holders of the
-``approvals`` module's ``approve_config`` permission. A flow is validated as a graph
-(:func:`crmkit.policies.approvals.validate_flow`) and against the org: named members and admins
-must be existing users, a ROLE node an existing role. No flow for a kind = approval not
-required (无需审批) on submit, like a disabled flow.
+Kinds (contract, payment, or a host's kind added with ``register_kind``):
+:mod:`crmkit.workflow.approval_kinds`; flows: :mod:`crmkit.workflow.approval_flows`. Here:
+submitting, acting and reading.
 
 Approvals: one instance per record (resubmission continues it). The submitter must be able to
 edit the record; approvers need no permission on the module — being a current approver *is* the
@@ -22,7 +19,7 @@ makes its customer 已成交; a payment approved counts as received).
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -42,75 +39,18 @@ from crmkit.entities.approvals import (
     ApprovalStatus,
     ApproverNode,
     ApproverSource,
-    ConditionNode,
-    ConditionOp,
-    FlowNode,
-    NoApproverPolicy,
     ResubmitFrom,
 )
-from crmkit.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationError
+from crmkit.errors import FieldError, NotFound, PermissionDenied, ValidationError
 from crmkit.policies import approvals as engine
-from crmkit.serialization import structure, to_dict
+from crmkit.workflow.approval_flows import ApprovalFlows
+from crmkit.workflow.approval_kinds import Approval, ApprovalKind
 from crmkit.workflow.records import bounded_int
-from crmkit.workflow.runtime import ActorRef, Op, Runtime
+from crmkit.workflow.runtime import ActorRef, Op
 
-FLOW = "approval_flow"
-"""Record kind of flow definitions in the operation log."""
 COMMENT_MAX = 1000
 LIMIT_MAX = 500
-TEXT_MAX = 200
 RECORD_ID_MAX = 64
-
-
-@attrs.frozen
-class FlowInput:
-    """A flow definition payload (the id and version are crmkit's)."""
-
-    kind: str
-    name: str
-    nodes: tuple[FlowNode, ...]
-    start: str
-    enabled: bool = True
-    no_approver: NoApproverPolicy = NoApproverPolicy.AUTO_PASS
-    admin_ids: tuple[str, ...] = ()
-    resubmit_from: ResubmitFrom = ResubmitFrom.FIRST
-
-
-Loader = Callable[[Op, str, bool], Any]
-"""``(op, record_id, for_edit)`` → the record; NotFound / PermissionDenied when the actor may
-not see it (or, with ``for_edit``, edit it)."""
-Reaction = Callable[[Op, Any, ApprovalInstance], Any]
-"""``(op, record, instance)`` after an action: write the status back, react; returns the
-record as it is now."""
-
-
-@attrs.frozen
-class ApprovalKind:
-    """A record kind that goes through approvals.
-
-    Built-in kinds load their records (``load``), read condition values off them (``values``)
-    and write the status back (``react``). A host's kind has none of these: the host passes
-    the condition values at submit and may pass ``react`` to hear about every change (called
-    inside the transaction with ``record=None``).
-    """
-
-    kind: str
-    label_zh: str
-    label_en: str
-    module: Module = Module.APPROVALS
-    load: Loader | None = None
-    values: Callable[[Any], Mapping[str, Any]] | None = None
-    react: Reaction | None = None
-    field_names: Callable[[Op], frozenset[str]] | None = None
-    """The names flow conditions may read (None: any — a host kind's values are its own)."""
-
-
-@attrs.frozen
-class Approval:
-    """An approval with its record (None for a host's kind) as they are after the call."""
-
-    instance: ApprovalInstance
-    record: Any
 
 
 def _comment(comment: str) -> str:
@@ -126,20 +66,6 @@ def _no_approval() -> NotFound:
     return NotFound("no approval for this record", "该记录没有审批", code="approval.not_found")
 
 
-def _text_problems(value: Any, at: str) -> list[FieldError]:
-    """Texts of a flow document that no backend stores: NUL characters, or over 200 long."""
-    if isinstance(value, str):
-        if "\x00" in value or len(value) > TEXT_MAX:
-            return [FieldError(at, "flow.bad_text", f"文本过长（>{TEXT_MAX}）或含 NUL 字符",
-                               f"text longer than {TEXT_MAX} or with a NUL character")]
-        return []
-    if isinstance(value, Mapping):
-        return [e for k, v in value.items() for e in _text_problems(v, f"{at}.{k}")]
-    if isinstance(value, list | tuple):
-        return [e for i, v in enumerate(value) for e in _text_problems(v, f"{at}[{i}]")]
-    return []
-
-
 def _chosen(chosen: Mapping[str, Sequence[str]] | None) -> dict[str, tuple[str, ...]]:
     if chosen is None:
         return {}
@@ -152,155 +78,8 @@ def _chosen(chosen: Mapping[str, Sequence[str]] | None) -> dict[str, tuple[str, 
     return {k: tuple(v) for k, v in chosen.items()}
 
 
-class ApprovalService:
-    """Flows and approvals of every registered kind."""
-
-    def __init__(self, runtime: Runtime) -> None:
-        self._rt = runtime
-        self._kinds: dict[str, ApprovalKind] = {}
-
-    # -- kinds ----------------------------------------------------------------------------------
-    def register_kind(self, kind: str | ApprovalKind, label_zh: str = "", label_en: str = "",
-                      *, react: Reaction | None = None,
-                      fields: Iterable[str] | None = None) -> ApprovalKind:
-        """Open approvals to a host's own record kind, e.g. ``register_kind("expense",
-        label_zh="报销", label_en="expense claim", fields=["total", "category"])``; crmkit's
-        contract and payment kinds register themselves. Kinds are configuration of this CRM
-        object: register them in every process, before defining flows or submitting.
-
-        ``fields`` names the values the kind's flow conditions may read: with it, a flow
-        reading another field is refused (``flow.unknown_field``) and so is a submission
-        whose ``values`` carry an unknown key. ``react(op, None, approval)`` hears about every
-        change, inside the transaction."""
-        if fields is not None and (isinstance(fields, str) or not all(
-                isinstance(f, str) and f for f in fields)):
-            raise ValidationError.single("$.fields", "type", "must be a list of field names",
-                                         "须为字段名列表")
-        if isinstance(kind, ApprovalKind) and fields is not None:
-            raise ValidationError.single("$.fields", "invalid",
-                                         "give fields inside the ApprovalKind",
-                                         "请在 ApprovalKind 中给出字段")
-        declared = frozenset(fields) if fields is not None else None
-        entry = kind if isinstance(kind, ApprovalKind) else ApprovalKind(
-            kind, label_zh or kind, label_en or kind, react=react,
-            field_names=(lambda op: declared) if declared is not None else None)
-        if not entry.kind or entry.kind in self._kinds:
-            raise ValidationError.single("$.kind", "approval.kind_taken",
-                                         "the kind is empty or taken", "业务类型为空或已注册")
-        self._kinds[entry.kind] = entry
-        return entry
-
-    def _kind(self, kind: str) -> ApprovalKind:
-        entry = self._kinds.get(kind) if isinstance(kind, str) else None
-        if entry is None:
-            raise ValidationError.single("$.kind", "approval.unknown_kind",
-                                         "no approvals for this kind", "该业务类型没有审批")
-        return entry
-
-    @property
-    def kinds(self) -> builtins.list[str]:
-        return sorted(self._kinds)
-
-    # -- flows ----------------------------------------------------------------------------------
-    def define_flow(self, actor: ActorRef, data: FlowInput | Mapping[str, Any], *,
-                    expected_version: int | None = None) -> ApprovalFlow:
-        """Define the flow of ``data["kind"]``, or replace it (same id, version + 1). Running
-        approvals keep the snapshot they were submitted with."""
-        payload = structure(data, FlowInput)
-        self._kind(payload.kind)
-        with self._rt.operation(actor, Module.APPROVALS, Operation.APPROVE_CONFIG) as op:
-            old = op.uow.approvals.flow(payload.kind)
-            if expected_version is not None and (old is None or old.version != expected_version):
-                raise Conflict("the flow was changed by someone else", "审批流已被他人修改",
-                               code="version_conflict")
-            flow = ApprovalFlow(
-                id=old.id if old is not None else self._rt.ids.new_id(), kind=payload.kind,
-                name=payload.name.strip(), nodes=payload.nodes, start=payload.start,
-                enabled=payload.enabled, no_approver=payload.no_approver,
-                admin_ids=payload.admin_ids, resubmit_from=payload.resubmit_from,
-                version=old.version + 1 if old is not None else 1)
-            self._check_flow(op, self._kind(payload.kind), flow)
-            op.uow.approvals.put_flow(flow, expected_version=old.version if old else None)
-            op.log(FLOW, flow.id, "update" if old else "create",
-                   (FieldChange("version", old.version if old else None, flow.version),))
-            return flow
-
-    def _check_flow(self, op: Op, entry: ApprovalKind, flow: ApprovalFlow) -> None:
-        """The graph rules, texts every backend stores, and every id and field the flow
-        names known (users, departments, roles; the kind's fields)."""
-        errors = _text_problems(to_dict(flow), "$")
-        if errors:
-            raise ValidationError(errors)
-        errors = engine.validate_flow(flow)
-        if not flow.name:
-            errors.append(FieldError("$.name", "required", "$.name 不能为空", "$.name is required"))
-        users = {u.id for u in op.uow.users.list()}
-        roles = {r.id for r in op.uow.roles.list()}
-        departments = {d.id for d in op.uow.departments.list()}
-        known = {ConditionOp.USER: users, ConditionOp.DEPARTMENT: departments,
-                 ConditionOp.ROLE: roles}
-        fields = entry.field_names(op) if entry.field_names is not None else None
-        for n, node in enumerate(flow.nodes):
-            if not isinstance(node, ConditionNode):
-                continue
-            for b, branch in enumerate(node.branches):
-                for c, condition in enumerate(branch.conditions):
-                    at = f"$.nodes[{n}].branches[{b}].conditions[{c}]"
-                    if condition.op.on_submitter:
-                        if not condition.ids <= known[condition.op]:
-                            errors.append(FieldError(f"{at}.ids", "flow.unknown_id",
-                                                     "条件引用了不存在的用户/部门/角色",
-                                                     "the condition names an unknown id"))
-                    elif fields is not None and condition.field not in fields:
-                        errors.append(FieldError(f"{at}.field", "flow.unknown_field",
-                                                 "条件引用了不存在的字段",
-                                                 "the condition reads an unknown field"))
-        unknown_user = ("flow.unknown_user", "用户不存在", "no such user")
-        for i, admin in enumerate(flow.admin_ids):
-            if admin not in users:
-                errors.append(FieldError(f"$.admin_ids[{i}]", unknown_user[0], *unknown_user[1:]))
-        for n, node in enumerate(flow.nodes):
-            if not isinstance(node, ApproverNode):
-                continue
-            for i, member in enumerate(node.member_ids):
-                if member not in users:
-                    errors.append(FieldError(f"$.nodes[{n}].member_ids[{i}]", unknown_user[0],
-                                             *unknown_user[1:]))
-            if node.source is ApproverSource.ROLE and node.role_id and node.role_id not in roles:
-                errors.append(FieldError(f"$.nodes[{n}].role_id", "flow.unknown_role",
-                                         "角色不存在", "no such role"))
-        if errors:
-            raise ValidationError(errors)
-
-    def set_flow_enabled(self, actor: ActorRef, kind: str, enabled: bool) -> ApprovalFlow:
-        """启用/停用: a disabled flow approves on submit (无需审批)."""
-        with self._rt.operation(actor, Module.APPROVALS, Operation.APPROVE_CONFIG) as op:
-            old = self._flow(op, kind)
-            if old.enabled == enabled:
-                return old
-            new = attrs.evolve(old, enabled=bool(enabled), version=old.version + 1)
-            op.uow.approvals.put_flow(new, expected_version=old.version)
-            op.log(FLOW, new.id, "enable" if enabled else "disable",
-                   (FieldChange("enabled", old.enabled, new.enabled),))
-            return new
-
-    def flow(self, actor: ActorRef, kind: str) -> ApprovalFlow | None:
-        """The flow of ``kind`` (None = approval not required)."""
-        self._kind(kind)
-        with self._rt.operation(actor, Module.APPROVALS, None) as op:
-            return op.uow.approvals.flow(kind)
-
-    def flows(self, actor: ActorRef) -> builtins.list[ApprovalFlow]:
-        with self._rt.operation(actor, Module.APPROVALS, None) as op:
-            return op.uow.approvals.flows()
-
-    @staticmethod
-    def _flow(op: Op, kind: str) -> ApprovalFlow:
-        flow = op.uow.approvals.flow(kind)
-        if flow is None:
-            raise NotFound(f"no approval flow for {kind}", "该业务类型没有审批流",
-                           code="approval_flow.not_found")
-        return flow
+class ApprovalService(ApprovalFlows):
+    """Flows and approvals of every registered kind: ``crm.approvals``."""
 
     # -- submitting -----------------------------------------------------------------------------
     def route(self, actor: ActorRef, kind: str, record_id: str, *,

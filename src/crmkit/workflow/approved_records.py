@@ -29,7 +29,8 @@ from crmkit.entities.query import Condition, FieldRef, Operator, RecordQuery
 from crmkit.errors import RuleViolation, ValidationError
 from crmkit.policies.contracts import format_number, number_period, rule_problems
 from crmkit.serialization import structure, to_dict
-from crmkit.workflow.approvals import Approval, ApprovalKind, ApprovalService
+from crmkit.workflow.approval_kinds import Approval, ApprovalKind
+from crmkit.workflow.approvals import ApprovalService
 from crmkit.workflow.records import RecordService, field_error
 from crmkit.workflow.runtime import ActorRef, Op
 
