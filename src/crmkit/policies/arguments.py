@@ -128,9 +128,16 @@ def _scalar_problem(value: object) -> str | None:
     return None
 
 
+_SCALARS = frozenset({str, int, bool, float, Decimal, type(None)})
+"""Types whose values hold nothing else (exact types: a subclass may be anything)."""
+
+
 def value_problems(value: object, path: str) -> list[FieldError]:
     """Every break of the rules above in ``value`` and what it holds (mappings, lists, tuples,
     sets, attrs instances), each at its path (``$.data.custom.note``, ``$.ids[3]``)."""
+    if type(value) in _SCALARS:  # the common case, without the walk
+        code = _scalar_problem(value)
+        return [] if code is None else [problem(path, code)]
     problems: list[FieldError] = []
     seen = 0
     stack: list[tuple[object, str, int]] = [(value, path, 0)]

@@ -143,6 +143,122 @@ def _named_problems(name: str, value: Any, path: str) -> list[FieldError]:
     return []
 
 
+def _compile(hint: Any) -> Callable[[Any, str], Any]:
+    """:func:`_conform` for one ``hint``, its introspection done once: the returned function
+    takes (value, path) and answers exactly as ``_conform(value, hint, path)`` does."""
+    if hint is Any or hint is object:
+        return _as_is
+    origin = typing.get_origin(hint)
+    if origin is typing.Union or origin is types.UnionType:
+        options = typing.get_args(hint)
+        every = [_compile(o) for o in options]
+        enums = [_compile(o) for o in options if isinstance(o, type) and issubclass(o, enum.Enum)]
+
+        def union(value: Any, path: str) -> Any:
+            # ``Access | str``: the text must name a member
+            chosen = enums if enums and isinstance(value, str) and not isinstance(
+                value, enum.Enum) else every
+            closest = _Mismatch(path)
+            for option in chosen:
+                try:
+                    return option(value, path)
+                except _Mismatch as bad:
+                    if closest.code == "type":
+                        closest = bad  # "not one of the members" says more than "wrong type"
+            raise closest
+
+        return union
+    if hint is type(None):
+        return _only_none
+    if origin is not None or not isinstance(hint, type) or issubclass(hint, enum.Enum) or (
+            hint in (int, bytes)):
+        def general(value: Any, path: str) -> Any:
+            return _conform(value, hint, path)  # generics, enums, int, bytes: as they are
+
+        return general
+
+    def plain(value: Any, path: str) -> Any:
+        if value is None:
+            raise _Mismatch(path, "required")  # None where the signature has no None
+        if not isinstance(value, hint):
+            raise _Mismatch(path)
+        return value
+
+    return plain
+
+
+def _as_is(value: Any, path: str) -> Any:
+    return value
+
+
+def _only_none(value: Any, path: str) -> Any:
+    if value is not None:
+        raise _Mismatch(path)
+    return value
+
+
+def _named_check(name: str) -> Callable[[Any, str], list[FieldError]] | None:
+    """:func:`_named_problems` for arguments called ``name``; None when the name means none."""
+    if name != "limit" and not name.endswith(("_id", "_ids")):
+        return None
+
+    def named(value: Any, path: str) -> list[FieldError]:
+        return _named_problems(name, value, path)
+
+    return named
+
+
+class _Plan:
+    """What checking the arguments of one method needs, worked out once: its parameters in
+    order, a compiled check per annotation, the path of each argument."""
+
+    def __init__(self, method: Callable[..., Any]) -> None:
+        self.signature = signature = inspect.signature(method)
+        self.hints = hints = typing.get_type_hints(method)
+        parameters = list(signature.parameters.values())
+        plain = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        self.simple = all(p.kind in plain for p in parameters)
+        """No ``*args``, ``**kwargs`` or positional-only parameters: bound by hand."""
+        self.positional = [p.name for p in parameters
+                           if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
+        self.names = frozenset(signature.parameters)
+        self.required = frozenset(p.name for p in parameters if p.default is p.empty)
+        self.checks = [
+            (p.name, "$" if p.name in _ROOT_PARAMS else f"$.{p.name}",
+             _compile(hints.get(p.name, Any)), _named_check(p.name))
+            for p in parameters[1:]  # the acting user is the runtime's to check
+        ]
+
+    def check(self, args: tuple[Any, ...], kwargs: dict[str, Any]
+              ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """The arguments with iterables read into lists, or one ValidationError."""
+        positional = self.positional
+        if not self.simple or len(args) > len(positional) or not self.names.issuperset(kwargs):
+            return _check(self.signature, self.hints, args, kwargs)
+        values = dict(zip(positional, args, strict=False))
+        if not values.keys().isdisjoint(kwargs) or not self.required.issubset(
+                values.keys() | kwargs.keys()):
+            return _check(self.signature, self.hints, args, kwargs)  # its TypeError message
+        values.update(kwargs)
+        errors: list[FieldError] = []
+        for name, path, conform, named in self.checks:
+            if name not in values:
+                continue
+            try:
+                value = conform(values[name], path)
+            except _Mismatch as bad:
+                errors.append(_error(bad.path, bad.code, bad.detail))
+                continue
+            if named is not None:
+                errors.extend(named(value, path))
+            errors.extend(value_problems(value, path))
+            values[name] = value
+        if errors:
+            raise ValidationError(errors)
+        count = len(args)
+        return tuple(values[n] for n in positional[:count]), {k: values[k] for k in kwargs}
+
+
 def _check(signature: inspect.Signature, hints: Mapping[str, Any], args: tuple[Any, ...],
            kwargs: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
     try:
@@ -169,12 +285,11 @@ def _check(signature: inspect.Signature, hints: Mapping[str, Any], args: tuple[A
 
 
 def _checked(method: Callable[..., Any]) -> Callable[..., Any]:
-    signature = inspect.signature(method)
-    hints = typing.get_type_hints(method)
+    plan = _Plan(method)
 
     @functools.wraps(method)
     def checked(*args: Any, **kwargs: Any) -> Any:
-        args, kwargs = _check(signature, hints, args, kwargs)
+        args, kwargs = plan.check(args, kwargs)
         return method(*args, **kwargs)
 
     return checked
