@@ -282,17 +282,17 @@ The moduli are prime to the number of users, so every owner's leads get the same
 SQLite datetimes are stored in SQLAlchemy's text form (microseconds included), as crmkit
 writes them, so text order is time order."""
 
-_PG_TEAM = """
+PG_TEAM = """
 INSERT INTO crm_team_members (record_kind, record_id, user_id, access)
-SELECT 'lead', 'L' || lpad(g::text, 7, '0'),
+SELECT '{kind}', '{prefix}' || lpad(g::text, 7, '0'),
        u.ids[1 + mod(g::bigint * 104729, cardinality(u.ids))], 'read'
 FROM (SELECT array_agg(id ORDER BY id) AS ids FROM crm_users WHERE substr(id, 1, 1) = 'u') u,
      generate_series(0, {rows} - 1, {every}) g
 """
-_SQLITE_TEAM = """
+SQLITE_TEAM = """
 WITH RECURSIVE s(g) AS (SELECT 0 UNION ALL SELECT g + {every} FROM s WHERE g + {every} < {rows})
 INSERT INTO crm_team_members (record_kind, record_id, user_id, access)
-SELECT 'lead', printf('L%07d', g),
+SELECT '{kind}', printf('{prefix}%07d', g),
        (SELECT id FROM bench_user_seq WHERE rn = (g * 104729) % {users}), 'read'
 FROM s
 """
@@ -309,7 +309,8 @@ def load_leads(engine: Engine, n_rows: int, n_users: int, viewers: Sequence[View
             index.drop(conn)
         if postgres:
             conn.exec_driver_sql(_PG_LEADS.format(rows=n_rows, stride=OWNER_STRIDE, users=n_users))
-            conn.exec_driver_sql(_PG_TEAM.format(rows=n_rows, every=TEAM_EVERY))
+            conn.exec_driver_sql(PG_TEAM.format(rows=n_rows, every=TEAM_EVERY, kind=LEAD,
+                                                prefix="L"))
         else:
             conn.exec_driver_sql(
                 "CREATE TEMP TABLE bench_user_seq (rn INTEGER PRIMARY KEY, id TEXT NOT NULL)"
@@ -321,7 +322,8 @@ def load_leads(engine: Engine, n_rows: int, n_users: int, viewers: Sequence[View
             conn.exec_driver_sql(
                 _SQLITE_LEADS.format(rows=n_rows, stride=OWNER_STRIDE, users=n_users)
             )
-            conn.exec_driver_sql(_SQLITE_TEAM.format(rows=n_rows, every=TEAM_EVERY, users=n_users))
+            conn.exec_driver_sql(SQLITE_TEAM.format(rows=n_rows, every=TEAM_EVERY, users=n_users,
+                                                    kind=LEAD, prefix="L"))
             conn.exec_driver_sql("DROP TABLE bench_user_seq")
         extra: dict[tuple[str, str], dict[str, str]] = {}
         slots = max(1, (n_rows - 2) // TEAM_EVERY)

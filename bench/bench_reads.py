@@ -51,7 +51,15 @@ from _common import (
     sqlite_engine,
     table,
 )
-from bench_leads import StatementLog, Viewer, load_leads, pick_viewers, setup_crm
+from bench_leads import (
+    PG_TEAM,
+    SQLITE_TEAM,
+    StatementLog,
+    Viewer,
+    load_leads,
+    pick_viewers,
+    setup_crm,
+)
 from bench_scopes import OWNER_STRIDE, TEAM_EVERY, Org, build_org, sql_list
 from sqlalchemy import Engine, Index
 
@@ -93,34 +101,20 @@ FROM (SELECT g, (SELECT id FROM bench_user_seq WHERE rn = (g * {stride}) % {user
              datetime('2024-01-01', printf('+%d minutes', g / 2)) || '.000000' AS at
       FROM s)
 """
-_PG_TEAM = """
-INSERT INTO crm_team_members (record_kind, record_id, user_id, access)
-SELECT 'customer', 'C' || lpad(g::text, 7, '0'),
-       u.ids[1 + mod(g::bigint * 104729, cardinality(u.ids))], 'read'
-FROM (SELECT array_agg(id ORDER BY id) AS ids FROM crm_users WHERE substr(id, 1, 1) = 'u') u,
-     generate_series(0, {rows} - 1, {every}) g
-"""
-_SQLITE_TEAM = """
-WITH RECURSIVE s(g) AS (SELECT 0 UNION ALL SELECT g + {every} FROM s WHERE g + {every} < {rows})
-INSERT INTO crm_team_members (record_kind, record_id, user_id, access)
-SELECT 'customer', printf('C%07d', g),
-       (SELECT id FROM bench_user_seq WHERE rn = (g * 104729) % {users}), 'read'
-FROM s
-"""
-
 
 def load_customers(engine: Engine, n_rows: int, n_users: int) -> None:
     """Customers shaped like ``bench_leads``'s leads (every one owned, none pooled), with team
     rows on every 97th; indexes rebuilt after the load, then statistics."""
     postgres = engine.dialect.name == "postgresql"
     indexes: list[Index] = sorted(customers.indexes, key=lambda i: str(i.name))
-    fill = {"rows": n_rows, "stride": OWNER_STRIDE, "users": n_users, "every": TEAM_EVERY}
+    fill = {"rows": n_rows, "stride": OWNER_STRIDE, "users": n_users, "every": TEAM_EVERY,
+            "kind": "customer", "prefix": "C"}
     with engine.begin() as conn:
         for index in indexes:
             index.drop(conn)
         if postgres:
             conn.exec_driver_sql(_PG_CUSTOMERS.format(**fill))
-            conn.exec_driver_sql(_PG_TEAM.format(**fill))
+            conn.exec_driver_sql(PG_TEAM.format(**fill))
         else:
             conn.exec_driver_sql(
                 "CREATE TEMP TABLE bench_user_seq (rn INTEGER PRIMARY KEY, id TEXT NOT NULL)")
@@ -128,7 +122,7 @@ def load_customers(engine: Engine, n_rows: int, n_users: int) -> None:
                 "INSERT INTO bench_user_seq SELECT row_number() OVER (ORDER BY id) - 1, id "
                 "FROM crm_users WHERE substr(id, 1, 1) = 'u'")
             conn.exec_driver_sql(_SQLITE_CUSTOMERS.format(**fill))
-            conn.exec_driver_sql(_SQLITE_TEAM.format(**fill))
+            conn.exec_driver_sql(SQLITE_TEAM.format(**fill))
             conn.exec_driver_sql("DROP TABLE bench_user_seq")
         for index in indexes:
             index.create(conn)
