@@ -22,6 +22,7 @@ from crmkit.adapters.files import LocalFileStore, MemoryFileStore
 from crmkit.adapters.ids import UUID7Ids
 from crmkit.adapters.memory import MemoryStorage
 from crmkit.adapters.notifiers import OutboxNotifier
+from crmkit.entities.kinds import RecordKind
 from crmkit.ports import (
     Clock,
     FileStore,
@@ -62,13 +63,15 @@ class CRM(CRMFacade):
         load_entrypoints: bool = False,
         strict_plugins: bool = False,
         timezone: str = DEFAULT_TIMEZONE,
+        kinds: Iterable[RecordKind[Any]] = (),
     ) -> None:
+        kinds = tuple(kinds)
         self.notifier = notifier if notifier is not None else OutboxNotifier(clock)
         self.outbox: Outbox | None = self.notifier if isinstance(self.notifier, Outbox) else None
         self._owned: list[object] = []
         """What crmkit built for this CRM, and so :meth:`close` closes (never a host's port)."""
         if storage is None:
-            storage = MemoryStorage()
+            storage = MemoryStorage(kinds=kinds)
             self._owned.append(storage)
         if files is None:
             files = MemoryFileStore()
@@ -84,6 +87,7 @@ class CRM(CRMFacade):
             load_entrypoints=load_entrypoints,
             strict_plugins=strict_plugins,
             timezone=timezone,
+            kinds=kinds,
         )
 
     def join(self, host: Connection | Session) -> AbstractContextManager[None]:

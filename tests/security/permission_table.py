@@ -449,8 +449,7 @@ def _void_host_kind(w: World, actor: Any) -> object:
 
 NOT_FACADE = frozenset({
     # wiring and bootstrap: no actor, called by crmkit itself or by the host's composition root
-    "org.setup", "org.authenticate", "org.register_hand_over", "duplicates.add_kind",
-    "fields.spec", "fields.register_kind", "records.module_of",
+    "org.setup", "org.authenticate", "org.register_hand_over", "records.module_of",
     "approvals.register_kind", "contracts.attach", "payments.attach",
     "contracts.approval_values", "payments.approval_values",
     *(f"{ns}.register_cascade" for ns in SERVICE.values()),

@@ -70,12 +70,28 @@ class Feature(enum.StrEnum):
     """The record's timeline lists its follow-ups, tasks, schedules, logs and approvals."""
 
 
+RECORD_ATTRIBUTES = frozenset({"id", "owner_id", "version", "created_at", "updated_at",
+                               "created_by", "custom"})
+"""What the record engine reads and writes on every record (attrs attributes of the entity)."""
+
+FEATURE_ATTRIBUTES: Mapping[Feature, frozenset[str]] = {
+    Feature.FOLLOWUPS: frozenset({"last_followup_at", "last_followup_content",
+                                  "next_contact_at"}),
+    Feature.POOL: frozenset({"pool_id"}),
+    Feature.APPROVAL: frozenset({"number", "approval_status", "approval_id"}),
+}
+"""The attributes a kind's entity needs to take part in a feature (checked when declared)."""
+
 Scenes = Mapping[str, tuple[str, str, tuple[ConditionSpec, ...]]]
 """Kind-specific system scenes: scene id → (zh name, en name, conditions)."""
 
 
 def _name(record: Any) -> str:
     return str(record.name)
+
+
+def _number(record: Any) -> str:
+    return str(getattr(record, "number", None) or "")
 
 
 @attrs.frozen
@@ -117,6 +133,20 @@ class RecordKind(Generic[R]):
     indexes: tuple[tuple[str, ...], ...] = ()
     """Extra indexes (column tuples) beyond the ones every record table has."""
 
+    def __attrs_post_init__(self) -> None:
+        names = set(attrs.fields_dict(self.entity)) if attrs.has(self.entity) else set()
+        system = {f.key for f in self.system_fields}
+        needed = RECORD_ATTRIBUTES | system | set(self.unique_fields)
+        for feature in self.features:
+            needed |= FEATURE_ATTRIBUTES.get(feature, frozenset())
+        missing = sorted(needed - names)
+        if missing:
+            raise ValueError(f"record kind {self.kind!r}: {self.entity.__name__} lacks the "
+                             f"attributes {', '.join(missing)}")
+        if not self.writable <= system:
+            raise ValueError(f"record kind {self.kind!r}: writable names no system field: "
+                             f"{', '.join(sorted(self.writable - system))}")
+
     def has(self, feature: Feature) -> bool:
         return feature in self.features
 
@@ -154,7 +184,7 @@ CONTRACT_KIND: RecordKind[Contract] = RecordKind(
 )
 PAYMENT_KIND: RecordKind[Payment] = RecordKind(
     PAYMENT, Payment, Module.PAYMENTS, "回款", "payment", PAYMENT_FIELDS, PAYMENT_WRITABLE,
-    "crm_payments", _SHARED | {Feature.APPROVAL}, unique_fields=("number",),
+    "crm_payments", _SHARED | {Feature.APPROVAL}, unique_fields=("number",), title=_number,
 )
 
 BUILTIN_KINDS: tuple[RecordKind[Any], ...] = (

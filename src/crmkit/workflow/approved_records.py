@@ -48,19 +48,20 @@ class ApprovedRecordService(RecordService):
     def attach(self, approvals: ApprovalService) -> None:
         """Register the kind with the approval service (done by the facade)."""
         self.approvals = approvals
+        kind = self.declaration
         approvals.register_kind(ApprovalKind(
-            self.kind, self.spec.label_zh, self.spec.label_en, self.spec.module,
+            kind.kind, kind.label_zh, kind.label_en, kind.module,
             load=self._load_for_approval, values=self.approval_values, react=self._react,
             field_names=self._condition_fields))
 
     def _condition_fields(self, op: Op) -> frozenset[str]:
         """What :meth:`approval_values` offers: attributes and ``custom.<key>``."""
         custom = {f"custom.{d.key}" for d in self._fields.load(op, self.kind).custom}
-        return frozenset(f.name for f in attrs.fields(self.spec.entity)) | custom
+        return frozenset(f.name for f in attrs.fields(self.declaration.entity)) | custom
 
     # -- numbers --------------------------------------------------------------------------------
     def number_rule(self, actor: ActorRef) -> NumberRule:
-        with self._rt.operation(actor, self.spec.module, Operation.VIEW) as op:
+        with self._rt.operation(actor, self.declaration.module, Operation.VIEW) as op:
             return self._rule(op)
 
     def set_number_rule(self, actor: ActorRef, data: NumberRule | Mapping[str, Any]
@@ -70,7 +71,7 @@ class ApprovedRecordService(RecordService):
         problems = rule_problems(rule)
         if problems:
             raise ValidationError(problems)
-        with self._rt.operation(actor, self.spec.module, Operation.APPROVE_CONFIG) as op:
+        with self._rt.operation(actor, self.declaration.module, Operation.APPROVE_CONFIG) as op:
             old = op.uow.settings.get(self._rule_key)
             op.uow.settings.put(self._rule_key, to_dict(rule))
             op.log("setting", self._rule_key, "update",
@@ -110,17 +111,18 @@ class ApprovedRecordService(RecordService):
     def _before_edit(self, op: Op, old: Any) -> None:
         if old.approval_status not in EDITABLE:
             raise RuleViolation(
-                f"a {self.spec.label_en} that is {old.approval_status.value} cannot be changed",
-                f"{self.spec.label_zh}当前审核状态不允许修改", code=f"{self.kind}.locked",
+                f"a {self.declaration.label_en} that is {old.approval_status.value} cannot be "
+                "changed",
+                f"{self.declaration.label_zh}当前审核状态不允许修改", code=f"{self.kind}.locked",
                 details={"approval_status": old.approval_status.value})
 
     def delete(self, actor: ActorRef, record_id: str) -> None:
         """Delete a record never submitted; a submitted one is voided instead."""
-        with self._rt.operation(actor, self.spec.module, Operation.VIEW) as op:
+        with self._rt.operation(actor, self.declaration.module, Operation.VIEW) as op:
             old = self._access.visible(op, self.kind, record_id)
         if old.approval_id is not None:
-            raise RuleViolation(f"a submitted {self.spec.label_en} is voided, not deleted",
-                                f"已提交审批的{self.spec.label_zh}只能作废，不能删除",
+            raise RuleViolation(f"a submitted {self.declaration.label_en} is voided, not deleted",
+                                f"已提交审批的{self.declaration.label_zh}只能作废，不能删除",
                                 code=f"{self.kind}.submitted")
         super().delete(actor, record_id)
 
@@ -129,7 +131,7 @@ class ApprovedRecordService(RecordService):
                chosen: Mapping[str, Sequence[str]] | None = None, comment: str = "") -> Any:
         """Create (未提交); with ``submit`` also submit it for approval in the same
         transaction, ``chosen`` naming the approvers of 审批人自选 nodes."""
-        with self._rt.operation(actor, self.spec.module, Operation.CREATE) as op:
+        with self._rt.operation(actor, self.declaration.module, Operation.CREATE) as op:
             record = self._create_in(op, data)
             if submit:
                 record = self.approvals.submit_in(op, self.kind, record.id, record,
@@ -153,7 +155,7 @@ class ApprovedRecordService(RecordService):
 
     def void(self, actor: ActorRef, record_id: str, comment: str = "") -> Any:
         """作废 (see the module rules); returns the voided record."""
-        with self._rt.operation(actor, self.spec.module, Operation.DELETE) as op:
+        with self._rt.operation(actor, self.declaration.module, Operation.DELETE) as op:
             record = self._access.editable(op, self.kind, record_id)
             self._before_void(op, record)
             return self.approvals.void_in(op, self.kind, record.id, record, comment).record

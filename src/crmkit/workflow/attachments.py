@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 
 from crmkit.entities import FieldChange, Module, Operation
+from crmkit.entities.kinds import Feature
 from crmkit.entities.records import Attachment
 from crmkit.errors import NotFound, ValidationError
 from crmkit.policies.validation import FILE_NAME_MAX, Problems, file_name_problem
@@ -85,7 +86,8 @@ class AttachmentService:
             problems.raise_if_any()
         stored = None
         try:
-            with self._rt.operation(actor, self._access.module_of(kind), Operation.EDIT) as op:
+            module = self._rt.declaration(kind, Feature.ATTACHMENTS).module
+            with self._rt.operation(actor, module, Operation.EDIT) as op:
                 record = self._access.editable(op, kind, record_id)
                 limits = self._limits(op.uow.settings.get(LIMITS_KEY))
                 if len(data) > limits.max_bytes:
@@ -111,7 +113,8 @@ class AttachmentService:
             raise
 
     def list(self, actor: ActorRef, kind: str, record_id: str) -> builtins.list[Attachment]:
-        with self._rt.operation(actor, self._access.module_of(kind), Operation.VIEW) as op:
+        module = self._rt.declaration(kind, Feature.ATTACHMENTS).module
+        with self._rt.operation(actor, module, Operation.VIEW) as op:
             self._access.visible(op, kind, record_id)
             return op.uow.attachments.for_record(kind, record_id)
 

@@ -11,17 +11,10 @@ import attrs
 
 from crmkit.entities import Module, Operation
 from crmkit.entities.sales import CONTACT, CUSTOMER, Contact
-from crmkit.entities.sales_fields import CONTACT_FIELDS, CONTACT_WRITABLE
 from crmkit.errors import NotFound, ValidationError
 from crmkit.workflow.customers import children
-from crmkit.workflow.record_kinds import KindSpec
 from crmkit.workflow.records import RecordService
 from crmkit.workflow.runtime import ActorRef, Op
-
-
-def contact_spec() -> KindSpec:
-    return KindSpec(CONTACT, Module.CONTACTS, Contact, "联系人", "contact", CONTACT_FIELDS,
-                    CONTACT_WRITABLE)
 
 
 @attrs.frozen

@@ -34,7 +34,7 @@ import attrs
 
 from crmkit.entities import FieldChange, Module, Operation
 from crmkit.entities.approvals import ApprovalStatus
-from crmkit.entities.contract_fields import CONTRACT_FIELDS, CONTRACT_WRITABLE, PAYMENT_METHODS
+from crmkit.entities.contract_fields import PAYMENT_METHODS
 from crmkit.entities.contracts import (
     CONTRACT,
     Contract,
@@ -57,7 +57,6 @@ from crmkit.workflow.product_lines import (
     priced_lines,
     repath,
 )
-from crmkit.workflow.record_kinds import KindSpec
 from crmkit.workflow.records import bounded_int, field_error
 from crmkit.workflow.runtime import ActorRef, Op
 
@@ -80,11 +79,6 @@ def _within_amount(contract: Contract, planned: Decimal) -> None:
                             "回款计划总额超过合同金额", code="payment_plan.exceeds_contract",
                             details={"contract_amount": str(contract.amount),
                                      "planned": str(planned)})
-
-
-def contract_spec() -> KindSpec:
-    return KindSpec(CONTRACT, Module.CONTRACTS, Contract, "合同", "contract", CONTRACT_FIELDS,
-                    CONTRACT_WRITABLE, extra_keys=frozenset({"lines"}))
 
 
 @attrs.frozen

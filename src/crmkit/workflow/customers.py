@@ -23,11 +23,9 @@ from crmkit.entities.fields import ValueKind
 from crmkit.entities.query import Condition, FieldRef, Operator, RecordQuery
 from crmkit.entities.records import Attachment, TeamMember
 from crmkit.entities.sales import CUSTOMER, DEAL_OPEN, DEAL_WON, Customer
-from crmkit.entities.sales_fields import CUSTOMER_FIELDS, CUSTOMER_WRITABLE
 from crmkit.errors import FieldError, NotFound, RuleViolation, ValidationError
 from crmkit.policies.sales import CustomerLimit, effective_limit
 from crmkit.serialization import converter, structure
-from crmkit.workflow.record_kinds import KindSpec
 from crmkit.workflow.records import RecordAccess, RecordService, field_error
 from crmkit.workflow.runtime import ActorRef, Op
 
@@ -36,11 +34,6 @@ OWNER = FieldRef("owner_id", ValueKind.TEXT, True)
 LOCKED = FieldRef("locked", ValueKind.BOOLEAN, True)
 DEAL = FieldRef("deal_status", ValueKind.TEXT, True)
 CUSTOMER_REF = FieldRef("customer_id", ValueKind.TEXT, True)
-
-
-def customer_spec() -> KindSpec:
-    return KindSpec(CUSTOMER, Module.CUSTOMERS, Customer, "客户", "customer", CUSTOMER_FIELDS,
-                    CUSTOMER_WRITABLE)
 
 
 @attrs.frozen

@@ -1,11 +1,9 @@
 """查重 Duplicate lookup across record kinds (``crm.duplicates``): a name or phone number is
-searched in every registered kind that has such a field — leads, customers (pool included),
+searched in every declared kind that has such a field — leads, customers (pool included),
 contacts — regardless of owner, so a salesperson learns that a prospect is already taken.
 Only the kind, name and owner are revealed; ``visible`` says whether the actor may open it."""
 
 from __future__ import annotations
-
-from collections.abc import Iterable
 
 import attrs
 
@@ -17,6 +15,7 @@ from crmkit.workflow.runtime import ActorRef, Runtime
 
 NAME_FIELDS = ("name",)
 PHONE_FIELDS = ("mobile", "phone")
+SEARCHED = frozenset(NAME_FIELDS + PHONE_FIELDS)
 
 
 @attrs.frozen
@@ -30,15 +29,13 @@ class DuplicateHit:
 
 
 class DuplicateService:
-    def __init__(self, runtime: Runtime, fields: FieldService, access: RecordAccess,
-                 kinds: Iterable[str]) -> None:
+    def __init__(self, runtime: Runtime, fields: FieldService, access: RecordAccess) -> None:
         self._rt = runtime
         self._fields = fields
         self._access = access
-        self._kinds = list(kinds)
-
-    def add_kind(self, kind: str) -> None:
-        self._kinds.append(kind)
+        self._kinds = [declaration for declaration in runtime.kinds.values()
+                       if {f.key for f in declaration.system_fields} & SEARCHED]
+        """The kinds with a name, mobile or phone field, in declaration order."""
 
     def lookup(self, actor: ActorRef, *, name: str | None = None, phone: str | None = None,
                limit: int = 20) -> list[DuplicateHit]:
@@ -52,10 +49,10 @@ class DuplicateService:
             raise ValidationError.single("$", "required", "needs a name or a phone number",
                                          "请输入名称或电话")
         hits: dict[tuple[str, str], DuplicateHit] = {}
-        with self._rt.operation(actor, self._fields.spec(self._kinds[0]).module, None) as op:
-            for kind in self._kinds:
+        with self._rt.operation(actor, self._kinds[0].module, None) as op:
+            for spec in self._kinds:
+                kind = spec.kind
                 fields = self._fields.load(op, kind)
-                spec = self._fields.spec(kind)
                 scope = self._rt.scope(op, spec.module)
                 for keys, value in probes:
                     for key in keys:

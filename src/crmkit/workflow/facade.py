@@ -2,30 +2,42 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TypeVar
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar
 
 from crmkit.entities.contracts import CONTRACT, PAYMENT
+from crmkit.entities.kinds import (
+    BUILTIN_KINDS,
+    CONTACT_KIND,
+    CONTRACT_KIND,
+    CUSTOMER_KIND,
+    LEAD_KIND,
+    OPPORTUNITY_KIND,
+    PAYMENT_KIND,
+    PRODUCT_KIND,
+    Feature,
+    RecordKind,
+    kinds_by_name,
+)
 from crmkit.entities.sales import CONTACT, OPPORTUNITY
 from crmkit.ports import Clock, FileStore, IdGenerator, Notifier, OrgDirectory, Storage
 from crmkit.workflow.approvals import ApprovalService
 from crmkit.workflow.arguments import guard
 from crmkit.workflow.attachments import AttachmentService
-from crmkit.workflow.contacts import ContactService, contact_spec
-from crmkit.workflow.contracts import ContractService, contract_spec
-from crmkit.workflow.customers import CustomerService, customer_spec, move_children
+from crmkit.workflow.contacts import ContactService
+from crmkit.workflow.contracts import ContractService
+from crmkit.workflow.customers import CustomerService, move_children
 from crmkit.workflow.duplicates import DuplicateService
 from crmkit.workflow.fields import FieldService
 from crmkit.workflow.fieldtypes import build_field_types
 from crmkit.workflow.followups import FollowUpService
-from crmkit.workflow.leads import LeadService, lead_spec
-from crmkit.workflow.opportunities import OpportunityService, opportunity_spec
+from crmkit.workflow.leads import LeadService
+from crmkit.workflow.opportunities import OpportunityService
 from crmkit.workflow.org import OrgService
-from crmkit.workflow.payments import PaymentService, payment_spec
+from crmkit.workflow.payments import PaymentService
 from crmkit.workflow.plugins import PluginLoadError, build_plugin_manager
 from crmkit.workflow.pool import PoolService
-from crmkit.workflow.products import ProductService, product_spec
-from crmkit.workflow.record_kinds import KindSpec
+from crmkit.workflow.products import ProductService
 from crmkit.workflow.records import RecordAccess, RecordService
 from crmkit.workflow.runtime import Runtime
 from crmkit.workflow.scenes import SceneService
@@ -51,6 +63,7 @@ class CRMFacade:
         load_entrypoints: bool = False,
         strict_plugins: bool = False,
         timezone: str = DEFAULT_TIMEZONE,
+        kinds: Iterable[RecordKind[Any]] = (),
     ) -> None:
         manager, errors = build_plugin_manager(
             plugins, load_entrypoints=load_entrypoints, strict=strict_plugins
@@ -63,25 +76,30 @@ class CRMFacade:
         self.runtime = Runtime(
             storage=storage, clock=clock, ids=ids, notifier=notifier, directory=directory,
             plugins=manager, timezone=timezone,
+            kinds=kinds_by_name((*BUILTIN_KINDS, *kinds)),
         )
         self.runtime.facade = self
+        self.kinds: Mapping[str, RecordKind[Any]] = self.runtime.kinds
+        """Every record kind this CRM knows, by name: crmkit's and the ``kinds`` declared by
+        the host (reached through :meth:`kind`)."""
         self.fields = FieldService(self.runtime, self.field_types)
-        self.records = RecordAccess(self.runtime, self.fields)
+        self.records = RecordAccess(self.runtime)
         self.org = OrgService(self.runtime, self.records)
         self.scenes = SceneService(self.runtime, self.fields)
         self.followups = FollowUpService(self.runtime, self.records)
         self.attachments = AttachmentService(self.runtime, self.records, files)
-        self.duplicates = DuplicateService(self.runtime, self.fields, self.records, ())
-        self.leads = self._record_kind(lead_spec(), LeadService)
-        self.customers = self._record_kind(customer_spec(), CustomerService)
-        self.contacts = self._record_kind(contact_spec(), ContactService)
-        self.products = self._record_kind(product_spec(), ProductService)
-        self.opportunities = self._record_kind(opportunity_spec(), OpportunityService)
+        self.duplicates = DuplicateService(self.runtime, self.fields, self.records)
+        self._services: dict[str, RecordService] = {}
+        self.leads = self._record_kind(LEAD_KIND, LeadService)
+        self.customers = self._record_kind(CUSTOMER_KIND, CustomerService)
+        self.contacts = self._record_kind(CONTACT_KIND, ContactService)
+        self.products = self._record_kind(PRODUCT_KIND, ProductService)
+        self.opportunities = self._record_kind(OPPORTUNITY_KIND, OpportunityService)
         self.leads.customers, self.leads.contacts = self.customers, self.contacts
         self.pool = PoolService(self.runtime, self.records, self.customers)
         self.approvals = ApprovalService(self.runtime)
-        self.contracts = self._record_kind(contract_spec(), ContractService)
-        self.payments = self._record_kind(payment_spec(), PaymentService)
+        self.contracts = self._record_kind(CONTRACT_KIND, ContractService)
+        self.payments = self._record_kind(PAYMENT_KIND, PaymentService)
         self.contracts.customers, self.contracts.payments = self.customers, self.payments
         self.payments.contracts = self.contracts
         self.contracts.attach(self.approvals)
@@ -93,10 +111,25 @@ class CRMFacade:
                         self.products, self.opportunities, self.pool, self.approvals,
                         self.contracts, self.payments):
             guard(service)
+        for declaration in self.kinds.values():
+            if declaration.kind not in self._services:
+                guard(self._record_kind(declaration, RecordService))
 
-    def _record_kind(self, spec: KindSpec, service_class: type[S]) -> S:
+    def kind(self, name: str) -> RecordService:
+        """The record service of any kind by name — ``crm.kind("lead")`` is ``crm.leads``; a
+        kind the host declared (``CRM(kinds=[…])``) has the shared record service: create,
+        get, update, delete, list (filters, scenes), transfer, team and operation log, as its
+        declared features allow. An unknown name → NotFound ``record_kind.not_found``."""
+        self.runtime.declaration(name)
+        return self._services[name]
+
+    def _record_kind(self, declaration: RecordKind[Any], service_class: type[S]) -> S:
         """Wire one record kind: its service, and its part in the user hand-over."""
-        service = service_class(self.runtime, self.fields, self.field_types, self.records, spec)
-        self.org.register_hand_over(spec.kind, service.hand_over)
-        self.duplicates.add_kind(spec.kind)
+        if declaration.has(Feature.APPROVAL) and not hasattr(service_class, "submit"):
+            raise ValueError(f"record kind {declaration.kind!r}: approval needs a service "
+                             "that submits records (crmkit's contracts and payments)")
+        service = service_class(self.runtime, self.fields, self.field_types, self.records,
+                                declaration)
+        self.org.register_hand_over(declaration.kind, service.hand_over)
+        self._services[declaration.kind] = service
         return service

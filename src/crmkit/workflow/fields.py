@@ -20,12 +20,12 @@ import attrs
 
 from crmkit.entities import FieldChange, Module, Operation
 from crmkit.entities.fields import FieldDefinition, FieldType, UnavailableField, ValueKind
+from crmkit.entities.kinds import RecordKind
 from crmkit.entities.query import FieldRef
 from crmkit.errors import FieldError, NotFound, RuleViolation, ValidationError
 from crmkit.serialization import structure, structure_patch
 from crmkit.workflow.fieldtypes import FieldTypeRegistry
 from crmkit.workflow.oplog_diff import created, diff
-from crmkit.workflow.record_kinds import KindSpec
 from crmkit.workflow.runtime import ActorRef, Op, Runtime
 
 log = logging.getLogger("crmkit.fields")
@@ -119,11 +119,11 @@ def unavailable_error(path: str, definition: FieldDefinition) -> FieldError:
     )
 
 
-def load_fields(uow: Any, spec: KindSpec, types: FieldTypeRegistry) -> FieldSet:
+def load_fields(uow: Any, declaration: RecordKind[Any], types: FieldTypeRegistry) -> FieldSet:
     """Merge the built-in system fields (with stored adjustments) and the custom fields."""
-    stored = {d.key: d for d in uow.fields.list(spec.kind)}
+    stored = {d.key: d for d in uow.fields.list(declaration.kind)}
     merged: list[FieldDefinition] = []
-    for system in spec.system_fields:
+    for system in declaration.system_fields:
         override = stored.pop(system.key, None)
         if override is not None:
             system = attrs.evolve(system, **{a: getattr(override, a) for a in SYSTEM_ADJUSTABLE},
@@ -132,11 +132,11 @@ def load_fields(uow: Any, spec: KindSpec, types: FieldTypeRegistry) -> FieldSet:
     merged.extend(stored.values())
     merged.sort(key=lambda d: (d.order, d.key))
     found = {d.key: types.find(d.type) for d in merged}
-    missing = [f"{spec.kind}.{d.key} ({d.type})" for d in merged if found[d.key] is None]
+    missing = [f"{declaration.kind}.{d.key} ({d.type})" for d in merged if found[d.key] is None]
     if missing:
         log.warning("fields without an installed field type (plugin missing?): %s",
                     ", ".join(missing))
-    return FieldSet(spec.kind, tuple(merged),
+    return FieldSet(declaration.kind, tuple(merged),
                     {key: t for key, t in found.items() if t is not None})
 
 
@@ -146,20 +146,9 @@ class FieldService:
     def __init__(self, runtime: Runtime, types: FieldTypeRegistry) -> None:
         self._rt = runtime
         self._types = types
-        self._kinds: dict[str, KindSpec] = {}
-
-    def register_kind(self, spec: KindSpec) -> None:
-        self._kinds[spec.kind] = spec
-
-    def spec(self, kind: str) -> KindSpec:
-        try:
-            return self._kinds[kind]
-        except KeyError:
-            raise NotFound(f"unknown record kind {kind}", f"未知的记录类型 {kind}",
-                           code="record_kind.not_found") from None
 
     def load(self, op: Op, kind: str) -> FieldSet:
-        return load_fields(op.uow, self.spec(kind), self._types)
+        return load_fields(op.uow, self._rt.declaration(kind), self._types)
 
     def list(self, actor: ActorRef, kind: str, *, include_retired: bool = False
              ) -> list[FieldDefinition]:
@@ -172,7 +161,7 @@ class FieldService:
                     ) -> builtins.list[UnavailableField]:
         """Custom fields whose type no installed plugin provides, of ``kind`` or of every kind
         (retired ones included: they still hold values)."""
-        kinds = [kind] if kind is not None else builtins.list(self._kinds)
+        kinds = [kind] if kind is not None else builtins.list(self._rt.kinds)
         with self._rt.operation(actor, Module.FIELDS, None) as op:
             return [u for k in kinds for u in self.load(op, k).unavailable]
 

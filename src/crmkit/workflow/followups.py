@@ -4,7 +4,8 @@ Saving a follow-up: its time is now or earlier (at most :data:`CLOCK_SKEW`, 5 mi
 Clock's now — a follow-up dated in the future would keep its customer out of the pool); the
 parent's last follow-up time and content move to it (when it is the newest), a next contact
 time (下次联系时间) updates the parent and puts a schedule entry (日程) in the author's calendar.
-Only kinds with a last follow-up time take follow-ups (:data:`FOLLOWUP_KINDS`: not products).
+Only kinds declared with :attr:`~crmkit.entities.kinds.Feature.FOLLOWUPS` take follow-ups (not
+products); a record's timeline needs :attr:`~crmkit.entities.kinds.Feature.TIMELINE`.
 An author who may see but not edit the parent (a read-only team member, a pool member)
 records the follow-up and the schedule; the parent stays as it was.
 The timeline of a record merges follow-ups, operation-log entries and schedules, newest first.
@@ -20,7 +21,7 @@ from typing import Any
 import attrs
 
 from crmkit.entities import FieldChange, Module, Operation
-from crmkit.entities.kinds import RECORD_TYPES
+from crmkit.entities.kinds import Feature
 from crmkit.entities.records import FollowUp, Schedule
 from crmkit.errors import ValidationError
 from crmkit.policies.validation import Problems
@@ -34,9 +35,6 @@ CONTENT_MAX = 5000
 CLOCK_SKEW = timedelta(minutes=5)
 """How far past the Clock's now a follow-up's time may lie (the host's and crmkit's clocks
 differ a little); later is refused: a follow-up records what happened, not what will."""
-FOLLOWUP_KINDS = frozenset(kind for kind, cls in RECORD_TYPES.items()
-                           if "last_followup_at" in attrs.fields_dict(cls))
-"""The record kinds that take follow-ups (those with a last follow-up time; not products)."""
 
 
 @attrs.frozen
@@ -91,7 +89,8 @@ class FollowUpService:
             data: NewFollowUp | Mapping[str, Any]) -> FollowUp:
         """Write a follow-up on a visible record and update the record's follow-up fields."""
         payload = structure(data, NewFollowUp)
-        if kind not in FOLLOWUP_KINDS:
+        declaration = self._rt.kinds.get(kind) if isinstance(kind, str) else None
+        if declaration is None or not declaration.has(Feature.FOLLOWUPS):
             raise ValidationError.single(
                 "$.kind", "followup.kind", f"$.kind {kind!r} takes no follow-ups",
                 f"$.kind {kind!r} 不支持跟进记录")
@@ -107,7 +106,7 @@ class FollowUpService:
                                           ("$.opportunity_ids", "opportunity",
                                            payload.opportunity_ids)):
                 known = (set(self._access.visible_many(op, other_kind, ids))
-                         if other_kind in RECORD_TYPES else set())
+                         if other_kind in self._rt.kinds else set())
                 for i, rid in enumerate(ids):
                     if rid not in known:
                         problems.add(f"{path}[{i}]", "not_found")
@@ -160,7 +159,8 @@ class FollowUpService:
                  ) -> builtins.list[TimelineItem]:
         """沟通/日志/日程 records of one visible record, merged newest first (the record
         module's ``view`` permission, like every read of the record)."""
-        with self._rt.operation(actor, self._access.module_of(kind), Operation.VIEW) as op:
+        module = self._rt.declaration(kind, Feature.TIMELINE).module
+        with self._rt.operation(actor, module, Operation.VIEW) as op:
             self._access.visible(op, kind, record_id)
             items = [TimelineItem(f.at, "followup", f.author_id, f"[{f.method}] {f.content}",
                                   f.id, f) for f in op.uow.followups.for_record(kind, record_id,

@@ -16,15 +16,12 @@ from typing import Any
 import attrs
 
 from crmkit.entities import Module, Operation
-from crmkit.entities.leads import LEAD, LEAD_FIELDS, READ_ONLY, Lead
-from crmkit.entities.records import ConditionSpec
+from crmkit.entities.leads import LEAD, Lead
 from crmkit.entities.sales import CUSTOMER
 from crmkit.errors import PermissionDenied, RuleViolation, ValidationError
-from crmkit.workflow.record_kinds import KindSpec
 from crmkit.workflow.records import RecordService, record_changes
 from crmkit.workflow.runtime import ActorRef, Op
 
-LEAD_WRITABLE = frozenset(f.key for f in LEAD_FIELDS) - READ_ONLY
 MAPPING_KEY = "leads.conversion_mapping"
 SYSTEM_MAPPING = {
     "name": "name", "level": "level", "industry": "industry", "source": "source",
@@ -32,22 +29,6 @@ SYSTEM_MAPPING = {
     "remark": "remark", "next_contact_at": "next_contact_at",
 }
 """Lead system field → customer system field, always copied on conversion."""
-
-
-def lead_spec() -> KindSpec:
-    """Leads: converted leads leave the default scenes and appear in 已转化."""
-    return KindSpec(
-        kind=LEAD,
-        module=Module.LEADS,
-        entity=Lead,
-        label_zh="线索",
-        label_en="lead",
-        system_fields=LEAD_FIELDS,
-        writable=LEAD_WRITABLE,
-        scenes={"converted": ("已转化", "Converted",
-                              (ConditionSpec("converted", "eq", True),))},
-        base_conditions=(ConditionSpec("converted", "eq", False),),
-    )
 
 
 @attrs.frozen

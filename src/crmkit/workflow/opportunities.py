@@ -32,14 +32,12 @@ import attrs
 from crmkit.entities import Module, Operation
 from crmkit.entities.sales import (
     CONTACT,
-    OPPORTUNITY,
     Opportunity,
     OpportunityStatus,
     Stage,
     StageChange,
     StageGroup,
 )
-from crmkit.entities.sales_fields import OPPORTUNITY_FIELDS, OPPORTUNITY_WRITABLE
 from crmkit.errors import Conflict, FieldError, NotFound, RuleViolation, ValidationError
 from crmkit.policies import sales as rules
 from crmkit.policies.sales import StageMove
@@ -48,7 +46,6 @@ from crmkit.serialization import structure, structure_patch
 from crmkit.workflow.customers import customer_errors
 from crmkit.workflow.oplog_diff import created, diff
 from crmkit.workflow.product_lines import HUNDRED, MAX_AMOUNT, decimal_problems, priced_lines
-from crmkit.workflow.record_kinds import KindSpec
 from crmkit.workflow.records import RecordService, field_error, record_changes
 from crmkit.workflow.runtime import ActorRef, Op
 
@@ -58,12 +55,6 @@ NAME_MAX = 50
 REASON_MAX = 500
 MAX_STAGES = 50
 MAX_CONTACTS = 100
-
-
-def opportunity_spec() -> KindSpec:
-    return KindSpec(OPPORTUNITY, Module.OPPORTUNITIES, Opportunity, "商机", "opportunity",
-                    OPPORTUNITY_FIELDS, OPPORTUNITY_WRITABLE,
-                    extra_keys=frozenset({"lines", "contact_ids"}))
 
 
 # -- payloads ------------------------------------------------------------------------------------

@@ -16,20 +16,12 @@ from typing import Any
 
 import attrs
 
-from crmkit.entities import Module
-from crmkit.entities.contract_fields import PAYMENT_FIELDS, PAYMENT_WRITABLE
-from crmkit.entities.contracts import CONTRACT, PAYMENT, NumberRule, Payment
+from crmkit.entities.contracts import CONTRACT, NumberRule
 from crmkit.errors import FieldError, NotFound, RuleViolation, ValidationError
 from crmkit.workflow.approved_records import ApprovedRecordService, in_force
 from crmkit.workflow.contracts import ContractService
-from crmkit.workflow.record_kinds import KindSpec
 from crmkit.workflow.records import field_error
 from crmkit.workflow.runtime import Op
-
-
-def payment_spec() -> KindSpec:
-    return KindSpec(PAYMENT, Module.PAYMENTS, Payment, "回款", "payment", PAYMENT_FIELDS,
-                    PAYMENT_WRITABLE, title=lambda record: getattr(record, "number", None) or "")
 
 
 class PaymentService(ApprovedRecordService):

@@ -20,25 +20,18 @@ from typing import Any
 import attrs
 
 from crmkit.entities import FieldChange, Module, Operation
-from crmkit.entities.sales import PRODUCT, PriceChange, Product, ProductCategory
-from crmkit.entities.sales_fields import PRODUCT_FIELDS, PRODUCT_WRITABLE
+from crmkit.entities.sales import PriceChange, Product, ProductCategory
 from crmkit.errors import NotFound, RuleViolation, ValidationError
 from crmkit.policies.sales import creates_cycle
 from crmkit.policies.validation import Problems
 from crmkit.serialization import structure
 from crmkit.workflow.oplog_diff import created, diff
-from crmkit.workflow.record_kinds import KindSpec
 from crmkit.workflow.records import RecordService, field_error, record_changes
 from crmkit.workflow.runtime import ActorRef, Op
 
 CATEGORY = "product_category"
 """Record kind of category entries in the operation log."""
 CATEGORY_NAME_MAX = 50
-
-
-def product_spec() -> KindSpec:
-    return KindSpec(PRODUCT, Module.PRODUCTS, Product, "产品", "product", PRODUCT_FIELDS,
-                    PRODUCT_WRITABLE)
 
 
 @attrs.frozen

@@ -27,6 +27,7 @@ from crmkit.entities import (
     User,
 )
 from crmkit.entities.fields import FieldDefinition
+from crmkit.entities.kinds import Feature, RecordKind
 from crmkit.entities.query import Condition, FieldRef, Operator, Page, RecordQuery
 from crmkit.entities.records import Access, ConditionSpec, SortSpec, TeamMember
 from crmkit.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationError
@@ -42,7 +43,6 @@ from crmkit.workflow.querying import (
     parse_conditions,
     parse_sort,
 )
-from crmkit.workflow.record_kinds import KindSpec
 from crmkit.workflow.runtime import ActorRef, Op, Runtime
 
 UNIQUE_CHUNK = 500
@@ -136,14 +136,13 @@ class TransferReport:
 class RecordAccess:
     """Visibility and edit rights on records of any registered kind."""
 
-    def __init__(self, runtime: Runtime, fields: FieldService) -> None:
+    def __init__(self, runtime: Runtime) -> None:
         self._rt = runtime
-        self._fields = fields
 
     def module_of(self, kind: str) -> Module:
-        return self._fields.spec(kind).module
+        return self._rt.declaration(kind).module
 
-    def admits(self, op: Op, spec: KindSpec, scope: RecordScope, record: Any) -> bool:
+    def admits(self, op: Op, spec: RecordKind[Any], scope: RecordScope, record: Any) -> bool:
         """Owner and pool grants first; the team is read only when they do not decide."""
         if (spec.kind, record.id) in op.created or scope.admits(
                 record.owner_id, (), getattr(record, "pool_id", None)):
@@ -153,7 +152,7 @@ class RecordAccess:
 
     def visible(self, op: Op, kind: str, record_id: str) -> Any:
         """The record if the actor may read it; NotFound otherwise (missing or out of scope)."""
-        spec = self._fields.spec(kind)
+        spec = self._rt.declaration(kind)
         record = op.uow.records(kind).get(record_id) if isinstance(record_id, str) else None
         if record is None or not self.admits(op, spec, self._rt.scope(op, spec.module), record):
             raise NotFound(f"{kind} {record_id} not found", f"{spec.label_zh}不存在",
@@ -163,7 +162,7 @@ class RecordAccess:
     def can_edit(self, op: Op, kind: str, record: Any) -> bool:
         """Edit rights on a visible record: owner inside the actor's scope, a read-write team
         member, or a 超级管理员."""
-        spec = self._fields.spec(kind)
+        spec = self._rt.declaration(kind)
         scope = self._rt.scope(op, spec.module)
         if op.is_super_admin or (record.owner_id is not None and (
             scope.all_records or record.owner_id in scope.owner_ids
@@ -176,7 +175,7 @@ class RecordAccess:
                      ) -> dict[str, Any]:
         """The records among ``record_ids`` the actor may read, by id (references in a payload:
         one out of scope is as unknown as a missing one)."""
-        spec = self._fields.spec(kind)
+        spec = self._rt.declaration(kind)
         scope = self._rt.scope(op, spec.module)
         return {r.id: r for r in op.uow.records(kind).get_many(builtins.list(record_ids))
                 if self.admits(op, spec, scope, r)}
@@ -194,7 +193,7 @@ class RecordAccess:
     def editable_many(self, op: Op, kind: str, record_ids: Sequence[str]) -> builtins.list[Any]:
         """Many records the actor may edit, checked set-based (one read of the records, one of
         their teams); NotFound / PermissionDenied as for a single record, all or nothing."""
-        spec = self._fields.spec(kind)
+        spec = self._rt.declaration(kind)
         scope = self._rt.scope(op, spec.module)
         wanted = builtins.list(dict.fromkeys(record_ids))
         records = {r.id: r for r in op.uow.records(kind).get_many(wanted)}
@@ -227,23 +226,26 @@ class RecordService:
         fields: FieldService,
         types: FieldTypeRegistry,
         access: RecordAccess,
-        spec: KindSpec,
+        declaration: RecordKind[Any],
     ) -> None:
         self._rt = runtime
         self._fields = fields
         self._types = types
         self._access = access
-        self.spec = spec
+        self.declaration = declaration
         self._cascades: list[Cascade] = []
-        fields.register_kind(spec)
 
     @property
     def kind(self) -> str:
-        return self.spec.kind
+        return self.declaration.kind
 
     def register_cascade(self, cascade: Cascade) -> None:
         """Have :meth:`transfer` move related records too (e.g. a customer's contacts)."""
         self._cascades.append(cascade)
+
+    def _takes(self, feature: Feature) -> None:
+        """RuleViolation ``record_kind.feature`` unless this kind takes part in ``feature``."""
+        self._rt.declaration(self.kind, feature)
 
     def _repo(self, op: Op) -> Any:
         return op.uow.records(self.kind)
@@ -259,7 +261,7 @@ class RecordService:
         errors: list[FieldError] = []
         system: dict[str, Any] = {}
         custom: dict[str, Any] = {}
-        writable = self.spec.writable | ({"owner_id"} if creating else frozenset())
+        writable = self.declaration.writable | ({"owner_id"} if creating else frozenset())
         for key, raw in data.items():
             if key == "custom":
                 continue
@@ -393,7 +395,7 @@ class RecordService:
         assert op.actor is not None
         if owner_id is None or owner_id == op.actor.id:
             return op.actor.id
-        scope = self._rt.scope(op, self.spec.module)
+        scope = self._rt.scope(op, self.declaration.module)
         if not (scope.all_records or owner_id in scope.owner_ids):
             raise ValidationError([field_error("$.owner_id", "out_of_scope")])
         return owner_id
@@ -427,15 +429,15 @@ class RecordService:
         is locked)."""
 
     def _split(self, data: Any) -> tuple[Any, dict[str, Any]]:
-        if not isinstance(data, Mapping) or not self.spec.extra_keys:
+        if not isinstance(data, Mapping) or not self.declaration.extra_keys:
             return data, {}
-        extras = {k: v for k, v in data.items() if k in self.spec.extra_keys}
+        extras = {k: v for k, v in data.items() if k in self.declaration.extra_keys}
         return {k: v for k, v in data.items() if k not in extras}, extras
 
     # -- CRUD -----------------------------------------------------------------------------------
     def create(self, actor: ActorRef, data: Mapping[str, Any]) -> Any:
         """Create a record owned by the actor (or by ``owner_id`` inside the actor's scope)."""
-        with self._rt.operation(actor, self.spec.module, Operation.CREATE) as op:
+        with self._rt.operation(actor, self.declaration.module, Operation.CREATE) as op:
             return self._create_in(op, data)
 
     def _create_in(self, op: Op, data: Mapping[str, Any], **preset: Any) -> Any:
@@ -459,7 +461,7 @@ class RecordService:
                 owner = preset["owner_id"] if "owner_id" in preset else self._owner(op, requested)
                 values = {**system, **self._extras(op, extras, None), **preset,
                           "owner_id": owner}
-                record = self.spec.entity(
+                record = self.declaration.entity(
                     id=self._rt.ids.new_id(), created_by=op.actor_id, created_at=op.now,
                     updated_at=op.now, custom=custom, **values,
                 )
@@ -480,7 +482,7 @@ class RecordService:
         return records
 
     def get(self, actor: ActorRef, record_id: str) -> Any:
-        with self._rt.operation(actor, self.spec.module, Operation.VIEW) as op:
+        with self._rt.operation(actor, self.declaration.module, Operation.VIEW) as op:
             return self._access.visible(op, self.kind, record_id)
 
     def update(
@@ -492,7 +494,7 @@ class RecordService:
         expected_version: int | None = None,
     ) -> Any:
         """Edit system and custom fields; ``custom`` keys merge into the stored values."""
-        with self._rt.operation(actor, self.spec.module, Operation.EDIT) as op:
+        with self._rt.operation(actor, self.declaration.module, Operation.EDIT) as op:
             old = self._access.editable(op, self.kind, record_id)
             self._before_edit(op, old)
             fields = self._fields.load(op, self.kind)
@@ -516,7 +518,7 @@ class RecordService:
         return new
 
     def delete(self, actor: ActorRef, record_id: str) -> None:
-        with self._rt.operation(actor, self.spec.module, Operation.DELETE) as op:
+        with self._rt.operation(actor, self.declaration.module, Operation.DELETE) as op:
             old = self._access.editable(op, self.kind, record_id)
             self._before_edit(op, old)
             self._repo(op).delete(old.id)
@@ -527,7 +529,7 @@ class RecordService:
     def list(self, actor: ActorRef, request: ListRequest | Mapping[str, Any] | None = None) -> Page:
         """One page of the records the actor may see, filtered, sorted, keyset-paged."""
         req = structure(request or {}, ListRequest)
-        with self._rt.operation(actor, self.spec.module, Operation.VIEW) as op:
+        with self._rt.operation(actor, self.declaration.module, Operation.VIEW) as op:
             fields = self._fields.load(op, self.kind)
             query = self._query(op, fields, req)
             if query is None:
@@ -545,14 +547,14 @@ class RecordService:
         """The query a request means: scene narrowing + scene/base conditions + the request's
         own conditions; None when the scene can match nothing."""
         assert op.actor is not None
-        scope = self._rt.scope(op, self.spec.module)
+        scope = self._rt.scope(op, self.declaration.module)
         scene_id = req.scene or self._default_scene(op) or "all"
         extra: tuple[ConditionSpec, ...] = ()
         sort_specs = req.sort
-        if scene_id in self.spec.scenes:
-            extra = self.spec.scenes[scene_id][2]
+        if scene_id in self.declaration.scenes:
+            extra = self.declaration.scenes[scene_id][2]
         elif scene_id in SYSTEM_SCENES:
-            extra = self.spec.base_conditions
+            extra = self.declaration.base_conditions
             narrowed = self._scene_scope(op, scope, scene_id)
             if narrowed is None:
                 return None
@@ -561,7 +563,7 @@ class RecordService:
             scene = op.uow.scenes.get(scene_id)
             if scene is None or scene.user_id != op.actor.id or scene.record_kind != self.kind:
                 raise ValidationError([field_error("$.scene", "not_found")])
-            extra = self.spec.base_conditions + scene.conditions
+            extra = self.declaration.base_conditions + scene.conditions
             sort_specs = sort_specs or scene.sort
         conditions = parse_conditions(fields, extra, "$.scene") + parse_conditions(
             fields, req.conditions, "$.conditions")
@@ -609,9 +611,10 @@ class RecordService:
         """转移: give records to another active user, all or none; optionally keep each old
         owner on the team (read-only or read-write); with ``cascade`` the registered cascades
         move related records too (a customer's contacts, opportunities, contracts)."""
+        self._takes(Feature.TRANSFER)
         ids = list(dict.fromkeys(record_ids))
         keep = Access(keep_old_owner) if keep_old_owner is not None else None
-        with self._rt.operation(actor, self.spec.module, Operation.TRANSFER) as op:
+        with self._rt.operation(actor, self.declaration.module, Operation.TRANSFER) as op:
             target = op.uow.users.get(to_user_id) if isinstance(to_user_id, str) else None
             if target is None or not target.active:
                 raise ValidationError([field_error("$.to_user_id", "not_found")])
@@ -647,14 +650,15 @@ class RecordService:
                    (FieldChange("owner_id", record.owner_id, target.id),))
         op.notify(Notification(
             target.id, f"{self.kind}.{action}",
-            f"你收到了 {len(moving)} 条{self.spec.label_zh}",
-            f"{len(moving)} {self.spec.label_en} record(s) were given to you",
+            f"你收到了 {len(moving)} 条{self.declaration.label_zh}",
+            f"{len(moving)} {self.declaration.label_en} record(s) were given to you",
             self.kind, moving[0].id if len(moving) == 1 else None, {"count": len(moving)},
         ))
         return len(moving)
 
     def team(self, actor: ActorRef, record_id: str) -> builtins.list[TeamMember]:
-        with self._rt.operation(actor, self.spec.module, Operation.VIEW) as op:
+        self._takes(Feature.TEAM)
+        with self._rt.operation(actor, self.declaration.module, Operation.VIEW) as op:
             self._access.visible(op, self.kind, record_id)
             return op.uow.team.members(self.kind, record_id)
 
@@ -662,7 +666,8 @@ class RecordService:
                         access: Access | str = Access.READ) -> TeamMember:
         """相关团队: the owner (or a team-manage holder) adds a member, read-only or read-write;
         both need the module's ``edit`` permission and edit rights on the record."""
-        with self._rt.operation(actor, self.spec.module, Operation.EDIT) as op:
+        self._takes(Feature.TEAM)
+        with self._rt.operation(actor, self.declaration.module, Operation.EDIT) as op:
             record = self._team_manager(op, record_id)
             user = op.uow.users.get(user_id) if isinstance(user_id, str) else None
             if user is None or not user.active:
@@ -682,7 +687,8 @@ class RecordService:
 
     def remove_team_member(self, actor: ActorRef, record_id: str, user_id: str) -> None:
         """Take a member off the team (the rights of :meth:`add_team_member`)."""
-        with self._rt.operation(actor, self.spec.module, Operation.EDIT) as op:
+        self._takes(Feature.TEAM)
+        with self._rt.operation(actor, self.declaration.module, Operation.EDIT) as op:
             record = self._team_manager(op, record_id)
             old = op.uow.team.access_of(self.kind, record.id, user_id)
             if old is None:
@@ -693,7 +699,7 @@ class RecordService:
 
     def _team_manager(self, op: Op, record_id: str) -> Any:
         record = self._access.editable(op, self.kind, record_id)
-        if record.owner_id != op.actor_id and not op.grants(self.spec.module,
+        if record.owner_id != op.actor_id and not op.grants(self.declaration.module,
                                                             Operation.TEAM_MANAGE):
             raise PermissionDenied("only the owner manages the team", "只有负责人可以管理团队成员",
                                    code="team.not_owner")
@@ -702,7 +708,7 @@ class RecordService:
     def operation_log(self, actor: ActorRef, record_id: str, *, limit: int = 100
                       ) -> builtins.list[OperationLogEntry]:
         """操作记录 of one record, newest first."""
-        with self._rt.operation(actor, self.spec.module, Operation.VIEW) as op:
+        with self._rt.operation(actor, self.declaration.module, Operation.VIEW) as op:
             self._access.visible(op, self.kind, record_id)
             return op.uow.oplog.for_record(self.kind, record_id, limit=limit)
 

@@ -13,7 +13,7 @@ the OUTERMOST transaction (``uow.after_commit``): an operation run inside a host
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -33,7 +33,8 @@ from crmkit.entities import (
     SystemActor,
     User,
 )
-from crmkit.errors import PermissionDenied
+from crmkit.entities.kinds import Feature, RecordKind
+from crmkit.errors import NotFound, PermissionDenied, RuleViolation
 from crmkit.policies.reclaim import pool_members
 from crmkit.policies.scopes import OrgIndex, resolve_scope
 from crmkit.ports import Clock, IdGenerator, Notifier, OrgDirectory, Storage, UnitOfWork
@@ -165,8 +166,11 @@ class Runtime:
         directory: OrgDirectory | None,
         plugins: pluggy.PluginManager,
         timezone: str,
+        kinds: Mapping[str, RecordKind[Any]],
     ) -> None:
         self.storage = storage
+        self.kinds = kinds
+        """The record kinds this CRM knows (built-in and declared by the host), by name."""
         self.clock = clock
         self.ids = ids
         self.notifier = notifier
@@ -175,6 +179,21 @@ class Runtime:
         self.tz = ZoneInfo(timezone)
         self.facade: Any = None
         self._scopes = _ScopeCache()
+
+    def declaration(self, kind: str, feature: Feature | None = None) -> RecordKind[Any]:
+        """The declaration of ``kind`` (NotFound ``record_kind.not_found`` when no kind has that
+        name); with ``feature``, RuleViolation ``record_kind.feature`` unless the kind takes
+        part in it."""
+        declaration = self.kinds.get(kind) if isinstance(kind, str) else None
+        if declaration is None:
+            raise NotFound(f"unknown record kind {kind}", f"未知的记录类型 {kind}",
+                           code="record_kind.not_found")
+        if feature is not None and not declaration.has(feature):
+            raise RuleViolation(f"{declaration.label_en} records take no {feature.value}",
+                                f"{declaration.label_zh}不支持{feature.value}",
+                                code="record_kind.feature",
+                                details={"kind": kind, "feature": feature.value})
+        return declaration
 
     @contextmanager
     def operation(

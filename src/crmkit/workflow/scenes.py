@@ -63,12 +63,12 @@ class SceneService:
         self._fields = fields
 
     def _op(self, actor: ActorRef, kind: str) -> AbstractContextManager[Op]:
-        return self._rt.operation(actor, self._fields.spec(kind).module, None)
+        return self._rt.operation(actor, self._rt.declaration(kind).module, None)
 
     def list(self, actor: ActorRef, kind: str, *, include_hidden: bool = False
              ) -> builtins.list[SceneView]:
         """System scenes first, then the actor's own by order."""
-        spec = self._fields.spec(kind)
+        spec = self._rt.declaration(kind)
         with self._op(actor, kind) as op:
             own = op.uow.scenes.list(op.user_id, kind)
         has_default = any(s.is_default for s in own)

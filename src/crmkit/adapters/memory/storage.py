@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from crmkit.adapters.effects import Effect, PendingEffects, run_effects
 from crmkit.adapters.memory.approvals import (
@@ -48,7 +48,7 @@ from crmkit.entities import (
     UserStatus,
 )
 from crmkit.entities.contracts import CONTRACT, PAYMENT
-from crmkit.entities.kinds import RECORD_TYPES
+from crmkit.entities.kinds import BUILTIN_KINDS, RecordKind, kinds_by_name
 from crmkit.errors import Conflict
 from crmkit.ports import (
     DepartmentRepository,
@@ -56,9 +56,6 @@ from crmkit.ports import (
     RoleRepository,
     UserRepository,
 )
-
-UNIQUE_FIELDS: dict[str, tuple[str, ...]] = {CONTRACT: ("number",), PAYMENT: ("number",)}
-"""Record kind → its fields no two records share (``Conflict(<kind>.<field>_taken)``)."""
 
 
 class _Versioned(Protocol):
@@ -263,9 +260,10 @@ class MemoryUnitOfWork:
 
 
 class MemoryStorage:
-    """In-process storage: the reference adapter for tests and for hosts without a database."""
+    """In-process storage: the reference adapter for tests and for hosts without a database.
+    ``kinds``: the record kinds a host declared beyond crmkit's own."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, kinds: Iterable[RecordKind[Any]] = ()) -> None:
         self._lock = threading.RLock()
         self._depth = 0
         self.undo: list[Undo] = []
@@ -277,8 +275,8 @@ class MemoryStorage:
         self.oplog = MemoryOperationLog(self.undo)
         self.team = MemoryTeam(self.undo)
         self.records = {
-            kind: MemoryRecords(kind, self.undo, self.team, UNIQUE_FIELDS.get(kind, ()))
-            for kind in RECORD_TYPES
+            kind.kind: MemoryRecords(kind.kind, self.undo, self.team, kind.unique_fields)
+            for kind in kinds_by_name((*BUILTIN_KINDS, *kinds)).values()
         }
         self.fields = MemoryFields(self.undo)
         self.scenes = MemoryScenes(self.undo)
