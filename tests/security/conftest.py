@@ -13,14 +13,15 @@ from crmkit.adapters.clocks import FixedClock
 from crmkit.adapters.ids import SequentialIds
 from workflow.conftest import BACKENDS, make_storage
 
-from .world import World
+from .world import DECLARED, World
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
 def world(request: pytest.FixtureRequest) -> Iterator[World]:
-    storage = make_storage(request.param, request)
+    kinds = DECLARED.values() if request.param == "memory" else ()
+    storage = make_storage(request.param, request, kinds)
     clock = FixedClock(datetime(2026, 11, 2, 1, 0, tzinfo=UTC))
-    yield World(CRM(storage, clock=clock, ids=SequentialIds("w")))
+    yield World(CRM(storage, clock=clock, ids=SequentialIds("w"), kinds=kinds))
     engine = getattr(storage, "engine", None)
     if engine is not None:
         engine.dispose()
@@ -31,4 +32,4 @@ def memory_world() -> World:
     """The permission side is decided before any record is read (the operation runner checks
     it first), so it is proved once, in memory, to keep the database runs affordable."""
     return World(CRM(clock=FixedClock(datetime(2026, 11, 2, 1, 0, tzinfo=UTC)),
-                     ids=SequentialIds("m")))
+                     ids=SequentialIds("m"), kinds=DECLARED.values()))

@@ -27,7 +27,7 @@ import attrs
 
 from crmkit.entities import Module, Operation
 
-from .world import SERVICE, World
+from .world import DECLARED, SERVICE, World
 
 M, Op = Module, Operation
 
@@ -65,7 +65,13 @@ def rule(module: Module | None, operation: Operation | None, access: Access, cal
 
 KIND_MODULE = {"lead": M.LEADS, "customer": M.CUSTOMERS, "contact": M.CONTACTS,
                "product": M.PRODUCTS, "opportunity": M.OPPORTUNITIES, "contract": M.CONTRACTS,
-               "payment": M.PAYMENTS}
+               "payment": M.PAYMENTS, "visit": M.TASKS}
+
+
+def namespace(kind: str) -> str:
+    """Where a kind's service is reached: ``leads`` …, or ``kind("visit")`` for a kind the
+    host declared (``crm.kind("visit")``)."""
+    return SERVICE.get(kind) or f'kind("{kind}")'
 
 
 def _record(kind: str) -> Target:
@@ -94,8 +100,7 @@ def _ended(w: World, owner: Any) -> str:
 
 def _kind_parts(kind: str) -> tuple[str, Module, Callable[[World], Any], Target]:
     """Namespace, module, service getter and record maker of one record kind."""
-    ns = SERVICE[kind]
-    return ns, KIND_MODULE[kind], lambda w: getattr(w.crm, ns), _record(kind)
+    return namespace(kind), KIND_MODULE[kind], lambda w: w.crm.kind(kind), _record(kind)
 
 
 def _record_rules(kind: str) -> dict[str, Rule]:
@@ -163,7 +168,7 @@ def _stage(w: World, index: int = 1) -> str:
 
 
 TABLE: dict[str, Rule] = {
-    **{name: r for kind in SERVICE for name, r in _record_rules(kind).items()},
+    **{name: r for kind in (*SERVICE, *DECLARED) for name, r in _record_rules(kind).items()},
     **_approved_rules("contract"),
     **_approved_rules("payment"),
     # -- org ------------------------------------------------------------------------------------
@@ -452,7 +457,7 @@ NOT_FACADE = frozenset({
     "org.setup", "org.authenticate", "org.register_hand_over", "records.module_of",
     "approvals.register_kind", "contracts.attach", "payments.attach",
     "contracts.approval_values", "payments.approval_values",
-    *(f"{ns}.register_cascade" for ns in SERVICE.values()),
+    *(f"{namespace(kind)}.register_cascade" for kind in (*SERVICE, *DECLARED)),
 })
 """Public methods that take no actor (each says why); everything else is in :data:`TABLE`."""
 
@@ -465,12 +470,16 @@ def facade_methods(crm: Any) -> set[str]:
     """Every public facade method: ``namespace.method`` whose first parameter is ``actor``,
     plus every other public method not listed in :data:`NOT_FACADE` (so that a new public
     method without an actor is noticed too). Methods taking a running ``op`` are internal
-    to crmkit's services and skipped."""
+    to crmkit's services and skipped. The services of kinds the host declared are reached as
+    ``kind("<name>")``."""
     found = set()
-    for ns, service in vars(crm).items():
-        if (ns.startswith("_") or ns in NOT_NAMESPACES
-                or not type(service).__module__.startswith("crmkit.workflow")):
-            continue
+    services = {ns: service for ns, service in vars(crm).items()
+                if not ns.startswith("_") and ns not in NOT_NAMESPACES
+                and type(service).__module__.startswith("crmkit.workflow")}
+    served = {id(service) for service in services.values()}
+    services.update({namespace(kind): crm.kind(kind) for kind in crm.kinds
+                     if id(crm.kind(kind)) not in served})
+    for ns, service in services.items():
         for name in dir(service):
             method = getattr(service, name)
             if name.startswith("_") or not callable(method) or inspect.isclass(method):
@@ -483,11 +492,16 @@ def facade_methods(crm: Any) -> set[str]:
 
 
 def markdown() -> str:
-    """The table as docs/security.md shows it (between its ``permission-table`` markers)."""
+    """The table as docs/security.md shows it (between its ``permission-table`` markers); the
+    rows of the test suite's declared kind stand for every kind a host declares
+    (``crm.kind(name)``, on the kind's module)."""
     lines = ["| method | permission (module: operation) | access |", "|---|---|---|"]
+    declared = [namespace(kind) + "." for kind in DECLARED]
     for name in sorted(TABLE):
         r = TABLE[name]
-        permission = (f"{r.module.value}: {r.operation.value}" if r.module and r.operation
-                      else "—")
+        module = r.module.value if r.module else ""
+        if any(name.startswith(prefix) for prefix in declared):
+            name, module = "kind(name)." + name.split(".", 1)[1], "the kind's module"
+        permission = f"{module}: {r.operation.value}" if r.module and r.operation else "—"
         lines.append(f"| `crm.{name}` | {permission} | {r.access.value} |")
     return "\n".join(lines)

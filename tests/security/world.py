@@ -19,9 +19,12 @@ from typing import Any
 
 from crmkit import CRM
 from crmkit.entities import Module, Operation, User
+from workflow.visits import VISIT, VISIT_KIND
 
 EVERYTHING = {m.value: [o.value for o in Operation] for m in Module}
 RECORD_KINDS = ("lead", "customer", "contact", "product", "opportunity", "contract", "payment")
+DECLARED = {VISIT: VISIT_KIND}
+"""The kinds the world's CRM declares beyond crmkit's own (reached as ``crm.kind(name)``)."""
 
 
 class World:
@@ -81,6 +84,8 @@ class World:
         n = self.n()
         if kind in ("lead", "customer"):
             return {"name": f"{kind}{n}"}
+        if kind == VISIT:
+            return {"name": f"拜访{n}", "code": f"V{n}"}
         if kind == "product":
             return {"name": f"产品{n}", "code": f"P{n}", "price": "10"}
         if kind == "contact":
@@ -96,9 +101,8 @@ class World:
 
     def record(self, kind: str, owner: User) -> str:
         """A fresh record of ``kind`` owned by ``owner``; its id."""
-        service = getattr(self.crm, SERVICE[kind])
-        return str(service.create(self.admin, {**self.payload(kind, owner),
-                                               "owner_id": owner.id}).id)
+        return str(self.crm.kind(kind).create(self.admin, {**self.payload(kind, owner),
+                                                           "owner_id": owner.id}).id)
 
     def contract(self, owner: User) -> str:
         """A contract in force (no contract flow: a submitted contract needs no approval)."""
@@ -128,7 +132,7 @@ class World:
         return payment
 
     def on_team(self, kind: str, record_id: str, user: User, access: str = "read") -> None:
-        getattr(self.crm, SERVICE[kind]).add_team_member(self.admin, record_id, user.id, access)
+        self.crm.kind(kind).add_team_member(self.admin, record_id, user.id, access)
 
     def scene(self, owner: User) -> str:
         return self.crm.scenes.save(owner, "customer", {"name": f"场景{self.n()}"}).id

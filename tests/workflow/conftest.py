@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import attrs
 import pytest
@@ -13,15 +14,18 @@ from crmkit.adapters.clocks import FixedClock
 from crmkit.adapters.ids import SequentialIds
 from crmkit.adapters.memory import MemoryStorage
 from crmkit.adapters.notifiers import OutboxNotifier
+from crmkit.entities.kinds import RecordKind
 from crmkit.ports import Storage
 from crmkit.testing.builders import SampleOrg, sample_org
 
 BACKENDS = ["memory", "sqlite", "postgres"]
 
 
-def make_storage(kind: str, request: pytest.FixtureRequest) -> Storage:
+def make_storage(kind: str, request: pytest.FixtureRequest,
+                 kinds: Iterable[RecordKind[Any]] = ()) -> Storage:
+    """A fresh storage of one backend knowing crmkit's record kinds and ``kinds``."""
     if kind == "memory":
-        return MemoryStorage()
+        return MemoryStorage(kinds=kinds)
     from crmkit.adapters.sqlalchemy import SqlStorage, metadata
 
     if kind == "sqlite":
