@@ -63,7 +63,7 @@ def test_a_public_module_lists_its_public_names(module_name: str) -> None:
 
 
 def imports_in(source: str) -> list[tuple[str, str]]:
-    found = []
+    found: list[tuple[str, str]] = []
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("crmkit"):
             found.extend((node.module or "", alias.name) for alias in node.names)

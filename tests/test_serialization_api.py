@@ -57,9 +57,9 @@ def test_custom_is_a_read_only_plain_mapping(org: SampleOrg) -> None:
     custom = org.crm.customers.get(org.rep, made.id).custom
     assert isinstance(custom, dict) and custom == {}
     with pytest.raises(TypeError):
-        custom["x"] = 1  # type: ignore[index]
+        custom["x"] = 1
     with pytest.raises(TypeError):
-        custom.update(x=1)  # type: ignore[attr-defined]
+        custom.update(x=1)
     for twin in (copy.deepcopy(custom), pickle.loads(pickle.dumps(custom)), dict(custom)):
         assert twin == custom
 

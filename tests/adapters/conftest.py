@@ -9,7 +9,8 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Dialect, Engine, event
+from sqlalchemy.dialects import postgresql
 
 from crmkit.adapters.sqlalchemy import SqlStorage, make_engine, metadata
 
@@ -64,3 +65,8 @@ def statements(engine: Engine) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+def postgresql_dialect() -> Dialect:
+    """PostgreSQL's dialect, to compile statements without a server."""
+    return postgresql.dialect()  # type: ignore[no-untyped-call]  # SQLAlchemy leaves it untyped

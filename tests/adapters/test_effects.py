@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 import pytest
 
@@ -11,7 +12,7 @@ from crmkit.adapters.effects import PendingEffects, run_effects
 
 def queued(effects: PendingEffects, ran: list[str], *names: str) -> None:
     for name in names:
-        effects.add(lambda name=name: ran.append(name))
+        effects.add(partial(ran.append, name))
 
 
 def test_a_released_savepoint_hands_its_effects_to_the_level_around_it_in_order() -> None:

@@ -134,7 +134,9 @@ def test_a_host_autogenerate_of_crmkit_tables_runs_and_leaves_no_difference(
     ``render_item``) runs as written on an empty database and reproduces the schema."""
     with empty_engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"render_item": migrations.render_item})
-        code = render_python_code(produce_migrations(context, metadata).upgrade_ops,
+        upgrade = produce_migrations(context, metadata).upgrade_ops
+        assert upgrade is not None
+        code = render_python_code(upgrade,
                                   render_item=migrations.render_item, migration_context=context)
     assert "crmkit" not in code
     with empty_engine.begin() as conn:

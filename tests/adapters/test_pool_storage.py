@@ -190,7 +190,7 @@ def oracle(pool: Pool, members: Sequence[str], customer: Customer,
     received = customer.received_at or customer.created_at  # received at creation
     for index, rule in enumerate(pool.rules):
         if rule.days_by_level:
-            if customer.level not in rule.days_by_level:
+            if customer.level is None or customer.level not in rule.days_by_level:
                 continue  # a level without an entry is not selected by the rule
             days = rule.days_by_level[customer.level]
         else:
@@ -381,12 +381,14 @@ def test_take_put_warn_and_claims(storage: Storage) -> None:
         assert uow.pools.take({"c1": 1}, "p1", "m1", at) == 0, "taken already"
         assert uow.pools.take({"c2": 7}, "p1", "m1", at) == 0, "not at the version read"
         c1 = uow.records(CUSTOMER).get("c1")
+        assert c1 is not None
         assert (c1.owner_id, c1.pool_id, c1.received_at, c1.previous_owner_id, c1.version,
                 c1.updated_at) == ("x1", None, at, "m2", 2, at)
         assert uow.pools.put({"c5": 9}, "p1", at) == [], "not at the version read"
         assert uow.pools.put({"c4": 1, "c3": 1, "c2": 1}, "p1", at) == ["c4", "c3"], (
             "c2 is in p1 already")
         c4, c3 = uow.records(CUSTOMER).get("c4"), uow.records(CUSTOMER).get("c3")
+        assert c4 is not None and c3 is not None
         assert (c4.owner_id, c4.previous_owner_id, c4.pool_id, c4.pooled_at, c4.version) == (
             None, "m1", "p1", at, 2)
         assert (c3.pool_id, c3.previous_owner_id) == ("p1", None), "kept when pool to pool"
@@ -396,7 +398,8 @@ def test_take_put_warn_and_claims(storage: Storage) -> None:
         assert [c.pool_warned_at for c in uow.records(CUSTOMER).get_many(["c4", "c5"])] == [
             at, at]
         assert uow.pools.take({"c4": 2}, "p1", "m2", at) == 1
-        assert uow.records(CUSTOMER).get("c4").pool_warned_at is None
+        c4 = uow.records(CUSTOMER).get("c4")
+        assert c4 is not None and c4.pool_warned_at is None
         uow.pools.lock_owners(["m1", "m2"])
         uow.pools.add_claims([("c1", "m1", at - timedelta(microseconds=1)), ("c2", "m1", at),
                               ("c3", "m1", at + timedelta(hours=1)), ("c4", "m2", at)])

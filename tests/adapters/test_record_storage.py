@@ -8,7 +8,7 @@ from typing import Any
 import attrs
 import pytest
 from sqlalchemy import Engine
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.schema import CreateTable
 
 from crmkit.adapters.memory import MemoryStorage
@@ -24,7 +24,7 @@ from crmkit.ports import Storage
 from crmkit.testing.records import HOSTILE_KEYS, RecordStorageContract, sample_lead
 from crmkit.testing.storage import T0, sample_department, sample_user
 
-from .conftest import empty_pg_storage, statements
+from .conftest import empty_pg_storage, postgresql_dialect, statements
 
 # -- the contract on every backend -------------------------------------------------------------
 
@@ -110,17 +110,17 @@ def test_every_query_feature_is_one_statement(backend: SqlStorage) -> None:
 def test_text_columns_compare_by_code_point_on_postgresql() -> None:
     """Every text/id column of a record table is ``COLLATE "C"`` on PostgreSQL (whatever the
     database default), and custom text gets an explicit ``COLLATE "C"``."""
-    ddl = str(CreateTable(leads).compile(dialect=postgresql.dialect()))
+    ddl = str(CreateTable(leads).compile(dialect=postgresql_dialect()))
     assert 'id VARCHAR(64) COLLATE "C" NOT NULL' in ddl
     assert 'name TEXT COLLATE "C" NOT NULL' in ddl
     compiler = QueryCompiler(leads, LEAD, "postgresql")
     statement = compiler.select(RecordQuery(RecordScope.everything(), sort=(SortKey(NOTE),)))
-    sql = str(statement.compile(dialect=postgresql.dialect()))
+    sql = str(statement.compile(dialect=postgresql_dialect()))
     assert '(crm_leads.custom ->> %(param_1)s::VARCHAR) COLLATE "C" ASC NULLS LAST' in sql
     assert 'crm_leads.id COLLATE "C" ASC' in sql
 
 
-@pytest.mark.parametrize("dialect", [postgresql.dialect(), sqlite.dialect()])
+@pytest.mark.parametrize("dialect", [postgresql_dialect(), sqlite.dialect()])
 def test_an_all_scope_adds_no_where_term(dialect: Any) -> None:
     """``WHERE 1 = 1`` would stop SQLite counting a table from its smallest index."""
     compiler = QueryCompiler(leads, LEAD, dialect.name)
@@ -133,7 +133,7 @@ def test_an_all_scope_adds_no_where_term(dialect: Any) -> None:
     )
 
 
-@pytest.mark.parametrize("dialect", [postgresql.dialect(), sqlite.dialect()])
+@pytest.mark.parametrize("dialect", [postgresql_dialect(), sqlite.dialect()])
 @pytest.mark.parametrize("key", HOSTILE_KEYS)
 def test_custom_keys_and_values_are_bound_parameters(dialect: Any, key: str) -> None:
     """Neither a custom key nor a value ever appears in the SQL text."""

@@ -14,10 +14,12 @@ import json
 import re
 from pathlib import Path
 
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 
 from crmkit.adapters.sqlalchemy import metadata
 from crmkit.adapters.sqlalchemy.schema import SCHEMA_REVISION
+
+from .conftest import postgresql_dialect
 
 HEAD_SCHEMA = ("0002_owned_or_pooled", "4f803d29cd327ddf")
 
@@ -29,7 +31,7 @@ def _fingerprint() -> str:
         shape.append({
             "table": table.name,
             "columns": [[c.name, str(c.type.compile(sqlite.dialect())),
-                         str(c.type.compile(postgresql.dialect())), c.nullable, c.primary_key]
+                         str(c.type.compile(postgresql_dialect())), c.nullable, c.primary_key]
                         for c in table.c],
             "indexes": sorted([i.name or "", [c.name for c in i.columns], bool(i.unique)]
                               for i in table.indexes),

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Column, Connection, Engine, MetaData, String, Table, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 
 from crmkit.adapters.sqlalchemy import SqlStorage, make_engine, metadata, scope_clause
 from crmkit.adapters.sqlalchemy import scope as scope_module
@@ -25,6 +25,8 @@ from crmkit.adapters.sqlalchemy.scope import team_record_ids
 from crmkit.adapters.sqlalchemy.tables import team_members
 from crmkit.entities import RecordScope
 from crmkit.testing.storage import sample_department, sample_user
+
+from .conftest import postgresql_dialect
 
 USERS = [f"u{n}" for n in range(8)]
 POOLS = ["p0", "p1", "p2"]
@@ -181,11 +183,11 @@ def test_team_record_ids_lists_one_kind_up_to_the_limit(engine: Engine) -> None:
     ]
     with engine.connect() as conn, conn.begin() as tx:
         _load(conn, rows)
-        assert team_record_ids(conn, KIND, "u1") == {"r0", "r1"}
-        assert team_record_ids(conn, KIND, "u1", limit=2) == {"r0", "r1"}
+        assert team_record_ids(conn, KIND, "u1") == frozenset({"r0", "r1"})
+        assert team_record_ids(conn, KIND, "u1", limit=2) == frozenset({"r0", "r1"})
         assert team_record_ids(conn, KIND, "u1", limit=1) is None
         assert team_record_ids(conn, KIND, "u3") == frozenset()
-        assert team_record_ids(conn, "other", "u1") == {"r0"}
+        assert team_record_ids(conn, "other", "u1") == frozenset({"r0"})
         tx.rollback()
 
 
@@ -196,7 +198,7 @@ def test_sql_shapes_the_planners_can_use() -> None:
     kw: dict[str, Any] = {"owner_col": probe.c.owner_id, "record_id_col": probe.c.id,
                           "record_kind": KIND}
     many = RecordScope(owner_ids=frozenset(f"x{n}" for n in range(3000)), team_user_id="u1")
-    for dialect in (sqlite.dialect(), postgresql.dialect()):
+    for dialect in (sqlite.dialect(), postgresql_dialect()):
         for team_ids in (None, frozenset({"r1"})):
             sql = str(select(probe.c.id).where(scope_clause(many, team_record_ids=team_ids, **kw))
                       .compile(dialect=dialect))

@@ -633,21 +633,21 @@ def test_transfer_keeps_the_step_and_its_votes() -> None:
     with pytest.raises(PermissionDenied) as caught:  # fin1 already voted: not waited for
         transfer(voted, "admin", "fin1", "fin3", now=NOW)
     assert caught.value.code == "approval.not_your_turn"
-    with pytest.raises(ValidationError) as caught:  # already an approver of the step
+    with pytest.raises(ValidationError) as invalid:  # already an approver of the step
         transfer(voted, "admin", "fin2", "cfo", now=NOW)
-    assert caught.value.codes == {"$.to_user_id": "approval.bad_approver"}
+    assert invalid.value.codes == {"$.to_user_id": "approval.bad_approver"}
     with pytest.raises(ValidationError) as own:  # the submitter never approves
         transfer(voted, "admin", "fin2", "amy", now=NOW)
     assert own.value.codes == {"$.to_user_id": "approval.self_approver"}
-    with pytest.raises(ValidationError) as caught:
+    with pytest.raises(ValidationError) as invalid:
         transfer(voted, "admin", "fin2", "ghost", now=NOW, known_user_ids={"cfo", "fin3"})
-    assert caught.value.codes == {"$.to_user_id": "approval.bad_approver"}
+    assert invalid.value.codes == {"$.to_user_id": "approval.bad_approver"}
     done = act(act(moved, "cfo", ApprovalAction.APPROVE, now=NOW), "fin3",
                ApprovalAction.APPROVE, now=NOW)
     assert done.status is ApprovalStatus.APPROVED
-    with pytest.raises(RuleViolation) as caught:
+    with pytest.raises(RuleViolation) as refused:
         transfer(done, "admin", "cfo", "fin3", now=NOW)
-    assert caught.value.code == "approval.bad_status"
+    assert refused.value.code == "approval.bad_status"
 
 
 @pytest.mark.parametrize(("value", "plain"), [

@@ -178,9 +178,16 @@ def model_holds(c: Condition, values: dict[str, Any], submitter: str) -> bool:
             dept = PARENT[dept]
         return False
     x = values[c.field]
-    return {Op.EQ: lambda: x == c.value, Op.GT: lambda: x > c.value, Op.LT: lambda: x < c.value,
-            Op.BETWEEN: lambda: c.value <= x <= c.upper,
-            Op.CONTAINS: lambda: c.value in x}[c.op]()
+    if c.op is Op.EQ:
+        return bool(x == c.value)
+    if c.op is Op.GT:
+        return bool(x > c.value)
+    if c.op is Op.LT:
+        return bool(x < c.value)
+    if c.op is Op.BETWEEN:
+        return bool(c.value <= x <= c.upper)
+    assert c.op is Op.CONTAINS, c.op
+    return bool(c.value in x)
 
 
 def model_approvers(node: ApproverNode, submitter: str, chosen: dict[str, list[str]]
@@ -476,7 +483,7 @@ class ApprovalMachine(RuleBasedStateMachine):
 
 
 ApprovalMachine.TestCase.settings = settings(
-    max_examples=min(settings.default.max_examples, 100), stateful_step_count=40, deadline=None,
+    max_examples=min(settings().max_examples, 100), stateful_step_count=40, deadline=None,
     suppress_health_check=[HealthCheck.too_slow])
 TestApprovalMachine = ApprovalMachine.TestCase
 

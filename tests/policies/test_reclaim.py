@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crmkit.entities.pool import Pool, ReclaimRule, RuleType
+from crmkit.entities.pool import Pool, ReclaimRule, ReclaimSpec, RuleType
 from crmkit.entities.sales import DEAL_OPEN, DEAL_WON, Customer
 from crmkit.policies.reclaim import cutoff, days_until_pool, reclaim_spec, select
 
@@ -121,7 +122,7 @@ def test_days_until_pool_is_the_rule_text_for_every_owner(
 T1 = datetime(2026, 3, 1, 12, tzinfo=TZ)
 
 
-def idle(**changes: object) -> Customer:
+def idle(**changes: Any) -> Customer:
     """Owned since 1 Jan (received 1 Feb), never followed up, no deal."""
     base = Customer(id="c", name="n", owner_id="member", created_by=None,
                     created_at=datetime(2026, 1, 1, 12, tzinfo=TZ),
@@ -174,8 +175,11 @@ def test_the_worked_example_of_the_design() -> None:
     customer = Customer(id="c", name="n", owner_id="member", created_by=None, created_at=base,
                         updated_at=base, received_at=base - timedelta(days=90),
                         last_followup_at=base)
-    spec_on = lambda day: reclaim_spec(Pool("p", "p", rules=(rule,)), {"member"},  # noqa: E731
-                                       datetime(2026, 12, day, 0, 5, tzinfo=TZ), TZ)
+
+    def spec_on(day: int) -> ReclaimSpec:
+        return reclaim_spec(Pool("p", "p", rules=(rule,)), {"member"},
+                            datetime(2026, 12, day, 0, 5, tzinfo=TZ), TZ)
+
     assert select(spec_on(1), customer, None, False) is None
     assert select(spec_on(2), customer, None, False) is not None
 

@@ -153,7 +153,7 @@ def _approved_rules(kind: str) -> dict[str, Rule]:
 _CUSTOMER, _CONTRACT = _record("customer"), _record("contract")
 _OPPORTUNITY, _PRODUCT = _record("opportunity"), _record("product")
 _NOTE = {"method": "打电话", "content": "聊过了"}
-_FLOW = {"kind": "payment", "name": "回款审批", "start": "a",
+_FLOW: dict[str, Any] = {"kind": "payment", "name": "回款审批", "start": "a",
          "nodes": [{"type": "approver", "id": "a", "source": "members",
                     "member_ids": []}]}
 

@@ -10,7 +10,7 @@ import attrs
 import pytest
 
 from crmkit.entities import User
-from crmkit.entities.approvals import ApprovalStatus
+from crmkit.entities.approvals import ApprovalInstance, ApprovalStatus
 from crmkit.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ValidationError
 
 from .conftest import Org
@@ -45,6 +45,13 @@ def flow(org: Org, *nodes: dict[str, Any], kind: str = "contract", **options: An
 
 def approver(node_id: str, source: str, nxt: str | None = None, **extra: Any) -> dict[str, Any]:
     return {"type": "approver", "id": node_id, "source": source, "next": nxt, **extra}
+
+
+def approval_of(org: Org, actor: User | str, contract_id: str) -> ApprovalInstance:
+    """The contract's approval, which the test knows exists."""
+    found = org.crm.contracts.approval(actor, contract_id)
+    assert found is not None
+    return found
 
 
 def contract(org: Org, setup: Setup, amount: str = "9000", **data: Any) -> Any:
@@ -115,9 +122,9 @@ def test_condition_branch_routes_by_amount(org: Org, setup: Setup) -> None:
                                                "amount": "100"}, submit=True)
     big = org.crm.contracts.create(org.rep, {"name": "大单", "customer_id": setup.customer.id,
                                              "amount": "60000"}, submit=True)
-    assert org.crm.contracts.approval(org.rep, small.id).steps[0].approver_ids == (
+    assert approval_of(org, org.rep, small.id).steps[0].approver_ids == (
         org.manager.id,)
-    assert org.crm.contracts.approval(org.rep, big.id).steps[0].approver_ids == (org.admin.id,)
+    assert approval_of(org, org.rep, big.id).steps[0].approver_ids == (org.admin.id,)
 
 
 def test_only_current_approvers_act_and_refusals_change_nothing(org: Org, setup: Setup) -> None:
@@ -139,9 +146,9 @@ def test_only_current_approvers_act_and_refusals_change_nothing(org: Org, setup:
     done = org.crm.approvals.approve(setup.finance, "contract", c.id)
     assert done.record.approval_status is S.APPROVED
     assert org.crm.customers.get(org.rep, setup.customer.id).deal_status == "已成交"
-    with pytest.raises(RuleViolation) as caught:
+    with pytest.raises(RuleViolation) as refused:
         org.crm.approvals.approve(setup.finance, "contract", c.id)
-    assert caught.value.code == "approval.bad_status"
+    assert refused.value.code == "approval.bad_status"
 
 
 def test_countersign_needs_everyone_or_sign_needs_one(org: Org, setup: Setup) -> None:
@@ -171,9 +178,9 @@ def test_reject_needs_comment_then_resubmit_from_first(org: Org, setup: Setup) -
     edited = org.crm.contracts.update(org.rep, c.id, {"amount": "12000"})
     assert edited.amount == 12000
     stranger = org.user("13900000011", "赵六", org.finance, "sales_rep")
-    with pytest.raises(NotFound) as caught:
+    with pytest.raises(NotFound) as missing:
         org.crm.contracts.submit(stranger, c.id)
-    assert caught.value.code == "record.not_found"
+    assert missing.value.code == "record.not_found"
     again = org.crm.contracts.submit(org.rep, c.id, comment="已调价")
     assert again.instance.status is S.PENDING and again.instance.id == rejected.instance.id
     assert [e.action.value for e in again.instance.history] == [
@@ -256,7 +263,7 @@ def test_no_approver_goes_to_admin_or_passes(org: Org, setup: Setup) -> None:
          admin_ids=[setup.finance.id])
     c = org.crm.contracts.create(org.rep, {"name": "合同", "customer_id": setup.customer.id},
                                  submit=True)
-    step = org.crm.contracts.approval(org.rep, c.id).steps[0]
+    step = approval_of(org, org.rep, c.id).steps[0]
     assert step.by_admin and step.approver_ids == (setup.finance.id,)
     flow(org, approver("boss", "supervisor", level=5))
     c2 = org.crm.contracts.create(org.rep, {"name": "合同2", "customer_id": setup.customer.id},
@@ -271,7 +278,7 @@ def test_the_submitter_never_approves_their_own_submission_at_any_node(
          approver("chain", "supervisor_chain", level=2))
     c = org.crm.contracts.create(org.rep, {"name": "合同", "customer_id": setup.customer.id},
                                  submit=True)
-    steps = org.crm.contracts.approval(org.rep, c.id).steps
+    steps = approval_of(org, org.rep, c.id).steps
     assert [(s.node_id, s.approver_ids, s.by_admin) for s in steps] == [
         ("pair", (setup.finance.id,), False),
         ("reps", (org.admin.id,), True),   # only 张三 holds 销售员: the 超级管理员 decide
@@ -282,7 +289,7 @@ def test_the_submitter_never_approves_their_own_submission_at_any_node(
     assert refused.value.code == "approval.not_your_turn"
     for user in (org.admin, org.manager, org.admin):
         org.crm.approvals.approve(user, "contract", c.id)
-    done = org.crm.contracts.approval(org.rep, c.id)
+    done = approval_of(org, org.rep, c.id)
     assert done.status is S.APPROVED
     assert org.rep.id not in {e.actor_id for e in done.history if e.action.value == "approve"}
 
@@ -294,7 +301,7 @@ def test_a_node_only_the_sole_super_admin_could_approve_follows_the_no_approver_
     flow(org, approver("me", "members", member_ids=[org.admin.id]))  # auto_pass by default
     passed = org.crm.contracts.create(org.admin, data, submit=True)
     assert passed.approval_status is S.APPROVED
-    history = org.crm.contracts.approval(org.admin, passed.id).history
+    history = approval_of(org, org.admin, passed.id).history
     assert [e.action.value for e in history] == ["submit", "auto_pass"]
     flow(org, approver("me", "members", member_ids=[org.admin.id]), no_approver="admin",
          admin_ids=[org.admin.id])
@@ -303,7 +310,7 @@ def test_a_node_only_the_sole_super_admin_could_approve_follows_the_no_approver_
     assert refused.value.code == "approval.no_approver"
     second = org.user("13900000031", "副总", org.top, "super_admin")
     handed = org.crm.contracts.create(org.admin, {**data, "name": "自己的合同3"}, submit=True)
-    step = org.crm.contracts.approval(org.admin, handed.id).steps[0]
+    step = approval_of(org, org.admin, handed.id).steps[0]
     assert step.approver_ids == (second.id,) and step.by_admin
 
 
@@ -347,9 +354,9 @@ def test_host_kind_goes_through_the_same_engine(org: Org, setup: Setup) -> None:
     assert org.crm.approvals.approve(org.manager, "expense", "exp-2").instance.status is (
         S.APPROVED)
     assert seen == [(None, "approved"), (None, "pending"), (None, "approved")]
-    with pytest.raises(PermissionDenied) as caught:
+    with pytest.raises(PermissionDenied) as denied:
         org.crm.approvals.void(org.rep, "expense", "exp-2")
-    assert caught.value.code == "permission_denied"
+    assert denied.value.code == "permission_denied"
     assert org.crm.approvals.void(org.admin, "expense", "exp-2").instance.status is S.VOID
 
 
@@ -422,9 +429,9 @@ def test_host_kind_approvals_are_private_to_the_people_involved(org: Org, setup:
     with pytest.raises(NotFound) as caught:
         org.crm.approvals.instance(setup.finance, "expense", "EXP-9")
     assert caught.value.code == "approval.not_found"
-    with pytest.raises(ValidationError) as caught:
+    with pytest.raises(ValidationError) as invalid:
         org.crm.approvals.submit(org.rep, "expense", "x" * 65)
-    assert caught.value.codes == {"$.record_id": "format.id"}
+    assert invalid.value.codes == {"$.record_id": "format.id"}
 
 
 @pytest.mark.parametrize("bad", [
@@ -489,10 +496,10 @@ def test_transfer_hands_a_turn_to_someone_else(org: Org, setup: Setup) -> None:
     with pytest.raises(PermissionDenied) as caught:  # 张三 is neither the approver nor an admin
         org.crm.approvals.transfer(org.rep, "contract", c.id, setup.finance.id, other.id)
     assert caught.value.code == "approval.not_transferable"
-    with pytest.raises(ValidationError) as caught:  # already in the step
+    with pytest.raises(ValidationError) as invalid:  # already in the step
         org.crm.approvals.transfer(setup.finance.id, "contract", c.id, setup.finance.id,
                                    org.admin.id)
-    assert caught.value.codes == {"$.to_user_id": "approval.bad_approver"}
+    assert invalid.value.codes == {"$.to_user_id": "approval.bad_approver"}
     org.crm.org.disable_user(org.admin, setup.finance.id)
     org.notifier.sent.clear()
     moved = org.crm.approvals.transfer(org.admin, "contract", c.id, setup.finance.id, other.id,
@@ -508,9 +515,9 @@ def test_transfer_hands_a_turn_to_someone_else(org: Org, setup: Setup) -> None:
                  if e.action == "approval.transfer")
     assert entry.note == "钱会计已离职"
     assert (setup.finance.id, other.id) in {(ch.old, ch.new) for ch in entry.changes}
-    with pytest.raises(RuleViolation) as caught:  # approved: nothing to transfer
+    with pytest.raises(RuleViolation) as refused:  # approved: nothing to transfer
         org.crm.approvals.transfer(org.admin, "contract", c.id, org.manager.id, other.id)
-    assert caught.value.code == "approval.bad_status"
+    assert refused.value.code == "approval.bad_status"
 
 
 def test_transfer_never_gives_one_person_two_steps_and_checks_its_input(
@@ -528,22 +535,22 @@ def test_transfer_never_gives_one_person_two_steps_and_checks_its_input(
                                    ["x"])  # type: ignore[arg-type]
     assert caught.value.codes == {"$.to_user_id": "type"}
     stranger = org.user("13900000041", "路人", org.finance, "sales_rep")
-    with pytest.raises(NotFound) as caught:  # unseen contract: as no approval
+    with pytest.raises(NotFound) as missing:  # unseen contract: as no approval
         org.crm.approvals.transfer(stranger, "contract", c.id, org.manager.id, stranger.id)
-    assert caught.value.code == "approval.not_found"
+    assert missing.value.code == "approval.not_found"
 
 
 def test_host_kind_transfer_is_private_and_fields_must_be_names(org: Org, setup: Setup) -> None:
     with pytest.raises(ValidationError) as caught:
-        org.crm.approvals.register_kind("trip", fields="total")  # type: ignore[arg-type]
+        org.crm.approvals.register_kind("trip", fields="total")  # a str is no list of names
     assert caught.value.codes == {"$.fields": "type"}
     org.crm.approvals.register_kind("trip", fields=["total"])
     flow(org, approver("mgr", "supervisor"), kind="trip")
     org.crm.approvals.submit(org.rep, "trip", "T-1", values={"total": 1})
-    with pytest.raises(NotFound) as caught:
+    with pytest.raises(NotFound) as missing:
         org.crm.approvals.transfer(setup.finance, "trip", "T-1", org.manager.id,
                                    setup.finance.id)
-    assert caught.value.code == "approval.not_found"
+    assert missing.value.code == "approval.not_found"
 
 
 def test_equality_on_text_stays_text(org: Org, setup: Setup) -> None:

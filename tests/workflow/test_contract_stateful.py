@@ -48,6 +48,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from crmkit import CRM
 from crmkit.adapters.clocks import FixedClock
 from crmkit.adapters.ids import SequentialIds
+from crmkit.adapters.notifiers import OutboxNotifier
 from crmkit.entities import RecordScope
 from crmkit.entities.approvals import ApprovalInstance, ApprovalMode, ApprovalStatus
 from crmkit.entities.approvals import ApproverSource as Src
@@ -427,9 +428,11 @@ class ContractMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.clock = FixedClock(T0)
-        storage = type(self).storage_factory() if type(self).storage_factory else None
+        factory = type(self).storage_factory
+        storage = factory() if factory else None
         self.storage = storage
-        self.crm = CRM(storage, clock=self.clock, ids=SequentialIds("id"))
+        self.notifier = OutboxNotifier(self.clock)
+        self.crm = CRM(storage, clock=self.clock, ids=SequentialIds("id"), notifier=self.notifier)
         crm = self.crm
         boss = crm.org.setup(admin_mobile="13800000000", admin_name="王总")
         top = crm.org.list_departments(boss)[0]
@@ -511,7 +514,7 @@ class ContractMachine(RuleBasedStateMachine):
                     self.uid[u], limit=1000)} for u in ACTIVE},
                 "submitted": {u: {i.record_id for i in uow.approvals.submitted_by(
                     self.uid[u], limit=1000)} for u in ACTIVE},
-                "notifications": len(self.crm.notifier.sent),
+                "notifications": len(self.notifier.sent),
             }
 
     def attempt(self, expected: Refusal | None, call: Callable[[], Any]) -> Any:
@@ -533,7 +536,7 @@ class ContractMachine(RuleBasedStateMachine):
 
     def notes_since(self, mark: int) -> Counter[tuple[str, str, str]]:
         return Counter((self.name_of[n.recipient_id], n.kind, n.record_id or "")
-                       for n in self.crm.notifier.sent[mark:] if n.kind.startswith("approval."))
+                       for n in self.notifier.sent[mark:] if n.kind.startswith("approval."))
 
     @staticmethod
     def expected_notes(rec_id: str, before: Inst | None, after: Inst
@@ -710,7 +713,7 @@ class ContractMachine(RuleBasedStateMachine):
             expected = None
         except Refused as refused:
             expected = refused.expected
-        mark = len(self.crm.notifier.sent)
+        mark = len(self.notifier.sent)
         made = self.attempt(expected, lambda: self.crm.contracts.create(
             self.uid[actor], payload, submit=submit, chosen=self.id_chosen(chosen)))
         if made is None:
@@ -770,7 +773,7 @@ class ContractMachine(RuleBasedStateMachine):
             expected = None
         except Refused as refused:
             expected = refused.expected
-        mark = len(self.crm.notifier.sent)
+        mark = len(self.notifier.sent)
         done = self.attempt(expected, lambda: service.submit(
             self.uid[actor], rec.id, chosen=self.id_chosen(chosen), comment="请审批"))
         if done is not None:
@@ -826,12 +829,13 @@ class ContractMachine(RuleBasedStateMachine):
             expected = (PermissionDenied, "approval.not_your_turn")
         elif action == "reject" and not comment.strip():
             expected = (ValidationError, "approval.comment_required")
-        mark = len(self.crm.notifier.sent)
+        mark = len(self.notifier.sent)
         call = getattr(self.crm.approvals, action)
         done = self.attempt(expected, lambda: call(self.uid[actor], rec.kind, rec.id, comment))
         if done is None:
             return
         if action != "withdraw":       # the actor was waiting, in the stored state, just before
+            assert stored.current_step is not None
             assert self.uid[actor] in stored.current_step.waiting_for
         after = copy.deepcopy(inst)
         after.version += 1
@@ -874,7 +878,7 @@ class ContractMachine(RuleBasedStateMachine):
             expected = (RuleViolation, "contract.has_payments")
         elif rec.status is S.VOID:
             expected = (RuleViolation, "approval.bad_status")
-        mark = len(self.crm.notifier.sent)
+        mark = len(self.notifier.sent)
         done = self.attempt(expected, lambda: self.service(rec.kind).void(
             self.uid[actor], rec.id, "作废"))
         if done is None:
@@ -1012,7 +1016,7 @@ class ContractMachine(RuleBasedStateMachine):
                        submit: bool) -> None:
         contracts = sorted(self.of_kind("contract"), key=lambda r: r.id)
         effective = [c for c in contracts if c.status in EFFECTIVE]
-        pool = effective if effective and data.draw(INFORMED) else contracts
+        pool = effective if bool(effective) and data.draw(INFORMED) else contracts
         contract = data.draw(st.sampled_from(pool))
         plan_id: str | None = None
         plan_state = "none"
@@ -1048,7 +1052,7 @@ class ContractMachine(RuleBasedStateMachine):
             expected = None
         except Refused as refused:
             expected = refused.expected
-        mark = len(self.crm.notifier.sent)
+        mark = len(self.notifier.sent)
         made = self.attempt(expected, lambda: self.crm.payments.create(
             self.uid[actor], payload, submit=submit, chosen=self.id_chosen(chosen)))
         if made is None:

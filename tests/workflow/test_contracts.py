@@ -87,9 +87,9 @@ def test_number_rule_needs_permission_and_a_date_that_tells_periods_apart(org: O
         org.crm.contracts.set_number_rule(org.admin, {"prefix": "A B", "date_format": "%Y",
                                                       "digits": 0, "reset": "daily"})
     assert {e.path for e in bad.value.errors} == {"$.prefix", "$.digits", "$.reset"}
-    with pytest.raises(ValidationError) as caught:
+    with pytest.raises(ValidationError) as invalid:
         org.crm.contracts.set_number_rule(org.admin, {"prefix": "HT\x00"})
-    assert caught.value.codes == {"$.prefix": "format.text"}
+    assert invalid.value.codes == {"$.prefix": "format.text"}
     assert org.crm.contracts.number_rule(org.rep).prefix == "HT"
 
 
@@ -135,9 +135,9 @@ def test_submitted_contracts_are_locked_and_voided_not_deleted(org: Org, deal: D
     assert caught.value.code == "permission_denied"
     voided = org.crm.contracts.void(org.manager, c.id, "客户取消")
     assert voided.approval_status is S.VOID
-    with pytest.raises(RuleViolation) as caught:
+    with pytest.raises(RuleViolation) as refused:
         org.crm.contracts.void(org.manager, c.id)
-    assert caught.value.code == "approval.bad_status"
+    assert refused.value.code == "approval.bad_status"
 
 
 def test_transfer_and_team_work_on_approved_contracts(org: Org, deal: Deal) -> None:
@@ -202,10 +202,10 @@ def test_plans_in_batches_within_the_contract_amount(org: Org, deal: Deal) -> No
     assert [p.period for p in org.crm.contracts.add_plans(org.rep, c.id, [
         {"amount": "6000", "planned_date": "2027-01-01"}])] == [3]
     stranger = org.user("13900000013", "路人", org.finance, "sales_rep")
-    with pytest.raises(NotFound) as caught:
+    with pytest.raises(NotFound) as missing:
         org.crm.contracts.add_plans(stranger, c.id, [{"amount": "1",
                                                       "planned_date": "2027-01-01"}])
-    assert caught.value.code == "record.not_found"
+    assert missing.value.code == "record.not_found"
 
 
 def test_plan_statuses_follow_payments_and_dates(org: Org, deal: Deal) -> None:

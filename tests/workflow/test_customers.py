@@ -100,9 +100,9 @@ class TestCustomers:
         with pytest.raises(ValidationError) as caught:
             org.crm.customers.set_limits(org.admin, [{"user_id": "ghost", "max_owned": 1}])
         assert caught.value.codes == {"$[0].user_id": "not_found"}
-        with pytest.raises(PermissionDenied) as caught:
+        with pytest.raises(PermissionDenied) as denied:
             org.crm.customers.set_limits(org.rep, [])
-        assert caught.value.code == "permission_denied"
+        assert denied.value.code == "permission_denied"
 
     def test_transfer_cascades_contacts_when_asked(self, org: Org, customer: Any) -> None:
         crm = org.crm
@@ -174,6 +174,7 @@ class TestConversion:
         assert (first.name, first.level, first.mobile, first.owner_id, first.lead_id) == (
             "甲公司", "A", "13911112222", org.rep.id, a.id)
         assert first.custom == {"budget2": "88.00"}
+        assert results[0].contact_id is not None
         contact = crm.contacts.get(org.rep, results[0].contact_id)
         assert (contact.name, contact.primary, contact.customer_id) == ("甲总", True, first.id)
         assert results[1].contact_id is None

@@ -9,6 +9,7 @@ import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -52,10 +53,10 @@ class TestStorableValues:
     def test_nul_and_lone_surrogates_in_text_are_refused_by_path(self, org: Org) -> None:
         define(org, "customer", "note", "textarea")
         for bad in ("a\x00b", "a\ud800b", "\udfff"):
-            assert refused(lambda bad=bad: org.crm.customers.create(
+            assert refused(partial(org.crm.customers.create,
                 org.rep, {"name": bad, "custom": {"note": bad}})) == {
                 "$.name": "format.text", "$.custom.note": "format.text"}
-            assert refused(lambda bad=bad: org.crm.followups.set_methods(
+            assert refused(partial(org.crm.followups.set_methods,
                 org.admin, ["电话", bad])) == {"$.methods[1]": "format.text"}
         assert customer_count(org) == 0
         made = org.crm.customers.create(org.rep, {"name": "😀 客户\u00e9", "custom": {
@@ -81,7 +82,7 @@ class TestStorableValues:
             "founded": "0001-01-01", "met": "9999-12-31T23:00:00-05:00"}})) == {
             "$.custom.founded": "range.min", "$.custom.met": "range.max"}
         for value in ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"):
-            assert refused(lambda value=value: org.crm.customers.list(org.rep, {"conditions": [
+            assert refused(partial(org.crm.customers.list, org.rep, {"conditions": [
                 {"field": "met", "op": "lt", "value": value}]})) == {
                 "$.conditions[0].value": "type"}
         assert refused(lambda: org.crm.followups.schedules(
@@ -98,10 +99,10 @@ class TestStorableValues:
     def test_nan_and_infinity_never_reach_storage(self, org: Org) -> None:
         define(org, "customer", "budget", "money")
         for bad in (Decimal("NaN"), Decimal("-Infinity"), Decimal("sNaN"), "NaN", "Infinity"):
-            codes = refused(lambda bad=bad: org.crm.customers.create(
+            codes = refused(partial(org.crm.customers.create,
                 org.rep, {"name": "x", "custom": {"budget": bad}}))
             assert codes == {"$.custom.budget": "format.decimal"}, bad
-            codes = refused(lambda bad=bad: org.crm.customers.list(org.rep, {"conditions": [
+            codes = refused(partial(org.crm.customers.list, org.rep, {"conditions": [
                 {"field": "budget", "op": "gt", "value": bad}]}))
             assert set(codes) == {"$.conditions[0].value"}, bad
         assert refused(lambda: org.crm.approvals.route(
@@ -152,13 +153,13 @@ def test_tampered_or_foreign_cursors_are_validation_errors(org: Org) -> None:
         base64.urlsafe_b64encode(b"[" * 100_000).decode(),
     ]
     for cursor in tampered:
-        codes = refused(lambda cursor=cursor: org.crm.customers.list(
+        codes = refused(partial(org.crm.customers.list,
             org.rep, {**request, "cursor": cursor}))
         assert codes == {"$.cursor": "invalid"}, cursor
     assert refused(lambda: org.crm.customers.list(org.rep, {**request, "cursor": "\ud800"})) \
         == {"$.cursor": "format.text"}
     for wrong in (5, ["a"], {"s": "name"}):
-        assert refused(lambda wrong=wrong: org.crm.customers.list(
+        assert refused(partial(org.crm.customers.list,
             org.rep, {**request, "cursor": wrong})) == {"$.cursor": "type"}
     # a lead list cursor of the same sort is merely a position: it never breaks the list
     lead = org.crm.leads.create(org.rep, {"name": "线索"})
@@ -177,7 +178,8 @@ class TestArgumentShapes:
             "$.customer_ids": "type"}
         assert refused(lambda: org.crm.customers.transfer(org.rep, customer.id, org.rep.id)) \
             == {"$.record_ids": "type"}
-        assert refused(lambda: org.crm.customers.lock(org.admin, [customer.id, None])) == {
+        assert refused(lambda: org.crm.customers.lock(
+            org.admin, [customer.id, None])) == {  # type: ignore[list-item]
             "$.customer_ids[1]": "required"}
         assert refused(lambda: org.crm.customers.lock(org.admin, [customer.id, "a b"])) == {
             "$.customer_ids[1]": "format.id"}
@@ -185,32 +187,37 @@ class TestArgumentShapes:
         assert [c.id for c in locked] == [customer.id]
 
     def test_none_or_wrong_types_for_required_arguments_are_refused(self, org: Org) -> None:
-        assert refused(lambda: org.crm.customers.get(org.rep, None)) == {
+        assert refused(lambda: org.crm.customers.get(org.rep, None)) == {  # type: ignore[arg-type]
             "$.record_id": "required"}
-        assert refused(lambda: org.crm.customers.get(org.rep, 5)) == {"$.record_id": "type"}
-        assert refused(lambda: org.crm.org.visible_scope(org.rep, [])) == {"$.module": "invalid"}
-        assert refused(lambda: org.crm.customers.create(org.rep, "name")) == {"$": "type"}
+        # every call below passes a wrongly typed argument on purpose
+        assert refused(lambda: org.crm.customers.get(
+            org.rep, 5)) == {"$.record_id": "type"}  # type: ignore[arg-type]
+        assert refused(lambda: org.crm.org.visible_scope(
+            org.rep, [])) == {"$.module": "invalid"}  # type: ignore[arg-type]
+        assert refused(lambda: org.crm.customers.create(
+            org.rep, "name")) == {"$": "type"}  # type: ignore[arg-type]
         assert refused(lambda: org.crm.customers.transfer(
-            org.rep, [], org.rep.id, cascade="yes")) == {"$.cascade": "type"}
-        assert refused(lambda: org.crm.fields.list(org.rep, {"kind": "customer"})) == {
-            "$.kind": "type"}
+            org.rep, [], org.rep.id, cascade="yes")) == {"$.cascade": "type"}  # type: ignore[arg-type]
+        assert refused(lambda: org.crm.fields.list(
+            org.rep, {"kind": "customer"})) == {"$.kind": "type"}  # type: ignore[arg-type]
 
     def test_negative_or_huge_limits_are_refused(self, org: Org) -> None:
         customer = org.crm.customers.create(org.rep, {"name": "客户"})
-        for limit, code in ((-1, "range.min"), (0, "range.min"), (10**9, "range.max"),
-                            ("5", "type"), (True, "type")):
-            assert refused(lambda limit=limit: org.crm.customers.operation_log(
+        cases: list[tuple[Any, str]] = [(-1, "range.min"), (0, "range.min"),
+                                        (10**9, "range.max"), ("5", "type"), (True, "type")]
+        for limit, code in cases:
+            assert refused(partial(org.crm.customers.operation_log,
                 org.rep, customer.id, limit=limit)) == {"$.limit": code}
-            assert refused(lambda limit=limit: org.crm.followups.timeline(
+            assert refused(partial(org.crm.followups.timeline,
                 org.rep, "customer", customer.id, limit=limit)) == {"$.limit": code}
-            assert refused(lambda limit=limit: org.crm.duplicates.lookup(
+            assert refused(partial(org.crm.duplicates.lookup,
                 org.rep, name="客户", limit=limit)) == {"$.limit": code}
         assert len(org.crm.customers.operation_log(org.rep, customer.id, limit=1)) == 1
 
     def test_unknown_keep_old_owner_modes_are_refused(self, org: Org) -> None:
         customer = org.crm.customers.create(org.rep, {"name": "客户"})
         for mode in ("owner", "READ", ""):
-            assert refused(lambda mode=mode: org.crm.customers.transfer(
+            assert refused(partial(org.crm.customers.transfer,
                 org.admin, [customer.id], org.manager.id, keep_old_owner=mode)) == {
                 "$.keep_old_owner": "invalid"}
         assert refused(lambda: org.crm.customers.add_team_member(
@@ -281,7 +288,7 @@ def test_references_must_exist_and_records_be_visible_to_the_writer(org: Org) ->
     mine = org.crm.customers.create(org.rep, {"name": "我的客户"})
     theirs = org.crm.customers.create(org.admin, {"name": "老板的客户"})
     for partner in (theirs.id, "no-such-customer"):   # invisible and missing: one answer
-        assert refused(lambda partner=partner: org.crm.leads.create(org.rep, {
+        assert refused(partial(org.crm.leads.create, org.rep, {
             "name": "线索", "custom": {"partner": partner}})) == {
             "$.custom.partner": "not_found"}
     assert refused(lambda: org.crm.leads.create(org.rep, {"name": "线索", "custom": {
@@ -310,7 +317,7 @@ def test_attachment_names_with_control_characters_bidi_or_too_long_are_refused(
         "..": "blank",
     }
     for name, code in cases.items():
-        assert refused(lambda name=name: org.crm.attachments.add(
+        assert refused(partial(org.crm.attachments.add,
             org.rep, "customer", customer.id, name, b"%PDF", "application/pdf")) == {
             "$.name": code}, name
     assert org.crm.attachments.list(org.rep, "customer", customer.id) == []
@@ -339,7 +346,7 @@ def _raises(raw: JSONValue, definition: FieldDefinition) -> JSONValue:
 
 def _returns(value: Any) -> Callable[[JSONValue, FieldDefinition], JSONValue]:
     def validate(raw: JSONValue, definition: FieldDefinition) -> JSONValue:
-        return value  # type: ignore[no-any-return]
+        return value
     return validate
 
 

@@ -3,6 +3,7 @@ PostgreSQL — each rule with its deny side — plus a property test of stage hi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -17,7 +18,7 @@ from crmkit.adapters.clocks import FixedClock
 from crmkit.adapters.ids import SequentialIds
 from crmkit.entities import User
 from crmkit.entities.records import Access
-from crmkit.entities.sales import OpportunityStatus
+from crmkit.entities.sales import Contact, Customer, OpportunityStatus, Product, StageGroup
 from crmkit.errors import Conflict, NotFound, PermissionDenied, RuleViolation, ValidationError
 
 from .conftest import Org
@@ -30,11 +31,11 @@ IN_PROGRESS, WON, LOST, INVALID = (OpportunityStatus.IN_PROGRESS, OpportunitySta
 class Sales:
     """A stage group for everyone, a customer of 张三 with a contact, two products."""
 
-    group: Any
-    customer: Any
-    contact: Any
-    crm_std: Any
-    crm_pro: Any
+    group: StageGroup
+    customer: Customer
+    contact: Contact
+    crm_std: Product
+    crm_pro: Product
 
     def stage(self, name: str) -> str:
         return next(s.id for s in self.group.stages if s.name == name)
@@ -153,9 +154,9 @@ class TestStageGroups:
         assert updated.stages[0].id == third.id and updated.version == 2
         assert ops.win_rate(org.rep, opp.id) == Decimal("65.00")
         assert second.id not in {s.id for s in updated.stages}
-        with pytest.raises(Conflict) as caught:
+        with pytest.raises(Conflict) as clash:
             ops.update_stage_group(org.admin, sales.group.id, {"name": "x"}, expected_version=1)
-        assert caught.value.code == "version_conflict"
+        assert clash.value.code == "version_conflict"
         with pytest.raises(ValidationError) as invalid:
             ops.update_stage_group(org.admin, sales.group.id, {"stages": [
                 {"id": fourth.id, "name": "复活", "win_rate": "1"}]})
@@ -163,9 +164,9 @@ class TestStageGroups:
         with pytest.raises(ValidationError) as invalid:
             ops.update_stage_group(org.admin, sales.group.id, {"bogus": 1})
         assert invalid.value.codes == {"$.bogus": "unknown_field"}
-        with pytest.raises(NotFound) as caught:
+        with pytest.raises(NotFound) as missing:
             ops.update_stage_group(org.admin, "ghost", {"name": "x"})
-        assert caught.value.code == "stage_group.not_found"
+        assert missing.value.code == "stage_group.not_found"
 
     def test_visibility_by_department_tree(self, org: Org, sales: Sales) -> None:
         ops = org.crm.opportunities
@@ -184,10 +185,10 @@ class TestStageGroups:
                                                  "stage_group_id": mine.id})
         new_opportunity(org, sales, stage_group_id=mine.id)
         theirs = org.crm.customers.create(outsider, {"name": "腾讯"})
-        with pytest.raises(ValidationError) as caught:
+        with pytest.raises(ValidationError) as invalid:
             org.crm.opportunities.create(outsider, {"name": "x", "customer_id": theirs.id,
                                                     "stage_group_id": mine.id})
-        assert caught.value.codes == {"$.stage_group_id": "not_found"}
+        assert invalid.value.codes == {"$.stage_group_id": "not_found"}
 
     def test_disabled_groups_take_no_new_opportunities(self, org: Org, sales: Sales) -> None:
         ops = org.crm.opportunities
@@ -371,10 +372,12 @@ class TestStages:
         ops = org.crm.opportunities
         opp = new_opportunity(org, sales)
         ops.win(org.rep, opp.id)
-        for move in (lambda: ops.advance(org.rep, opp.id, sales.stage("方案报价")),
-                     lambda: ops.win(org.rep, opp.id),
-                     lambda: ops.lose(org.rep, opp.id, "太贵"),
-                     lambda: ops.invalidate(org.rep, opp.id)):
+        moves: list[Callable[[], object]] = [
+            lambda: ops.advance(org.rep, opp.id, sales.stage("方案报价")),
+            lambda: ops.win(org.rep, opp.id),
+            lambda: ops.lose(org.rep, opp.id, "太贵"),
+            lambda: ops.invalidate(org.rep, opp.id)]
+        for move in moves:
             with pytest.raises(RuleViolation) as caught:
                 move()
             assert caught.value.code == "opportunity.closed"
@@ -425,9 +428,9 @@ class TestStages:
             with pytest.raises(ValidationError) as caught:
                 ops.advance(org.rep, opp.id, stage_id)
             assert caught.value.codes == {"$.stage_id": "not_found"}
-        with pytest.raises(Conflict) as caught:
+        with pytest.raises(Conflict) as clash:
             ops.advance(org.rep, opp.id, sales.stage("方案报价"), expected_version=7)
-        assert caught.value.code == "version_conflict"
+        assert clash.value.code == "version_conflict"
         assert len(ops.stage_history(org.rep, opp.id)) == 1
 
     def test_stage_moves_need_edit_rights(self, org: Org, sales: Sales) -> None:
@@ -442,13 +445,13 @@ class TestStages:
         assert caught.value.code == "record.not_found"
         looker = viewer(org)
         assert ops.win_rate(looker, opp.id) == Decimal("10.00")
-        with pytest.raises(PermissionDenied) as caught:
+        with pytest.raises(PermissionDenied) as denied:
             ops.win(looker, opp.id)
-        assert caught.value.code == "permission_denied"
+        assert denied.value.code == "permission_denied"
         ops.add_team_member(org.rep, opp.id, outsider.id, "read")
-        with pytest.raises(PermissionDenied) as caught:
+        with pytest.raises(PermissionDenied) as denied:
             ops.win(outsider, opp.id)
-        assert caught.value.code == "record.read_only"
+        assert denied.value.code == "record.read_only"
         ops.add_team_member(org.rep, opp.id, outsider.id, "write")
         assert ops.win(outsider, opp.id).status is WON
         assert org.crm.opportunities.get(org.manager, opp.id).status is WON

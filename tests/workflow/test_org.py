@@ -193,9 +193,9 @@ class TestUsers:
         with pytest.raises(RuleViolation) as caught:
             org.crm.org.update_user(org.admin, org.admin.id, {"supervisor_id": org.rep.id})
         assert caught.value.code == "org.supervisor_cycle"
-        with pytest.raises(ValidationError) as caught:
+        with pytest.raises(ValidationError) as invalid:
             org.crm.org.update_user(org.admin, org.rep.id, {"supervisor_id": org.rep.id})
-        assert caught.value.codes == {"$.supervisor_id": "invalid"}
+        assert invalid.value.codes == {"$.supervisor_id": "invalid"}
 
     def test_disable_instead_of_delete(self, org: Org) -> None:
         org.crm.org.disable_user(org.admin, org.rep.id)
@@ -218,9 +218,9 @@ class TestUsers:
             assert caught.value.code == "auth.failed"
         org.crm.org.set_password(org.rep, org.rep.id, "rep-password")
         assert org.crm.org.authenticate("13900000002", "rep-password").id == org.rep.id
-        with pytest.raises(ValidationError) as caught:
+        with pytest.raises(ValidationError) as invalid:
             org.crm.org.set_password(org.rep, org.rep.id, "short")
-        assert caught.value.codes == {"$.password": "password.too_short"}
+        assert invalid.value.codes == {"$.password": "password.too_short"}
 
     def test_every_sign_in_failure_runs_the_kdf_once_and_answers_alike(
         self, org: Org, monkeypatch: pytest.MonkeyPatch
@@ -232,7 +232,7 @@ class TestUsers:
             runs.append(kwargs["n"])
             return real_scrypt(*args, **kwargs)
 
-        monkeypatch.setattr(credentials.hashlib, "scrypt", counting_scrypt)
+        monkeypatch.setattr(hashlib, "scrypt", counting_scrypt)
         org.crm.org.disable_user(org.admin, org.manager.id)
         attempts: list[tuple[Any, Any]] = [
             ("13800000000", "wrong-pass"),      # known user, wrong password

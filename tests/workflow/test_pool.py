@@ -213,9 +213,9 @@ class TestClaimAndAssign:
         [given] = crm.pool.assign(org.manager, [pooled[0]], org.rep.id)
         assert given.owner_id == org.rep.id
         assert org.notifier.for_user(org.rep.id)[-1].kind == "pool.assign"
-        with pytest.raises(ValidationError) as caught:
+        with pytest.raises(ValidationError) as invalid:
             crm.pool.assign(org.manager, [pooled[1]], "ghost")
-        assert caught.value.codes == {"$.to_user_id": "not_found"}
+        assert invalid.value.codes == {"$.to_user_id": "not_found"}
 
     def test_release_and_move(self, org: Org, pool: Any, customers: dict[str, Any]) -> None:
         crm = org.crm
@@ -239,14 +239,14 @@ class TestPoolAdmin:
         with pytest.raises(PermissionDenied) as caught:
             org.crm.pool.create_pool(org.rep, {"name": "x"})
         assert caught.value.code == "permission_denied"
-        with pytest.raises(ValidationError) as caught:
+        with pytest.raises(ValidationError) as invalid:
             org.crm.pool.create_pool(org.admin, {"name": "x", "admin_ids": ["ghost"],
                                                  "rules": [{"type": "followup"}]})
-        assert set(caught.value.codes) == {"$.admin_ids", "$.rules[0].days"}
-        with pytest.raises(ValidationError) as caught:
+        assert set(invalid.value.codes) == {"$.admin_ids", "$.rules[0].days"}
+        with pytest.raises(ValidationError) as invalid:
             org.crm.pool.create_pool(org.admin, {"name": "x", "rules": [{"type": "sleep",
                                                                          "days": 3}]})
-        assert caught.value.codes == {"$.rules[0].type": "invalid"}
+        assert invalid.value.codes == {"$.rules[0].type": "invalid"}
 
     def test_update_keeps_version(self, org: Org, pool: Any) -> None:
         updated = org.crm.pool.update_pool(org.admin, pool.id, {"warn_days": 5})

@@ -88,9 +88,9 @@ class TestPriceHistory:
         with pytest.raises(PermissionDenied) as caught:  # 财务 has no products permission
             org.crm.products.price_history(accountant, product.id)
         assert caught.value.code == "permission_denied"
-        with pytest.raises(NotFound) as caught:
+        with pytest.raises(NotFound) as missing:
             org.crm.products.price_history(org.admin, "ghost")
-        assert caught.value.code == "record.not_found"
+        assert missing.value.code == "record.not_found"
 
     def test_failed_update_records_nothing(self, org: Org, keeper: User, product: Any) -> None:
         with pytest.raises(ValidationError) as caught:
@@ -125,16 +125,16 @@ class TestShelf:
         with pytest.raises(PermissionDenied) as caught:  # 销售员: products view only
             crm.products.take_off_shelf(org.rep, [product.id])
         assert caught.value.code == "permission_denied"
-        with pytest.raises(NotFound) as caught:
+        with pytest.raises(NotFound) as missing:
             crm.products.take_off_shelf(keeper, [product.id, "ghost"])
-        assert caught.value.code == "record.not_found"
+        assert missing.value.code == "record.not_found"
         assert crm.products.get(keeper, product.id).on_shelf is True
-        with pytest.raises(ValidationError) as caught:
+        with pytest.raises(ValidationError) as invalid:
             crm.products.put_on_shelf(keeper, [product.id, 42])  # type: ignore[list-item]
-        assert caught.value.codes == {"$.product_ids[1]": "type"}
-        with pytest.raises(ValidationError) as caught:
+        assert invalid.value.codes == {"$.product_ids[1]": "type"}
+        with pytest.raises(ValidationError) as invalid:
             crm.products.put_on_shelf(keeper, product.id)
-        assert caught.value.codes == {"$.product_ids": "type"}
+        assert invalid.value.codes == {"$.product_ids": "type"}
 
 
 class TestCategories:
@@ -171,12 +171,12 @@ class TestCategories:
                 p.add_category(keeper, data)
             assert invalid.value.codes == codes, data
         p.add_category(keeper, {"name": "SaaS"})  # same name, other parent: fine
-        with pytest.raises(ValidationError) as caught:
+        with pytest.raises(ValidationError) as invalid:
             p.move_category(keeper, child.id, None)  # a top-level SaaS exists already
-        assert caught.value.codes == {"$.name": "unique"}
-        with pytest.raises(ValidationError) as caught:
+        assert invalid.value.codes == {"$.name": "unique"}
+        with pytest.raises(ValidationError) as invalid:
             p.move_category(keeper, child.id, "ghost")
-        assert caught.value.codes == {"$.parent_id": "not_found"}
+        assert invalid.value.codes == {"$.parent_id": "not_found"}
         with pytest.raises(NotFound) as missing:
             p.rename_category(keeper, "ghost", "x")
         assert missing.value.code == "product_category.not_found"
@@ -194,9 +194,9 @@ class TestCategories:
         p.delete_category(keeper, child.id)
         p.delete_category(keeper, top.id)
         assert p.list_categories(keeper) == []
-        with pytest.raises(NotFound) as caught:
+        with pytest.raises(NotFound) as missing:
             p.delete_category(keeper, top.id)
-        assert caught.value.code == "product_category.not_found"
+        assert missing.value.code == "product_category.not_found"
 
     def test_managing_categories_needs_edit(self, org: Org, keeper: User) -> None:
         p = org.crm.products

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from crmkit import CRM
 from crmkit.adapters.ids import SequentialIds
 from crmkit.entities import Module
+from crmkit.entities.leads import Lead
 from crmkit.errors import NotFound, PermissionDenied
 
 LEVELS = ["self", "self_and_subordinates", "department", "department_tree", "all"]
@@ -53,7 +54,7 @@ org_shapes = st.integers(min_value=2, max_value=5).flatmap(lambda n: st.tuples(
 @given(shape=org_shapes, data=st.data())
 def test_a_user_never_sees_or_edits_outside_scope_or_team(shape: Any, data: Any) -> None:
     crm, admin, users = build(*shape)
-    leads = []
+    leads: list[Lead] = []
     for i in data.draw(st.lists(st.integers(0, len(users) - 1), min_size=1, max_size=6)):
         leads.append(crm.leads.create(users[i], {"name": f"lead-{len(leads)}"}))
     team: dict[tuple[str, str], str] = {}

@@ -78,9 +78,9 @@ class TestCrud:
             org.crm.leads.delete(org.rep, lead.id)  # 销售员 has no delete
         assert caught.value.code == "permission_denied"
         org.crm.leads.delete(org.manager, lead.id)
-        with pytest.raises(NotFound) as caught:
+        with pytest.raises(NotFound) as missing:
             org.crm.leads.get(org.admin, lead.id)
-        assert caught.value.code == "record.not_found"
+        assert missing.value.code == "record.not_found"
 
 
 class TestCustomFields:
@@ -131,10 +131,10 @@ class TestCustomFields:
             with pytest.raises(ValidationError) as caught:
                 f.define(org.admin, "lead", {"label_zh": "x", "label_en": "x", **data})
             assert path in caught.value.codes, (data, caught.value.codes)
-        with pytest.raises(PermissionDenied) as caught:
+        with pytest.raises(PermissionDenied) as denied:
             f.define(org.rep, "lead", {"key": "x", "label_zh": "x", "label_en": "x",
                                        "type": "text"})
-        assert caught.value.code == "permission_denied"
+        assert denied.value.code == "permission_denied"
         with pytest.raises(ValidationError) as caught:
             f.update(org.admin, "lead", "name", {"required": False})
         assert caught.value.codes == {"$.required": "field.system_locked"}
@@ -244,14 +244,14 @@ class TestTeamAndTransfer:
         org.crm.leads.add_team_member(org.rep, lead.id, other.id, "read")
         assert org.crm.leads.get(other, lead.id).id == lead.id
         assert names(org.crm.leads.list(other, {"scene": "participating"})) == ["华为采购"]
-        with pytest.raises(PermissionDenied) as caught:
+        with pytest.raises(PermissionDenied) as denied:
             org.crm.leads.update(other, lead.id, {"level": "A"})
-        assert caught.value.code == "record.read_only"
+        assert denied.value.code == "record.read_only"
         org.crm.leads.add_team_member(org.rep, lead.id, other.id, "write")
         assert org.crm.leads.update(other, lead.id, {"level": "A"}).level == "A"
-        with pytest.raises(PermissionDenied) as caught:
+        with pytest.raises(PermissionDenied) as denied:
             org.crm.leads.add_team_member(other, lead.id, org.admin.id)  # not the owner
-        assert caught.value.code == "team.not_owner"
+        assert denied.value.code == "team.not_owner"
         org.crm.leads.remove_team_member(org.rep, lead.id, other.id)
         with pytest.raises(NotFound) as caught:
             org.crm.leads.get(other, lead.id)
@@ -276,9 +276,9 @@ class TestTeamAndTransfer:
             org.crm.leads.transfer(org.manager, [lead.id, theirs.id], org.manager.id)
         assert caught.value.code == "record.not_found"
         assert org.crm.leads.get(org.rep, lead.id).owner_id == org.rep.id
-        with pytest.raises(ValidationError) as caught:
+        with pytest.raises(ValidationError) as invalid:
             org.crm.leads.transfer(org.manager, [lead.id], "ghost")
-        assert caught.value.codes == {"$.to_user_id": "not_found"}
+        assert invalid.value.codes == {"$.to_user_id": "not_found"}
 
     def test_hand_over_moves_leads(self, org: Org, lead: Any) -> None:
         report = org.crm.org.hand_over(org.admin, org.rep.id, org.manager.id)
@@ -327,14 +327,14 @@ class TestFollowUpsAndAttachments:
                 crm.attachments.add(org.rep, "lead", lead.id, name, blob, ctype)
             assert list(caught.value.codes.values()) == [code]
         other = org.user("13900000005", "王五", org.finance, "sales_rep")
-        with pytest.raises(NotFound) as caught:
+        with pytest.raises(NotFound) as missing:
             crm.attachments.download(other, att.id)
-        assert caught.value.code == "attachment.not_found"
+        assert missing.value.code == "attachment.not_found"
         crm.attachments.remove(org.rep, att.id)
         assert crm.attachments.list(org.rep, "lead", lead.id) == []
-        with pytest.raises(NotFound) as caught:
+        with pytest.raises(NotFound) as missing:
             crm.files.get(att.file_key)
-        assert caught.value.code == "file.not_found"
+        assert missing.value.code == "file.not_found"
 
 
 class TestDuplicates:

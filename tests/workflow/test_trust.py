@@ -5,6 +5,7 @@ teams check the module permission and the record access; super administrators re
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import pytest
@@ -30,7 +31,7 @@ class TestEveryCallHasAnActor:
         crm = org.crm
         attachment = crm.attachments.add(org.rep, "customer", acme.id, "a.txt", b"x",
                                          "text/plain")
-        calls = [
+        calls: list[Callable[[], object]] = [
             lambda: crm.attachments.download(None, attachment.id),  # type: ignore[arg-type]
             lambda: crm.attachments.remove(None, attachment.id),  # type: ignore[arg-type]
             lambda: crm.followups.timeline(None, "customer", acme.id),  # type: ignore[arg-type]

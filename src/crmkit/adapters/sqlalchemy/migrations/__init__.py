@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import URL, Connection, Engine, inspect
 from sqlalchemy.dialects.postgresql import JSONB
@@ -31,6 +31,7 @@ from crmkit.adapters.sqlalchemy.schema import (
 from crmkit.adapters.sqlalchemy.tables import ExactDecimal, UTCDateTime, org_meta
 
 if TYPE_CHECKING:
+    from alembic.autogenerate.api import AutogenContext
     from alembic.config import Config
 
 __all__ = [
@@ -153,7 +154,8 @@ def include_object(obj: Any, name: str | None, type_: str, reflected: bool,
     return not (isinstance(table_name, str) and is_crmkit_table(table_name))
 
 
-def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+def render_item(type_: str, obj: Any, autogen_context: AutogenContext
+                ) -> str | Literal[False]:
     """For a host's ``context.configure(render_item=…)`` when its own migrations carry crmkit's
     tables: crmkit's column types are written as the plain SQLAlchemy types they store as
     (``sa.Numeric(precision=20, scale=2)``, ``sa.DateTime()``), so the migration needs no crmkit
