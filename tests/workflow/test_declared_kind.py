@@ -5,7 +5,7 @@ follow-ups, attachments, the timeline, duplicates and the user hand-over."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import attrs
@@ -63,8 +63,8 @@ def test_create_read_update_delete_with_typed_values_and_a_log(org: SampleOrg,
                                                               visit: Visit) -> None:
     visits = org.crm.kind(VISIT)
     assert isinstance(visit, Visit)
-    assert (visit.owner_id, visit.cost, visit.visited_on.isoformat()) == (
-        org.rep.id, Decimal("120.50"), "2026-11-01")
+    assert (visit.owner_id, visit.cost, visit.visited_on) == (
+        org.rep.id, Decimal("120.50"), date(2026, 11, 1))
     assert visits.get(org.rep, visit.id) == visit
     edited = visits.update(org.rep, visit.id, {"place": "广州", "custom": {}},
                            expected_version=1)
