@@ -204,6 +204,11 @@ def kinds_by_name(kinds: Iterable[RecordKind[Any]]) -> dict[str, RecordKind[Any]
     return registry
 
 
+def kind_name(kind: str | RecordKind[Any]) -> str:
+    """The name of a kind given by name or by declaration (``uow.records`` takes either)."""
+    return kind if isinstance(kind, str) else kind.kind
+
+
 RECORD_KINDS: dict[str, RecordKind[Any]] = kinds_by_name(BUILTIN_KINDS)
 """Built-in kind name → declaration."""
 

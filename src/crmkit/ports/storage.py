@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
-from typing import Protocol
+from typing import Any, Protocol
 
 from crmkit.entities import (
     Department,
@@ -28,6 +28,7 @@ from crmkit.entities import (
     User,
     UserStatus,
 )
+from crmkit.entities.kinds import RecordKind
 from crmkit.ports.approvals import (
     ApprovalRepository,
     PaymentPlanRepository,
@@ -107,8 +108,9 @@ class UnitOfWork(Protocol):
     def oplog(self) -> OperationLogRepository: ...
 
     # -- business records and their shared features (crmkit.ports.records) --
-    def records(self, kind: str) -> RecordRepository:
-        """The repository of one record kind (``lead``, ``customer`` …); unknown kind → KeyError."""
+    def records(self, kind: str | RecordKind[Any]) -> RecordRepository:
+        """The repository of one record kind (``lead``, ``customer`` …), by name or by
+        declaration; unknown kind → KeyError."""
         ...
 
     @property

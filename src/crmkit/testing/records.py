@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 
 from crmkit.entities import RecordScope
 from crmkit.entities.fields import FieldDefinition, ValueKind
+from crmkit.entities.kinds import LEAD_KIND
 from crmkit.entities.leads import LEAD, Lead
 from crmkit.entities.query import (
     Condition,
@@ -323,6 +324,14 @@ class RecordStorageContract(StorageSuite):
     def test_unknown_record_kind_is_a_key_error(self, storage: Storage) -> None:
         with storage.transaction() as uow, pytest.raises(KeyError):
             uow.records("no_such_kind")
+
+    def test_a_kind_is_named_or_declared(self, storage: Storage) -> None:
+        """``records`` takes the kind's name or its :class:`RecordKind` declaration alike."""
+        with storage.transaction() as uow:
+            uow.records(LEAD_KIND).add(sample_lead("L1"))
+        with storage.transaction() as uow:
+            assert uow.records(LEAD).get("L1") == sample_lead("L1")
+            assert uow.records(LEAD_KIND).get_many(["L1"]) == [sample_lead("L1")]
 
     def test_adding_an_existing_id_conflicts(self, storage: Storage) -> None:
         with storage.transaction() as uow:

@@ -48,7 +48,7 @@ from crmkit.entities import (
     UserStatus,
 )
 from crmkit.entities.contracts import CONTRACT, PAYMENT
-from crmkit.entities.kinds import BUILTIN_KINDS, RecordKind, kinds_by_name
+from crmkit.entities.kinds import BUILTIN_KINDS, RecordKind, kind_name, kinds_by_name
 from crmkit.errors import Conflict
 from crmkit.ports import (
     DepartmentRepository,
@@ -230,8 +230,9 @@ class MemoryUnitOfWork:
         self.sequences = storage.sequences
         self.plans = storage.plans
 
-    def records(self, kind: str) -> MemoryRecords:
-        return self._storage.records[kind]
+    def records(self, kind: str | RecordKind[Any]) -> MemoryRecords:
+        """The repository of one record kind, by name or declaration; unknown → KeyError."""
+        return self._storage.records[kind_name(kind)]
 
     def org_version(self) -> int:
         return self._storage.version

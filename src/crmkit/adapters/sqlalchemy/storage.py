@@ -104,6 +104,7 @@ from crmkit.entities import (
     User,
     UserStatus,
 )
+from crmkit.entities.kinds import RecordKind, kind_name
 from crmkit.errors import CrmError
 from crmkit.ports import (
     DepartmentRepository,
@@ -449,11 +450,13 @@ class SqlUnitOfWork:
         self.plans: PaymentPlanRepository = SqlPaymentPlans(connection)
         self._records: dict[str, RecordRepository] = {}
 
-    def records(self, kind: str) -> RecordRepository:
-        """The repository of one record kind (see ``records.RECORD_TABLES``); unknown → KeyError."""
-        repository = self._records.get(kind)
+    def records(self, kind: str | RecordKind[Any]) -> RecordRepository:
+        """The repository of one record kind, by name or declaration (see
+        ``records.RECORD_TABLES``); unknown → KeyError."""
+        name = kind_name(kind)
+        repository = self._records.get(name)
         if repository is None:
-            repository = self._records[kind] = SqlRecords(self.connection, RECORD_TABLES[kind])
+            repository = self._records[name] = SqlRecords(self.connection, RECORD_TABLES[name])
         return repository
 
     def after_commit(self, effect: Effect) -> None:
