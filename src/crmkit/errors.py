@@ -1,5 +1,10 @@
 """The errors crmkit raises, each with a stable ``code`` and messages in Chinese and English.
 
+One way to build them, the same order everywhere — what, then Chinese, then English:
+``RuleViolation("org.last_super_admin", "不能停用最后一位超级管理员", "…")``, details
+keyword-only; a bad field is ``FieldError(path, code, message_zh, message_en)``, and
+``ValidationError.at(path, code, message_zh, message_en)`` raises one.
+
 - :class:`ValidationError` — bad input; lists every bad field by path (``$.users[0].mobile``).
 - :class:`PermissionDenied` — the actor's roles do not grant the operation.
 - :class:`NotFound` — the record is missing *or* outside the actor's scope (same answer, so scope
@@ -51,15 +56,15 @@ class CrmError(Exception):
 
     def __init__(
         self,
+        code: str,
+        message_zh: str,
         message_en: str,
-        message_zh: str | None = None,
         *,
-        code: str | None = None,
         details: Mapping[str, Any] | None = None,
     ) -> None:
-        self.code = code or self.default_code
+        self.code = code
+        self.message_zh = message_zh
         self.message_en = message_en
-        self.message_zh = message_zh or message_en
         self.details: dict[str, Any] = dict(details or {})
         super().__init__(f"[{self.code}] {self.message_en} / {self.message_zh}")
 
@@ -82,10 +87,11 @@ class ValidationError(CrmError):
     def __init__(self, errors: Iterable[FieldError]) -> None:
         self.errors: tuple[FieldError, ...] = tuple(errors)
         paths = ", ".join(f"{e.path}: {e.code}" for e in self.errors)
-        super().__init__(f"invalid input ({paths})", f"输入有误（{paths}）")
+        super().__init__(self.default_code, f"输入有误（{paths}）", f"invalid input ({paths})")
 
     @classmethod
-    def single(cls, path: str, code: str, message_en: str, message_zh: str) -> ValidationError:
+    def at(cls, path: str, code: str, message_zh: str, message_en: str) -> ValidationError:
+        """One bad field: ``ValidationError([FieldError(path, code, message_zh, message_en)])``."""
         return cls([FieldError(path, code, message_zh, message_en)])
 
     def as_dict(self) -> dict[str, Any]:

@@ -38,7 +38,7 @@ from crmkit.entities import User
 from crmkit.entities.approvals import ApproverNode, ConditionNode, EndNode, FlowNode
 from crmkit.errors import FieldError, ValidationError
 from crmkit.policies.arguments import date_in_range, datetime_problem
-from crmkit.policies.validation import MESSAGES
+from crmkit.policies.validation import field_error
 
 __all__ = [
     "NODE_TAGS",
@@ -200,9 +200,7 @@ configure_tagged_union(FlowNode, converter, tag_generator=lambda cls: NODE_TAGS[
 
 
 def _field_error(path: str, code: str, detail: str = "") -> FieldError:
-    en, zh = MESSAGES.get(code, (code, code))
-    suffix = f" ({detail})" if detail else ""
-    return FieldError(path, code, f"{path} {zh}{suffix}", f"{path} {en}{suffix}")
+    return field_error(path, code, f" ({detail})" if detail else "")
 
 
 def _collect(exc: BaseException, path: str, out: list[FieldError]) -> None:

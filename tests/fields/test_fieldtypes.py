@@ -335,7 +335,7 @@ def test_a_trailing_newline_is_not_smuggled_in(type_name: str, raw: Any, code: s
 def test_definition_problems() -> None:
     def problems(type_name: str, **settings: Any) -> set[tuple[str, str]]:
         found = definition_problems(field(type_name, **settings), TYPES[type_name])
-        return {(attribute, code) for attribute, code, _en, _zh in found}
+        return {(attribute, code) for attribute, code, _zh, _en in found}
 
     assert problems("text") == set()
     assert problems("select") == {("options", "options.missing")}

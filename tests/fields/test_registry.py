@@ -35,7 +35,7 @@ def definition(type_name: str, **settings: Any) -> FieldDefinition:
 
 def _upper(raw: JSONValue, definition: FieldDefinition) -> JSONValue:
     if not isinstance(raw, str) or not raw.isalpha():
-        raise FieldValueError("format.letters", "must be letters", "只能是字母")
+        raise FieldValueError("format.letters", "只能是字母", "must be letters")
     return raw.upper()
 
 

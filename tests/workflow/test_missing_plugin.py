@@ -26,7 +26,7 @@ from .conftest import Org
 
 def _shout(raw: JSONValue, definition: FieldDefinition) -> JSONValue:
     if not isinstance(raw, str):
-        raise FieldValueError("type", "must be a string", "应为字符串")
+        raise FieldValueError("type", "应为字符串", "must be a string")
     return raw.upper()
 
 

@@ -375,7 +375,7 @@ def test_every_loser_error_is_a_crmkit_error() -> None:
     """The outcome counter refuses foreign exceptions (a raw IntegrityError fails a race)."""
     with pytest.raises(AssertionError):
         outcomes([("error", RuntimeError("raw"))])
-    assert outcomes([("error", RuleViolation("x", "x", code="c")), ("ok", 1)]) == {
+    assert outcomes([("error", RuleViolation("c", "x", "x")), ("ok", 1)]) == {
         "ok": 1, "RuleViolation:c": 1}
-    assert outcomes([("error", Conflict("x", "x", code="version_conflict"))]) == {
+    assert outcomes([("error", Conflict("version_conflict", "x", "x"))]) == {
         "Conflict:version_conflict": 1}

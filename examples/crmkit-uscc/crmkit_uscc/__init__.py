@@ -33,20 +33,20 @@ def check_character(first17: str) -> str:
 def validate_uscc(raw: JSONValue, definition: FieldDefinition) -> JSONValue:
     """A field-type validator: ``raw`` → the stored code (upper case), or FieldValueError."""
     if not isinstance(raw, str):
-        raise FieldValueError("type", "must be a string", "应为字符串")
+        raise FieldValueError("type", "应为字符串", "must be a string")
     code = raw.upper()
     if len(code) != 18 or any(char not in _VALUE for char in code):
         raise FieldValueError(
             "format.uscc",
+            "不是有效的统一社会信用代码（18 位数字或大写字母，不含 I、O、S、V、Z）",
             "is not a unified social credit code (18 characters: digits and capital letters "
             "except I, O, S, V, Z)",
-            "不是有效的统一社会信用代码（18 位数字或大写字母，不含 I、O、S、V、Z）",
         )
     if check_character(code[:17]) != code[17]:
         raise FieldValueError(
             "checksum.uscc",
-            "has a wrong check character (the last one); is there a typo?",
             "校验位（最后一位）不正确，请检查是否输错",
+            "has a wrong check character (the last one); is there a typo?",
         )
     return code
 

@@ -36,12 +36,12 @@ def _new_key() -> str:
 
 
 def _missing(key: str) -> NotFound:
-    return NotFound(f"file {key!r} not found", "文件不存在", code="file.not_found")
+    return NotFound("file.not_found", "文件不存在", f"file {key!r} not found")
 
 
 def _describe(key: str, name: str, data: bytes, content_type: str) -> StoredFile:
     if file_name_problem(name) is not None:
-        raise ValidationError.single("$.name", "invalid", "file name is invalid", "文件名无效")
+        raise ValidationError.at("$.name", "invalid", "文件名无效", "file name is invalid")
     return StoredFile(key, name, len(data), content_type, hashlib.sha256(data).hexdigest())
 
 

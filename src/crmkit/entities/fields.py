@@ -113,9 +113,10 @@ def bookkeeping_fields(kind: str, start: int) -> tuple[FieldDefinition, ...]:
 
 
 class FieldValueError(ValueError):
-    """Raised by a field type's validator: a stable ``code`` plus English and Chinese text."""
+    """Raised by a field type's validator: a stable ``code`` plus Chinese and English text, in
+    that order (as every crmkit error)."""
 
-    def __init__(self, code: str, message_en: str, message_zh: str) -> None:
+    def __init__(self, code: str, message_zh: str, message_en: str) -> None:
         super().__init__(message_en)
         self.code = code
         self.message_en = message_en

@@ -31,25 +31,26 @@ from crmkit.entities.approvals import (
 from crmkit.errors import FieldError, ValidationError
 
 _MESSAGES: dict[str, tuple[str, str]] = {
-    "flow.no_kind": ("the flow has no record kind", "审批流未指定业务类型"),
-    "flow.no_start": ("the flow has no start node", "审批流没有开始节点"),
-    "flow.empty_id": ("the node has no id", "节点缺少编号"),
-    "flow.duplicate_node": ("another node has the same id", "节点编号重复"),
-    "flow.unknown_node": ("no node of the flow has this id", "指向的节点不存在"),
-    "flow.unreachable": ("the node cannot be reached from the start", "节点无法从开始节点到达"),
-    "flow.cycle": ("this link closes a cycle", "该连线形成了循环"),
-    "flow.no_branches": ("the condition node has no branches", "条件节点没有分支"),
-    "flow.no_conditions": ("the branch has no conditions", "分支没有条件"),
-    "flow.bad_condition": ("the condition is incomplete", "条件不完整"),
-    "flow.bad_mode": ("this approver source does not allow this mode",
-                      "该审批人类型不支持此审批方式"),
-    "flow.empty_approvers": ("the node names no approver", "节点未指定审批人"),
-    "flow.duplicate_approvers": ("an approver is named twice", "审批人重复"),
-    "flow.bad_level": (f"the level must be 1..{MAX_SUPERVISOR_LEVEL}",
-                       f"主管层级须为 1..{MAX_SUPERVISOR_LEVEL}"),
-    "flow.no_admins": ("the admin no-approver policy names no admin", "未指定转交的管理员"),
-    "flow.bad_value": ("a condition value must be text, a finite number, a boolean or a short "
-                       "list of those", "条件值须为文本、有限数字、布尔值或由它们组成的短列表"),
+    "flow.no_kind": ("审批流未指定业务类型", "the flow has no record kind"),
+    "flow.no_start": ("审批流没有开始节点", "the flow has no start node"),
+    "flow.empty_id": ("节点缺少编号", "the node has no id"),
+    "flow.duplicate_node": ("节点编号重复", "another node has the same id"),
+    "flow.unknown_node": ("指向的节点不存在", "no node of the flow has this id"),
+    "flow.unreachable": ("节点无法从开始节点到达", "the node cannot be reached from the start"),
+    "flow.cycle": ("该连线形成了循环", "this link closes a cycle"),
+    "flow.no_branches": ("条件节点没有分支", "the condition node has no branches"),
+    "flow.no_conditions": ("分支没有条件", "the branch has no conditions"),
+    "flow.bad_condition": ("条件不完整", "the condition is incomplete"),
+    "flow.bad_mode": ("该审批人类型不支持此审批方式",
+                      "this approver source does not allow this mode"),
+    "flow.empty_approvers": ("节点未指定审批人", "the node names no approver"),
+    "flow.duplicate_approvers": ("审批人重复", "an approver is named twice"),
+    "flow.bad_level": (f"主管层级须为 1..{MAX_SUPERVISOR_LEVEL}",
+                       f"the level must be 1..{MAX_SUPERVISOR_LEVEL}"),
+    "flow.no_admins": ("未指定转交的管理员", "the admin no-approver policy names no admin"),
+    "flow.bad_value": ("条件值须为文本、有限数字、布尔值或由它们组成的短列表",
+                       "a condition value must be text, a finite number, a boolean or a short "
+                       "list of those"),
 }
 MAX_VALUE_ITEMS = 100
 MAX_VALUE_TEXT = 200
@@ -57,8 +58,7 @@ MAX_VALUE_INT = 10**18
 
 
 def _problem(path: str, code: str) -> FieldError:
-    en, zh = _MESSAGES[code]
-    return FieldError(path, code, zh, en)
+    return FieldError(path, code, *_MESSAGES[code])
 
 
 def _pointers(node: FlowNode, at: str) -> Iterator[tuple[str, str | None]]:

@@ -206,9 +206,10 @@ def submit(
             steps.append(ApprovalStep(node.id, ApprovalMode.ANY, admins, by_admin=True))
         else:
             raise RuleViolation(
-                f"nobody can approve step {node.id!r}: no approver and no active admin",
+                "approval.no_approver",
                 f"节点 {node.id!r} 没有审批人，也没有可用的管理员",
-                code="approval.no_approver", details={"node_id": node.id})
+                f"nobody can approve step {node.id!r}: no approver and no active admin",
+                details={"node_id": node.id})
     if not steps:
         return attrs.evolve(base, status=ApprovalStatus.APPROVED, finished_at=now,
                             history=tuple(history))
@@ -234,15 +235,15 @@ def newly_waiting(before: ApprovalInstance | None, after: ApprovalInstance) -> f
 
 def _bad_status(instance: ApprovalInstance, action: ApprovalAction) -> RuleViolation:
     return RuleViolation(
-        f"cannot {action.value} an approval that is {instance.status.value}",
+        "approval.bad_status",
         f"当前审批状态（{instance.status.value}）不允许此操作（{action.value}）",
-        code="approval.bad_status",
+        f"cannot {action.value} an approval that is {instance.status.value}",
         details={"status": instance.status.value, "action": action.value})
 
 
 def _not_submitter(instance: ApprovalInstance) -> PermissionDenied:
-    return PermissionDenied("only the submitter may do this", "只有提交人可以执行此操作",
-                            code="approval.not_submitter",
+    return PermissionDenied("approval.not_submitter", "只有提交人可以执行此操作",
+                            "only the submitter may do this",
                             details={"submitter_id": instance.submitter_id})
 
 
@@ -282,31 +283,33 @@ def act(
         _check_resubmit(instance, actor_id)
         if instance.resubmit_from is ResubmitFrom.FIRST or submitter_approves(instance):
             raise RuleViolation(
-                "this flow resubmits from the first node: use resubmit() with the flow",
+                "approval.resubmit_from_first",
                 "该审批流从第一个节点重新提交，需重新解析审批人",
-                code="approval.resubmit_from_first")
+                "this flow resubmits from the first node: use resubmit() with the flow")
         steps = list(instance.steps)
         steps[instance.current] = attrs.evolve(
             steps[instance.current], approved_by=(), rejected_by=None, comment="")
         return _done(instance, _at_step(event, instance), steps=tuple(steps),
                      status=_running_status(steps), submitted_at=now, finished_at=None)
     if action not in (ApprovalAction.APPROVE, ApprovalAction.REJECT):
-        raise RuleViolation(f"{action.value} is not an action on a submitted approval",
-                            f"不支持的审批操作：{action.value}", code="approval.bad_action")
+        raise RuleViolation("approval.bad_action",
+                            f"不支持的审批操作：{action.value}",
+                            f"{action.value} is not an action on a submitted approval")
     step = instance.current_step
     if not status.running or step is None:
         raise _bad_status(instance, action)
     if actor_id not in step.waiting_for:
         raise PermissionDenied(
+            "approval.not_your_turn",
+            "您不是当前步骤的审批人，或尚未轮到 / 已处理",
             "you are not an approver of the current step, or not yet / no longer",
-            "您不是当前步骤的审批人，或尚未轮到 / 已处理", code="approval.not_your_turn",
             details={"step": instance.current, "waiting_for": list(step.waiting_for)})
     event = _at_step(event, instance)
     steps = list(instance.steps)
     if action is ApprovalAction.REJECT:
         if not comment.strip():
-            raise ValidationError.single("$.comment", "approval.comment_required",
-                                         "a rejection needs a comment", "拒绝时须填写意见")
+            raise ValidationError.at("$.comment", "approval.comment_required",
+                                     "拒绝时须填写意见", "a rejection needs a comment")
         steps[instance.current] = attrs.evolve(step, rejected_by=actor_id, comment=comment)
         return _done(instance, event, steps=tuple(steps), status=ApprovalStatus.REJECTED,
                      finished_at=now)
@@ -364,8 +367,8 @@ def resubmit(
     if instance.resubmit_from is ResubmitFrom.REJECTING and not submitter_approves(instance):
         return act(instance, actor_id, ApprovalAction.RESUBMIT, now=now, comment=comment)
     if flow.id != instance.flow_id:
-        raise RuleViolation("this is not the flow of the approval", "不是该审批所用的审批流",
-                            code="approval.wrong_flow")
+        raise RuleViolation("approval.wrong_flow", "不是该审批所用的审批流",
+                            "this is not the flow of the approval")
     fresh = submit(flow, record_values, instance.submitter_id, org, record_id=instance.record_id,
                    instance_id=instance.id, now=now, role_holders=role_holders,
                    submitter_role_ids=submitter_role_ids, chosen=chosen,
@@ -397,20 +400,21 @@ def transfer(
     if not instance.status.running or step is None:
         raise _bad_status(instance, ApprovalAction.TRANSFER)
     if from_user_id not in step.waiting_for:
-        raise PermissionDenied("that user is not waited for at the current step",
-                               "该用户不是当前步骤待审批的人", code="approval.not_your_turn",
+        raise PermissionDenied("approval.not_your_turn",
+                               "该用户不是当前步骤待审批的人",
+                               "that user is not waited for at the current step",
                                details={"waiting_for": list(step.waiting_for)})
     if to_user_id == instance.submitter_id:
-        raise ValidationError.single("$.to_user_id", "approval.self_approver",
-                                     "the submitter cannot approve their own submission",
-                                     "不能转交给提交人本人")
+        raise ValidationError.at("$.to_user_id", "approval.self_approver",
+                                 "不能转交给提交人本人",
+                                 "the submitter cannot approve their own submission")
     unknown = known_user_ids is not None and to_user_id not in known_user_ids
     elsewhere = any(to_user_id in s.approver_ids for s in instance.steps)
     if unknown or to_user_id in disabled_user_ids or elsewhere:
-        raise ValidationError.single("$.to_user_id", "approval.bad_approver",
-                                     "the new approver is unknown, disabled or already an "
-                                     "approver of this approval",
-                                     "新审批人不存在、已停用或已是本审批的审批人")
+        raise ValidationError.at("$.to_user_id", "approval.bad_approver",
+                                 "新审批人不存在、已停用或已是本审批的审批人",
+                                 "the new approver is unknown, disabled or already an "
+                                 "approver of this approval")
     approvers = tuple(to_user_id if u == from_user_id else u for u in step.approver_ids)
     steps = list(instance.steps)
     steps[instance.current] = attrs.evolve(step, approver_ids=approvers)

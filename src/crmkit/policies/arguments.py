@@ -28,6 +28,7 @@ from decimal import Decimal
 import attrs
 
 from crmkit.errors import FieldError
+from crmkit.policies.validation import field_error
 
 __all__ = [
     "FIRST_DAY",
@@ -55,24 +56,23 @@ _ID = re.compile(r"^[^\s\x00-\x1f\x7f\ud800-\udfff]{1,64}$")
 _BAD_TEXT = re.compile(r"[\x00\ud800-\udfff]")
 
 _MESSAGES: dict[str, tuple[str, str]] = {
-    "format.text": ("must not contain NUL characters or lone surrogates",
-                    "不能包含空字符（NUL）或孤立代理字符"),
-    "range.max": ("is too large", "超出允许的最大值"),
-    "range.min": ("is too small", "低于允许的最小值"),
-    "format.decimal": ("must be a finite number (no NaN or infinity)",
-                       "必须是有限的数字（不能是 NaN 或无穷大）"),
-    "format.datetime": ("must be a date-time with a timezone", "必须是带时区的时间"),
-    "too_deep": (f"is nested too deeply (max {MAX_DEPTH} levels)",
-                 f"嵌套层数过多（最多 {MAX_DEPTH} 层）"),
-    "too_long": (f"holds too many values (max {MAX_NODES})",
-                 f"包含的值过多（最多 {MAX_NODES} 个）"),
+    "format.text": ("不能包含空字符（NUL）或孤立代理字符",
+                    "must not contain NUL characters or lone surrogates"),
+    "range.max": ("超出允许的最大值", "is too large"),
+    "range.min": ("低于允许的最小值", "is too small"),
+    "format.decimal": ("必须是有限的数字（不能是 NaN 或无穷大）",
+                       "must be a finite number (no NaN or infinity)"),
+    "format.datetime": ("必须是带时区的时间", "must be a date-time with a timezone"),
+    "too_deep": (f"嵌套层数过多（最多 {MAX_DEPTH} 层）",
+                 f"is nested too deeply (max {MAX_DEPTH} levels)"),
+    "too_long": (f"包含的值过多（最多 {MAX_NODES} 个）",
+                 f"holds too many values (max {MAX_NODES})"),
 }
 
 
 def problem(path: str, code: str) -> FieldError:
     """A FieldError at ``path`` with this module's message for ``code``."""
-    en, zh = _MESSAGES[code]
-    return FieldError(path, code, f"{path} {zh}", f"{path} {en}")
+    return field_error(path, code, messages=_MESSAGES)
 
 
 def is_id(value: object) -> bool:

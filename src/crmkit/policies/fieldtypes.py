@@ -105,7 +105,7 @@ def is_empty(value: JSONValue) -> bool:
 
 
 def _type_error(expected_en: str, expected_zh: str) -> FieldValueError:
-    return FieldValueError("type", f"must be {expected_en}", f"应为{expected_zh}")
+    return FieldValueError("type", f"应为{expected_zh}", f"must be {expected_en}")
 
 
 def _require_str(raw: JSONValue) -> str:
@@ -132,15 +132,15 @@ def _require_str_list(raw: JSONValue) -> list[str]:
     if len(raw) > MAX_LIST_ITEMS:
         raise FieldValueError(
             "too_long",
-            f"has too many items (max {MAX_LIST_ITEMS})",
             f"项数过多（最多 {MAX_LIST_ITEMS} 项）",
+            f"has too many items (max {MAX_LIST_ITEMS})",
         )
     if len(set(raw)) != len(raw):
         duplicates = sorted(item for item, count in Counter(raw).items() if count > 1)
         raise FieldValueError(
             "duplicate",
-            f"lists {', '.join(duplicates)} more than once",
             f"包含重复项：{'、'.join(duplicates)}",
+            f"lists {', '.join(duplicates)} more than once",
         )
     return list(raw)
 
@@ -152,8 +152,8 @@ def _bound(text: str | None) -> Decimal | None:
     if not isinstance(text, str) or not _DECIMAL.fullmatch(text):
         raise FieldValueError(
             "definition.invalid",
-            f"cannot be checked: the field's min/max {text!r} is not a number",
             f"无法校验：字段的最小/最大值 {text!r} 不是数字",
+            f"cannot be checked: the field's min/max {text!r} is not a number",
         )
     return Decimal(text)
 
@@ -161,17 +161,17 @@ def _bound(text: str | None) -> Decimal | None:
 def _check_range(value: Decimal | int, definition: FieldDefinition) -> None:
     low, high = _bound(definition.min_value), _bound(definition.max_value)
     if low is not None and value < low:
-        raise FieldValueError("range.min", f"must be at least {low}", f"不能小于 {low}")
+        raise FieldValueError("range.min", f"不能小于 {low}", f"must be at least {low}")
     if high is not None and value > high:
-        raise FieldValueError("range.max", f"must be at most {high}", f"不能大于 {high}")
+        raise FieldValueError("range.max", f"不能大于 {high}", f"must be at most {high}")
 
 
 def _check_length(value: str, limit: int) -> None:
     if len(value) > limit:
         raise FieldValueError(
             "too_long",
-            f"is too long (max {limit} characters)",
             f"超出最大长度（最多 {limit} 个字符）",
+            f"is too long (max {limit} characters)",
         )
 
 
@@ -183,8 +183,8 @@ def _text(default_max: int) -> Validator:
         value = _require_str(raw).strip()
         if has_bad_text(value):
             raise FieldValueError(
-                "format.text", "must not contain NUL characters or lone surrogates",
-                "不能包含空字符（NUL）或孤立代理字符",
+                "format.text", "不能包含空字符（NUL）或孤立代理字符",
+                "must not contain NUL characters or lone surrogates",
             )
         _check_length(value, definition.max_length or default_max)
         return value
@@ -198,7 +198,7 @@ def _integer(raw: JSONValue, definition: FieldDefinition) -> JSONValue:
     if not -MAX_INTEGER <= raw <= MAX_INTEGER:
         code = "range.max" if raw > 0 else "range.min"
         raise FieldValueError(
-            code, f"must be within ±{MAX_INTEGER}", f"超出可存储的范围（±{MAX_INTEGER}）"
+            code, f"超出可存储的范围（±{MAX_INTEGER}）", f"must be within ±{MAX_INTEGER}"
         )
     _check_range(raw, definition)
     return raw
@@ -206,7 +206,7 @@ def _integer(raw: JSONValue, definition: FieldDefinition) -> JSONValue:
 
 def _to_decimal(raw: JSONValue) -> Decimal:
     bad_format = FieldValueError(
-        "format.decimal", "is not a decimal number like 12.50", "不是有效的数字（例如 12.50）"
+        "format.decimal", "不是有效的数字（例如 12.50）", "is not a decimal number like 12.50"
     )
     if type(raw) is int:
         return Decimal(raw)
@@ -228,8 +228,8 @@ def _decimal(raw: JSONValue, definition: FieldDefinition) -> JSONValue:
         code = "range.max" if value > 0 else "range.min"
         raise FieldValueError(
             code,
-            f"must have at most {MAX_DECIMAL_DIGITS} integer digits",
             f"整数部分最多 {MAX_DECIMAL_DIGITS} 位",
+            f"must have at most {MAX_DECIMAL_DIGITS} integer digits",
         )
     places = DEFAULT_PRECISION if definition.precision is None else definition.precision
     quantum = Decimal(1).scaleb(-places)
@@ -240,8 +240,8 @@ def _decimal(raw: JSONValue, definition: FieldDefinition) -> JSONValue:
     if stored is None or stored != value:
         raise FieldValueError(
             "decimal.precision",
-            f"has more than {places} decimal places",
             f"小数位数不能超过 {places} 位",
+            f"has more than {places} decimal places",
         )
     _check_range(stored, definition)
     if stored.is_zero():
@@ -251,8 +251,8 @@ def _decimal(raw: JSONValue, definition: FieldDefinition) -> JSONValue:
 
 def _out_of_range(code: str) -> FieldValueError:
     return FieldValueError(
-        code, f"must lie between {FIRST_DAY} and {LAST_DAY}",
-        f"必须在 {FIRST_DAY} 与 {LAST_DAY} 之间",
+        code, f"必须在 {FIRST_DAY} 与 {LAST_DAY} 之间",
+        f"must lie between {FIRST_DAY} and {LAST_DAY}",
     )
 
 
@@ -267,7 +267,7 @@ def _date(raw: JSONValue, definition: FieldDefinition) -> JSONValue:
             day = date.fromisoformat(value)
         except ValueError:
             raise FieldValueError(
-                "format.date", "is not a date like 2024-05-01", "不是有效的日期（例如 2024-05-01）"
+                "format.date", "不是有效的日期（例如 2024-05-01）", "is not a date like 2024-05-01"
             ) from None
     if not date_in_range(day):
         raise _out_of_range("range.min" if day < FIRST_DAY else "range.max")
@@ -277,8 +277,8 @@ def _date(raw: JSONValue, definition: FieldDefinition) -> JSONValue:
 def _datetime(raw: JSONValue, definition: FieldDefinition) -> JSONValue:
     bad = FieldValueError(
         "format.datetime",
-        "is not a date-time with a timezone like 2024-05-01T09:30:00+08:00",
         "不是带时区的有效时间（例如 2024-05-01T09:30:00+08:00）",
+        "is not a date-time with a timezone like 2024-05-01T09:30:00+08:00",
     )
     if isinstance(raw, datetime):
         parsed = raw
@@ -306,7 +306,7 @@ def _boolean(raw: JSONValue, definition: FieldDefinition) -> JSONValue:
 
 def _not_an_option(value: str, definition: FieldDefinition) -> FieldValueError:
     return FieldValueError(
-        "option", f"{value!r} is not one of the options", f"“{value}”不是可选项"
+        "option", f"“{value}”不是可选项", f"{value!r} is not one of the options"
     )
 
 
@@ -330,7 +330,7 @@ def _mobile(raw: JSONValue, definition: FieldDefinition) -> JSONValue:
     normalised = normalize_mobile(_require_str(raw))
     if normalised is None:
         raise FieldValueError(
-            "format.mobile", "is not a valid mainland China mobile number", "不是有效的手机号"
+            "format.mobile", "不是有效的手机号", "is not a valid mainland China mobile number"
         )
     return normalised
 
@@ -340,8 +340,8 @@ def _phone(raw: JSONValue, definition: FieldDefinition) -> JSONValue:
     if not _PHONE.fullmatch(value) or sum(ch in "0123456789" for ch in value) < 5:
         raise FieldValueError(
             "format.phone",
-            "is not a phone number (digits, spaces, dashes, parentheses; e.g. 010-12345678)",
             "不是有效的电话号码（数字、空格、横线、括号，例如 010-12345678）",
+            "is not a phone number (digits, spaces, dashes, parentheses; e.g. 010-12345678)",
         )
     return value
 
@@ -350,7 +350,7 @@ def _email(raw: JSONValue, definition: FieldDefinition) -> JSONValue:
     value = plain(_require_str(raw))
     # is_valid_email's "$" also matches before a trailing newline: refuse whitespace here
     if any(ch.isspace() for ch in value) or not is_valid_email(value):
-        raise FieldValueError("format.email", "is not a valid email address", "不是有效的邮箱地址")
+        raise FieldValueError("format.email", "不是有效的邮箱地址", "is not a valid email address")
     return value
 
 
@@ -359,8 +359,8 @@ def _url(raw: JSONValue, definition: FieldDefinition) -> JSONValue:
     _check_length(value, URL_MAX_LENGTH)
     bad = FieldValueError(
         "format.url",
-        "is not an http(s) address like https://example.com",
         "不是有效的网址（例如 https://example.com）",
+        "is not an http(s) address like https://example.com",
     )
     if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value):
         raise bad
@@ -381,13 +381,13 @@ def _id_number(raw: JSONValue, definition: FieldDefinition) -> JSONValue:
     if not _ID_NUMBER.fullmatch(value):
         raise FieldValueError(
             "format.id_number",
-            "is not an ID number (17 digits and a digit or X)",
             "不是有效的身份证号（17 位数字加一位数字或 X）",
+            "is not an ID number (17 digits and a digit or X)",
         )
     total = sum(int(digit) * weight for digit, weight in zip(value, _ID_WEIGHTS, strict=False))
     if _ID_CHECK[total % 11] != value[17]:
         raise FieldValueError(
-            "checksum.id_number", "has a wrong check character", "校验位不正确"
+            "checksum.id_number", "校验位不正确", "has a wrong check character"
         )
     return value
 
@@ -397,8 +397,8 @@ def _identifier(raw: JSONValue) -> str:
     if not is_id(value):
         raise FieldValueError(
             "format.id",
-            f"is not an id (1–{ID_MAX_LENGTH} characters, no spaces)",
             f"不是有效的 ID（1–{ID_MAX_LENGTH} 个字符，不含空白）",
+            f"is not an id (1–{ID_MAX_LENGTH} characters, no spaces)",
         )
     return value
 
@@ -482,7 +482,7 @@ def definition_problems(
     definition: FieldDefinition, field_type: FieldType
 ) -> list[tuple[str, str, str, str]]:
     """What is wrong with a definition's settings for its type, as
-    ``(attribute, code, message_en, message_zh)``; empty when it is usable.
+    ``(attribute, code, message_zh, message_en)``; empty when it is usable.
 
     Checks options (present and distinct where the type needs them), precision (0–10), min/max
     (decimal strings, min ≤ max), max length (positive) and, for ``record``, the referenced kind.
@@ -492,23 +492,23 @@ def definition_problems(
     options: Sequence[str] = definition.options
     if field_type.options_required and not options:
         problems.append(
-            ("options", "options.missing", "needs at least one option", "至少需要一个选项")
+            ("options", "options.missing", "至少需要一个选项", "needs at least one option")
         )
     if len(set(options)) != len(options):
-        problems.append(("options", "options.duplicate", "lists an option twice", "选项重复"))
+        problems.append(("options", "options.duplicate", "选项重复", "lists an option twice"))
     if any(not isinstance(o, str) or not o.strip() for o in options):
-        problems.append(("options", "options.blank", "has a blank option", "存在空白选项"))
+        problems.append(("options", "options.blank", "存在空白选项", "has a blank option"))
     if definition.precision is not None and not 0 <= definition.precision <= MAX_PRECISION:
         problems.append(
             (
                 "precision",
                 "precision.range",
-                f"must be between 0 and {MAX_PRECISION}",
                 f"小数位数应在 0 到 {MAX_PRECISION} 之间",
+                f"must be between 0 and {MAX_PRECISION}",
             )
         )
     if definition.max_length is not None and definition.max_length < 1:
-        problems.append(("max_length", "max_length.range", "must be positive", "必须大于 0"))
+        problems.append(("max_length", "max_length.range", "必须大于 0", "must be positive"))
     bounds: dict[str, Decimal] = {}
     for attribute in ("min_value", "max_value"):
         text = getattr(definition, attribute)
@@ -516,21 +516,21 @@ def definition_problems(
             continue
         if not isinstance(text, str) or not _DECIMAL.fullmatch(text):
             problems.append(
-                (attribute, "format.decimal", "is not a decimal number", "不是有效的数字")
+                (attribute, "format.decimal", "不是有效的数字", "is not a decimal number")
             )
         else:
             bounds[attribute] = Decimal(text)
     if len(bounds) == 2 and bounds["min_value"] > bounds["max_value"]:
         problems.append(
-            ("max_value", "range.order", "is below the minimum", "不能小于最小值")
+            ("max_value", "range.order", "不能小于最小值", "is below the minimum")
         )
     if field_type.name == "record" and not definition.reference_kind:
         problems.append(
             (
                 "reference_kind",
                 "required",
-                "is required for a record reference",
                 "关联记录字段必须指定记录类型",
+                "is required for a record reference",
             )
         )
     return problems

@@ -29,9 +29,9 @@ def check_department_parent(
     """Moving ``department_id`` under ``new_parent_id`` must not put it below itself."""
     if _reaches(new_parent_id, department_id, parents.get):
         raise RuleViolation(
-            "a department cannot be moved under itself or its own sub-department",
+            "org.department_cycle",
             "部门不能移动到自身或其下级部门之下",
-            code="org.department_cycle",
+            "a department cannot be moved under itself or its own sub-department",
         )
 
 
@@ -41,9 +41,9 @@ def check_supervisor(
     """A user's direct supervisor (直属上级) must not be the user or anyone below them."""
     if supervisor_id is not None and _reaches(supervisor_id, user_id, supervisors.get):
         raise RuleViolation(
-            "a user cannot report to themselves or to one of their subordinates",
+            "org.supervisor_cycle",
             "直属上级不能是本人或其下属",
-            code="org.supervisor_cycle",
+            "a user cannot report to themselves or to one of their subordinates",
         )
 
 
@@ -61,9 +61,9 @@ def check_super_admin_kept(holders_after: set[str]) -> None:
     """At least one active user must hold 超级管理员 after any change."""
     if not holders_after:
         raise RuleViolation(
-            "the last active super administrator cannot be removed or disabled",
+            "org.last_super_admin",
             "至少需要保留一名启用状态的超级管理员",
-            code="org.last_super_admin",
+            "the last active super administrator cannot be removed or disabled",
         )
 
 

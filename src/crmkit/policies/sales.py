@@ -118,18 +118,19 @@ def next_stage(
     in_progress = status is OpportunityStatus.IN_PROGRESS
     if move is StageMove.REOPEN:
         if in_progress:
-            raise RuleViolation("the opportunity has not ended", "商机尚未结束",
-                                code="opportunity.not_closed")
+            raise RuleViolation("opportunity.not_closed", "商机尚未结束",
+                                "the opportunity has not ended")
         if target is None:
             target = stage_id if stage_id in stage_ids else (stage_ids[0] if stage_ids else None)
     elif not in_progress:
-        raise RuleViolation("the opportunity has already ended", "商机已结束",
-                            code="opportunity.closed")
+        raise RuleViolation("opportunity.closed", "商机已结束",
+                            "the opportunity has already ended")
     if move in _ENDINGS:
         return stage_id, _ENDINGS[move]
     if target is None or target not in stage_ids:
-        raise RuleViolation("the stage is not part of the opportunity's stage group",
-                            "该阶段不属于商机所在的商机组", code="opportunity.unknown_stage")
+        raise RuleViolation("opportunity.unknown_stage",
+                            "该阶段不属于商机所在的商机组",
+                            "the stage is not part of the opportunity's stage group")
     return target, OpportunityStatus.IN_PROGRESS
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from crmkit.errors import FieldError, ValidationError
 
@@ -10,26 +11,35 @@ _MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$")
 
 MESSAGES: dict[str, tuple[str, str]] = {
-    "required": ("is required", "必填"),
-    "blank": ("must not be blank", "不能为空"),
-    "too_long": ("is too long", "超出最大长度"),
-    "format.mobile": ("is not a valid mainland China mobile number", "不是有效的手机号"),
-    "format.email": ("is not a valid email address", "不是有效的邮箱地址"),
-    "not_found": ("refers to something that does not exist", "引用的对象不存在"),
-    "unique": ("is already taken", "已被占用"),
-    "type": ("has the wrong type", "类型错误"),
-    "unknown_field": ("is not a known field", "不是可识别的字段"),
-    "invalid": ("is invalid", "取值无效"),
-    "format.id": ("is not an id (1–64 characters, no spaces or control characters)",
-                  "不是有效的 ID（1–64 个字符，不含空白或控制字符）"),
-    "password.too_short": ("must have at least 8 characters", "密码至少 8 位"),
-    "followup.in_future": ("must not be in the future (5 minutes of clock skew allowed)",
-                           "不能晚于当前时间（允许 5 分钟误差）"),
+    "required": ("必填", "is required"),
+    "blank": ("不能为空", "must not be blank"),
+    "too_long": ("超出最大长度", "is too long"),
+    "format.mobile": ("不是有效的手机号", "is not a valid mainland China mobile number"),
+    "format.email": ("不是有效的邮箱地址", "is not a valid email address"),
+    "not_found": ("引用的对象不存在", "refers to something that does not exist"),
+    "unique": ("已被占用", "is already taken"),
+    "type": ("类型错误", "has the wrong type"),
+    "unknown_field": ("不是可识别的字段", "is not a known field"),
+    "invalid": ("取值无效", "is invalid"),
+    "format.id": ("不是有效的 ID（1–64 个字符，不含空白或控制字符）",
+                  "is not an id (1–64 characters, no spaces or control characters)"),
+    "password.too_short": ("密码至少 8 位", "must have at least 8 characters"),
+    "followup.in_future": ("不能晚于当前时间（允许 5 分钟误差）",
+                           "must not be in the future (5 minutes of clock skew allowed)"),
     "file.name_invalid": (
-        "must not contain slashes, control characters or bidirectional overrides",
         "不能包含斜杠、控制字符或双向文本控制符",
+        "must not contain slashes, control characters or bidirectional overrides",
     ),
 }
+
+
+def field_error(path: str, code: str, detail: str = "", *,
+                messages: Mapping[str, tuple[str, str]] = MESSAGES) -> FieldError:
+    """A FieldError at ``path`` with the catalogued Chinese and English messages for ``code``
+    (``messages`` maps a code to ``(zh, en)``; an uncatalogued code stands for itself), the
+    path in front and ``detail`` after: ``$.name 必填`` / ``$.name is required``."""
+    zh, en = messages.get(code, (code, code))
+    return FieldError(path, code, f"{path} {zh}{detail}", f"{path} {en}{detail}")
 
 
 FILE_NAME_MAX = 255
@@ -95,8 +105,8 @@ class Problems:
     def __init__(self) -> None:
         self.errors: list[FieldError] = []
 
-    def add(self, path: str, code: str, detail_en: str = "", detail_zh: str = "") -> None:
-        en, zh = MESSAGES.get(code, (code, code))
+    def add(self, path: str, code: str, detail_zh: str = "", detail_en: str = "") -> None:
+        zh, en = MESSAGES.get(code, (code, code))
         self.errors.append(
             FieldError(path, code, f"{path} {zh}{detail_zh}", f"{path} {en}{detail_en}")
         )
@@ -110,7 +120,7 @@ class Problems:
         if required and not value.strip():
             self.add(path, "blank")
         elif len(value) > max_length:
-            self.add(path, "too_long", f" (max {max_length})", f"（最多 {max_length}）")
+            self.add(path, "too_long", f"（最多 {max_length}）", f" (max {max_length})")
 
     def raise_if_any(self) -> None:
         if self.errors:

@@ -79,8 +79,8 @@ class ApprovalFlows(ApprovalKinds):
         with self._rt.operation(actor, Module.APPROVALS, Operation.APPROVE_CONFIG) as op:
             old = op.uow.approvals.flow(payload.kind)
             if expected_version is not None and (old is None or old.version != expected_version):
-                raise Conflict("the flow was changed by someone else", "审批流已被他人修改",
-                               code="version_conflict")
+                raise Conflict("version_conflict", "审批流已被他人修改",
+                               "the flow was changed by someone else")
             flow = ApprovalFlow(
                 id=old.id if old is not None else self._rt.ids.new_id(), kind=payload.kind,
                 name=payload.name.strip(), nodes=payload.nodes, start=payload.start,
@@ -166,6 +166,6 @@ class ApprovalFlows(ApprovalKinds):
     def _flow(op: Op, kind: str) -> ApprovalFlow:
         flow = op.uow.approvals.flow(kind)
         if flow is None:
-            raise NotFound(f"no approval flow for {kind}", "该业务类型没有审批流",
-                           code="approval_flow.not_found")
+            raise NotFound("approval_flow.not_found", "该业务类型没有审批流",
+                           f"no approval flow for {kind}")
         return flow

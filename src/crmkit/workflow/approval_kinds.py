@@ -72,27 +72,27 @@ class ApprovalKinds:
         change, inside the transaction."""
         if fields is not None and (isinstance(fields, str) or not all(
                 isinstance(f, str) and f for f in fields)):
-            raise ValidationError.single("$.fields", "type", "must be a list of field names",
-                                         "须为字段名列表")
+            raise ValidationError.at("$.fields", "type", "须为字段名列表",
+                                     "must be a list of field names")
         if isinstance(kind, ApprovalKind) and fields is not None:
-            raise ValidationError.single("$.fields", "invalid",
-                                         "give fields inside the ApprovalKind",
-                                         "请在 ApprovalKind 中给出字段")
+            raise ValidationError.at("$.fields", "invalid",
+                                     "请在 ApprovalKind 中给出字段",
+                                     "give fields inside the ApprovalKind")
         declared = frozenset(fields) if fields is not None else None
         entry = kind if isinstance(kind, ApprovalKind) else ApprovalKind(
             kind, label_zh or kind, label_en or kind, react=react,
             field_names=(lambda op: declared) if declared is not None else None)
         if not entry.kind or entry.kind in self._kinds:
-            raise ValidationError.single("$.kind", "approval.kind_taken",
-                                         "the kind is empty or taken", "业务类型为空或已注册")
+            raise ValidationError.at("$.kind", "approval.kind_taken",
+                                     "业务类型为空或已注册", "the kind is empty or taken")
         self._kinds[entry.kind] = entry
         return entry
 
     def _kind(self, kind: str) -> ApprovalKind:
         entry = self._kinds.get(kind) if isinstance(kind, str) else None
         if entry is None:
-            raise ValidationError.single("$.kind", "approval.unknown_kind",
-                                         "no approvals for this kind", "该业务类型没有审批")
+            raise ValidationError.at("$.kind", "approval.unknown_kind",
+                                     "该业务类型没有审批", "no approvals for this kind")
         return entry
 
     @property

@@ -55,15 +55,15 @@ RECORD_ID_MAX = 64
 
 def _comment(comment: str) -> str:
     if not isinstance(comment, str) or len(comment) > COMMENT_MAX or "\x00" in comment:
-        raise ValidationError.single("$.comment", "approval.bad_comment",
-                                     f"the comment must be text of at most {COMMENT_MAX} "
-                                     "characters",
-                                     f"意见须为不超过 {COMMENT_MAX} 字的文本")
+        raise ValidationError.at("$.comment", "approval.bad_comment",
+                                 f"意见须为不超过 {COMMENT_MAX} 字的文本",
+                                 f"the comment must be text of at most {COMMENT_MAX} "
+                                 "characters")
     return comment.strip()
 
 
 def _no_approval() -> NotFound:
-    return NotFound("no approval for this record", "该记录没有审批", code="approval.not_found")
+    return NotFound("approval.not_found", "该记录没有审批", "no approval for this record")
 
 
 def _chosen(chosen: Mapping[str, Sequence[str]] | None) -> dict[str, tuple[str, ...]]:
@@ -73,8 +73,8 @@ def _chosen(chosen: Mapping[str, Sequence[str]] | None) -> dict[str, tuple[str, 
             isinstance(k, str) and isinstance(v, list | tuple) and all(isinstance(u, str)
                                                                     for u in v)
             for k, v in chosen.items()):
-        raise ValidationError.single("$.chosen", "type", "must map node ids to lists of user ids",
-                                     "须为 节点编号 → 用户编号列表")
+        raise ValidationError.at("$.chosen", "type", "须为 节点编号 → 用户编号列表",
+                                 "must map node ids to lists of user ids")
     return {k: tuple(v) for k, v in chosen.items()}
 
 
@@ -209,7 +209,7 @@ class ApprovalService(ApprovalFlows):
         if values is None:
             return {}
         if not isinstance(values, Mapping):
-            raise ValidationError.single("$.values", "type", "must be an object", "须为对象")
+            raise ValidationError.at("$.values", "type", "须为对象", "must be an object")
         known = entry.field_names(op) if entry.field_names is not None else None
         errors = [FieldError(f"$.values.{key}", "unknown_field", "没有这个字段", "no such field")
                   for key in values if known is not None and key not in known]
@@ -265,9 +265,9 @@ class ApprovalService(ApprovalFlows):
                 Module.APPROVALS, Operation.APPROVE_CONFIG)
             found = self._instance(op, entry, record_id, trusted=admin)
             if me != from_user_id and not admin:
-                raise PermissionDenied("only the approver or an approval admin transfers",
+                raise PermissionDenied("approval.not_transferable",
                                        "只有审批人本人或审批管理员可以转交",
-                                       code="approval.not_transferable")
+                                       "only the approver or an approval admin transfers")
             record = self._load(op, entry, record_id, for_edit=False, check=False)
             after = engine.transfer(found, me, from_user_id, to_user_id, now=op.now,
                                     comment=note, disabled_user_ids=self._disabled(op),
@@ -296,8 +296,8 @@ class ApprovalService(ApprovalFlows):
         own kinds are voided through their services (``crm.contracts.void``)."""
         entry = self._kind(kind)
         if entry.load is not None:
-            raise PermissionDenied("void this record through its own service",
-                                   "请通过对应业务作废", code="approval.void_via_record")
+            raise PermissionDenied("approval.void_via_record",
+                                   "请通过对应业务作废", "void this record through its own service")
         with self._rt.operation(actor, Module.APPROVALS, Operation.DELETE) as op:
             return self.void_in(op, entry, record_id, None, comment)
 
@@ -399,15 +399,15 @@ class ApprovalService(ApprovalFlows):
         if entry.load is None:
             if (not isinstance(record_id, str) or not record_id.strip()
                     or len(record_id) > RECORD_ID_MAX or "\x00" in record_id):
-                raise ValidationError.single("$.record_id", "invalid",
-                                             f"a record id of 1..{RECORD_ID_MAX} characters "
-                                             "is required",
-                                             f"记录编号须为 1..{RECORD_ID_MAX} 个字符")
+                raise ValidationError.at("$.record_id", "invalid",
+                                         f"记录编号须为 1..{RECORD_ID_MAX} 个字符",
+                                         f"a record id of 1..{RECORD_ID_MAX} characters "
+                                         "is required")
             return None
         if not check:
             record = op.uow.records(entry.kind).get(record_id)
             if record is None:
-                raise NotFound(f"{entry.kind} {record_id} not found",
-                               f"{entry.label_zh}不存在", code="record.not_found")
+                raise NotFound("record.not_found",
+                               f"{entry.label_zh}不存在", f"{entry.kind} {record_id} not found")
             return record
         return entry.load(op, record_id, for_edit)

@@ -28,10 +28,11 @@ from crmkit.entities.fields import ValueKind
 from crmkit.entities.query import Condition, FieldRef, Operator, RecordQuery
 from crmkit.errors import RuleViolation, ValidationError
 from crmkit.policies.contracts import format_number, number_period, rule_problems
+from crmkit.policies.validation import field_error
 from crmkit.serialization import structure, to_dict
 from crmkit.workflow.approval_kinds import Approval, ApprovalKind
 from crmkit.workflow.approvals import ApprovalService
-from crmkit.workflow.records import RecordService, field_error
+from crmkit.workflow.records import RecordService
 from crmkit.workflow.runtime import ActorRef, Op
 
 NUMBER = FieldRef("number", ValueKind.TEXT, True)
@@ -96,8 +97,8 @@ class ApprovedRecordService(RecordService):
             number = format_number(rule, day, op.uow.sequences.next(self.kind, period))
             if not repo.find_equal(NUMBER, number, limit=1):
                 return number
-        raise RuleViolation("no free number: check the number rule", "无可用编号，请检查编号规则",
-                            code="number_rule.exhausted")
+        raise RuleViolation("number_rule.exhausted", "无可用编号，请检查编号规则",
+                            "no free number: check the number rule")
 
     def _numbered(self, op: Op, record: Any, old: Any | None) -> Any:
         """A new record without a number gets the next one; an edit cannot clear it."""
@@ -111,9 +112,10 @@ class ApprovedRecordService(RecordService):
     def _before_edit(self, op: Op, old: Any) -> None:
         if old.approval_status not in EDITABLE:
             raise RuleViolation(
+                f"{self.kind}.locked",
+                f"{self.declaration.label_zh}当前审核状态不允许修改",
                 f"a {self.declaration.label_en} that is {old.approval_status.value} cannot be "
                 "changed",
-                f"{self.declaration.label_zh}当前审核状态不允许修改", code=f"{self.kind}.locked",
                 details={"approval_status": old.approval_status.value})
 
     def delete(self, actor: ActorRef, record_id: str) -> None:
@@ -121,9 +123,9 @@ class ApprovedRecordService(RecordService):
         with self._rt.operation(actor, self.declaration.module, Operation.VIEW) as op:
             old = self._access.visible(op, self.kind, record_id)
         if old.approval_id is not None:
-            raise RuleViolation(f"a submitted {self.declaration.label_en} is voided, not deleted",
+            raise RuleViolation(f"{self.kind}.submitted",
                                 f"已提交审批的{self.declaration.label_zh}只能作废，不能删除",
-                                code=f"{self.kind}.submitted")
+                                f"a submitted {self.declaration.label_en} is voided, not deleted")
         super().delete(actor, record_id)
 
     # -- approvals ------------------------------------------------------------------------------

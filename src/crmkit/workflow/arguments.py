@@ -33,7 +33,7 @@ from typing import Any
 
 from crmkit.errors import FieldError, ValidationError
 from crmkit.policies.arguments import MAX_NODES, is_id, value_problems
-from crmkit.policies.validation import MESSAGES
+from crmkit.policies.validation import field_error
 
 __all__ = ["MAX_IDS", "guard"]
 
@@ -50,11 +50,6 @@ class _Mismatch(Exception):
     def __init__(self, path: str, code: str = "type", detail: str = "") -> None:
         super().__init__(path)
         self.path, self.code, self.detail = path, code, detail
-
-
-def _error(path: str, code: str, detail: str = "") -> FieldError:
-    en, zh = MESSAGES.get(code, (code, code))
-    return FieldError(path, code, f"{path} {zh}{detail}", f"{path} {en}{detail}")
 
 
 def _conform(value: Any, hint: Any, path: str) -> Any:
@@ -132,13 +127,13 @@ def _conform_generic(value: Any, origin: Any, args: tuple[Any, ...], path: str) 
 
 def _named_problems(name: str, value: Any, path: str) -> list[FieldError]:
     if name == "limit" and isinstance(value, int) and not 1 <= value <= MAX_LIMIT:
-        return [_error(path, "range.min" if value < 1 else "range.max", f" (1..{MAX_LIMIT})")]
+        return [field_error(path, "range.min" if value < 1 else "range.max", f" (1..{MAX_LIMIT})")]
     if name.endswith("_id") and value is not None and not is_id(value):
-        return [_error(path, "format.id")]
+        return [field_error(path, "format.id")]
     if name.endswith("_ids") and isinstance(value, list):
         if len(value) > MAX_IDS:
-            return [_error(path, "too_long", f" (max {MAX_IDS})")]
-        return [_error(f"{path}[{i}]", "format.id") for i, item in enumerate(value)
+            return [field_error(path, "too_long", f" (max {MAX_IDS})")]
+        return [field_error(f"{path}[{i}]", "format.id") for i, item in enumerate(value)
                 if not is_id(item)]
     return []
 
@@ -247,7 +242,7 @@ class _Plan:
             try:
                 value = conform(values[name], path)
             except _Mismatch as bad:
-                errors.append(_error(bad.path, bad.code, bad.detail))
+                errors.append(field_error(bad.path, bad.code, bad.detail))
                 continue
             if named is not None:
                 errors.extend(named(value, path))
@@ -264,7 +259,7 @@ def _check(signature: inspect.Signature, hints: Mapping[str, Any], args: tuple[A
     try:
         bound = signature.bind(*args, **kwargs)
     except TypeError as exc:
-        raise ValidationError([_error("$", "type", f" ({exc})")]) from None
+        raise ValidationError([field_error("$", "type", f" ({exc})")]) from None
     errors: list[FieldError] = []
     for index, (name, value) in enumerate(bound.arguments.items()):
         parameter = signature.parameters[name]
@@ -274,7 +269,7 @@ def _check(signature: inspect.Signature, hints: Mapping[str, Any], args: tuple[A
         try:
             value = _conform(value, hints.get(name, Any), path)
         except _Mismatch as bad:
-            errors.append(_error(bad.path, bad.code, bad.detail))
+            errors.append(field_error(bad.path, bad.code, bad.detail))
             continue
         problems = _named_problems(name, value, path) + value_problems(value, path)
         errors.extend(problems)

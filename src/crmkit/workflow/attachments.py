@@ -64,11 +64,11 @@ class AttachmentService:
         """Set the largest upload and the allowed content types (admins: ``fields`` edit)."""
         types = list(content_types) if isinstance(content_types, list | tuple) else []
         if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1:
-            raise ValidationError.single("$.max_bytes", "invalid", "must be a positive integer",
-                                         "必须为正整数")
+            raise ValidationError.at("$.max_bytes", "invalid", "必须为正整数",
+                                     "must be a positive integer")
         if not types or any(not isinstance(t, str) or "/" not in t for t in types):
-            raise ValidationError.single("$.content_types", "invalid",
-                                         "must list MIME types", "需要填写 MIME 类型")
+            raise ValidationError.at("$.content_types", "invalid",
+                                     "需要填写 MIME 类型", "must list MIME types")
         with self._rt.operation(actor, Module.FIELDS, Operation.EDIT) as op:
             op.uow.settings.put(LIMITS_KEY, {"max_bytes": max_bytes, "content_types": types})
         return AttachmentLimits(max_bytes, tuple(types))
@@ -77,11 +77,11 @@ class AttachmentService:
             content_type: str) -> Attachment:
         """Attach a file to a record the actor may edit, within the size and type limits."""
         if not isinstance(data, bytes | bytearray):
-            raise ValidationError.single("$.data", "type", "must be bytes", "必须是文件内容")
+            raise ValidationError.at("$.data", "type", "必须是文件内容", "must be bytes")
         name_problem = file_name_problem(name)
         if name_problem is not None:
             problems = Problems()
-            problems.add("$.name", name_problem, f" (max {FILE_NAME_MAX})"
+            problems.add("$.name", name_problem, detail_en=f" (max {FILE_NAME_MAX})"
                          if name_problem == "too_long" else "")
             problems.raise_if_any()
         stored = None
@@ -91,13 +91,13 @@ class AttachmentService:
                 record = self._access.editable(op, kind, record_id)
                 limits = self._limits(op.uow.settings.get(LIMITS_KEY))
                 if len(data) > limits.max_bytes:
-                    raise ValidationError.single(
-                        "$.data", "file.too_large", f"is larger than {limits.max_bytes} bytes",
-                        f"文件超过 {limits.max_bytes} 字节")
+                    raise ValidationError.at(
+                        "$.data", "file.too_large", f"文件超过 {limits.max_bytes} 字节",
+                        f"is larger than {limits.max_bytes} bytes")
                 if content_type not in limits.content_types:
-                    raise ValidationError.single(
-                        "$.content_type", "file.type_not_allowed", "is not an allowed file type",
-                        "不允许的文件类型")
+                    raise ValidationError.at(
+                        "$.content_type", "file.type_not_allowed", "不允许的文件类型",
+                        "is not an allowed file type")
                 stored = self._files.put(name, bytes(data), content_type)
                 attachment = Attachment(
                     self._rt.ids.new_id(), kind, record.id, stored.key, stored.name, stored.size,
@@ -144,11 +144,11 @@ class AttachmentService:
                  else None)
         try:
             if found is None:
-                raise NotFound("", "")
+                raise NotFound("not_found", "", "")
             record = self._access.visible(op, found.record_kind, found.record_id)
         except NotFound:
-            raise NotFound("attachment not found", "附件不存在",
-                           code="attachment.not_found") from None
+            raise NotFound("attachment.not_found", "附件不存在",
+                           "attachment not found") from None
         op.require(self._access.module_of(found.record_kind), operation)
         assert isinstance(found, Attachment)
         return found, record

@@ -36,9 +36,9 @@ class ContactService(RecordService):
             try:
                 self._access.visible(op, CUSTOMER, record.customer_id)
             except NotFound:
-                raise ValidationError.single("$.customer_id", "not_found",
-                                             "refers to no visible customer",
-                                             "客户不存在或无权查看") from None
+                raise ValidationError.at("$.customer_id", "not_found",
+                                         "客户不存在或无权查看",
+                                         "refers to no visible customer") from None
         return record
 
     def _after_write(self, op: Op, record: Any, old: Any | None) -> None:

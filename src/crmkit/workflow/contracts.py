@@ -47,6 +47,7 @@ from crmkit.entities.sales import CONTACT, OPPORTUNITY
 from crmkit.errors import FieldError, NotFound, RuleViolation, ValidationError
 from crmkit.policies import sales as rules
 from crmkit.policies.contracts import plan_status, unreceived
+from crmkit.policies.validation import field_error
 from crmkit.serialization import structure
 from crmkit.workflow.approved_records import ApprovedRecordService, in_force
 from crmkit.workflow.customers import CustomerService, customer_errors
@@ -57,7 +58,7 @@ from crmkit.workflow.product_lines import (
     priced_lines,
     repath,
 )
-from crmkit.workflow.records import bounded_int, field_error
+from crmkit.workflow.records import bounded_int
 from crmkit.workflow.runtime import ActorRef, Op
 
 PLAN = "payment_plan"
@@ -75,8 +76,9 @@ def _planned(plans: Sequence[PaymentPlan]) -> Decimal:
 def _within_amount(contract: Contract, planned: Decimal) -> None:
     """The plans that are not void never add up to more than the contract amount."""
     if planned > contract.amount:
-        raise RuleViolation("the plans add up to more than the contract amount",
-                            "回款计划总额超过合同金额", code="payment_plan.exceeds_contract",
+        raise RuleViolation("payment_plan.exceeds_contract",
+                            "回款计划总额超过合同金额",
+                            "the plans add up to more than the contract amount",
                             details={"contract_amount": str(contract.amount),
                                      "planned": str(planned)})
 
@@ -145,8 +147,9 @@ class ContractService(ApprovedRecordService):
         if not plans:
             return
         if plans[0].customer_id != record.customer_id:
-            raise RuleViolation("the contract has payment plans: its customer stays",
-                                "合同已有回款计划，不能更换客户", code="contract.has_plans")
+            raise RuleViolation("contract.has_plans",
+                                "合同已有回款计划，不能更换客户",
+                                "the contract has payment plans: its customer stays")
         _within_amount(record, _planned(plans))
 
     def touch(self, op: Op, contract: Contract) -> Contract:
@@ -159,9 +162,9 @@ class ContractService(ApprovedRecordService):
 
     def _before_void(self, op: Op, record: Any) -> None:
         if self.payments_exist(op, record.id):
-            raise RuleViolation("the contract has payments: void them first",
+            raise RuleViolation("contract.has_payments",
                                 "合同下还有未作废的回款，请先作废回款",
-                                code="contract.has_payments")
+                                "the contract has payments: void them first")
 
     def payments_exist(self, op: Op, contract_id: str) -> bool:
         """Whether the contract has payments that are not void (one query)."""
@@ -220,7 +223,7 @@ class ContractService(ApprovedRecordService):
         with self._rt.operation(actor, Module.CONTRACTS, Operation.EDIT) as op:
             contract = self._access.editable(op, CONTRACT, contract_id)
             if contract.approval_status is ApprovalStatus.VOID:
-                raise RuleViolation("the contract is void", "合同已作废", code="contract.void")
+                raise RuleViolation("contract.void", "合同已作废", "the contract is void")
             contract = self.touch(op, contract)
             existing = op.uow.plans.for_contract(contract.id)
             _within_amount(contract, _planned(existing) + sum((i.amount for i in inputs), ZERO))
@@ -270,11 +273,11 @@ class ContractService(ApprovedRecordService):
             plan = op.uow.plans.get(plan_id) if isinstance(plan_id, str) else None
             try:
                 if plan is None:
-                    raise NotFound("", "")
+                    raise NotFound("not_found", "", "")
                 contract = self._access.visible(op, CONTRACT, plan.contract_id)
             except NotFound:  # a plan of a contract out of scope answers as a missing plan
-                raise NotFound("no such payment plan", "回款计划不存在",
-                               code="payment_plan.not_found") from None
+                raise NotFound("payment_plan.not_found", "回款计划不存在",
+                               "no such payment plan") from None
             self._access.check_editable(op, CONTRACT, contract)
             if plan.voided:
                 return plan

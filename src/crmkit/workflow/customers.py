@@ -25,8 +25,9 @@ from crmkit.entities.records import Attachment, TeamMember
 from crmkit.entities.sales import CUSTOMER, DEAL_OPEN, DEAL_WON, Customer
 from crmkit.errors import FieldError, NotFound, RuleViolation, ValidationError
 from crmkit.policies.sales import CustomerLimit, effective_limit
+from crmkit.policies.validation import field_error
 from crmkit.serialization import converter, structure
-from crmkit.workflow.records import RecordAccess, RecordService, field_error
+from crmkit.workflow.records import RecordAccess, RecordService
 from crmkit.workflow.runtime import ActorRef, Op
 
 LIMITS_KEY = "customers.limits"
@@ -87,8 +88,9 @@ class CustomerService(RecordService):
 
     def _before_transfer(self, op: Op, records: Sequence[Any], target: User) -> None:
         if any(r.pool_id is not None for r in records):  # only a 超级管理员 reaches them here
-            raise RuleViolation("a pool customer is assigned from the pool, not transferred",
-                                "公海客户请通过公海分配", code="customer.in_pool")
+            raise RuleViolation("customer.in_pool",
+                                "公海客户请通过公海分配",
+                                "a pool customer is assigned from the pool, not transferred")
         self.check_limits(op, target.id, adding=sum(1 for r in records
                                                     if r.owner_id != target.id),
                           records=records)
@@ -104,21 +106,21 @@ class CustomerService(RecordService):
                     raw = {**raw, "id": self._rt.ids.new_id()}
                 rule = structure(raw, CustomerLimit)
                 if (rule.user_id is None) == (rule.department_id is None):
-                    raise ValidationError.single(f"$[{i}]", "invalid",
-                                                 "names exactly one user or department",
-                                                 "须指定一个员工或一个部门")
+                    raise ValidationError.at(f"$[{i}]", "invalid",
+                                             "须指定一个员工或一个部门",
+                                             "names exactly one user or department")
                 if rule.user_id is not None and op.uow.users.get(rule.user_id) is None:
-                    raise ValidationError.single(f"$[{i}].user_id", "not_found", "not found",
-                                                 "员工不存在")
+                    raise ValidationError.at(f"$[{i}].user_id", "not_found", "员工不存在",
+                                             "not found")
                 if (rule.department_id is not None
                         and op.uow.departments.get(rule.department_id) is None):
-                    raise ValidationError.single(f"$[{i}].department_id", "not_found",
-                                                 "not found", "部门不存在")
+                    raise ValidationError.at(f"$[{i}].department_id", "not_found",
+                                             "部门不存在", "not found")
                 for name in ("max_owned", "max_locked"):
                     value = getattr(rule, name)
                     if value is not None and value < 0:
-                        raise ValidationError.single(f"$[{i}].{name}", "invalid",
-                                                     "must not be negative", "不能为负数")
+                        raise ValidationError.at(f"$[{i}].{name}", "invalid",
+                                                 "不能为负数", "must not be negative")
                 parsed.append(rule)
             op.uow.settings.put(LIMITS_KEY, converter.unstructure(parsed))
             op.log("settings", LIMITS_KEY, "update")
@@ -166,15 +168,17 @@ class CustomerService(RecordService):
             owned = self.count_owned(op, user_id, count_won=rule.count_won)
             if owned + extra > rule.max_owned:
                 raise RuleViolation(
+                    "customer.owned_limit",
+                    f"超出拥有客户数上限（{rule.max_owned}）",
                     f"the user would own more than {rule.max_owned} customers",
-                    f"超出拥有客户数上限（{rule.max_owned}）", code="customer.owned_limit",
                     details={"user_id": user_id, "limit": rule.max_owned, "owned": owned})
         if rule.max_locked is not None and locking:
             locked = self.count_owned(op, user_id, count_won=rule.count_won, locked_only=True)
             if locked + locking > rule.max_locked:
                 raise RuleViolation(
+                    "customer.locked_limit",
+                    f"超出锁定客户数上限（{rule.max_locked}）",
                     f"the user would lock more than {rule.max_locked} customers",
-                    f"超出锁定客户数上限（{rule.max_locked}）", code="customer.locked_limit",
                     details={"user_id": user_id, "limit": rule.max_locked, "locked": locked})
 
     # -- lock and deal status -------------------------------------------------------------------
@@ -194,8 +198,8 @@ class CustomerService(RecordService):
                 per_owner: dict[str, int] = {}
                 for r in changing:
                     if r.owner_id is None:
-                        raise RuleViolation("pool customers cannot be locked",
-                                            "公海客户不能锁定", code="customer.in_pool")
+                        raise RuleViolation("customer.in_pool",
+                                            "公海客户不能锁定", "pool customers cannot be locked")
                     per_owner[r.owner_id] = per_owner.get(r.owner_id, 0) + 1
                 for owner, count in sorted(per_owner.items()):
                     self.check_limits(op, owner, locking=count)
@@ -205,8 +209,8 @@ class CustomerService(RecordService):
     def set_deal_status(self, actor: ActorRef, customer_id: str, status: str) -> Customer:
         """Set 成交状态 by hand: 未成交 or 已成交."""
         if status not in (DEAL_OPEN, DEAL_WON):
-            raise ValidationError.single("$.deal_status", "option", "is not a deal status",
-                                         "不是有效的成交状态")
+            raise ValidationError.at("$.deal_status", "option", "不是有效的成交状态",
+                                     "is not a deal status")
         with self._rt.operation(actor, Module.CUSTOMERS, Operation.EDIT) as op:
             old = self._access.editable(op, CUSTOMER, customer_id)
             result: Customer = self._save(op, None, old, None, "deal_status", deal_status=status)

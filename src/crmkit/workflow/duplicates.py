@@ -46,8 +46,8 @@ class DuplicateService:
         if isinstance(phone, str) and phone.strip():
             probes.append((PHONE_FIELDS, normalize_mobile(phone) or phone.strip()))
         if not probes:
-            raise ValidationError.single("$", "required", "needs a name or a phone number",
-                                         "请输入名称或电话")
+            raise ValidationError.at("$", "required", "请输入名称或电话",
+                                     "needs a name or a phone number")
         hits: dict[tuple[str, str], DuplicateHit] = {}
         with self._rt.operation(actor, self._kinds[0].module, None) as op:
             for spec in self._kinds:

@@ -173,11 +173,11 @@ class FieldService:
         with self._rt.operation(actor, Module.FIELDS, Operation.CREATE) as op:
             fields = self.load(op, kind)
             if not KEY.fullmatch(payload.key):
-                raise ValidationError.single("$.key", "format.key",
-                                             "must be lower-case letters, digits and _",
-                                             "只能包含小写字母、数字和下划线，且以字母开头")
+                raise ValidationError.at("$.key", "format.key",
+                                         "只能包含小写字母、数字和下划线，且以字母开头",
+                                         "must be lower-case letters, digits and _")
             if fields.get(payload.key) is not None:
-                raise ValidationError.single("$.key", "unique", "is already taken", "已被占用")
+                raise ValidationError.at("$.key", "unique", "已被占用", "is already taken")
             order = payload.order
             if order is None:
                 order = max((d.order for d in fields.definitions), default=0) + 10
@@ -207,9 +207,9 @@ class FieldService:
                 raise ValidationError([unavailable_error(f"$.{bad[0]}", old)])
             if old.system and set(patch) - SYSTEM_ADJUSTABLE:
                 bad = sorted(set(patch) - SYSTEM_ADJUSTABLE)
-                raise ValidationError.single(
+                raise ValidationError.at(
                     f"$.{bad[0]}", "field.system_locked",
-                    "cannot be changed on a system field", "系统字段不可修改此项",
+                    "系统字段不可修改此项", "cannot be changed on a system field",
                 )
             default = patch.pop("default", old.default)
             new = attrs.evolve(old, version=old.version + 1, **patch)
@@ -227,8 +227,8 @@ class FieldService:
             fields = self.load(op, kind)
             unknown = [k for k in wanted if fields.get(k) is None]
             if unknown or len(set(wanted)) != len(wanted):
-                raise ValidationError.single(
-                    "$.keys", "invalid", "lists unknown or repeated fields", "包含未知或重复的字段"
+                raise ValidationError.at(
+                    "$.keys", "invalid", "包含未知或重复的字段", "lists unknown or repeated fields"
                 )
             rest = [d.key for d in fields.definitions if d.key not in wanted]
             for position, field_key in enumerate(wanted + rest):
@@ -250,8 +250,8 @@ class FieldService:
         with self._rt.operation(actor, Module.FIELDS, Operation.EDIT) as op:
             old = self._field(op, kind, key)
             if old.system:
-                raise RuleViolation("system fields cannot be retired", "系统字段不能停用",
-                                    code="field.system_locked")
+                raise RuleViolation("field.system_locked", "系统字段不能停用",
+                                    "system fields cannot be retired")
             new = attrs.evolve(old, retired=retired, version=old.version + 1)
             self._save(op, old, new)
             return new
@@ -260,7 +260,7 @@ class FieldService:
                ) -> FieldDefinition:
         found = (fields or self.load(op, kind)).get(key)
         if found is None:
-            raise NotFound(f"field {key} not found", f"字段 {key} 不存在", code="field.not_found")
+            raise NotFound("field.not_found", f"字段 {key} 不存在", f"field {key} not found")
         return found
 
     def _checked(self, definition: FieldDefinition, default: Any) -> FieldDefinition:

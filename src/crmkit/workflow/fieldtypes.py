@@ -59,11 +59,11 @@ class FieldTypeRegistry:
         """The type called ``name``; an unknown name is a ValidationError at ``$.type``."""
         field_type = self.find(name)
         if field_type is None:
-            raise ValidationError.single(
+            raise ValidationError.at(
                 "$.type",
                 "field_type.unknown",
-                f"$.type {name!r} is not a known field type",
                 f"$.type {name!r} 不是已注册的字段类型",
+                f"$.type {name!r} is not a known field type",
             )
         return field_type
 
@@ -105,37 +105,37 @@ class FieldTypeRegistry:
         field_type = self.get(definition.type)
         if is_empty(raw):
             if definition.required:
-                raise _invalid(path, "required", "is required", "必填")
+                raise _invalid(path, "required", "必填", "is required")
             return None
         if definition.required and isinstance(raw, str) and not raw.strip():
-            raise _invalid(path, "blank", "must not be blank", "不能为空")
+            raise _invalid(path, "blank", "不能为空", "must not be blank")
         plugin = self._sources.get(definition.type, "?")
         try:
             value = field_type.validate(raw, definition)
         except FieldValueError as exc:
-            raise _invalid(path, exc.code, exc.message_en, exc.message_zh) from None
+            raise _invalid(path, exc.code, exc.message_zh, exc.message_en) from None
         except ValueError as exc:  # a plugin that raised a plain ValueError for bad input
             detail = str(exc)[:200]
             raise _invalid(
-                path, "invalid", f"is invalid ({detail})", f"取值无效（{detail}）"
+                path, "invalid", f"取值无效（{detail}）", f"is invalid ({detail})"
             ) from None
         except Exception as exc:  # a broken plugin: the caller's input is refused, not crashed
             detail = f"{type(exc).__name__}: {str(exc)[:200]}"
             raise _invalid(
                 path, "field_type.plugin_failed",
+                f"无法校验：插件 {plugin} 的字段类型 {definition.type!r} 出错（{detail}）",
                 f"could not be checked: field type {definition.type!r} of plugin {plugin} "
                 f"failed ({detail})",
-                f"无法校验：插件 {plugin} 的字段类型 {definition.type!r} 出错（{detail}）",
             ) from None
         if is_empty(value):
             return None  # e.g. text that was only spaces
         if not is_stored_form(field_type.value_kind, value):
             raise _invalid(
                 path, "field_type.bad_value",
-                f"could not be stored: field type {definition.type!r} of plugin {plugin} "
-                f"returned {type(value).__name__}, not a {field_type.value_kind.value} value",
                 f"无法保存：插件 {plugin} 的字段类型 {definition.type!r} 返回了 "
                 f"{type(value).__name__}，不是 {field_type.value_kind.value} 类型的值",
+                f"could not be stored: field type {definition.type!r} of plugin {plugin} "
+                f"returned {type(value).__name__}, not a {field_type.value_kind.value} value",
             )
         return value
 
@@ -146,7 +146,7 @@ class FieldTypeRegistry:
         field_type = self.get(definition.type)
         errors = [
             FieldError(f"{path}.{attr}", code, f"{path}.{attr} {zh}", f"{path}.{attr} {en}")
-            for attr, code, en, zh in definition_problems(definition, field_type)
+            for attr, code, zh, en in definition_problems(definition, field_type)
         ]
         if not errors and not is_empty(definition.default):
             try:
@@ -157,8 +157,8 @@ class FieldTypeRegistry:
             raise ValidationError(errors)
 
 
-def _invalid(path: str, code: str, message_en: str, message_zh: str) -> ValidationError:
-    return ValidationError.single(path, code, f"{path} {message_en}", f"{path} {message_zh}")
+def _invalid(path: str, code: str, message_zh: str, message_en: str) -> ValidationError:
+    return ValidationError.at(path, code, f"{path} {message_zh}", f"{path} {message_en}")
 
 
 def build_field_types(manager: pluggy.PluginManager) -> FieldTypeRegistry:
@@ -183,32 +183,32 @@ def build_field_types(manager: pluggy.PluginManager) -> FieldTypeRegistry:
         def register(field_type: FieldType) -> None:
             if closed:
                 raise RuleViolation(
-                    f"plugin {plugin_name} registered a field type after start-up",
+                    "field_type.closed",
                     f"插件 {plugin_name} 在启动后才注册字段类型",
-                    code="field_type.closed",
+                    f"plugin {plugin_name} registered a field type after start-up",
                 )
             if not isinstance(field_type, FieldType):
                 raise RuleViolation(
-                    f"plugin {plugin_name} registered {field_type!r}, which is not a FieldType",
+                    "field_type.invalid",
                     f"插件 {plugin_name} 注册的 {field_type!r} 不是 FieldType",
-                    code="field_type.invalid",
+                    f"plugin {plugin_name} registered {field_type!r}, which is not a FieldType",
                 )
             name = field_type.name
             if not isinstance(name, str) or not FIELD_TYPE_NAME.fullmatch(name):
                 raise RuleViolation(
+                    "field_type.bad_name",
+                    f"插件 {plugin_name}：字段类型名 {name!r} 须匹配 {FIELD_TYPE_NAME.pattern}",
                     f"plugin {plugin_name}: field type name {name!r} must match "
                     f"{FIELD_TYPE_NAME.pattern}",
-                    f"插件 {plugin_name}：字段类型名 {name!r} 须匹配 {FIELD_TYPE_NAME.pattern}",
-                    code="field_type.bad_name",
                     details={"name": name, "plugin": plugin_name},
                 )
             if name in types:
                 first = sources[name]
                 raise RuleViolation(
+                    "field_type.duplicate",
+                    f"插件 {plugin_name} 的字段类型 {name!r} 与插件 {first} 的重名",
                     f"field type {name!r} from plugin {plugin_name} is already registered "
                     f"by plugin {first}",
-                    f"插件 {plugin_name} 的字段类型 {name!r} 与插件 {first} 的重名",
-                    code="field_type.duplicate",
                     details={"name": name, "plugins": [first, plugin_name]},
                 )
             types[name] = field_type
@@ -226,9 +226,9 @@ def build_field_types(manager: pluggy.PluginManager) -> FieldTypeRegistry:
             raise
         except Exception as exc:
             raise CrmError(
-                f"plugin {plugin_name} failed to register its field types: {exc!r}",
+                "field_type.plugin_failed",
                 f"插件 {plugin_name} 注册字段类型失败：{exc!r}",
-                code="field_type.plugin_failed",
+                f"plugin {plugin_name} failed to register its field types: {exc!r}",
             ) from exc
     closed = True
     return FieldTypeRegistry(types, sources)

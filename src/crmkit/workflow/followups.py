@@ -75,9 +75,9 @@ class FollowUpService:
             items = list(methods) if isinstance(methods, list | tuple) else []
             if not items or any(not isinstance(m, str) or not m.strip() or len(m) > 20
                                 for m in items) or len(set(items)) != len(items):
-                raise ValidationError.single("$.methods", "invalid",
-                                             "needs distinct, non-blank names (≤ 20 chars)",
-                                             "跟进方式不能为空或重复")
+                raise ValidationError.at("$.methods", "invalid",
+                                         "跟进方式不能为空或重复",
+                                         "needs distinct, non-blank names (≤ 20 chars)")
             op.uow.settings.put(METHODS_KEY, items)
             return items
 
@@ -91,9 +91,9 @@ class FollowUpService:
         payload = structure(data, NewFollowUp)
         declaration = self._rt.kinds.get(kind) if isinstance(kind, str) else None
         if declaration is None or not declaration.has(Feature.FOLLOWUPS):
-            raise ValidationError.single(
-                "$.kind", "followup.kind", f"$.kind {kind!r} takes no follow-ups",
-                f"$.kind {kind!r} 不支持跟进记录")
+            raise ValidationError.at(
+                "$.kind", "followup.kind", f"$.kind {kind!r} 不支持跟进记录",
+                f"$.kind {kind!r} takes no follow-ups")
         with self._rt.operation(actor, Module.FOLLOWUPS, Operation.CREATE) as op:
             parent = self._access.visible(op, kind, record_id)
             problems = Problems()

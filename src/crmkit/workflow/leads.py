@@ -57,22 +57,22 @@ class LeadService(RecordService):
             lead_fields = self._fields.load(op, LEAD)
             customer_fields = self._fields.load(op, CUSTOMER)
             if not isinstance(mapping, Mapping):
-                raise ValidationError.single("$", "type", "must be an object", "必须是对象")
+                raise ValidationError.at("$", "type", "必须是对象", "must be an object")
             for source, target in mapping.items():
                 lead_def, cust_def = lead_fields.get(source), customer_fields.get(str(target))
                 if lead_def is None or lead_def.system:
-                    raise ValidationError.single(f"$.{source}", "unknown_field",
-                                                 "is no lead custom field", "不是线索自定义字段")
+                    raise ValidationError.at(f"$.{source}", "unknown_field",
+                                             "不是线索自定义字段", "is no lead custom field")
                 if cust_def is None or cust_def.system:
-                    raise ValidationError.single(f"$.{source}", "not_found",
-                                                 "maps to no customer custom field",
-                                                 "对应的客户自定义字段不存在")
+                    raise ValidationError.at(f"$.{source}", "not_found",
+                                             "对应的客户自定义字段不存在",
+                                             "maps to no customer custom field")
                 if (lead_fields.kinds.get(source) is None
                         or lead_fields.kinds.get(source) is not customer_fields.kinds.get(
                             cust_def.key)):
-                    raise ValidationError.single(f"$.{source}", "type",
-                                                 "maps to a field of another kind",
-                                                 "字段类型不一致")
+                    raise ValidationError.at(f"$.{source}", "type",
+                                             "字段类型不一致",
+                                             "maps to a field of another kind")
             op.uow.settings.put(MAPPING_KEY, dict(mapping))
             return dict(mapping)
 
@@ -91,14 +91,14 @@ class LeadService(RecordService):
         ids = builtins.list(dict.fromkeys(lead_ids))
         with self._rt.operation(actor, Module.LEADS, Operation.CONVERT) as op:
             if not op.grants(Module.CUSTOMERS, Operation.CREATE):
-                raise PermissionDenied("no permission to create customers",
-                                       "没有新建客户的权限",
+                raise PermissionDenied("permission_denied", "没有新建客户的权限",
+                                       "no permission to create customers",
                                        details={"module": "customers", "operation": "create"})
             leads = self._access.editable_many(op, LEAD, ids)
             done = [lead.id for lead in leads if lead.converted]
             if done:
-                raise RuleViolation("a lead was already converted", "线索已转化，不能重复转化",
-                                    code="lead.already_converted", details={"lead_ids": done})
+                raise RuleViolation("lead.already_converted", "线索已转化，不能重复转化",
+                                    "a lead was already converted", details={"lead_ids": done})
             mapping = self._mapping(op)
             customer_items = [(self._customer_payload(lead, mapping),
                                {"owner_id": lead.owner_id, "lead_id": lead.id})

@@ -38,15 +38,16 @@ from crmkit.entities.sales import (
     StageChange,
     StageGroup,
 )
-from crmkit.errors import Conflict, FieldError, NotFound, RuleViolation, ValidationError
+from crmkit.errors import FieldError, NotFound, RuleViolation, ValidationError
 from crmkit.policies import sales as rules
+from crmkit.policies.conflicts import version_conflict
 from crmkit.policies.sales import StageMove
-from crmkit.policies.validation import Problems
+from crmkit.policies.validation import Problems, field_error
 from crmkit.serialization import structure, structure_patch
 from crmkit.workflow.customers import customer_errors
 from crmkit.workflow.oplog_diff import created, diff
 from crmkit.workflow.product_lines import HUNDRED, MAX_AMOUNT, decimal_problems, priced_lines
-from crmkit.workflow.records import RecordService, field_error, record_changes
+from crmkit.workflow.records import RecordService, record_changes
 from crmkit.workflow.runtime import ActorRef, Op
 
 STAGE_GROUP = "stage_group"
@@ -109,7 +110,7 @@ class OpportunityService(RecordService):
         with self._rt.operation(actor, Module.OPPORTUNITIES, Operation.APPROVE_CONFIG) as op:
             old = self._group(op, group_id)
             if expected_version is not None and expected_version != old.version:
-                raise self._version_conflict()
+                raise version_conflict()
             name = patch.get("name", old.name)
             inputs = patch.get("stages")
             departments = patch.get("department_ids", old.department_ids)
@@ -120,8 +121,9 @@ class OpportunityService(RecordService):
             ref = self._stage_ref(op)
             for stage_id in sorted(removed):
                 if self._repo(op).find_equal(ref, stage_id, limit=1):
-                    raise RuleViolation("an opportunity still sits on a removed stage",
-                                        "还有商机处于要删除的阶段", code="opportunity.stage_in_use",
+                    raise RuleViolation("opportunity.stage_in_use",
+                                        "还有商机处于要删除的阶段",
+                                        "an opportunity still sits on a removed stage",
                                         details={"stage_id": stage_id})
             new = attrs.evolve(old, name=name.strip(), stages=stages, department_ids=departments,
                                enabled=patch.get("enabled", old.enabled),
@@ -210,13 +212,8 @@ class OpportunityService(RecordService):
 
     @staticmethod
     def _group_missing(group_id: object) -> NotFound:
-        return NotFound(f"stage group {group_id} not found", "商机组不存在",
-                        code="stage_group.not_found")
-
-    @staticmethod
-    def _version_conflict() -> Conflict:
-        return Conflict("the record was changed by someone else", "记录已被他人修改，请刷新后重试",
-                        code="version_conflict")
+        return NotFound("stage_group.not_found", "商机组不存在",
+                        f"stage group {group_id} not found")
 
     def _stage_ref(self, op: Op) -> Any:
         fields = self._fields.load(op, self.kind)
@@ -251,8 +248,8 @@ class OpportunityService(RecordService):
         group_changed = old is None or record.stage_group_id != old.stage_group_id
         if group_changed:
             if old is not None and old.status is not OpportunityStatus.IN_PROGRESS:
-                raise RuleViolation("the opportunity has already ended", "商机已结束",
-                                    code="opportunity.closed")
+                raise RuleViolation("opportunity.closed", "商机已结束",
+                                    "the opportunity has already ended")
             group = op.uow.stage_groups.get(record.stage_group_id)
             if group is None or not self._usable(op, group):
                 errors.append(field_error("$.stage_group_id", "not_found"))
@@ -334,7 +331,7 @@ class OpportunityService(RecordService):
         with self._rt.operation(actor, Module.OPPORTUNITIES, Operation.EDIT) as op:
             old: Opportunity = self._access.editable(op, self.kind, opportunity_id)
             if expected_version is not None and expected_version != old.version:
-                raise self._version_conflict()
+                raise version_conflict()
             group = self._group(op, old.stage_group_id)
             if target is not None and target not in {s.id for s in group.stages}:
                 raise ValidationError([field_error("$.stage_id", "not_found")])

@@ -64,7 +64,7 @@ SETUP = SystemActor("organisation setup")
 
 
 def _missing(kind: str, key: str) -> NotFound:
-    return NotFound(f"{kind} {key} not found", f"{kind} {key} 不存在", code=f"{kind}.not_found")
+    return NotFound(f"{kind}.not_found", f"{kind} {key} 不存在", f"{kind} {key} not found")
 
 
 class OrgService:
@@ -91,7 +91,7 @@ class OrgService:
         with self._rt.operation(SETUP, Module.ORG, None, system=True) as op:
             if op.uow.departments.list():
                 raise RuleViolation(
-                    "the organisation is already set up", "组织已初始化", code="org.already_set_up"
+                    "org.already_set_up", "组织已初始化", "the organisation is already set up"
                 )
             top = Department(self._rt.ids.new_id(), top_department, None)
             op.uow.departments.add(top)
@@ -147,12 +147,12 @@ class OrgService:
             dept = self._department(op, department_id)
             if dept.parent_id is None:
                 raise RuleViolation(
-                    "the top department cannot be moved", "顶级部门不能移动",
-                    code="org.top_department",
+                    "org.top_department", "顶级部门不能移动",
+                    "the top department cannot be moved",
                 )
             if op.uow.departments.get(parent_id) is None:
-                raise ValidationError.single(
-                    "$.parent_id", "not_found", "parent department not found", "上级部门不存在"
+                raise ValidationError.at(
+                    "$.parent_id", "not_found", "上级部门不存在", "parent department not found"
                 )
             parents = {d.id: d.parent_id for d in op.uow.departments.list()}
             check_department_parent(parents, department_id, parent_id)
@@ -166,18 +166,18 @@ class OrgService:
             dept = self._department(op, department_id)
             if dept.parent_id is None:
                 raise RuleViolation(
-                    "the top department cannot be deleted", "顶级部门不能删除",
-                    code="org.top_department",
+                    "org.top_department", "顶级部门不能删除",
+                    "the top department cannot be deleted",
                 )
             if op.uow.departments.count_children(department_id):
                 raise RuleViolation(
-                    "the department still has sub-departments", "该部门下还有子部门",
-                    code="org.department_not_empty",
+                    "org.department_not_empty", "该部门下还有子部门",
+                    "the department still has sub-departments",
                 )
             if op.uow.users.count_in_department(department_id):
                 raise RuleViolation(
-                    "the department still has users", "该部门下还有员工",
-                    code="org.department_not_empty",
+                    "org.department_not_empty", "该部门下还有员工",
+                    "the department still has users",
                 )
             references = department_references(
                 department_id, roles=op.uow.roles.list(), pools=op.uow.pools.list(),
@@ -185,8 +185,8 @@ class OrgService:
             if references:
                 names = ", ".join(f"{r['kind']} {r['name']}" for r in references)
                 raise RuleViolation(
-                    f"the department is still referenced by: {names}",
-                    f"该部门仍被引用：{names}", code="org.department_in_use",
+                    "org.department_in_use",
+                    f"该部门仍被引用：{names}", f"the department is still referenced by: {names}",
                     details={"references": references},
                 )
             op.uow.departments.delete(department_id)
@@ -320,9 +320,9 @@ class OrgService:
         own = (actor.id if isinstance(actor, User) else actor) == user_id
         with self._rt.operation(actor, Module.ORG, None if own else Operation.EDIT) as op:
             if not isinstance(password, str) or len(password) < MIN_LENGTH:
-                raise ValidationError.single(
-                    "$.password", "password.too_short", "must have at least 8 characters",
-                    "密码至少 8 位",
+                raise ValidationError.at(
+                    "$.password", "password.too_short", "密码至少 8 位",
+                    "must have at least 8 characters",
                 )
             old = self._user(op, user_id)
             new = attrs.evolve(
@@ -347,7 +347,7 @@ class OrgService:
         matches = verify_password(password, stored or DUMMY_HASH)
         if user is None or stored is None or not matches:
             raise PermissionDenied(
-                "wrong mobile or password", "手机号或密码错误", code="auth.failed"
+                "auth.failed", "手机号或密码错误", "wrong mobile or password"
             )
         return user
 
@@ -385,8 +385,8 @@ class OrgService:
         self, op: Op, old: User, expected_version: int | None, **changes: Any
     ) -> User:
         if expected_version is not None and expected_version != old.version:
-            raise Conflict("the user was changed by someone else", "员工信息已被他人修改",
-                           code="version_conflict")
+            raise Conflict("version_conflict", "员工信息已被他人修改",
+                           "the user was changed by someone else")
         new = attrs.evolve(old, version=old.version + 1, updated_at=op.now, **changes)
         if (old.active, old.role_ids) != (new.active, new.role_ids):
             self._check_super_admins(op, new)
@@ -413,8 +413,9 @@ class OrgService:
             source, target = self._user(op, from_user_id), self._user(op, to_user_id)
             if source.id == target.id or not target.active:
                 raise RuleViolation(
+                    "org.hand_over_target",
+                    "只能交接给其他在职员工",
                     "records can only be handed over to another active user",
-                    "只能交接给其他在职员工", code="org.hand_over_target",
                 )
             moved = {
                 kind: participant(op, source.id, target.id)
@@ -465,7 +466,7 @@ class OrgService:
             old = self._editable_role(op, role_id)
             if op.uow.users.list(role_id=role_id):
                 raise RuleViolation(
-                    "the role is still assigned to users", "该角色仍有员工使用", code="role.in_use"
+                    "role.in_use", "该角色仍有员工使用", "the role is still assigned to users"
                 )
             op.uow.roles.delete(role_id)
             op.uow.bump_org_version()
@@ -489,8 +490,9 @@ class OrgService:
         role = self._role(op, role_id)
         if role.is_super_admin:
             raise RuleViolation(
+                "role.builtin_locked",
+                "内置超级管理员角色不可修改或删除",
                 "the built-in super administrator role cannot be changed",
-                "内置超级管理员角色不可修改或删除", code="role.builtin_locked",
             )
         return role
 

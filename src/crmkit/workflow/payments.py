@@ -18,9 +18,9 @@ import attrs
 
 from crmkit.entities.contracts import CONTRACT, NumberRule
 from crmkit.errors import FieldError, NotFound, RuleViolation, ValidationError
+from crmkit.policies.validation import field_error
 from crmkit.workflow.approved_records import ApprovedRecordService, in_force
 from crmkit.workflow.contracts import ContractService
-from crmkit.workflow.records import field_error
 from crmkit.workflow.runtime import Op
 
 
@@ -39,8 +39,8 @@ class PaymentService(ApprovedRecordService):
                 raise ValidationError([field_error("$.contract_id", "not_found")]) from None
             if not in_force(contract):
                 raise RuleViolation(
-                    "payments go only on approved contracts", "只能对审核通过的合同回款",
-                    code="payment.contract_not_approved",
+                    "payment.contract_not_approved", "只能对审核通过的合同回款",
+                    "payments go only on approved contracts",
                     details={"approval_status": contract.approval_status.value})
             self.contracts.touch(op, contract)  # serialises with a concurrent void
             record = attrs.evolve(record, customer_id=contract.customer_id)

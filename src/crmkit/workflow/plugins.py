@@ -48,9 +48,9 @@ def build_plugin_manager(
             except Exception as exc:
                 if strict:
                     raise CrmError(
-                        f"plugin {ep.name} failed to load: {exc}",
+                        "plugin.load_failed",
                         f"插件 {ep.name} 加载失败：{exc}",
-                        code="plugin.load_failed",
+                        f"plugin {ep.name} failed to load: {exc}",
                     ) from exc
                 log.warning("skipping broken crmkit plugin %s: %s", ep.name, exc)
                 errors.append(PluginLoadError(f"{ep.name} = {ep.value}", repr(exc)))

@@ -37,6 +37,7 @@ from crmkit.entities.query import Condition, FieldRef, Operator, Page, RecordQue
 from crmkit.entities.records import ConditionSpec
 from crmkit.entities.sales import CUSTOMER, OPPORTUNITY, Customer, OpportunityStatus
 from crmkit.errors import NotFound, PermissionDenied, RuleViolation, ValidationError
+from crmkit.policies.conflicts import version_conflict
 from crmkit.policies.reclaim import (
     cutoff,
     days_until_pool,
@@ -44,10 +45,11 @@ from crmkit.policies.reclaim import (
     pool_members,
     reclaim_spec,
 )
+from crmkit.policies.validation import field_error
 from crmkit.serialization import structure, structure_patch
 from crmkit.workflow.customers import CustomerService
 from crmkit.workflow.querying import ListRequest
-from crmkit.workflow.records import RecordAccess, changed_meanwhile, field_error
+from crmkit.workflow.records import RecordAccess
 from crmkit.workflow.runtime import Actor, ActorRef, Op, Runtime
 
 POOL_REF = FieldRef("pool_id", ValueKind.TEXT, True)
@@ -129,8 +131,8 @@ class PoolService:
         with self._rt.operation(actor, Module.POOL, Operation.EDIT) as op:
             self._pool(op, pool_id)
             if self._count_in(op, pool_id):
-                raise RuleViolation("the pool still holds customers", "公海中还有客户",
-                                    code="pool.not_empty")
+                raise RuleViolation("pool.not_empty", "公海中还有客户",
+                                    "the pool still holds customers")
             op.uow.pools.delete(pool_id)
             op.uow.bump_org_version()
             op.log("pool", pool_id, "delete")
@@ -142,7 +144,7 @@ class PoolService:
     def _pool(self, op: Op, pool_id: str) -> Pool:
         pool = op.uow.pools.get(pool_id) if isinstance(pool_id, str) else None
         if pool is None:
-            raise NotFound("pool not found", "公海不存在", code="pool.not_found")
+            raise NotFound("pool.not_found", "公海不存在", "pool not found")
         return pool
 
     def _check(self, op: Op, pool: Pool) -> None:
@@ -191,7 +193,7 @@ class PoolService:
         with self._rt.operation(actor, Module.POOL, Operation.VIEW) as op:
             pool = self._pool(op, pool_id)
             if pool.id not in {p.id for p in self._member_pools(op)}:
-                raise NotFound("pool not found", "公海不存在", code="pool.not_found")
+                raise NotFound("pool.not_found", "公海不存在", "pool not found")
         condition = ConditionSpec("pool_id", "eq", pool.id)
         return self._customers.list(actor, attrs.evolve(
             req, conditions=(condition, *req.conditions), scene=req.scene or "all"))
@@ -208,16 +210,16 @@ class PoolService:
             for customer in customers:
                 pool = pools.get(customer.pool_id or "")
                 if pool is None or not (op.is_super_admin or me in self._members(op, pool)):
-                    raise PermissionDenied("not a member of this pool", "你不是该公海的成员",
-                                           code="pool.not_member")
+                    raise PermissionDenied("pool.not_member", "你不是该公海的成员",
+                                           "not a member of this pool")
                 if customer.previous_owner_id == me and customer.pooled_at is not None:
                     days = (local_date(op.now, self._rt.tz)
                             - local_date(customer.pooled_at, self._rt.tz)).days
                     if days <= pool.claim_back_days and pool.claim_back_days > 0:
                         raise RuleViolation(
+                            "pool.claim_back", f"{pool.claim_back_days} 天内不能领取自己退回的客户",
                             f"you cannot claim back a customer within {pool.claim_back_days} "
-                            "days", f"{pool.claim_back_days} 天内不能领取自己退回的客户",
-                            code="pool.claim_back", details={"customer_id": customer.id})
+                            "days", details={"customer_id": customer.id})
             # The limit counts the user's claims of the local day across all pools; one call
             # may span pools, so its whole count is checked against each pool's limit.
             limits = [n for n in (pools[c.pool_id or ""].daily_claim_limit for c in customers)
@@ -227,8 +229,8 @@ class PoolService:
                 since = cutoff(op.now, 0, self._rt.tz)
                 if op.uow.pools.claims_since(me, since) + len(customers) > limit:
                     raise RuleViolation(
-                        f"daily claim limit ({limit}) reached",
-                        f"已达到每日领取上限（{limit}）", code="pool.claim_limit_reached")
+                        "pool.claim_limit_reached",
+                        f"已达到每日领取上限（{limit}）", f"daily claim limit ({limit}) reached")
             self._customers.check_limits(op, me, adding=len(customers), records=customers)
             taken = self._take(op, customers, me, "claim")
             op.uow.pools.add_claims([(c.id, me, op.now) for c in customers])
@@ -245,8 +247,8 @@ class PoolService:
             customers = self._pooled(op, ids)
             for customer in customers:
                 if not self._is_admin(op, self._pool(op, customer.pool_id or "")):
-                    raise PermissionDenied("only pool admins assign", "只有公海管理员可以分配",
-                                           code="pool.not_admin")
+                    raise PermissionDenied("pool.not_admin", "只有公海管理员可以分配",
+                                           "only pool admins assign")
             self._customers.check_limits(op, target.id, adding=len(customers),
                                          records=customers)
             taken = self._take(op, customers, target.id, "assign")
@@ -264,8 +266,8 @@ class PoolService:
         for cid in ids:
             customer = found.get(cid)
             if customer is None or customer.pool_id not in visible:
-                raise NotFound(f"customer {cid} not found in a pool", "公海客户不存在",
-                               code="record.not_found")
+                raise NotFound("record.not_found", "公海客户不存在",
+                               f"customer {cid} not found in a pool")
             result.append(customer)
         return result
 
@@ -278,8 +280,8 @@ class PoolService:
             versions = {c.id: c.version for c in customers if c.id in ids}
             if op.uow.pools.take(versions, pool_id, owner_id, op.now) != len(ids):
                 # changed meanwhile: the answer of a later (serialised) call
-                raise NotFound("customer not found in a pool", "公海客户不存在",
-                               code="record.not_found")
+                raise NotFound("record.not_found", "公海客户不存在",
+                               "customer not found in a pool")
         for c in customers:
             op.log(CUSTOMER, c.id, action, (FieldChange("owner_id", None, owner_id),
                                             FieldChange("pool_id", c.pool_id, None)))
@@ -294,11 +296,11 @@ class PoolService:
         with self._rt.operation(actor, Module.CUSTOMERS, Operation.PUT_INTO_POOL) as op:
             customers = self._access.editable_many(op, CUSTOMER, ids)
             if any(c.pool_id is not None for c in customers):  # a 超级管理员's pool customer
-                raise RuleViolation("the customer is already in a pool", "客户已在公海中",
-                                    code="pool.already_in_pool")
+                raise RuleViolation("pool.already_in_pool", "客户已在公海中",
+                                    "the customer is already in a pool")
             if any(c.locked for c in customers):
-                raise RuleViolation("locked customers cannot be released",
-                                    "锁定的客户不能放入公海", code="customer.locked")
+                raise RuleViolation("customer.locked",
+                                    "锁定的客户不能放入公海", "locked customers cannot be released")
             groups: dict[str, builtins.list[Customer]] = {}
             for customer in customers:
                 target = self._home_pool(op, customer.owner_id, pool_id)
@@ -320,8 +322,8 @@ class PoolService:
             return self._pool(op, pool_id)
         homes = [p for p in op.uow.pools.list() if owner_id in self._members(op, p)]
         if len(homes) != 1:
-            raise RuleViolation("name the pool to release into", "请选择要放入的公海",
-                                code="pool.ambiguous" if homes else "pool.none")
+            raise RuleViolation("pool.ambiguous" if homes else "pool.none", "请选择要放入的公海",
+                                "name the pool to release into")
         return homes[0]
 
     def move(self, actor: ActorRef, customer_ids: Iterable[str], to_pool_id: str
@@ -333,8 +335,9 @@ class PoolService:
             customers = self._pooled(op, ids)
             pools = {c.pool_id for c in customers} | {target.id}
             if not all(self._is_admin(op, self._pool(op, p or "")) for p in pools):
-                raise PermissionDenied("only pool admins move customers",
-                                       "只有公海管理员可以转移公海客户", code="pool.not_admin")
+                raise PermissionDenied("pool.not_admin",
+                                       "只有公海管理员可以转移公海客户",
+                                       "only pool admins move customers")
             return op.uow.records(CUSTOMER).get_many(
                 self._put(op, customers, target.id, "move_pool"))
 
@@ -345,7 +348,7 @@ class PoolService:
         moving = [c for c in customers if c.pool_id != pool_id]
         moved = op.uow.pools.put({c.id: c.version for c in moving}, pool_id, op.now)
         if len(moved) != len(moving):
-            raise changed_meanwhile()
+            raise version_conflict()
         for c in moving:
             op.log(CUSTOMER, c.id, action, (FieldChange("owner_id", c.owner_id, None),
                                             FieldChange("pool_id", c.pool_id, pool_id)))

@@ -16,8 +16,8 @@ import attrs
 from crmkit.entities.sales import ProductLine
 from crmkit.errors import FieldError, ValidationError
 from crmkit.policies import sales as rules
+from crmkit.policies.validation import field_error
 from crmkit.serialization import structure
-from crmkit.workflow.records import field_error
 from crmkit.workflow.runtime import Op
 
 MAX_LINES = 500

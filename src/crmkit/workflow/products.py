@@ -23,10 +23,10 @@ from crmkit.entities import FieldChange, Module, Operation
 from crmkit.entities.sales import PriceChange, Product, ProductCategory
 from crmkit.errors import NotFound, RuleViolation, ValidationError
 from crmkit.policies.sales import creates_cycle
-from crmkit.policies.validation import Problems
+from crmkit.policies.validation import Problems, field_error
 from crmkit.serialization import structure
 from crmkit.workflow.oplog_diff import created, diff
-from crmkit.workflow.records import RecordService, field_error, record_changes
+from crmkit.workflow.records import RecordService, record_changes
 from crmkit.workflow.runtime import ActorRef, Op
 
 CATEGORY = "product_category"
@@ -41,8 +41,8 @@ class NewCategory:
 
 
 def _category_missing(category_id: str) -> NotFound:
-    return NotFound(f"product category {category_id} not found", "产品类别不存在",
-                    code="product_category.not_found")
+    return NotFound("product_category.not_found", "产品类别不存在",
+                    f"product category {category_id} not found")
 
 
 class ProductService(RecordService):
@@ -142,8 +142,9 @@ class ProductService(RecordService):
             parents = {c.id: c.parent_id for c in op.uow.categories.list()}
             if creates_cycle(parents, old.id, parent_id):
                 raise RuleViolation(
+                    "product.category_cycle",
+                    "产品类别不能移动到自身或其下级类别之下",
                     "a category cannot be moved under itself or its own sub-category",
-                    "产品类别不能移动到自身或其下级类别之下", code="product.category_cycle",
                 )
             self._check_sibling_name(op, old.name, parent_id, old.id)
             return self._save_category(op, old, parent_id=parent_id)
@@ -154,14 +155,14 @@ class ProductService(RecordService):
         with self._rt.operation(actor, Module.PRODUCTS, Operation.EDIT) as op:
             old = self._category(op, category_id)
             if any(c.parent_id == old.id for c in op.uow.categories.list()):
-                raise RuleViolation("the category still has sub-categories", "该类别下还有子类别",
-                                    code="product.category_not_empty")
+                raise RuleViolation("product.category_not_empty", "该类别下还有子类别",
+                                    "the category still has sub-categories")
             fields = self._fields.load(op, self.kind)
             definition = fields.get("category_id")
             assert definition is not None
             if self._repo(op).find_equal(fields.ref(definition), old.id, limit=1):
-                raise RuleViolation("products still use the category", "还有产品属于该类别",
-                                    code="product.category_not_empty")
+                raise RuleViolation("product.category_not_empty", "还有产品属于该类别",
+                                    "products still use the category")
             op.uow.categories.delete(old.id)
             op.log(CATEGORY, old.id, "delete", (FieldChange("name", old.name, None),))
 

@@ -28,7 +28,7 @@ from crmkit.entities.query import Condition, FieldRef, Operator, RecordQuery, So
 from crmkit.entities.records import ConditionSpec, SortSpec
 from crmkit.errors import FieldError, ValidationError
 from crmkit.policies.arguments import date_in_range, datetime_problem, is_id, value_problems
-from crmkit.policies.validation import MESSAGES
+from crmkit.policies.validation import field_error
 from crmkit.workflow.fields import FieldSet, unavailable_error
 
 MAX_LIMIT = 500
@@ -68,11 +68,6 @@ class ListRequest:
     limit: int = 50
     cursor: str | None = None
     with_total: bool = False
-
-
-def _error(path: str, code: str, detail: str = "") -> FieldError:
-    en, zh = MESSAGES.get(code, (code, code))
-    return FieldError(path, code, f"{path} {zh}{detail}", f"{path} {en}{detail}")
 
 
 class _Bad(Exception):
@@ -149,16 +144,16 @@ def normalised(field_type: FieldType, definition: FieldDefinition, op: Operator,
 def parse_condition(fields: FieldSet, spec: ConditionSpec, path: str) -> Condition:
     definition = fields.get(spec.field) if isinstance(spec.field, str) else None
     if definition is None:
-        raise ValidationError([_error(f"{path}.field", "unknown_field")])
+        raise ValidationError([field_error(f"{path}.field", "unknown_field")])
     if not fields.available(definition):
         raise ValidationError([unavailable_error(f"{path}.field", definition)])
     ref = fields.ref(definition)
     try:
         op = Operator(spec.op)
     except ValueError:
-        raise ValidationError([_error(f"{path}.op", "invalid")]) from None
+        raise ValidationError([field_error(f"{path}.op", "invalid")]) from None
     if op not in OPERATORS[ref.kind]:
-        raise ValidationError([_error(f"{path}.op", "operator.not_applicable",
+        raise ValidationError([field_error(f"{path}.op", "operator.not_applicable",
                                       f" ({op.value} / {ref.kind.value})")])
     raw = spec.value
     field_type = fields.types[definition.key]
@@ -180,14 +175,15 @@ def parse_condition(fields: FieldSet, spec: ConditionSpec, path: str) -> Conditi
         else:
             value = typed(raw)
     except (_Bad, TypeError):
-        raise ValidationError([_error(f"{path}.value", "type", f" ({ref.kind.value})")]) from None
+        raise ValidationError(
+            [field_error(f"{path}.value", "type", f" ({ref.kind.value})")]) from None
     return Condition(ref, op, value)
 
 
 def parse_conditions(fields: FieldSet, specs: Sequence[ConditionSpec], path: str
                      ) -> tuple[Condition, ...]:
     if len(specs) > MAX_CONDITIONS:
-        raise ValidationError([_error(path, "too_long", f" (max {MAX_CONDITIONS})")])
+        raise ValidationError([field_error(path, "too_long", f" (max {MAX_CONDITIONS})")])
     errors: list[FieldError] = []
     parsed: list[Condition] = []
     for i, spec in enumerate(specs):
@@ -199,7 +195,7 @@ def parse_conditions(fields: FieldSet, specs: Sequence[ConditionSpec], path: str
         raise ValidationError(errors)
     values = sum(len(c.value) if isinstance(c.value, tuple) else 1 for c in parsed)
     if values > MAX_IN:
-        raise ValidationError([_error(path, "too_long", f" (max {MAX_IN} values)")])
+        raise ValidationError([field_error(path, "too_long", f" (max {MAX_IN} values)")])
     return tuple(parsed)
 
 
@@ -208,15 +204,15 @@ def parse_sort(fields: FieldSet, specs: Sequence[SortSpec], path: str) -> tuple[
     for i, spec in enumerate(specs):
         definition = fields.get(spec.field)
         if definition is None:
-            raise ValidationError([_error(f"{path}[{i}].field", "unknown_field")])
+            raise ValidationError([field_error(f"{path}[{i}].field", "unknown_field")])
         if not fields.available(definition):
             raise ValidationError([unavailable_error(f"{path}[{i}].field", definition)])
         ref = fields.ref(definition)
         if ref.kind is ValueKind.LIST:
-            raise ValidationError([_error(f"{path}[{i}].field", "sort.not_sortable")])
+            raise ValidationError([field_error(f"{path}[{i}].field", "sort.not_sortable")])
         keys.append(SortKey(ref, spec.descending))
     if len(keys) > 3:
-        raise ValidationError([_error(path, "too_long", " (max 3)")])
+        raise ValidationError([field_error(path, "too_long", " (max 3)")])
     return tuple(keys)
 
 
@@ -289,7 +285,7 @@ def decode_cursor(cursor: str, sort: Sequence[SortKey]) -> tuple[Any, ...]:
                 raise ValueError("cursor value of another type")
         return values
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
-        raise ValidationError([_error("$.cursor", "invalid")]) from None
+        raise ValidationError([field_error("$.cursor", "invalid")]) from None
 
 
 def build_query(
@@ -300,7 +296,7 @@ def build_query(
     request: ListRequest,
 ) -> RecordQuery:
     if not 1 <= request.limit <= MAX_LIMIT:
-        raise ValidationError([_error("$.limit", "invalid", f" (1..{MAX_LIMIT})")])
+        raise ValidationError([field_error("$.limit", "invalid", f" (1..{MAX_LIMIT})")])
     after = decode_cursor(request.cursor, sort) if request.cursor else None
     return RecordQuery(scope, conditions, sort, request.limit, after, request.with_total)
 

@@ -30,9 +30,10 @@ from crmkit.entities.fields import FieldDefinition
 from crmkit.entities.kinds import Feature, RecordKind
 from crmkit.entities.query import Condition, FieldRef, Operator, Page, RecordQuery
 from crmkit.entities.records import Access, ConditionSpec, SortSpec, TeamMember
-from crmkit.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationError
+from crmkit.errors import FieldError, NotFound, PermissionDenied, ValidationError
+from crmkit.policies.conflicts import version_conflict
 from crmkit.policies.query_eval import cursor_values, decode_custom, field_value
-from crmkit.policies.validation import MESSAGES
+from crmkit.policies.validation import field_error
 from crmkit.serialization import structure, to_dict
 from crmkit.workflow.fields import FieldService, FieldSet, unavailable_error
 from crmkit.workflow.fieldtypes import FieldTypeRegistry
@@ -58,12 +59,6 @@ Cascade = Callable[[Op, Sequence[Any], str, "Access | None"], None]
 """Moves related records along with a transfer: ``(op, records, to_user_id, keep_access)``."""
 
 
-def field_error(path: str, code: str, detail: str = "") -> FieldError:
-    """A FieldError with the shared zh/en message for ``code``."""
-    en, zh = MESSAGES.get(code, (code, code))
-    return FieldError(path, code, f"{path} {zh}{detail}", f"{path} {en}{detail}")
-
-
 def labelled(fields: FieldSet, errors: Iterable[FieldError]) -> builtins.list[FieldError]:
     """Errors whose path names a field (``$.name``, ``$.custom.budget``, ``$[2].custom.budget``)
     with the field's label after the path in both messages: ``$.custom.budget（预算）必填`` /
@@ -82,13 +77,6 @@ def labelled(fields: FieldSet, errors: Iterable[FieldError]) -> builtins.list[Fi
             message_en=error.message_en.replace(path, f"{path} ({definition.label_en})", 1),
         ))
     return result
-
-
-def changed_meanwhile() -> Conflict:
-    """A record changed between the read and the write (the loser of a race):
-    ``Conflict`` ``version_conflict``."""
-    return Conflict("the record was changed by someone else", "记录已被他人修改，请刷新后重试",
-                    code="version_conflict")
 
 
 def bounded_int(value: Any, path: str, low: int, high: int) -> int:
@@ -155,8 +143,8 @@ class RecordAccess:
         spec = self._rt.declaration(kind)
         record = op.uow.records(kind).get(record_id) if isinstance(record_id, str) else None
         if record is None or not self.admits(op, spec, self._rt.scope(op, spec.module), record):
-            raise NotFound(f"{kind} {record_id} not found", f"{spec.label_zh}不存在",
-                           code="record.not_found")
+            raise NotFound("record.not_found", f"{spec.label_zh}不存在",
+                           f"{kind} {record_id} not found")
         return record
 
     def can_edit(self, op: Op, kind: str, record: Any) -> bool:
@@ -182,8 +170,8 @@ class RecordAccess:
 
     def check_editable(self, op: Op, kind: str, record: Any) -> None:
         if not self.can_edit(op, kind, record):
-            raise PermissionDenied("read-only access to this record", "你对该记录只有只读权限",
-                                   code="record.read_only")
+            raise PermissionDenied("record.read_only", "你对该记录只有只读权限",
+                                   "read-only access to this record")
 
     def editable(self, op: Op, kind: str, record_id: str) -> Any:
         record = self.visible(op, kind, record_id)
@@ -209,11 +197,11 @@ class RecordAccess:
             access = team.get((rid, me))
             pooled = record is not None and getattr(record, "pool_id", None) in scope.pool_ids
             if record is None or (access is None and not pooled):
-                raise NotFound(f"{kind} {rid} not found", f"{spec.label_zh}不存在",
-                               code="record.not_found")
+                raise NotFound("record.not_found", f"{spec.label_zh}不存在",
+                               f"{kind} {rid} not found")
             if access is not Access.WRITE:
-                raise PermissionDenied("read-only access to this record",
-                                       "你对该记录只有只读权限", code="record.read_only")
+                raise PermissionDenied("record.read_only",
+                                       "你对该记录只有只读权限", "read-only access to this record")
         return [records[rid] for rid in wanted]
 
 
@@ -507,7 +495,7 @@ class RecordService:
     def _save(self, op: Op, fields: FieldSet | None, old: Any, expected_version: int | None,
               action: str, **changes: Any) -> Any:
         if expected_version is not None and expected_version != old.version:
-            raise changed_meanwhile()
+            raise version_conflict()
         new = attrs.evolve(old, version=old.version + 1, updated_at=op.now, **changes)
         new = self._before_write(op, new, old)
         if fields is not None:
@@ -639,7 +627,7 @@ class RecordService:
         versions = {r.id: r.version for r in moving}
         if self._repo(op).reassign(builtins.list(versions), target.id, op.now,
                                    versions=versions) != len(versions):
-            raise changed_meanwhile()
+            raise version_conflict()
         if keep is not None:
             op.uow.team.put_many([
                 TeamMember(self.kind, r.id, r.owner_id, keep) for r in moving if r.owner_id
@@ -692,7 +680,7 @@ class RecordService:
             record = self._team_manager(op, record_id)
             old = op.uow.team.access_of(self.kind, record.id, user_id)
             if old is None:
-                raise NotFound("not a team member", "不是团队成员", code="team.not_member")
+                raise NotFound("team.not_member", "不是团队成员", "not a team member")
             op.uow.team.remove(self.kind, record.id, user_id)
             op.log(self.kind, record.id, "team_remove",
                    (FieldChange(f"team.{user_id}", old.access.value, None),))
@@ -701,8 +689,8 @@ class RecordService:
         record = self._access.editable(op, self.kind, record_id)
         if record.owner_id != op.actor_id and not op.grants(self.declaration.module,
                                                             Operation.TEAM_MANAGE):
-            raise PermissionDenied("only the owner manages the team", "只有负责人可以管理团队成员",
-                                   code="team.not_owner")
+            raise PermissionDenied("team.not_owner", "只有负责人可以管理团队成员",
+                                   "only the owner manages the team")
         return record
 
     def operation_log(self, actor: ActorRef, record_id: str, *, limit: int = 100

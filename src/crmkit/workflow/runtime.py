@@ -53,7 +53,7 @@ def actor_id_of(actor: ActorRef) -> str:
 
 
 def _no_actor() -> PermissionDenied:
-    return PermissionDenied("an acting user is required", "需要操作人", code="auth.no_actor")
+    return PermissionDenied("auth.no_actor", "需要操作人", "an acting user is required")
 
 
 @attrs.define
@@ -94,8 +94,8 @@ class Op:
         """PermissionDenied unless the actor holds ``operation`` on ``module``."""
         if not self.grants(module, operation):
             raise PermissionDenied(
+                "permission_denied", f"没有 {module.value} 的 {operation.value} 权限",
                 f"no permission to {operation.value} on {module.value}",
-                f"没有 {module.value} 的 {operation.value} 权限",
                 details={"module": module.value, "operation": operation.value},
             )
 
@@ -186,12 +186,12 @@ class Runtime:
         part in it."""
         declaration = self.kinds.get(kind) if isinstance(kind, str) else None
         if declaration is None:
-            raise NotFound(f"unknown record kind {kind}", f"未知的记录类型 {kind}",
-                           code="record_kind.not_found")
+            raise NotFound("record_kind.not_found", f"未知的记录类型 {kind}",
+                           f"unknown record kind {kind}")
         if feature is not None and not declaration.has(feature):
-            raise RuleViolation(f"{declaration.label_en} records take no {feature.value}",
+            raise RuleViolation("record_kind.feature",
                                 f"{declaration.label_zh}不支持{feature.value}",
-                                code="record_kind.feature",
+                                f"{declaration.label_en} records take no {feature.value}",
                                 details={"kind": kind, "feature": feature.value})
         return declaration
 
@@ -202,8 +202,9 @@ class Runtime:
         """Run one atomic operation as ``actor``: an active user (holding ``operation`` on
         ``module`` when given) or — only with ``system=True`` — the host's SystemActor."""
         if isinstance(actor, SystemActor) and not system:
-            raise PermissionDenied("the system actor runs background work only",
-                                   "系统身份只能执行后台任务", code="auth.system_actor")
+            raise PermissionDenied("auth.system_actor",
+                                   "系统身份只能执行后台任务",
+                                   "the system actor runs background work only")
         if not isinstance(actor, str | User | SystemActor):
             raise _no_actor()
         with self.storage.transaction() as uow:
@@ -213,7 +214,7 @@ class Runtime:
                 user = uow.users.get(actor_id_of(actor))
                 if user is None or not user.active:
                     raise PermissionDenied(
-                        "unknown or disabled user", "用户不存在或已停用", code="auth.inactive_user"
+                        "auth.inactive_user", "用户不存在或已停用", "unknown or disabled user"
                     )
                 roles = uow.roles.get_many(user.role_ids)
             op = Op(uow, user, roles, self.clock.now(), self.ids,

@@ -109,7 +109,7 @@ class SceneService:
     def _own(self, op: Op, scene_id: str) -> Scene:
         scene = op.uow.scenes.get(scene_id) if isinstance(scene_id, str) else None
         if scene is None or scene.user_id != op.user_id:
-            raise NotFound("scene not found", "场景不存在", code="scene.not_found")
+            raise NotFound("scene.not_found", "场景不存在", "scene not found")
         return scene
 
     def _clear_default(self, op: Op, kind: str) -> None:
@@ -122,8 +122,8 @@ class SceneService:
     def _validate(self, op: Op, kind: str, name: str, conditions: Sequence[ConditionSpec],
                   sort: Sequence[SortSpec]) -> None:
         if not name.strip() or len(name) > 50:
-            raise ValidationError.single("$.name", "blank", "must be 1-50 characters",
-                                         "名称应为 1-50 个字符")
+            raise ValidationError.at("$.name", "blank", "名称应为 1-50 个字符",
+                                     "must be 1-50 characters")
         fields = self._fields.load(op, kind)
         parse_conditions(fields, conditions, "$.conditions")
         parse_sort(fields, sort, "$.sort")
@@ -147,13 +147,13 @@ class SceneService:
             bad = [i for i, k in enumerate(keys)
                    if not isinstance(k, str) or known.get(k) is None or keys.index(k) != i]
             if bad or not keys:
-                raise ValidationError.single(f"$.fields[{bad[0] if bad else 0}]", "unknown_field",
-                                             "is not a known field", "不是可识别的字段")
+                raise ValidationError.at(f"$.fields[{bad[0] if bad else 0}]", "unknown_field",
+                                         "不是可识别的字段", "is not a known field")
             sizes = dict(widths or {})
             if any(k not in keys or not isinstance(v, int) or not 20 <= v <= 2000
                    for k, v in sizes.items()):
-                raise ValidationError.single("$.widths", "invalid", "has a bad width",
-                                             "列宽无效")
+                raise ValidationError.at("$.widths", "invalid", "列宽无效",
+                                         "has a bad width")
             config = ColumnConfig(op.user_id, kind, tuple(keys), sizes)
             op.uow.columns.put(config)
             return config

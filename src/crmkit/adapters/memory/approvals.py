@@ -11,15 +11,10 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 
-from crmkit.adapters.memory.records import (
-    MemoryRecords,
-    UndoDict,
-    exists,
-    taken,
-    version_conflict,
-)
+from crmkit.adapters.memory.records import MemoryRecords, UndoDict
 from crmkit.entities.approvals import ApprovalFlow, ApprovalInstance, ApprovalStatus
 from crmkit.entities.contracts import EFFECTIVE, PaymentPlan
+from crmkit.policies.conflicts import exists, taken, version_conflict
 
 Undo = Callable[[], None]
 

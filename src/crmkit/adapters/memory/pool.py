@@ -39,8 +39,8 @@ class MemoryPools(UndoDict[str, Pool]):
     def update(self, pool: Pool, *, expected_version: int) -> None:
         current = self.rows.get(pool.id)
         if current is None or current.version != expected_version:
-            raise Conflict("the pool was changed by someone else", "公海设置已被他人修改",
-                           code="version_conflict")
+            raise Conflict("version_conflict", "公海设置已被他人修改",
+                           "the pool was changed by someone else")
         self._set(pool.id, pool)
 
     def delete(self, pool_id: str) -> None:

@@ -21,6 +21,7 @@ from crmkit.entities.records import (
 )
 from crmkit.entities.sales import PriceChange, ProductCategory, StageChange, StageGroup
 from crmkit.errors import Conflict
+from crmkit.policies.conflicts import exists, taken, version_conflict
 from crmkit.policies.query_eval import field_value, page_of, record_matches
 
 K = TypeVar("K", bound=Hashable)
@@ -58,23 +59,6 @@ class UndoDict(Generic[K, V]):
         if key in self.rows:
             old = self.rows.pop(key)
             self._undo.append(lambda: self.rows.__setitem__(key, old))
-
-
-def version_conflict(kind: str, record_id: str) -> Conflict:
-    return Conflict(
-        f"{kind} {record_id} was changed by someone else", "记录已被他人修改，请刷新后重试",
-        code="version_conflict",
-    )
-
-
-def taken(kind: str, field: str) -> Conflict:
-    return Conflict(
-        f"{kind} {field} is already taken", "该值已被占用", code=f"{kind}.{field}_taken"
-    )
-
-
-def exists(kind: str, entity_id: str) -> Conflict:
-    return Conflict(f"{kind} {entity_id} exists", "记录已存在", code=f"{kind}.exists")
 
 
 class MemoryTeam(UndoDict[tuple[str, str, str], TeamMember]):
@@ -219,7 +203,7 @@ class MemoryFields(UndoDict[tuple[str, str], FieldDefinition]):
     def add(self, definition: FieldDefinition) -> None:
         key = (definition.kind, definition.key)
         if key in self.rows:
-            raise Conflict(f"field {definition.key} exists", "字段已存在", code="field.key_taken")
+            raise Conflict("field.key_taken", "字段已存在", f"field {definition.key} exists")
         self._set(key, definition)
 
     def update(self, definition: FieldDefinition, *, expected_version: int) -> None:

@@ -36,7 +36,6 @@ from crmkit.adapters.memory.records import (
     MemoryStageGroups,
     MemoryTeam,
 )
-from crmkit.adapters.memory.records import taken as _taken
 from crmkit.entities import (
     Department,
     OperationLogEntry,
@@ -49,7 +48,7 @@ from crmkit.entities import (
 )
 from crmkit.entities.contracts import CONTRACT, PAYMENT
 from crmkit.entities.kinds import BUILTIN_KINDS, RecordKind, kind_name, kinds_by_name
-from crmkit.errors import Conflict
+from crmkit.policies.conflicts import exists, taken, version_conflict
 from crmkit.ports import (
     DepartmentRepository,
     OperationLogRepository,
@@ -97,18 +96,13 @@ class _Table(Generic[E]):
 
     def add(self, entity: E) -> None:
         if entity.id in self.rows:
-            raise Conflict(f"{self.kind} {entity.id} exists", f"{self.kind} 已存在",
-                           code=f"{self.kind}.exists")
+            raise exists(self.kind, entity.id)
         self._put(entity)
 
     def update(self, entity: E, *, expected_version: int) -> None:
         current = self.rows.get(entity.id)
         if current is None or current.version != expected_version:
-            raise Conflict(
-                f"{self.kind} {entity.id} was changed by someone else",
-                "记录已被他人修改，请刷新后重试",
-                code="version_conflict",
-            )
+            raise version_conflict(self.kind, entity.id)
         self._put(entity)
 
     def delete(self, entity_id: str) -> None:
@@ -126,7 +120,7 @@ class MemoryUsers(_Table[User]):
     def _check_mobile(self, user: User) -> None:
         owner = self.get_by_mobile(user.mobile)
         if owner is not None and owner.id != user.id:
-            raise _taken("user", "mobile")
+            raise taken("user", "mobile")
 
     def add(self, entity: User) -> None:
         self._check_mobile(entity)
@@ -164,9 +158,9 @@ class MemoryRoles(_Table[Role]):
             if other.id == role.id:
                 continue
             if other.name == role.name:
-                raise _taken("role", "name")
+                raise taken("role", "name")
             if role.code is not None and other.code == role.code:
-                raise _taken("role", "code")
+                raise taken("role", "code")
 
     def add(self, entity: Role) -> None:
         self._check_unique(entity)

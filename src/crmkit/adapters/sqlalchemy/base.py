@@ -18,24 +18,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from crmkit.errors import Conflict
+from crmkit.policies.conflicts import taken as taken
+from crmkit.policies.conflicts import version_conflict as version_conflict
 
 T = TypeVar("T")
 
 # -- errors ----------------------------------------------------------------------------------
-
-
-def version_conflict(kind: str, entity_id: str) -> Conflict:
-    return Conflict(
-        f"{kind} {entity_id} was changed by someone else",
-        "记录已被他人修改，请刷新后重试",
-        code="version_conflict",
-    )
-
-
-def taken(kind: str, field: str) -> Conflict:
-    return Conflict(
-        f"{kind} {field} is already taken", "该值已被占用", code=f"{kind}.{field}_taken"
-    )
 
 
 def _violation(err: IntegrityError) -> tuple[str, str]:
@@ -71,12 +59,12 @@ def raise_write_conflict(err: IntegrityError, kind: str, unique_fields: Sequence
         for field in unique_fields:
             if field in detail:
                 raise taken(kind, field) from err
-        raise Conflict(f"{kind} exists", f"{kind} 已存在", code=f"{kind}.exists") from err
+        raise Conflict(f"{kind}.exists", f"{kind} 已存在", f"{kind} exists") from err
     if violation == "foreign_key":
         raise Conflict(
-            f"{kind} refers to a missing record",
+            f"{kind}.reference_missing",
             "引用的记录不存在",
-            code=f"{kind}.reference_missing",
+            f"{kind} refers to a missing record",
         ) from err
     raise err
 
@@ -85,7 +73,7 @@ def raise_delete_conflict(err: IntegrityError, kind: str) -> NoReturn:
     """Map a DELETE blocked by a foreign key to ``Conflict(<kind>.in_use)``."""
     if _violation(err)[0] == "foreign_key":
         raise Conflict(
-            f"{kind} is still referenced", "该记录仍被引用，无法删除", code=f"{kind}.in_use"
+            f"{kind}.in_use", "该记录仍被引用，无法删除", f"{kind} is still referenced"
         ) from err
     raise err
 

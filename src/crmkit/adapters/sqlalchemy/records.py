@@ -481,7 +481,7 @@ class SqlFields:
             self._conn.execute(insert(field_definitions), field_definition_to_row(definition))
         except IntegrityError as err:
             raise Conflict(
-                f"field {definition.key} exists", "字段已存在", code="field.key_taken"
+                "field.key_taken", "字段已存在", f"field {definition.key} exists"
             ) from err
 
     def update(self, definition: FieldDefinition, *, expected_version: int) -> None:

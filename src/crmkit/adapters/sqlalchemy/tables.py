@@ -124,10 +124,10 @@ class ExactDecimal(TypeDecorator[Decimal]):
             and abs(number) < self.limit
             and Decimal(f"{float(number):.{self.scale}f}") != number
         ):
-            raise ValidationError.single(
+            raise ValidationError.at(
                 "$", "decimal.sqlite_precision",
-                f"{number} has more significant digits than SQLite stores exactly (15)",
-                f"{number} 超出 SQLite 可精确保存的 15 位有效数字")
+                f"{number} 超出 SQLite 可精确保存的 15 位有效数字",
+                f"{number} has more significant digits than SQLite stores exactly (15)")
         return number
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
