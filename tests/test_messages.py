@@ -110,4 +110,4 @@ def test_the_one_order_reaches_the_attributes() -> None:
     assert one.errors == (FieldError("$.a", "required", "必填", "is required"),)
     assert one.codes == {"$.a": "required"} and one.code == "validation_failed"
     with pytest.raises(TypeError):
-        Conflict("the old order", "旧顺序", code="version_conflict")  # type: ignore[call-arg]
+        Conflict("the old order", "旧顺序", code="version_conflict")  # type: ignore[call-arg, misc]
