@@ -133,8 +133,13 @@ class RecordKind(Generic[R]):
     indexes: tuple[tuple[str, ...], ...] = ()
     """Extra indexes (column tuples) beyond the ones every record table has."""
 
+    @property
+    def attributes(self) -> frozenset[str]:
+        """The attribute names of the entity (an attrs class)."""
+        return frozenset(attrs.fields_dict(self.entity)) if attrs.has(self.entity) else frozenset()
+
     def __attrs_post_init__(self) -> None:
-        names = set(attrs.fields_dict(self.entity)) if attrs.has(self.entity) else set()
+        names = self.attributes
         system = {f.key for f in self.system_fields}
         needed = RECORD_ATTRIBUTES | system | set(self.unique_fields)
         for feature in self.features:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar, overload
 
 from crmkit.entities import (
     Department,
@@ -95,6 +95,9 @@ class OperationLogRepository(Protocol):
         ...
 
 
+T = TypeVar("T")
+
+
 class UnitOfWork(Protocol):
     """One atomic piece of work. Also an :class:`~crmkit.ports.org.OrgDirectory` over own tables."""
 
@@ -108,9 +111,14 @@ class UnitOfWork(Protocol):
     def oplog(self) -> OperationLogRepository: ...
 
     # -- business records and their shared features (crmkit.ports.records) --
-    def records(self, kind: str | RecordKind[Any]) -> RecordRepository:
-        """The repository of one record kind (``lead``, ``customer`` …), by name or by
-        declaration; unknown kind → KeyError."""
+    @overload
+    def records(self, kind: RecordKind[T]) -> RecordRepository[T]: ...
+    @overload
+    def records(self, kind: str) -> RecordRepository[Any]: ...
+    def records(self, kind: str | RecordKind[Any]) -> RecordRepository[Any]:
+        """The repository of one record kind by declaration (typed: ``RecordRepository[T]``
+        for a ``RecordKind[T]``) or by name (``lead``, ``customer`` …: untyped); unknown kind
+        → KeyError."""
         ...
 
     @property

@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -32,15 +32,18 @@ from crmkit.policies.validation import field_error
 from crmkit.serialization import structure, to_dict
 from crmkit.workflow.approval_kinds import Approval, ApprovalKind
 from crmkit.workflow.approvals import ApprovalService
-from crmkit.workflow.records import RecordService
+from crmkit.workflow.records import Record, RecordService
 from crmkit.workflow.runtime import ActorRef, Op
+
+A = TypeVar("A", bound=Record)
+"""The entity of a kind under approval."""
 
 NUMBER = FieldRef("number", ValueKind.TEXT, True)
 STATUS = FieldRef("approval_status", ValueKind.TEXT, True)
 MAX_NUMBER_TRIES = 100
 
 
-class ApprovedRecordService(RecordService):
+class ApprovedRecordService(RecordService[A]):
     """The shared part of ``crm.contracts`` and ``crm.payments``."""
 
     default_rule = NumberRule()
@@ -58,7 +61,7 @@ class ApprovedRecordService(RecordService):
     def _condition_fields(self, op: Op) -> frozenset[str]:
         """What :meth:`approval_values` offers: attributes and ``custom.<key>``."""
         custom = {f"custom.{d.key}" for d in self._fields.load(op, self.kind).custom}
-        return frozenset(f.name for f in attrs.fields(self.declaration.entity)) | custom
+        return self.declaration.attributes | custom
 
     # -- numbers --------------------------------------------------------------------------------
     def number_rule(self, actor: ActorRef) -> NumberRule:

@@ -24,10 +24,10 @@ class ContactDetail:
     opportunities: tuple[Any, ...]
 
 
-class ContactService(RecordService):
+class ContactService(RecordService[Contact]):
     """Contacts through the record engine, tied to a visible customer."""
 
-    def _before_write(self, op: Op, record: Any, old: Any | None) -> Any:
+    def _before_write(self, op: Op, record: Contact, old: Contact | None) -> Contact:
         """The customer must be visible — a customer this operation created is, by
         construction (a lead conversion creates both, no read needed)."""
         if (CUSTOMER, record.customer_id) in op.created:
@@ -41,11 +41,11 @@ class ContactService(RecordService):
                                          "refers to no visible customer") from None
         return record
 
-    def _after_write(self, op: Op, record: Any, old: Any | None) -> None:
+    def _after_write(self, op: Op, record: Contact, old: Contact | None) -> None:
         if not (old is not None and old.primary and old.customer_id == record.customer_id):
             self._after_create_many(op, [record])
 
-    def _after_create_many(self, op: Op, records: Sequence[Any]) -> None:
+    def _after_create_many(self, op: Op, records: Sequence[Contact]) -> None:
         """Only one primary contact per customer: the newest choice wins (one read of the
         customers' contacts for the whole batch)."""
         chosen = {r.customer_id: r.id for r in records if r.primary}

@@ -99,15 +99,15 @@ class PlanInput:
     remark: str | None = None
 
 
-class ContractService(ApprovedRecordService):
+class ContractService(ApprovedRecordService[Contract]):
     """Contracts: lines and totals, approvals, received amounts, plans, expiry."""
 
     default_rule = NumberRule(prefix="HT")
     customers: CustomerService
-    payments: ApprovedRecordService
+    payments: ApprovedRecordService[Any]
 
     # -- record hooks ---------------------------------------------------------------------------
-    def _extras(self, op: Op, extras: Mapping[str, Any], old: Any | None) -> dict[str, Any]:
+    def _extras(self, op: Op, extras: Mapping[str, Any], old: Contract | None) -> dict[str, Any]:
         if "lines" not in extras:
             return {}
         lines, problems = priced_lines(op, extras["lines"], old)
@@ -115,7 +115,7 @@ class ContractService(ApprovedRecordService):
             raise ValidationError(problems)
         return {"lines": lines}
 
-    def _before_write(self, op: Op, record: Any, old: Any | None) -> Any:
+    def _before_write(self, op: Op, record: Contract, old: Contract | None) -> Contract:
         errors = customer_errors(self._access, op, record, old)
         customer_changed = old is None or record.customer_id != old.customer_id
         for key, kind in (("opportunity_id", OPPORTUNITY), ("customer_signer_id", CONTACT)):
@@ -139,7 +139,8 @@ class ContractService(ApprovedRecordService):
             self._check_plans_follow(op, record)
         record = attrs.evolve(record, unreceived_amount=unreceived(record.amount,
                                                                    record.received_amount))
-        return self._numbered(op, record, old)
+        numbered: Contract = self._numbered(op, record, old)
+        return numbered
 
     def _check_plans_follow(self, op: Op, record: Contract) -> None:
         """A contract with plans keeps its customer, and its amount covers its plans."""

@@ -72,13 +72,13 @@ def children(op: Op, kind: str, customer_id: str) -> tuple[Any, ...]:
     return tuple(op.uow.records(kind).query(query))
 
 
-class CustomerService(RecordService):
+class CustomerService(RecordService[Customer]):
     """Customers through the shared record engine plus lock, deal status, limits and detail."""
 
-    def _before_write(self, op: Op, record: Any, old: Any | None) -> Any:
+    def _before_write(self, op: Op, record: Customer, old: Customer | None) -> Customer:
         return attrs.evolve(record, received_at=op.now) if old is None else record
 
-    def _before_create_many(self, op: Op, records: Sequence[Any]) -> None:
+    def _before_create_many(self, op: Op, records: Sequence[Customer]) -> None:
         per_owner: dict[str, builtins.list[Any]] = {}
         for record in records:
             if record.owner_id is not None:
@@ -86,7 +86,7 @@ class CustomerService(RecordService):
         for owner, mine in sorted(per_owner.items()):
             self.check_limits(op, owner, adding=len(mine), records=mine)
 
-    def _before_transfer(self, op: Op, records: Sequence[Any], target: User) -> None:
+    def _before_transfer(self, op: Op, records: Sequence[Customer], target: User) -> None:
         if any(r.pool_id is not None for r in records):  # only a 超级管理员 reaches them here
             raise RuleViolation("customer.in_pool",
                                 "公海客户请通过公海分配",

@@ -43,7 +43,7 @@ from crmkit.workflow.runtime import Runtime
 from crmkit.workflow.scenes import SceneService
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
-S = TypeVar("S", bound=RecordService)
+S = TypeVar("S", bound=RecordService[Any])
 
 
 class CRMFacade:
@@ -89,7 +89,7 @@ class CRMFacade:
         self.followups = FollowUpService(self.runtime, self.records)
         self.attachments = AttachmentService(self.runtime, self.records, files)
         self.duplicates = DuplicateService(self.runtime, self.fields, self.records)
-        self._services: dict[str, RecordService] = {}
+        self._services: dict[str, RecordService[Any]] = {}
         self.leads = self._record_kind(LEAD_KIND, LeadService)
         self.customers = self._record_kind(CUSTOMER_KIND, CustomerService)
         self.contacts = self._record_kind(CONTACT_KIND, ContactService)
@@ -115,7 +115,7 @@ class CRMFacade:
             if declaration.kind not in self._services:
                 guard(self._record_kind(declaration, RecordService))
 
-    def kind(self, name: str) -> RecordService:
+    def kind(self, name: str) -> RecordService[Any]:
         """The record service of any kind by name — ``crm.kind("lead")`` is ``crm.leads``; a
         kind the host declared (``CRM(kinds=[…])``) has the shared record service: create,
         get, update, delete, list (filters, scenes), transfer, team and operation log, as its

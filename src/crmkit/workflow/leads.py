@@ -17,7 +17,7 @@ import attrs
 
 from crmkit.entities import Module, Operation
 from crmkit.entities.leads import LEAD, Lead
-from crmkit.entities.sales import CUSTOMER
+from crmkit.entities.sales import CUSTOMER, Contact, Customer
 from crmkit.errors import PermissionDenied, RuleViolation, ValidationError
 from crmkit.workflow.records import RecordService, record_changes
 from crmkit.workflow.runtime import ActorRef, Op
@@ -42,13 +42,13 @@ CONVERTED = ("converted", "converted_at", "customer_id")
 """What conversion changes on a lead."""
 
 
-class LeadService(RecordService):
+class LeadService(RecordService[Lead]):
     """Leads through the record engine, plus conversion to customers."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.customers: RecordService | None = None
-        self.contacts: RecordService | None = None
+        self.customers: RecordService[Customer] | None = None
+        self.contacts: RecordService[Contact] | None = None
 
     def set_conversion_mapping(self, actor: ActorRef, mapping: Mapping[str, str]
                                ) -> dict[str, str]:

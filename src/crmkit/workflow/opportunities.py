@@ -84,7 +84,7 @@ class StageGroupChanges:
     enabled: bool
 
 
-class OpportunityService(RecordService):
+class OpportunityService(RecordService[Opportunity]):
     """Opportunities: product lines, stage groups, stage history, weighted amounts."""
 
     # -- stage groups ---------------------------------------------------------------------------
@@ -222,7 +222,7 @@ class OpportunityService(RecordService):
         return fields.ref(definition)
 
     # -- record hooks ---------------------------------------------------------------------------
-    def _extras(self, op: Op, extras: Mapping[str, Any], old: Any | None) -> dict[str, Any]:
+    def _extras(self, op: Op, extras: Mapping[str, Any], old: Opportunity | None) -> dict[str, Any]:
         values: dict[str, Any] = {}
         errors: list[FieldError] = []
         if "lines" in extras:
@@ -241,7 +241,7 @@ class OpportunityService(RecordService):
             raise ValidationError(errors)
         return values
 
-    def _before_write(self, op: Op, record: Any, old: Any | None) -> Any:
+    def _before_write(self, op: Op, record: Opportunity, old: Opportunity | None) -> Opportunity:
         errors = customer_errors(self._access, op, record, old)
         customer_changed = old is None or record.customer_id != old.customer_id
         group: StageGroup | None = None
@@ -277,7 +277,7 @@ class OpportunityService(RecordService):
             record = attrs.evolve(record, amount=amount)
         return record
 
-    def _after_write(self, op: Op, record: Any, old: Any | None) -> None:
+    def _after_write(self, op: Op, record: Opportunity, old: Opportunity | None) -> None:
         if old is None or record.stage_group_id != old.stage_group_id:
             op.uow.stage_changes.add(StageChange(
                 self._rt.ids.new_id(), record.id, old.stage_id if old is not None else None,

@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from crmkit.entities.contracts import CONTRACT, NumberRule
+from crmkit.entities.contracts import CONTRACT, NumberRule, Payment
 from crmkit.errors import FieldError, NotFound, RuleViolation, ValidationError
 from crmkit.policies.validation import field_error
 from crmkit.workflow.approved_records import ApprovedRecordService, in_force
@@ -24,13 +24,13 @@ from crmkit.workflow.contracts import ContractService
 from crmkit.workflow.runtime import Op
 
 
-class PaymentService(ApprovedRecordService):
+class PaymentService(ApprovedRecordService[Payment]):
     """Payments on effective contracts; approved ones count as received."""
 
     default_rule = NumberRule(prefix="HK")
     contracts: ContractService
 
-    def _before_write(self, op: Op, record: Any, old: Any | None) -> Any:
+    def _before_write(self, op: Op, record: Payment, old: Payment | None) -> Payment:
         contract_changed = old is None or record.contract_id != old.contract_id
         if contract_changed:
             try:
@@ -53,7 +53,8 @@ class PaymentService(ApprovedRecordService):
                 raise ValidationError([FieldError("$.plan_id", "payment_plan.void",
                                                   "$.plan_id 回款计划已作废",
                                                   "$.plan_id is a void plan")])
-        return self._numbered(op, record, old)
+        numbered: Payment = self._numbered(op, record, old)
+        return numbered
 
     def _on_effective(self, op: Op, record: Any) -> None:
         self.contracts.recount(op, record.contract_id)

@@ -45,18 +45,18 @@ def _category_missing(category_id: str) -> NotFound:
                     f"product category {category_id} not found")
 
 
-class ProductService(RecordService):
+class ProductService(RecordService[Product]):
     """Products: unique code, category tree, price history, on/off shelf."""
 
     # -- record hooks ---------------------------------------------------------------------------
-    def _before_write(self, op: Op, record: Any, old: Any | None) -> Any:
+    def _before_write(self, op: Op, record: Product, old: Product | None) -> Product:
         category_id = record.category_id
         if (category_id is not None and (old is None or old.category_id != category_id)
                 and op.uow.categories.get(category_id) is None):
             raise ValidationError([field_error("$.category_id", "not_found")])
         return record
 
-    def _after_write(self, op: Op, record: Any, old: Any | None) -> None:
+    def _after_write(self, op: Op, record: Product, old: Product | None) -> None:
         if old is not None and old.price != record.price:
             op.uow.price_changes.add(PriceChange(
                 self._rt.ids.new_id(), record.id, old.price, record.price, op.now, op.actor_id,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 import attrs
 
@@ -34,6 +34,7 @@ from crmkit.errors import FieldError, NotFound, PermissionDenied, ValidationErro
 from crmkit.policies.conflicts import version_conflict
 from crmkit.policies.query_eval import cursor_values, decode_custom, field_value
 from crmkit.policies.validation import field_error
+from crmkit.ports.records import RecordRepository
 from crmkit.serialization import structure, to_dict
 from crmkit.workflow.fields import FieldService, FieldSet, unavailable_error
 from crmkit.workflow.fieldtypes import FieldTypeRegistry
@@ -54,6 +55,30 @@ SYSTEM_SCENES = {
     "subordinates": ("下属负责的", "My team's"),
     "participating": ("我参与的", "I take part in"),
 }
+
+class Record(Protocol):
+    """What the record engine reads on every entity (a declaration checks its entity has
+    :data:`~crmkit.entities.kinds.RECORD_ATTRIBUTES`)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def owner_id(self) -> str | None: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def custom(self) -> Mapping[str, Any]: ...
+
+
+E = TypeVar("E", bound=Record)
+"""The entity of a record service's kind."""
+
+def evolved(record: E, **changes: Any) -> E:
+    """A copy of a record with ``changes`` (``attrs.evolve``: every entity is an attrs class,
+    which the :class:`Record` protocol cannot say)."""
+    copy: E = attrs.evolve(cast(Any, record), **changes)
+    return copy
+
 
 Cascade = Callable[[Op, Sequence[Any], str, "Access | None"], None]
 """Moves related records along with a transfer: ``(op, records, to_user_id, keep_access)``."""
@@ -205,7 +230,7 @@ class RecordAccess:
         return [records[rid] for rid in wanted]
 
 
-class RecordService:
+class RecordService(Generic[E]):
     """One record kind through the facade (``crm.leads`` …)."""
 
     def __init__(
@@ -214,7 +239,7 @@ class RecordService:
         fields: FieldService,
         types: FieldTypeRegistry,
         access: RecordAccess,
-        declaration: RecordKind[Any],
+        declaration: RecordKind[E],
     ) -> None:
         self._rt = runtime
         self._fields = fields
@@ -235,8 +260,8 @@ class RecordService:
         """RuleViolation ``record_kind.feature`` unless this kind takes part in ``feature``."""
         self._rt.declaration(self.kind, feature)
 
-    def _repo(self, op: Op) -> Any:
-        return op.uow.records(self.kind)
+    def _repo(self, op: Op) -> RecordRepository[E]:
+        return op.uow.records(self.declaration)
 
     # -- values ---------------------------------------------------------------------------------
     def _values(
@@ -320,11 +345,11 @@ class RecordService:
             return False
         return True
 
-    def _check_record(self, op: Op, fields: FieldSet, record: Any, previous: Any | None) -> None:
+    def _check_record(self, op: Op, fields: FieldSet, record: E, previous: E | None) -> None:
         self._check_records(op, fields, [(record, previous)])
 
     def _check_records(
-        self, op: Op, fields: FieldSet, pairs: Sequence[tuple[Any, Any | None]]
+        self, op: Op, fields: FieldSet, pairs: Sequence[tuple[E, E | None]]
     ) -> None:
         """Uniqueness (查重) of unique fields — within the batch and against stored records, one
         IN query per field and chunk — then plugin validation. Paths get ``[i]`` in batches."""
@@ -347,7 +372,7 @@ class RecordService:
         if errors:
             raise ValidationError(labelled(fields, errors))
 
-    def _clashes(self, op: Op, ref: FieldRef, pairs: Sequence[tuple[Any, Any | None]],
+    def _clashes(self, op: Op, ref: FieldRef, pairs: Sequence[tuple[E, E | None]],
                  prefix: Callable[[int], str]) -> builtins.list[FieldError]:
         wanted: dict[int, Any] = {}
         for i, (record, previous) in enumerate(pairs):
@@ -390,29 +415,29 @@ class RecordService:
 
     # -- CRUD -----------------------------------------------------------------------------------
     # -- hooks for kinds with more rules ---------------------------------------------------------
-    def _extras(self, op: Op, extras: Mapping[str, Any], old: Any | None) -> dict[str, Any]:
+    def _extras(self, op: Op, extras: Mapping[str, Any], old: E | None) -> dict[str, Any]:
         """Validate the payload keys listed in ``spec.extra_keys`` → entity attributes."""
         return {}
 
-    def _before_write(self, op: Op, record: Any, old: Any | None) -> Any:
+    def _before_write(self, op: Op, record: E, old: E | None) -> E:
         """Last look at a record about to be written (derive values, check rules)."""
         return record
 
-    def _after_write(self, op: Op, record: Any, old: Any | None) -> None:
+    def _after_write(self, op: Op, record: E, old: E | None) -> None:
         """Follow-up writes of the same operation (e.g. a single primary contact)."""
 
-    def _after_create_many(self, op: Op, records: Sequence[Any]) -> None:
+    def _after_create_many(self, op: Op, records: Sequence[E]) -> None:
         """Follow-up writes after a batch of creations (default: ``_after_write`` each)."""
         for record in records:
             self._after_write(op, record, None)
 
-    def _before_create_many(self, op: Op, records: Sequence[Any]) -> None:
+    def _before_create_many(self, op: Op, records: Sequence[E]) -> None:
         """Rules a batch of new records must pass as a whole (e.g. customer limits)."""
 
-    def _before_transfer(self, op: Op, records: Sequence[Any], target: User) -> None:
+    def _before_transfer(self, op: Op, records: Sequence[E], target: User) -> None:
         """Rules a transfer must pass as a whole (e.g. the owned-customer limit)."""
 
-    def _before_edit(self, op: Op, old: Any) -> None:
+    def _before_edit(self, op: Op, old: E) -> None:
         """Rules a record must pass to be edited or deleted at all (e.g. an approved contract
         is locked)."""
 
@@ -423,23 +448,23 @@ class RecordService:
         return {k: v for k, v in data.items() if k not in extras}, extras
 
     # -- CRUD -----------------------------------------------------------------------------------
-    def create(self, actor: ActorRef, data: Mapping[str, Any]) -> Any:
+    def create(self, actor: ActorRef, data: Mapping[str, Any]) -> E:
         """Create a record owned by the actor (or by ``owner_id`` inside the actor's scope)."""
         with self._rt.operation(actor, self.declaration.module, Operation.CREATE) as op:
             return self._create_in(op, data)
 
-    def _create_in(self, op: Op, data: Mapping[str, Any], **preset: Any) -> Any:
+    def _create_in(self, op: Op, data: Mapping[str, Any], **preset: Any) -> E:
         """Create inside a running operation (conversions and cascades build on this)."""
         return self._create_many_in(op, [(data, preset)])[0]
 
     def _create_many_in(
         self, op: Op, items: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]]
-    ) -> builtins.list[Any]:
+    ) -> builtins.list[E]:
         """Create a batch: validate all (paths ``$[i]…`` when several), check limits and
         uniqueness set-based, insert in one statement. ``preset`` values (e.g. ``owner_id``,
         ``lead_id``) bypass payload validation; they come from crmkit itself."""
         fields = self._fields.load(op, self.kind)
-        records: builtins.list[Any] = []
+        records: builtins.list[E] = []
         for i, (data, preset) in enumerate(items):
             try:
                 plain, extras = self._split(data)
@@ -449,7 +474,8 @@ class RecordService:
                 owner = preset["owner_id"] if "owner_id" in preset else self._owner(op, requested)
                 values = {**system, **self._extras(op, extras, None), **preset,
                           "owner_id": owner}
-                record = self.declaration.entity(
+                make: Callable[..., E] = self.declaration.entity
+                record = make(
                     id=self._rt.ids.new_id(), created_by=op.actor_id, created_at=op.now,
                     updated_at=op.now, custom=custom, **values,
                 )
@@ -469,9 +495,10 @@ class RecordService:
         self._after_create_many(op, records)
         return records
 
-    def get(self, actor: ActorRef, record_id: str) -> Any:
+    def get(self, actor: ActorRef, record_id: str) -> E:
         with self._rt.operation(actor, self.declaration.module, Operation.VIEW) as op:
-            return self._access.visible(op, self.kind, record_id)
+            record: E = self._access.visible(op, self.kind, record_id)
+            return record
 
     def update(
         self,
@@ -480,7 +507,7 @@ class RecordService:
         changes: Mapping[str, Any],
         *,
         expected_version: int | None = None,
-    ) -> Any:
+    ) -> E:
         """Edit system and custom fields; ``custom`` keys merge into the stored values."""
         with self._rt.operation(actor, self.declaration.module, Operation.EDIT) as op:
             old = self._access.editable(op, self.kind, record_id)
@@ -492,11 +519,11 @@ class RecordService:
             return self._save(op, fields, old, expected_version, "update", custom=merged,
                               **system, **self._extras(op, extras, old))
 
-    def _save(self, op: Op, fields: FieldSet | None, old: Any, expected_version: int | None,
-              action: str, **changes: Any) -> Any:
+    def _save(self, op: Op, fields: FieldSet | None, old: E, expected_version: int | None,
+              action: str, **changes: Any) -> E:
         if expected_version is not None and expected_version != old.version:
             raise version_conflict()
-        new = attrs.evolve(old, version=old.version + 1, updated_at=op.now, **changes)
+        new = evolved(old, version=old.version + 1, updated_at=op.now, **changes)
         new = self._before_write(op, new, old)
         if fields is not None:
             self._check_record(op, fields, new, old)
@@ -614,7 +641,7 @@ class RecordService:
                     move_related(op, records, target.id, keep)
             return TransferReport(moved, target.id)
 
-    def move_owner(self, op: Op, records: Sequence[Any], target: User, keep: Access | None,
+    def move_owner(self, op: Op, records: Sequence[E], target: User, keep: Access | None,
                    *, action: str) -> int:
         """Set-based owner change with team bookkeeping, log entries and one notification;
         returns how many records changed owner (those the target owned already do not).
@@ -685,8 +712,8 @@ class RecordService:
             op.log(self.kind, record.id, "team_remove",
                    (FieldChange(f"team.{user_id}", old.access.value, None),))
 
-    def _team_manager(self, op: Op, record_id: str) -> Any:
-        record = self._access.editable(op, self.kind, record_id)
+    def _team_manager(self, op: Op, record_id: str) -> E:
+        record: E = self._access.editable(op, self.kind, record_id)
         if record.owner_id != op.actor_id and not op.grants(self.declaration.module,
                                                             Operation.TEAM_MANAGE):
             raise PermissionDenied("team.not_owner", "只有负责人可以管理团队成员",

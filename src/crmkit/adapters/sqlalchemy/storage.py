@@ -448,9 +448,9 @@ class SqlUnitOfWork:
         self.approvals: ApprovalRepository = SqlApprovals(connection)
         self.sequences: SequenceRepository = SqlSequences(connection)
         self.plans: PaymentPlanRepository = SqlPaymentPlans(connection)
-        self._records: dict[str, RecordRepository] = {}
+        self._records: dict[str, RecordRepository[Any]] = {}
 
-    def records(self, kind: str | RecordKind[Any]) -> RecordRepository:
+    def records(self, kind: str | RecordKind[Any]) -> RecordRepository[Any]:
         """The repository of one record kind, by name or declaration (see
         ``records.RECORD_TABLES``); unknown → KeyError."""
         name = kind_name(kind)
