@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 from crmkit.entities import Module
 from crmkit.errors import CrmError
 from crmkit.ports import Storage
+from crmkit.workflow.records import Record
 
 from .conftest import Org
 
@@ -147,7 +148,7 @@ class World:
         customer = crm.customers.create(org.rep, {"name": "华为"})
         group = crm.opportunities.add_stage_group(org.admin, {"name": "流程", "stages": [
             {"name": "初步接洽", "win_rate": "10"}]})
-        records = [
+        records: list[Record] = [
             customer, crm.customers.create(org.admin, {"name": "老板的客户"}),
             crm.leads.create(org.rep, {"name": "线索"}),
             crm.contacts.create(org.rep, {"name": "王工", "customer_id": customer.id}),
