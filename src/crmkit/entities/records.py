@@ -1,5 +1,5 @@
-"""Shared record entities (DESIGN §4): team members, follow-ups, schedules, attachments,
-scenes and column configuration."""
+"""Shared record entities (DESIGN §4): record references, team members, follow-ups, schedules,
+comments, attachments, scenes and column configuration."""
 
 from __future__ import annotations
 
@@ -11,12 +11,35 @@ import attrs
 
 from crmkit.entities.common import JSONValue, frozen_mapping
 
+__all__ = [
+    "Access",
+    "Attachment",
+    "ColumnConfig",
+    "Comment",
+    "ConditionSpec",
+    "FollowUp",
+    "RecordRef",
+    "Scene",
+    "Schedule",
+    "SortSpec",
+    "TeamMember",
+]
+
 
 class Access(enum.StrEnum):
     """A team member's access (相关团队): read-only or read-write."""
 
     READ = "read"
     WRITE = "write"
+
+
+@attrs.frozen(order=True)
+class RecordRef:
+    """A reference to one record: its kind (``customer``, ``task`` …) and id — what 相关业务
+    (related records) of tasks, schedules and work logs hold."""
+
+    kind: str
+    id: str
 
 
 @attrs.frozen
@@ -57,6 +80,19 @@ class Schedule:
     record_kind: str | None = None
     record_id: str | None = None
     source: str = ""
+
+
+@attrs.frozen
+class Comment:
+    """评论: a remark by one user on a task or work log (``target``), optionally replying to
+    another comment of the same target."""
+
+    id: str
+    target: RecordRef
+    author_id: str
+    content: str
+    at: datetime
+    reply_to_id: str | None = None
 
 
 @attrs.frozen

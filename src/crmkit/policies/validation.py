@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
+from crmkit.entities.records import RecordRef
+from crmkit.entities.tasks import RELATED_KINDS
 from crmkit.errors import FieldError, ValidationError
 
 _MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
@@ -26,6 +28,26 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "password.too_short": ("密码至少 8 位", "must have at least 8 characters"),
     "followup.in_future": ("不能晚于当前时间（允许 5 分钟误差）",
                            "must not be in the future (5 minutes of clock skew allowed)"),
+    "related.kind": ("只能关联客户、联系人、商机或合同",
+                    "must name a customer, contact, opportunity or contract"),
+    "related.duplicate": ("重复关联同一条记录", "names the same record twice"),
+    "too_many": ("条目过多", "holds too many entries"),
+    "task.time_without_date": ("需要截止日期", "needs a due date"),
+    "task.nested_subtask": ("只能是非子任务的任务（子任务只有一层）",
+                           "must be a task that is not itself a subtask"),
+    "task.has_subtasks": ("有子任务的任务不能成为子任务",
+                         "cannot be set on a task that has subtasks"),
+    "tag.name_taken": ("与您已有的标签重名", "is already one of your tags"),
+    "tag.colour": ("不是有效的颜色", "is not a colour"),
+    "repeat.until_and_count": ("不能与结束日期同时设置",
+                              "cannot be set together with an end date"),
+    "repeat.until_before_start": ("早于第一次日程", "lies before the first occurrence"),
+    "repeat.weekdays_unsupported": ("该重复频率不能选择星期",
+                                   "cannot be chosen for this frequency"),
+    "event.ends_before_start": ("必须晚于开始时间", "must lie after the start"),
+    "event.all_day_midnight": ("全天日程须从零点到零点", "must be midnight for an all-day event"),
+    "work_log.period_start": ("不是该周期的第一天", "is not the first day of the period"),
+    "work_log.empty": ("日志内容不能全部为空", "is empty: a log needs some text"),
     "file.name_invalid": (
         "不能包含斜杠、控制字符或双向文本控制符",
         "must not contain slashes, control characters or bidirectional overrides",
@@ -121,6 +143,19 @@ class Problems:
             self.add(path, "blank")
         elif len(value) > max_length:
             self.add(path, "too_long", f"（最多 {max_length}）", f" (max {max_length})")
+
+    def related(self, path: str, refs: Sequence[RecordRef], *, max_count: int = 50) -> None:
+        """Check related records (相关业务): customers, contacts, opportunities or contracts,
+        each once, at most ``max_count``."""
+        if len(refs) > max_count:
+            self.add(path, "too_many", f"（最多 {max_count} 条）", f" (max {max_count})")
+        seen: set[RecordRef] = set()
+        for index, ref in enumerate(refs):
+            if ref.kind not in RELATED_KINDS:
+                self.add(f"{path}[{index}].kind", "related.kind")
+            elif ref in seen:
+                self.add(f"{path}[{index}]", "related.duplicate")
+            seen.add(ref)
 
     def raise_if_any(self) -> None:
         if self.errors:
