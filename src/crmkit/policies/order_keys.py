@@ -112,11 +112,11 @@ def key_between(before: str | None, after: str | None) -> str:
         parts = None if key is None else _decode(key)
         if key is not None and parts is None:
             raise ValidationError.at(path, "order_key.invalid", "不是有效的排序键",
-                                         "is not an order key")
+                                     "is not an order key")
         decoded.append(parts)
     if before is not None and after is not None and before >= after:
         raise ValidationError.at("$.after", "order_key.order",
-                                     "必须排在前一个键之后", "must sort after the key before it")
+                                 "必须排在前一个键之后", "must sort after the key before it")
     return _between(decoded[0], decoded[1])
 
 

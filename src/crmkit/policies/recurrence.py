@@ -148,7 +148,7 @@ def overlaps(starts_at: datetime, ends_at: datetime, window_start: datetime,
 def _check_window(start: datetime, end: datetime) -> None:
     if end < start or end - start > MAX_WINDOW:
         raise ValidationError.at("$.window", "calendar.window", "时间范围须在 0 到 366 天之间",
-                                     "must span 0 to 366 days")
+                                 "must span 0 to 366 days")
 
 
 def occurrences(event: CalendarEvent, window_start: datetime, window_end: datetime,

@@ -63,7 +63,7 @@ def timeline_page(root: RecordRef, items: Iterable[TimelineItem], *, limit: int 
     """One page of ``root``'s timeline and the key to continue after (None on the last page)."""
     if not 1 <= limit <= MAX_PAGE:
         raise ValidationError.at("$.limit", "invalid", f"须在 1..{MAX_PAGE} 之间",
-                                     f"must be 1..{MAX_PAGE}")
+                                 f"must be 1..{MAX_PAGE}")
     chosen = frozenset(categories)
     best: dict[tuple[str, str], TimelineItem] = {}
     for item in items:

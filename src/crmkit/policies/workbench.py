@@ -70,8 +70,8 @@ def move(user_id: str, task_id: str, bucket: Bucket, column: Iterable[Placement]
                        and p.user_id == user_id and p.bucket is bucket])
     if not 0 <= position <= len(others):
         raise ValidationError.at("$.position", "workbench.position",
-                                     f"须在 0..{len(others)} 之间",
-                                     f"must be 0..{len(others)}")
+                                 f"须在 0..{len(others)} 之间",
+                                 f"must be 0..{len(others)}")
     before = others[position - 1].order_key if position else None
     # Keys written concurrently may tie: the first key above ``before`` bounds the new one.
     later = [p.order_key for p in others[position:] if before is None or p.order_key > before]
