@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -11,7 +12,7 @@ import pytest
 from hypothesis import given, target
 from hypothesis import strategies as st
 
-from crmkit.entities.calendar import CalendarEvent, Frequency, RepeatRule
+from crmkit.entities.calendar import CalendarEvent, Frequency, Occurrence, RepeatRule
 from crmkit.entities.records import RecordRef, Schedule
 from crmkit.errors import FieldError, ValidationError
 from crmkit.policies.recurrence import (
@@ -28,13 +29,13 @@ NY = ZoneInfo("America/New_York")
 T0 = datetime(2026, 1, 31, 9, 0, tzinfo=SH)
 
 
-def event(starts_at: datetime = T0, minutes: int = 60, **changes: object) -> CalendarEvent:
+def event(starts_at: datetime = T0, minutes: int = 60, **changes: Any) -> CalendarEvent:
     base = CalendarEvent("e1", "u1", "周会", starts_at, starts_at + timedelta(minutes=minutes),
                          "u1", starts_at, starts_at)
     return attrs.evolve(base, **changes)
 
 
-def starts(found: list) -> list[str]:  # type: ignore[type-arg]
+def starts(found: list[Occurrence]) -> list[str]:
     return [o.starts_at.strftime("%Y-%m-%d %H:%M") for o in found]
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -34,12 +36,12 @@ NOW = datetime(2026, 12, 3, 10, 0, tzinfo=SH)
 TODAY = date(2026, 12, 3)
 
 
-def customer(id: str = "c1", **changes: object) -> Customer:
+def customer(id: str = "c1", **changes: Any) -> Customer:
     return attrs.evolve(Customer(id, "华星科技", "u1", "u1", NOW, NOW), **changes)
 
 
-def kinds(reminders: object) -> list[tuple[str, str, str]]:
-    return [(r.kind.value, r.recipient_id, r.record.id) for r in reminders]  # type: ignore[attr-defined]
+def kinds(reminders: Iterable[Reminder]) -> list[tuple[str, str, str]]:
+    return [(r.kind.value, r.recipient_id, r.record.id) for r in reminders]
 
 
 # -- next contact ---------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -36,7 +37,7 @@ SH = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 12, 3, 9, 0, tzinfo=SH)  # a Thursday
 
 
-def task(id: str = "t1", **changes: object) -> Task:
+def task(id: str = "t1", **changes: Any) -> Task:
     base = Task(id, "打电话给王总", "u1", "u1", T0, T0)
     return attrs.evolve(base, **changes)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -23,7 +24,7 @@ ORG = OrgIndex(OrgSnapshot(1, (OrgUnit("top", None), OrgUnit("sales", "top"),
                             OrgMember("u2", "east"), OrgMember("u3", "east"))))
 
 
-def log(id: str = "w1", **changes: object) -> WorkLog:
+def log(id: str = "w1", **changes: Any) -> WorkLog:
     base = WorkLog(id, "u1", LogPeriod.DAILY, date(2026, 12, 3), "u1", T0, T0, done="拜访三家客户")
     return attrs.evolve(base, **changes)
 
