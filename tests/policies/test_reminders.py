@@ -204,3 +204,21 @@ def test_the_same_next_contact_instant_in_another_zone_is_the_same_occasion() ->
     here = next(contact_reminders("customer", [customer(next_contact_at=due)], NOW, SH))
     stored_as_utc = customer(next_contact_at=due.astimezone(UTC))
     assert next(contact_reminders("customer", [stored_as_utc], NOW, SH)).key == here.key
+
+
+moments = st.datetimes(datetime(2026, 1, 1), datetime(2026, 12, 31), timezones=st.sampled_from(
+    [UTC, SH, ZoneInfo("America/New_York")]))
+
+
+@given(st.none() | moments, st.none() | moments, moments)
+def test_contact_reminders_follow_the_rule_text(due: datetime | None, last: datetime | None,
+                                                now: datetime) -> None:
+    record = customer(next_contact_at=due, last_followup_at=last)
+    found = [r.kind for r in contact_reminders("customer", [record], now, SH)]
+    if due is None or (last is not None and last >= due):
+        assert found == []
+        return
+    day, today = due.astimezone(SH).date(), now.astimezone(SH).date()
+    expected = ([] if day > today else [ReminderKind.CONTACT_TODAY] if day == today
+                else [ReminderKind.CONTACT_OVERDUE])
+    assert found == expected

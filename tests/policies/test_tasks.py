@@ -261,3 +261,29 @@ def test_any_sequence_of_moves_keeps_each_column_in_the_intended_order(
     tasks = [task(t) for t in placements]
     columns = workbench("u1", tasks, placements.values(), T0, SH)
     assert {b: [t.id for t in ts] for b, ts in columns.items()} == model
+
+
+USERS = ["u1", "u2", "u3"]
+some_tasks = st.lists(
+    st.builds(lambda i, owner, people, parent, bucket: (
+        task(f"t{i}", owner_id=owner, participant_ids=frozenset(people),
+             parent_id=None if parent is None or parent == i else f"t{parent}"), bucket),
+        st.integers(0, 9), st.sampled_from(USERS), st.frozensets(st.sampled_from(USERS)),
+        st.none() | st.integers(0, 9), st.none() | st.sampled_from(list(Bucket))),
+    max_size=10, unique_by=lambda pair: pair[0].id)
+
+
+@given(some_tasks, st.sampled_from(USERS))
+def test_a_workbench_lists_each_visible_top_task_once_and_nothing_else(
+        pairs: list[tuple[Task, Bucket | None]], user: str) -> None:
+    tasks = [t for t, _ in pairs]
+    placements = [Placement(user, t.id, bucket, f"i{n}") for n, (t, bucket) in enumerate(pairs)
+                  if bucket is not None]
+    columns = workbench(user, tasks, placements, T0, SH)
+    listed = [t.id for column in columns.values() for t in column]
+    mine = {t.id for t in tasks if t.involves(user)}
+    assert len(listed) == len(set(listed))
+    assert set(listed) == {t.id for t in tasks if t.id in mine and t.parent_id not in mine}
+    where = {p.task_id: p.bucket for p in placements}
+    assert all(where.get(t.id, Bucket.INBOX) is bucket
+               for bucket, column in columns.items() for t in column)
