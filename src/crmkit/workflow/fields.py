@@ -25,7 +25,7 @@ from crmkit.entities.query import FieldRef
 from crmkit.errors import FieldError, NotFound, RuleViolation, ValidationError
 from crmkit.serialization import structure, structure_patch
 from crmkit.workflow.fieldtypes import FieldTypeRegistry
-from crmkit.workflow.oplog_diff import created, diff
+from crmkit.workflow.oplog_diff import field_changes
 from crmkit.workflow.runtime import ActorRef, Op, Runtime
 
 log = logging.getLogger("crmkit.fields")
@@ -284,4 +284,4 @@ def _stored(op: Op, definition: FieldDefinition) -> bool:
 
 
 def _changes(old: FieldDefinition | None, new: FieldDefinition) -> tuple[FieldChange, ...]:
-    return diff(old, new) if old is not None else created(new)
+    return field_changes(old, new) if old is not None else field_changes(None, new)

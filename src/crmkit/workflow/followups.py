@@ -26,7 +26,8 @@ from crmkit.entities.records import FollowUp, Schedule
 from crmkit.errors import ValidationError
 from crmkit.policies.validation import Problems
 from crmkit.serialization import structure
-from crmkit.workflow.records import RecordAccess, record_changes
+from crmkit.workflow.oplog_diff import field_changes
+from crmkit.workflow.records import RecordAccess
 from crmkit.workflow.runtime import ActorRef, Op, Runtime
 
 DEFAULT_METHODS = ("打电话", "发邮件", "发短信", "见面拜访", "活动")
@@ -147,7 +148,7 @@ class FollowUpService:
             return
         new = attrs.evolve(parent, version=parent.version + 1, updated_at=op.now, **changes)
         op.uow.records(kind).update(new, expected_version=parent.version)
-        op.log(kind, parent.id, "followup", record_changes(parent, new), note=followup.id)
+        op.log(kind, parent.id, "followup", field_changes(parent, new), note=followup.id)
 
     def list(self, actor: ActorRef, kind: str, record_id: str) -> builtins.list[FollowUp]:
         """Follow-ups of a visible record, newest first."""

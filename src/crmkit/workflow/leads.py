@@ -19,7 +19,8 @@ from crmkit.entities import Module, Operation
 from crmkit.entities.leads import LEAD, Lead
 from crmkit.entities.sales import CUSTOMER, Contact, Customer
 from crmkit.errors import PermissionDenied, RuleViolation, ValidationError
-from crmkit.workflow.records import RecordService, record_changes
+from crmkit.workflow.oplog_diff import field_changes
+from crmkit.workflow.records import RecordService
 from crmkit.workflow.runtime import ActorRef, Op
 
 MAPPING_KEY = "leads.conversion_mapping"
@@ -117,7 +118,7 @@ class LeadService(RecordService[Lead]):
                       for lead, customer in zip(leads, customers, strict=True)]
             self._repo(op).update_many(marked, [lead.version for lead in leads])
             for lead, new in zip(leads, marked, strict=True):
-                op.log(LEAD, lead.id, "convert", record_changes(lead, new, CONVERTED))
+                op.log(LEAD, lead.id, "convert", field_changes(lead, new, only=CONVERTED))
             return [Conversion(lead.id, customer.id, contact_of.get(customer.id))
                     for lead, customer in zip(leads, customers, strict=True)]
 

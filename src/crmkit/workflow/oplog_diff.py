@@ -1,35 +1,47 @@
-"""Field-level diffs for the operation log (操作记录): old → new, as JSON-able values."""
+"""Field-level changes for the operation log (操作记录): old → new, as JSON-able values — one
+rule for every logged entity (records, org entities, categories, stage groups, field
+definitions)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from typing import Any
-
-import attrs
 
 from crmkit.entities import FieldChange
 from crmkit.serialization import to_dict
 
-UNLOGGED = frozenset({"id", "version", "created_at", "updated_at", "password_hash"})
+UNLOGGED = frozenset({"id", "version", "created_at", "updated_at", "created_by", "password_hash",
+                      "custom"})
+"""Bookkeeping the log never shows (a password hash neither); ``custom`` is logged key by key."""
 
 
-def diff(old: Any, new: Any, *, skip: Iterable[str] = UNLOGGED) -> tuple[FieldChange, ...]:
-    """The fields of two versions of one attrs entity that differ (system bookkeeping skipped)."""
-    skipped = frozenset(skip)
-    before, after = to_dict(old), to_dict(new)
-    return tuple(
-        FieldChange(f.name, before.get(f.name), after.get(f.name))
-        for f in attrs.fields(type(new))
-        if f.name not in skipped and before.get(f.name) != after.get(f.name)
-    )
+def _holds_value(value: Any) -> bool:
+    return value not in (None, "", [], {}) and value is not False
 
 
-def created(entity: Any, *, skip: Iterable[str] = UNLOGGED) -> tuple[FieldChange, ...]:
-    """The non-empty fields of a new entity, as changes from None."""
-    skipped = frozenset(skip)
-    data = to_dict(entity)
-    return tuple(
-        FieldChange(name, None, value)
-        for name, value in data.items()
-        if name not in skipped and value not in (None, "", [], {})
-    )
+def field_changes(old: Any | None, new: Any | None, *,
+                  only: Sequence[str] = ()) -> tuple[FieldChange, ...]:
+    """What changed from ``old`` to ``new`` (two versions of one attrs entity), in field order:
+    ``old`` None → created (the fields that hold a value: not None, empty or False), ``new``
+    None → deleted (the fields that held one). A ``custom`` mapping is compared key by key, as
+    ``custom.<key>``.
+
+    ``only`` names the fields that may have changed: the cheap path of bulk work (no
+    conversion of whole entities)."""
+    if only and old is not None and new is not None:
+        return tuple(FieldChange(name, to_dict(getattr(old, name)), to_dict(getattr(new, name)))
+                     for name in only if getattr(old, name) != getattr(new, name))
+    before = to_dict(old) if old is not None else {}
+    after = to_dict(new) if new is not None else {}
+    found = [
+        FieldChange(name, before.get(name), after.get(name))
+        for name in (after or before)
+        if name not in UNLOGGED and before.get(name) != after.get(name)
+        and (old is not None or _holds_value(after.get(name)))
+        and (new is not None or _holds_value(before.get(name)))
+    ]
+    old_custom, new_custom = before.get("custom") or {}, after.get("custom") or {}
+    for key in sorted(set(old_custom) | set(new_custom)):
+        if old_custom.get(key) != new_custom.get(key):
+            found.append(FieldChange(f"custom.{key}", old_custom.get(key), new_custom.get(key)))
+    return tuple(found)

@@ -45,9 +45,9 @@ from crmkit.policies.sales import StageMove
 from crmkit.policies.validation import Problems, field_error
 from crmkit.serialization import structure, structure_patch
 from crmkit.workflow.customers import customer_errors
-from crmkit.workflow.oplog_diff import created, diff
+from crmkit.workflow.oplog_diff import field_changes
 from crmkit.workflow.product_lines import HUNDRED, MAX_AMOUNT, decimal_problems, priced_lines
-from crmkit.workflow.records import RecordService, record_changes
+from crmkit.workflow.records import RecordService
 from crmkit.workflow.runtime import ActorRef, Op
 
 STAGE_GROUP = "stage_group"
@@ -98,7 +98,7 @@ class OpportunityService(RecordService[Opportunity]):
             group = StageGroup(self._rt.ids.new_id(), payload.name.strip(), stages,
                                payload.department_ids, payload.enabled)
             op.uow.stage_groups.add(group)
-            op.log(STAGE_GROUP, group.id, "create", created(group))
+            op.log(STAGE_GROUP, group.id, "create", field_changes(None, group))
             return group
 
     def update_stage_group(self, actor: ActorRef, group_id: str, changes: Mapping[str, Any], *,
@@ -129,7 +129,7 @@ class OpportunityService(RecordService[Opportunity]):
                                enabled=patch.get("enabled", old.enabled),
                                version=old.version + 1)
             op.uow.stage_groups.update(new, expected_version=old.version)
-            op.log(STAGE_GROUP, new.id, "update", diff(old, new))
+            op.log(STAGE_GROUP, new.id, "update", field_changes(old, new))
             return new
 
     def enable_stage_group(self, actor: ActorRef, group_id: str) -> StageGroup:
@@ -345,7 +345,7 @@ class OpportunityService(RecordService[Opportunity]):
                 lost_reason=reason if status is OpportunityStatus.LOST else None,
             )
             self._repo(op).update(new, expected_version=old.version)
-            op.log(self.kind, new.id, "stage", record_changes(old, new), note=reason or "")
+            op.log(self.kind, new.id, "stage", field_changes(old, new), note=reason or "")
             op.uow.stage_changes.add(StageChange(
                 self._rt.ids.new_id(), new.id, old.stage_id, new.stage_id, old.status,
                 new.status, op.now, op.actor_id, reason,

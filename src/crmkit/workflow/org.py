@@ -35,7 +35,7 @@ from crmkit.policies.default_roles import default_role_templates
 from crmkit.policies.department_refs import department_references
 from crmkit.policies.validation import Problems, is_valid_email, normalize_mobile
 from crmkit.serialization import structure, structure_patch
-from crmkit.workflow.oplog_diff import created, diff
+from crmkit.workflow.oplog_diff import field_changes
 from crmkit.workflow.org_inputs import (
     HandOverReport,
     NewDepartment,
@@ -103,7 +103,7 @@ class OrgService:
                     code=template.code, description=template.description,
                 )
                 op.uow.roles.add(role)
-                op.log(R, role.id, "create", created(role))
+                op.log(R, role.id, "create", field_changes(None, role))
                 if role.is_super_admin:
                     super_admin_id = role.id
             payload = NewUser(
@@ -111,7 +111,7 @@ class OrgService:
                 password=admin_password,
             )
             admin = self._new_user(op, payload)
-            op.log(D, top.id, "create", created(top))
+            op.log(D, top.id, "create", field_changes(None, top))
             op.uow.bump_org_version()
             return admin
 
@@ -131,7 +131,7 @@ class OrgService:
             )
             op.uow.departments.add(dept)
             op.uow.bump_org_version()
-            op.log(D, dept.id, "create", created(dept))
+            op.log(D, dept.id, "create", field_changes(None, dept))
             return dept
 
     def rename_department(self, actor: ActorRef, department_id: str, name: str) -> Department:
@@ -191,7 +191,7 @@ class OrgService:
                 )
             op.uow.departments.delete(department_id)
             op.uow.bump_org_version()
-            op.log(D, department_id, "delete", diff(dept, attrs.evolve(dept, name="")))
+            op.log(D, department_id, "delete", field_changes(dept, attrs.evolve(dept, name="")))
 
     def get_department(self, actor: ActorRef, department_id: str) -> Department:
         with self._rt.operation(actor, Module.ORG, Operation.VIEW) as op:
@@ -224,7 +224,7 @@ class OrgService:
         new = attrs.evolve(old, version=old.version + 1, **changes)
         op.uow.departments.update(new, expected_version=old.version)
         op.uow.bump_org_version()
-        op.log(D, department_id, "update", diff(old, new))
+        op.log(D, department_id, "update", field_changes(old, new))
         return new
 
     # -- users ----------------------------------------------------------------------------------
@@ -256,7 +256,7 @@ class OrgService:
             updated_at=op.now,
         )
         op.uow.users.add(user)
-        op.log(U, user.id, "create", created(user))
+        op.log(U, user.id, "create", field_changes(None, user))
         return user
 
     def _check_user_fields(
@@ -394,7 +394,7 @@ class OrgService:
         op.uow.bump_org_version()
         action = {UserStatus.DISABLED: "disable", UserStatus.ACTIVE: "enable"}
         op.log(U, old.id, action[new.status] if old.status != new.status else "update",
-               diff(old, new))
+               field_changes(old, new))
         return new
 
     def _check_super_admins(self, op: Op, changed: User) -> None:
@@ -442,7 +442,7 @@ class OrgService:
             )
             op.uow.roles.add(role)
             op.uow.bump_org_version()
-            op.log(R, role.id, "create", created(role))
+            op.log(R, role.id, "create", field_changes(None, role))
             return role
 
     def update_role(self, actor: ActorRef, role_id: str, changes: Mapping[str, Any]) -> Role:
@@ -457,7 +457,7 @@ class OrgService:
             new = attrs.evolve(new, scopes=scopes_with_defaults(new.permissions, new.scopes))
             op.uow.roles.update(new, expected_version=old.version)
             op.uow.bump_org_version()
-            op.log(R, role_id, "update", diff(old, new))
+            op.log(R, role_id, "update", field_changes(old, new))
             return new
 
     def delete_role(self, actor: ActorRef, role_id: str) -> None:
@@ -470,7 +470,7 @@ class OrgService:
                 )
             op.uow.roles.delete(role_id)
             op.uow.bump_org_version()
-            op.log(R, role_id, "delete", diff(old, attrs.evolve(old, name="")))
+            op.log(R, role_id, "delete", field_changes(old, attrs.evolve(old, name="")))
 
     def get_role(self, actor: ActorRef, role_id: str) -> Role:
         with self._rt.operation(actor, Module.ROLES, Operation.VIEW) as op:

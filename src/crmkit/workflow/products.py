@@ -25,8 +25,8 @@ from crmkit.errors import NotFound, RuleViolation, ValidationError
 from crmkit.policies.sales import creates_cycle
 from crmkit.policies.validation import Problems, field_error
 from crmkit.serialization import structure
-from crmkit.workflow.oplog_diff import created, diff
-from crmkit.workflow.records import RecordService, record_changes
+from crmkit.workflow.oplog_diff import field_changes
+from crmkit.workflow.records import RecordService
 from crmkit.workflow.runtime import ActorRef, Op
 
 CATEGORY = "product_category"
@@ -97,7 +97,7 @@ class ProductService(RecordService[Product]):
                 new = attrs.evolve(product, on_shelf=on_shelf, version=product.version + 1,
                                    updated_at=op.now)
                 self._repo(op).update(new, expected_version=product.version)
-                op.log(self.kind, new.id, action, record_changes(product, new))
+                op.log(self.kind, new.id, action, field_changes(product, new))
                 out.append(new)
             return out
 
@@ -117,7 +117,7 @@ class ProductService(RecordService[Product]):
             self._check_sibling_name(op, name, payload.parent_id, None)
             category = ProductCategory(self._rt.ids.new_id(), name, payload.parent_id)
             op.uow.categories.add(category)
-            op.log(CATEGORY, category.id, "create", created(category))
+            op.log(CATEGORY, category.id, "create", field_changes(None, category))
             return category
 
     def rename_category(self, actor: ActorRef, category_id: str, name: str) -> ProductCategory:
@@ -197,5 +197,5 @@ class ProductService(RecordService[Product]):
     def _save_category(self, op: Op, old: ProductCategory, **changes: Any) -> ProductCategory:
         new = attrs.evolve(old, version=old.version + 1, **changes)
         op.uow.categories.update(new, expected_version=old.version)
-        op.log(CATEGORY, new.id, "update", diff(old, new))
+        op.log(CATEGORY, new.id, "update", field_changes(old, new))
         return new

@@ -35,9 +35,10 @@ from crmkit.policies.conflicts import version_conflict
 from crmkit.policies.query_eval import cursor_values, decode_custom, field_value
 from crmkit.policies.validation import field_error
 from crmkit.ports.records import RecordRepository
-from crmkit.serialization import structure, to_dict
+from crmkit.serialization import structure
 from crmkit.workflow.fields import FieldService, FieldSet, unavailable_error
 from crmkit.workflow.fieldtypes import FieldTypeRegistry
+from crmkit.workflow.oplog_diff import field_changes
 from crmkit.workflow.querying import (
     ListRequest,
     build_query,
@@ -48,7 +49,6 @@ from crmkit.workflow.querying import (
 from crmkit.workflow.runtime import ActorRef, Op, Runtime
 
 UNIQUE_CHUNK = 500
-BOOKKEEPING = frozenset({"id", "version", "created_at", "updated_at", "created_by", "custom"})
 SYSTEM_SCENES = {
     "all": ("全部", "All"),
     "mine": ("我负责的", "Mine"),
@@ -114,28 +114,6 @@ def bounded_int(value: Any, path: str, low: int, high: int) -> int:
     if value > high:
         raise ValidationError([field_error(path, "range.max", f" ({high})")])
     return value
-
-
-def record_changes(old: Any | None, new: Any | None,
-                   only: Sequence[str] = ()) -> tuple[FieldChange, ...]:
-    """Field-level changes between two versions of a record, custom fields as ``custom.<key>``.
-    ``only`` names the system fields that may have changed (a cheaper diff for bulk work)."""
-    if only and old is not None and new is not None:
-        return tuple(FieldChange(name, to_dict(getattr(old, name)), to_dict(getattr(new, name)))
-                     for name in only if getattr(old, name) != getattr(new, name))
-    before = to_dict(old) if old is not None else {}
-    after = to_dict(new) if new is not None else {}
-    changes = [
-        FieldChange(name, before.get(name), after.get(name))
-        for name in (after or before)
-        if name not in BOOKKEEPING and before.get(name) != after.get(name)
-        and (old is not None or after.get(name) not in (None, "", False))
-    ]
-    old_custom, new_custom = before.get("custom", {}), after.get("custom", {})
-    for key in sorted(set(old_custom) | set(new_custom)):
-        if old_custom.get(key) != new_custom.get(key):
-            changes.append(FieldChange(f"custom.{key}", old_custom.get(key), new_custom.get(key)))
-    return tuple(changes)
 
 
 @attrs.frozen
@@ -491,7 +469,7 @@ class RecordService(Generic[E]):
         self._repo(op).add_many(records)
         op.created.update((self.kind, r.id) for r in records)
         for record in records:
-            op.log(self.kind, record.id, "create", record_changes(None, record))
+            op.log(self.kind, record.id, "create", field_changes(None, record))
         self._after_create_many(op, records)
         return records
 
@@ -528,7 +506,7 @@ class RecordService(Generic[E]):
         if fields is not None:
             self._check_record(op, fields, new, old)
         self._repo(op).update(new, expected_version=old.version)
-        op.log(self.kind, new.id, action, record_changes(old, new))
+        op.log(self.kind, new.id, action, field_changes(old, new))
         self._after_write(op, new, old)
         return new
 
@@ -538,7 +516,7 @@ class RecordService(Generic[E]):
             self._before_edit(op, old)
             self._repo(op).delete(old.id)
             op.uow.team.clear(self.kind, [old.id])
-            op.log(self.kind, old.id, "delete", record_changes(old, None))
+            op.log(self.kind, old.id, "delete", field_changes(old, None))
 
     # -- lists ----------------------------------------------------------------------------------
     def list(self, actor: ActorRef, request: ListRequest | Mapping[str, Any] | None = None) -> Page:
