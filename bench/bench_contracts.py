@@ -61,11 +61,11 @@ from crmkit import CRM
 from crmkit.adapters.clocks import FixedClock
 from crmkit.adapters.sqlalchemy import SqlStorage
 from crmkit.adapters.sqlalchemy.base import bulk_insert
-from crmkit.adapters.sqlalchemy.rows import CONTRACT_ROWS, PAYMENT_PLAN_ROWS, PAYMENT_ROWS
+from crmkit.adapters.sqlalchemy.rows import PAYMENT_PLAN_ROWS, RECORD_ROWS
 from crmkit.adapters.sqlalchemy.tables import contracts, payment_plans, payments, team_members
 from crmkit.entities import User
 from crmkit.entities.approvals import ApprovalInstance, ApprovalStatus
-from crmkit.entities.contracts import Contract, Payment, PaymentPlan
+from crmkit.entities.contracts import CONTRACT, PAYMENT, Contract, Payment, PaymentPlan
 from crmkit.entities.sales import ProductLine
 from crmkit.serialization import structure
 
@@ -386,9 +386,9 @@ def check_created(engine: Engine, made: Sequence[Contract], priced: Priced, n: i
         if (count, distinct) != (n, n) or Decimal(str(low)) != Decimal(str(high)):
             raise AssertionError(f"{prefix} contracts: {found.get(prefix)} (expected {n})")
     if (json.loads(lines) if isinstance(lines, str) else lines) != json.loads(
-            json.dumps(CONTRACT_ROWS.to_row(made[0])["lines"])):
+            json.dumps(RECORD_ROWS[CONTRACT].to_row(made[0])["lines"])):
         raise AssertionError(f"the hand-written lines differ from crmkit's: {lines} against "
-                             f"{CONTRACT_ROWS.to_row(made[0])['lines']}")
+                             f"{RECORD_ROWS[CONTRACT].to_row(made[0])['lines']}")
 
 
 # -- part B: approve payments -----------------------------------------------------------------
@@ -532,7 +532,7 @@ def seed_plans(engine: Engine, org: Org, n_plans: int, n_contracts: int, due: in
     reps = [r.id for r in org.reps]
     line = ProductLine(org.product_ids[0], "CRM 模块 0", Decimal("1000.00"), Decimal("2"),
                        Decimal("10"), "套", Decimal("1800.00"))
-    made_contracts = [CONTRACT_ROWS.to_row(Contract(
+    made_contracts = [RECORD_ROWS[CONTRACT].to_row(Contract(
         id=f"C{c:07d}", name=f"计划合同 {c}", customer_id=f"CU{c % 5000:05d}",
         owner_id=reps[c % REPS], created_by=reps[c % REPS], created_at=NOW, updated_at=NOW,
         number=f"SC{c:08d}", amount=Decimal("100000.00"), lines=(line,),
@@ -557,7 +557,7 @@ def seed_plans(engine: Engine, org: Org, n_plans: int, n_contracts: int, due: in
         if due_plan and state != 3:
             paid = amount if state != 1 else (amount / 2).quantize(Decimal("0.01"))
             status = ApprovalStatus.PENDING if state == 2 else ApprovalStatus.APPROVED
-            made_payments.append(PAYMENT_ROWS.to_row(Payment(
+            made_payments.append(RECORD_ROWS[PAYMENT].to_row(Payment(
                 id=f"Y{g:07d}", contract_id=f"C{c:07d}", owner_id=owner, created_by=owner,
                 created_at=NOW, updated_at=NOW, number=f"HKC{g:08d}",
                 customer_id=f"CU{c % 5000:05d}", plan_id=f"P{g:07d}", paid_on=TODAY,
@@ -660,9 +660,9 @@ def bench_due(engine: Engine, org: Org, stmts: Statements, data: PlanData, repea
 def seed_payments(engine: Engine, org: Org, n_payments: int, n_contracts: int) -> None:
     """Payments ``Z…`` on contracts ``D…`` (g mod n_contracts): 8 in 10 approved, 1 pending,
     1 void (by g div n_contracts, so each contract has all three). Rows are copies of one
-    ``PAYMENT_ROWS.to_row`` row with the varying columns set."""
+    ``RECORD_ROWS[PAYMENT].to_row`` row with the varying columns set."""
     rep = org.reps[0].id
-    template = PAYMENT_ROWS.to_row(Payment(
+    template = RECORD_ROWS[PAYMENT].to_row(Payment(
         id="", contract_id="", owner_id=rep, created_by=rep, created_at=NOW, updated_at=NOW,
         customer_id="CU00000", paid_on=TODAY, amount=Decimal("1.00"), method="电汇",
         approval_status=ApprovalStatus.APPROVED))

@@ -45,12 +45,7 @@ from sqlalchemy import Connection, Engine, event, func, select
 from crmkit import CRM
 from crmkit.adapters.sqlalchemy import SqlStorage
 from crmkit.adapters.sqlalchemy.base import bulk_insert
-from crmkit.adapters.sqlalchemy.rows import (
-    contact_to_row,
-    customer_to_row,
-    lead_to_row,
-    opportunity_to_row,
-)
+from crmkit.adapters.sqlalchemy.rows import RECORD_ROWS
 from crmkit.adapters.sqlalchemy.tables import (
     contacts,
     customers,
@@ -58,8 +53,16 @@ from crmkit.adapters.sqlalchemy.tables import (
     opportunities,
 )
 from crmkit.entities import User
-from crmkit.entities.leads import Lead
-from crmkit.entities.sales import Contact, Customer, Opportunity, ProductLine
+from crmkit.entities.leads import LEAD, Lead
+from crmkit.entities.sales import (
+    CONTACT,
+    CUSTOMER,
+    OPPORTUNITY,
+    Contact,
+    Customer,
+    Opportunity,
+    ProductLine,
+)
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 LOAD_CHUNK = 10_000
@@ -167,7 +170,7 @@ def _now_sql(conn: Connection, at: datetime) -> str:
 
 def make_leads(prefix: str, n: int, owner: str) -> list[dict[str, Any]]:
     return [
-        lead_to_row(Lead(
+        RECORD_ROWS[LEAD].to_row(Lead(
             id=f"{prefix}{i:07d}", name=f"{prefix} 公司 {i:07d}", owner_id=owner,
             created_by=owner, created_at=T0, updated_at=T0, contact_name=f"联系人 {i}",
             mobile=f"138{i:08d}", phone="010-12345678", email=f"p{i}@example.cn",
@@ -265,14 +268,14 @@ def make_customers(prefix: str, n: int, owner: str) -> tuple[list[dict[str, Any]
     made_customers, made_contacts, made_opportunities = [], [], []
     for i in range(n):
         cid = f"{prefix}C{i:07d}"
-        made_customers.append(customer_to_row(Customer(
+        made_customers.append(RECORD_ROWS[CUSTOMER].to_row(Customer(
             id=cid, name=f"{prefix} 客户 {i:07d}", owner_id=owner, created_by=owner,
             created_at=T0, updated_at=T0, level="B", industry="IT", source="广告",
             mobile=f"139{i:08d}", received_at=T0)))
-        made_contacts.append(contact_to_row(Contact(
+        made_contacts.append(RECORD_ROWS[CONTACT].to_row(Contact(
             id=f"{prefix}K{i:07d}", name=f"联系人 {i}", customer_id=cid, owner_id=owner,
             created_by=owner, created_at=T0, updated_at=T0, primary=True)))
-        made_opportunities.append(opportunity_to_row(Opportunity(
+        made_opportunities.append(RECORD_ROWS[OPPORTUNITY].to_row(Opportunity(
             id=f"{prefix}O{i:07d}", name=f"商机 {i}", customer_id=cid, owner_id=owner,
             created_by=owner, created_at=T0, updated_at=T0, stage_group_id="G1",
             amount=Decimal("25.00"), lines=(line,))))

@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 
 from crmkit.adapters.memory import MemoryStorage
 from crmkit.adapters.sqlalchemy import RECORD_TABLES, SqlStorage
-from crmkit.adapters.sqlalchemy.rows import CONTRACT_ROWS, PAYMENT_PLAN_ROWS, PAYMENT_ROWS
+from crmkit.adapters.sqlalchemy.rows import PAYMENT_PLAN_ROWS, RECORD_ROWS
 from crmkit.adapters.sqlalchemy.tables import contracts, payment_plans, payments
 from crmkit.entities.approvals import ApprovalMode, ApprovalStatus, ApprovalStep
 from crmkit.entities.contract_fields import CONTRACT_FIELDS, PAYMENT_FIELDS
@@ -89,7 +89,8 @@ def sql_storage(request: pytest.FixtureRequest) -> SqlStorage:
 
 
 @pytest.mark.parametrize(("mapper", "table"), [
-    (CONTRACT_ROWS, contracts), (PAYMENT_ROWS, payments), (PAYMENT_PLAN_ROWS, payment_plans),
+    (RECORD_ROWS[CONTRACT], contracts), (RECORD_ROWS[PAYMENT], payments),
+    (PAYMENT_PLAN_ROWS, payment_plans),
 ])
 def test_the_generic_mapper_fills_exactly_the_table_columns(mapper: Any, table: Any) -> None:
     assert mapper.columns == {c.name for c in table.c}
@@ -104,11 +105,13 @@ def test_every_system_field_is_a_column(kind: str, fields: Any) -> None:
 
 
 def test_the_mapper_refuses_unknown_attributes() -> None:
-    from crmkit.adapters.sqlalchemy.rows import CUSTOM, attrs_row_mapper
+    from crmkit.adapters.sqlalchemy.rows import MAPPING, attrs_row_mapper
     from crmkit.entities.contracts import Payment
 
     with pytest.raises(ValueError, match="no attributes"):
-        attrs_row_mapper(Payment, {"cutsom": CUSTOM})
+        attrs_row_mapper(Payment, {"cutsom": MAPPING})
+    with pytest.raises(ValueError, match="no attributes"):
+        attrs_row_mapper(Payment, renames={"cutsom": "custom2"})
     with pytest.raises(ValueError, match="shadow"):
         attrs_row_mapper(Payment, computed={"amount": lambda p: p.amount})
 

@@ -96,10 +96,32 @@ def _number(record: Any) -> str:
 
 @attrs.frozen
 class Column:
-    """A storage hint for one attribute whose column differs from what its type implies
-    (a bounded text length, an index); adapters read it, the domain does not."""
+    """A storage hint for one attribute whose column differs from what its type implies;
+    adapters read it, the domain does not. Without a hint text is unbounded (ids — ``id``,
+    ``*_id``, ``created_by`` — hold 64 characters, enums 16) and decimals are amounts."""
 
     length: int | None = None
+    """Text: at most this many characters."""
+    digits: int | None = None
+    """Decimals: at most this many digits, two of them after the point (amounts: 20)."""
+
+
+Indexes = Mapping[str, tuple[str, ...]]
+"""Lookups a storage should serve fast: index name (unique within the kind) → attributes."""
+
+LISTING_INDEXES: Indexes = {"owner_created": ("owner_id", "created_at", "id")}
+"""The default list order (newest first) within owners' scopes."""
+
+RECENT_INDEXES: Indexes = {"created": ("created_at", "id")}
+"""The default list order for wide scopes: a page stops after its rows."""
+
+CONTACT_COLUMNS: Mapping[str, Column] = {
+    "mobile": Column(32), "phone": Column(64), "email": Column(254)}
+"""Phone numbers and mail addresses."""
+
+CLASSIFIED_COLUMNS: Mapping[str, Column] = {
+    "source": Column(200), "industry": Column(200), "level": Column(200)}
+"""Option fields (来源, 行业, 级别)."""
 
 
 @attrs.frozen
@@ -130,8 +152,8 @@ class RecordKind(Generic[R]):
     title: Callable[[Any], str] = _name
     columns: Mapping[str, Column] = attrs.field(factory=dict, converter=frozen_mapping)
     """Storage hints per attribute (see :class:`Column`)."""
-    indexes: tuple[tuple[str, ...], ...] = ()
-    """Extra indexes (column tuples) beyond the ones every record table has."""
+    indexes: Indexes = attrs.field(factory=dict, converter=frozen_mapping)
+    """Lookups to serve fast (each unique field gets its own unique one besides these)."""
 
     @property
     def attributes(self) -> frozenset[str]:
@@ -164,32 +186,55 @@ LEAD_KIND: RecordKind[Lead] = RecordKind(
     frozenset(f.key for f in LEAD_FIELDS) - READ_ONLY, "crm_leads", _SHARED,
     scenes={"converted": ("已转化", "Converted", (ConditionSpec("converted", "eq", True),))},
     base_conditions=(ConditionSpec("converted", "eq", False),),
+    columns={**CONTACT_COLUMNS, **CLASSIFIED_COLUMNS},
+    indexes={**LISTING_INDEXES, "owner_updated": ("owner_id", "updated_at", "id"),
+             **RECENT_INDEXES, "converted": ("converted",), "name": ("name",)},
 )
 CUSTOMER_KIND: RecordKind[Customer] = RecordKind(
     CUSTOMER, Customer, Module.CUSTOMERS, "客户", "customer", CUSTOMER_FIELDS,
     CUSTOMER_WRITABLE, "crm_customers", _SHARED | {Feature.POOL},
+    columns={**CONTACT_COLUMNS, **CLASSIFIED_COLUMNS, "deal_status": Column(200)},
+    indexes={**LISTING_INDEXES, "owner_updated": ("owner_id", "updated_at", "id"),
+             "pool": ("pool_id",), "name": ("name",), "owner_locked": ("owner_id", "locked"),
+             "owner_deal": ("owner_id", "deal_status")},
 )
 CONTACT_KIND: RecordKind[Contact] = RecordKind(
     CONTACT, Contact, Module.CONTACTS, "联系人", "contact", CONTACT_FIELDS, CONTACT_WRITABLE,
     "crm_contacts", _SHARED,
+    columns={**CONTACT_COLUMNS, "position": Column(200)},
+    indexes={"customer": ("customer_id",), **LISTING_INDEXES},
 )
 PRODUCT_KIND: RecordKind[Product] = RecordKind(
     PRODUCT, Product, Module.PRODUCTS, "产品", "product", PRODUCT_FIELDS, PRODUCT_WRITABLE,
     "crm_products", frozenset({Feature.TEAM, Feature.TRANSFER, Feature.ATTACHMENTS}),
+    columns={"code": Column(200), "unit": Column(64)},
+    indexes={"code": ("code",), "category": ("category_id",)},
 )
 OPPORTUNITY_KIND: RecordKind[Opportunity] = RecordKind(
     OPPORTUNITY, Opportunity, Module.OPPORTUNITIES, "商机", "opportunity", OPPORTUNITY_FIELDS,
     OPPORTUNITY_WRITABLE, "crm_opportunities", _SHARED,
     extra_keys=frozenset({"lines", "contact_ids"}),
+    columns={"order_discount": Column(digits=7)},
+    indexes={"customer_created": ("customer_id", "created_at"), **LISTING_INDEXES,
+             "stage": ("stage_group_id", "stage_id")},
 )
 CONTRACT_KIND: RecordKind[Contract] = RecordKind(
     CONTRACT, Contract, Module.CONTRACTS, "合同", "contract", CONTRACT_FIELDS, CONTRACT_WRITABLE,
     "crm_contracts", _SHARED | {Feature.APPROVAL}, unique_fields=("number",),
     extra_keys=frozenset({"lines"}),
+    columns={"number": Column(64), "order_discount": Column(digits=7)},
+    indexes={**LISTING_INDEXES, **RECENT_INDEXES, "customer": ("customer_id",),
+             "opportunity": ("opportunity_id",)},
 )
 PAYMENT_KIND: RecordKind[Payment] = RecordKind(
     PAYMENT, Payment, Module.PAYMENTS, "回款", "payment", PAYMENT_FIELDS, PAYMENT_WRITABLE,
     "crm_payments", _SHARED | {Feature.APPROVAL}, unique_fields=("number",), title=_number,
+    columns={"number": Column(64), "method": Column(64)},
+    # The contract and plan lookups carry the approval status, so the received sums read only
+    # the effective rows.
+    indexes={**LISTING_INDEXES, **RECENT_INDEXES, "customer": ("customer_id",),
+             "contract": ("contract_id", "approval_status"),
+             "plan": ("plan_id", "approval_status")},
 )
 
 BUILTIN_KINDS: tuple[RecordKind[Any], ...] = (

@@ -1,8 +1,8 @@
 """Core repositories for business records and their shared features (DESIGN §4).
 
-- Record kinds are a registry (:data:`RECORD_TABLES`): kind → table + row ↔ entity functions.
-  A new kind (customers, contacts …) is a table in ``tables.py``, two functions in ``rows.py``
-  and one entry here; :class:`SqlRecords` serves every kind the same way.
+- Record kinds are a registry (:data:`RECORD_TABLES`): kind → table + row ↔ entity functions,
+  all generated from the kind's :class:`~crmkit.entities.kinds.RecordKind` declaration (a host's
+  own kinds too: :func:`record_storage`); :class:`SqlRecords` serves every kind the same way.
 - Queries are compiled by :class:`~crmkit.adapters.sqlalchemy.querying.QueryCompiler`: a page
   is one SELECT, a total one ``SELECT count(*)``; no statement per row anywhere.
 - Set-based writes: ``reassign`` is one ``UPDATE … WHERE id IN (…)`` whatever the number of ids
@@ -45,54 +45,28 @@ from crmkit.adapters.sqlalchemy.base import (
 )
 from crmkit.adapters.sqlalchemy.querying import QueryCompiler
 from crmkit.adapters.sqlalchemy.rows import (
-    CONTRACT_ROWS,
-    PAYMENT_ROWS,
-    attachment_to_row,
-    category_to_row,
-    column_config_to_row,
-    contact_to_row,
-    customer_to_row,
-    field_definition_to_row,
-    followup_to_row,
-    lead_to_row,
-    opportunity_to_row,
-    price_change_to_row,
-    product_to_row,
-    row_to_attachment,
-    row_to_category,
-    row_to_column_config,
-    row_to_contact,
-    row_to_customer,
-    row_to_field_definition,
-    row_to_followup,
-    row_to_lead,
-    row_to_opportunity,
-    row_to_price_change,
-    row_to_product,
-    row_to_scene,
-    row_to_schedule,
-    row_to_stage_change,
-    row_to_stage_group,
-    scene_to_row,
-    schedule_to_row,
-    stage_change_to_row,
-    stage_group_to_row,
+    ATTACHMENT_ROWS,
+    CATEGORY_ROWS,
+    COLUMN_CONFIG_ROWS,
+    FIELD_DEFINITION_ROWS,
+    FOLLOWUP_ROWS,
+    PRICE_CHANGE_ROWS,
+    RECORD_ROWS,
+    SCENE_ROWS,
+    SCHEDULE_ROWS,
+    STAGE_CHANGE_ROWS,
+    STAGE_GROUP_ROWS,
+    record_row_mapper,
 )
 from crmkit.adapters.sqlalchemy.scope import in_id_set
 from crmkit.adapters.sqlalchemy.tables import (
+    RECORD_KIND_TABLES,
     attachments,
     categories,
     column_configs,
-    contacts,
-    contracts,
-    customers,
     field_definitions,
     followups,
-    leads,
-    opportunities,
-    payments,
     price_changes,
-    products,
     scenes,
     schedules,
     settings,
@@ -101,9 +75,8 @@ from crmkit.adapters.sqlalchemy.tables import (
     team_members,
 )
 from crmkit.entities import JSONValue
-from crmkit.entities.contracts import CONTRACT, PAYMENT
 from crmkit.entities.fields import FieldDefinition
-from crmkit.entities.leads import LEAD
+from crmkit.entities.kinds import BUILTIN_KINDS, RecordKind
 from crmkit.entities.query import FieldRef, RecordQuery
 from crmkit.entities.records import (
     Access,
@@ -115,10 +88,6 @@ from crmkit.entities.records import (
     TeamMember,
 )
 from crmkit.entities.sales import (
-    CONTACT,
-    CUSTOMER,
-    OPPORTUNITY,
-    PRODUCT,
     PriceChange,
     ProductCategory,
     StageChange,
@@ -144,18 +113,22 @@ class RecordTable(Generic[R]):
     values): ``<kind>.<field>_taken``."""
 
 
+def record_storage(declaration: RecordKind[Any], table: Table) -> RecordTable[Any]:
+    """How a declared kind is stored in ``table`` (see :func:`~crmkit.adapters.sqlalchemy.
+    tables.record_table`): rows mapped by the generated :func:`~crmkit.adapters.sqlalchemy.rows.
+    record_row_mapper`."""
+    rows = RECORD_ROWS.get(declaration.kind)
+    if rows is None or rows.cls is not declaration.entity:
+        rows = record_row_mapper(declaration)
+    return RecordTable(declaration.kind, table, rows.to_row, rows.from_row,
+                       declaration.unique_fields)
+
+
 RECORD_TABLES: dict[str, RecordTable[Any]] = {
-    LEAD: RecordTable(LEAD, leads, lead_to_row, row_to_lead),
-    CUSTOMER: RecordTable(CUSTOMER, customers, customer_to_row, row_to_customer),
-    CONTACT: RecordTable(CONTACT, contacts, contact_to_row, row_to_contact),
-    PRODUCT: RecordTable(PRODUCT, products, product_to_row, row_to_product),
-    OPPORTUNITY: RecordTable(OPPORTUNITY, opportunities, opportunity_to_row, row_to_opportunity),
-    CONTRACT: RecordTable(CONTRACT, contracts, CONTRACT_ROWS.to_row, CONTRACT_ROWS.from_row,
-                          ("number",)),
-    PAYMENT: RecordTable(PAYMENT, payments, PAYMENT_ROWS.to_row, PAYMENT_ROWS.from_row,
-                         ("number",)),
+    k.kind: record_storage(k, RECORD_KIND_TABLES[k.kind]) for k in BUILTIN_KINDS
 }
-"""Record kind → storage. Must cover :data:`crmkit.entities.kinds.RECORD_TYPES`."""
+"""Built-in record kind → storage, derived from the declarations
+(:data:`crmkit.entities.kinds.BUILTIN_KINDS`)."""
 
 
 def upsert(
@@ -473,12 +446,13 @@ class SqlFields:
             .where(field_definitions.c.kind == kind)
             .order_by(field_definitions.c.sort_order, field_definitions.c.key)
         )
-        return [row_to_field_definition(row) for row in self._conn.execute(statement).mappings()]
+        rows = self._conn.execute(statement).mappings()
+        return [FIELD_DEFINITION_ROWS.from_row(row) for row in rows]
 
     def add(self, definition: FieldDefinition) -> None:
         """Insert; a key the kind already has → ``Conflict(field.key_taken)``."""
         try:
-            self._conn.execute(insert(field_definitions), field_definition_to_row(definition))
+            self._conn.execute(insert(field_definitions), FIELD_DEFINITION_ROWS.to_row(definition))
         except IntegrityError as err:
             raise Conflict(
                 "field.key_taken", "字段已存在", f"field {definition.key} exists"
@@ -486,7 +460,7 @@ class SqlFields:
 
     def update(self, definition: FieldDefinition, *, expected_version: int) -> None:
         """Versioned UPDATE keyed by (kind, key); stale or missing → ``Conflict``."""
-        row = field_definition_to_row(definition)
+        row = FIELD_DEFINITION_ROWS.to_row(definition)
         values = {k: v for k, v in row.items() if k not in ("kind", "key")}
         result = self._conn.execute(
             update(field_definitions)
@@ -508,7 +482,7 @@ class SqlScenes(Repository):
     table = scenes
 
     def get(self, scene_id: str) -> Scene | None:
-        return self._one(select(scenes).where(scenes.c.id == scene_id), row_to_scene)
+        return self._one(select(scenes).where(scenes.c.id == scene_id), SCENE_ROWS.from_row)
 
     def list(self, user_id: str, record_kind: str) -> list[Scene]:
         statement = (
@@ -516,13 +490,13 @@ class SqlScenes(Repository):
             .where(scenes.c.user_id == user_id, scenes.c.record_kind == record_kind)
             .order_by(scenes.c.sort_order, scenes.c.id)
         )
-        return [row_to_scene(row) for row in self._conn.execute(statement).mappings()]
+        return [SCENE_ROWS.from_row(row) for row in self._conn.execute(statement).mappings()]
 
     def add(self, scene: Scene) -> None:
-        self._insert(scene_to_row(scene))
+        self._insert(SCENE_ROWS.to_row(scene))
 
     def update(self, scene: Scene, *, expected_version: int) -> None:
-        self._update_versioned(scene_to_row(scene), expected_version)
+        self._update_versioned(SCENE_ROWS.to_row(scene), expected_version)
 
     def delete(self, scene_id: str) -> None:
         self._delete(scene_id)
@@ -540,11 +514,11 @@ class SqlColumns:
                 column_configs.c.user_id == user_id, column_configs.c.record_kind == record_kind
             )
         ).mappings().first()
-        return None if row is None else row_to_column_config(row)
+        return None if row is None else COLUMN_CONFIG_ROWS.from_row(row)
 
     def put(self, config: ColumnConfig) -> None:
         """Insert or replace (one upsert)."""
-        upsert(self._conn, column_configs, [column_config_to_row(config)],
+        upsert(self._conn, column_configs, [COLUMN_CONFIG_ROWS.to_row(config)],
                ("user_id", "record_kind"))
 
 
@@ -556,7 +530,7 @@ class SqlFollowUps(Repository):
     table = followups
 
     def add(self, followup: FollowUp) -> None:
-        self._insert(followup_to_row(followup))
+        self._insert(FOLLOWUP_ROWS.to_row(followup))
 
     def for_record(self, record_kind: str, record_id: str, *, limit: int = 100) -> list[FollowUp]:
         """Newest first (by ``at``, then id)."""
@@ -566,7 +540,7 @@ class SqlFollowUps(Repository):
             .order_by(followups.c.at.desc(), followups.c.id.desc())
             .limit(limit)
         )
-        return [row_to_followup(row) for row in self._conn.execute(statement).mappings()]
+        return [FOLLOWUP_ROWS.from_row(row) for row in self._conn.execute(statement).mappings()]
 
 
 class SqlSchedules(Repository):
@@ -574,11 +548,11 @@ class SqlSchedules(Repository):
     table = schedules
 
     def add(self, schedule: Schedule) -> None:
-        self._insert(schedule_to_row(schedule))
+        self._insert(SCHEDULE_ROWS.to_row(schedule))
 
     def _all(self, statement: Select[Any]) -> list[Schedule]:
         ordered = statement.order_by(schedules.c.starts_at, schedules.c.id)
-        return [row_to_schedule(row) for row in self._conn.execute(ordered).mappings()]
+        return [SCHEDULE_ROWS.from_row(row) for row in self._conn.execute(ordered).mappings()]
 
     def for_record(self, record_kind: str, record_id: str) -> list[Schedule]:
         """By start time, then id."""
@@ -605,11 +579,11 @@ class SqlAttachments(Repository):
 
     def get(self, attachment_id: str) -> Attachment | None:
         return self._one(
-            select(attachments).where(attachments.c.id == attachment_id), row_to_attachment
+            select(attachments).where(attachments.c.id == attachment_id), ATTACHMENT_ROWS.from_row
         )
 
     def add(self, attachment: Attachment) -> None:
-        self._insert(attachment_to_row(attachment))
+        self._insert(ATTACHMENT_ROWS.to_row(attachment))
 
     def delete(self, attachment_id: str) -> None:
         self._delete(attachment_id)
@@ -621,7 +595,7 @@ class SqlAttachments(Repository):
             .where(attachments.c.record_kind == record_kind, attachments.c.record_id == record_id)
             .order_by(attachments.c.uploaded_at, attachments.c.id)
         )
-        return [row_to_attachment(row) for row in self._conn.execute(statement).mappings()]
+        return [ATTACHMENT_ROWS.from_row(row) for row in self._conn.execute(statement).mappings()]
 
 
 class SqlSettings:
@@ -648,17 +622,17 @@ class SqlStageGroups(Repository):
 
     def get(self, group_id: str) -> StageGroup | None:
         return self._one(select(stage_groups).where(stage_groups.c.id == group_id),
-                         row_to_stage_group)
+                         STAGE_GROUP_ROWS.from_row)
 
     def list(self) -> list[StageGroup]:
         statement = select(stage_groups).order_by(stage_groups.c.id)
-        return [row_to_stage_group(row) for row in self._conn.execute(statement).mappings()]
+        return [STAGE_GROUP_ROWS.from_row(row) for row in self._conn.execute(statement).mappings()]
 
     def add(self, group: StageGroup) -> None:
-        self._insert(stage_group_to_row(group))
+        self._insert(STAGE_GROUP_ROWS.to_row(group))
 
     def update(self, group: StageGroup, *, expected_version: int) -> None:
-        self._update_versioned(stage_group_to_row(group), expected_version)
+        self._update_versioned(STAGE_GROUP_ROWS.to_row(group), expected_version)
 
 
 class SqlCategories(Repository):
@@ -669,17 +643,17 @@ class SqlCategories(Repository):
 
     def get(self, category_id: str) -> ProductCategory | None:
         return self._one(select(categories).where(categories.c.id == category_id),
-                         row_to_category)
+                         CATEGORY_ROWS.from_row)
 
     def list(self) -> list[ProductCategory]:
         statement = select(categories).order_by(categories.c.id)
-        return [row_to_category(row) for row in self._conn.execute(statement).mappings()]
+        return [CATEGORY_ROWS.from_row(row) for row in self._conn.execute(statement).mappings()]
 
     def add(self, category: ProductCategory) -> None:
-        self._insert(category_to_row(category))
+        self._insert(CATEGORY_ROWS.to_row(category))
 
     def update(self, category: ProductCategory, *, expected_version: int) -> None:
-        self._update_versioned(category_to_row(category), expected_version)
+        self._update_versioned(CATEGORY_ROWS.to_row(category), expected_version)
 
     def delete(self, category_id: str) -> None:
         """Delete (no-op when missing)."""
@@ -693,7 +667,7 @@ class SqlPriceChanges(Repository):
     table = price_changes
 
     def add(self, change: PriceChange) -> None:
-        self._insert(price_change_to_row(change))
+        self._insert(PRICE_CHANGE_ROWS.to_row(change))
 
     def for_product(self, product_id: str) -> list[PriceChange]:
         """Newest first (by ``at``, then id)."""
@@ -702,7 +676,7 @@ class SqlPriceChanges(Repository):
             .where(price_changes.c.product_id == product_id)
             .order_by(price_changes.c.at.desc(), price_changes.c.id.desc())
         )
-        return [row_to_price_change(row) for row in self._conn.execute(statement).mappings()]
+        return [PRICE_CHANGE_ROWS.from_row(row) for row in self._conn.execute(statement).mappings()]
 
 
 class SqlStageChanges(Repository):
@@ -712,7 +686,7 @@ class SqlStageChanges(Repository):
     table = stage_changes
 
     def add(self, change: StageChange) -> None:
-        self._insert(stage_change_to_row(change))
+        self._insert(STAGE_CHANGE_ROWS.to_row(change))
 
     def for_opportunity(self, opportunity_id: str) -> list[StageChange]:
         """Oldest first (by ``at``, then id)."""
@@ -721,4 +695,4 @@ class SqlStageChanges(Repository):
             .where(stage_changes.c.opportunity_id == opportunity_id)
             .order_by(stage_changes.c.at, stage_changes.c.id)
         )
-        return [row_to_stage_change(row) for row in self._conn.execute(statement).mappings()]
+        return [STAGE_CHANGE_ROWS.from_row(row) for row in self._conn.execute(statement).mappings()]

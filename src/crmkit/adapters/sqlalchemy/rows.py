@@ -1,18 +1,23 @@
-"""Explicit row ↔ entity conversion for the Core tables (no ORM mapping of the attrs entities).
+"""Row ↔ entity conversion for the Core tables (no ORM mapping of the attrs entities).
 
-``*_to_row`` returns the column dict to INSERT/UPDATE; ``row_to_*`` builds the entity from a
-result row (``RowMapping``). JSON columns hold plain JSON: enums by value, sets as sorted lists,
-so a stored document is deterministic and readable by other tools.
+Every entity stored one column per attribute (record kinds, departments, the operation log,
+scenes, follow-ups …) is mapped by :func:`attrs_row_mapper`: it generates both directions from
+``attrs.fields`` and the attribute types — enums by value, tuples as JSON lists, sets as sorted
+JSON lists, mappings as JSON objects, tuples of attrs objects (product lines, stages,
+conditions) as JSON lists of objects with decimals as fixed-point text — so a stored document is
+deterministic and readable by other tools. A :class:`Codec` overrides an attribute whose column
+really differs, ``renames`` maps an attribute to a column of another name and ``computed``
+adds derived columns. The converters are compiled once per entity into one ``dict`` display
+and one constructor call (no per-attribute loop on the bulk paths).
 
-Kinds stored one column per attribute under the attribute's own name (contracts, payments,
-payment plans) need no hand-written pair: :func:`attrs_row_mapper` builds both directions from
-``attrs.fields`` plus a :class:`Codec` per attribute whose column value differs (enums, product
-lines, custom values) and any computed columns.
+Only users (roles held in ``crm_user_roles``) and roles (permission and scope maps keyed by
+enums) keep hand-written converters.
 """
 
 from __future__ import annotations
 
 import enum
+import typing
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
@@ -20,13 +25,12 @@ from typing import Any, Generic, TypeVar
 import attrs
 from sqlalchemy import RowMapping
 
+from crmkit.adapters.sqlalchemy.tables import Shape, attribute_shape
 from crmkit.entities import (
     CustomDepartment,
     DataScope,
     Department,
-    FieldChange,
     Gender,
-    JSONValue,
     Module,
     Operation,
     OperationLogEntry,
@@ -35,56 +39,11 @@ from crmkit.entities import (
     User,
     UserStatus,
 )
-from crmkit.entities.approvals import ApprovalStatus
-from crmkit.entities.contracts import Contract, Payment, PaymentPlan
+from crmkit.entities.contracts import PaymentPlan
 from crmkit.entities.fields import FieldDefinition
-from crmkit.entities.leads import Lead
-from crmkit.entities.records import (
-    Attachment,
-    ColumnConfig,
-    ConditionSpec,
-    FollowUp,
-    Scene,
-    Schedule,
-    SortSpec,
-)
-from crmkit.entities.sales import (
-    Contact,
-    Customer,
-    Opportunity,
-    OpportunityStatus,
-    PriceChange,
-    Product,
-    ProductCategory,
-    ProductLine,
-    Stage,
-    StageChange,
-    StageGroup,
-)
-
-# -- departments -----------------------------------------------------------------------------
-
-
-def department_to_row(department: Department) -> dict[str, Any]:
-    """Every field of a department, one column each."""
-    return {
-        "id": department.id,
-        "name": department.name,
-        "parent_id": department.parent_id,
-        "sort_order": department.sort_order,
-        "version": department.version,
-    }
-
-
-def row_to_department(row: RowMapping) -> Department:
-    return Department(
-        id=row["id"],
-        name=row["name"],
-        parent_id=row["parent_id"],
-        sort_order=row["sort_order"],
-        version=row["version"],
-    )
-
+from crmkit.entities.kinds import BUILTIN_KINDS, RecordKind
+from crmkit.entities.records import Attachment, ColumnConfig, FollowUp, Scene, Schedule
+from crmkit.entities.sales import PriceChange, ProductCategory, StageChange, StageGroup
 
 # -- users -----------------------------------------------------------------------------------
 
@@ -215,646 +174,7 @@ def row_to_role(row: RowMapping) -> Role:
     return Role(**fields)
 
 
-# -- operation log ---------------------------------------------------------------------------
-
-
-def changes_to_json(changes: Iterable[FieldChange]) -> list[dict[str, JSONValue]]:
-    """Field changes as ``[{field, old, new}, ...]`` in their original order."""
-    return [{"field": c.field, "old": c.old, "new": c.new} for c in changes]
-
-
-def json_to_changes(data: Iterable[Mapping[str, JSONValue]]) -> tuple[FieldChange, ...]:
-    return tuple(FieldChange(c["field"], c["old"], c["new"]) for c in data)
-
-
-def log_entry_to_row(entry: OperationLogEntry) -> dict[str, Any]:
-    """Every field of an operation-log entry; changes as a JSON list."""
-    return {
-        "id": entry.id,
-        "record_kind": entry.record_kind,
-        "record_id": entry.record_id,
-        "actor_id": entry.actor_id,
-        "at": entry.at,
-        "action": entry.action,
-        "changes": changes_to_json(entry.changes),
-        "note": entry.note,
-    }
-
-
-def row_to_log_entry(row: RowMapping) -> OperationLogEntry:
-    return OperationLogEntry(
-        id=row["id"],
-        record_kind=row["record_kind"],
-        record_id=row["record_id"],
-        actor_id=row["actor_id"],
-        at=row["at"],
-        action=row["action"],
-        changes=json_to_changes(row["changes"]),
-        note=row["note"],
-    )
-
-
-# -- business records --------------------------------------------------------------------------
-
-
-def lead_to_row(lead: Lead) -> dict[str, Any]:
-    """Every attribute of a lead, one column each; ``custom`` as a JSON object."""
-    return {
-        "id": lead.id,
-        "name": lead.name,
-        "owner_id": lead.owner_id,
-        "created_by": lead.created_by,
-        "created_at": lead.created_at,
-        "updated_at": lead.updated_at,
-        "version": lead.version,
-        "contact_name": lead.contact_name,
-        "mobile": lead.mobile,
-        "phone": lead.phone,
-        "email": lead.email,
-        "source": lead.source,
-        "industry": lead.industry,
-        "level": lead.level,
-        "address": lead.address,
-        "remark": lead.remark,
-        "next_contact_at": lead.next_contact_at,
-        "last_followup_at": lead.last_followup_at,
-        "last_followup_content": lead.last_followup_content,
-        "converted": lead.converted,
-        "converted_at": lead.converted_at,
-        "customer_id": lead.customer_id,
-        "custom": dict(lead.custom),
-    }
-
-
-def row_to_lead(row: RowMapping) -> Lead:
-    return Lead(
-        id=row["id"],
-        name=row["name"],
-        owner_id=row["owner_id"],
-        created_by=row["created_by"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        version=row["version"],
-        contact_name=row["contact_name"],
-        mobile=row["mobile"],
-        phone=row["phone"],
-        email=row["email"],
-        source=row["source"],
-        industry=row["industry"],
-        level=row["level"],
-        address=row["address"],
-        remark=row["remark"],
-        next_contact_at=row["next_contact_at"],
-        last_followup_at=row["last_followup_at"],
-        last_followup_content=row["last_followup_content"],
-        converted=row["converted"],
-        converted_at=row["converted_at"],
-        customer_id=row["customer_id"],
-        custom=row["custom"] or {},
-    )
-
-
-def decimal_to_json(value: Decimal) -> str:
-    """A decimal as fixed-point JSON text (``"12.50"``, never ``"1E+3"``): exact, scale kept."""
-    return format(value, "f")
-
-
-def customer_to_row(customer: Customer) -> dict[str, Any]:
-    """Every attribute of a customer, one column each; ``custom`` as a JSON object."""
-    return {
-        "id": customer.id,
-        "name": customer.name,
-        "owner_id": customer.owner_id,
-        "created_by": customer.created_by,
-        "created_at": customer.created_at,
-        "updated_at": customer.updated_at,
-        "version": customer.version,
-        "level": customer.level,
-        "industry": customer.industry,
-        "source": customer.source,
-        "deal_status": customer.deal_status,
-        "phone": customer.phone,
-        "mobile": customer.mobile,
-        "email": customer.email,
-        "website": customer.website,
-        "address": customer.address,
-        "remark": customer.remark,
-        "next_contact_at": customer.next_contact_at,
-        "last_followup_at": customer.last_followup_at,
-        "last_followup_content": customer.last_followup_content,
-        "locked": customer.locked,
-        "pool_id": customer.pool_id,
-        "previous_owner_id": customer.previous_owner_id,
-        "pooled_at": customer.pooled_at,
-        "received_at": customer.received_at,
-        "pool_warned_at": customer.pool_warned_at,
-        "lead_id": customer.lead_id,
-        "custom": dict(customer.custom),
-    }
-
-
-def row_to_customer(row: RowMapping) -> Customer:
-    return Customer(
-        id=row["id"],
-        name=row["name"],
-        owner_id=row["owner_id"],
-        created_by=row["created_by"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        version=row["version"],
-        level=row["level"],
-        industry=row["industry"],
-        source=row["source"],
-        deal_status=row["deal_status"],
-        phone=row["phone"],
-        mobile=row["mobile"],
-        email=row["email"],
-        website=row["website"],
-        address=row["address"],
-        remark=row["remark"],
-        next_contact_at=row["next_contact_at"],
-        last_followup_at=row["last_followup_at"],
-        last_followup_content=row["last_followup_content"],
-        locked=row["locked"],
-        pool_id=row["pool_id"],
-        previous_owner_id=row["previous_owner_id"],
-        pooled_at=row["pooled_at"],
-        received_at=row["received_at"],
-        pool_warned_at=row["pool_warned_at"],
-        lead_id=row["lead_id"],
-        custom=row["custom"] or {},
-    )
-
-
-def contact_to_row(contact: Contact) -> dict[str, Any]:
-    """Every attribute of a contact, one column each; ``custom`` as a JSON object."""
-    return {
-        "id": contact.id,
-        "name": contact.name,
-        "customer_id": contact.customer_id,
-        "owner_id": contact.owner_id,
-        "created_by": contact.created_by,
-        "created_at": contact.created_at,
-        "updated_at": contact.updated_at,
-        "version": contact.version,
-        "mobile": contact.mobile,
-        "phone": contact.phone,
-        "email": contact.email,
-        "position": contact.position,
-        "decision_maker": contact.decision_maker,
-        "primary": contact.primary,
-        "remark": contact.remark,
-        "next_contact_at": contact.next_contact_at,
-        "last_followup_at": contact.last_followup_at,
-        "last_followup_content": contact.last_followup_content,
-        "custom": dict(contact.custom),
-    }
-
-
-def row_to_contact(row: RowMapping) -> Contact:
-    return Contact(
-        id=row["id"],
-        name=row["name"],
-        customer_id=row["customer_id"],
-        owner_id=row["owner_id"],
-        created_by=row["created_by"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        version=row["version"],
-        mobile=row["mobile"],
-        phone=row["phone"],
-        email=row["email"],
-        position=row["position"],
-        decision_maker=row["decision_maker"],
-        primary=row["primary"],
-        remark=row["remark"],
-        next_contact_at=row["next_contact_at"],
-        last_followup_at=row["last_followup_at"],
-        last_followup_content=row["last_followup_content"],
-        custom=row["custom"] or {},
-    )
-
-
-def product_to_row(product: Product) -> dict[str, Any]:
-    """Every attribute of a product, one column each (price as NUMERIC)."""
-    return {
-        "id": product.id,
-        "name": product.name,
-        "code": product.code,
-        "owner_id": product.owner_id,
-        "created_by": product.created_by,
-        "created_at": product.created_at,
-        "updated_at": product.updated_at,
-        "version": product.version,
-        "category_id": product.category_id,
-        "unit": product.unit,
-        "price": product.price,
-        "description": product.description,
-        "on_shelf": product.on_shelf,
-        "custom": dict(product.custom),
-    }
-
-
-def row_to_product(row: RowMapping) -> Product:
-    return Product(
-        id=row["id"],
-        name=row["name"],
-        code=row["code"],
-        owner_id=row["owner_id"],
-        created_by=row["created_by"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        version=row["version"],
-        category_id=row["category_id"],
-        unit=row["unit"],
-        price=row["price"],
-        description=row["description"],
-        on_shelf=row["on_shelf"],
-        custom=row["custom"] or {},
-    )
-
-
-def lines_to_json(lines: Iterable[ProductLine]) -> list[dict[str, Any]]:
-    """Product lines as ``[{product_id, name, price, quantity, discount, unit, subtotal}]``
-    in order, every decimal as fixed-point text."""
-    return [
-        {
-            "product_id": line.product_id,
-            "name": line.name,
-            "price": decimal_to_json(line.price),
-            "quantity": decimal_to_json(line.quantity),
-            "discount": decimal_to_json(line.discount),
-            "unit": line.unit,
-            "subtotal": decimal_to_json(line.subtotal),
-        }
-        for line in lines
-    ]
-
-
-def json_to_lines(data: Iterable[Mapping[str, Any]]) -> tuple[ProductLine, ...]:
-    return tuple(
-        ProductLine(
-            product_id=item["product_id"],
-            name=item["name"],
-            price=Decimal(item["price"]),
-            quantity=Decimal(item["quantity"]),
-            discount=Decimal(item["discount"]),
-            unit=item.get("unit"),
-            subtotal=Decimal(item["subtotal"]),
-        )
-        for item in data
-    )
-
-
-def opportunity_to_row(opportunity: Opportunity) -> dict[str, Any]:
-    """Every attribute of an opportunity, one column each; ``lines`` and ``contact_ids`` as
-    JSON lists, the status by value."""
-    return {
-        "id": opportunity.id,
-        "name": opportunity.name,
-        "customer_id": opportunity.customer_id,
-        "owner_id": opportunity.owner_id,
-        "created_by": opportunity.created_by,
-        "created_at": opportunity.created_at,
-        "updated_at": opportunity.updated_at,
-        "stage_group_id": opportunity.stage_group_id,
-        "version": opportunity.version,
-        "stage_id": opportunity.stage_id,
-        "status": OpportunityStatus(opportunity.status).value,
-        "amount": opportunity.amount,
-        "expected_close_date": opportunity.expected_close_date,
-        "lines": lines_to_json(opportunity.lines),
-        "order_discount": opportunity.order_discount,
-        "contact_ids": list(opportunity.contact_ids),
-        "lost_reason": opportunity.lost_reason,
-        "closed_at": opportunity.closed_at,
-        "remark": opportunity.remark,
-        "next_contact_at": opportunity.next_contact_at,
-        "last_followup_at": opportunity.last_followup_at,
-        "last_followup_content": opportunity.last_followup_content,
-        "custom": dict(opportunity.custom),
-    }
-
-
-def row_to_opportunity(row: RowMapping) -> Opportunity:
-    return Opportunity(
-        id=row["id"],
-        name=row["name"],
-        customer_id=row["customer_id"],
-        owner_id=row["owner_id"],
-        created_by=row["created_by"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        stage_group_id=row["stage_group_id"],
-        version=row["version"],
-        stage_id=row["stage_id"],
-        status=OpportunityStatus(row["status"]),
-        amount=row["amount"],
-        expected_close_date=row["expected_close_date"],
-        lines=json_to_lines(row["lines"]),
-        order_discount=row["order_discount"],
-        contact_ids=tuple(row["contact_ids"]),
-        lost_reason=row["lost_reason"],
-        closed_at=row["closed_at"],
-        remark=row["remark"],
-        next_contact_at=row["next_contact_at"],
-        last_followup_at=row["last_followup_at"],
-        last_followup_content=row["last_followup_content"],
-        custom=row["custom"] or {},
-    )
-
-
-# -- stage groups, categories, histories -------------------------------------------------------
-
-
-def stage_group_to_row(group: StageGroup) -> dict[str, Any]:
-    """Stages as ``[{id, name, win_rate}]`` in order (win rate as text), departments sorted."""
-    return {
-        "id": group.id,
-        "name": group.name,
-        "stages": [
-            {"id": s.id, "name": s.name, "win_rate": decimal_to_json(s.win_rate)}
-            for s in group.stages
-        ],
-        "department_ids": sorted(group.department_ids),
-        "enabled": group.enabled,
-        "version": group.version,
-    }
-
-
-def row_to_stage_group(row: RowMapping) -> StageGroup:
-    return StageGroup(
-        id=row["id"],
-        name=row["name"],
-        stages=tuple(Stage(s["id"], s["name"], Decimal(s["win_rate"])) for s in row["stages"]),
-        department_ids=frozenset(row["department_ids"]),
-        enabled=row["enabled"],
-        version=row["version"],
-    )
-
-
-def category_to_row(category: ProductCategory) -> dict[str, Any]:
-    return {
-        "id": category.id,
-        "name": category.name,
-        "parent_id": category.parent_id,
-        "version": category.version,
-    }
-
-
-def row_to_category(row: RowMapping) -> ProductCategory:
-    return ProductCategory(
-        id=row["id"], name=row["name"], parent_id=row["parent_id"], version=row["version"]
-    )
-
-
-def price_change_to_row(change: PriceChange) -> dict[str, Any]:
-    return {
-        "id": change.id,
-        "product_id": change.product_id,
-        "old_price": change.old_price,
-        "new_price": change.new_price,
-        "at": change.at,
-        "actor_id": change.actor_id,
-    }
-
-
-def row_to_price_change(row: RowMapping) -> PriceChange:
-    return PriceChange(
-        id=row["id"],
-        product_id=row["product_id"],
-        old_price=row["old_price"],
-        new_price=row["new_price"],
-        at=row["at"],
-        actor_id=row["actor_id"],
-    )
-
-
-def stage_change_to_row(change: StageChange) -> dict[str, Any]:
-    """Statuses by value."""
-    return {
-        "id": change.id,
-        "opportunity_id": change.opportunity_id,
-        "from_stage_id": change.from_stage_id,
-        "to_stage_id": change.to_stage_id,
-        "from_status": OpportunityStatus(change.from_status).value,
-        "to_status": OpportunityStatus(change.to_status).value,
-        "at": change.at,
-        "actor_id": change.actor_id,
-        "reason": change.reason,
-    }
-
-
-def row_to_stage_change(row: RowMapping) -> StageChange:
-    return StageChange(
-        id=row["id"],
-        opportunity_id=row["opportunity_id"],
-        from_stage_id=row["from_stage_id"],
-        to_stage_id=row["to_stage_id"],
-        from_status=OpportunityStatus(row["from_status"]),
-        to_status=OpportunityStatus(row["to_status"]),
-        at=row["at"],
-        actor_id=row["actor_id"],
-        reason=row["reason"],
-    )
-
-
-def field_definition_to_row(definition: FieldDefinition) -> dict[str, Any]:
-    """Every attribute of a field definition; ``options`` as a JSON list, ``order`` as
-    ``sort_order``."""
-    return {
-        "kind": definition.kind,
-        "key": definition.key,
-        "label_zh": definition.label_zh,
-        "label_en": definition.label_en,
-        "type": definition.type,
-        "system": definition.system,
-        "required": definition.required,
-        "unique": definition.unique,
-        "default": definition.default,
-        "options": list(definition.options),
-        "max_length": definition.max_length,
-        "precision": definition.precision,
-        "min_value": definition.min_value,
-        "max_value": definition.max_value,
-        "help_text": definition.help_text,
-        "sort_order": definition.order,
-        "hidden": definition.hidden,
-        "retired": definition.retired,
-        "reference_kind": definition.reference_kind,
-        "version": definition.version,
-    }
-
-
-def row_to_field_definition(row: RowMapping) -> FieldDefinition:
-    return FieldDefinition(
-        kind=row["kind"],
-        key=row["key"],
-        label_zh=row["label_zh"],
-        label_en=row["label_en"],
-        type=row["type"],
-        system=row["system"],
-        required=row["required"],
-        unique=row["unique"],
-        default=row["default"],
-        options=tuple(row["options"]),
-        max_length=row["max_length"],
-        precision=row["precision"],
-        min_value=row["min_value"],
-        max_value=row["max_value"],
-        help_text=row["help_text"],
-        order=row["sort_order"],
-        hidden=row["hidden"],
-        retired=row["retired"],
-        reference_kind=row["reference_kind"],
-        version=row["version"],
-    )
-
-
-def scene_to_row(scene: Scene) -> dict[str, Any]:
-    """Conditions as ``[{field, op, value}]``, sort as ``[{field, descending}]``."""
-    return {
-        "id": scene.id,
-        "user_id": scene.user_id,
-        "record_kind": scene.record_kind,
-        "name": scene.name,
-        "conditions": [{"field": c.field, "op": c.op, "value": c.value} for c in scene.conditions],
-        "sort": [{"field": s.field, "descending": s.descending} for s in scene.sort],
-        "is_default": scene.is_default,
-        "hidden": scene.hidden,
-        "sort_order": scene.order,
-        "version": scene.version,
-    }
-
-
-def row_to_scene(row: RowMapping) -> Scene:
-    return Scene(
-        id=row["id"],
-        user_id=row["user_id"],
-        record_kind=row["record_kind"],
-        name=row["name"],
-        conditions=tuple(
-            ConditionSpec(c["field"], c["op"], c.get("value")) for c in row["conditions"]
-        ),
-        sort=tuple(SortSpec(s["field"], bool(s["descending"])) for s in row["sort"]),
-        is_default=row["is_default"],
-        hidden=row["hidden"],
-        order=row["sort_order"],
-        version=row["version"],
-    )
-
-
-def column_config_to_row(config: ColumnConfig) -> dict[str, Any]:
-    """Fields as a JSON list (in order), widths as a JSON object."""
-    return {
-        "user_id": config.user_id,
-        "record_kind": config.record_kind,
-        "fields": list(config.fields),
-        "widths": dict(config.widths),
-    }
-
-
-def row_to_column_config(row: RowMapping) -> ColumnConfig:
-    return ColumnConfig(
-        user_id=row["user_id"],
-        record_kind=row["record_kind"],
-        fields=tuple(row["fields"]),
-        widths=row["widths"],
-    )
-
-
-def followup_to_row(followup: FollowUp) -> dict[str, Any]:
-    """Every attribute; the related id tuples as JSON lists."""
-    return {
-        "id": followup.id,
-        "record_kind": followup.record_kind,
-        "record_id": followup.record_id,
-        "author_id": followup.author_id,
-        "method": followup.method,
-        "content": followup.content,
-        "at": followup.at,
-        "created_at": followup.created_at,
-        "contact_ids": list(followup.contact_ids),
-        "opportunity_ids": list(followup.opportunity_ids),
-        "attachment_ids": list(followup.attachment_ids),
-        "next_contact_at": followup.next_contact_at,
-    }
-
-
-def row_to_followup(row: RowMapping) -> FollowUp:
-    return FollowUp(
-        id=row["id"],
-        record_kind=row["record_kind"],
-        record_id=row["record_id"],
-        author_id=row["author_id"],
-        method=row["method"],
-        content=row["content"],
-        at=row["at"],
-        created_at=row["created_at"],
-        contact_ids=tuple(row["contact_ids"]),
-        opportunity_ids=tuple(row["opportunity_ids"]),
-        attachment_ids=tuple(row["attachment_ids"]),
-        next_contact_at=row["next_contact_at"],
-    )
-
-
-def schedule_to_row(schedule: Schedule) -> dict[str, Any]:
-    return {
-        "id": schedule.id,
-        "owner_id": schedule.owner_id,
-        "title": schedule.title,
-        "starts_at": schedule.starts_at,
-        "ends_at": schedule.ends_at,
-        "record_kind": schedule.record_kind,
-        "record_id": schedule.record_id,
-        "source": schedule.source,
-    }
-
-
-def row_to_schedule(row: RowMapping) -> Schedule:
-    return Schedule(
-        id=row["id"],
-        owner_id=row["owner_id"],
-        title=row["title"],
-        starts_at=row["starts_at"],
-        ends_at=row["ends_at"],
-        record_kind=row["record_kind"],
-        record_id=row["record_id"],
-        source=row["source"],
-    )
-
-
-def attachment_to_row(attachment: Attachment) -> dict[str, Any]:
-    return {
-        "id": attachment.id,
-        "record_kind": attachment.record_kind,
-        "record_id": attachment.record_id,
-        "file_key": attachment.file_key,
-        "name": attachment.name,
-        "size": attachment.size,
-        "content_type": attachment.content_type,
-        "sha256": attachment.sha256,
-        "uploaded_by": attachment.uploaded_by,
-        "uploaded_at": attachment.uploaded_at,
-    }
-
-
-def row_to_attachment(row: RowMapping) -> Attachment:
-    return Attachment(
-        id=row["id"],
-        record_kind=row["record_kind"],
-        record_id=row["record_id"],
-        file_key=row["file_key"],
-        name=row["name"],
-        size=row["size"],
-        content_type=row["content_type"],
-        sha256=row["sha256"],
-        uploaded_by=row["uploaded_by"],
-        uploaded_at=row["uploaded_at"],
-    )
-
-
-# -- generic attrs mapping (contracts, payments, payment plans) ---------------------------------
+# -- generic attrs mapping -------------------------------------------------------------------
 
 
 @attrs.frozen
@@ -873,84 +193,191 @@ def enum_codec(cls: type[enum.Enum]) -> Codec:
     return Codec(lambda member: cls(member).value, cls)
 
 
-LINES = Codec(lines_to_json, json_to_lines)
-"""Product lines as the JSON list of :func:`lines_to_json`."""
+def decimal_to_json(value: Decimal) -> str:
+    """A decimal as fixed-point JSON text (``"12.50"``, never ``"1E+3"``): exact, scale kept."""
+    return format(value, "f")
 
-CUSTOM = Codec(dict, lambda value: value or {})
-"""Custom field values as a JSON object."""
+
+LIST = Codec(list, tuple)
+"""A tuple of plain values as a JSON list, in order."""
+
+SET = Codec(sorted, frozenset)
+"""A set of plain values as a sorted JSON list."""
+
+MAPPING = Codec(dict, lambda value: value or {})
+"""A mapping (custom field values, widths) as a JSON object."""
+
+EMPTY_AS_NULL = Codec(lambda value: value or None, str)
+"""A unique field's empty value (None, or ``""``) is stored as NULL, so a plain unique index
+serves ``number = ?`` (SQLite cannot use a partial index for a bound value) and empty values
+never clash; NULL reads back as None."""
+
+DECIMAL_TEXT = Codec(decimal_to_json, Decimal)
+
+
+def _shape(hint: Any) -> tuple[Shape | None, Any]:
+    """The shape of a type, or None for values stored as they are (``Any``, JSON values)."""
+    try:
+        shape, _, bare = attribute_shape(hint)
+    except TypeError:
+        return None, hint
+    return shape, bare
+
+
+def objects_codec(cls: type[Any]) -> Codec:
+    """A tuple of attrs objects as a JSON list of objects (one key per attribute; decimals as
+    fixed-point text, enums by value, nested tuples as lists); a key missing from a stored
+    object takes the attribute's default."""
+    hints = typing.get_type_hints(cls)
+    inner = {f.name: (DECIMAL_TEXT if _shape(hints[f.name])[0] is Shape.DECIMAL
+                      else codec_for(hints[f.name])) for f in attrs.fields(cls)}
+    plain = [name for name, codec in inner.items() if codec is None]
+    coded = [(name, codec) for name, codec in inner.items() if codec is not None]
+
+    def dump_one(item: Any) -> dict[str, Any]:
+        obj = {name: getattr(item, name) for name in plain}
+        for name, codec in coded:
+            value = getattr(item, name)
+            obj[name] = None if value is None else codec.dump(value)
+        return {name: obj[name] for name in inner}
+
+    def load_one(obj: Mapping[str, Any]) -> Any:
+        values = {name: obj[name] for name in plain if name in obj}
+        for name, codec in coded:
+            if name in obj:
+                value = obj[name]
+                values[name] = codec.null if value is None else codec.load(value)
+        return cls(**values)
+
+    return Codec(lambda items: [dump_one(i) for i in items],
+                 lambda objs: tuple(load_one(o) for o in objs))
+
+
+def codec_for(hint: Any) -> Codec | None:
+    """The codec an attribute of type ``hint`` needs, or None when the column type takes the
+    value as it is (text, numbers, booleans, dates, times, JSON values)."""
+    shape, bare = _shape(hint)
+    if shape is Shape.ENUM:
+        return enum_codec(bare)
+    if shape is not Shape.DOCUMENT:
+        return None
+    origin, args = typing.get_origin(bare) or bare, typing.get_args(bare)
+    if isinstance(origin, type) and issubclass(origin, Mapping):
+        return MAPPING
+    item = args[0] if args else Any
+    if attrs.has(item):
+        return objects_codec(item)
+    if _shape(item)[0] is Shape.DECIMAL:
+        return Codec(lambda values: [decimal_to_json(v) for v in values],
+                     lambda values: origin(Decimal(v) for v in values))
+    return SET if issubclass(origin, frozenset) else LIST
+
 
 E = TypeVar("E")
 
 
 @attrs.frozen
 class RowMapper(Generic[E]):
-    """Row ↔ entity for an attrs class stored one column per attribute (same names).
+    """Row ↔ entity for an attrs class stored one column per attribute.
 
-    Attributes without a codec pass through as they are (the column type converts them);
-    ``computed`` columns are derived from the entity on the way in and ignored on the way out.
+    ``to_row`` and ``from_row`` are compiled from the attributes: attributes without a codec
+    pass through as they are (the column type converts them), ``renames`` maps attributes to
+    columns of another name, ``computed`` columns are derived from the entity on the way in and
+    ignored on the way out.
     """
 
     cls: type[E]
     codecs: Mapping[str, Codec]
     computed: Mapping[str, Callable[[E], Any]]
     names: tuple[str, ...]
-
-    def to_row(self, entity: E) -> dict[str, Any]:
-        row: dict[str, Any] = {}
-        for name in self.names:
-            value = getattr(entity, name)
-            codec = self.codecs.get(name)
-            row[name] = codec.dump(value) if codec is not None and value is not None else value
-        for name, derive in self.computed.items():
-            row[name] = derive(entity)
-        return row
-
-    def from_row(self, row: RowMapping) -> E:
-        values: dict[str, Any] = {}
-        for name in self.names:
-            value = row[name]
-            codec = self.codecs.get(name)
-            if codec is not None:
-                value = codec.load(value) if value is not None else codec.null
-            values[name] = value
-        return self.cls(**values)
+    renames: Mapping[str, str]
+    to_row: Callable[[E], dict[str, Any]]
+    from_row: Callable[[RowMapping], E]
 
     @property
     def columns(self) -> frozenset[str]:
         """The column names :meth:`to_row` fills."""
-        return frozenset(self.names) | frozenset(self.computed)
+        return frozenset(self.renames.get(n, n) for n in self.names) | frozenset(self.computed)
+
+
+def _compile(cls: type[Any], codecs: Mapping[str, Codec], computed: Mapping[str, Any],
+             renames: Mapping[str, str]) -> tuple[Callable[[Any], dict[str, Any]],
+                                                  Callable[[RowMapping], Any]]:
+    """One ``dict`` display (entity → row) and one constructor call (row → entity)."""
+    scope: dict[str, Any] = {"cls": cls}
+    dumped, loaded = [], []
+    for n, field in enumerate(attrs.fields(cls)):
+        column = renames.get(field.name, field.name)
+        get = f"e.{field.name}"
+        cell = f"row[{column!r}]"
+        codec = codecs.get(field.name)
+        if codec is not None:
+            scope[f"d{n}"], scope[f"l{n}"], scope[f"z{n}"] = codec.dump, codec.load, codec.null
+            get = f"(None if (v := {get}) is None else d{n}(v))"
+            cell = f"(z{n} if (v := {cell}) is None else l{n}(v))"
+        dumped.append(f"{column!r}: {get}")
+        if field.init:
+            loaded.append(f"{field.alias}={cell}")
+    for n, (column, derive) in enumerate(computed.items()):
+        scope[f"c{n}"] = derive
+        dumped.append(f"{column!r}: c{n}(e)")
+    source = (f"def to_row(e):\n    return {{{', '.join(dumped)}}}\n"
+              f"def from_row(row):\n    return cls({', '.join(loaded)})\n")
+    exec(compile(source, f"<row mapper of {cls.__name__}>", "exec"), scope)
+    return scope["to_row"], scope["from_row"]
 
 
 def attrs_row_mapper(
     cls: type[E],
     codecs: Mapping[str, Codec] | None = None,
     computed: Mapping[str, Callable[[E], Any]] | None = None,
+    renames: Mapping[str, str] | None = None,
 ) -> RowMapper[E]:
-    """The :class:`RowMapper` of ``cls`` from ``attrs.fields(cls)``; a codec or computed column
-    naming no attribute (or shadowing one) is a ``ValueError`` at import, not a silent gap."""
+    """The :class:`RowMapper` of ``cls`` from ``attrs.fields(cls)`` and the attribute types
+    (:func:`codec_for`); ``codecs`` override the derived ones. A codec, rename or computed
+    column naming no attribute (or a computed one shadowing one) is a ``ValueError`` at
+    import, not a silent gap."""
     names = tuple(field.name for field in attrs.fields(cls))  # type: ignore[arg-type]
-    codecs = dict(codecs or {})
-    computed = dict(computed or {})
-    if unknown := set(codecs) - set(names):
+    hints = typing.get_type_hints(cls)
+    codecs, computed, renames = dict(codecs or {}), dict(computed or {}), dict(renames or {})
+    if unknown := (set(codecs) | set(renames)) - set(names):
         raise ValueError(f"{cls.__name__} has no attributes {sorted(unknown)}")
-    if clash := set(computed) & set(names):
+    if clash := set(computed) & {renames.get(n, n) for n in names}:
         raise ValueError(f"computed columns {sorted(clash)} shadow attributes of {cls.__name__}")
-    return RowMapper(cls, codecs, computed, names)
+    derived = {n: codec for n in names if (codec := codec_for(hints[n])) is not None}
+    merged = {**derived, **codecs}
+    to_row, from_row = _compile(cls, merged, computed, renames)
+    return RowMapper(cls, merged, computed, names, renames, to_row, from_row)
 
 
-_APPROVAL_STATUS = enum_codec(ApprovalStatus)
-NUMBER = Codec(lambda number: number or None, str)
-"""Not numbered yet (None, or ``""``) is stored as NULL, so a plain unique index serves
-``number = ?`` (SQLite cannot use a partial index for a bound value) and unnumbered rows never
-clash; NULL reads back as None."""
+def record_row_mapper(declaration: RecordKind[E]) -> RowMapper[E]:
+    """The row mapper of a record kind: its entity's attributes, unique fields stored empty as
+    NULL (:data:`EMPTY_AS_NULL`)."""
+    return attrs_row_mapper(declaration.entity,
+                            dict.fromkeys(declaration.unique_fields, EMPTY_AS_NULL))
 
-CONTRACT_ROWS = attrs_row_mapper(
-    Contract, {"lines": LINES, "approval_status": _APPROVAL_STATUS, "custom": CUSTOM,
-               "number": NUMBER}
-)
-PAYMENT_ROWS = attrs_row_mapper(
-    Payment, {"approval_status": _APPROVAL_STATUS, "custom": CUSTOM, "number": NUMBER}
-)
+
+RECORD_ROWS: dict[str, RowMapper[Any]] = {k.kind: record_row_mapper(k) for k in BUILTIN_KINDS}
+"""Built-in record kind → its generated row mapper."""
+
+
+# -- the other entities stored one column per attribute ---------------------------------------
+
+DEPARTMENT_ROWS = attrs_row_mapper(Department)
+LOG_ENTRY_ROWS = attrs_row_mapper(OperationLogEntry)
+"""Changes as a JSON list of ``{field, old, new}`` in their original order."""
+STAGE_GROUP_ROWS = attrs_row_mapper(StageGroup)
+"""Stages as ``[{id, name, win_rate}]`` in order (win rate as text), departments sorted."""
+CATEGORY_ROWS = attrs_row_mapper(ProductCategory)
+PRICE_CHANGE_ROWS = attrs_row_mapper(PriceChange)
+STAGE_CHANGE_ROWS = attrs_row_mapper(StageChange)
+FIELD_DEFINITION_ROWS = attrs_row_mapper(FieldDefinition, renames={"order": "sort_order"})
+SCENE_ROWS = attrs_row_mapper(Scene, renames={"order": "sort_order"})
+"""Conditions as ``[{field, op, value}]``, sort as ``[{field, descending}]``."""
+COLUMN_CONFIG_ROWS = attrs_row_mapper(ColumnConfig)
+FOLLOWUP_ROWS = attrs_row_mapper(FollowUp)
+SCHEDULE_ROWS = attrs_row_mapper(Schedule)
+ATTACHMENT_ROWS = attrs_row_mapper(Attachment)
 PAYMENT_PLAN_ROWS = attrs_row_mapper(
     PaymentPlan, computed={"remind_on": lambda plan: plan.remind_on}
 )

@@ -76,11 +76,9 @@ from crmkit.adapters.sqlalchemy.records import (
     SqlTeam,
 )
 from crmkit.adapters.sqlalchemy.rows import (
-    department_to_row,
-    log_entry_to_row,
+    DEPARTMENT_ROWS,
+    LOG_ENTRY_ROWS,
     role_to_row,
-    row_to_department,
-    row_to_log_entry,
     row_to_role,
     row_to_user,
     user_role_rows,
@@ -227,19 +225,19 @@ class SqlDepartments(Repository):
 
     def get(self, department_id: str) -> Department | None:
         return self._one(
-            select(departments).where(departments.c.id == department_id), row_to_department
+            select(departments).where(departments.c.id == department_id), DEPARTMENT_ROWS.from_row
         )
 
     def list(self) -> list[Department]:
         """All departments ordered by id."""
         rows = self._conn.execute(select(departments).order_by(departments.c.id)).mappings()
-        return [row_to_department(row) for row in rows]
+        return [DEPARTMENT_ROWS.from_row(row) for row in rows]
 
     def add(self, department: Department) -> None:
-        self._insert(department_to_row(department))
+        self._insert(DEPARTMENT_ROWS.to_row(department))
 
     def update(self, department: Department, *, expected_version: int) -> None:
-        self._update_versioned(department_to_row(department), expected_version)
+        self._update_versioned(DEPARTMENT_ROWS.to_row(department), expected_version)
 
     def delete(self, department_id: str) -> None:
         """Delete (no-op when missing); still referenced → ``Conflict(department.in_use)``."""
@@ -396,7 +394,7 @@ class SqlOperationLog:
     def add_many(self, entries: Sequence[OperationLogEntry]) -> None:
         """One executemany INSERT for all entries (COPY on PostgreSQL for big batches)."""
         if entries:
-            bulk_insert(self._conn, operation_log, [log_entry_to_row(e) for e in entries])
+            bulk_insert(self._conn, operation_log, [LOG_ENTRY_ROWS.to_row(e) for e in entries])
 
     def for_record(
         self, record_kind: str, record_id: str, *, limit: int = 100
@@ -411,7 +409,7 @@ class SqlOperationLog:
             .order_by(operation_log.c.at.desc(), operation_log.c.id.desc())
             .limit(limit)
         )
-        return [row_to_log_entry(row) for row in self._conn.execute(statement).mappings()]
+        return [LOG_ENTRY_ROWS.from_row(row) for row in self._conn.execute(statement).mappings()]
 
 
 # -- unit of work and storage ----------------------------------------------------------------

@@ -16,10 +16,15 @@ serve those comparisons.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import collections.abc
+import enum
+import types
+import typing
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+import attrs
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -42,6 +47,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
+from crmkit.entities.contracts import CONTRACT, PAYMENT
+from crmkit.entities.kinds import BUILTIN_KINDS, Feature, RecordKind
+from crmkit.entities.kinds import Column as KindColumn
+from crmkit.entities.leads import LEAD
+from crmkit.entities.sales import CONTACT, CUSTOMER, OPPORTUNITY, PRODUCT
 from crmkit.errors import ValidationError
 
 NAMING_CONVENTION = {
@@ -168,8 +178,11 @@ def code_point_string(length: int | None = None) -> String:
     return base.with_variant(collated, "postgresql")
 
 
+ID_LENGTH = 64
+
+
 def _id(name: str, *args: Any, **kw: Any) -> Column[str]:
-    return Column(name, code_point_string(64), *args, **kw)
+    return Column(name, code_point_string(ID_LENGTH), *args, **kw)
 
 
 def _text(name: str, length: int | None = None, **kw: Any) -> Column[str]:
@@ -266,172 +279,157 @@ team_members = Table(
 
 
 # -- business records (DESIGN §4) -------------------------------------------------------------
-# One table per record kind: every system field is a real column, custom field values live in
-# the ``custom`` JSON document. Owners are plain ids (no foreign key: pool records have none and
-# imports may name users of a host's own directory).
+# One table per record kind, generated from its RecordKind declaration: every attribute of the
+# entity is a real column under its own name (custom field values live in the ``custom`` JSON
+# document). Owners are plain ids (no foreign key: pool records have none and imports may name
+# users of a host's own directory).
 
-leads = Table(
-    "crm_leads",
-    metadata,
-    _id("id", primary_key=True),
-    _text("name", nullable=False),
-    _id("owner_id", nullable=True),
-    _id("created_by", nullable=True),
-    Column("created_at", UTCDateTime(), nullable=False),
-    Column("updated_at", UTCDateTime(), nullable=False),
-    Column("version", Integer, nullable=False),
-    _text("contact_name"),
-    _text("mobile", 32),
-    _text("phone", 64),
-    _text("email", 254),
-    _text("source", 200),
-    _text("industry", 200),
-    _text("level", 200),
-    _text("address"),
-    _text("remark"),
-    Column("next_contact_at", UTCDateTime(), nullable=True),
-    Column("last_followup_at", UTCDateTime(), nullable=True),
-    _text("last_followup_content"),
-    Column("converted", Boolean, nullable=False),
-    Column("converted_at", UTCDateTime(), nullable=True),
-    _id("customer_id", nullable=True),
-    Column("custom", JSONDocument, nullable=False),
-    Index("ix_crm_leads_owner_created", "owner_id", "created_at", "id"),
-    Index("ix_crm_leads_owner_updated", "owner_id", "updated_at", "id"),
-    # The default list order (newest first) for wide scopes: read backwards, a page (or a
-    # keyset cursor) stops after its rows instead of sorting every visible lead.
-    Index("ix_crm_leads_created", "created_at", "id"),
-    Index("ix_crm_leads_converted", "converted"),
-    Index("ix_crm_leads_name", "name"),
-)
-"""线索: one column per :class:`~crmkit.entities.leads.Lead` attribute plus ``custom``."""
 
-customers = Table(
-    "crm_customers",
-    metadata,
-    _id("id", primary_key=True),
-    _text("name", nullable=False),
-    _id("owner_id", nullable=True),
-    _id("created_by", nullable=True),
-    Column("created_at", UTCDateTime(), nullable=False),
-    Column("updated_at", UTCDateTime(), nullable=False),
-    Column("version", Integer, nullable=False),
-    _text("level", 200),
-    _text("industry", 200),
-    _text("source", 200),
-    _text("deal_status", 200, nullable=False),
-    _text("phone", 64),
-    _text("mobile", 32),
-    _text("email", 254),
-    _text("website"),
-    _text("address"),
-    _text("remark"),
-    Column("next_contact_at", UTCDateTime(), nullable=True),
-    Column("last_followup_at", UTCDateTime(), nullable=True),
-    _text("last_followup_content"),
-    Column("locked", Boolean, nullable=False),
-    _id("pool_id", nullable=True),
-    _id("previous_owner_id", nullable=True),
-    Column("pooled_at", UTCDateTime(), nullable=True),
-    Column("received_at", UTCDateTime(), nullable=True),
-    Column("pool_warned_at", UTCDateTime(), nullable=True),
-    _id("lead_id", nullable=True),
-    Column("custom", JSONDocument, nullable=False),
-    Index("ix_crm_customers_owner_created", "owner_id", "created_at", "id"),
-    Index("ix_crm_customers_owner_updated", "owner_id", "updated_at", "id"),
-    Index("ix_crm_customers_pool", "pool_id"),
-    Index("ix_crm_customers_name", "name"),
-    Index("ix_crm_customers_owner_locked", "owner_id", "locked"),
-    Index("ix_crm_customers_owner_deal", "owner_id", "deal_status"),
-    CheckConstraint("owner_id IS NULL OR pool_id IS NULL", name="owned_or_pooled"),
+class Shape(enum.Enum):
+    """What an attribute's type stores as (see :func:`attribute_shape`)."""
+
+    TEXT = "text"
+    ENUM = "enum"
+    BOOL = "bool"
+    INT = "int"
+    DECIMAL = "decimal"
+    DATETIME = "datetime"
+    DATE = "date"
+    DOCUMENT = "document"
+    """Tuples, sets and mappings: a JSON document."""
+
+
+def attribute_shape(hint: Any) -> tuple[Shape, bool, Any]:
+    """(shape, optional, the type without ``None``) of an attrs attribute's resolved type;
+    a type crmkit cannot store is a ``TypeError``."""
+    optional = False
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        members = [m for m in typing.get_args(hint) if m is not type(None)]
+        optional = len(members) < len(typing.get_args(hint))
+        if len(members) != 1:
+            raise TypeError(f"cannot store a union {hint!r}")
+        hint = members[0]
+    origin = typing.get_origin(hint) or hint
+    shape = next((shape for cls, shape in _SHAPES if isinstance(origin, type)
+                  and issubclass(origin, cls)), None)
+    if shape is None:
+        raise TypeError(f"cannot store {hint!r}")
+    return shape, optional, hint
+
+
+_SHAPES: tuple[tuple[type, Shape], ...] = (
+    (enum.Enum, Shape.ENUM),  # before str: a StrEnum is a str
+    (str, Shape.TEXT),
+    (bool, Shape.BOOL),  # before int: a bool is an int
+    (int, Shape.INT),
+    (Decimal, Shape.DECIMAL),
+    (datetime, Shape.DATETIME),  # before date: a datetime is a date
+    (date, Shape.DATE),
+    (tuple, Shape.DOCUMENT),
+    (frozenset, Shape.DOCUMENT),
+    (list, Shape.DOCUMENT),
+    (collections.abc.Mapping, Shape.DOCUMENT),
 )
-"""客户: one column per :class:`~crmkit.entities.sales.Customer` attribute plus ``custom``.
-Name uniqueness is the workflow's (set-based check, writers of one name serialised by
+
+
+def attribute_shapes(entity: type) -> dict[str, tuple[Shape, bool, Any]]:
+    """:func:`attribute_shape` of every attrs attribute of ``entity``, in attribute order."""
+    hints = typing.get_type_hints(entity)
+    return {f.name: attribute_shape(hints[f.name])
+            for f in attrs.fields(entity)}
+
+
+def is_id(name: str) -> bool:
+    """Ids by name: ``id``, ``*_id`` and ``created_by``."""
+    return name in ("id", "created_by") or name.endswith("_id")
+
+
+ENUM_LENGTH = 16
+
+
+def _record_column(declaration: RecordKind[Any], name: str, shape: Shape, optional: bool,
+                   hint: Any) -> Column[Any]:
+    column_hint = declaration.columns.get(name, KindColumn())
+    nullable = optional or name in declaration.unique_fields
+    kw: dict[str, Any] = {"primary_key": True} if name == "id" else {"nullable": nullable}
+    if shape is Shape.TEXT:
+        length = column_hint.length or (ID_LENGTH if is_id(name) else None)
+        return Column(name, code_point_string(length), **kw)
+    if shape is Shape.ENUM:
+        length = column_hint.length or ENUM_LENGTH
+        if too_long := [m.value for m in hint if len(str(m.value)) > length]:
+            raise ValueError(f"{declaration.kind}.{name}: values {too_long} exceed {length}")
+        return Column(name, code_point_string(length), **kw)
+    if shape is Shape.DECIMAL:
+        digits = column_hint.digits or 20
+        number: ExactDecimal = {20: Money(), 7: Percent()}.get(digits) or ExactDecimal(digits)
+        return Column(name, number, **kw)
+    column_type: Any = {
+        Shape.BOOL: Boolean(), Shape.INT: Integer(), Shape.DATETIME: UTCDateTime(),
+        Shape.DATE: Date(), Shape.DOCUMENT: JSONDocument}[shape]
+    return Column(name, column_type, **kw)
+
+
+APPROVED_HEAD = ("id", "number", "customer_id", "owner_id", "created_by", "created_at",
+                 "updated_at", "version")
+APPROVED_TAIL = ("approval_status", "approval_id", "remark", "next_contact_at",
+                 "last_followup_at", "last_followup_content", "custom")
+
+
+def _column_order(declaration: RecordKind[Any], names: list[str]) -> list[str]:
+    """Attribute order; kinds under approval keep the layout of migration 0001 (their shared
+    columns first and last), so crmkit's tables match their revision column for column."""
+    if not declaration.has(Feature.APPROVAL):
+        return names
+    head = [n for n in APPROVED_HEAD if n in names]
+    tail = [n for n in APPROVED_TAIL if n in names]
+    return [*head, *(n for n in names if n not in head and n not in tail), *tail]
+
+
+def record_table(declaration: RecordKind[Any], into: MetaData) -> Table:
+    """The table of a record kind in ``into``: a column per attribute of its entity (type and
+    nullability from the attribute's type, lengths and decimal digits from the declaration's
+    :class:`~crmkit.entities.kinds.Column` hints), the declared indexes, a unique index per
+    unique field (whose empty value is stored as NULL), and for pool kinds the check that a
+    record is owned or in a pool, never both. Hints naming no attribute are a ``ValueError``."""
+    shapes = attribute_shapes(declaration.entity)
+    named = {*declaration.columns, *declaration.unique_fields,
+             *(c for columns in declaration.indexes.values() for c in columns)}
+    if unknown := named - set(shapes):
+        raise ValueError(f"record kind {declaration.kind!r}: no attributes {sorted(unknown)}")
+    name = declaration.table
+    items: list[Any] = [_record_column(declaration, n, *shapes[n])
+                        for n in _column_order(declaration, list(shapes))]
+    items += [Index(f"ix_{name}_{field}", field, unique=True)
+              for field in declaration.unique_fields]
+    items += [Index(f"ix_{name}_{suffix}", *columns)
+              for suffix, columns in declaration.indexes.items()]
+    if declaration.has(Feature.POOL):
+        items.append(CheckConstraint("owner_id IS NULL OR pool_id IS NULL",
+                                     name="owned_or_pooled"))
+    return Table(name, into, *items)
+
+
+RECORD_KIND_TABLES: dict[str, Table] = {k.kind: record_table(k, metadata) for k in BUILTIN_KINDS}
+"""Built-in record kind → its table (``crm_leads`` …), generated from the declarations."""
+
+leads = RECORD_KIND_TABLES[LEAD]
+"""线索."""
+customers = RECORD_KIND_TABLES[CUSTOMER]
+"""客户: name uniqueness is the workflow's (set-based check, writers of one name serialised by
 :meth:`~crmkit.adapters.sqlalchemy.records.SqlRecords.lock_values`); a customer is owned or in a
 pool, never both (``owned_or_pooled``)."""
-
-contacts = Table(
-    "crm_contacts",
-    metadata,
-    _id("id", primary_key=True),
-    _text("name", nullable=False),
-    _id("customer_id", nullable=False),
-    _id("owner_id", nullable=True),
-    _id("created_by", nullable=True),
-    Column("created_at", UTCDateTime(), nullable=False),
-    Column("updated_at", UTCDateTime(), nullable=False),
-    Column("version", Integer, nullable=False),
-    _text("mobile", 32),
-    _text("phone", 64),
-    _text("email", 254),
-    _text("position", 200),
-    Column("decision_maker", Boolean, nullable=False),
-    Column("primary", Boolean, nullable=False),
-    _text("remark"),
-    Column("next_contact_at", UTCDateTime(), nullable=True),
-    Column("last_followup_at", UTCDateTime(), nullable=True),
-    _text("last_followup_content"),
-    Column("custom", JSONDocument, nullable=False),
-    Index("ix_crm_contacts_customer", "customer_id"),
-    Index("ix_crm_contacts_owner_created", "owner_id", "created_at", "id"),
-)
-"""联系人: one column per :class:`~crmkit.entities.sales.Contact` attribute plus ``custom``."""
-
-products = Table(
-    "crm_products",
-    metadata,
-    _id("id", primary_key=True),
-    _text("name", nullable=False),
-    _text("code", 200, nullable=False),
-    _id("owner_id", nullable=True),
-    _id("created_by", nullable=True),
-    Column("created_at", UTCDateTime(), nullable=False),
-    Column("updated_at", UTCDateTime(), nullable=False),
-    Column("version", Integer, nullable=False),
-    _id("category_id", nullable=True),
-    _text("unit", 64),
-    Column("price", Money(), nullable=False),
-    _text("description"),
-    Column("on_shelf", Boolean, nullable=False),
-    Column("custom", JSONDocument, nullable=False),
-    Index("ix_crm_products_code", "code"),
-    Index("ix_crm_products_category", "category_id"),
-)
-"""产品: one column per :class:`~crmkit.entities.sales.Product` attribute plus ``custom``; code
-uniqueness is the workflow's (writers of one code serialised, as customer names)."""
-
-opportunities = Table(
-    "crm_opportunities",
-    metadata,
-    _id("id", primary_key=True),
-    _text("name", nullable=False),
-    _id("customer_id", nullable=False),
-    _id("owner_id", nullable=True),
-    _id("created_by", nullable=True),
-    Column("created_at", UTCDateTime(), nullable=False),
-    Column("updated_at", UTCDateTime(), nullable=False),
-    _id("stage_group_id", nullable=False),
-    Column("version", Integer, nullable=False),
-    _id("stage_id", nullable=True),
-    _text("status", 16, nullable=False),
-    Column("amount", Money(), nullable=False),
-    Column("expected_close_date", Date(), nullable=True),
-    Column("lines", JSONDocument, nullable=False),
-    Column("order_discount", Percent(), nullable=False),
-    Column("contact_ids", JSONDocument, nullable=False),
-    _text("lost_reason"),
-    Column("closed_at", UTCDateTime(), nullable=True),
-    _text("remark"),
-    Column("next_contact_at", UTCDateTime(), nullable=True),
-    Column("last_followup_at", UTCDateTime(), nullable=True),
-    _text("last_followup_content"),
-    Column("custom", JSONDocument, nullable=False),
-    Index("ix_crm_opportunities_customer_created", "customer_id", "created_at"),
-    Index("ix_crm_opportunities_owner_created", "owner_id", "created_at", "id"),
-    Index("ix_crm_opportunities_stage", "stage_group_id", "stage_id"),
-)
-"""商机: one column per :class:`~crmkit.entities.sales.Opportunity` attribute plus ``custom``;
-``lines`` is a JSON list of objects (decimals as strings), ``contact_ids`` a JSON list."""
+contacts = RECORD_KIND_TABLES[CONTACT]
+"""联系人."""
+products = RECORD_KIND_TABLES[PRODUCT]
+"""产品: code uniqueness is the workflow's (writers of one code serialised, as customer names)."""
+opportunities = RECORD_KIND_TABLES[OPPORTUNITY]
+"""商机: ``lines`` is a JSON list of objects (decimals as strings), ``contact_ids`` a JSON list."""
+contracts = RECORD_KIND_TABLES[CONTRACT]
+"""合同: ``lines`` as in ``crm_opportunities``; a non-empty ``number`` is unique
+(``contract.number_taken``)."""
+payments = RECORD_KIND_TABLES[PAYMENT]
+"""回款: a non-empty ``number`` is unique (``payment.number_taken``)."""
 
 stage_groups = Table(
     "crm_stage_groups",
@@ -601,72 +599,6 @@ settings = Table(
 
 # -- contracts, payments, payment plans (DESIGN §5) ---------------------------------------------
 
-
-def _approved_record(name: str, *items: Column[Any] | Index) -> Table:
-    """The table of a record kind under approval (contracts, payments): the columns every such
-    kind has — id, number, customer, owner and stamps, approval status and id, the follow-up
-    tail, ``custom`` — around the kind's own columns, plus its own indexes (``items``); indexed
-    by number (unique), owner + creation, creation and customer."""
-    return Table(
-        name,
-        metadata,
-        _id("id", primary_key=True),
-        _text("number", 64, nullable=True),  # NULL = not numbered yet (entity: "")
-        _id("customer_id", nullable=False),
-        _id("owner_id", nullable=True),
-        _id("created_by", nullable=True),
-        Column("created_at", UTCDateTime(), nullable=False),
-        Column("updated_at", UTCDateTime(), nullable=False),
-        Column("version", Integer, nullable=False),
-        *(item for item in items if isinstance(item, Column)),
-        _text("approval_status", 16, nullable=False),
-        _id("approval_id", nullable=True),
-        _text("remark"),
-        Column("next_contact_at", UTCDateTime(), nullable=True),
-        Column("last_followup_at", UTCDateTime(), nullable=True),
-        _text("last_followup_content"),
-        Column("custom", JSONDocument, nullable=False),
-        Index(f"ix_{name}_number", "number", unique=True),
-        Index(f"ix_{name}_owner_created", "owner_id", "created_at", "id"),
-        Index(f"ix_{name}_created", "created_at", "id"),
-        Index(f"ix_{name}_customer", "customer_id"),
-        *(item for item in items if isinstance(item, Index)),
-    )
-
-
-contracts = _approved_record(
-    "crm_contracts",
-    _text("name", nullable=False),
-    _id("opportunity_id", nullable=True),
-    Column("amount", Money(), nullable=False),
-    Column("order_date", Date(), nullable=True),
-    Column("start_date", Date(), nullable=True),
-    Column("end_date", Date(), nullable=True),
-    _text("customer_signer_id", 64),
-    _id("company_signer_id", nullable=True),
-    Column("lines", JSONDocument, nullable=False),
-    Column("order_discount", Percent(), nullable=False),
-    Column("received_amount", Money(), nullable=False),
-    Column("unreceived_amount", Money(), nullable=False),
-    Index("ix_crm_contracts_opportunity", "opportunity_id"),
-)
-"""合同: one column per :class:`~crmkit.entities.contracts.Contract` attribute plus ``custom``;
-``lines`` as in ``crm_opportunities``; a non-empty ``number`` is unique
-(``contract.number_taken``)."""
-
-payments = _approved_record(
-    "crm_payments",
-    _id("contract_id", nullable=False),
-    _id("plan_id", nullable=True),
-    Column("paid_on", Date(), nullable=True),
-    Column("amount", Money(), nullable=False),
-    _text("method", 64),
-    Index("ix_crm_payments_contract", "contract_id", "approval_status"),
-    Index("ix_crm_payments_plan", "plan_id", "approval_status"),
-)
-"""回款: one column per :class:`~crmkit.entities.contracts.Payment` attribute plus ``custom``;
-a non-empty ``number`` is unique (``payment.number_taken``). The contract and plan indexes lead
-with the id and carry the approval status, so the received sums read only the effective rows."""
 
 payment_plans = Table(
     "crm_payment_plans",
