@@ -8,6 +8,8 @@ same result on the same engine, each in its own transaction as the facade's are:
 
 - ``count``: ``list(…, {"with_total": True, "limit": 1})`` — the scoped total, and the one-row
   page that comes with it; hand: the same page and ``SELECT count(*)``;
+- ``count<=1000``: the same with ``"total_limit": 1000``; hand: ``SELECT count(*)`` over a
+  subquery ``LIMIT 1001``;
 - ``first``: the first page of 50 (default sort ``created_at`` descending); hand: one SELECT;
 - ``deep``: the page after the viewer's 80th percentile row (at most the 50,000th), its
   cursor taken from that real row; hand: the same SELECT with a ``(created_at, id) <`` cut;
@@ -71,6 +73,8 @@ from crmkit.workflow.querying import encode_cursor
 
 PAGE = 50
 DEPTH = 50_000
+CAP = 1000
+"""The ``total_limit`` of the capped count."""
 SORT = (SortKey(FieldRef("created_at", ValueKind.DATETIME, True), descending=True),)
 KINDS = ("lead", "customer")
 TABLES = {"lead": "crm_leads", "customer": "crm_customers"}
@@ -253,6 +257,23 @@ def _viewer_cases(engine: Engine, service: Any, kind: str, viewer: Viewer, postg
                 return int(conn.exec_driver_sql(total).scalar()), rows
         return run
 
+    def facade_capped() -> tuple[int, bool, list[str]]:
+        result = service.list(user, {"with_total": True, "total_limit": CAP, "limit": 1})
+        return result.total, result.total_more, [r.id for r in result.items]
+
+    def hand_capped(array: bool) -> Callable[[], tuple[int, bool, list[str]]]:
+        one = page_sql(kind, viewer, postgres, 2, array=array)
+        terms = scope_sql(kind, viewer, postgres, array)
+        where = f" WHERE {' AND '.join(terms)}" if terms else ""
+        total = f"SELECT count(*) FROM (SELECT 1 FROM {table_name}{where} LIMIT {CAP + 1}) s"
+
+        def run() -> tuple[int, bool, list[str]]:
+            with engine.begin() as conn:
+                rows = [r.id for r in conn.exec_driver_sql(one)][:1]
+                found = int(conn.exec_driver_sql(total).scalar())
+                return min(found, CAP), found > CAP, rows
+        return run
+
     def facade_get() -> str:
         return str(service.get(user, first_id).id)
 
@@ -296,6 +317,7 @@ def _viewer_cases(engine: Engine, service: Any, kind: str, viewer: Viewer, postg
     deep = ids(lambda array: page_sql(kind, viewer, postgres, PAGE + 1, after, array=array))
     return [
         Case(kind, label, "count", facade_count, variants(hand_count)),
+        Case(kind, label, f"count<={CAP}", facade_capped, variants(hand_capped)),
         Case(kind, label, "first", page({"limit": PAGE}), variants(first)),
         Case(kind, label, "deep", page({"limit": PAGE, "cursor": cursor}), variants(deep)),
         Case(kind, label, "get", facade_get, variants(hand_get)),

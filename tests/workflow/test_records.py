@@ -180,6 +180,22 @@ class TestListsAndScenes:
             org.crm.leads.list(org.admin, {"cursor": first.next_cursor})
         assert caught.value.codes == {"$.cursor": "invalid"}
 
+    def test_capped_totals(self, org: Org, many: None) -> None:
+        """A total counted up to ``total_limit``: exact up to it, the limit and ``total_more``
+        beyond it; every viewer's own rows (the scope's parts are capped and added up)."""
+        for viewer, count in ((org.admin, 5), (org.manager, 4), (org.rep, 3)):
+            for cap in (1, count - 1, count, count + 1, 1000):
+                page = org.crm.leads.list(viewer, {"limit": 1, "with_total": True,
+                                                   "total_limit": cap})
+                assert (page.total, page.total_more) == (min(cap, count), count > cap)
+            exact = org.crm.leads.list(viewer, {"with_total": True})
+            assert (exact.total, exact.total_more) == (count, False)
+        assert org.crm.leads.list(org.admin, {"total_limit": 2}).total is None
+        for bad in (0, -1, 10**7, "5", True):
+            with pytest.raises(ValidationError) as caught:
+                org.crm.leads.list(org.admin, {"with_total": True, "total_limit": bad})
+            assert set(caught.value.codes) == {"$.total_limit"}
+
     def test_hostile_payloads(self, org: Org, many: None) -> None:
         for condition, path in [
             ({"field": "name; DROP TABLE crm_leads", "op": "eq", "value": "x"}, ".field"),

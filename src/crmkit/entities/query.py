@@ -91,12 +91,18 @@ class RecordQuery:
     limit: int = 50
     after: tuple[Any, ...] | None = None
     with_total: bool = False
+    total_limit: int | None = None
+    """Count at most this many rows (the count stops there); None: count them all."""
 
 
 @attrs.frozen
 class Page:
-    """One page of results; ``next_cursor`` is None on the last page."""
+    """One page of results; ``next_cursor`` is None on the last page.
+
+    ``total`` is None unless asked for; asked for with a ``total_limit`` it is at most that
+    limit, and ``total_more`` says there are more rows than it ("1,000+")."""
 
     items: tuple[Any, ...]
     next_cursor: str | None
     total: int | None = None
+    total_more: bool = False

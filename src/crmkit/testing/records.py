@@ -493,6 +493,10 @@ class RecordStorageContract(StorageSuite):
         assert [r.id for r in seen] == [r.id for r in expected]
         assert seen == expected
         assert records.count(query) == len(expected)
+        for cap in {1, max(len(expected), 1), max(len(expected) - 1, 1)}:
+            # a capped count stops past its cap: exact up to it, cap + 1 beyond
+            capped = records.count(attrs.evolve(query, with_total=True, total_limit=cap))
+            assert capped == min(len(expected), cap + 1), (cap, capped, len(expected))
 
     def test_text_operators_are_case_sensitive_and_literal(self, storage: Storage) -> None:
         names = ["abc", "ABC", "a%c", "a_c", "xa%", "", "中文ab", "ab"]

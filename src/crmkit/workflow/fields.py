@@ -148,7 +148,9 @@ class FieldService:
         self._types = types
 
     def load(self, op: Op, kind: str) -> FieldSet:
-        return load_fields(op.uow, self._rt.declaration(kind), self._types)
+        declaration = self._rt.declaration(kind)
+        return self._rt.kept(op, ("fields", kind),
+                             lambda: load_fields(op.uow, declaration, self._types))
 
     def list(self, actor: ActorRef, kind: str, *, include_retired: bool = False
              ) -> list[FieldDefinition]:
@@ -191,6 +193,7 @@ class FieldService:
             )
             definition = self._checked(definition, payload.default)
             op.uow.fields.add(definition)
+            self._rt.org_changed(op)
             op.log("field", f"{kind}.{payload.key}", "create", _changes(None, definition))
             return definition
 
@@ -276,6 +279,7 @@ class FieldService:
             op.uow.fields.add(new)  # the first adjustment of a built-in field
         else:
             op.uow.fields.update(new, expected_version=old.version)
+        self._rt.org_changed(op)
         op.log("field", f"{old.kind}.{old.key}", "update", _changes(old, new))
 
 

@@ -112,7 +112,7 @@ class OrgService:
             )
             admin = self._new_user(op, payload)
             op.log(D, top.id, "create", field_changes(None, top))
-            op.uow.bump_org_version()
+            self._rt.org_changed(op)
             return admin
 
     # -- departments ----------------------------------------------------------------------------
@@ -130,7 +130,7 @@ class OrgService:
                 self._rt.ids.new_id(), payload.name.strip(), payload.parent_id, payload.sort_order
             )
             op.uow.departments.add(dept)
-            op.uow.bump_org_version()
+            self._rt.org_changed(op)
             op.log(D, dept.id, "create", field_changes(None, dept))
             return dept
 
@@ -190,7 +190,7 @@ class OrgService:
                     details={"references": references},
                 )
             op.uow.departments.delete(department_id)
-            op.uow.bump_org_version()
+            self._rt.org_changed(op)
             op.log(D, department_id, "delete", field_changes(dept, attrs.evolve(dept, name="")))
 
     def get_department(self, actor: ActorRef, department_id: str) -> Department:
@@ -223,7 +223,7 @@ class OrgService:
         old = self._department(op, department_id)
         new = attrs.evolve(old, version=old.version + 1, **changes)
         op.uow.departments.update(new, expected_version=old.version)
-        op.uow.bump_org_version()
+        self._rt.org_changed(op)
         op.log(D, department_id, "update", field_changes(old, new))
         return new
 
@@ -232,7 +232,7 @@ class OrgService:
         payload = structure(data, NewUser)
         with self._rt.operation(actor, Module.ORG, Operation.CREATE) as op:
             user = self._new_user(op, payload)
-            op.uow.bump_org_version()
+            self._rt.org_changed(op)
             return user
 
     def _new_user(self, op: Op, payload: NewUser) -> User:
@@ -391,7 +391,7 @@ class OrgService:
         if (old.active, old.role_ids) != (new.active, new.role_ids):
             self._check_super_admins(op, new)
         op.uow.users.update(new, expected_version=old.version)
-        op.uow.bump_org_version()
+        self._rt.org_changed(op)
         action = {UserStatus.DISABLED: "disable", UserStatus.ACTIVE: "enable"}
         op.log(U, old.id, action[new.status] if old.status != new.status else "update",
                field_changes(old, new))
@@ -441,7 +441,7 @@ class OrgService:
                 description=payload.description,
             )
             op.uow.roles.add(role)
-            op.uow.bump_org_version()
+            self._rt.org_changed(op)
             op.log(R, role.id, "create", field_changes(None, role))
             return role
 
@@ -456,7 +456,7 @@ class OrgService:
             new = attrs.evolve(old, version=old.version + 1, **patch)
             new = attrs.evolve(new, scopes=scopes_with_defaults(new.permissions, new.scopes))
             op.uow.roles.update(new, expected_version=old.version)
-            op.uow.bump_org_version()
+            self._rt.org_changed(op)
             op.log(R, role_id, "update", field_changes(old, new))
             return new
 
@@ -469,7 +469,7 @@ class OrgService:
                     "role.in_use", "该角色仍有员工使用", "the role is still assigned to users"
                 )
             op.uow.roles.delete(role_id)
-            op.uow.bump_org_version()
+            self._rt.org_changed(op)
             op.log(R, role_id, "delete", field_changes(old, attrs.evolve(old, name="")))
 
     def get_role(self, actor: ActorRef, role_id: str) -> Role:

@@ -111,7 +111,7 @@ class PoolService:
             pool = Pool(self._rt.ids.new_id(), **attrs.asdict(payload, recurse=False))
             self._check(op, pool)
             op.uow.pools.add(pool)
-            op.uow.bump_org_version()  # pool membership is part of every scope
+            self._rt.org_changed(op)  # pool membership is part of every scope
             op.log("pool", pool.id, "create")
             return pool
 
@@ -122,7 +122,7 @@ class PoolService:
             new = attrs.evolve(old, version=old.version + 1, **patch)
             self._check(op, new)
             op.uow.pools.update(new, expected_version=old.version)
-            op.uow.bump_org_version()
+            self._rt.org_changed(op)
             op.log("pool", pool_id, "update")
             return new
 
@@ -134,7 +134,7 @@ class PoolService:
                 raise RuleViolation("pool.not_empty", "公海中还有客户",
                                     "the pool still holds customers")
             op.uow.pools.delete(pool_id)
-            op.uow.bump_org_version()
+            self._rt.org_changed(op)
             op.log("pool", pool_id, "delete")
 
     def list_pools(self, actor: ActorRef) -> builtins.list[Pool]:

@@ -35,6 +35,8 @@ MAX_LIMIT = 500
 MAX_IN = 1000
 """Most values one list request compares with, over all its conditions (``in`` lists
 included): SQLite's bound-variable and expression-depth limits stay far away."""
+MAX_TOTAL_LIMIT = 1_000_000
+"""Largest ``total_limit`` a list request may ask for."""
 MAX_CURSOR = 65536
 """Longest cursor accepted (crmkit's own are a few hundred characters)."""
 MAX_CONDITIONS = 50
@@ -68,6 +70,9 @@ class ListRequest:
     limit: int = 50
     cursor: str | None = None
     with_total: bool = False
+    total_limit: int | None = None
+    """With ``with_total``: count at most this many rows (1..:data:`MAX_TOTAL_LIMIT`) — the
+    page's ``total`` is then at most this, and ``total_more`` says there are more."""
 
 
 class _Bad(Exception):
@@ -297,8 +302,13 @@ def build_query(
 ) -> RecordQuery:
     if not 1 <= request.limit <= MAX_LIMIT:
         raise ValidationError([field_error("$.limit", "invalid", f" (1..{MAX_LIMIT})")])
+    cap = request.total_limit
+    if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int)
+                            or not 1 <= cap <= MAX_TOTAL_LIMIT):
+        raise ValidationError([field_error("$.total_limit", "invalid",
+                                           f" (1..{MAX_TOTAL_LIMIT})")])
     after = decode_cursor(request.cursor, sort) if request.cursor else None
-    return RecordQuery(scope, conditions, sort, request.limit, after, request.with_total)
+    return RecordQuery(scope, conditions, sort, request.limit, after, request.with_total, cap)
 
 
 def field_ref(fields: FieldSet, key: str) -> FieldRef:

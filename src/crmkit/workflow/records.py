@@ -534,6 +534,9 @@ class RecordService(Generic[E]):
         if len(rows) > query.limit:
             rows = rows[: query.limit]
             cursor = encode_cursor(cursor_values(rows[-1], query.sort), query.sort)
+        cap = query.total_limit
+        if total is not None and cap is not None and total > cap:
+            return Page(tuple(rows), cursor, cap, total_more=True)
         return Page(tuple(rows), cursor, total)
 
     def _query(self, op: Op, fields: FieldSet, req: ListRequest) -> RecordQuery | None:

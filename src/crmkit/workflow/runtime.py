@@ -13,10 +13,10 @@ the OUTERMOST transaction (``uow.after_commit``): an operation run inside a host
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -40,6 +40,7 @@ from crmkit.policies.scopes import OrgIndex, resolve_scope
 from crmkit.ports import Clock, IdGenerator, Notifier, OrgDirectory, Storage, UnitOfWork
 
 log = logging.getLogger("crmkit")
+T = TypeVar("T")
 
 ActorRef = str | User
 """The acting user: a user id, or a :class:`User` (only its id is used; roles are re-read)."""
@@ -72,6 +73,11 @@ class Op:
     created: set[tuple[str, str]] = attrs.Factory(set)
     scopes: dict[Module, RecordScope] = attrs.Factory(dict)
     """Scopes resolved in this operation (the org cannot change under it)."""
+    stamp: Stamp | None = None
+    """What is kept of the org version this operation read (see :class:`Stamp`); None until
+    read, and again after the operation changed the org or the settings."""
+    changed: bool = False
+    """The operation changed the org or the settings: it reads them afresh from then on."""
     """(kind, id) of records this operation created: visible to it by construction."""
 
     @property
@@ -129,6 +135,23 @@ class Op:
         self.notifications.append(notification)
 
 
+class Stamp:
+    """What crmkit keeps of one org version, shared by threads: each acting user with their
+    roles, and values derived from the settings (a kind's :class:`FieldSet`).
+
+    Every change of a user, a role, a department, a pool or a field definition bumps the org
+    version in the same transaction (``bump_org_version``), so one read of the version row
+    tells whether what is kept still holds — also for changes made by other processes. What is
+    kept under a version was read after that version in the same transaction: it is never
+    older than its label. A host that writes crmkit's org or field tables itself must bump the
+    version in the same transaction (as scopes already require)."""
+
+    def __init__(self, version: int) -> None:
+        self.version = version
+        self.actors: dict[str, tuple[User, tuple[Role, ...]]] = {}
+        self.values: dict[Hashable, Any] = {}
+
+
 class _ScopeCache:
     """The org index of one org version and the scopes resolved against it, shared by threads.
 
@@ -144,9 +167,11 @@ class _ScopeCache:
         self._current: tuple[OrgIndex, dict[tuple[str, Module], RecordScope]] | None = None
 
     def current(
-        self, directory: OrgDirectory
+        self, directory: OrgDirectory, version: int | None = None
     ) -> tuple[OrgIndex, dict[tuple[str, Module], RecordScope]]:
-        version = directory.org_version()
+        """``version``: the directory's version when the caller has just read it."""
+        if version is None:
+            version = directory.org_version()
         current = self._current
         if current is None or current[0].version != version:
             current = self._current = (OrgIndex(directory.org_snapshot()), {})
@@ -179,6 +204,7 @@ class Runtime:
         self.tz = ZoneInfo(timezone)
         self.facade: Any = None
         self._scopes = _ScopeCache()
+        self._stamp: Stamp | None = None
 
     def declaration(self, kind: str, feature: Feature | None = None) -> RecordKind[Any]:
         """The declaration of ``kind`` (NotFound ``record_kind.not_found`` when no kind has that
@@ -210,15 +236,12 @@ class Runtime:
         with self.storage.transaction() as uow:
             user: User | None = None
             roles: list[Role] = []
+            stamp: Stamp | None = None
             if not isinstance(actor, SystemActor):
-                user = uow.users.get(actor_id_of(actor))
-                if user is None or not user.active:
-                    raise PermissionDenied(
-                        "auth.inactive_user", "用户不存在或已停用", "unknown or disabled user"
-                    )
-                roles = uow.roles.get_many(user.role_ids)
+                stamp = self._stamped(uow)
+                user, roles = self._actor(uow, stamp, actor_id_of(actor))
             op = Op(uow, user, roles, self.clock.now(), self.ids,
-                    system=actor if isinstance(actor, SystemActor) else None)
+                    system=actor if isinstance(actor, SystemActor) else None, stamp=stamp)
             if operation is not None:
                 op.require(module, operation)
             yield op
@@ -226,6 +249,48 @@ class Runtime:
                 uow.oplog.add_many(op.entries)
             if op.notifications or op.entries:
                 uow.after_commit(lambda: self._after_commit(op))
+
+    def _stamped(self, uow: UnitOfWork) -> Stamp:
+        """The :class:`Stamp` of the org version ``uow`` sees (one read of the version row)."""
+        version = uow.org_version()
+        stamp = self._stamp
+        if stamp is None or stamp.version != version:
+            stamp = self._stamp = Stamp(version)
+        return stamp
+
+    @staticmethod
+    def _actor(uow: UnitOfWork, stamp: Stamp, user_id: str) -> tuple[User, list[Role]]:
+        """The active user ``user_id`` and their roles, as of ``stamp`` (read when not kept)."""
+        kept = stamp.actors.get(user_id)
+        if kept is not None:
+            return kept[0], list(kept[1])
+        user = uow.users.get(user_id)
+        if user is None or not user.active:
+            raise PermissionDenied(
+                "auth.inactive_user", "用户不存在或已停用", "unknown or disabled user"
+            )
+        roles = uow.roles.get_many(user.role_ids)
+        stamp.actors[user_id] = (user, tuple(roles))
+        return user, roles
+
+    def kept(self, op: Op, key: Hashable, read: Callable[[], T]) -> T:
+        """``read()`` once per org version (kept under ``key``), or afresh in an operation
+        that changed the org or the settings."""
+        if op.changed:
+            return read()
+        if op.stamp is None:
+            op.stamp = self._stamped(op.uow)
+        values = op.stamp.values
+        if key not in values:
+            values[key] = read()
+        return cast(T, values[key])
+
+    def org_changed(self, op: Op) -> None:
+        """``op`` changed the org (users, roles, departments, pools) or a setting that
+        :meth:`kept` values derive from (field definitions): the org version moves in ``op``'s
+        transaction, and ``op`` reads afresh from now on."""
+        op.uow.bump_org_version()
+        op.changed = True
 
     def _after_commit(self, op: Op) -> None:
         if op.notifications:
@@ -241,7 +306,13 @@ class Runtime:
 
     def org_index(self, op: Op) -> OrgIndex:
         """The org index of the current org version (shared, cached)."""
-        return self._scopes.current(self.directory or op.uow)[0]
+        return self._scopes.current(self.directory or op.uow, self._known_version(op))[0]
+
+    def _known_version(self, op: Op) -> int | None:
+        """The version of crmkit's own org tables ``op`` has read, if it still holds."""
+        if self.directory is None and op.stamp is not None and not op.changed:
+            return op.stamp.version
+        return None
 
     def scope(self, op: Op, module: Module) -> RecordScope:
         """The actor's visible-record scope on ``module`` (cached per org version); the system
@@ -251,7 +322,7 @@ class Runtime:
         if module in op.scopes:
             return op.scopes[module]
         directory: OrgDirectory = self.directory or op.uow
-        index, scopes = self._scopes.current(directory)
+        index, scopes = self._scopes.current(directory, self._known_version(op))
         key = (op.actor.id, module)
         scope = scopes.get(key)
         if scope is None:

@@ -160,7 +160,8 @@ class MemoryRecords(UndoDict[str, Any]):
         return page_of(self._visible(query), query.sort, query.after, query.limit)
 
     def count(self, query: RecordQuery) -> int:
-        return len(self._visible(query))
+        found = len(self._visible(query))
+        return found if query.total_limit is None else min(found, query.total_limit + 1)
 
     def find_equal(self, field: FieldRef, value: Any, *, limit: int = 10) -> list[Any]:
         found = [r for r in self.rows.values() if field_value(r, field) == value]

@@ -33,7 +33,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Collection, Hashable, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -83,6 +85,42 @@ _TEXT_OPERATORS = frozenset(
 def _utc_text(value: datetime) -> str:
     """A datetime in the stored custom form: UTC, fixed width (``…T09:30:00.000000+00:00``)."""
     return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+class _Built:
+    """Statements built for queries, by everything they depend on; the most recently used
+    :data:`BUILT_STATEMENTS` are kept, shared by threads and connections.
+
+    A statement built once is executed as is the next time: neither crmkit builds it nor
+    SQLAlchemy works out its cache key again (both memoised on the object), which is most of
+    the Python time of a repeated page or count. Keys hold the whole query (scope, conditions,
+    sort, cursor, limit), so a kept statement is exactly the one that would be built."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, build: Callable[[], Any]) -> Any:
+        try:
+            with self._lock:
+                found = self._items.get(key)
+                if found is not None:
+                    self._items.move_to_end(key)
+                    return found
+        except TypeError:  # an unhashable value in the query: built each time
+            return build()
+        built = build()
+        with self._lock:
+            self._items[key] = built
+            if len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return built
+
+
+BUILT_STATEMENTS = 256
+"""How many built page and count statements are kept (per process)."""
+_BUILT = _Built(BUILT_STATEMENTS)
 
 
 class QueryCompiler:
@@ -400,9 +438,20 @@ class QueryCompiler:
         clauses.extend(self.condition(c) for c in query.conditions)
         return [c for c in clauses if not isinstance(c, True_)]
 
+    def _key(self, what: str, query: RecordQuery, team_ids: Collection[str] | None
+             ) -> Hashable:
+        teams = None if team_ids is None else frozenset(team_ids)
+        return (what, self.table.name, self.record_kind, self.postgresql, query, teams)
+
     def select(self, query: RecordQuery, team_ids: Collection[str] | None = None) -> Select[Any]:
         """The page: scope ∧ conditions ∧ after-cursor, sorted, limited. ``team_ids``: see
-        :meth:`team_ids` (None: the team grant is tested in the statement itself)."""
+        :meth:`team_ids` (None: the team grant is tested in the statement itself). Built once
+        per query (:class:`_Built`)."""
+        built: Select[Any] = _BUILT.get(self._key("select", query, team_ids),
+                                        lambda: self._select(query, team_ids))
+        return built
+
+    def _select(self, query: RecordQuery, team_ids: Collection[str] | None) -> Select[Any]:
         clauses = self.where(query, team_ids)
         if query.after is not None:
             clauses.append(self.after(query.sort, query.after))
@@ -420,23 +469,40 @@ class QueryCompiler:
         up — owned rows, plus team rows not owned by a visible owner, … — each part a plain
         indexed search (an index-only count when there are no conditions), instead of one OR
         whose matches the database must first collect and de-duplicate (2–4× slower in
-        ``bench/bench_scopes.py``)."""
+        ``bench/bench_scopes.py``). Built once per query (:class:`_Built`)."""
+        built: Select[Any] = _BUILT.get(self._key("count", query, team_ids),
+                                        lambda: self._count(query, team_ids))
+        return built
+
+    def _count(self, query: RecordQuery, team_ids: Collection[str] | None) -> Select[Any]:
         clauses = self.where(query, team_ids)
         scope = clauses[0] if clauses and not query.scope.all_records else None
         if not isinstance(scope, AnyMember):
-            return select(func.count()).select_from(self.table).where(*clauses)
+            return self._counted(clauses, query.total_limit)
         rest = clauses[1:]
         parts = [
-            select(func.count())
-            .select_from(self.table)
-            .where(term, *(~earlier for earlier in scope.terms[:n]), *rest)
-            .scalar_subquery()
+            self._counted([term, *(~earlier for earlier in scope.terms[:n]), *rest],
+                          query.total_limit).scalar_subquery()
             for n, term in enumerate(scope.terms)
         ]
         total: ColumnElement[Any] = parts[0]
         for part in parts[1:]:
             total = total + part
+        if query.total_limit is not None:  # each part stops past the cap: so does their sum
+            past = bindparam(None, query.total_limit + 1, BigInteger())
+            total = case((total > past, past), else_=total)
         return select(total)
+
+    def _counted(self, clauses: Sequence[ColumnElement[bool]], cap: int | None
+                 ) -> Select[Any]:
+        """``count(*)`` of the rows ``clauses`` admit; with ``cap`` it
+        stops after ``cap + 1`` rows (``count(*)`` over a ``LIMIT``ed subquery), so a capped
+        total costs at most that many index entries or rows, however many match. Disjoint
+        parts capped alike add up past the cap exactly when the whole does."""
+        if cap is None:
+            return select(func.count()).select_from(self.table).where(*clauses)
+        rows = select(self.table.c.id).where(*clauses).limit(cap + 1).subquery("crm_counted")
+        return select(func.count()).select_from(rows)
 
     def find_equal(self, ref: FieldRef, value: Any, limit: int) -> Select[Any]:
         """Rows whose ``ref`` equals ``value``, any owner, by id."""

@@ -189,6 +189,10 @@ def _is_memory_sqlite(url: URL) -> bool:
     return url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
 
 
+_ORG_VERSION = select(org_meta.c.value).where(org_meta.c.id == 1)
+"""Read on every operation: built once, so SQLAlchemy works out its cache key once."""
+
+
 def make_engine(url: str | URL, **kw: Any) -> Engine:
     """An :class:`Engine` ready for :class:`SqlStorage`; ``kw`` goes to ``create_engine``.
 
@@ -197,7 +201,12 @@ def make_engine(url: str | URL, **kw: Any) -> Engine:
       database shares one connection (``StaticPool``) so data persists between transactions
       (single-threaded use only).
     - PostgreSQL: ``postgresql://`` / ``postgres://`` use psycopg 3 (``postgresql+psycopg``);
-      without psycopg an ``ImportError`` names the ``postgres`` extra.
+      without psycopg an ``ImportError`` names the ``postgres`` extra. psycopg's automatic
+      server-side prepared statements are off (``prepare_threshold=None`` unless
+      ``connect_args`` says otherwise): after five custom plans of a prepared statement
+      PostgreSQL may switch to a *generic* plan, blind to the values — for a keyset page
+      whose scope lists hundreds of owners it chose plans 3–10× slower than the custom plan
+      of the same statement (``bench/README.md``, "bound parameters").
     """
     parsed = make_url(url)
     if parsed.drivername in ("postgresql", "postgres"):
@@ -213,6 +222,10 @@ def make_engine(url: str | URL, **kw: Any) -> Engine:
         engine = create_engine(parsed, connect_args=connect_args, **kw)
         configure_sqlite(engine)
         return engine
+    if parsed.drivername == "postgresql+psycopg":
+        connect_args = dict(kw.pop("connect_args", {}))
+        connect_args.setdefault("prepare_threshold", None)
+        kw["connect_args"] = connect_args
     return create_engine(parsed, **kw)
 
 
@@ -463,7 +476,7 @@ class SqlUnitOfWork:
 
     def org_version(self) -> int:
         """The counter in ``crm_org_meta``; 0 when the row is missing."""
-        value = self.connection.execute(select(org_meta.c.value).where(org_meta.c.id == 1)).scalar()
+        value = self.connection.execute(_ORG_VERSION).scalar()
         return 0 if value is None else int(value)
 
     def bump_org_version(self) -> int:
