@@ -21,7 +21,7 @@ from crmkit.adapters.sqlalchemy.schema import SCHEMA_REVISION
 
 from .conftest import postgresql_dialect
 
-HEAD_SCHEMA = ("0002_owned_or_pooled", "4f803d29cd327ddf")
+HEAD_SCHEMA = ("0003_customers_created", "254cbda0416f4a6a")
 
 
 def _fingerprint() -> str:

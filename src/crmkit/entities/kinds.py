@@ -195,8 +195,8 @@ CUSTOMER_KIND: RecordKind[Customer] = RecordKind(
     CUSTOMER_WRITABLE, "crm_customers", _SHARED | {Feature.POOL},
     columns={**CONTACT_COLUMNS, **CLASSIFIED_COLUMNS, "deal_status": Column(200)},
     indexes={**LISTING_INDEXES, "owner_updated": ("owner_id", "updated_at", "id"),
-             "pool": ("pool_id",), "name": ("name",), "owner_locked": ("owner_id", "locked"),
-             "owner_deal": ("owner_id", "deal_status")},
+             **RECENT_INDEXES, "pool": ("pool_id",), "name": ("name",),
+             "owner_locked": ("owner_id", "locked"), "owner_deal": ("owner_id", "deal_status")},
 )
 CONTACT_KIND: RecordKind[Contact] = RecordKind(
     CONTACT, Contact, Module.CONTACTS, "联系人", "contact", CONTACT_FIELDS, CONTACT_WRITABLE,
