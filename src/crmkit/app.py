@@ -133,14 +133,17 @@ def build_crm(url: str | URL | Engine | Connection | Session = "sqlite:///crmkit
     The schema is created when the database has none (``create_schema=False``: a database
     without crmkit's schema, or with an outdated one, is refused with ``SchemaError`` and nothing
     is written). Notifications go to the database outbox ``crm.outbox``; attachment bytes to the
-    database, or to local disk under ``files_dir``. Other keyword options (``notifier``,
-    ``files``, ``clock`` …) go to :class:`CRM` and replace these defaults.
+    database, or to local disk under ``files_dir``. ``kinds`` (a host's own record kinds) go to
+    the storage, which creates their tables with the schema, and to :class:`CRM`. Other
+    keyword options (``notifier``, ``files``, ``clock`` …) go to :class:`CRM` and replace these
+    defaults.
     """
     from crmkit.adapters.sqlalchemy import SqlStorage
     from crmkit.adapters.sqlalchemy.files import SqlFileStore
     from crmkit.adapters.sqlalchemy.outbox import SqlOutbox
 
-    storage = SqlStorage(url)
+    options["kinds"] = kinds = tuple(options.get("kinds", ()))
+    storage = SqlStorage(url, kinds=kinds)
     if create_schema:
         storage.create_schema()
     else:

@@ -3,6 +3,7 @@ wrong: one statement per page/count/reassign, code-point collation, bound custom
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -159,3 +160,44 @@ def test_every_record_kind_has_a_table() -> None:
         assert storage.kind == kind
         for column in ("id", "owner_id", "version", "updated_at", "custom"):
             assert column in storage.table.c
+
+
+# -- a host's own record kinds ------------------------------------------------------------------
+
+
+def test_declared_kinds_get_tables_of_their_own() -> None:
+    """A host kind's table is generated into the storage's own MetaData (crmkit's metadata and
+    its migrations never see it) and created with the schema; its records round-trip."""
+    from sqlalchemy import inspect
+
+    from crmkit.adapters.sqlalchemy import metadata
+    from crmkit.testing.kinds import SAMPLE, SAMPLE_KIND, Grade, Sample, Step
+
+    store = SqlStorage("sqlite://", kinds=[SAMPLE_KIND])
+    assert list(store.kinds_metadata.tables) == ["crm_test_samples"]
+    assert "crm_test_samples" not in metadata.tables
+    store.create_schema()
+    assert "crm_test_samples" in inspect(store.engine).get_table_names()
+    sample = Sample("S1", "样品", "u1", None, T0, T0, code="A-1", grade=Grade.POOR,
+                    tags=("b", "a"), labs=frozenset({"y", "x"}),
+                    steps=(Step("称重", Decimal("1.50"), True),), custom={"c": [1]})
+    with store.transaction() as uow:
+        uow.records(SAMPLE_KIND).add(sample)
+    with store.transaction() as uow:
+        assert uow.records(SAMPLE).get("S1") == sample
+    with SqlStorage("sqlite://").transaction() as uow, pytest.raises(KeyError):
+        uow.records(SAMPLE)
+
+
+def test_declared_kinds_are_named_once() -> None:
+    from crmkit.entities.kinds import LEAD_KIND
+    from crmkit.testing.kinds import SAMPLE_KIND
+
+    with pytest.raises(ValueError, match="declared twice"):
+        SqlStorage("sqlite://", kinds=[SAMPLE_KIND, SAMPLE_KIND])
+    with pytest.raises(ValueError, match="declared twice"):
+        SqlStorage("sqlite://", kinds=[LEAD_KIND])
+    with pytest.raises(ValueError, match="is taken"):
+        SqlStorage("sqlite://", kinds=[attrs.evolve(SAMPLE_KIND, table="crm_leads")])
+    with pytest.raises(ValueError, match="no attributes"):
+        SqlStorage("sqlite://", kinds=[attrs.evolve(SAMPLE_KIND, indexes={"x": ("nope",)})])

@@ -29,10 +29,11 @@ def make_storage(kind: str, request: pytest.FixtureRequest,
     from crmkit.adapters.sqlalchemy import SqlStorage, metadata
 
     if kind == "sqlite":
-        storage = SqlStorage("sqlite://")
+        storage = SqlStorage("sqlite://", kinds=kinds)
     else:
         url = request.getfixturevalue("pg_url")
-        storage = SqlStorage(url)
+        storage = SqlStorage(url, kinds=kinds)
+        storage.kinds_metadata.drop_all(storage.engine)
         metadata.drop_all(storage.engine)
     storage.create_schema()
     return storage

@@ -29,7 +29,7 @@ NOTE_KIND: RecordKind[Visit] = attrs.evolve(VISIT_KIND, kind="note", label_zh="ä
 """The same entity declared again as a kind that takes part in no shared feature."""
 
 DECLARED = (VISIT_KIND, NOTE_KIND)
-BACKENDS = ["memory"]
+BACKENDS = ["memory", "sqlite", "postgres"]
 
 
 @pytest.fixture(params=BACKENDS)

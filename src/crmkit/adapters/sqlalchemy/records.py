@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -20,6 +20,7 @@ import attrs
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    MetaData,
     RowMapping,
     Select,
     String,
@@ -60,13 +61,16 @@ from crmkit.adapters.sqlalchemy.rows import (
 )
 from crmkit.adapters.sqlalchemy.scope import in_id_set
 from crmkit.adapters.sqlalchemy.tables import (
+    NAMING_CONVENTION,
     RECORD_KIND_TABLES,
     attachments,
     categories,
     column_configs,
     field_definitions,
     followups,
+    metadata,
     price_changes,
+    record_table,
     scenes,
     schedules,
     settings,
@@ -76,7 +80,7 @@ from crmkit.adapters.sqlalchemy.tables import (
 )
 from crmkit.entities import JSONValue
 from crmkit.entities.fields import FieldDefinition
-from crmkit.entities.kinds import BUILTIN_KINDS, RecordKind
+from crmkit.entities.kinds import BUILTIN_KINDS, RecordKind, kinds_by_name
 from crmkit.entities.query import FieldRef, RecordQuery
 from crmkit.entities.records import (
     Access,
@@ -129,6 +133,27 @@ RECORD_TABLES: dict[str, RecordTable[Any]] = {
 }
 """Built-in record kind → storage, derived from the declarations
 (:data:`crmkit.entities.kinds.BUILTIN_KINDS`)."""
+
+
+def declared_record_tables(
+    kinds: Iterable[RecordKind[Any]],
+) -> tuple[MetaData, dict[str, RecordTable[Any]]]:
+    """The storage of a host's own record kinds: their tables, generated into a
+    :class:`~sqlalchemy.MetaData` of their own (crmkit's :data:`~crmkit.adapters.sqlalchemy.
+    tables.metadata`, migrations and schema fingerprint stay untouched), and the registry of
+    every kind, crmkit's and the host's. A kind named twice (or like a built-in one) or a table
+    named like another is a ``ValueError``."""
+    extra = MetaData(naming_convention=NAMING_CONVENTION)
+    registry = dict(RECORD_TABLES)
+    for declaration in kinds_by_name((*BUILTIN_KINDS, *kinds)).values():
+        if declaration.kind in RECORD_TABLES:
+            continue
+        if declaration.table in metadata.tables or declaration.table in extra.tables:
+            raise ValueError(f"record kind {declaration.kind!r}: table {declaration.table!r} "
+                             "is taken")
+        registry[declaration.kind] = record_storage(declaration,
+                                                    record_table(declaration, extra))
+    return extra, registry
 
 
 def upsert(

@@ -25,7 +25,7 @@ from typing import Any, Generic, TypeVar
 import attrs
 from sqlalchemy import RowMapping
 
-from crmkit.adapters.sqlalchemy.tables import Shape, attribute_shape
+from crmkit.adapters.sqlalchemy.tables import Shape, attribute_shape, attribute_types
 from crmkit.entities import (
     CustomDepartment,
     DataScope,
@@ -228,7 +228,7 @@ def objects_codec(cls: type[Any]) -> Codec:
     """A tuple of attrs objects as a JSON list of objects (one key per attribute; decimals as
     fixed-point text, enums by value, nested tuples as lists); a key missing from a stored
     object takes the attribute's default."""
-    hints = typing.get_type_hints(cls)
+    hints = attribute_types(cls)
     inner = {f.name: (DECIMAL_TEXT if _shape(hints[f.name])[0] is Shape.DECIMAL
                       else codec_for(hints[f.name])) for f in attrs.fields(cls)}
     plain = [name for name, codec in inner.items() if codec is None]
@@ -338,7 +338,7 @@ def attrs_row_mapper(
     column naming no attribute (or a computed one shadowing one) is a ``ValueError`` at
     import, not a silent gap."""
     names = tuple(field.name for field in attrs.fields(cls))  # type: ignore[arg-type]
-    hints = typing.get_type_hints(cls)
+    hints = attribute_types(cls)
     codecs, computed, renames = dict(codecs or {}), dict(computed or {}), dict(renames or {})
     if unknown := (set(codecs) | set(renames)) - set(names):
         raise ValueError(f"{cls.__name__} has no attributes {sorted(unknown)}")

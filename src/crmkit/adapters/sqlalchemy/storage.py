@@ -23,7 +23,7 @@ import importlib.util
 import threading
 import weakref
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -61,6 +61,7 @@ from crmkit.adapters.sqlalchemy.base import (
 from crmkit.adapters.sqlalchemy.pool import SqlPools
 from crmkit.adapters.sqlalchemy.records import (
     RECORD_TABLES,
+    RecordTable,
     SqlAttachments,
     SqlCategories,
     SqlColumns,
@@ -74,6 +75,7 @@ from crmkit.adapters.sqlalchemy.records import (
     SqlStageChanges,
     SqlStageGroups,
     SqlTeam,
+    declared_record_tables,
 )
 from crmkit.adapters.sqlalchemy.rows import (
     DEPARTMENT_ROWS,
@@ -434,8 +436,10 @@ class SqlUnitOfWork:
     ``connection`` is public so other adapters' repositories can join the same transaction.
     """
 
-    def __init__(self, connection: Connection, effects: PendingEffects | None = None) -> None:
+    def __init__(self, connection: Connection, effects: PendingEffects | None = None,
+                 record_tables: Mapping[str, RecordTable[Any]] = RECORD_TABLES) -> None:
         self.connection = connection
+        self._record_tables = record_tables
         self._effects = effects if effects is not None else PendingEffects()
         # Typed as the port's protocols: the UnitOfWork protocol declares plain (invariant)
         # attributes, so a concrete repository type here would not satisfy it.
@@ -462,12 +466,13 @@ class SqlUnitOfWork:
         self._records: dict[str, RecordRepository[Any]] = {}
 
     def records(self, kind: str | RecordKind[Any]) -> RecordRepository[Any]:
-        """The repository of one record kind, by name or declaration (see
-        ``records.RECORD_TABLES``); unknown → KeyError."""
+        """The repository of one record kind, by name or declaration (crmkit's kinds:
+        ``records.RECORD_TABLES``, and the storage's own); unknown → KeyError."""
         name = kind_name(kind)
         repository = self._records.get(name)
         if repository is None:
-            repository = self._records[name] = SqlRecords(self.connection, RECORD_TABLES[name])
+            repository = self._records[name] = SqlRecords(self.connection,
+                                                          self._record_tables[name])
         return repository
 
     def after_commit(self, effect: Effect) -> None:
@@ -648,7 +653,11 @@ class SqlStorage:
     :meth:`join` does the same for a while on a storage built over an engine (one per request).
     """
 
-    def __init__(self, bind: str | URL | Engine | Connection | Session) -> None:
+    def __init__(self, bind: str | URL | Engine | Connection | Session, *,
+                 kinds: Iterable[RecordKind[Any]] = ()) -> None:
+        self.kinds_metadata, self._record_tables = declared_record_tables(kinds)
+        """The tables of the host's own record kinds (``kinds``): created by
+        :meth:`create_schema`, migrated by the host (docs/embedding.md)."""
         self._bound: Connection | Session | None = None
         self._hosts: weakref.WeakKeyDictionary[Connection | Session, _HostTransaction] = (
             weakref.WeakKeyDictionary()
@@ -720,6 +729,7 @@ class SqlStorage:
         transaction when the storage joined one."""
         with self.transaction() as uow:
             schema.create_schema(uow.connection)
+            self.kinds_metadata.create_all(uow.connection)
 
     def check_schema(self) -> None:
         """No crmkit schema here, or an outdated one → ``SchemaError``; writes nothing."""
@@ -750,12 +760,13 @@ class SqlStorage:
             if host is not None:
                 conn = host.connection()
                 with conn.begin_nested():
-                    yield SqlUnitOfWork(conn, host.effects)
+                    yield SqlUnitOfWork(conn, host.effects, self._record_tables)
             elif own is not None:
                 own.effects.push()
                 try:
                     with own.connection.begin_nested():
-                        yield SqlUnitOfWork(own.connection, own.effects)
+                        yield SqlUnitOfWork(own.connection, own.effects,
+                                            self._record_tables)
                 except BaseException:
                     own.effects.rollback_level()
                     raise
@@ -764,7 +775,7 @@ class SqlStorage:
                 with self._begin() as conn:
                     unit = self._local.unit = _OwnUnit(conn)
                     try:
-                        yield SqlUnitOfWork(conn, unit.effects)
+                        yield SqlUnitOfWork(conn, unit.effects, self._record_tables)
                     finally:
                         self._local.unit = None
                 committed = unit.effects.take()

@@ -332,11 +332,17 @@ _SHAPES: tuple[tuple[type, Shape], ...] = (
 )
 
 
+def attribute_types(cls: type) -> dict[str, Any]:
+    """The resolved type of every attrs attribute of ``cls``, in attribute order (string
+    annotations resolved in the class's module, or beforehand by the host with
+    ``attrs.resolve_types(cls, namespace)``)."""
+    attrs.resolve_types(cls)
+    return {f.name: f.type for f in attrs.fields(cls)}
+
+
 def attribute_shapes(entity: type) -> dict[str, tuple[Shape, bool, Any]]:
     """:func:`attribute_shape` of every attrs attribute of ``entity``, in attribute order."""
-    hints = typing.get_type_hints(entity)
-    return {f.name: attribute_shape(hints[f.name])
-            for f in attrs.fields(entity)}
+    return {name: attribute_shape(hint) for name, hint in attribute_types(entity).items()}
 
 
 def is_id(name: str) -> bool:
