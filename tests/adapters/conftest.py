@@ -1,11 +1,12 @@
-"""Shared adapter-test setup: a private PostgreSQL schema per test module, emptied per test,
-and the statements a block sends."""
+"""Shared adapter-test setup: a private PostgreSQL schema per test module, emptied per test;
+the SQLite-file and PostgreSQL backends of a contract suite; the statements a block sends."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from sqlalchemy import Dialect, Engine, event
 from sqlalchemy.dialects import postgresql
 
 from crmkit.adapters.sqlalchemy import SqlStorage, make_engine, metadata
+from crmkit.ports import Storage
 
 
 @contextmanager
@@ -50,6 +52,42 @@ def empty_pg_storage(engine: Engine) -> SqlStorage:
     with engine.begin() as conn:
         conn.exec_driver_sql(f"TRUNCATE TABLE {names} CASCADE")
     return SqlStorage(engine)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def sql_storage(request: pytest.FixtureRequest) -> SqlStorage:
+    """An empty SQL storage, schema created: SQLite in memory, then PostgreSQL."""
+    if request.param == "sqlite":
+        store = SqlStorage("sqlite://")
+    else:
+        store = empty_pg_storage(request.getfixturevalue("pg_engine"))
+    store.create_schema()
+    return store
+
+
+class SqliteFileBackend:
+    """Mixin for a contract suite: ``make_storage`` is a SQLite file in the test's tmp_path."""
+
+    @pytest.fixture(autouse=True)
+    def _directory(self, tmp_path: Path) -> None:
+        self.path = tmp_path / "crm.db"
+
+    def make_storage(self) -> Storage:
+        return SqlStorage(f"sqlite:///{self.path}")
+
+
+class PostgresBackend:
+    """Mixin for a contract suite (mark the class ``postgres``): ``make_storage`` empties the
+    private schema of the fixture named :attr:`engine_fixture`."""
+
+    engine_fixture = "pg_engine"
+
+    @pytest.fixture(autouse=True)
+    def _engine(self, request: pytest.FixtureRequest) -> None:
+        self.engine: Engine = request.getfixturevalue(self.engine_fixture)
+
+    def make_storage(self) -> Storage:
+        return empty_pg_storage(self.engine)
 
 
 @contextmanager

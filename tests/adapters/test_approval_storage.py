@@ -27,7 +27,13 @@ from crmkit.ports import Storage
 from crmkit.testing import ApprovalStorageContract
 from crmkit.testing.approvals import sample_instance, sample_payment
 
-from .conftest import empty_pg_storage, private_pg_schema, statements
+from .conftest import (
+    PostgresBackend,
+    SqliteFileBackend,
+    empty_pg_storage,
+    private_pg_schema,
+    statements,
+)
 
 SEQUENCE = ("contract", "2026-11-27")
 THREADS = 50
@@ -52,27 +58,14 @@ class TestSqliteApprovalStorage(ApprovalStorageContract):
         return SqlStorage("sqlite://")
 
 
-class TestSqliteFileApprovalStorage(ApprovalStorageContract):
+class TestSqliteFileApprovalStorage(SqliteFileBackend, ApprovalStorageContract):
     examples = 15
-
-    @pytest.fixture(autouse=True)
-    def _directory(self, tmp_path: Path) -> None:
-        self.path = tmp_path / "crm.db"
-
-    def make_storage(self) -> Storage:
-        return SqlStorage(f"sqlite:///{self.path}")
 
 
 @pytest.mark.postgres
-class TestPostgresApprovalStorage(ApprovalStorageContract):
+class TestPostgresApprovalStorage(PostgresBackend, ApprovalStorageContract):
     examples = 25
-
-    @pytest.fixture(autouse=True)
-    def _engine(self, approval_pg_engine: Engine) -> None:
-        self.engine = approval_pg_engine
-
-    def make_storage(self) -> Storage:
-        return empty_pg_storage(self.engine)
+    engine_fixture = "approval_pg_engine"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

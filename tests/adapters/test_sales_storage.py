@@ -74,16 +74,6 @@ def storage(request: pytest.FixtureRequest) -> Storage:
     return store
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def sql_storage(request: pytest.FixtureRequest) -> SqlStorage:
-    if request.param == "sqlite":
-        sql = SqlStorage("sqlite://")
-    else:
-        sql = empty_pg_storage(request.getfixturevalue("pg_engine"))
-    sql.create_schema()
-    return sql
-
-
 class _Discard(Exception):
     """Raised to roll a hypothesis example's writes back."""
 

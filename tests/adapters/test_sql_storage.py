@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import StatementError
 
 from crmkit.adapters.sqlalchemy import SqlStorage, make_engine, metadata
@@ -25,7 +25,7 @@ from crmkit.ports import Storage
 from crmkit.testing import StorageContract
 from crmkit.testing.storage import T0, sample_department, sample_role, sample_user
 
-from .conftest import empty_pg_storage, statements
+from .conftest import PostgresBackend, SqliteFileBackend, empty_pg_storage, statements
 
 # -- the contract on every backend -------------------------------------------------------------
 
@@ -35,23 +35,13 @@ class TestSqliteMemoryStorage(StorageContract):
         return SqlStorage("sqlite://")
 
 
-class TestSqliteFileStorage(StorageContract):
-    @pytest.fixture(autouse=True)
-    def _directory(self, tmp_path: Path) -> None:
-        self.path = tmp_path / "crm.db"
-
-    def make_storage(self) -> Storage:
-        return SqlStorage(f"sqlite:///{self.path}")
+class TestSqliteFileStorage(SqliteFileBackend, StorageContract):
+    pass
 
 
 @pytest.mark.postgres
-class TestPostgresStorage(StorageContract):
-    @pytest.fixture(autouse=True)
-    def _engine(self, pg_engine: Engine) -> None:
-        self.engine = pg_engine
-
-    def make_storage(self) -> Storage:
-        return empty_pg_storage(self.engine)
+class TestPostgresStorage(PostgresBackend, StorageContract):
+    pass
 
 
 # -- SQL-specific behaviour, on every backend --------------------------------------------------

@@ -9,6 +9,8 @@
   candidates it moved. Running it again at the same time moves nothing.
 - ``take`` and ``put`` change a customer only from the version the caller read: of two racing
   moves of one customer exactly one happens, and a customer is never both owned and in a pool.
+
+:class:`crmkit.testing.PoolStorageContract` checks every rule here.
 """
 
 from __future__ import annotations
@@ -35,23 +37,26 @@ class PoolRepository(Protocol):
     def reclaim(self, spec: ReclaimSpec, at: datetime) -> builtins.list[ReclaimCandidate]: ...
 
     def mark_warned(self, customer_ids: Sequence[str], at: datetime) -> None:
-        """Set ``pool_warned_at`` (one statement per chunk)."""
+        """Set ``pool_warned_at`` and nothing else (one statement per chunk); unknown ids are
+        skipped."""
         ...
 
     def take(self, versions: Mapping[str, int], pool_id: str, owner_id: str, at: datetime
              ) -> int:
         """Give pool customers (id → the version the caller read) an owner, only those still
         in ``pool_id`` with no owner at that version (set-based, concurrency-safe): owner set,
-        pool cleared, ``received_at`` = ``at``, version + 1. Returns how many it took; the
-        caller refuses a partial take."""
+        pool cleared, ``received_at`` and ``updated_at`` = ``at``, ``pool_warned_at`` cleared,
+        version + 1. Unknown ids are skipped. Returns how many it took; the caller refuses a
+        partial take."""
         ...
 
     def put(self, versions: Mapping[str, int], pool_id: str, at: datetime
             ) -> builtins.list[str]:
         """Move owned (or other pools') customers (id → the version the caller read) into
         ``pool_id``, only those still at that version and not in ``pool_id`` yet: previous
-        owner kept, owner cleared, ``pooled_at`` = ``at``, team cleared. Returns the ids it
-        moved, in the order given."""
+        owner kept (the owner, or for a customer of another pool its previous owner), owner
+        cleared, ``pooled_at`` and ``updated_at`` = ``at``, ``pool_warned_at`` cleared,
+        version + 1, team cleared. Returns the ids it moved, in the order given."""
         ...
 
     def lock_owners(self, user_ids: Sequence[str]) -> None:

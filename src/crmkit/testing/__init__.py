@@ -12,6 +12,7 @@
 
 from crmkit.testing.approvals import ApprovalStorageContract
 from crmkit.testing.builders import SampleOrg, fixed_clock, sample_crm, sample_org
+from crmkit.testing.pool import PoolStorageContract
 from crmkit.testing.records import RecordStorageContract
 from crmkit.testing.services import FileStoreContract, NotifierContract, OrgDirectoryContract
 from crmkit.testing.storage import StorageContract
@@ -21,6 +22,7 @@ __all__ = [
     "FileStoreContract",
     "NotifierContract",
     "OrgDirectoryContract",
+    "PoolStorageContract",
     "RecordStorageContract",
     "SampleOrg",
     "StorageContract",

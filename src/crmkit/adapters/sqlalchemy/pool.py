@@ -10,7 +10,7 @@ reclaim specs (:class:`~crmkit.entities.pool.ReclaimSpec`).
   :meth:`SqlPools.reclaim` three statements (that SELECT, row-locking on PostgreSQL; one UPDATE
   of the selected ids; one DELETE of their team rows), whatever the number of customers —
   proved equal to :func:`crmkit.policies.reclaim.select` and to the rule text by
-  ``tests/adapters/test_pool_storage.py``. (Not one ``UPDATE … RETURNING <CASE>``: SQLite
+  :class:`crmkit.testing.PoolStorageContract`. (Not one ``UPDATE … RETURNING <CASE>``: SQLite
   renders RETURNING columns unqualified, so the ``NOT EXISTS`` probes inside the ``CASE``
   would bind ``id`` to the opportunity's own id.)
 - Concurrency: ``take`` only takes customers still in the pool without an owner, and ``put``
