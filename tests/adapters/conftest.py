@@ -3,8 +3,10 @@ the SQLite-file and PostgreSQL backends of a contract suite; the statements a bl
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -108,3 +110,23 @@ def statements(engine: Engine) -> Iterator[list[str]]:
 def postgresql_dialect() -> Dialect:
     """PostgreSQL's dialect, to compile statements without a server."""
     return postgresql.dialect()  # type: ignore[no-untyped-call]  # SQLAlchemy leaves it untyped
+
+
+def in_threads(count: int, work: Callable[[int], Any]) -> tuple[list[Any], float]:
+    """Run ``work(n)`` in ``count`` threads; their results (exceptions included) and the
+    wall time."""
+    results: list[Any] = [None] * count
+
+    def run(n: int) -> None:
+        try:
+            results[n] = work(n)
+        except Exception as err:  # collected for the assertions
+            results[n] = err
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results, time.perf_counter() - started

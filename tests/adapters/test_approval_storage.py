@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +26,13 @@ from crmkit.entities.contracts import CONTRACT, PAYMENT
 from crmkit.errors import Conflict
 from crmkit.ports import Storage
 from crmkit.testing import ApprovalStorageContract
-from crmkit.testing.approvals import sample_instance, sample_payment
+from crmkit.testing.approvals import sample_contract, sample_instance, sample_payment, sample_plan
 
 from .conftest import (
     PostgresBackend,
     SqliteFileBackend,
     empty_pg_storage,
+    in_threads,
     private_pg_schema,
     statements,
 )
@@ -125,27 +127,19 @@ def test_one_statement_per_sequence_value_and_per_sum(sql_storage: SqlStorage) -
     assert "RETURNING" in seen[0]
 
 
+def test_due_plans_are_one_statement_a_page(sql_storage: SqlStorage) -> None:
+    on = date(2026, 12, 1)
+    with sql_storage.transaction() as uow:
+        uow.records(CONTRACT).add(sample_contract("K1", approval_status=ApprovalStatus.APPROVED))
+        uow.plans.add_many([sample_plan(f"PL{n:02d}", period=n) for n in range(1, 50)])
+    with sql_storage.transaction() as uow, statements(sql_storage.engine) as seen:
+        assert len(uow.plans.due(on)) == 49
+        assert [p.id for p in uow.plans.due(on, after=(on, "PL02"), limit=3)] == [
+            "PL03", "PL04", "PL05"]
+    assert len(seen) == 2, seen
+
+
 # -- concurrency ---------------------------------------------------------------------------------
-
-
-def _in_threads(count: int, work: Callable[[int], Any]) -> tuple[list[Any], float]:
-    """Run ``work(n)`` in ``count`` threads; their results (exceptions included) and the
-    wall time."""
-    results: list[Any] = [None] * count
-
-    def run(n: int) -> None:
-        try:
-            results[n] = work(n)
-        except Exception as err:  # collected for the assertions
-            results[n] = err
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results, time.perf_counter() - started
 
 
 def _take_values(storage: SqlStorage, *, meet_inside: bool) -> list[Any]:
@@ -162,7 +156,7 @@ def _take_values(storage: SqlStorage, *, meet_inside: bool) -> list[Any]:
                 barrier.wait()
             return uow.sequences.next(*SEQUENCE)
 
-    values, elapsed = _in_threads(THREADS, take)
+    values, elapsed = in_threads(THREADS, take)
     print(f"\n{THREADS} concurrent sequence values on {storage.engine.dialect.name}: "
           f"{elapsed * 1000:.0f} ms")
     return values
@@ -211,7 +205,7 @@ def test_two_approvers_at_the_same_moment_one_wins(approval_pg_engine: Engine) -
             time.sleep(0.2)  # hold the row lock: the other UPDATE runs against it
         return approver[n]
 
-    results, elapsed = _in_threads(2, approve)
+    results, elapsed = in_threads(2, approve)
     print(f"\ntwo concurrent approvals on postgresql: {elapsed * 1000:.0f} ms")
     winners = [r for r in results if isinstance(r, str)]
     losers = [r for r in results if isinstance(r, Conflict)]

@@ -5,10 +5,14 @@ through the facade (every customer ends with exactly one owner, no limit is exce
 
 from __future__ import annotations
 
+import contextlib
 import random
 import threading
+import time
 from collections import Counter
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -23,12 +27,18 @@ from crmkit.entities.records import Access, TeamMember
 from crmkit.entities.sales import CUSTOMER
 from crmkit.errors import Conflict, NotFound, RuleViolation
 from crmkit.policies.reclaim import reclaim_spec
-from crmkit.ports import Storage
+from crmkit.ports import Storage, UnitOfWork
 from crmkit.testing import PoolStorageContract
 from crmkit.testing.pool import EPOCH, TZ, sample_customer
 from crmkit.testing.storage import sample_department, sample_user
 
-from .conftest import PostgresBackend, SqliteFileBackend, private_pg_schema, statements
+from .conftest import (
+    PostgresBackend,
+    SqliteFileBackend,
+    in_threads,
+    private_pg_schema,
+    statements,
+)
 
 # -- the contract on every backend ---------------------------------------------------------------
 
@@ -71,6 +81,71 @@ def test_sweep_of_thousands_is_a_few_statements(sql_storage: SqlStorage) -> None
         assert len(moved) == 5000
         assert len(seen) == 3, seen
         assert uow.team.members_many(CUSTOMER, ["c00001"]) == []
+
+
+# -- racing moves of one customer ----------------------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite_file", pytest.param("postgres", marks=pytest.mark.postgres)])
+def shared_storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStorage]:
+    """A storage several threads use at once, with users m1, m2 and customers c1 (in pool p1)
+    and c2 (owned by m1), both at version 1."""
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite_file":
+            store = SqlStorage(f"sqlite:///{tmp_path / 'crm.db'}")
+            store.create_schema()
+        else:
+            store = SqlStorage(stack.enter_context(private_pg_schema(
+                request.getfixturevalue("pg_url"), pool_size=4)))
+        with store.transaction() as uow:
+            uow.departments.add(sample_department("d1"))
+            uow.users.add(sample_user("m1", "13800000001"))
+            uow.users.add(sample_user("m2", "13800000002"))
+            uow.records(CUSTOMER).add_many([sample_customer("c1", pool_id="p1"),
+                                            sample_customer("c2", owner_id="m1")])
+        yield store
+
+
+MOVES: dict[str, Callable[[UnitOfWork, datetime], object]] = {
+    "claim c1 for m1": lambda uow, at: uow.pools.take({"c1": 1}, "p1", "m1", at),
+    "claim c1 for m2": lambda uow, at: uow.pools.take({"c1": 1}, "p1", "m2", at),
+    "move c1 to p2": lambda uow, at: uow.pools.put({"c1": 1}, "p2", at),
+    "release c2 to p1": lambda uow, at: uow.pools.put({"c2": 1}, "p1", at),
+    "release c2 to p2": lambda uow, at: uow.pools.put({"c2": 1}, "p2", at),
+}
+
+
+@pytest.mark.parametrize(("first", "second"), [
+    ("claim c1 for m1", "claim c1 for m2"), ("claim c1 for m1", "move c1 to p2"),
+    ("release c2 to p1", "release c2 to p2"),
+])
+def test_of_two_racing_moves_of_one_customer_exactly_one_happens(
+        shared_storage: SqlStorage, first: str, second: str) -> None:
+    """Both transactions read version 1; on PostgreSQL they meet inside their transactions
+    (the second UPDATE waits on the first's row lock, then finds version 2), on SQLite
+    (``BEGIN IMMEDIATE``, one writer at a time) just before beginning."""
+    inside = shared_storage.engine.dialect.name == "postgresql"
+    barrier = threading.Barrier(2, timeout=30)
+    at = EPOCH + timedelta(days=1)
+
+    def move(n: int) -> object:
+        if not inside:
+            barrier.wait()
+        with shared_storage.transaction() as uow:
+            if inside:
+                uow.records(CUSTOMER).get_many(["c1", "c2"])
+                barrier.wait()
+            done = MOVES[(first, second)[n]](uow, at)
+            time.sleep(0.1)  # hold the row lock: the other UPDATE runs against it
+            return done
+
+    results, _elapsed = in_threads(2, move)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert sorted(map(bool, results)) == [False, True], results
+    with shared_storage.transaction() as uow:
+        stored = uow.records(CUSTOMER).get_many(["c1", "c2"])
+    assert [c.version for c in stored] == ([2, 1] if "c1" in first else [1, 2])
+    assert not [c.id for c in stored if c.owner_id and c.pool_id], "owned_or_pooled"
 
 
 # -- PostgreSQL: 16 connections claiming the same 100 customers ----------------------------------

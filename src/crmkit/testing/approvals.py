@@ -3,7 +3,8 @@
 
 It checks the rules of :mod:`crmkit.ports.approvals` — flows (one per kind, versioned
 replace), instances (one per record, versioned update, 待我审批 following the current step,
-我提交的 newest first), number sequences (1, 2, 3 … per name and period, a rollback gives the
+我提交的 newest first — both also checked with hypothesis against a plain Python filter of
+random instances), number sequences (1, 2, 3 … per name and period, a rollback gives the
 value back), payment plans (periods, versioned update, due reminders: done and void plans and
 plans of void contracts left out, keyset pages by planned date then id, checked with hypothesis
 against a plain Python filter) and received sums (only effective payments count, checked with
@@ -227,6 +228,38 @@ _CUSTOM = st.dictionaries(st.text("abc_中 '\"", min_size=1, max_size=5),
                           _JSON_SCALARS | st.lists(_TEXT, max_size=3), max_size=4)
 _LINES = st.lists(st.builds(ProductLine, _IDS, _TEXT, _SCALED, _SCALED, _SCALED,
                             st.none() | _TEXT, _SCALED), max_size=3).map(tuple)
+
+
+_APPROVERS = ("u1", "u2", "u3")
+_SUBMISSIONS = (T0, T0 + timedelta(hours=1), (T0 + timedelta(hours=1)).astimezone(
+    timezone(timedelta(hours=8))), T0 + timedelta(hours=2))
+"""Submission times with ties (the same instant in two timezones too)."""
+
+
+@st.composite
+def _steps(draw: st.DrawFn) -> ApprovalStep:
+    """A step of any mode, approved by a prefix of its approvers, sometimes rejected."""
+    approvers = tuple(draw(st.lists(st.sampled_from(_APPROVERS), min_size=1, max_size=3)))
+    done = draw(st.integers(0, len(approvers)))
+    return ApprovalStep(draw(st.sampled_from(["n1", "n2"])), draw(st.sampled_from(M)),
+                        approvers, approvers[:done],
+                        rejected_by=draw(st.sampled_from([None, None, None, *_APPROVERS])))
+
+
+@st.composite
+def _instances(draw: st.DrawFn) -> list[ApprovalInstance]:
+    """Instances of every status, submitted (a running one always) at tied times or not,
+    their current step anywhere on their path or past its end."""
+    made = []
+    for n, instance_id in enumerate(draw(st.lists(_IDS, unique=True, max_size=10))):
+        status = draw(st.sampled_from(S))
+        steps = tuple(draw(st.lists(_steps(), max_size=3)))
+        moments = st.sampled_from(_SUBMISSIONS)
+        made.append(sample_instance(
+            instance_id, f"K{n}", submitter_id=draw(st.sampled_from(_APPROVERS)),
+            submitted_at=draw(moments if status.running else st.none() | moments),
+            status=status, steps=steps, current=draw(st.integers(0, len(steps)))))
+    return made
 
 
 def contracts(contract_id: st.SearchStrategy[str] = _IDS) -> st.SearchStrategy[Contract]:
@@ -464,6 +497,31 @@ class ApprovalStorageContract(StorageSuite):
             assert uow.approvals.submitted_by("u8") == [items[3]]
             assert uow.approvals.submitted_by("u1") == []
 
+    def test_waiting_and_submitted_lists_equal_a_python_filter(self, storage: Storage) -> None:
+        """待我审批 and 我提交的 for random instances: exactly the ones the port names, in its
+        order (ties by id), cut at the limit."""
+        def at(instance: ApprovalInstance) -> tuple[datetime, str]:
+            assert instance.submitted_at is not None
+            return instance.submitted_at, instance.id
+
+        @settings(max_examples=self.examples, deadline=None,
+                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+        @given(items=_instances(), limit=st.sampled_from([1, 2, 100]))
+        def agree(items: list[ApprovalInstance], limit: int) -> None:
+            with self.discarded(storage) as uow:
+                for item in items:
+                    uow.approvals.add(item)
+                for user in (*_APPROVERS, "u9"):
+                    waiting = sorted((i for i in items if i.status.running
+                                      and i.current_step is not None
+                                      and user in i.current_step.waiting_for), key=at)
+                    submitted = sorted((i for i in items if i.submitter_id == user
+                                        and i.submitted_at is not None), key=at, reverse=True)
+                    assert uow.approvals.waiting_for(user, limit=limit) == waiting[:limit]
+                    assert uow.approvals.submitted_by(user, limit=limit) == submitted[:limit]
+
+        agree()
+
     # -- sequences -----------------------------------------------------------------------------
     def test_sequences_count_per_name_and_period(self, storage: Storage) -> None:
         with storage.transaction() as uow:
@@ -514,6 +572,8 @@ class ApprovalStorageContract(StorageSuite):
             uow.plans.update(voided, expected_version=1)
         assert _conflict_code(storage, lambda uow: uow.plans.update(
             attrs.evolve(plans[1], version=3), expected_version=1)) == "version_conflict"
+        assert _conflict_code(storage, lambda uow: uow.plans.update(
+            sample_plan("PL9", version=2), expected_version=1)) == "version_conflict"
         with storage.transaction() as uow:
             assert uow.plans.get("PL1") == voided
 
