@@ -13,6 +13,8 @@ same result on the same engine, each in its own transaction as the facade's are:
 - ``first``: the first page of 50 (default sort ``created_at`` descending); hand: one SELECT;
 - ``deep``: the page after the viewer's 80th percentile row (at most the 50,000th), its
   cursor taken from that real row; hand: the same SELECT with a ``(created_at, id) <`` cut;
+- ``deep-new``: the same, but each call starts one row earlier than the one before (a cursor
+  never seen before, so no built statement can be reused);
 - ``get``: a detail call for a visible record; hand: ``SELECT * … WHERE id = … AND <scope>``;
 - ``create``: a new record with a name; hand: the INSERT and its operation-log INSERT.
 
@@ -75,6 +77,9 @@ PAGE = 50
 DEPTH = 50_000
 CAP = 1000
 """The ``total_limit`` of the capped count."""
+FRESH = 64
+"""``deep-new`` pages start at this many different rows before the deep one, a new one each
+call (more than warm-up + repeats): no statement is ever reused."""
 SORT = (SortKey(FieldRef("created_at", ValueKind.DATETIME, True), descending=True),)
 KINDS = ("lead", "customer")
 TABLES = {"lead": "crm_leads", "customer": "crm_customers"}
@@ -209,19 +214,27 @@ def cases(engine: Engine, crm: CRM, viewers: Sequence[Viewer]) -> list[Case]:
                 row = conn.exec_driver_sql(
                     page_sql(kind, viewer, postgres, 1, offset=max(skip - 1, 0))).one()
                 first_id = conn.exec_driver_sql(page_sql(kind, viewer, postgres, 1)).scalar()
-            at = row.created_at if isinstance(row.created_at, datetime) else \
-                datetime.fromisoformat(row.created_at)
-            after = (at.replace(tzinfo=UTC), str(row.id))
-            cursor = encode_cursor(after, SORT)
-            found += _viewer_cases(engine, service, kind, viewer, postgres, after, cursor,
-                                   str(first_id), serial)
+                before = conn.exec_driver_sql(page_sql(
+                    kind, viewer, postgres, FRESH, offset=max(skip - FRESH, 0))).all()
+            after = position(row)
+            found += _viewer_cases(engine, service, kind, viewer, postgres, after,
+                                   [position(r) for r in reversed(before)], str(first_id),
+                                   serial)
     return found
 
 
+def position(row: Any) -> tuple[datetime, str]:
+    """A row's keyset position (SQLite returns the datetime as text)."""
+    at = row.created_at if isinstance(row.created_at, datetime) else \
+        datetime.fromisoformat(row.created_at)
+    return at.replace(tzinfo=UTC), str(row.id)
+
+
 def _viewer_cases(engine: Engine, service: Any, kind: str, viewer: Viewer, postgres: bool,
-                  after: tuple[datetime, str], cursor: str, first_id: str,
-                  serial: itertools.count[int]) -> list[Case]:
+                  after: tuple[datetime, str], afters: list[tuple[datetime, str]],
+                  first_id: str, serial: itertools.count[int]) -> list[Case]:
     user = viewer.user_id
+    cursor = encode_cursor(after, SORT)
     table_name = TABLES[kind]
     shapes = {"in-sub": False}
     if postgres and not viewer.scope.all_records:
@@ -274,6 +287,20 @@ def _viewer_cases(engine: Engine, service: Any, kind: str, viewer: Viewer, postg
                 return min(found, CAP), found > CAP, rows
         return run
 
+    def facade_fresh() -> Callable[[], list[str]]:
+        cursors = itertools.cycle([encode_cursor(a, SORT) for a in afters])
+        return lambda: [r.id for r in service.list(user, {"limit": PAGE,
+                                                          "cursor": next(cursors)}).items]
+
+    def hand_fresh(array: bool) -> Callable[[], list[str]]:
+        texts = itertools.cycle([page_sql(kind, viewer, postgres, PAGE + 1, a, array=array)
+                                 for a in afters])
+
+        def run() -> list[str]:
+            with engine.begin() as conn:
+                return [r.id for r in conn.exec_driver_sql(next(texts))][:PAGE]
+        return run
+
     def facade_get() -> str:
         return str(service.get(user, first_id).id)
 
@@ -320,6 +347,7 @@ def _viewer_cases(engine: Engine, service: Any, kind: str, viewer: Viewer, postg
         Case(kind, label, f"count<={CAP}", facade_capped, variants(hand_capped)),
         Case(kind, label, "first", page({"limit": PAGE}), variants(first)),
         Case(kind, label, "deep", page({"limit": PAGE, "cursor": cursor}), variants(deep)),
+        Case(kind, label, "deep-new", facade_fresh(), variants(hand_fresh)),
         Case(kind, label, "get", facade_get, variants(hand_get)),
         Case(kind, label, "create", facade_create, {"insert": hand_create}),
     ]
