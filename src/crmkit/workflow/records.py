@@ -573,9 +573,17 @@ class RecordService(Generic[E]):
         return SortSpec("created_at", descending=True)
 
     def _default_scene(self, op: Op) -> str | None:
+        """The actor's default scene of this kind (kept per org version: saving a scene
+        moves it)."""
         assert op.actor is not None
-        scenes = op.uow.scenes.list(op.actor.id, self.kind)
-        return next((s.id for s in scenes if s.is_default), None)
+        user_id = op.actor.id
+
+        def read() -> str | None:
+            scenes = op.uow.scenes.list(user_id, self.kind)
+            return next((s.id for s in scenes if s.is_default), None)
+
+        found: str | None = self._rt.kept(op, ("default_scene", user_id, self.kind), read)
+        return found
 
     def _scene_scope(self, op: Op, scope: RecordScope, scene_id: str) -> RecordScope | None:
         """我负责的 / 下属负责的 / 我参与的 narrow the actor's scope; 全部 keeps it."""

@@ -137,10 +137,12 @@ class Op:
 
 class Stamp:
     """What crmkit keeps of one org version, shared by threads: each acting user with their
-    roles, and values derived from the settings (a kind's :class:`FieldSet`).
+    roles, and values derived from the settings (a kind's :class:`FieldSet`, a user's default
+    scene).
 
-    Every change of a user, a role, a department, a pool or a field definition bumps the org
-    version in the same transaction (``bump_org_version``), so one read of the version row
+    Every change of a user, a role, a department, a pool, a field definition or a scene bumps
+    the org version in the same transaction (:meth:`Runtime.org_changed`), so one read of the
+    version row
     tells whether what is kept still holds — also for changes made by other processes. What is
     kept under a version was read after that version in the same transaction: it is never
     older than its label. A host that writes crmkit's org or field tables itself must bump the

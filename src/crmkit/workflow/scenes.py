@@ -89,6 +89,7 @@ class SceneService:
             if scene.is_default:
                 self._clear_default(op, kind)
             op.uow.scenes.add(scene)
+            self._rt.org_changed(op)  # lists keep each user's default scene per version
             return scene
 
     def update(self, actor: ActorRef, scene_id: str, changes: Mapping[str, Any]) -> Scene:
@@ -100,11 +101,13 @@ class SceneService:
             if new.is_default and not old.is_default:
                 self._clear_default(op, old.record_kind)
             op.uow.scenes.update(new, expected_version=old.version)
+            self._rt.org_changed(op)
             return new
 
     def delete(self, actor: ActorRef, scene_id: str) -> None:
         with self._rt.operation(actor, Module.ORG, None) as op:
             op.uow.scenes.delete(self._own(op, scene_id).id)
+            self._rt.org_changed(op)
 
     def _own(self, op: Op, scene_id: str) -> Scene:
         scene = op.uow.scenes.get(scene_id) if isinstance(scene_id, str) else None
