@@ -441,7 +441,9 @@ class QueryCompiler:
     def _key(self, what: str, query: RecordQuery, team_ids: Collection[str] | None
              ) -> Hashable:
         teams = None if team_ids is None else frozenset(team_ids)
-        return (what, self.table.name, self.record_kind, self.postgresql, query, teams)
+        # The table by identity (two storages may each generate a table of one name); the
+        # kept statement refers to it, so its id is not reused while the statement is kept.
+        return (what, id(self.table), self.record_kind, self.postgresql, query, teams)
 
     def select(self, query: RecordQuery, team_ids: Collection[str] | None = None) -> Select[Any]:
         """The page: scope ∧ conditions ∧ after-cursor, sorted, limited. ``team_ids``: see
