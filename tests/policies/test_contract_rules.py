@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+import attrs
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
@@ -13,8 +14,10 @@ from crmkit.entities.approvals import ApprovalStatus
 from crmkit.entities.contracts import NumberReset, NumberRule, PaymentPlan, PlanStatus
 from crmkit.policies.contracts import (
     DATE_FORMATS,
+    due_order,
     format_number,
     number_period,
+    plan_due,
     plan_status,
     rule_problems,
 )
@@ -87,3 +90,17 @@ def test_plan_status_matches_its_definition(received: Decimal, planned: date, to
 
 def test_remind_on_is_days_before_the_planned_date() -> None:
     assert plan(planned=date(2026, 3, 2)).remind_on == date(2026, 2, 27)
+
+
+@given(received=st.decimals(0, 200, places=2), planned=days, on=days, remind=st.integers(0, 30),
+       voided=st.booleans(),
+       status=st.sampled_from(list(ApprovalStatus)) | st.none())
+def test_plan_due_is_the_reminder_day_of_a_plan_neither_done_nor_void(
+        received: Decimal, planned: date, on: date, remind: int, voided: bool,
+        status: ApprovalStatus | None) -> None:
+    """回款提醒 written out: the one rule every store's ``plans.due`` follows."""
+    p = attrs.evolve(plan("100", planned, voided), remind_days=remind)
+    expected = (not voided and p.remind_on <= on and status is not None
+                and status is not ApprovalStatus.VOID and received < p.amount)
+    assert plan_due(p, on, received, status) is expected
+    assert due_order(p) == (p.planned_date, p.id)

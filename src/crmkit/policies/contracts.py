@@ -13,6 +13,10 @@ Amounts: ``received`` is the sum of the contract's effective payments; ``unrecei
 Plan status (:func:`plan_status`), first match wins: 作废 when the plan or its contract is
 void; 完成 when received ≥ planned amount; 逾期 when the planned date is before today; 部分回款
 when something was received; else 待回款.
+
+Due plans (回款提醒, :func:`plan_due`): a plan is due on a day when its reminder day
+(``remind_on`` = planned date − ``remind_days``) has come and it is neither done nor void — the
+one rule of every store's ``plans.due``, listed by :func:`due_order`.
 """
 
 from __future__ import annotations
@@ -99,3 +103,20 @@ def plan_status(plan: PaymentPlan, received: Decimal, contract_status: ApprovalS
     if received > 0:
         return PlanStatus.PARTIAL
     return PlanStatus.PENDING
+
+
+def plan_due(plan: PaymentPlan, on: date, received: Decimal,
+             contract_status: ApprovalStatus | None) -> bool:
+    """Whether ``plan`` is to be reminded of on ``on``: its reminder day has come and it is
+    neither done nor void (:func:`plan_status`; ``contract_status`` None — the contract is not
+    stored — counts as void). The memory store filters with this function; the SQL store's
+    predicate is held to it by the storage contract's property test
+    (``test_due_plans_equal_a_python_filter_page_by_page``)."""
+    status = ApprovalStatus.VOID if contract_status is None else contract_status
+    return plan.remind_on <= on and plan_status(plan, received, status, on) not in (
+        PlanStatus.DONE, PlanStatus.VOID)
+
+
+def due_order(plan: PaymentPlan) -> tuple[date, str]:
+    """Due plans come by planned date, then id: the keyset ``plans.due(after=…)`` pages by."""
+    return plan.planned_date, plan.id

@@ -13,9 +13,10 @@ Rules every adapter keeps (``crmkit.testing.ApprovalStorageContract`` checks the
 - ``SequenceRepository.next(name, period)`` returns 1, 2, 3 … per ``(name, period)``, each value
   once even under concurrent transactions (an atomic upsert-and-increment); a rolled-back
   transaction gives its value back.
-- ``due(on, after=, limit=)`` (回款提醒) lists the plans still to be collected: not voided,
-  reminder day (``remind_on``) on or before ``on``, contract stored and not void, and not fully
-  received (the effective payments against the plan add up to less than its amount) — by
+- ``due(on, after=, limit=)`` (回款提醒) lists the plans still to be collected
+  (:func:`crmkit.policies.contracts.plan_due`: reminder day (``remind_on``) on or before ``on``,
+  neither done — the effective payments against the plan reach its amount — nor void, the
+  plan's or its contract's, a contract not stored counting as void) — by
   ``(planned_date, id)``, keyset-paged: ``after`` is the ``(planned_date, id)`` of the last plan
   of the previous page, so the pages give every such plan exactly once. One statement per call.
 - ``received_by_contract`` / ``received_by_plan`` sum the amounts of *effective* payments
@@ -82,10 +83,10 @@ class PaymentPlanRepository(Protocol):
 
     def due(self, on: date, *, after: tuple[date, str] | None = None,
             limit: int = 1000) -> builtins.list[PaymentPlan]:
-        """At most ``limit`` plans still to be collected whose reminder day has come: not
-        voided, ``remind_on`` ≤ ``on``, contract stored and not void, effective payments
-        against the plan < its amount; by ``(planned_date, id)``, after ``after`` (the
-        ``(planned_date, id)`` of the last plan of the previous page) when given."""
+        """At most ``limit`` plans due on ``on`` by
+        :func:`crmkit.policies.contracts.plan_due`, in
+        :func:`~crmkit.policies.contracts.due_order`, after ``after`` (the ``(planned_date,
+        id)`` of the last plan of the previous page) when given."""
         ...
 
     def received_by_contract(self, contract_ids: Sequence[str]) -> dict[str, Decimal]: ...

@@ -65,6 +65,7 @@ from crmkit.entities.query import Condition as QueryCondition
 from crmkit.entities.query import FieldRef, Operator, RecordQuery, SortKey
 from crmkit.entities.sales import ProductLine
 from crmkit.errors import Conflict
+from crmkit.policies.contracts import due_order, plan_due
 from crmkit.policies.query_eval import cursor_values, page_of
 from crmkit.ports import Storage
 from crmkit.testing.storage import T0, Boom, StorageSuite
@@ -692,11 +693,9 @@ class ApprovalStorageContract(StorageSuite):
                     for n, (which, status, amount) in enumerate(paid)]
             received = _effective_sums(pays, "plan_id")
             expected = sorted(
-                (p for p in items
-                 if not p.voided and p.remind_on <= on
-                 and contract_status.get(p.contract_id, S.VOID) is not S.VOID
-                 and received.get(p.id, Decimal(0)) < p.amount),
-                key=lambda p: (p.planned_date, p.id))
+                (p for p in items if plan_due(p, on, received.get(p.id, Decimal(0)),
+                                              contract_status.get(p.contract_id))),
+                key=due_order)
             with self.discarded(storage) as uow:
                 uow.records(CONTRACT).add_many(stored)
                 uow.plans.add_many(items)

@@ -38,6 +38,7 @@ from crmkit.entities.records import ConditionSpec
 from crmkit.entities.sales import CUSTOMER, OPPORTUNITY, Customer, OpportunityStatus
 from crmkit.errors import NotFound, PermissionDenied, RuleViolation, ValidationError
 from crmkit.policies.conflicts import version_conflict
+from crmkit.policies.pool_moves import move_changes, put_values, puttable, take_values
 from crmkit.policies.reclaim import (
     cutoff,
     days_until_pool,
@@ -282,9 +283,9 @@ class PoolService:
                 # changed meanwhile: the answer of a later (serialised) call
                 raise NotFound("record.not_found", "公海客户不存在",
                                "customer not found in a pool")
+        taken = take_values(owner_id, op.now)
         for c in customers:
-            op.log(CUSTOMER, c.id, action, (FieldChange("owner_id", None, owner_id),
-                                            FieldChange("pool_id", c.pool_id, None)))
+            op.log(CUSTOMER, c.id, action, move_changes(c, taken))
         return op.uow.records(CUSTOMER).get_many([c.id for c in customers])
 
     def release(self, actor: ActorRef, customer_ids: Iterable[str],
@@ -345,13 +346,13 @@ class PoolService:
              ) -> builtins.list[str]:
         """Move the customers not in ``pool_id`` yet, each from the version read (one changed
         meanwhile → ``Conflict``); log exactly those moved, return their ids."""
-        moving = [c for c in customers if c.pool_id != pool_id]
+        moving = [c for c in customers if puttable(c, pool_id)]
         moved = op.uow.pools.put({c.id: c.version for c in moving}, pool_id, op.now)
         if len(moved) != len(moving):
             raise version_conflict()
+        put = put_values(pool_id, op.now)
         for c in moving:
-            op.log(CUSTOMER, c.id, action, (FieldChange("owner_id", c.owner_id, None),
-                                            FieldChange("pool_id", c.pool_id, pool_id)))
+            op.log(CUSTOMER, c.id, action, move_changes(c, put))
         return moved
 
     # -- sweep and warnings ---------------------------------------------------------------------

@@ -12,9 +12,10 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from crmkit.adapters.memory.records import MemoryRecords, UndoDict
-from crmkit.entities.approvals import ApprovalFlow, ApprovalInstance, ApprovalStatus
+from crmkit.entities.approvals import ApprovalFlow, ApprovalInstance
 from crmkit.entities.contracts import EFFECTIVE, PaymentPlan
 from crmkit.policies.conflicts import exists, taken, version_conflict
+from crmkit.policies.contracts import due_order, plan_due
 
 Undo = Callable[[], None]
 
@@ -133,15 +134,13 @@ class MemoryPaymentPlans(UndoDict[str, PaymentPlan]):
             limit: int = 1000) -> builtins.list[PaymentPlan]:
         """Plans still to be collected whose reminder day has come (see the port), after
         ``after`` by ``(planned_date, id)``."""
-        found = [p for p in self.rows.values()
-                 if not p.voided and p.remind_on <= on
-                 and (after is None or (p.planned_date, p.id) > after)]
-        contracts = self._contracts.rows
-        found = [p for p in found if p.contract_id in contracts
-                 and contracts[p.contract_id].approval_status is not ApprovalStatus.VOID]
+        found = [p for p in self.rows.values() if after is None or due_order(p) > after]
         received = self.received_by_plan([p.id for p in found])
-        found = [p for p in found if received.get(p.id, Decimal(0)) < p.amount]
-        return sorted(found, key=lambda p: (p.planned_date, p.id))[:limit]
+        contracts = self._contracts.rows
+        found = [p for p in found if plan_due(
+            p, on, received.get(p.id, Decimal(0)),
+            contracts[p.contract_id].approval_status if p.contract_id in contracts else None)]
+        return sorted(found, key=due_order)[:limit]
 
     def _received(self, field: str, ids: Sequence[str]) -> dict[str, Decimal]:
         wanted = set(ids)

@@ -13,6 +13,13 @@ from crmkit.adapters.memory.records import MemoryRecords, MemoryTeam, UndoDict
 from crmkit.entities.pool import Pool, ReclaimCandidate, ReclaimSpec
 from crmkit.entities.sales import CUSTOMER, OpportunityStatus
 from crmkit.errors import Conflict
+from crmkit.policies.pool_moves import (
+    previous_owner,
+    put_values,
+    puttable,
+    take_values,
+    takeable,
+)
 from crmkit.policies.reclaim import select
 
 Undo = Callable[[], None]
@@ -74,8 +81,8 @@ class MemoryPools(UndoDict[str, Pool]):
         for candidate in moved:
             old: Any = self._customers.rows[candidate.customer_id]
             self._customers._set(old.id, attrs.evolve(
-                old, owner_id=None, previous_owner_id=old.owner_id, pool_id=spec.pool_id,
-                pooled_at=at, pool_warned_at=None, version=old.version + 1, updated_at=at))
+                old, **put_values(spec.pool_id, at), previous_owner_id=previous_owner(old),
+                version=old.version + 1, updated_at=at))
         self._team.clear(CUSTOMER, [c.customer_id for c in moved])
         return moved
 
@@ -84,12 +91,10 @@ class MemoryPools(UndoDict[str, Pool]):
         taken = 0
         for customer_id, version in versions.items():
             old = self._customers.rows.get(customer_id)
-            if (old is None or old.version != version or old.pool_id != pool_id
-                    or old.owner_id is not None):
+            if old is None or old.version != version or not takeable(old, pool_id):
                 continue
             self._customers._set(customer_id, attrs.evolve(
-                old, owner_id=owner_id, pool_id=None, received_at=at, pool_warned_at=None,
-                version=old.version + 1, updated_at=at))
+                old, **take_values(owner_id, at), version=old.version + 1, updated_at=at))
             taken += 1
         return taken
 
@@ -98,12 +103,11 @@ class MemoryPools(UndoDict[str, Pool]):
         moved = []
         for customer_id, version in versions.items():
             old = self._customers.rows.get(customer_id)
-            if old is None or old.version != version or old.pool_id == pool_id:
+            if old is None or old.version != version or not puttable(old, pool_id):
                 continue
             self._customers._set(customer_id, attrs.evolve(
-                old, owner_id=None, previous_owner_id=old.owner_id or old.previous_owner_id,
-                pool_id=pool_id, pooled_at=at, pool_warned_at=None, version=old.version + 1,
-                updated_at=at))
+                old, **put_values(pool_id, at), previous_owner_id=previous_owner(old),
+                version=old.version + 1, updated_at=at))
             moved.append(customer_id)
         self._team.clear(CUSTOMER, moved)
         return moved

@@ -263,10 +263,12 @@ class SqlPaymentPlans(Repository):
 
     def due(self, on: date, *, after: tuple[date, str] | None = None,
             limit: int = 1000) -> builtins.list[PaymentPlan]:
-        """One SELECT: the plans of ``remind_on`` ≤ ``on`` (a range of its index), not voided,
-        joined to their contract (not void), whose effective payments — a correlated sum over
-        the ``(plan_id, approval_status)`` index of ``crm_payments`` — are less than the plan
-        amount; by ``(planned_date, id)`` after ``after``."""
+        """:func:`crmkit.policies.contracts.plan_due` in SQL (the storage contract's property
+        test holds the two to each other). One SELECT: the plans of ``remind_on`` ≤ ``on`` (a
+        range of its index), not voided, joined to their contract (not void), whose effective
+        payments — a correlated sum over the ``(plan_id, approval_status)`` index of
+        ``crm_payments`` — are less than the plan amount; by ``(planned_date, id)`` after
+        ``after``."""
         plan = payment_plans.c
         received = (
             select(func.coalesce(func.sum(self._cents(payments.c.amount)), 0))

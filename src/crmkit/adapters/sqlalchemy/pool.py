@@ -73,6 +73,7 @@ from crmkit.entities.pool import (
     RuleType,
 )
 from crmkit.entities.sales import CUSTOMER, DEAL_WON, OpportunityStatus
+from crmkit.policies.pool_moves import put_values, take_values
 
 pools = Table(
     "crm_pools",
@@ -292,8 +293,8 @@ class SqlPools(Repository):
         self._conn.execute(
             update(customers)
             .where(in_id_set(_c.id, ids))
-            .values(owner_id=None, previous_owner_id=_c.owner_id, pool_id=spec.pool_id,
-                    pooled_at=at, pool_warned_at=None, version=_c.version + 1, updated_at=at)
+            .values(**put_values(spec.pool_id, at), previous_owner_id=_c.owner_id,
+                    version=_c.version + 1, updated_at=at)
         )
         self._clear_team(ids)
         return moved
@@ -312,22 +313,23 @@ class SqlPools(Repository):
     # -- claim, assign, release -------------------------------------------------------------
     def take(self, versions: Mapping[str, int], pool_id: str, owner_id: str, at: datetime
              ) -> int:
-        """One UPDATE of the customers still in ``pool_id`` without an owner, at the version
-        read."""
+        """One UPDATE of the customers still in ``pool_id`` without an owner (the WHERE of
+        :func:`~crmkit.policies.pool_moves.takeable`), at the version read."""
         if not versions:
             return 0
         statement = (
             update(customers)
             .where(in_id_set(_c.id, builtins.list(versions)), at_versions(customers, versions),
                    _c.pool_id == pool_id, _c.owner_id.is_(None))
-            .values(owner_id=owner_id, pool_id=None, received_at=at, pool_warned_at=None,
-                    version=_c.version + 1, updated_at=at)
+            .values(**take_values(owner_id, at), version=_c.version + 1, updated_at=at)
         )
         return int(self._conn.execute(statement).rowcount)
 
     def put(self, versions: Mapping[str, int], pool_id: str, at: datetime
             ) -> builtins.list[str]:
-        """One ``UPDATE … RETURNING id`` of those not in ``pool_id`` yet, at the version read;
+        """One ``UPDATE … RETURNING id`` of those not in ``pool_id`` yet (the WHERE of
+        :func:`~crmkit.policies.pool_moves.puttable`; the previous owner of
+        :func:`~crmkit.policies.pool_moves.previous_owner` as a COALESCE), at the version read;
         one team DELETE."""
         if not versions:
             return []
@@ -336,9 +338,8 @@ class SqlPools(Repository):
             .where(in_id_set(_c.id, builtins.list(versions)),
                    at_versions(customers, versions),
                    or_(_c.pool_id.is_(None), _c.pool_id != pool_id))
-            .values(owner_id=None,
+            .values(**put_values(pool_id, at),
                     previous_owner_id=func.coalesce(_c.owner_id, _c.previous_owner_id),
-                    pool_id=pool_id, pooled_at=at, pool_warned_at=None,
                     version=_c.version + 1, updated_at=at)
             .returning(_c.id)
         )
