@@ -1,6 +1,6 @@
 """公海 moves written once (issue 13.4): what a take and a put move and set, and what the log
 says; the stores apply these (memory) or write them in one UPDATE (SQL), and
-``tests/adapters/test_pool_storage.py`` holds the stores to each other."""
+the pool storage contract (:mod:`crmkit.testing.pool`) holds the stores to each other."""
 
 from __future__ import annotations
 

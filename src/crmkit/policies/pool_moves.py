@@ -2,7 +2,7 @@
 回收) moves, what it sets on each and what the operation log says of it.
 
 The memory store applies them to entities; the SQL store writes the same values in one UPDATE,
-whose WHERE mirrors :func:`takeable` / :func:`puttable` (the pool storage tests hold the stores
+whose WHERE mirrors :func:`takeable` / :func:`puttable` (the pool storage contract holds the stores
 to each other).
 """
 
