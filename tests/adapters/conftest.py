@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ from sqlalchemy import Dialect, Engine, event
 from sqlalchemy.dialects import postgresql
 
 from crmkit.adapters.sqlalchemy import SqlStorage, make_engine, metadata
+from crmkit.entities.kinds import RecordKind
 from crmkit.ports import Storage
 
 
@@ -48,12 +49,15 @@ def pg_engine(pg_url: str) -> Iterator[Engine]:
         yield engine
 
 
-def empty_pg_storage(engine: Engine) -> SqlStorage:
-    """One TRUNCATE of every crmkit table (much faster than drop_all/create_all)."""
+def empty_pg_storage(engine: Engine, kinds: Iterable[RecordKind[Any]] = ()) -> SqlStorage:
+    """One TRUNCATE of every crmkit table (much faster than drop_all/create_all); the tables of
+    ``kinds`` (a host's record kinds) are dropped, the contract creates them again."""
     names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    storage = SqlStorage(engine, kinds=kinds)
     with engine.begin() as conn:
         conn.exec_driver_sql(f"TRUNCATE TABLE {names} CASCADE")
-    return SqlStorage(engine)
+        storage.kinds_metadata.drop_all(conn)
+    return storage
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -22,7 +22,13 @@ from crmkit.entities.fields import ValueKind
 from crmkit.entities.leads import LEAD
 from crmkit.entities.query import Condition, FieldRef, Operator, RecordQuery, SortKey
 from crmkit.ports import Storage
-from crmkit.testing.records import HOSTILE_KEYS, RecordStorageContract, sample_lead
+from crmkit.testing.kinds import SAMPLE_KIND
+from crmkit.testing.records import (
+    HOSTILE_KEYS,
+    KindStorageContract,
+    RecordStorageContract,
+    sample_lead,
+)
 from crmkit.testing.storage import T0, sample_department, sample_user
 
 from .conftest import empty_pg_storage, postgresql_dialect, statements
@@ -201,3 +207,28 @@ def test_declared_kinds_are_named_once() -> None:
         SqlStorage("sqlite://", kinds=[attrs.evolve(SAMPLE_KIND, table="crm_leads")])
     with pytest.raises(ValueError, match="no attributes"):
         SqlStorage("sqlite://", kinds=[attrs.evolve(SAMPLE_KIND, indexes={"x": ("nope",)})])
+
+
+# -- the contract generated for every declared kind -------------------------------------------
+
+
+class TestMemoryKindStorage(KindStorageContract):
+    def make_storage(self) -> Storage:
+        return MemoryStorage(kinds=[SAMPLE_KIND])
+
+
+class TestSqliteKindStorage(KindStorageContract):
+    def make_storage(self) -> Storage:
+        return SqlStorage("sqlite://", kinds=[SAMPLE_KIND])
+
+
+@pytest.mark.postgres
+class TestPostgresKindStorage(KindStorageContract):
+    examples = 10
+
+    @pytest.fixture(autouse=True)
+    def _engine(self, pg_engine: Engine) -> None:
+        self.engine = pg_engine
+
+    def make_storage(self) -> Storage:
+        return empty_pg_storage(self.engine, kinds=[SAMPLE_KIND])

@@ -13,23 +13,37 @@ sorts and keyset pages::
             return MyStorage(...)   # empty; create_schema() is called by the contract
 
 Subclasses may lower :attr:`RecordStorageContract.query_examples` for slow backends.
+
+:class:`KindStorageContract` is the same contract generated for every declared kind
+(:data:`CONTRACT_KINDS`): random records drawn from the entity's attribute types
+(:func:`kind_records`), queries on its scalar attributes (:func:`kind_fields`), unique fields,
+``reassign`` and ``children_of``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import typing
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
 import attrs
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
+from crmkit.adapters.shapes import (
+    Shape,
+    attribute_shape,
+    attribute_shapes,
+    attribute_types,
+    is_id,
+)
 from crmkit.entities import RecordScope
 from crmkit.entities.fields import FieldDefinition, ValueKind
-from crmkit.entities.kinds import LEAD_KIND
+from crmkit.entities.kinds import BUILTIN_KINDS, LEAD_KIND, Feature, RecordKind
+from crmkit.entities.kinds import Column as KindColumn
 from crmkit.entities.leads import LEAD, Lead
 from crmkit.entities.query import (
     Condition,
@@ -52,13 +66,18 @@ from crmkit.entities.records import (
 from crmkit.errors import Conflict
 from crmkit.policies.query_eval import cursor_values, field_value, page_of, record_matches
 from crmkit.ports import Storage, UnitOfWork
+from crmkit.testing.kinds import SAMPLE_KIND
 from crmkit.testing.storage import T0, Boom, StorageSuite, sample_department, sample_user
 
 __all__ = [
+    "CONTRACT_KINDS",
     "CUSTOM_FIELDS",
     "OPERATORS",
     "SYSTEM_FIELDS",
+    "KindStorageContract",
     "RecordStorageContract",
+    "kind_fields",
+    "kind_records",
     "sample_lead",
     "utc_text",
 ]
@@ -215,9 +234,10 @@ def _present_values(leads: Sequence[Lead], ref: FieldRef) -> list[Any]:
 
 
 @st.composite
-def _conditions(draw: st.DrawFn, leads: Sequence[Lead]) -> Condition:
+def _conditions(draw: st.DrawFn, leads: Sequence[Any],
+                fields: Sequence[FieldRef] = SYSTEM_FIELDS + CUSTOM_FIELDS) -> Condition:
     """A condition on a random field; its values often come from ``leads`` so it matches."""
-    ref = draw(st.sampled_from(SYSTEM_FIELDS + CUSTOM_FIELDS))
+    ref = draw(st.sampled_from(fields))
     op = draw(st.sampled_from(operators_for(ref.kind)))
     values = _python_values(ref.kind)
     if ref.system and ref.key == "owner_id":
@@ -274,11 +294,8 @@ def _everything(**kw: Any) -> RecordQuery:
     return RecordQuery(RecordScope.everything(), **kw)
 
 
-class RecordStorageContract(StorageSuite):
-    """Behaviour every storage adapter's record repositories must show."""
-
-    query_examples = 150
-    """Hypothesis examples of :meth:`test_queries_agree_with_the_reference_interpreter`."""
+class _RecordSuite(StorageSuite):
+    """What both record contracts start from."""
 
     @pytest.fixture
     def storage(self) -> Storage:
@@ -290,6 +307,13 @@ class RecordStorageContract(StorageSuite):
             for n, user_id in enumerate(USERS, start=1):
                 uow.users.add(sample_user(user_id, f"1380000000{n}"))
         return store
+
+
+class RecordStorageContract(_RecordSuite):
+    """Behaviour every storage adapter's record repositories must show."""
+
+    query_examples = 150
+    """Hypothesis examples of :meth:`test_queries_agree_with_the_reference_interpreter`."""
 
     # -- records -------------------------------------------------------------------------------
     def test_lead_round_trip_keeps_every_attribute(self, storage: Storage) -> None:
@@ -466,9 +490,10 @@ class RecordStorageContract(StorageSuite):
             assert records.find_equal(items, ["x"]) == []
 
     # -- queries: fixed cases ---------------------------------------------------------------
+    @staticmethod
     def _assert_agrees(
-        self, uow: UnitOfWork, leads: Sequence[Lead], team: Sequence[TeamMember],
-        query: RecordQuery,
+        uow: UnitOfWork, leads: Sequence[Any], team: Sequence[TeamMember],
+        query: RecordQuery, kind: str = LEAD,
     ) -> None:
         """Walk every page of ``query`` with the keyset cursor; compare with the oracle."""
         grants: dict[str, set[str]] = {}
@@ -476,11 +501,12 @@ class RecordStorageContract(StorageSuite):
             grants.setdefault(member.record_id, set()).add(member.user_id)
         visible = [
             lead for lead in leads
-            if query.scope.admits(lead.owner_id, grants.get(lead.id, ()), None)
+            if query.scope.admits(lead.owner_id, grants.get(lead.id, ()),
+                                  getattr(lead, "pool_id", None))
             and record_matches(lead, query.conditions)
         ]
         expected = page_of(visible, query.sort, None, len(leads) + 1)
-        records = uow.records(LEAD)
+        records = uow.records(kind)
         seen: list[Any] = []
         page = records.query(query)
         for _ in range(len(leads) + 2):
@@ -776,3 +802,224 @@ class RecordStorageContract(StorageSuite):
             uow.settings.put("flag", None)
             assert uow.settings.get("followup.methods") == ["见面拜访"]
             assert uow.settings.get("flag") is None
+
+
+# -- every declared kind: the contract generated from the declarations -------------------------
+
+CONTRACT_KINDS: tuple[RecordKind[Any], ...] = (*BUILTIN_KINDS, SAMPLE_KIND)
+"""The kinds :class:`KindStorageContract` runs for: crmkit's own and the sample kind of
+:mod:`crmkit.testing.kinds` (a storage under test must know it)."""
+
+_SHAPE_KINDS = {Shape.TEXT: ValueKind.TEXT, Shape.INT: ValueKind.INTEGER,
+                Shape.DECIMAL: ValueKind.DECIMAL, Shape.BOOL: ValueKind.BOOLEAN,
+                Shape.DATE: ValueKind.DATE, Shape.DATETIME: ValueKind.DATETIME}
+_ID_VALUES = st.sampled_from(["P1", "P2", "a", "中"])
+_INT_VALUES = st.integers(-3, 3) | st.sampled_from([-(2**31 - 1), 2**31 - 1])
+
+
+def kind_fields(declaration: RecordKind[Any]) -> tuple[FieldRef, ...]:
+    """The attributes of a kind that queries filter and sort on (text, numbers, booleans,
+    dates, times), as system field references."""
+    return tuple(FieldRef(name, _SHAPE_KINDS[shape], True)
+                 for name, (shape, _, _) in attribute_shapes(declaration.entity).items()
+                 if shape in _SHAPE_KINDS)
+
+
+def _value_strategy(name: str, hint: Any, digits: int = 20) -> st.SearchStrategy[Any]:
+    """Values of an attribute of type ``hint`` from small domains (so conditions match)."""
+    shape, optional, bare = attribute_shape(hint)
+    values: st.SearchStrategy[Any]
+    if name == "version":
+        values = st.integers(1, 3)
+    elif shape is Shape.TEXT:
+        values = _ID_VALUES if is_id(name) else _TEXT
+    elif shape is Shape.ENUM:
+        values = st.sampled_from(list(bare))
+    elif shape is Shape.BOOL:
+        values = st.booleans()
+    elif shape is Shape.INT:
+        values = _INT_VALUES
+    elif shape is Shape.DECIMAL:
+        values = _DECIMALS.filter(lambda d: abs(d) < Decimal(10) ** (digits - 2))
+    elif shape is Shape.DATETIME:
+        values = _DATETIMES
+    elif shape is Shape.DATE:
+        values = _DATES
+    else:
+        values = _document_strategy(bare)
+    return st.none() | values if optional else values
+
+
+def _document_strategy(hint: Any) -> st.SearchStrategy[Any]:
+    origin, args = typing.get_origin(hint) or hint, typing.get_args(hint)
+    if isinstance(origin, type) and issubclass(origin, Mapping):
+        return _custom_values()
+    item = args[0] if args else str
+    if attrs.has(item):
+        inner = attribute_types(item)
+        objects = st.fixed_dictionaries({n: _value_strategy(n, h, 15) for n, h in inner.items()})
+        return st.lists(objects.map(lambda o: item(**o)), max_size=2).map(tuple)
+    if origin is frozenset:
+        return st.frozensets(_ITEMS, max_size=3)
+    return st.lists(_ITEMS, max_size=3).map(tuple)
+
+
+@st.composite
+def kind_records(draw: st.DrawFn, declaration: RecordKind[Any], max_size: int = 8) -> list[Any]:
+    """Random records of a declared kind, drawn from its attribute types: distinct ids,
+    distinct (or empty) unique values; a pool kind's owned records are in no pool."""
+    types = attribute_types(declaration.entity)
+    strategies = {name: _value_strategy(name, hint, (declaration.columns.get(name)
+                                                     or KindColumn()).digits or 20)
+                  for name, hint in types.items()}
+    size = draw(st.integers(0, max_size), label="records")
+    ids = draw(st.lists(st.text(alphabet="aA1_é", min_size=1, max_size=3), unique=True,
+                        min_size=size, max_size=size))
+    records = []
+    for n, record_id in enumerate(ids):
+        values = {name: draw(strategy, label=name) for name, strategy in strategies.items()}
+        values["id"] = record_id
+        for field in declaration.unique_fields:
+            values[field] = draw(st.sampled_from([None, f"N{n}"]))
+        if declaration.has(Feature.POOL) and values.get("owner_id") is not None:
+            values["pool_id"] = None
+        try:
+            records.append(declaration.entity(**values))
+        except (ValueError, TypeError):
+            reject()  # values the entity itself refuses
+    return records
+
+
+def _parent_field(declaration: RecordKind[Any]) -> str | None:
+    """The first id attribute that refers to another record (``customer_id`` …), if any."""
+    return next((name for name, (shape, _, _) in attribute_shapes(declaration.entity).items()
+                 if shape is Shape.TEXT and is_id(name)
+                 and name not in ("id", "owner_id", "created_by", "pool_id",
+                                  *declaration.unique_fields)), None)
+
+
+class KindStorageContract(_RecordSuite):
+    """The record storage rules for EVERY declared kind (:data:`CONTRACT_KINDS`), generated
+    from the declarations: random records round-trip, queries and counts agree with the
+    reference interpreter, unique fields, ``reassign`` and ``children_of``.
+    ``make_storage`` must return a storage that knows :data:`crmkit.testing.kinds.SAMPLE_KIND`.
+    """
+
+    examples = 25
+    """Hypothesis examples per kind and property."""
+
+    @pytest.fixture(params=CONTRACT_KINDS, ids=lambda k: k.kind)
+    def declaration(self, request: pytest.FixtureRequest) -> RecordKind[Any]:
+        kind: RecordKind[Any] = request.param
+        return kind
+
+    def _examples(self) -> Callable[[Callable[..., None]], Callable[..., None]]:
+        return settings(max_examples=self.examples, deadline=None,
+                        suppress_health_check=[HealthCheck.too_slow,
+                                               HealthCheck.data_too_large,
+                                               HealthCheck.filter_too_much])
+
+    def test_random_records_round_trip(self, storage: Storage,
+                                       declaration: RecordKind[Any]) -> None:
+        @self._examples()
+        @given(records=kind_records(declaration))
+        def round_trip(records: list[Any]) -> None:
+            with self.discarded(storage) as uow:
+                repo = uow.records(declaration)
+                repo.add_many(records[::2])
+                for record in records[1::2]:
+                    repo.add(record)
+                ids = [r.id for r in records]
+                assert repo.get_many(ids) == sorted(records, key=lambda r: r.id)
+                for record in records:
+                    assert repo.get(record.id) == record
+                assert repo.count(RecordQuery(RecordScope.everything())) == len(records)
+
+        round_trip()
+
+    def test_queries_agree_with_the_reference_interpreter(
+            self, storage: Storage, declaration: RecordKind[Any]) -> None:
+        fields = kind_fields(declaration) + CUSTOM_FIELDS
+        sorts = st.lists(st.builds(SortKey, st.sampled_from(
+            [f for f in fields if f.kind is not ValueKind.LIST]), st.booleans()),
+            max_size=2, unique_by=lambda k: k.field)
+
+        @self._examples()
+        @given(data=st.data(), records=kind_records(declaration), scope=_SCOPES, sort=sorts,
+               limit=st.integers(1, 4))
+        def agree(data: st.DataObject, records: list[Any], scope: RecordScope,
+                  sort: list[SortKey], limit: int) -> None:
+            how_many = data.draw(st.integers(0, 2), label="how many conditions")
+            conditions = tuple(data.draw(_conditions(records, fields)) for _ in range(how_many))
+            with self.discarded(storage) as uow:
+                uow.records(declaration).add_many(records)
+                query = RecordQuery(scope, conditions, tuple(sort), limit)
+                self._assert_agrees(uow, records, [], query, declaration.kind)
+
+        agree()
+
+    def test_unique_fields(self, storage: Storage, declaration: RecordKind[Any]) -> None:
+        if not declaration.unique_fields:
+            pytest.skip(f"{declaration.kind} has no unique field")
+
+        @self._examples()
+        @given(records=kind_records(declaration, max_size=3).filter(lambda r: len(r) >= 2))
+        def unique(records: list[Any]) -> None:
+            first, second, *_ = records
+            for field in declaration.unique_fields:
+                with self.discarded(storage) as uow:
+                    repo = uow.records(declaration)
+                    repo.add(attrs.evolve(first, **{field: "SAME"}))
+                    repo.add(attrs.evolve(second, **{field: None}))  # empty never clashes
+                    with pytest.raises(Conflict) as caught:
+                        repo.add(attrs.evolve(second, id=second.id + "x", **{field: "SAME"}))
+                    assert caught.value.code == f"{declaration.kind}.{field}_taken"
+
+        unique()
+
+    def test_reassign(self, storage: Storage, declaration: RecordKind[Any]) -> None:
+        at = T0 + timedelta(days=3)
+
+        @self._examples()
+        @given(records=kind_records(declaration), data=st.data())
+        def reassign(records: list[Any], data: st.DataObject) -> None:
+            if declaration.has(Feature.POOL):
+                records = [attrs.evolve(r, pool_id=None) for r in records]
+            chosen = data.draw(st.lists(st.sampled_from([r.id for r in records] or ["x"]),
+                                        max_size=4), label="ids")
+            with self.discarded(storage) as uow:
+                repo = uow.records(declaration)
+                repo.add_many(records)
+                assert repo.reassign([*chosen, "nope"], "u3", at) == len(
+                    {r.id for r in records} & set(chosen))
+                received = ({"received_at": at, "pool_warned_at": None}
+                            if declaration.has(Feature.POOL) else {})
+                for record in records:
+                    expected = (attrs.evolve(record, owner_id="u3", updated_at=at,
+                                             version=record.version + 1, **received)
+                                if record.id in chosen else record)
+                    assert repo.get(record.id) == expected
+                assert repo.ids_owned_by("u3") == sorted(
+                    r.id for r in records if r.id in chosen or r.owner_id == "u3")
+
+        reassign()
+
+    def test_children_of(self, storage: Storage, declaration: RecordKind[Any]) -> None:
+        field = _parent_field(declaration)
+        if field is None:
+            pytest.skip(f"{declaration.kind} refers to no other record")
+
+        @self._examples()
+        @given(records=kind_records(declaration),
+               parents=st.lists(_ID_VALUES | st.just("P9"), max_size=3))
+        def children(records: list[Any], parents: list[str]) -> None:
+            with self.discarded(storage) as uow:
+                repo = uow.records(declaration)
+                repo.add_many(records)
+                assert repo.children_of(field, parents) == sorted(
+                    (r.id, r.owner_id, getattr(r, field)) for r in records
+                    if getattr(r, field) in parents)
+
+        children()
+
+    _assert_agrees = staticmethod(RecordStorageContract._assert_agrees)

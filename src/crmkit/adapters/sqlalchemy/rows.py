@@ -25,7 +25,7 @@ from typing import Any, Generic, TypeVar
 import attrs
 from sqlalchemy import RowMapping
 
-from crmkit.adapters.sqlalchemy.tables import Shape, attribute_shape, attribute_types
+from crmkit.adapters.shapes import Shape, attribute_shape, attribute_types
 from crmkit.entities import (
     CustomDepartment,
     DataScope,
