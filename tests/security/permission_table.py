@@ -455,9 +455,8 @@ def _void_host_kind(w: World, actor: Any) -> object:
 NOT_FACADE = frozenset({
     # wiring and bootstrap: no actor, called by crmkit itself or by the host's composition root
     "org.setup", "org.authenticate", "org.register_hand_over", "records.module_of",
-    "approvals.register_kind", "contracts.attach", "payments.attach",
+    "approvals.register_kind",
     "contracts.approval_values", "payments.approval_values",
-    *(f"{namespace(kind)}.register_cascade" for kind in (*SERVICE, *DECLARED)),
 })
 """Public methods that take no actor (each says why); everything else is in :data:`TABLE`."""
 

@@ -25,6 +25,7 @@ from crmkit.entities import FieldChange, Operation, RecordScope
 from crmkit.entities.approvals import ApprovalInstance, ApprovalStatus, ApproverNode
 from crmkit.entities.contracts import EDITABLE, EFFECTIVE, NumberRule
 from crmkit.entities.fields import ValueKind
+from crmkit.entities.kinds import RecordKind
 from crmkit.entities.query import Condition, FieldRef, Operator, RecordQuery
 from crmkit.errors import RuleViolation, ValidationError
 from crmkit.policies.contracts import format_number, number_period, rule_problems
@@ -47,11 +48,11 @@ class ApprovedRecordService(RecordService[A]):
     """The shared part of ``crm.contracts`` and ``crm.payments``."""
 
     default_rule = NumberRule()
-    approvals: ApprovalService
 
-    def attach(self, approvals: ApprovalService) -> None:
-        """Register the kind with the approval service (done by the facade)."""
-        self.approvals = approvals
+    def __init__(self, *args: Any, approvals: ApprovalService, **kwargs: Any) -> None:
+        """The kind joins ``approvals`` (its flows, submissions and reactions)."""
+        super().__init__(*args, **kwargs)
+        self._approvals = approvals
         kind = self.declaration
         approvals.register_kind(ApprovalKind(
             kind.kind, kind.label_zh, kind.label_en, kind.module,
@@ -139,7 +140,7 @@ class ApprovedRecordService(RecordService[A]):
         with self._rt.operation(actor, self.declaration.module, Operation.CREATE) as op:
             record = self._create_in(op, data)
             if submit:
-                record = self.approvals.submit_in(op, self.kind, record.id, record,
+                record = self._approvals.submit_in(op, self.kind, record.id, record,
                                                   chosen=chosen, comment=comment).record
             return record
 
@@ -147,23 +148,23 @@ class ApprovedRecordService(RecordService[A]):
                chosen: Mapping[str, Sequence[str]] | None = None, comment: str = ""
                ) -> Approval:
         """提交审批 / 重新提交 (see :meth:`ApprovalService.submit`)."""
-        return self.approvals.submit(actor, self.kind, record_id, chosen=chosen,
+        return self._approvals.submit(actor, self.kind, record_id, chosen=chosen,
                                      comment=comment)
 
     def route(self, actor: ActorRef, record_id: str) -> tuple[ApproverNode, ...]:
         """The approver nodes a submission would pass now (which need ``chosen``)."""
-        return self.approvals.route(actor, self.kind, record_id)
+        return self._approvals.route(actor, self.kind, record_id)
 
     def approval(self, actor: ActorRef, record_id: str) -> ApprovalInstance | None:
         """The record's approval and its history (审批记录)."""
-        return self.approvals.instance(actor, self.kind, record_id)
+        return self._approvals.instance(actor, self.kind, record_id)
 
     def void(self, actor: ActorRef, record_id: str, comment: str = "") -> Any:
         """作废 (see the module rules); returns the voided record."""
         with self._rt.operation(actor, self.declaration.module, Operation.DELETE) as op:
             record = self._access.editable(op, self.kind, record_id)
             self._before_void(op, record)
-            return self.approvals.void_in(op, self.kind, record.id, record, comment).record
+            return self._approvals.void_in(op, self.kind, record.id, record, comment).record
 
     def _before_void(self, op: Op, record: Any) -> None:
         """Rules a record must pass to be voided."""
@@ -196,14 +197,17 @@ class ApprovedRecordService(RecordService[A]):
     def _on_effective(self, op: Op, record: Any) -> None:
         """The record came into force (通过 / 无需审批) or left it (作废)."""
 
-    def exists(self, op: Op, field: str, value: str, *, void: bool = False) -> bool:
-        """Whether a record of this kind has system ``field`` = ``value`` (any scope); with
-        ``void=False`` voided records do not count. One query."""
-        conditions = [Condition(FieldRef(field, ValueKind.TEXT, True), Operator.EQ, value)]
-        if not void:
-            conditions.append(Condition(STATUS, Operator.NE, ApprovalStatus.VOID.value))
-        query = RecordQuery(RecordScope.everything(), tuple(conditions), limit=1)
-        return bool(self._repo(op).query(query))
+
+
+def exists(op: Op, kind: RecordKind[Any], field: str, value: str, *, void: bool = False
+           ) -> bool:
+    """Whether a record of ``kind`` under approval has system ``field`` = ``value`` (any
+    scope); with ``void=False`` voided records do not count. One query."""
+    conditions = [Condition(FieldRef(field, ValueKind.TEXT, True), Operator.EQ, value)]
+    if not void:
+        conditions.append(Condition(STATUS, Operator.NE, ApprovalStatus.VOID.value))
+    query = RecordQuery(RecordScope.everything(), tuple(conditions), limit=1)
+    return bool(op.uow.records(kind).query(query))
 
 
 def in_force(record: Any) -> bool:

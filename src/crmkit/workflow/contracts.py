@@ -42,6 +42,7 @@ from crmkit.entities.contracts import (
     PaymentPlan,
     PlanView,
 )
+from crmkit.entities.kinds import PAYMENT_KIND
 from crmkit.entities.query import Page
 from crmkit.entities.sales import CONTACT, OPPORTUNITY
 from crmkit.errors import FieldError, NotFound, RuleViolation, ValidationError
@@ -49,7 +50,7 @@ from crmkit.policies import sales as rules
 from crmkit.policies.contracts import plan_status, unreceived
 from crmkit.policies.validation import field_error
 from crmkit.serialization import structure
-from crmkit.workflow.approved_records import ApprovedRecordService, in_force
+from crmkit.workflow.approved_records import ApprovedRecordService, exists, in_force
 from crmkit.workflow.customers import CustomerService, customer_errors
 from crmkit.workflow.product_lines import (
     MAX_AMOUNT,
@@ -103,8 +104,10 @@ class ContractService(ApprovedRecordService[Contract]):
     """Contracts: lines and totals, approvals, received amounts, plans, expiry."""
 
     default_rule = NumberRule(prefix="HT")
-    customers: CustomerService
-    payments: ApprovedRecordService[Any]
+
+    def __init__(self, *args: Any, customers: CustomerService, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._customers = customers
 
     # -- record hooks ---------------------------------------------------------------------------
     def _extras(self, op: Op, extras: Mapping[str, Any], old: Contract | None) -> dict[str, Any]:
@@ -169,11 +172,11 @@ class ContractService(ApprovedRecordService[Contract]):
 
     def payments_exist(self, op: Op, contract_id: str) -> bool:
         """Whether the contract has payments that are not void (one query)."""
-        return self.payments.exists(op, "contract_id", contract_id)
+        return exists(op, PAYMENT_KIND, "contract_id", contract_id)
 
     def _on_effective(self, op: Op, record: Any) -> None:
         if in_force(record):
-            self.customers.mark_won(op, record.customer_id)
+            self._customers.mark_won(op, record.customer_id)
 
     def recount(self, op: Op, contract_id: str) -> Contract | None:
         """Received / unreceived amounts from the contract's effective payments (one sum)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, TypeVar
+from typing import Any
 
 from crmkit.entities.contracts import CONTRACT, PAYMENT
 from crmkit.entities.kinds import (
@@ -43,7 +43,6 @@ from crmkit.workflow.runtime import Runtime
 from crmkit.workflow.scenes import SceneService
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
-S = TypeVar("S", bound=RecordService[Any])
 
 
 class CRMFacade:
@@ -77,43 +76,47 @@ class CRMFacade:
             storage=storage, clock=clock, ids=ids, notifier=notifier, directory=directory,
             plugins=manager, timezone=timezone,
             kinds=kinds_by_name((*BUILTIN_KINDS, *kinds)),
+            committed=lambda entries: manager.hook.crmkit_after_commit(crm=self,
+                                                                       entries=entries),
         )
-        self.runtime.facade = self
         self.kinds: Mapping[str, RecordKind[Any]] = self.runtime.kinds
         """Every record kind this CRM knows, by name: crmkit's and the ``kinds`` declared by
         the host (reached through :meth:`kind`)."""
         self.fields = FieldService(self.runtime, self.field_types)
         self.records = RecordAccess(self.runtime)
-        self.org = OrgService(self.runtime, self.records)
+        parts = (self.runtime, self.fields, self.field_types, self.records)
+        self.approvals = ApprovalService(self.runtime)
+        self.customers = CustomerService(*parts, CUSTOMER_KIND, cascades=[
+            move_children(related) for related in (CONTACT, OPPORTUNITY, CONTRACT, PAYMENT)])
+        self.contacts = ContactService(*parts, CONTACT_KIND)
+        self.leads = LeadService(*parts, LEAD_KIND, customers=self.customers,
+                                 contacts=self.contacts)
+        self.products = ProductService(*parts, PRODUCT_KIND)
+        self.opportunities = OpportunityService(*parts, OPPORTUNITY_KIND)
+        self.contracts = ContractService(*parts, CONTRACT_KIND, approvals=self.approvals,
+                                         customers=self.customers)
+        self.payments = PaymentService(*parts, PAYMENT_KIND, approvals=self.approvals,
+                                       contracts=self.contracts)
+        services: list[RecordService[Any]] = [
+            self.leads, self.customers, self.contacts, self.products, self.opportunities,
+            self.contracts, self.payments]
+        for declaration in self.kinds.values():
+            if declaration.has(Feature.APPROVAL) and declaration not in BUILTIN_KINDS:
+                raise ValueError(f"record kind {declaration.kind!r}: approval needs a service "
+                                 "that submits records (crmkit's contracts and payments)")
+            if declaration not in BUILTIN_KINDS:
+                services.append(RecordService(*parts, declaration))
+        self._services = {service.kind: service for service in services}
+        self.org = OrgService(self.runtime, self.records,
+                              {kind: s.hand_over for kind, s in self._services.items()})
         self.scenes = SceneService(self.runtime, self.fields)
         self.followups = FollowUpService(self.runtime, self.records)
         self.attachments = AttachmentService(self.runtime, self.records, files)
         self.duplicates = DuplicateService(self.runtime, self.fields, self.records)
-        self._services: dict[str, RecordService[Any]] = {}
-        self.leads = self._record_kind(LEAD_KIND, LeadService)
-        self.customers = self._record_kind(CUSTOMER_KIND, CustomerService)
-        self.contacts = self._record_kind(CONTACT_KIND, ContactService)
-        self.products = self._record_kind(PRODUCT_KIND, ProductService)
-        self.opportunities = self._record_kind(OPPORTUNITY_KIND, OpportunityService)
-        self.leads.customers, self.leads.contacts = self.customers, self.contacts
         self.pool = PoolService(self.runtime, self.records, self.customers)
-        self.approvals = ApprovalService(self.runtime)
-        self.contracts = self._record_kind(CONTRACT_KIND, ContractService)
-        self.payments = self._record_kind(PAYMENT_KIND, PaymentService)
-        self.contracts.customers, self.contracts.payments = self.customers, self.payments
-        self.payments.contracts = self.contracts
-        self.contracts.attach(self.approvals)
-        self.payments.attach(self.approvals)
-        for related in (CONTACT, OPPORTUNITY, CONTRACT, PAYMENT):
-            self.customers.register_cascade(move_children(related))
         for service in (self.org, self.fields, self.scenes, self.followups, self.attachments,
-                        self.duplicates, self.leads, self.customers, self.contacts,
-                        self.products, self.opportunities, self.pool, self.approvals,
-                        self.contracts, self.payments):
+                        self.duplicates, self.pool, self.approvals, *services):
             guard(service)
-        for declaration in self.kinds.values():
-            if declaration.kind not in self._services:
-                guard(self._record_kind(declaration, RecordService))
 
     def kind(self, name: str) -> RecordService[Any]:
         """The record service of any kind by name — ``crm.kind("lead")`` is ``crm.leads``; a
@@ -122,14 +125,3 @@ class CRMFacade:
         declared features allow. An unknown name → NotFound ``record_kind.not_found``."""
         self.runtime.declaration(name)
         return self._services[name]
-
-    def _record_kind(self, declaration: RecordKind[Any], service_class: type[S]) -> S:
-        """Wire one record kind: its service, and its part in the user hand-over."""
-        if declaration.has(Feature.APPROVAL) and not hasattr(service_class, "submit"):
-            raise ValueError(f"record kind {declaration.kind!r}: approval needs a service "
-                             "that submits records (crmkit's contracts and payments)")
-        service = service_class(self.runtime, self.fields, self.field_types, self.records,
-                                declaration)
-        self.org.register_hand_over(declaration.kind, service.hand_over)
-        self._services[declaration.kind] = service
-        return service

@@ -46,10 +46,11 @@ CONVERTED = ("converted", "converted_at", "customer_id")
 class LeadService(RecordService[Lead]):
     """Leads through the record engine, plus conversion to customers."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, customers: RecordService[Customer],
+                 contacts: RecordService[Contact], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.customers: RecordService[Customer] | None = None
-        self.contacts: RecordService[Contact] | None = None
+        self._customers = customers
+        self._contacts = contacts
 
     def set_conversion_mapping(self, actor: ActorRef, mapping: Mapping[str, str]
                                ) -> dict[str, str]:
@@ -88,7 +89,6 @@ class LeadService(RecordService[Lead]):
 
     def convert(self, actor: ActorRef, lead_ids: Iterable[str]) -> builtins.list[Conversion]:
         """转化为客户: leads become customers (+ contacts), all or none."""
-        assert self.customers is not None and self.contacts is not None
         ids = builtins.list(dict.fromkeys(lead_ids))
         with self._rt.operation(actor, Module.LEADS, Operation.CONVERT) as op:
             if not op.grants(Module.CUSTOMERS, Operation.CREATE):
@@ -104,13 +104,13 @@ class LeadService(RecordService[Lead]):
             customer_items = [(self._customer_payload(lead, mapping),
                                {"owner_id": lead.owner_id, "lead_id": lead.id})
                               for lead in leads]
-            customers = self.customers._create_many_in(op, customer_items)
+            customers = self._customers._create_many_in(op, customer_items)
             contact_items = [({"name": lead.contact_name, "mobile": lead.mobile,
                                "email": lead.email, "phone": lead.phone, "primary": True},
                               {"owner_id": lead.owner_id, "customer_id": customer.id})
                              for lead, customer in zip(leads, customers, strict=True)
                              if lead.contact_name]
-            contacts = self.contacts._create_many_in(op, contact_items) if contact_items else []
+            contacts = self._contacts._create_many_in(op, contact_items) if contact_items else []
             contact_of = {c.customer_id: c.id for c in contacts}
             marked = [attrs.evolve(lead, converted=True, converted_at=op.now,
                                    customer_id=customer.id, version=lead.version + 1,

@@ -70,10 +70,13 @@ def _missing(kind: str, key: str) -> NotFound:
 class OrgService:
     """Departments, users, roles and scopes. Every method takes the acting user first."""
 
-    def __init__(self, runtime: Runtime, records: RecordAccess) -> None:
+    def __init__(self, runtime: Runtime, records: RecordAccess,
+                 hand_over: Mapping[str, HandOverParticipant]) -> None:
         self._rt = runtime
         self._records = records
-        self._hand_over: dict[str, HandOverParticipant] = {}
+        self._hand_over = dict(hand_over)
+        """Record kind → what moves its records in :meth:`hand_over` (every declared kind;
+        a host adds its own with :meth:`register_hand_over`)."""
 
     # -- bootstrap ------------------------------------------------------------------------------
     def setup(
@@ -404,7 +407,8 @@ class OrgService:
 
     # -- hand-over ------------------------------------------------------------------------------
     def register_hand_over(self, record_kind: str, participant: HandOverParticipant) -> None:
-        """Join a record kind to :meth:`hand_over` (each record module registers itself)."""
+        """Join a host's own record kind to :meth:`hand_over` (declared kinds take part
+        already)."""
         self._hand_over[record_kind] = participant
 
     def hand_over(self, actor: ActorRef, from_user_id: str, to_user_id: str) -> HandOverReport:

@@ -28,7 +28,10 @@ class PaymentService(ApprovedRecordService[Payment]):
     """Payments on effective contracts; approved ones count as received."""
 
     default_rule = NumberRule(prefix="HK")
-    contracts: ContractService
+
+    def __init__(self, *args: Any, contracts: ContractService, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._contracts = contracts
 
     def _before_write(self, op: Op, record: Payment, old: Payment | None) -> Payment:
         contract_changed = old is None or record.contract_id != old.contract_id
@@ -42,7 +45,7 @@ class PaymentService(ApprovedRecordService[Payment]):
                     "payment.contract_not_approved", "只能对审核通过的合同回款",
                     "payments go only on approved contracts",
                     details={"approval_status": contract.approval_status.value})
-            self.contracts.touch(op, contract)  # serialises with a concurrent void
+            self._contracts.touch(op, contract)  # serialises with a concurrent void
             record = attrs.evolve(record, customer_id=contract.customer_id)
         if record.plan_id is not None and (old is None or contract_changed
                                            or record.plan_id != old.plan_id):
@@ -57,4 +60,4 @@ class PaymentService(ApprovedRecordService[Payment]):
         return numbered
 
     def _on_effective(self, op: Op, record: Any) -> None:
-        self.contracts.recount(op, record.contract_id)
+        self._contracts.recount(op, record.contract_id)

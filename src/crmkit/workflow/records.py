@@ -218,21 +218,20 @@ class RecordService(Generic[E]):
         types: FieldTypeRegistry,
         access: RecordAccess,
         declaration: RecordKind[E],
+        *,
+        cascades: Sequence[Cascade] = (),
     ) -> None:
         self._rt = runtime
         self._fields = fields
         self._types = types
         self._access = access
         self.declaration = declaration
-        self._cascades: list[Cascade] = []
+        self._cascades = tuple(cascades)
+        """What :meth:`transfer` with ``cascade`` moves along (e.g. a customer's contacts)."""
 
     @property
     def kind(self) -> str:
         return self.declaration.kind
-
-    def register_cascade(self, cascade: Cascade) -> None:
-        """Have :meth:`transfer` move related records too (e.g. a customer's contacts)."""
-        self._cascades.append(cascade)
 
     def _takes(self, feature: Feature) -> None:
         """RuleViolation ``record_kind.feature`` unless this kind takes part in ``feature``."""

@@ -194,6 +194,7 @@ class Runtime:
         plugins: pluggy.PluginManager,
         timezone: str,
         kinds: Mapping[str, RecordKind[Any]],
+        committed: Callable[[tuple[OperationLogEntry, ...]], None] = lambda entries: None,
     ) -> None:
         self.storage = storage
         self.kinds = kinds
@@ -204,7 +205,9 @@ class Runtime:
         self.directory = directory
         self.plugins = plugins
         self.tz = ZoneInfo(timezone)
-        self.facade: Any = None
+        self._committed = committed
+        """Told the log entries of each committed operation (the facade passes them to the
+        ``crmkit_after_commit`` hook together with itself)."""
         self._scopes = _ScopeCache()
         self._stamp: Stamp | None = None
 
@@ -302,7 +305,7 @@ class Runtime:
                 log.exception("notifier failed after commit")
         if op.entries:
             try:
-                self.plugins.hook.crmkit_after_commit(crm=self.facade, entries=tuple(op.entries))
+                self._committed(tuple(op.entries))
             except Exception:
                 log.exception("crmkit_after_commit hook failed")
 
