@@ -18,10 +18,9 @@ from .world import DECLARED, World
 
 @pytest.fixture(scope="session", params=BACKENDS)
 def world(request: pytest.FixtureRequest) -> Iterator[World]:
-    kinds = DECLARED.values() if request.param == "memory" else ()
-    storage = make_storage(request.param, request, kinds)
+    storage = make_storage(request.param, request, DECLARED.values())
     clock = FixedClock(datetime(2026, 11, 2, 1, 0, tzinfo=UTC))
-    yield World(CRM(storage, clock=clock, ids=SequentialIds("w"), kinds=kinds))
+    yield World(CRM(storage, clock=clock, ids=SequentialIds("w"), kinds=DECLARED.values()))
     engine = getattr(storage, "engine", None)
     if engine is not None:
         engine.dispose()

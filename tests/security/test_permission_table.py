@@ -50,16 +50,8 @@ def answer(call: Any, record_id: str) -> dict[str, Any]:
     return {k: str(v).replace(record_id, "<id>") for k, v in shown.items()}
 
 
-def declared_here(world: World, name: str) -> None:
-    """Skip the rules of a declared kind on a world whose storage does not know it yet (the
-    SQL storage learns declared kinds with issue 13's adapter part)."""
-    if name.startswith("kind(") and not set(DECLARED) <= set(world.crm.kinds):
-        pytest.skip("declared kinds on SQL storage: pending")
-
-
 @pytest.mark.parametrize("name", sorted(TABLE))
 def test_allowed_with_the_permission_and_the_access(world: World, name: str) -> None:
-    declared_here(world, name)
     rule = TABLE[name]
     target = rule.target(world, world.worker) if rule.target else None
     rule.call(world, getattr(world, rule.actor), target)
@@ -79,7 +71,6 @@ def test_refused_without_the_permission(memory_world: World, name: str) -> None:
 
 @pytest.mark.parametrize("name", WITH_RECORD)
 def test_out_of_scope_answers_exactly_as_a_missing_id(world: World, name: str) -> None:
-    declared_here(world, name)
     rule = TABLE[name]
     assert rule.target is not None
     target = rule.target(world, world.worker)
@@ -92,7 +83,6 @@ def test_out_of_scope_answers_exactly_as_a_missing_id(world: World, name: str) -
 
 @pytest.mark.parametrize("name", EDIT_ON_TEAM)
 def test_a_read_only_team_member_is_refused(world: World, name: str) -> None:
-    declared_here(world, name)
     rule = TABLE[name]
     assert rule.target is not None and rule.kind is not None
     target = rule.target(world, world.worker)
