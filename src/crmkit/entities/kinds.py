@@ -46,9 +46,39 @@ from crmkit.entities.sales_fields import (
     OPPORTUNITY_WRITABLE,
     PRODUCT_FIELDS,
     PRODUCT_WRITABLE,
+    fields_of,
 )
 
-R = TypeVar("R")
+__all__ = [
+    "BUILTIN_KINDS",
+    "CLASSIFIED_COLUMNS",
+    "CONTACT_COLUMNS",
+    "CONTACT_KIND",
+    "CONTRACT_KIND",
+    "CUSTOMER_KIND",
+    "FEATURE_ATTRIBUTES",
+    "LEAD_KIND",
+    "LISTING_INDEXES",
+    "OPPORTUNITY_KIND",
+    "PAYMENT_KIND",
+    "PRODUCT_KIND",
+    "RECENT_INDEXES",
+    "RECORD_ATTRIBUTES",
+    "RECORD_KINDS",
+    "RECORD_MODULES",
+    "RECORD_TYPES",
+    "Column",
+    "Feature",
+    "Indexes",
+    "RecordKind",
+    "Scenes",
+    "fields_of",
+    "frozen_mapping",
+    "kind_name",
+    "kinds_by_name",
+]
+
+_R = TypeVar("_R")
 
 
 class Feature(enum.StrEnum):
@@ -125,7 +155,7 @@ CLASSIFIED_COLUMNS: Mapping[str, Column] = {
 
 
 @attrs.frozen
-class RecordKind(Generic[R]):
+class RecordKind(Generic[_R]):
     """One record kind, declared once.
 
     ``writable`` lists the system fields a create/edit payload may set (``owner_id`` only on
@@ -136,7 +166,7 @@ class RecordKind(Generic[R]):
     """
 
     kind: str
-    entity: type[R]
+    entity: type[_R]
     module: Module
     label_zh: str
     label_en: str
