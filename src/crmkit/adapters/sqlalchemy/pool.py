@@ -36,7 +36,6 @@ from sqlalchemy import (
     Connection,
     Index,
     Integer,
-    RowMapping,
     Table,
     and_,
     case,
@@ -53,6 +52,7 @@ from sqlalchemy import (
 
 from crmkit.adapters.sqlalchemy.base import Repository
 from crmkit.adapters.sqlalchemy.records import at_versions
+from crmkit.adapters.sqlalchemy.rows import attrs_row_mapper
 from crmkit.adapters.sqlalchemy.scope import in_id_set
 from crmkit.adapters.sqlalchemy.tables import (
     JSONDocument,
@@ -67,7 +67,6 @@ from crmkit.adapters.sqlalchemy.tables import (
 from crmkit.entities.pool import (
     Pool,
     ReclaimCandidate,
-    ReclaimRule,
     ReclaimSpec,
     RuleClause,
     RuleType,
@@ -108,56 +107,9 @@ pool_claims = Table(
 # -- rows --------------------------------------------------------------------------------------
 
 
-def _rule_to_json(rule: ReclaimRule) -> dict[str, Any]:
-    return {
-        "type": rule.type.value,
-        "days": rule.days,
-        "days_by_level": {k: rule.days_by_level[k] for k in sorted(rule.days_by_level)},
-        "reclaim_won": rule.reclaim_won,
-        "reclaim_with_open_opportunities": rule.reclaim_with_open_opportunities,
-    }
-
-
-def _rule_from_json(data: dict[str, Any]) -> ReclaimRule:
-    return ReclaimRule(
-        type=RuleType(data["type"]),
-        days=data["days"],
-        days_by_level=dict(data["days_by_level"]),
-        reclaim_won=data["reclaim_won"],
-        reclaim_with_open_opportunities=data["reclaim_with_open_opportunities"],
-    )
-
-
-def pool_to_row(pool: Pool) -> dict[str, Any]:
-    return {
-        "id": pool.id,
-        "name": pool.name,
-        "admin_ids": sorted(pool.admin_ids),
-        "member_user_ids": sorted(pool.member_user_ids),
-        "member_department_ids": sorted(pool.member_department_ids),
-        "rules": [_rule_to_json(r) for r in pool.rules],
-        "daily_claim_limit": pool.daily_claim_limit,
-        "claim_back_days": pool.claim_back_days,
-        "warn_days": pool.warn_days,
-        "reclaim_enabled": pool.reclaim_enabled,
-        "version": pool.version,
-    }
-
-
-def row_to_pool(row: RowMapping) -> Pool:
-    return Pool(
-        id=row["id"],
-        name=row["name"],
-        admin_ids=frozenset(row["admin_ids"]),
-        member_user_ids=frozenset(row["member_user_ids"]),
-        member_department_ids=frozenset(row["member_department_ids"]),
-        rules=tuple(_rule_from_json(r) for r in row["rules"]),
-        daily_claim_limit=row["daily_claim_limit"],
-        claim_back_days=row["claim_back_days"],
-        warn_days=row["warn_days"],
-        reclaim_enabled=row["reclaim_enabled"],
-        version=row["version"],
-    )
+POOL_ROWS = attrs_row_mapper(Pool)
+"""Pools one column per attribute: the id sets as sorted JSON lists, the rules as a JSON list of
+``{type, days, days_by_level, reclaim_won, reclaim_with_open_opportunities}``."""
 
 
 # -- the reclaim predicate ---------------------------------------------------------------------
@@ -244,18 +196,18 @@ class SqlPools(Repository):
 
     # -- pools ------------------------------------------------------------------------------
     def get(self, pool_id: str) -> Pool | None:
-        return self._one(select(pools).where(pools.c.id == pool_id), row_to_pool)
+        return self._one(select(pools).where(pools.c.id == pool_id), POOL_ROWS.from_row)
 
     def list(self) -> builtins.list[Pool]:
         """All pools by id."""
         rows = self._conn.execute(select(pools).order_by(pools.c.id)).mappings()
-        return [row_to_pool(row) for row in rows]
+        return [POOL_ROWS.from_row(row) for row in rows]
 
     def add(self, pool: Pool) -> None:
-        self._insert(pool_to_row(pool))
+        self._insert(POOL_ROWS.to_row(pool))
 
     def update(self, pool: Pool, *, expected_version: int) -> None:
-        self._update_versioned(pool_to_row(pool), expected_version)
+        self._update_versioned(POOL_ROWS.to_row(pool), expected_version)
 
     def delete(self, pool_id: str) -> None:
         self._delete(pool_id)
