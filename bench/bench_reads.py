@@ -431,6 +431,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--profile", type=int, default=0, metavar="N",
                         help="print cProfile's top N entries for the rep's lead calls")
     parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--no-sqlite", action="store_true", help="skip SQLite")
     parser.add_argument("--cpu", action="store_true",
                         help="time this process's CPU time instead of the wall clock: steadier "
                              "on a busy machine; on SQLite it includes the database's work, "
@@ -444,12 +445,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     org = build_org(args.users, args.seed)
     rows: list[list[str]] = []
     profiles: list[str] = []
-    with tempfile.TemporaryDirectory() as directory:
-        engine = sqlite_engine(directory)
-        found, prof = bench_engine("sqlite", engine, org, n_rows, args)
-        engine.dispose()
-        rows += found
-        profiles.append(prof)
+    if not args.no_sqlite:
+        with tempfile.TemporaryDirectory() as directory:
+            engine = sqlite_engine(directory)
+            found, prof = bench_engine("sqlite", engine, org, n_rows, args)
+            engine.dispose()
+            rows += found
+            profiles.append(prof)
     if pg_url:
         with postgres_engine(pg_url, "crmkit_reads") as engine:
             found, prof = bench_engine("pg", engine, org, n_rows, args)
