@@ -79,7 +79,7 @@ def literal_log_actions() -> set[str]:
 def test_only_the_operation_runner_writes_the_operation_log() -> None:
     writers = sorted(path.name for path in WORKFLOW.glob("*.py")
                      if "oplog.add_many" in path.read_text(encoding="utf-8"))
-    assert writers == ["runtime.py"]
+    assert writers == ["operations.py"]
 
 
 @pytest.fixture

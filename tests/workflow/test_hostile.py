@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from crmkit.entities import Module
 from crmkit.errors import CrmError
 from crmkit.ports import Storage
-from crmkit.workflow.records import Record
+from crmkit.workflow.record_access import Record
 
 from .conftest import Org
 

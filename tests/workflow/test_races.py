@@ -31,7 +31,7 @@ from crmkit.adapters.sqlalchemy import SqlStorage
 from crmkit.entities import Module, OrgSnapshot, User
 from crmkit.errors import Conflict, CrmError, RuleViolation, ValidationError
 from crmkit.workflow.pool import PoolService
-from crmkit.workflow.records import RecordAccess
+from crmkit.workflow.record_access import RecordAccess
 
 from . import test_approval_concurrency as concurrency
 from .test_approval_concurrency import T0, race

@@ -1,6 +1,7 @@
 """Use cases: the facade and one service per module. Talks to infrastructure through ports."""
 
 from crmkit.workflow.facade import CRMFacade
+from crmkit.workflow.operations import ActorRef, Op, Runtime
 from crmkit.workflow.org import HandOverParticipant, OrgService
 from crmkit.workflow.org_inputs import (
     HandOverReport,
@@ -10,7 +11,6 @@ from crmkit.workflow.org_inputs import (
     RoleChanges,
     UserChanges,
 )
-from crmkit.workflow.runtime import ActorRef, Op, Runtime
 
 __all__ = [
     "ActorRef",

@@ -28,7 +28,7 @@ from crmkit.errors import Conflict, FieldError, NotFound, ValidationError
 from crmkit.policies import approvals as engine
 from crmkit.serialization import structure, to_dict
 from crmkit.workflow.approval_kinds import ApprovalKind, ApprovalKinds
-from crmkit.workflow.runtime import ActorRef, Op, Runtime
+from crmkit.workflow.operations import ActorRef, Op, Runtime
 
 FLOW = "approval_flow"
 """Record kind of flow definitions in the operation log."""

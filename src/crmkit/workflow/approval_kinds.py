@@ -13,7 +13,7 @@ import attrs
 from crmkit.entities import Module
 from crmkit.entities.approvals import ApprovalInstance
 from crmkit.errors import ValidationError
-from crmkit.workflow.runtime import Op
+from crmkit.workflow.operations import Op
 
 Loader = Callable[[Op, str, bool], Any]
 """``(op, record_id, for_edit)`` → the record; NotFound / PermissionDenied when the actor may

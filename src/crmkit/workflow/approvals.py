@@ -45,8 +45,8 @@ from crmkit.errors import FieldError, NotFound, PermissionDenied, ValidationErro
 from crmkit.policies import approvals as engine
 from crmkit.workflow.approval_flows import ApprovalFlows
 from crmkit.workflow.approval_kinds import Approval, ApprovalKind
+from crmkit.workflow.operations import ActorRef, Op
 from crmkit.workflow.records import bounded_int
-from crmkit.workflow.runtime import ActorRef, Op
 
 COMMENT_MAX = 1000
 LIMIT_MAX = 500

@@ -33,8 +33,9 @@ from crmkit.policies.validation import field_error
 from crmkit.serialization import structure, to_dict
 from crmkit.workflow.approval_kinds import Approval, ApprovalKind
 from crmkit.workflow.approvals import ApprovalService
-from crmkit.workflow.records import Record, RecordService
-from crmkit.workflow.runtime import ActorRef, Op
+from crmkit.workflow.operations import ActorRef, Op
+from crmkit.workflow.record_access import Record
+from crmkit.workflow.records import RecordService
 
 A = TypeVar("A", bound=Record)
 """The entity of a kind under approval."""

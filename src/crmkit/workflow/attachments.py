@@ -21,8 +21,8 @@ from crmkit.entities.records import Attachment
 from crmkit.errors import NotFound, ValidationError
 from crmkit.policies.validation import FILE_NAME_MAX, Problems, file_name_problem
 from crmkit.ports import FileStore
-from crmkit.workflow.records import RecordAccess
-from crmkit.workflow.runtime import ActorRef, Op, Runtime
+from crmkit.workflow.operations import ActorRef, Op, Runtime
+from crmkit.workflow.record_access import RecordAccess
 
 LIMITS_KEY = "attachments.limits"
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024

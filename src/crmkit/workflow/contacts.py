@@ -13,8 +13,8 @@ from crmkit.entities import Module, Operation
 from crmkit.entities.sales import CONTACT, CUSTOMER, Contact
 from crmkit.errors import NotFound, ValidationError
 from crmkit.workflow.customers import children
+from crmkit.workflow.operations import ActorRef, Op
 from crmkit.workflow.records import RecordService
-from crmkit.workflow.runtime import ActorRef, Op
 
 
 @attrs.frozen

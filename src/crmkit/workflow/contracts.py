@@ -52,6 +52,7 @@ from crmkit.policies.validation import field_error
 from crmkit.serialization import structure
 from crmkit.workflow.approved_records import ApprovedRecordService, exists, in_force
 from crmkit.workflow.customers import CustomerService, customer_errors
+from crmkit.workflow.operations import ActorRef, Op
 from crmkit.workflow.product_lines import (
     MAX_AMOUNT,
     MAX_PRICE,
@@ -60,7 +61,6 @@ from crmkit.workflow.product_lines import (
     repath,
 )
 from crmkit.workflow.records import bounded_int
-from crmkit.workflow.runtime import ActorRef, Op
 
 PLAN = "payment_plan"
 """Record kind of payment plans in the operation log."""

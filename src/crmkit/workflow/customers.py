@@ -27,8 +27,9 @@ from crmkit.errors import FieldError, NotFound, RuleViolation, ValidationError
 from crmkit.policies.sales import CustomerLimit, effective_limit
 from crmkit.policies.validation import field_error
 from crmkit.serialization import converter, structure
-from crmkit.workflow.records import RecordAccess, RecordService
-from crmkit.workflow.runtime import ActorRef, Op
+from crmkit.workflow.operations import ActorRef, Op
+from crmkit.workflow.record_access import RecordAccess
+from crmkit.workflow.records import RecordService
 
 LIMITS_KEY = "customers.limits"
 OWNER = FieldRef("owner_id", ValueKind.TEXT, True)

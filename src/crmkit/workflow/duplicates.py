@@ -10,8 +10,8 @@ import attrs
 from crmkit.errors import ValidationError
 from crmkit.policies.validation import normalize_mobile
 from crmkit.workflow.fields import FieldService
-from crmkit.workflow.records import RecordAccess
-from crmkit.workflow.runtime import ActorRef, Runtime
+from crmkit.workflow.operations import ActorRef, Runtime
+from crmkit.workflow.record_access import RecordAccess
 
 NAME_FIELDS = ("name",)
 PHONE_FIELDS = ("mobile", "phone")

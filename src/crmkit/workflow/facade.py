@@ -32,14 +32,15 @@ from crmkit.workflow.fields import FieldService
 from crmkit.workflow.fieldtypes import build_field_types
 from crmkit.workflow.followups import FollowUpService
 from crmkit.workflow.leads import LeadService
+from crmkit.workflow.operations import Runtime
 from crmkit.workflow.opportunities import OpportunityService
 from crmkit.workflow.org import OrgService
 from crmkit.workflow.payments import PaymentService
 from crmkit.workflow.plugins import PluginLoadError, build_plugin_manager
 from crmkit.workflow.pool import PoolService
 from crmkit.workflow.products import ProductService
-from crmkit.workflow.records import RecordAccess, RecordService
-from crmkit.workflow.runtime import Runtime
+from crmkit.workflow.record_access import RecordAccess
+from crmkit.workflow.records import RecordService
 from crmkit.workflow.scenes import SceneService
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"

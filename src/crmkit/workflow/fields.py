@@ -25,8 +25,8 @@ from crmkit.entities.query import FieldRef
 from crmkit.errors import FieldError, NotFound, RuleViolation, ValidationError
 from crmkit.serialization import structure, structure_patch
 from crmkit.workflow.fieldtypes import FieldTypeRegistry
+from crmkit.workflow.operations import ActorRef, Op, Runtime
 from crmkit.workflow.oplog_diff import field_changes
-from crmkit.workflow.runtime import ActorRef, Op, Runtime
 
 log = logging.getLogger("crmkit.fields")
 

@@ -26,9 +26,9 @@ from crmkit.entities.records import FollowUp, Schedule
 from crmkit.errors import ValidationError
 from crmkit.policies.validation import Problems
 from crmkit.serialization import structure
+from crmkit.workflow.operations import ActorRef, Op, Runtime
 from crmkit.workflow.oplog_diff import field_changes
-from crmkit.workflow.records import RecordAccess
-from crmkit.workflow.runtime import ActorRef, Op, Runtime
+from crmkit.workflow.record_access import RecordAccess
 
 DEFAULT_METHODS = ("打电话", "发邮件", "发短信", "见面拜访", "活动")
 METHODS_KEY = "followup.methods"

@@ -19,9 +19,9 @@ from crmkit.entities import Module, Operation
 from crmkit.entities.leads import LEAD, Lead
 from crmkit.entities.sales import CUSTOMER, Contact, Customer
 from crmkit.errors import PermissionDenied, RuleViolation, ValidationError
+from crmkit.workflow.operations import ActorRef, Op
 from crmkit.workflow.oplog_diff import field_changes
 from crmkit.workflow.records import RecordService
-from crmkit.workflow.runtime import ActorRef, Op
 
 MAPPING_KEY = "leads.conversion_mapping"
 SYSTEM_MAPPING = {

@@ -45,10 +45,10 @@ from crmkit.policies.sales import StageMove
 from crmkit.policies.validation import Problems, field_error
 from crmkit.serialization import structure, structure_patch
 from crmkit.workflow.customers import customer_errors
+from crmkit.workflow.operations import ActorRef, Op
 from crmkit.workflow.oplog_diff import field_changes
 from crmkit.workflow.product_lines import HUNDRED, MAX_AMOUNT, decimal_problems, priced_lines
 from crmkit.workflow.records import RecordService
-from crmkit.workflow.runtime import ActorRef, Op
 
 STAGE_GROUP = "stage_group"
 """Record kind of stage-group entries in the operation log."""

@@ -35,6 +35,7 @@ from crmkit.policies.default_roles import default_role_templates
 from crmkit.policies.department_refs import department_references
 from crmkit.policies.validation import Problems, is_valid_email, normalize_mobile
 from crmkit.serialization import structure, structure_patch
+from crmkit.workflow.operations import ActorRef, Op, Runtime
 from crmkit.workflow.oplog_diff import field_changes
 from crmkit.workflow.org_inputs import (
     HandOverReport,
@@ -44,8 +45,7 @@ from crmkit.workflow.org_inputs import (
     RoleChanges,
     UserChanges,
 )
-from crmkit.workflow.records import RecordAccess
-from crmkit.workflow.runtime import ActorRef, Op, Runtime
+from crmkit.workflow.record_access import RecordAccess
 
 HandOverParticipant = Callable[[Op, str, str], int]
 """Moves every record of one kind from user A to user B inside the operation; returns the count."""

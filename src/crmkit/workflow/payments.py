@@ -21,7 +21,7 @@ from crmkit.errors import FieldError, NotFound, RuleViolation, ValidationError
 from crmkit.policies.validation import field_error
 from crmkit.workflow.approved_records import ApprovedRecordService, in_force
 from crmkit.workflow.contracts import ContractService
-from crmkit.workflow.runtime import Op
+from crmkit.workflow.operations import Op
 
 
 class PaymentService(ApprovedRecordService[Payment]):

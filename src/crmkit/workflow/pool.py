@@ -49,9 +49,9 @@ from crmkit.policies.reclaim import (
 from crmkit.policies.validation import field_error
 from crmkit.serialization import structure, structure_patch
 from crmkit.workflow.customers import CustomerService
+from crmkit.workflow.operations import Actor, ActorRef, Op, Runtime
 from crmkit.workflow.querying import ListRequest
-from crmkit.workflow.records import RecordAccess
-from crmkit.workflow.runtime import Actor, ActorRef, Op, Runtime
+from crmkit.workflow.record_access import RecordAccess
 
 POOL_REF = FieldRef("pool_id", ValueKind.TEXT, True)
 

@@ -18,7 +18,7 @@ from crmkit.errors import FieldError, ValidationError
 from crmkit.policies import sales as rules
 from crmkit.policies.validation import field_error
 from crmkit.serialization import structure
-from crmkit.workflow.runtime import Op
+from crmkit.workflow.operations import Op
 
 MAX_LINES = 500
 MAX_PRICE = Decimal(10) ** 12

@@ -25,9 +25,9 @@ from crmkit.errors import NotFound, RuleViolation, ValidationError
 from crmkit.policies.sales import creates_cycle
 from crmkit.policies.validation import Problems, field_error
 from crmkit.serialization import structure
+from crmkit.workflow.operations import ActorRef, Op
 from crmkit.workflow.oplog_diff import field_changes
 from crmkit.workflow.records import RecordService
-from crmkit.workflow.runtime import ActorRef, Op
 
 CATEGORY = "product_category"
 """Record kind of category entries in the operation log."""

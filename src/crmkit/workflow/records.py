@@ -1,25 +1,17 @@
 """The shared record engine (DESIGN §4): create, read, edit, delete, list, transfer and team for
-every record kind, each call checked for operation permission, data scope and field rules.
-
-Access rules:
-- *visible*: the actor's scope admits the record (owner in scope, team member, pool member).
-  Anything else is NotFound — the same answer as a missing id.
-- *editable*: visible through the owner scope, or a read-write team member, or the actor is a
-  超级管理员 (pool customers included); plus the operation permission. Visible but not
-  editable → PermissionDenied (``record.read_only``).
+every record kind, each call checked for operation permission, data scope
+(:mod:`crmkit.workflow.record_access`) and field rules.
 """
-
 from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Generic, Protocol, TypeVar, cast
+from typing import Any, Generic
 
 import attrs
 
 from crmkit.entities import (
     FieldChange,
-    Module,
     Notification,
     Operation,
     OperationLogEntry,
@@ -38,6 +30,7 @@ from crmkit.ports.records import RecordRepository
 from crmkit.serialization import structure
 from crmkit.workflow.fields import FieldService, FieldSet, unavailable_error
 from crmkit.workflow.fieldtypes import FieldTypeRegistry
+from crmkit.workflow.operations import ActorRef, Op, Runtime
 from crmkit.workflow.oplog_diff import field_changes
 from crmkit.workflow.querying import (
     ListRequest,
@@ -46,7 +39,7 @@ from crmkit.workflow.querying import (
     parse_conditions,
     parse_sort,
 )
-from crmkit.workflow.runtime import ActorRef, Op, Runtime
+from crmkit.workflow.record_access import E, RecordAccess, evolved
 
 UNIQUE_CHUNK = 500
 SYSTEM_SCENES = {
@@ -55,30 +48,6 @@ SYSTEM_SCENES = {
     "subordinates": ("下属负责的", "My team's"),
     "participating": ("我参与的", "I take part in"),
 }
-
-class Record(Protocol):
-    """What the record engine reads on every entity (a declaration checks its entity has
-    :data:`~crmkit.entities.kinds.RECORD_ATTRIBUTES`)."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def owner_id(self) -> str | None: ...
-    @property
-    def version(self) -> int: ...
-    @property
-    def custom(self) -> Mapping[str, Any]: ...
-
-
-E = TypeVar("E", bound=Record)
-"""The entity of a record service's kind."""
-
-def evolved(record: E, **changes: Any) -> E:
-    """A copy of a record with ``changes`` (``attrs.evolve``: every entity is an attrs class,
-    which the :class:`Record` protocol cannot say)."""
-    copy: E = attrs.evolve(cast(Any, record), **changes)
-    return copy
-
 
 Cascade = Callable[[Op, Sequence[Any], str, "Access | None"], None]
 """Moves related records along with a transfer: ``(op, records, to_user_id, keep_access)``."""
@@ -122,90 +91,6 @@ class TransferReport:
 
     moved: int
     to_user_id: str
-
-
-class RecordAccess:
-    """Visibility and edit rights on records of any registered kind."""
-
-    def __init__(self, runtime: Runtime) -> None:
-        self._rt = runtime
-
-    def module_of(self, kind: str) -> Module:
-        return self._rt.declaration(kind).module
-
-    def admits(self, op: Op, spec: RecordKind[Any], scope: RecordScope, record: Any) -> bool:
-        """Owner and pool grants first; the team is read only when they do not decide."""
-        if (spec.kind, record.id) in op.created or scope.admits(
-                record.owner_id, (), getattr(record, "pool_id", None)):
-            return True
-        team = [m.user_id for m in op.uow.team.members(spec.kind, record.id)]
-        return scope.admits(record.owner_id, team, getattr(record, "pool_id", None))
-
-    def visible(self, op: Op, kind: str, record_id: str) -> Any:
-        """The record if the actor may read it; NotFound otherwise (missing or out of scope)."""
-        spec = self._rt.declaration(kind)
-        record = op.uow.records(kind).get(record_id) if isinstance(record_id, str) else None
-        if record is None or not self.admits(op, spec, self._rt.scope(op, spec.module), record):
-            raise NotFound("record.not_found", f"{spec.label_zh}不存在",
-                           f"{kind} {record_id} not found")
-        return record
-
-    def can_edit(self, op: Op, kind: str, record: Any) -> bool:
-        """Edit rights on a visible record: owner inside the actor's scope, a read-write team
-        member, or a 超级管理员."""
-        spec = self._rt.declaration(kind)
-        scope = self._rt.scope(op, spec.module)
-        if op.is_super_admin or (record.owner_id is not None and (
-            scope.all_records or record.owner_id in scope.owner_ids
-        )):
-            return True
-        member = op.uow.team.access_of(kind, record.id, op.actor_id or "")
-        return member is not None and member.access is Access.WRITE
-
-    def visible_many(self, op: Op, kind: str, record_ids: Sequence[str]
-                     ) -> dict[str, Any]:
-        """The records among ``record_ids`` the actor may read, by id (references in a payload:
-        one out of scope is as unknown as a missing one)."""
-        spec = self._rt.declaration(kind)
-        scope = self._rt.scope(op, spec.module)
-        return {r.id: r for r in op.uow.records(kind).get_many(builtins.list(record_ids))
-                if self.admits(op, spec, scope, r)}
-
-    def check_editable(self, op: Op, kind: str, record: Any) -> None:
-        if not self.can_edit(op, kind, record):
-            raise PermissionDenied("record.read_only", "你对该记录只有只读权限",
-                                   "read-only access to this record")
-
-    def editable(self, op: Op, kind: str, record_id: str) -> Any:
-        record = self.visible(op, kind, record_id)
-        self.check_editable(op, kind, record)
-        return record
-
-    def editable_many(self, op: Op, kind: str, record_ids: Sequence[str]) -> builtins.list[Any]:
-        """Many records the actor may edit, checked set-based (one read of the records, one of
-        their teams); NotFound / PermissionDenied as for a single record, all or nothing."""
-        spec = self._rt.declaration(kind)
-        scope = self._rt.scope(op, spec.module)
-        wanted = builtins.list(dict.fromkeys(record_ids))
-        records = {r.id: r for r in op.uow.records(kind).get_many(wanted)}
-        by_owner = {rid for rid, r in records.items()
-                    if op.is_super_admin or (r.owner_id is not None and (
-                        scope.all_records or r.owner_id in scope.owner_ids))}
-        rest = [rid for rid in wanted if rid not in by_owner]
-        team = {(m.record_id, m.user_id): m.access
-                for m in (op.uow.team.members_many(kind, rest) if rest else ())}
-        me = op.actor_id or ""
-        for rid in rest:
-            record = records.get(rid)
-            access = team.get((rid, me))
-            pooled = record is not None and getattr(record, "pool_id", None) in scope.pool_ids
-            if record is None or (access is None and not pooled):
-                raise NotFound("record.not_found", f"{spec.label_zh}不存在",
-                               f"{kind} {rid} not found")
-            if access is not Access.WRITE:
-                raise PermissionDenied("record.read_only",
-                                       "你对该记录只有只读权限", "read-only access to this record")
-        return [records[rid] for rid in wanted]
 
 
 class RecordService(Generic[E]):

@@ -20,9 +20,9 @@ from crmkit.entities.records import ColumnConfig, ConditionSpec, Scene, SortSpec
 from crmkit.errors import NotFound, ValidationError
 from crmkit.serialization import structure, structure_patch
 from crmkit.workflow.fields import FieldService
+from crmkit.workflow.operations import ActorRef, Op, Runtime
 from crmkit.workflow.querying import parse_conditions, parse_sort
 from crmkit.workflow.records import SYSTEM_SCENES
-from crmkit.workflow.runtime import ActorRef, Op, Runtime
 
 
 @attrs.frozen
