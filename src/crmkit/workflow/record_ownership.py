@@ -1,0 +1,175 @@
+"""Who owns and who shares a record (DESIGN §4): 转移 transfer of one record or many, the
+相关团队 team (read-only or read-write members) and the user hand-over — for every declared kind,
+as its features allow (:attr:`~crmkit.entities.kinds.Feature.TRANSFER`,
+:attr:`~crmkit.entities.kinds.Feature.TEAM`; otherwise RuleViolation ``record_kind.feature``).
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Generic
+
+import attrs
+
+from crmkit.entities import FieldChange, Notification, Operation, User
+from crmkit.entities.kinds import Feature, RecordKind
+from crmkit.entities.records import Access, TeamMember
+from crmkit.errors import NotFound, PermissionDenied, ValidationError
+from crmkit.policies.conflicts import version_conflict
+from crmkit.policies.validation import field_error
+from crmkit.ports.records import RecordRepository
+from crmkit.workflow.operations import ActorRef, Op, Runtime
+from crmkit.workflow.record_access import E, RecordAccess
+
+Cascade = Callable[[Op, Sequence[Any], str, "Access | None"], None]
+"""Moves related records along with a transfer: ``(op, records, to_user_id, keep_access)``."""
+
+
+@attrs.frozen
+class TransferReport:
+    """How many records changed owner (records the target owned already are not counted)."""
+
+    moved: int
+    to_user_id: str
+
+
+class RecordOwnership(Generic[E]):
+    """The owner-and-team half of a record service (the record service builds it)."""
+
+    _rt: Runtime
+    _access: RecordAccess
+    declaration: RecordKind[E]
+    _cascades: tuple[Cascade, ...]
+
+    @property
+    def kind(self) -> str:
+        return self.declaration.kind
+
+    def _takes(self, feature: Feature) -> None:
+        """RuleViolation ``record_kind.feature`` unless this kind takes part in ``feature``."""
+        self._rt.declaration(self.kind, feature)
+
+    def _repo(self, op: Op) -> RecordRepository[E]:
+        return op.uow.records(self.declaration)
+
+    def _before_transfer(self, op: Op, records: Sequence[E], target: User) -> None:
+        """Rules a transfer must pass as a whole (e.g. the owned-customer limit)."""
+
+    def transfer(
+        self,
+        actor: ActorRef,
+        record_ids: Iterable[str],
+        to_user_id: str,
+        *,
+        keep_old_owner: Access | str | None = None,
+        cascade: bool = False,
+    ) -> TransferReport:
+        """转移: give records to another active user, all or none; optionally keep each old
+        owner on the team (read-only or read-write); with ``cascade`` the registered cascades
+        move related records too (a customer's contacts, opportunities, contracts)."""
+        self._takes(Feature.TRANSFER)
+        ids = list(dict.fromkeys(record_ids))
+        keep = Access(keep_old_owner) if keep_old_owner is not None else None
+        with self._rt.operation(actor, self.declaration.module, Operation.TRANSFER) as op:
+            target = op.uow.users.get(to_user_id) if isinstance(to_user_id, str) else None
+            if target is None or not target.active:
+                raise ValidationError([field_error("$.to_user_id", "not_found")])
+            records = self._access.editable_many(op, self.kind, ids)
+            self._before_transfer(op, records, target)
+            moved = self.move_owner(op, records, target, keep, action="transfer")
+            if cascade:
+                for move_related in self._cascades:
+                    move_related(op, records, target.id, keep)
+            return TransferReport(moved, target.id)
+
+    def move_owner(self, op: Op, records: Sequence[E], target: User, keep: Access | None,
+                   *, action: str) -> int:
+        """Set-based owner change with team bookkeeping, log entries and one notification;
+        returns how many records changed owner (those the target owned already do not).
+
+        Each record changes only from the version read (of two racing transfers one wins, the
+        other gets ``Conflict`` ``version_conflict``), so the log describes what happened."""
+        moving = [r for r in records if r.owner_id != target.id]
+        if not moving:
+            return 0
+        versions = {r.id: r.version for r in moving}
+        if self._repo(op).reassign(builtins.list(versions), target.id, op.now,
+                                   versions=versions) != len(versions):
+            raise version_conflict()
+        if keep is not None:
+            op.uow.team.put_many([
+                TeamMember(self.kind, r.id, r.owner_id, keep) for r in moving if r.owner_id
+            ])
+        op.uow.team.remove_user(self.kind, [r.id for r in moving], target.id)
+        for record in moving:
+            op.log(self.kind, record.id, action,
+                   (FieldChange("owner_id", record.owner_id, target.id),))
+        op.notify(Notification(
+            target.id, f"{self.kind}.{action}",
+            f"你收到了 {len(moving)} 条{self.declaration.label_zh}",
+            f"{len(moving)} {self.declaration.label_en} record(s) were given to you",
+            self.kind, moving[0].id if len(moving) == 1 else None, {"count": len(moving)},
+        ))
+        return len(moving)
+
+    def team(self, actor: ActorRef, record_id: str) -> builtins.list[TeamMember]:
+        self._takes(Feature.TEAM)
+        with self._rt.operation(actor, self.declaration.module, Operation.VIEW) as op:
+            self._access.visible(op, self.kind, record_id)
+            return op.uow.team.members(self.kind, record_id)
+
+    def add_team_member(self, actor: ActorRef, record_id: str, user_id: str,
+                        access: Access | str = Access.READ) -> TeamMember:
+        """相关团队: the owner (or a team-manage holder) adds a member, read-only or read-write;
+        both need the module's ``edit`` permission and edit rights on the record."""
+        self._takes(Feature.TEAM)
+        with self._rt.operation(actor, self.declaration.module, Operation.EDIT) as op:
+            record = self._team_manager(op, record_id)
+            user = op.uow.users.get(user_id) if isinstance(user_id, str) else None
+            if user is None or not user.active:
+                raise ValidationError([field_error("$.user_id", "not_found")])
+            try:
+                level = Access(access)
+            except ValueError:
+                raise ValidationError([field_error("$.access", "invalid")]) from None
+            if user.id == record.owner_id:
+                raise ValidationError([field_error("$.user_id", "team.owner")])
+            member = TeamMember(self.kind, record.id, user.id, level)
+            old = op.uow.team.access_of(self.kind, record.id, user.id)
+            op.uow.team.put_many([member])
+            op.log(self.kind, record.id, "team_add", (FieldChange(
+                f"team.{user.id}", old.access.value if old else None, level.value),))
+            return member
+
+    def remove_team_member(self, actor: ActorRef, record_id: str, user_id: str) -> None:
+        """Take a member off the team (the rights of :meth:`add_team_member`)."""
+        self._takes(Feature.TEAM)
+        with self._rt.operation(actor, self.declaration.module, Operation.EDIT) as op:
+            record = self._team_manager(op, record_id)
+            old = op.uow.team.access_of(self.kind, record.id, user_id)
+            if old is None:
+                raise NotFound("team.not_member", "不是团队成员", "not a team member")
+            op.uow.team.remove(self.kind, record.id, user_id)
+            op.log(self.kind, record.id, "team_remove",
+                   (FieldChange(f"team.{user_id}", old.access.value, None),))
+
+    def _team_manager(self, op: Op, record_id: str) -> E:
+        record: E = self._access.editable(op, self.kind, record_id)
+        if record.owner_id != op.actor_id and not op.grants(self.declaration.module,
+                                                            Operation.TEAM_MANAGE):
+            raise PermissionDenied("team.not_owner", "只有负责人可以管理团队成员",
+                                   "only the owner manages the team")
+        return record
+
+    # -- hand-over ------------------------------------------------------------------------------
+    def hand_over(self, op: Op, from_user_id: str, to_user_id: str) -> int:
+        """Move every record of this kind from one owner to another (the org hand-over)."""
+        repo = self._repo(op)
+        ids = repo.ids_owned_by(from_user_id)
+        if ids:
+            repo.reassign(ids, to_user_id, op.now)
+            for rid in ids:
+                op.log(self.kind, rid, "hand_over",
+                       (FieldChange("owner_id", from_user_id, to_user_id),))
+        return len(ids)
