@@ -1,0 +1,28 @@
+"""Renamed public modules keep answering for one major release, with a DeprecationWarning."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+import pytest
+
+from crmkit.adapters import clocks, ids, notifiers
+
+
+@pytest.mark.parametrize(("name", "module"), [
+    ("SystemClock", clocks), ("FixedClock", clocks), ("UUID7Ids", ids),
+    ("SequentialIds", ids), ("OutboxNotifier", notifiers), ("LoggingNotifier", notifiers),
+])
+def test_a_moved_name_still_imports_and_warns(name: str, module: ModuleType) -> None:
+    from crmkit.adapters import basics
+
+    with pytest.warns(DeprecationWarning, match=f"moved to {module.__name__}"):
+        moved = getattr(basics, name)
+    assert moved is getattr(module, name)
+
+
+def test_an_unknown_name_is_an_attribute_error() -> None:
+    from crmkit.adapters import basics
+
+    with pytest.raises(AttributeError):
+        basics.Nothing  # noqa: B018
