@@ -71,6 +71,7 @@ class Op:
     entries: list[OperationLogEntry] = attrs.Factory(list)
     notifications: list[Notification] = attrs.Factory(list)
     created: set[tuple[str, str]] = attrs.Factory(set)
+    """(kind, id) of records this operation created: visible to it by construction."""
     scopes: dict[Module, RecordScope] = attrs.Factory(dict)
     """Scopes resolved in this operation (the org cannot change under it)."""
     stamp: Stamp | None = None
@@ -78,7 +79,9 @@ class Op:
     read, and again after the operation changed the org or the settings."""
     changed: bool = False
     """The operation changed the org or the settings: it reads them afresh from then on."""
-    """(kind, id) of records this operation created: visible to it by construction."""
+    kept: dict[Hashable, Any] = attrs.Factory(dict)
+    """Values this operation read for :meth:`Runtime.kept`, shared once its transaction
+    commits."""
 
     @property
     def actor_id(self) -> str | None:
@@ -142,11 +145,13 @@ class Stamp:
 
     Every change of a user, a role, a department, a pool, a field definition or a scene bumps
     the org version in the same transaction (:meth:`Runtime.org_changed`), so one read of the
-    version row
-    tells whether what is kept still holds — also for changes made by other processes. What is
-    kept under a version was read after that version in the same transaction: it is never
-    older than its label. A host that writes crmkit's org or field tables itself must bump the
-    version in the same transaction (as scopes already require)."""
+    version row tells whether what is kept still holds — also for changes made by other
+    processes. What is kept under a version was read after that version in the same
+    transaction: it is never older than its label. And it is kept only once that transaction
+    has committed (``uow.after_commit``): a transaction that moved the version and rolled back
+    (a host's, with crmkit joined) leaves nothing under a version number a later change
+    reuses. A host that writes crmkit's org or field tables itself must bump the version in the
+    same transaction (as scopes already require)."""
 
     def __init__(self, version: int) -> None:
         self.version = version
@@ -169,15 +174,27 @@ class _ScopeCache:
         self._current: tuple[OrgIndex, dict[tuple[str, Module], RecordScope]] | None = None
 
     def current(
-        self, directory: OrgDirectory, version: int | None = None
+        self, directory: OrgDirectory, version: int | None = None,
+        publish: Callable[[Callable[[], None]], None] | None = None,
     ) -> tuple[OrgIndex, dict[tuple[str, Module], RecordScope]]:
-        """``version``: the directory's version when the caller has just read it."""
+        """``version``: the directory's version when the caller has just read it. ``publish``:
+        how a new index becomes the shared one — after the reading transaction commits
+        (``uow.after_commit``) when the directory is crmkit's own tables; at once otherwise."""
         if version is None:
             version = directory.org_version()
         current = self._current
         if current is None or current[0].version != version:
-            current = self._current = (OrgIndex(directory.org_snapshot()), {})
+            fresh = current = (OrgIndex(directory.org_snapshot()), {})
+
+            def share() -> None:
+                self._current = fresh
+
+            (publish or _now)(share)
         return current
+
+
+def _now(effect: Callable[[], None]) -> None:
+    effect()
 
 
 class Runtime:
@@ -275,7 +292,12 @@ class Runtime:
                 "auth.inactive_user", "用户不存在或已停用", "unknown or disabled user"
             )
         roles = uow.roles.get_many(user.role_ids)
-        stamp.actors[user_id] = (user, tuple(roles))
+        actor = (user, tuple(roles))
+
+        def keep() -> None:
+            stamp.actors.setdefault(user_id, actor)
+
+        uow.after_commit(keep)
         return user, roles
 
     def kept(self, op: Op, key: Hashable, read: Callable[[], T]) -> T:
@@ -286,9 +308,16 @@ class Runtime:
         if op.stamp is None:
             op.stamp = self._stamped(op.uow)
         values = op.stamp.values
-        if key not in values:
-            values[key] = read()
-        return cast(T, values[key])
+        if key in values:
+            return cast(T, values[key])
+        if key not in op.kept:
+            value = op.kept[key] = read()
+
+            def keep() -> None:
+                values.setdefault(key, value)
+
+            op.uow.after_commit(keep)
+        return cast(T, op.kept[key])
 
     def org_changed(self, op: Op) -> None:
         """``op`` changed the org (users, roles, departments, pools) or a setting that
@@ -311,7 +340,12 @@ class Runtime:
 
     def org_index(self, op: Op) -> OrgIndex:
         """The org index of the current org version (shared, cached)."""
-        return self._scopes.current(self.directory or op.uow, self._known_version(op))[0]
+        return self._scopes.current(self.directory or op.uow, self._known_version(op),
+                                    self._publish(op))[0]
+
+    def _publish(self, op: Op) -> Callable[[Callable[[], None]], None] | None:
+        """How what ``op`` read of crmkit's own org tables becomes shared: after its commit."""
+        return op.uow.after_commit if self.directory is None else None
 
     def _known_version(self, op: Op) -> int | None:
         """The version of crmkit's own org tables ``op`` has read, if it still holds."""
@@ -327,7 +361,8 @@ class Runtime:
         if module in op.scopes:
             return op.scopes[module]
         directory: OrgDirectory = self.directory or op.uow
-        index, scopes = self._scopes.current(directory, self._known_version(op))
+        index, scopes = self._scopes.current(directory, self._known_version(op),
+                                             self._publish(op))
         key = (op.actor.id, module)
         scope = scopes.get(key)
         if scope is None:
