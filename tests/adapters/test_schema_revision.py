@@ -21,7 +21,7 @@ from crmkit.adapters.sqlalchemy.schema import SCHEMA_REVISION
 
 from .conftest import postgresql_dialect
 
-HEAD_SCHEMA = ("0003_customers_created", "254cbda0416f4a6a")
+HEAD_SCHEMA = ("0004_tasks", "4d20ae5d734c35d6")
 
 
 def _fingerprint() -> str:

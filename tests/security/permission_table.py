@@ -65,7 +65,7 @@ def rule(module: Module | None, operation: Operation | None, access: Access, cal
 
 KIND_MODULE = {"lead": M.LEADS, "customer": M.CUSTOMERS, "contact": M.CONTACTS,
                "product": M.PRODUCTS, "opportunity": M.OPPORTUNITIES, "contract": M.CONTRACTS,
-               "payment": M.PAYMENTS, "visit": M.TASKS}
+               "payment": M.PAYMENTS, "task": M.TASKS, "visit": M.TASKS}
 
 
 def namespace(kind: str) -> str:
@@ -259,6 +259,11 @@ TABLE: dict[str, Rule] = {
     "products.take_off_shelf": rule(M.PRODUCTS, Op.EDIT, EDITABLE,
                                     lambda w, a, t: w.crm.products.take_off_shelf(a, [t]),
                                     _PRODUCT, kind="product"),
+    "tasks.complete": rule(M.TASKS, Op.EDIT, EDITABLE,
+                           lambda w, a, t: w.crm.tasks.complete(a, t), _record("task"),
+                           kind="task"),
+    "tasks.reopen": rule(M.TASKS, Op.EDIT, EDITABLE, lambda w, a, t: w.crm.tasks.reopen(a, t),
+                         _record("task"), kind="task"),
     "products.add_category": rule(M.PRODUCTS, Op.EDIT, NONE, lambda w, a, t: (
         w.crm.products.add_category(a, {"name": f"类别{w.n()}"}))),
     "products.rename_category": rule(M.PRODUCTS, Op.EDIT, NONE, lambda w, a, t: (

@@ -86,6 +86,8 @@ class World:
             return {"name": f"{kind}{n}"}
         if kind == VISIT:
             return {"name": f"拜访{n}", "code": f"V{n}"}
+        if kind == "task":
+            return {"title": f"任务{n}", "due_date": "2026-11-03"}
         if kind == "product":
             return {"name": f"产品{n}", "code": f"P{n}", "price": "10"}
         if kind == "contact":
@@ -160,4 +162,4 @@ class World:
 
 SERVICE = {"lead": "leads", "customer": "customers", "contact": "contacts",
            "product": "products", "opportunity": "opportunities", "contract": "contracts",
-           "payment": "payments"}
+           "payment": "payments", "task": "tasks"}

@@ -8,7 +8,7 @@ import collections.abc
 import enum
 import types
 import typing
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -25,6 +25,8 @@ class Shape(enum.Enum):
     DECIMAL = "decimal"
     DATETIME = "datetime"
     DATE = "date"
+    TIME = "time"
+    """A local time of day (no zone)."""
     DOCUMENT = "document"
     """Tuples, sets and mappings: a JSON document."""
 
@@ -55,6 +57,7 @@ _SHAPES: tuple[tuple[type, Shape], ...] = (
     (Decimal, Shape.DECIMAL),
     (datetime, Shape.DATETIME),  # before date: a datetime is a date
     (date, Shape.DATE),
+    (time, Shape.TIME),
     (tuple, Shape.DOCUMENT),
     (frozenset, Shape.DOCUMENT),
     (list, Shape.DOCUMENT),

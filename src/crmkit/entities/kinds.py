@@ -48,6 +48,8 @@ from crmkit.entities.sales_fields import (
     PRODUCT_WRITABLE,
     fields_of,
 )
+from crmkit.entities.task_fields import TASK_FIELDS, TASK_WRITABLE
+from crmkit.entities.tasks import TASK, Task
 
 __all__ = [
     "BUILTIN_KINDS",
@@ -67,6 +69,7 @@ __all__ = [
     "RECORD_KINDS",
     "RECORD_MODULES",
     "RECORD_TYPES",
+    "TASK_KIND",
     "Column",
     "Feature",
     "Indexes",
@@ -267,9 +270,17 @@ PAYMENT_KIND: RecordKind[Payment] = RecordKind(
              "plan": ("plan_id", "approval_status")},
 )
 
+TASK_KIND: RecordKind[Task] = RecordKind(
+    TASK, Task, Module.TASKS, "任务", "task", TASK_FIELDS, TASK_WRITABLE, "crm_tasks",
+    features=frozenset({Feature.TEAM, Feature.TRANSFER, Feature.ATTACHMENTS}),
+    title=lambda task: str(task.title),
+    indexes={**LISTING_INDEXES, "owner_due": ("owner_id", "due_date"), "parent": ("parent_id",)},
+)
+"""任务: owned records of the tasks module (the workbench rules are crmkit.policies)."""
+
 BUILTIN_KINDS: tuple[RecordKind[Any], ...] = (
     LEAD_KIND, CUSTOMER_KIND, CONTACT_KIND, PRODUCT_KIND, OPPORTUNITY_KIND, CONTRACT_KIND,
-    PAYMENT_KIND,
+    PAYMENT_KIND, TASK_KIND,
 )
 """crmkit's own record kinds, in the order their modules appear."""
 

@@ -104,7 +104,7 @@ class Task:
     participant_ids: frozenset[str] = frozenset()
     due_date: date | None = None
     due_time: time | None = None
-    priority: Priority = Priority.NONE
+    priority: Priority = attrs.field(default=Priority.NONE, converter=Priority)
     tag_ids: tuple[str, ...] = ()
     parent_id: str | None = None
     done: bool = False

@@ -845,6 +845,8 @@ def _value_strategy(name: str, hint: Any, digits: int = 20) -> st.SearchStrategy
         values = _DATETIMES
     elif shape is Shape.DATE:
         values = _DATES
+    elif shape is Shape.TIME:
+        values = st.times()
     else:
         values = _document_strategy(bare)
     return st.none() | values if optional else values

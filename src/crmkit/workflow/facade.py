@@ -15,6 +15,7 @@ from crmkit.entities.kinds import (
     OPPORTUNITY_KIND,
     PAYMENT_KIND,
     PRODUCT_KIND,
+    TASK_KIND,
     Feature,
     RecordKind,
     kinds_by_name,
@@ -42,6 +43,7 @@ from crmkit.workflow.products import ProductService
 from crmkit.workflow.record_access import RecordAccess
 from crmkit.workflow.records import RecordService
 from crmkit.workflow.scenes import SceneService
+from crmkit.workflow.tasks import TaskService
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
@@ -98,9 +100,10 @@ class CRMFacade:
                                          customers=self.customers)
         self.payments = PaymentService(*parts, PAYMENT_KIND, approvals=self.approvals,
                                        contracts=self.contracts)
+        self.tasks = TaskService(*parts, TASK_KIND)
         services: list[RecordService[Any]] = [
             self.leads, self.customers, self.contacts, self.products, self.opportunities,
-            self.contracts, self.payments]
+            self.contracts, self.payments, self.tasks]
         for declaration in self.kinds.values():
             if declaration.has(Feature.APPROVAL) and declaration not in BUILTIN_KINDS:
                 raise ValueError(f"record kind {declaration.kind!r}: approval needs a service "

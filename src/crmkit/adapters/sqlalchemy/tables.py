@@ -38,6 +38,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    Time,
     TypeDecorator,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -303,7 +304,7 @@ def _record_column(declaration: RecordKind[Any], name: str, shape: Shape, option
         return Column(name, number, **kw)
     column_type: Any = {
         Shape.BOOL: Boolean(), Shape.INT: Integer(), Shape.DATETIME: UTCDateTime(),
-        Shape.DATE: Date(), Shape.DOCUMENT: JSONDocument}[shape]
+        Shape.DATE: Date(), Shape.TIME: Time(), Shape.DOCUMENT: JSONDocument}[shape]
     return Column(name, column_type, **kw)
 
 
