@@ -18,8 +18,8 @@ from crmkit.entities import Module, Operation
 from crmkit.entities.tasks import Task
 from crmkit.errors import ValidationError
 from crmkit.policies.tasks import task_problems
+from crmkit.workflow.operations import ActorRef, Op
 from crmkit.workflow.records import RecordService
-from crmkit.workflow.runtime import ActorRef, Op
 
 
 class TaskService(RecordService[Task]):
