@@ -40,6 +40,21 @@ def test_created_logs_the_fields_that_hold_a_value() -> None:
         FieldChange("custom.budget", None, "10"))
 
 
+@attrs.frozen
+class Switch:
+    id: str
+    enabled: bool = True
+    archived: bool = False
+
+
+def test_created_logs_false_against_a_true_default_so_the_log_replays() -> None:
+    assert field_changes(None, Switch("s1", enabled=False)) == (
+        FieldChange("enabled", None, False),)
+    assert field_changes(None, Switch("s1")) == (FieldChange("enabled", None, True),)
+    assert field_changes(Switch("s1", enabled=False), None) == (
+        FieldChange("enabled", False, None),)
+
+
 def test_deleted_logs_what_was_held() -> None:
     old = Thing("t1", "甲", level="A", active=True)
     assert field_changes(old, None) == (
