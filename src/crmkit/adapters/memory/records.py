@@ -122,9 +122,15 @@ class MemoryRecords(UndoDict[str, Any]):
     def get_many(self, record_ids: Sequence[str]) -> list[Any]:
         return [self.rows[i] for i in sorted(set(record_ids)) if i in self.rows]
 
+    def _stored(self, record: Any) -> Any:
+        """``record`` as stored: a unique field's ``""`` becomes None (as on SQL)."""
+        blank = {f: None for f in self._unique if getattr(record, f) == ""}
+        return attrs.evolve(record, **blank) if blank else record
+
     def add(self, record: Any) -> None:
         if record.id in self.rows:
             raise exists(self.kind, record.id)
+        record = self._stored(record)
         self._check_unique(record)
         self._set(record.id, record)
 
@@ -133,6 +139,7 @@ class MemoryRecords(UndoDict[str, Any]):
             self.add(record)
 
     def update(self, record: Any, *, expected_version: int) -> None:
+        record = self._stored(record)
         self._check_unique(record)
         self._replace(record.id, record, expected_version, self.kind)
 

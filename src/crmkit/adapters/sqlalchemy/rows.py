@@ -207,10 +207,10 @@ SET = Codec(sorted, frozenset)
 MAPPING = Codec(dict, lambda value: value or {})
 """A mapping (custom field values, widths) as a JSON object."""
 
-EMPTY_AS_NULL = Codec(lambda value: value or None, str)
+EMPTY_AS_NULL = Codec(lambda value: None if value == "" else value, lambda value: value)
 """A unique field's empty value (None, or ``""``) is stored as NULL, so a plain unique index
 serves ``number = ?`` (SQLite cannot use a partial index for a bound value) and empty values
-never clash; NULL reads back as None."""
+never clash; NULL reads back as None (the memory store keeps ``""`` as None too)."""
 
 DECIMAL_TEXT = Codec(decimal_to_json, Decimal)
 
@@ -352,7 +352,14 @@ def attrs_row_mapper(
 
 def record_row_mapper(declaration: RecordKind[E]) -> RowMapper[E]:
     """The row mapper of a record kind: its entity's attributes, unique fields stored empty as
-    NULL (:data:`EMPTY_AS_NULL`)."""
+    NULL (:data:`EMPTY_AS_NULL`). A unique field must be optional text (``str | None``): its
+    empty value is None on every store; any other type is a ``ValueError``."""
+    hints = attribute_types(declaration.entity)
+    for name in declaration.unique_fields:
+        shape, optional, _ = attribute_shape(hints[name])
+        if shape is not Shape.TEXT or not optional:
+            raise ValueError(f"record kind {declaration.kind!r}: unique field {name!r} must be "
+                             "optional text (str | None)")
     return attrs_row_mapper(declaration.entity,
                             dict.fromkeys(declaration.unique_fields, EMPTY_AS_NULL))
 
