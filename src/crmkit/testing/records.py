@@ -240,6 +240,8 @@ def _conditions(draw: st.DrawFn, leads: Sequence[Any],
     ref = draw(st.sampled_from(fields))
     op = draw(st.sampled_from(operators_for(ref.kind)))
     values = _python_values(ref.kind)
+    if ref.system and ref.kind is ValueKind.INTEGER:
+        values = _INT_VALUES  # a system integer is a 32-bit column (custom ones: ±(2**53 - 1))
     if ref.system and ref.key == "owner_id":
         values = st.sampled_from(USERS) | _TEXT
     present = _present_values(leads, ref)
