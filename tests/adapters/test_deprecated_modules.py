@@ -26,3 +26,10 @@ def test_an_unknown_name_is_an_attribute_error() -> None:
 
     with pytest.raises(AttributeError):
         basics.Nothing  # noqa: B018
+
+
+def test_a_star_import_gets_every_moved_name_and_warns() -> None:
+    namespace: dict[str, object] = {}
+    with pytest.warns(DeprecationWarning):
+        exec("from crmkit.adapters.basics import *", namespace)
+    assert {"SystemClock", "UUID7Ids", "OutboxNotifier"} <= set(namespace)

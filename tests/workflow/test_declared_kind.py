@@ -211,3 +211,19 @@ def test_a_declaration_is_checked_when_it_is_made() -> None:
     with pytest.raises(ValueError, match="declared twice"):
         CRM(kinds=[VISIT_KIND, VISIT_KIND])
     assert VISIT_KIND.module is Module.TASKS
+
+
+@pytest.mark.parametrize("table", ["CRM_LEADS", "Crm_Visits", "1visits", "visits;drop", ""])
+def test_a_table_name_is_lower_case_so_none_reaches_another_by_case(table: str) -> None:
+    """SQLite ignores the case of table names: ``CRM_LEADS`` would be crm_leads, read and
+    written under another module's permission."""
+    with pytest.raises(ValueError, match="lower-case names"):
+        attrs.evolve(VISIT_KIND, table=table)
+
+
+def test_a_unique_field_must_be_optional_text() -> None:
+    from crmkit.adapters.sqlalchemy import SqlStorage
+
+    counted = attrs.evolve(VISIT_KIND, unique_fields=("version",))
+    with pytest.raises(ValueError, match="must be optional text"):
+        SqlStorage("sqlite://", kinds=[counted])

@@ -18,6 +18,9 @@ _MOVED = {
     "LoggingNotifier": "crmkit.adapters.notifiers",
 }
 
+__all__ = sorted(_MOVED)
+"""Served by ``__getattr__``: a star import warns as well."""
+
 
 def __getattr__(name: str) -> Any:
     """The moved name from its new module, with a DeprecationWarning naming that module."""

@@ -10,6 +10,7 @@ declarations (:data:`BUILTIN_KINDS`); nothing else lists the kinds.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Generic, TypeVar
 
@@ -82,6 +83,8 @@ __all__ = [
 ]
 
 _R = TypeVar("_R")
+_SQL_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
+"""A kind's name and table: lower case, so no two differ by case only (SQLite ignores it)."""
 
 
 class Feature(enum.StrEnum):
@@ -203,6 +206,9 @@ class RecordKind(Generic[_R]):
         if missing:
             raise ValueError(f"record kind {self.kind!r}: {self.entity.__name__} lacks the "
                              f"attributes {', '.join(missing)}")
+        if not _SQL_NAME.fullmatch(self.kind) or not _SQL_NAME.fullmatch(self.table):
+            raise ValueError(f"record kind {self.kind!r}: the kind and its table {self.table!r} "
+                             "are lower-case names ([a-z][a-z0-9_]*, at most 63 characters)")
         if not self.writable <= system:
             raise ValueError(f"record kind {self.kind!r}: writable names no system field: "
                              f"{', '.join(sorted(self.writable - system))}")

@@ -148,7 +148,8 @@ def declared_record_tables(
     for declaration in kinds_by_name((*BUILTIN_KINDS, *kinds)).values():
         if declaration.kind in RECORD_TABLES:
             continue
-        if declaration.table in metadata.tables or declaration.table in extra.tables:
+        taken = {name.lower() for name in (*metadata.tables, *extra.tables)}
+        if declaration.table.lower() in taken:
             raise ValueError(f"record kind {declaration.kind!r}: table {declaration.table!r} "
                              "is taken")
         registry[declaration.kind] = record_storage(declaration,
