@@ -360,3 +360,13 @@ def test_uscc_catches_every_single_character_error(uscc_module: ModuleType) -> N
         assert caught.value.code == "checksum.uscc"
 
     check()
+
+
+def test_a_field_value_error_in_the_old_order_is_swapped_back_and_warns() -> None:
+    """0.1 plugins raised FieldValueError(code, en, zh): the languages would swap silently."""
+    with pytest.warns(DeprecationWarning, match="old order"):
+        error = FieldValueError("format.zip", "is not a 6-digit postcode", "不是 6 位邮政编码")
+    assert (error.message_zh, error.message_en) == ("不是 6 位邮政编码",
+                                                    "is not a 6-digit postcode")
+    right = FieldValueError("format.zip", "不是 6 位邮政编码", "is not a 6-digit postcode")
+    assert (right.message_zh, right.message_en) == (error.message_zh, error.message_en)

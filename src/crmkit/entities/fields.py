@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -117,10 +118,21 @@ class FieldValueError(ValueError):
     that order (as every crmkit error)."""
 
     def __init__(self, code: str, message_zh: str, message_en: str) -> None:
+        if _has_cjk(message_en) and not _has_cjk(message_zh):
+            # The 0.1 order was (code, en, zh): swapped back for one major release, and said.
+            warnings.warn("FieldValueError(code, message_en, message_zh) is the old order; "
+                          "pass (code, message_zh, message_en)", DeprecationWarning,
+                          stacklevel=2)
+            message_zh, message_en = message_en, message_zh
         super().__init__(message_en)
         self.code = code
         self.message_en = message_en
         self.message_zh = message_zh
+
+
+def _has_cjk(text: str) -> bool:
+    """Whether ``text`` holds a CJK ideograph (U+3400–U+9FFF)."""
+    return any("\u3400" <= ch <= "\u9fff" for ch in text)
 
 
 Validator = Callable[[JSONValue, FieldDefinition], JSONValue]
