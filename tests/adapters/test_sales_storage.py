@@ -571,8 +571,8 @@ def test_price_changes_newest_first(storage: Storage) -> None:
         for change in changes:
             uow.price_changes.add(change)
     with storage.transaction() as uow:
-        history = uow.price_changes.for_product("P1")
-        assert uow.price_changes.for_product("P9") == []
+        history = uow.price_changes.list(product_id="P1")
+        assert uow.price_changes.list(product_id="P9") == []
     assert [c.id for c in history] == ["pc1", "pc3", "pc2"]
     assert history == [changes[1], changes[2], changes[0]]
     assert [str(c.new_price) for c in history] == ["9999999999999.99", "0.10", "12.50"]
@@ -591,8 +591,8 @@ def test_stage_changes_oldest_first(storage: Storage) -> None:
         for change in changes:
             uow.stage_changes.add(change)
     with storage.transaction() as uow:
-        history = uow.stage_changes.for_opportunity("O1")
-        assert uow.stage_changes.for_opportunity("O9") == []
+        history = uow.stage_changes.list(opportunity_id="O1")
+        assert uow.stage_changes.list(opportunity_id="O9") == []
     assert history == [changes[2], changes[1], changes[0]]
     assert all(isinstance(c.to_status, OpportunityStatus) for c in history)
 

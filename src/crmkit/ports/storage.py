@@ -29,25 +29,23 @@ from crmkit.entities import (
     UserStatus,
 )
 from crmkit.entities.kinds import RecordKind
+from crmkit.entities.records import Scene
+from crmkit.entities.sales import PriceChange, ProductCategory, StageChange, StageGroup
 from crmkit.ports.approvals import (
     ApprovalRepository,
     PaymentPlanRepository,
     SequenceRepository,
 )
+from crmkit.ports.entity_store import EntityStore
 from crmkit.ports.pool import PoolRepository
 from crmkit.ports.records import (
     AttachmentRepository,
-    CategoryRepository,
     ColumnRepository,
     FieldRepository,
     FollowUpRepository,
-    PriceChangeRepository,
     RecordRepository,
-    SceneRepository,
     ScheduleRepository,
     SettingsRepository,
-    StageChangeRepository,
-    StageGroupRepository,
     TeamRepository,
 )
 
@@ -126,7 +124,7 @@ class UnitOfWork(Protocol):
     @property
     def fields(self) -> FieldRepository: ...
     @property
-    def scenes(self) -> SceneRepository: ...
+    def scenes(self) -> EntityStore[Scene]: ...
     @property
     def columns(self) -> ColumnRepository: ...
     @property
@@ -138,13 +136,13 @@ class UnitOfWork(Protocol):
     @property
     def settings(self) -> SettingsRepository: ...
     @property
-    def stage_groups(self) -> StageGroupRepository: ...
+    def stage_groups(self) -> EntityStore[StageGroup]: ...
     @property
-    def categories(self) -> CategoryRepository: ...
+    def categories(self) -> EntityStore[ProductCategory]: ...
     @property
-    def price_changes(self) -> PriceChangeRepository: ...
+    def price_changes(self) -> EntityStore[PriceChange]: ...
     @property
-    def stage_changes(self) -> StageChangeRepository: ...
+    def stage_changes(self) -> EntityStore[StageChange]: ...
     @property
     def pools(self) -> PoolRepository: ...
 

@@ -66,6 +66,7 @@ from crmkit.entities.records import (
 from crmkit.errors import Conflict
 from crmkit.policies.query_eval import cursor_values, field_value, page_of, record_matches
 from crmkit.ports import Storage, UnitOfWork
+from crmkit.testing.entity_store import EntityStoreContract
 from crmkit.testing.kinds import SAMPLE_KIND
 from crmkit.testing.storage import T0, Boom, StorageSuite, sample_department, sample_user
 
@@ -311,8 +312,9 @@ class _RecordSuite(StorageSuite):
         return store
 
 
-class RecordStorageContract(_RecordSuite):
-    """Behaviour every storage adapter's record repositories must show."""
+class RecordStorageContract(_RecordSuite, EntityStoreContract):
+    """Behaviour every storage adapter's record repositories must show, the generic entity
+    stores' (:class:`~crmkit.testing.entity_store.EntityStoreContract`) included."""
 
     query_examples = 150
     """Hypothesis examples of :meth:`test_queries_agree_with_the_reference_interpreter`."""
@@ -715,14 +717,14 @@ class RecordStorageContract(_RecordSuite):
         with storage.transaction() as uow:
             assert uow.scenes.get("s2") == mine
             assert uow.scenes.get("nope") is None
-            assert uow.scenes.list("u1", LEAD) == [first, other, mine]
+            assert uow.scenes.list(user_id="u1", record_kind=LEAD) == [first, other, mine]
             renamed = attrs.evolve(mine, name="renamed", version=2)
             with pytest.raises(Conflict):
                 uow.scenes.update(renamed, expected_version=3)
             uow.scenes.update(renamed, expected_version=1)
             uow.scenes.delete("s1")
             uow.scenes.delete("nope")
-            assert uow.scenes.list("u1", LEAD) == [first, renamed]
+            assert uow.scenes.list(user_id="u1", record_kind=LEAD) == [first, renamed]
 
     def test_column_configs(self, storage: Storage) -> None:
         config = ColumnConfig("u1", LEAD, ("name", "c_text", "owner_id"), {"name": 200})

@@ -357,7 +357,7 @@ class OpportunityService(RecordService[Opportunity]):
         """阶段变更记录, oldest first (the first entry is the creation at the first stage)."""
         with self._rt.operation(actor, Module.OPPORTUNITIES, Operation.VIEW) as op:
             self._access.visible(op, self.kind, opportunity_id)
-            return op.uow.stage_changes.for_opportunity(opportunity_id)
+            return op.uow.stage_changes.list(opportunity_id=opportunity_id)
 
     def win_rate(self, actor: ActorRef, opportunity_id: str) -> Decimal:
         """赢单率 (percent): the stage's rate in progress, 100 won, 0 lost or invalid."""

@@ -67,7 +67,7 @@ class ProductService(RecordService[Product]):
         """价格变更记录 of a product, newest first."""
         with self._rt.operation(actor, Module.PRODUCTS, Operation.VIEW) as op:
             self._access.visible(op, self.kind, product_id)
-            return op.uow.price_changes.for_product(product_id)
+            return op.uow.price_changes.list(product_id=product_id)
 
     # -- on / off shelf -------------------------------------------------------------------------
     def put_on_shelf(self, actor: ActorRef, product_ids: Iterable[str]) -> builtins.list[Product]:

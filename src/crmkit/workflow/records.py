@@ -436,7 +436,7 @@ class RecordService(RecordOwnership[E]):
         user_id = op.actor.id
 
         def read() -> str | None:
-            scenes = op.uow.scenes.list(user_id, self.kind)
+            scenes = op.uow.scenes.list(user_id=user_id, record_kind=self.kind)
             return next((s.id for s in scenes if s.is_default), None)
 
         found: str | None = self._rt.kept(op, ("default_scene", user_id, self.kind), read)

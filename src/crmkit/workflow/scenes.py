@@ -70,7 +70,7 @@ class SceneService:
         """System scenes first, then the actor's own by order."""
         spec = self._rt.declaration(kind)
         with self._op(actor, kind) as op:
-            own = op.uow.scenes.list(op.user_id, kind)
+            own = op.uow.scenes.list(user_id=op.user_id, record_kind=kind)
         has_default = any(s.is_default for s in own)
         views = [SceneView(key, zh, True, is_default=(key == "all" and not has_default))
                  for key, (zh, _en) in SYSTEM_SCENES.items()]
@@ -116,7 +116,7 @@ class SceneService:
         return scene
 
     def _clear_default(self, op: Op, kind: str) -> None:
-        for other in op.uow.scenes.list(op.user_id, kind):
+        for other in op.uow.scenes.list(user_id=op.user_id, record_kind=kind):
             if other.is_default:
                 op.uow.scenes.update(attrs.evolve(other, is_default=False,
                                                   version=other.version + 1),

@@ -15,17 +15,17 @@ from crmkit.entities.records import (
     Attachment,
     ColumnConfig,
     FollowUp,
-    Scene,
     Schedule,
     TeamMember,
 )
-from crmkit.entities.sales import PriceChange, ProductCategory, StageChange, StageGroup
 from crmkit.errors import Conflict
 from crmkit.policies.conflicts import exists, taken, version_conflict
 from crmkit.policies.query_eval import field_value, page_of, record_matches
+from crmkit.ports.entity_store import EntityKind
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
+E = TypeVar("E")
 Undo = Callable[[], None]
 
 
@@ -219,24 +219,6 @@ class MemoryFields(UndoDict[tuple[str, str], FieldDefinition]):
         self._replace(key, definition, expected_version, "field")
 
 
-class MemoryScenes(UndoDict[str, Scene]):
-    def get(self, scene_id: str) -> Scene | None:
-        return self.rows.get(scene_id)
-
-    def list(self, user_id: str, record_kind: str) -> list[Scene]:
-        mine = [s for s in self.rows.values()
-                if s.user_id == user_id and s.record_kind == record_kind]
-        return sorted(mine, key=lambda s: (s.order, s.id))
-
-    def add(self, scene: Scene) -> None:
-        self._set(scene.id, scene)
-
-    def update(self, scene: Scene, *, expected_version: int) -> None:
-        self._replace(scene.id, scene, expected_version, "scene")
-
-    def delete(self, scene_id: str) -> None:
-        self._drop(scene_id)
-
 
 class MemoryColumns(UndoDict[tuple[str, str], ColumnConfig]):
     def get(self, user_id: str, record_kind: str) -> ColumnConfig | None:
@@ -295,50 +277,29 @@ class MemorySettings(UndoDict[str, JSONValue]):
         self._set(key, value)
 
 
-class MemoryStageGroups(UndoDict[str, StageGroup]):
-    def get(self, group_id: str) -> StageGroup | None:
-        return self.rows.get(group_id)
+class MemoryEntities(UndoDict[str, E]):
+    """The generic :class:`~crmkit.ports.entity_store.EntityStore` of one
+    :class:`~crmkit.ports.entity_store.EntityKind` (the reference for the SQL one)."""
 
-    def list(self) -> list[StageGroup]:
-        return [self.rows[k] for k in sorted(self.rows)]
+    def __init__(self, undo: list[Undo], kind: EntityKind[E]) -> None:
+        super().__init__(undo)
+        self.kind = kind
 
-    def add(self, group: StageGroup) -> None:
-        self._set(group.id, group)
+    def get(self, entity_id: str) -> E | None:
+        return self.rows.get(entity_id)
 
-    def update(self, group: StageGroup, *, expected_version: int) -> None:
-        self._replace(group.id, group, expected_version, "stage_group")
+    def list(self, **equal: object) -> list[E]:
+        chosen = [e for e in self.rows.values()
+                  if all(getattr(e, name) == value for name, value in equal.items())]
+        return sorted(chosen, key=lambda e: tuple(getattr(e, a) for a in self.kind.order),
+                      reverse=self.kind.descending)
 
+    def add(self, entity: E) -> None:
+        self._set(getattr(entity, "id"), entity)  # noqa: B009 - E is any attrs class with an id
 
-class MemoryCategories(UndoDict[str, ProductCategory]):
-    def get(self, category_id: str) -> ProductCategory | None:
-        return self.rows.get(category_id)
+    def update(self, entity: E, *, expected_version: int) -> None:
+        self._replace(getattr(entity, "id"), entity, expected_version,  # noqa: B009
+                      self.kind.kind)
 
-    def list(self) -> list[ProductCategory]:
-        return [self.rows[k] for k in sorted(self.rows)]
-
-    def add(self, category: ProductCategory) -> None:
-        self._set(category.id, category)
-
-    def update(self, category: ProductCategory, *, expected_version: int) -> None:
-        self._replace(category.id, category, expected_version, "category")
-
-    def delete(self, category_id: str) -> None:
-        self._drop(category_id)
-
-
-class MemoryPriceChanges(UndoDict[str, PriceChange]):
-    def add(self, change: PriceChange) -> None:
-        self._set(change.id, change)
-
-    def for_product(self, product_id: str) -> list[PriceChange]:
-        mine = [c for c in self.rows.values() if c.product_id == product_id]
-        return sorted(mine, key=lambda c: (c.at, c.id), reverse=True)
-
-
-class MemoryStageChanges(UndoDict[str, StageChange]):
-    def add(self, change: StageChange) -> None:
-        self._set(change.id, change)
-
-    def for_opportunity(self, opportunity_id: str) -> list[StageChange]:
-        mine = [c for c in self.rows.values() if c.opportunity_id == opportunity_id]
-        return sorted(mine, key=lambda c: (c.at, c.id))
+    def delete(self, entity_id: str) -> None:
+        self._drop(entity_id)

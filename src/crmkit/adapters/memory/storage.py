@@ -23,17 +23,13 @@ from crmkit.adapters.memory.approvals import (
 from crmkit.adapters.memory.pool import MemoryPools
 from crmkit.adapters.memory.records import (
     MemoryAttachments,
-    MemoryCategories,
     MemoryColumns,
+    MemoryEntities,
     MemoryFields,
     MemoryFollowUps,
-    MemoryPriceChanges,
     MemoryRecords,
-    MemoryScenes,
     MemorySchedules,
     MemorySettings,
-    MemoryStageChanges,
-    MemoryStageGroups,
     MemoryTeam,
 )
 from crmkit.entities import (
@@ -54,6 +50,13 @@ from crmkit.ports import (
     OperationLogRepository,
     RoleRepository,
     UserRepository,
+)
+from crmkit.ports.entity_store import (
+    CATEGORIES,
+    PRICE_CHANGES,
+    SCENES,
+    STAGE_CHANGES,
+    STAGE_GROUPS,
 )
 
 
@@ -274,16 +277,16 @@ class MemoryStorage:
             for kind in kinds_by_name((*BUILTIN_KINDS, *kinds)).values()
         }
         self.fields = MemoryFields(self.undo)
-        self.scenes = MemoryScenes(self.undo)
+        self.scenes = MemoryEntities(self.undo, SCENES)
         self.columns = MemoryColumns(self.undo)
         self.followups = MemoryFollowUps(self.undo)
         self.schedules = MemorySchedules(self.undo)
         self.attachments = MemoryAttachments(self.undo)
         self.settings = MemorySettings(self.undo)
-        self.stage_groups = MemoryStageGroups(self.undo)
-        self.categories = MemoryCategories(self.undo)
-        self.price_changes = MemoryPriceChanges(self.undo)
-        self.stage_changes = MemoryStageChanges(self.undo)
+        self.stage_groups = MemoryEntities(self.undo, STAGE_GROUPS)
+        self.categories = MemoryEntities(self.undo, CATEGORIES)
+        self.price_changes = MemoryEntities(self.undo, PRICE_CHANGES)
+        self.stage_changes = MemoryEntities(self.undo, STAGE_CHANGES)
         self.pools = MemoryPools(self.undo, self.records["customer"],
                                  self.records["opportunity"], self.team)
         self.approvals = MemoryApprovals(self.undo)

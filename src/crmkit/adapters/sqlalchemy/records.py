@@ -57,6 +57,7 @@ from crmkit.adapters.sqlalchemy.rows import (
     SCHEDULE_ROWS,
     STAGE_CHANGE_ROWS,
     STAGE_GROUP_ROWS,
+    RowMapper,
     record_row_mapper,
 )
 from crmkit.adapters.sqlalchemy.scope import in_id_set
@@ -87,19 +88,21 @@ from crmkit.entities.records import (
     Attachment,
     ColumnConfig,
     FollowUp,
-    Scene,
     Schedule,
     TeamMember,
 )
-from crmkit.entities.sales import (
-    PriceChange,
-    ProductCategory,
-    StageChange,
-    StageGroup,
-)
 from crmkit.errors import Conflict
+from crmkit.ports.entity_store import (
+    CATEGORIES,
+    PRICE_CHANGES,
+    SCENES,
+    STAGE_CHANGES,
+    STAGE_GROUPS,
+    EntityKind,
+)
 
 R = TypeVar("R")
+E = TypeVar("E")
 UNIQUE_CHUNK = 1000
 
 
@@ -501,32 +504,6 @@ class SqlFields:
             raise version_conflict("field", definition.key)
 
 
-class SqlScenes(Repository):
-    """Saved scenes; a user's scenes of one kind are listed by (order, id)."""
-
-    kind = "scene"
-    table = scenes
-
-    def get(self, scene_id: str) -> Scene | None:
-        return self._one(select(scenes).where(scenes.c.id == scene_id), SCENE_ROWS.from_row)
-
-    def list(self, user_id: str, record_kind: str) -> list[Scene]:
-        statement = (
-            select(scenes)
-            .where(scenes.c.user_id == user_id, scenes.c.record_kind == record_kind)
-            .order_by(scenes.c.sort_order, scenes.c.id)
-        )
-        return [SCENE_ROWS.from_row(row) for row in self._conn.execute(statement).mappings()]
-
-    def add(self, scene: Scene) -> None:
-        self._insert(SCENE_ROWS.to_row(scene))
-
-    def update(self, scene: Scene, *, expected_version: int) -> None:
-        self._update_versioned(SCENE_ROWS.to_row(scene), expected_version)
-
-    def delete(self, scene_id: str) -> None:
-        self._delete(scene_id)
-
 
 class SqlColumns:
     """Column configuration, one row per (user, record kind)."""
@@ -640,85 +617,60 @@ class SqlSettings:
 # -- stage groups, product categories, price and stage histories --------------------------------
 
 
-class SqlStageGroups(Repository):
-    """商机组, listed by id; stages and departments are JSON in the group's row."""
+class SqlEntities(Repository, Generic[E]):
+    """The generic :class:`~crmkit.ports.entity_store.EntityStore` of one
+    :class:`~crmkit.ports.entity_store.EntityKind` on its table, rows converted by the entity's
+    generated :class:`~crmkit.adapters.sqlalchemy.rows.RowMapper`: ``list`` is one SELECT with
+    one equality per filter, ordered by the kind's attributes (their columns, renamed ones
+    too)."""
 
-    kind = "stage_group"
-    table = stage_groups
+    def __init__(self, conn: Connection, kind: EntityKind[E], table: Table,
+                 rows: RowMapper[E]) -> None:
+        super().__init__(conn)
+        self.entity_kind, self.kind, self.table, self._rows = kind, kind.kind, table, rows
 
-    def get(self, group_id: str) -> StageGroup | None:
-        return self._one(select(stage_groups).where(stage_groups.c.id == group_id),
-                         STAGE_GROUP_ROWS.from_row)
+    def _column(self, attribute: str) -> ColumnElement[Any]:
+        return self.table.c[self._rows.renames.get(attribute, attribute)]
 
-    def list(self) -> list[StageGroup]:
-        statement = select(stage_groups).order_by(stage_groups.c.id)
-        return [STAGE_GROUP_ROWS.from_row(row) for row in self._conn.execute(statement).mappings()]
+    def get(self, entity_id: str) -> E | None:
+        return self._one(select(self.table).where(self.table.c.id == entity_id),
+                         self._rows.from_row)
 
-    def add(self, group: StageGroup) -> None:
-        self._insert(STAGE_GROUP_ROWS.to_row(group))
+    def list(self, **equal: object) -> list[E]:
+        order = [self._column(a) for a in self.entity_kind.order]
+        statement = (
+            select(self.table)
+            .where(*(self._column(name) == value for name, value in equal.items()))
+            .order_by(*(c.desc() for c in order) if self.entity_kind.descending else order)
+        )
+        return [self._rows.from_row(row) for row in self._conn.execute(statement).mappings()]
 
-    def update(self, group: StageGroup, *, expected_version: int) -> None:
-        self._update_versioned(STAGE_GROUP_ROWS.to_row(group), expected_version)
+    def add(self, entity: E) -> None:
+        self._insert(self._rows.to_row(entity))
 
+    def update(self, entity: E, *, expected_version: int) -> None:
+        row = self._rows.to_row(entity)
+        if "version" not in self.table.c:
+            raise version_conflict(self.kind, row["id"])
+        self._update_versioned(row, expected_version)
 
-class SqlCategories(Repository):
-    """The product category tree, listed by id."""
-
-    kind = "category"
-    table = categories
-
-    def get(self, category_id: str) -> ProductCategory | None:
-        return self._one(select(categories).where(categories.c.id == category_id),
-                         CATEGORY_ROWS.from_row)
-
-    def list(self) -> list[ProductCategory]:
-        statement = select(categories).order_by(categories.c.id)
-        return [CATEGORY_ROWS.from_row(row) for row in self._conn.execute(statement).mappings()]
-
-    def add(self, category: ProductCategory) -> None:
-        self._insert(CATEGORY_ROWS.to_row(category))
-
-    def update(self, category: ProductCategory, *, expected_version: int) -> None:
-        self._update_versioned(CATEGORY_ROWS.to_row(category), expected_version)
-
-    def delete(self, category_id: str) -> None:
+    def delete(self, entity_id: str) -> None:
         """Delete (no-op when missing)."""
-        self._delete(category_id)
+        self._delete(entity_id)
 
 
-class SqlPriceChanges(Repository):
-    """价格变更记录, newest first."""
-
-    kind = "price_change"
-    table = price_changes
-
-    def add(self, change: PriceChange) -> None:
-        self._insert(PRICE_CHANGE_ROWS.to_row(change))
-
-    def for_product(self, product_id: str) -> list[PriceChange]:
-        """Newest first (by ``at``, then id)."""
-        statement = (
-            select(price_changes)
-            .where(price_changes.c.product_id == product_id)
-            .order_by(price_changes.c.at.desc(), price_changes.c.id.desc())
-        )
-        return [PRICE_CHANGE_ROWS.from_row(row) for row in self._conn.execute(statement).mappings()]
+def entity_store(conn: Connection, kind: EntityKind[E]) -> SqlEntities[E]:
+    """The generic store of ``kind`` (one of :data:`~crmkit.ports.entity_store.ENTITY_KINDS`)
+    on its table."""
+    table, rows = ENTITY_TABLES[kind.kind]
+    return SqlEntities(conn, kind, table, rows)
 
 
-class SqlStageChanges(Repository):
-    """阶段变更记录, oldest first."""
-
-    kind = "stage_change"
-    table = stage_changes
-
-    def add(self, change: StageChange) -> None:
-        self._insert(STAGE_CHANGE_ROWS.to_row(change))
-
-    def for_opportunity(self, opportunity_id: str) -> list[StageChange]:
-        """Oldest first (by ``at``, then id)."""
-        statement = (
-            select(stage_changes)
-            .where(stage_changes.c.opportunity_id == opportunity_id)
-            .order_by(stage_changes.c.at, stage_changes.c.id)
-        )
-        return [STAGE_CHANGE_ROWS.from_row(row) for row in self._conn.execute(statement).mappings()]
+ENTITY_TABLES: dict[str, tuple[Table, RowMapper[Any]]] = {
+    SCENES.kind: (scenes, SCENE_ROWS),
+    STAGE_GROUPS.kind: (stage_groups, STAGE_GROUP_ROWS),
+    CATEGORIES.kind: (categories, CATEGORY_ROWS),
+    PRICE_CHANGES.kind: (price_changes, PRICE_CHANGE_ROWS),
+    STAGE_CHANGES.kind: (stage_changes, STAGE_CHANGE_ROWS),
+}
+"""Entity kind name → its table and generated row mapper (every entity kind)."""

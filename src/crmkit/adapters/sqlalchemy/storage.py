@@ -63,19 +63,15 @@ from crmkit.adapters.sqlalchemy.records import (
     RECORD_TABLES,
     RecordTable,
     SqlAttachments,
-    SqlCategories,
     SqlColumns,
     SqlFields,
     SqlFollowUps,
-    SqlPriceChanges,
     SqlRecords,
-    SqlScenes,
     SqlSchedules,
     SqlSettings,
-    SqlStageChanges,
-    SqlStageGroups,
     SqlTeam,
     declared_record_tables,
+    entity_store,
 )
 from crmkit.adapters.sqlalchemy.rows import (
     DEPARTMENT_ROWS,
@@ -105,6 +101,8 @@ from crmkit.entities import (
     UserStatus,
 )
 from crmkit.entities.kinds import RecordKind, kind_name
+from crmkit.entities.records import Scene
+from crmkit.entities.sales import PriceChange, ProductCategory, StageChange, StageGroup
 from crmkit.errors import CrmError
 from crmkit.ports import (
     DepartmentRepository,
@@ -118,20 +116,23 @@ from crmkit.ports.approvals import (
     PaymentPlanRepository,
     SequenceRepository,
 )
+from crmkit.ports.entity_store import (
+    CATEGORIES,
+    PRICE_CHANGES,
+    SCENES,
+    STAGE_CHANGES,
+    STAGE_GROUPS,
+    EntityStore,
+)
 from crmkit.ports.pool import PoolRepository
 from crmkit.ports.records import (
     AttachmentRepository,
-    CategoryRepository,
     ColumnRepository,
     FieldRepository,
     FollowUpRepository,
-    PriceChangeRepository,
     RecordRepository,
-    SceneRepository,
     ScheduleRepository,
     SettingsRepository,
-    StageChangeRepository,
-    StageGroupRepository,
     TeamRepository,
 )
 
@@ -449,16 +450,16 @@ class SqlUnitOfWork:
         self.oplog: OperationLogRepository = SqlOperationLog(connection)
         self.team: TeamRepository = SqlTeam(connection)
         self.fields: FieldRepository = SqlFields(connection)
-        self.scenes: SceneRepository = SqlScenes(connection)
+        self.scenes: EntityStore[Scene] = entity_store(connection, SCENES)
         self.columns: ColumnRepository = SqlColumns(connection)
         self.followups: FollowUpRepository = SqlFollowUps(connection)
         self.schedules: ScheduleRepository = SqlSchedules(connection)
         self.attachments: AttachmentRepository = SqlAttachments(connection)
         self.settings: SettingsRepository = SqlSettings(connection)
-        self.stage_groups: StageGroupRepository = SqlStageGroups(connection)
-        self.categories: CategoryRepository = SqlCategories(connection)
-        self.price_changes: PriceChangeRepository = SqlPriceChanges(connection)
-        self.stage_changes: StageChangeRepository = SqlStageChanges(connection)
+        self.stage_groups: EntityStore[StageGroup] = entity_store(connection, STAGE_GROUPS)
+        self.categories: EntityStore[ProductCategory] = entity_store(connection, CATEGORIES)
+        self.price_changes: EntityStore[PriceChange] = entity_store(connection, PRICE_CHANGES)
+        self.stage_changes: EntityStore[StageChange] = entity_store(connection, STAGE_CHANGES)
         self.pools: PoolRepository = SqlPools(connection)
         self.approvals: ApprovalRepository = SqlApprovals(connection)
         self.sequences: SequenceRepository = SqlSequences(connection)
