@@ -84,13 +84,12 @@ class SqliteFileBackend:
 
 class PostgresBackend:
     """Mixin for a contract suite (mark the class ``postgres``): ``make_storage`` empties the
-    private schema of the fixture named :attr:`engine_fixture`."""
-
-    engine_fixture = "pg_engine"
+    private schema of ``pg_engine`` (a module may override that fixture, e.g. for a larger
+    pool)."""
 
     @pytest.fixture(autouse=True)
-    def _engine(self, request: pytest.FixtureRequest) -> None:
-        self.engine: Engine = request.getfixturevalue(self.engine_fixture)
+    def _engine(self, pg_engine: Engine) -> None:
+        self.engine = pg_engine
 
     def make_storage(self) -> Storage:
         return empty_pg_storage(self.engine)

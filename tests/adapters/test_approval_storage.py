@@ -44,8 +44,9 @@ THREADS = 50
 
 
 @pytest.fixture(scope="module")
-def approval_pg_engine(pg_url: str) -> Iterator[Engine]:
-    """A private schema, with a pool large enough for the concurrency tests."""
+def pg_engine(pg_url: str) -> Iterator[Engine]:
+    """This module's private schema, with a pool large enough for the concurrency tests (the
+    contract suite and ``sql_storage`` of conftest use it)."""
     with private_pg_schema(pg_url, pool_size=THREADS + 5, max_overflow=0) as engine:
         yield engine
 
@@ -67,17 +68,6 @@ class TestSqliteFileApprovalStorage(SqliteFileBackend, ApprovalStorageContract):
 @pytest.mark.postgres
 class TestPostgresApprovalStorage(PostgresBackend, ApprovalStorageContract):
     examples = 25
-    engine_fixture = "approval_pg_engine"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def sql_storage(request: pytest.FixtureRequest) -> SqlStorage:
-    if request.param == "sqlite":
-        store = SqlStorage("sqlite://")
-    else:
-        store = empty_pg_storage(request.getfixturevalue("approval_pg_engine"))
-    store.create_schema()
-    return store
 
 
 # -- SQL only: mapping and statements ------------------------------------------------------------
@@ -164,9 +154,9 @@ def _take_values(storage: SqlStorage, *, meet_inside: bool) -> list[Any]:
 
 @pytest.mark.postgres
 def test_concurrent_sequence_values_are_distinct_on_postgresql(
-    approval_pg_engine: Engine,
+    pg_engine: Engine,
 ) -> None:
-    storage = empty_pg_storage(approval_pg_engine)
+    storage = empty_pg_storage(pg_engine)
     values = _take_values(storage, meet_inside=True)
     assert sorted(values) == list(range(1, THREADS + 1))
     with storage.transaction() as uow:
@@ -181,10 +171,10 @@ def test_concurrent_sequence_values_are_distinct_on_a_sqlite_file(tmp_path: Path
 
 
 @pytest.mark.postgres
-def test_two_approvers_at_the_same_moment_one_wins(approval_pg_engine: Engine) -> None:
+def test_two_approvers_at_the_same_moment_one_wins(pg_engine: Engine) -> None:
     """Both load version 1 in their own transactions and update at the same moment: the
     second UPDATE waits on the first's row lock, then finds version 2 and conflicts."""
-    storage = empty_pg_storage(approval_pg_engine)
+    storage = empty_pg_storage(pg_engine)
     running = sample_instance("I1", "K1", steps=(ApprovalStep("n1", ApprovalMode.ANY,
                                                               ("u1", "u2")),))
     with storage.transaction() as uow:
