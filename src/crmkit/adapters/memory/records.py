@@ -108,10 +108,10 @@ class MemoryRecords(UndoDict[str, Any]):
 
     def _check_unique(self, record: Any) -> None:
         """Another record holding a unique field's value → ``Conflict(<kind>.<field>_taken)``;
-        empty values (None, ``""``) never clash."""
+        empty values (None: ``""`` is stored as None, :meth:`_stored`) never clash."""
         for field in self._unique:
             value = getattr(record, field)
-            if value in (None, ""):
+            if value is None:
                 continue
             if any(getattr(r, field) == value and r.id != record.id for r in self.rows.values()):
                 raise taken(self.kind, field)
