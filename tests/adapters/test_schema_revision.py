@@ -21,7 +21,7 @@ from crmkit.adapters.sqlalchemy.schema import SCHEMA_REVISION
 
 from .conftest import postgresql_dialect
 
-HEAD_SCHEMA = ("0004_tasks", "4d20ae5d734c35d6")
+HEAD_SCHEMA = ("0005_task_workbench", "63b498df4aff3c04")
 
 
 def _fingerprint() -> str:

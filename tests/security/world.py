@@ -19,6 +19,7 @@ from typing import Any
 
 from crmkit import CRM
 from crmkit.entities import Module, Operation, User
+from crmkit.entities.records import Comment
 from workflow.visits import VISIT, VISIT_KIND
 
 EVERYTHING = {m.value: [o.value for o in Operation] for m in Module}
@@ -115,6 +116,16 @@ class World:
         customer = self.record("customer", owner)
         return self.crm.attachments.add(self.admin, "customer", customer, "a.txt", b"x",
                                         "text/plain").id
+
+    def comment(self, owner: User) -> str:
+        """A comment of ``owner`` on a task of theirs (stored directly: an owner lacking the
+        permission could not write it)."""
+        task = self.record("task", owner)
+        comment = Comment(f"cm{self.n()}", "task", task, owner.id, "评论",
+                          self.crm.runtime.clock.now())
+        with self.crm.storage.transaction() as uow:
+            uow.comments.add(comment)
+        return comment.id
 
     def plan(self, owner: User) -> str:
         [plan] = self.crm.contracts.add_plans(self.admin, self.record("contract", owner), [

@@ -104,6 +104,8 @@ class Feature(enum.StrEnum):
     """审批: the record goes through an approval flow (``approval_status``)."""
     TIMELINE = "timeline"
     """The record's timeline lists its follow-ups, tasks, schedules, logs and approvals."""
+    COMMENTS = "comments"
+    """评论: whoever sees a record may comment on it (``crm.comments``)."""
 
 
 RECORD_ATTRIBUTES = frozenset({"id", "owner_id", "version", "created_at", "updated_at",
@@ -278,7 +280,7 @@ PAYMENT_KIND: RecordKind[Payment] = RecordKind(
 
 TASK_KIND: RecordKind[Task] = RecordKind(
     TASK, Task, Module.TASKS, "任务", "task", TASK_FIELDS, TASK_WRITABLE, "crm_tasks",
-    features=frozenset({Feature.TEAM, Feature.TRANSFER, Feature.ATTACHMENTS}),
+    features=frozenset({Feature.TEAM, Feature.TRANSFER, Feature.ATTACHMENTS, Feature.COMMENTS}),
     title=lambda task: str(task.title),
     indexes={**LISTING_INDEXES, "owner_due": ("owner_id", "due_date"), "parent": ("parent_id",)},
 )

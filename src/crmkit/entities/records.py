@@ -1,5 +1,5 @@
-"""Shared record entities (DESIGN §4): record references, team members, follow-ups, schedules,
-comments, attachments, scenes and column configuration."""
+"""Shared record entities (DESIGN §4): record references and links, team members, follow-ups,
+schedules, comments, attachments, scenes and column configuration."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ __all__ = [
     "Comment",
     "ConditionSpec",
     "FollowUp",
+    "RecordLink",
     "RecordRef",
     "Scene",
     "Schedule",
@@ -84,15 +85,40 @@ class Schedule:
 
 @attrs.frozen
 class Comment:
-    """评论: a remark by one user on a task or work log (``target``), optionally replying to
-    another comment of the same target."""
+    """评论: a remark by one user on one record (a task, a work log …: ``record_kind`` and
+    ``record_id``, together its :attr:`target`), optionally replying to another comment of the
+    same record."""
 
     id: str
-    target: RecordRef
+    record_kind: str
+    record_id: str
     author_id: str
     content: str
     at: datetime
     reply_to_id: str | None = None
+
+    @property
+    def target(self) -> RecordRef:
+        return RecordRef(self.record_kind, self.record_id)
+
+
+@attrs.frozen(order=True)
+class RecordLink:
+    """One related-record link (相关业务, a task's tag …): the record ``source`` names
+    ``target``. Kept as rows so "which records name this one" is one indexed lookup."""
+
+    source_kind: str
+    source_id: str
+    target_kind: str
+    target_id: str
+
+    @property
+    def source(self) -> RecordRef:
+        return RecordRef(self.source_kind, self.source_id)
+
+    @property
+    def target(self) -> RecordRef:
+        return RecordRef(self.target_kind, self.target_id)
 
 
 @attrs.frozen

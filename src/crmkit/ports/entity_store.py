@@ -1,4 +1,5 @@
-"""One generic storage port for the simple per-entity stores (scenes, categories …).
+"""One generic storage port for the simple per-entity stores (scenes, categories, comments,
+tags …).
 
 An :class:`EntityStore` keeps entities of one attrs class keyed by their ``id``: ``get``,
 ``list`` (optionally only those whose attributes equal the given values), ``add``, a versioned
@@ -22,8 +23,9 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import attrs
 
-from crmkit.entities.records import Scene
+from crmkit.entities.records import Comment, Scene
 from crmkit.entities.sales import PriceChange, ProductCategory, StageChange, StageGroup
+from crmkit.entities.tasks import Tag
 
 E = TypeVar("E")
 
@@ -61,8 +63,12 @@ PRICE_CHANGES = EntityKind(PriceChange, "price_change", order=("at", "id"), desc
 """价格变更记录; listed per ``product_id`` newest first (by ``at``, then id)."""
 STAGE_CHANGES = EntityKind(StageChange, "stage_change", order=("at", "id"))
 """阶段变更记录; listed per ``opportunity_id`` oldest first (by ``at``, then id)."""
+COMMENTS = EntityKind(Comment, "comment", order=("at", "id"))
+"""评论; listed per (``record_kind``, ``record_id``) oldest first (by ``at``, then id)."""
+TAGS = EntityKind(Tag, "tag", order=("name", "id"))
+"""A user's task tags (标签); listed per ``owner_id`` by name (code-point order), then id."""
 
 ENTITY_KINDS: tuple[EntityKind[Any], ...] = (
-    SCENES, STAGE_GROUPS, CATEGORIES, PRICE_CHANGES, STAGE_CHANGES,
+    SCENES, STAGE_GROUPS, CATEGORIES, PRICE_CHANGES, STAGE_CHANGES, COMMENTS, TAGS,
 )
 """Every entity kind served by the generic stores."""

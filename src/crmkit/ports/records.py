@@ -25,6 +25,8 @@ from crmkit.entities.records import (
     Attachment,
     ColumnConfig,
     FollowUp,
+    RecordLink,
+    RecordRef,
     Schedule,
     TeamMember,
 )
@@ -125,6 +127,23 @@ class AttachmentRepository(Protocol):
     def add(self, attachment: Attachment) -> None: ...
     def delete(self, attachment_id: str) -> None: ...
     def for_record(self, record_kind: str, record_id: str) -> list[Attachment]: ...
+
+
+class RecordLinkRepository(Protocol):
+    """相关业务 links (:class:`~crmkit.entities.records.RecordLink`): which records a record
+    names (a task's related customers, its tags …), one row per link, so the reverse question
+    — which tasks name this customer — is one indexed lookup, never a scan of documents."""
+
+    def replace(self, source: RecordRef, targets: Sequence[RecordRef]) -> None:
+        """The links of ``source`` become exactly ``targets`` (duplicates ignored)."""
+        ...
+    def sources(self, source_kind: str, targets: Sequence[RecordRef]) -> list[RecordLink]:
+        """The links from records of ``source_kind`` to any of ``targets``, sorted (by target
+        kind, target id, then source id): one statement per chunk of targets."""
+        ...
+    def clear(self, source_kind: str, source_ids: Sequence[str]) -> None:
+        """Drop every link of these sources (set-based)."""
+        ...
 
 
 class SettingsRepository(Protocol):

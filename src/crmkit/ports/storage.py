@@ -29,8 +29,9 @@ from crmkit.entities import (
     UserStatus,
 )
 from crmkit.entities.kinds import RecordKind
-from crmkit.entities.records import Scene
+from crmkit.entities.records import Comment, Scene
 from crmkit.entities.sales import PriceChange, ProductCategory, StageChange, StageGroup
+from crmkit.entities.tasks import Tag
 from crmkit.ports.approvals import (
     ApprovalRepository,
     PaymentPlanRepository,
@@ -43,11 +44,13 @@ from crmkit.ports.records import (
     ColumnRepository,
     FieldRepository,
     FollowUpRepository,
+    RecordLinkRepository,
     RecordRepository,
     ScheduleRepository,
     SettingsRepository,
     TeamRepository,
 )
+from crmkit.ports.workbench import PlacementRepository
 
 
 class DepartmentRepository(Protocol):
@@ -145,6 +148,16 @@ class UnitOfWork(Protocol):
     def stage_changes(self) -> EntityStore[StageChange]: ...
     @property
     def pools(self) -> PoolRepository: ...
+    @property
+    def comments(self) -> EntityStore[Comment]: ...
+    @property
+    def links(self) -> RecordLinkRepository: ...
+
+    # -- tasks and the workbench (crmkit.ports.workbench) --
+    @property
+    def tags(self) -> EntityStore[Tag]: ...
+    @property
+    def placements(self) -> PlacementRepository: ...
 
     # -- approvals, contracts and payments (crmkit.ports.approvals) --
     @property

@@ -19,7 +19,7 @@ import attrs
 import pytest
 
 from crmkit.entities.leads import LEAD
-from crmkit.entities.records import Scene
+from crmkit.entities.records import Comment, Scene
 from crmkit.entities.sales import (
     OpportunityStatus,
     PriceChange,
@@ -28,6 +28,7 @@ from crmkit.entities.sales import (
     StageChange,
     StageGroup,
 )
+from crmkit.entities.tasks import Tag
 from crmkit.errors import Conflict
 from crmkit.ports import Storage, UnitOfWork
 from crmkit.ports.entity_store import ENTITY_KINDS, EntityKind, EntityStore
@@ -78,6 +79,19 @@ ENTITY_SAMPLES: dict[str, EntitySample] = {
                               OpportunityStatus.WON if n % 2 else _GOING,
                               T0 + timedelta(days=n % 3), "u1"),
         {"opportunity_id": "O1"},
+    ),
+    "comment": EntitySample(
+        "comments",
+        lambda n: Comment(f"cm{n}", "task" if n % 3 else "work_log", f"T{n % 2}", f"u{n}",
+                          f"评论{n}", T0 + timedelta(minutes=n % 3),
+                          f"cm{n - 1}" if n % 2 else None),
+        {"record_kind": "task", "record_id": "T1"},
+    ),
+    "tag": EntitySample(
+        "tags",
+        lambda n: Tag(f"tg{n}", f"u{n % 2}", ("重要", "Zeta", "alpha")[n % 3],
+                      f"#00{n}0{n}0"[:7]),
+        {"owner_id": "u1"},
     ),
 }
 """Entity kind name → how the contract tests its store (one per kind of ``ENTITY_KINDS``)."""

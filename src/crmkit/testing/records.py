@@ -69,6 +69,7 @@ from crmkit.ports import Storage, UnitOfWork
 from crmkit.testing.entity_store import EntityStoreContract
 from crmkit.testing.kinds import SAMPLE_KIND
 from crmkit.testing.storage import T0, Boom, StorageSuite, sample_department, sample_user
+from crmkit.testing.workbench import LinkAndPlacementContract
 
 __all__ = [
     "CONTRACT_KINDS",
@@ -312,9 +313,11 @@ class _RecordSuite(StorageSuite):
         return store
 
 
-class RecordStorageContract(_RecordSuite, EntityStoreContract):
+class RecordStorageContract(_RecordSuite, EntityStoreContract, LinkAndPlacementContract):
     """Behaviour every storage adapter's record repositories must show, the generic entity
-    stores' (:class:`~crmkit.testing.entity_store.EntityStoreContract`) included."""
+    stores' (:class:`~crmkit.testing.entity_store.EntityStoreContract`), the related-record
+    links' and the workbench placements'
+    (:class:`~crmkit.testing.workbench.LinkAndPlacementContract`) included."""
 
     query_examples = 150
     """Hypothesis examples of :meth:`test_queries_agree_with_the_reference_interpreter`."""

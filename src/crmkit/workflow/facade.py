@@ -25,6 +25,7 @@ from crmkit.ports import Clock, FileStore, IdGenerator, Notifier, OrgDirectory, 
 from crmkit.workflow.approvals import ApprovalService
 from crmkit.workflow.arguments import guard
 from crmkit.workflow.attachments import AttachmentService
+from crmkit.workflow.comments import CommentService
 from crmkit.workflow.contacts import ContactService
 from crmkit.workflow.contracts import ContractService
 from crmkit.workflow.customers import CustomerService, move_children
@@ -116,10 +117,11 @@ class CRMFacade:
         self.scenes = SceneService(self.runtime, self.fields)
         self.followups = FollowUpService(self.runtime, self.records)
         self.attachments = AttachmentService(self.runtime, self.records, files)
+        self.comments = CommentService(self.runtime, self.records)
         self.duplicates = DuplicateService(self.runtime, self.fields, self.records)
         self.pool = PoolService(self.runtime, self.records, self.customers)
         for service in (self.org, self.fields, self.scenes, self.followups, self.attachments,
-                        self.duplicates, self.pool, self.approvals, *services):
+                        self.comments, self.duplicates, self.pool, self.approvals, *services):
             guard(service)
 
     def kind(self, name: str) -> RecordService[Any]:

@@ -15,6 +15,8 @@ from crmkit.entities.records import (
     Attachment,
     ColumnConfig,
     FollowUp,
+    RecordLink,
+    RecordRef,
     Schedule,
     TeamMember,
 )
@@ -267,6 +269,28 @@ class MemoryAttachments(UndoDict[str, Attachment]):
         mine = [a for a in self.rows.values()
                 if (a.record_kind, a.record_id) == (record_kind, record_id)]
         return sorted(mine, key=lambda a: (a.uploaded_at, a.id))
+
+
+class MemoryLinks(UndoDict[RecordLink, RecordLink]):
+    """相关业务 links, each its own key."""
+
+    def replace(self, source: RecordRef, targets: Sequence[RecordRef]) -> None:
+        self.clear(source.kind, [source.id])
+        for target in targets:
+            link = RecordLink(source.kind, source.id, target.kind, target.id)
+            self._set(link, link)
+
+    def sources(self, source_kind: str, targets: Sequence[RecordRef]) -> list[RecordLink]:
+        wanted = set(targets)
+        return sorted((link for link in self.rows if link.source_kind == source_kind
+                       and link.target in wanted),
+                      key=lambda link: (link.target_kind, link.target_id, link.source_id))
+
+    def clear(self, source_kind: str, source_ids: Sequence[str]) -> None:
+        wanted = set(source_ids)
+        for link in [k for k in self.rows if k.source_kind == source_kind
+                     and k.source_id in wanted]:
+            self._drop(link)
 
 
 class MemorySettings(UndoDict[str, JSONValue]):

@@ -27,11 +27,13 @@ from crmkit.adapters.memory.records import (
     MemoryEntities,
     MemoryFields,
     MemoryFollowUps,
+    MemoryLinks,
     MemoryRecords,
     MemorySchedules,
     MemorySettings,
     MemoryTeam,
 )
+from crmkit.adapters.memory.workbench import MemoryPlacements
 from crmkit.entities import (
     Department,
     OperationLogEntry,
@@ -53,10 +55,12 @@ from crmkit.ports import (
 )
 from crmkit.ports.entity_store import (
     CATEGORIES,
+    COMMENTS,
     PRICE_CHANGES,
     SCENES,
     STAGE_CHANGES,
     STAGE_GROUPS,
+    TAGS,
 )
 
 
@@ -223,6 +227,10 @@ class MemoryUnitOfWork:
         self.price_changes = storage.price_changes
         self.stage_changes = storage.stage_changes
         self.pools = storage.pools
+        self.comments = storage.comments
+        self.links = storage.links
+        self.tags = storage.tags
+        self.placements = storage.placements
         self.approvals = storage.approvals
         self.sequences = storage.sequences
         self.plans = storage.plans
@@ -289,6 +297,10 @@ class MemoryStorage:
         self.stage_changes = MemoryEntities(self.undo, STAGE_CHANGES)
         self.pools = MemoryPools(self.undo, self.records["customer"],
                                  self.records["opportunity"], self.team)
+        self.comments = MemoryEntities(self.undo, COMMENTS)
+        self.links = MemoryLinks(self.undo)
+        self.tags = MemoryEntities(self.undo, TAGS)
+        self.placements = MemoryPlacements(self.undo)
         self.approvals = MemoryApprovals(self.undo)
         self.sequences = MemorySequences(self.undo)
         self.plans = MemoryPaymentPlans(self.undo, self.records[PAYMENT],

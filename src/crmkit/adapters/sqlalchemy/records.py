@@ -49,6 +49,7 @@ from crmkit.adapters.sqlalchemy.rows import (
     ATTACHMENT_ROWS,
     CATEGORY_ROWS,
     COLUMN_CONFIG_ROWS,
+    COMMENT_ROWS,
     FIELD_DEFINITION_ROWS,
     FOLLOWUP_ROWS,
     PRICE_CHANGE_ROWS,
@@ -57,6 +58,7 @@ from crmkit.adapters.sqlalchemy.rows import (
     SCHEDULE_ROWS,
     STAGE_CHANGE_ROWS,
     STAGE_GROUP_ROWS,
+    TAG_ROWS,
     RowMapper,
     record_row_mapper,
 )
@@ -67,16 +69,19 @@ from crmkit.adapters.sqlalchemy.tables import (
     attachments,
     categories,
     column_configs,
+    comments,
     field_definitions,
     followups,
     metadata,
     price_changes,
+    record_links,
     record_table,
     scenes,
     schedules,
     settings,
     stage_changes,
     stage_groups,
+    tags,
     team_members,
 )
 from crmkit.entities import JSONValue
@@ -88,16 +93,20 @@ from crmkit.entities.records import (
     Attachment,
     ColumnConfig,
     FollowUp,
+    RecordLink,
+    RecordRef,
     Schedule,
     TeamMember,
 )
 from crmkit.errors import Conflict
 from crmkit.ports.entity_store import (
     CATEGORIES,
+    COMMENTS,
     PRICE_CHANGES,
     SCENES,
     STAGE_CHANGES,
     STAGE_GROUPS,
+    TAGS,
     EntityKind,
 )
 
@@ -601,6 +610,41 @@ class SqlAttachments(Repository):
         return [ATTACHMENT_ROWS.from_row(row) for row in self._conn.execute(statement).mappings()]
 
 
+class SqlLinks:
+    """相关业务 links in ``crm_record_links``; the reverse lookup reads its target index."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def replace(self, source: RecordRef, targets: Sequence[RecordRef]) -> None:
+        """One DELETE, then one executemany INSERT."""
+        self.clear(source.kind, [source.id])
+        rows = [{"source_kind": source.kind, "source_id": source.id, "target_kind": t.kind,
+                 "target_id": t.id} for t in dict.fromkeys(targets)]
+        if rows:
+            self._conn.execute(insert(record_links), rows)
+
+    def sources(self, source_kind: str, targets: Sequence[RecordRef]) -> list[RecordLink]:
+        """One SELECT per target kind (a record's timeline asks about a handful of kinds)."""
+        by_kind: dict[str, list[str]] = {}
+        for target in targets:
+            by_kind.setdefault(target.kind, []).append(target.id)
+        found: list[RecordLink] = []
+        for kind, ids in sorted(by_kind.items()):
+            statement = select(record_links).where(
+                record_links.c.target_kind == kind, in_id_set(record_links.c.target_id, ids),
+                record_links.c.source_kind == source_kind)
+            found.extend(RecordLink(**row) for row in self._conn.execute(statement).mappings())
+        return sorted(found, key=lambda link: (link.target_kind, link.target_id,
+                                               link.source_id))
+
+    def clear(self, source_kind: str, source_ids: Sequence[str]) -> None:
+        if source_ids:
+            self._conn.execute(delete(record_links).where(
+                record_links.c.source_kind == source_kind,
+                in_id_set(record_links.c.source_id, source_ids)))
+
+
 class SqlSettings:
     """One JSON value per key; a missing key reads as None."""
 
@@ -672,5 +716,7 @@ ENTITY_TABLES: dict[str, tuple[Table, RowMapper[Any]]] = {
     CATEGORIES.kind: (categories, CATEGORY_ROWS),
     PRICE_CHANGES.kind: (price_changes, PRICE_CHANGE_ROWS),
     STAGE_CHANGES.kind: (stage_changes, STAGE_CHANGE_ROWS),
+    COMMENTS.kind: (comments, COMMENT_ROWS),
+    TAGS.kind: (tags, TAG_ROWS),
 }
 """Entity kind name → its table and generated row mapper (every entity kind)."""

@@ -42,8 +42,9 @@ from crmkit.entities import (
 from crmkit.entities.contracts import PaymentPlan
 from crmkit.entities.fields import FieldDefinition
 from crmkit.entities.kinds import BUILTIN_KINDS, RecordKind
-from crmkit.entities.records import Attachment, ColumnConfig, FollowUp, Scene, Schedule
+from crmkit.entities.records import Attachment, ColumnConfig, Comment, FollowUp, Scene, Schedule
 from crmkit.entities.sales import PriceChange, ProductCategory, StageChange, StageGroup
+from crmkit.entities.tasks import Tag
 
 # -- users -----------------------------------------------------------------------------------
 
@@ -385,6 +386,8 @@ COLUMN_CONFIG_ROWS = attrs_row_mapper(ColumnConfig)
 FOLLOWUP_ROWS = attrs_row_mapper(FollowUp)
 SCHEDULE_ROWS = attrs_row_mapper(Schedule)
 ATTACHMENT_ROWS = attrs_row_mapper(Attachment)
+COMMENT_ROWS = attrs_row_mapper(Comment)
+TAG_ROWS = attrs_row_mapper(Tag)
 PAYMENT_PLAN_ROWS = attrs_row_mapper(
     PaymentPlan, computed={"remind_on": lambda plan: plan.remind_on}
 )

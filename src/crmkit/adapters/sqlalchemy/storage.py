@@ -66,6 +66,7 @@ from crmkit.adapters.sqlalchemy.records import (
     SqlColumns,
     SqlFields,
     SqlFollowUps,
+    SqlLinks,
     SqlRecords,
     SqlSchedules,
     SqlSettings,
@@ -90,6 +91,7 @@ from crmkit.adapters.sqlalchemy.tables import (
     user_roles,
     users,
 )
+from crmkit.adapters.sqlalchemy.workbench import SqlPlacements
 from crmkit.entities import (
     Department,
     OperationLogEntry,
@@ -101,8 +103,9 @@ from crmkit.entities import (
     UserStatus,
 )
 from crmkit.entities.kinds import RecordKind, kind_name
-from crmkit.entities.records import Scene
+from crmkit.entities.records import Comment, Scene
 from crmkit.entities.sales import PriceChange, ProductCategory, StageChange, StageGroup
+from crmkit.entities.tasks import Tag
 from crmkit.errors import CrmError
 from crmkit.ports import (
     DepartmentRepository,
@@ -118,10 +121,12 @@ from crmkit.ports.approvals import (
 )
 from crmkit.ports.entity_store import (
     CATEGORIES,
+    COMMENTS,
     PRICE_CHANGES,
     SCENES,
     STAGE_CHANGES,
     STAGE_GROUPS,
+    TAGS,
     EntityStore,
 )
 from crmkit.ports.pool import PoolRepository
@@ -130,11 +135,13 @@ from crmkit.ports.records import (
     ColumnRepository,
     FieldRepository,
     FollowUpRepository,
+    RecordLinkRepository,
     RecordRepository,
     ScheduleRepository,
     SettingsRepository,
     TeamRepository,
 )
+from crmkit.ports.workbench import PlacementRepository
 
 # -- engines ---------------------------------------------------------------------------------
 
@@ -461,6 +468,10 @@ class SqlUnitOfWork:
         self.price_changes: EntityStore[PriceChange] = entity_store(connection, PRICE_CHANGES)
         self.stage_changes: EntityStore[StageChange] = entity_store(connection, STAGE_CHANGES)
         self.pools: PoolRepository = SqlPools(connection)
+        self.comments: EntityStore[Comment] = entity_store(connection, COMMENTS)
+        self.links: RecordLinkRepository = SqlLinks(connection)
+        self.tags: EntityStore[Tag] = entity_store(connection, TAGS)
+        self.placements: PlacementRepository = SqlPlacements(connection)
         self.approvals: ApprovalRepository = SqlApprovals(connection)
         self.sequences: SequenceRepository = SqlSequences(connection)
         self.plans: PaymentPlanRepository = SqlPaymentPlans(connection)

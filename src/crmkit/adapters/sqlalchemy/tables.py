@@ -526,6 +526,56 @@ attachments = Table(
 )
 """附件: file metadata; the bytes live in the FileStore under ``file_key``."""
 
+comments = Table(
+    "crm_comments",
+    metadata,
+    _id("id", primary_key=True),
+    _text("record_kind", 64, nullable=False),
+    _id("record_id", nullable=False),
+    _id("author_id", nullable=False),
+    _text("content", nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    _id("reply_to_id", nullable=True),
+    Index("ix_crm_comments_record", "record_kind", "record_id", "at", "id"),
+)
+"""评论 on records (tasks, work logs …), listed per record oldest first."""
+
+record_links = Table(
+    "crm_record_links",
+    metadata,
+    _text("source_kind", 64, primary_key=True),
+    _id("source_id", primary_key=True),
+    _text("target_kind", 64, primary_key=True),
+    _id("target_id", primary_key=True),
+    Index("ix_crm_record_links_target", "target_kind", "target_id", "source_kind"),
+)
+"""相关业务 links: which records a record names (a task's customers, its tags …); the index
+answers "which tasks name this customer"."""
+
+tags = Table(
+    "crm_tags",
+    metadata,
+    _id("id", primary_key=True),
+    _id("owner_id", nullable=False),
+    _text("name", 200, nullable=False),
+    _text("colour", 7, nullable=False),
+    Column("version", Integer, nullable=False),
+    Index("ix_crm_tags_owner", "owner_id", "name"),
+)
+"""标签: one user's task tags (the unique name per owner is the workflow's rule)."""
+
+task_placements = Table(
+    "crm_task_placements",
+    metadata,
+    _id("user_id", primary_key=True),
+    _id("task_id", primary_key=True),
+    _text("bucket", 16, nullable=False),
+    _text("order_key", 200, nullable=False),
+    Index("ix_crm_task_placements_user", "user_id", "bucket", "order_key"),
+    Index("ix_crm_task_placements_task", "task_id"),
+)
+"""工作台: the column and order key of each task on each user's workbench."""
+
 settings = Table(
     "crm_settings",
     metadata,
