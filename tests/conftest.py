@@ -1,11 +1,16 @@
-"""Shared test setup: hypothesis profiles and the PostgreSQL URL (tests skip without it)."""
+"""Shared test setup: hypothesis profiles, the PostgreSQL URL (tests skip without it) and the
+private PostgreSQL schemas built on it."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
+from sqlalchemy import Engine
+
+from pg_schemas import private_pg_schema
 
 settings.register_profile("dev", max_examples=60)
 settings.register_profile(
@@ -32,3 +37,18 @@ def pg_url() -> str:
     if not PG_URL:
         pytest.skip("CRMKIT_TEST_PG_URL is not set")
     return PG_URL
+
+
+@pytest.fixture(scope="module")
+def pg_engine(pg_url: str) -> Iterator[Engine]:
+    """One private schema per test module (:func:`pg_schemas.private_pg_schema`); empty it per
+    test with :func:`pg_schemas.empty_pg_storage`."""
+    with private_pg_schema(pg_url) as engine:
+        yield engine
+
+
+@pytest.fixture(scope="session")
+def pg_session_engine(pg_url: str) -> Iterator[Engine]:
+    """One private schema for session-scoped worlds."""
+    with private_pg_schema(pg_url) as engine:
+        yield engine

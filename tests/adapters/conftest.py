@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -15,49 +14,11 @@ import pytest
 from sqlalchemy import Dialect, Engine, event
 from sqlalchemy.dialects import postgresql
 
-from crmkit.adapters.sqlalchemy import SqlStorage, make_engine, metadata
-from crmkit.entities.kinds import RecordKind
+from crmkit.adapters.sqlalchemy import SqlStorage
 from crmkit.ports import Storage
+from pg_schemas import empty_pg_storage, private_pg_schema
 
-
-@contextmanager
-def private_pg_schema(pg_url: str, *, tables: bool = True, **engine_kw: Any) -> Iterator[Engine]:
-    """An engine (``engine_kw`` passed on) whose ``search_path`` is a fresh schema holding
-    crmkit's tables (empty with ``tables=False``); the schema is dropped afterwards."""
-    schema = f"crmkit_test_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(pg_url)
-    with admin.begin() as conn:
-        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    engine = make_engine(pg_url, connect_args={"options": f"-csearch_path={schema}"},
-                         **engine_kw)
-    try:
-        if tables:
-            metadata.create_all(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
-
-
-@pytest.fixture(scope="module")
-def pg_engine(pg_url: str) -> Iterator[Engine]:
-    """One private schema per test module (:func:`private_pg_schema`); empty it per test with
-    :func:`empty_pg_storage`."""
-    with private_pg_schema(pg_url) as engine:
-        yield engine
-
-
-def empty_pg_storage(engine: Engine, kinds: Iterable[RecordKind[Any]] = ()) -> SqlStorage:
-    """One TRUNCATE of every crmkit table (much faster than drop_all/create_all); the tables of
-    ``kinds`` (a host's record kinds) are dropped, the contract creates them again."""
-    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-    storage = SqlStorage(engine, kinds=kinds)
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f"TRUNCATE TABLE {names} CASCADE")
-        storage.kinds_metadata.drop_all(conn)
-    return storage
+__all__ = ["empty_pg_storage", "private_pg_schema"]  # the adapter tests import them from here
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

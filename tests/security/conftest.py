@@ -18,12 +18,13 @@ from .world import DECLARED, World
 
 @pytest.fixture(scope="session", params=BACKENDS)
 def world(request: pytest.FixtureRequest) -> Iterator[World]:
-    storage = make_storage(request.param, request, DECLARED.values())
+    storage = make_storage(request.param, request, DECLARED.values(),
+                           pg_engine="pg_session_engine")
     clock = FixedClock(datetime(2026, 11, 2, 1, 0, tzinfo=UTC))
     yield World(CRM(storage, clock=clock, ids=SequentialIds("w"), kinds=DECLARED.values()))
-    engine = getattr(storage, "engine", None)
-    if engine is not None:
-        engine.dispose()
+    close = getattr(storage, "close", None)
+    if close is not None:
+        close()
 
 
 @pytest.fixture(scope="session")

@@ -17,24 +17,24 @@ from crmkit.adapters.notifiers import OutboxNotifier
 from crmkit.entities.kinds import RecordKind
 from crmkit.ports import Storage
 from crmkit.testing.builders import SampleOrg, sample_org
+from pg_schemas import empty_pg_storage
 
 BACKENDS = ["memory", "sqlite", "postgres"]
 
 
 def make_storage(kind: str, request: pytest.FixtureRequest,
-                 kinds: Iterable[RecordKind[Any]] = ()) -> Storage:
-    """A fresh storage of one backend knowing crmkit's record kinds and ``kinds``."""
+                 kinds: Iterable[RecordKind[Any]] = (), *,
+                 pg_engine: str = "pg_engine") -> Storage:
+    """A fresh storage of one backend knowing crmkit's record kinds and ``kinds``; on PostgreSQL
+    the private schema of the ``pg_engine`` fixture (one per module), emptied."""
     if kind == "memory":
         return MemoryStorage(kinds=kinds)
-    from crmkit.adapters.sqlalchemy import SqlStorage, metadata
+    from crmkit.adapters.sqlalchemy import SqlStorage
 
     if kind == "sqlite":
         storage = SqlStorage("sqlite://", kinds=kinds)
     else:
-        url = request.getfixturevalue("pg_url")
-        storage = SqlStorage(url, kinds=kinds)
-        storage.kinds_metadata.drop_all(storage.engine)
-        metadata.drop_all(storage.engine)
+        storage = empty_pg_storage(request.getfixturevalue(pg_engine), kinds)
     storage.create_schema()
     return storage
 
@@ -51,9 +51,9 @@ class Org(SampleOrg):
 def backend(request: pytest.FixtureRequest) -> Iterator[Storage]:
     storage = make_storage(request.param, request)
     yield storage
-    engine = getattr(storage, "engine", None)
-    if engine is not None:
-        engine.dispose()
+    close = getattr(storage, "close", None)  # a SQLite engine it built; PG's is the module's
+    if close is not None:
+        close()
 
 
 @pytest.fixture
