@@ -314,3 +314,39 @@ class TestIdsInAPayload:
                     "name": "项目", "customer_id": acme.id, "stage_group_id": group.id,
                     "contact_ids": [contact_id]})
             assert refused.value.codes == {"$.contact_ids[0]": "not_found"}
+
+
+class TestEverySettingChangeIsLogged:
+    """Each configuration writer leaves its 操作记录 (kind ``setting``, old and new value)."""
+
+    @pytest.mark.parametrize(("key", "change"), [
+        ("followup.methods", lambda crm, a: crm.followups.set_methods(a, ["打电话"])),
+        ("attachments.limits",
+         lambda crm, a: crm.attachments.set_limits(a, 1024, ["text/plain"])),
+        ("customers.limits", lambda crm, a: crm.customers.set_limits(a, [])),
+        ("leads.conversion_mapping",
+         lambda crm, a: crm.leads.set_conversion_mapping(a, {})),
+        ("number_rule.contract",
+         lambda crm, a: crm.contracts.set_number_rule(a, {"prefix": "HT"})),
+    ])
+    def test_the_change_is_in_the_setting_s_operation_log(
+            self, org: Org, key: str, change: Callable[[Any, Any], object]) -> None:
+        change(org.crm, org.admin)
+        (entry,) = org.crm.org.operation_log(org.admin, "setting", key)
+        assert (entry.actor_id, entry.action) == (org.admin.id, "update")
+
+    def test_a_refused_writer_answers_permission_denied_before_judging_its_input(
+            self, org: Org) -> None:
+        for call in (lambda: org.crm.attachments.set_limits(org.rep, -1, []),
+                     lambda: org.crm.contracts.set_number_rule(org.rep, {"prefix": 7})):
+            with pytest.raises(PermissionDenied):
+                call()
+
+
+class TestFeaturesAreCheckedOnReads:
+    def test_follow_ups_of_a_kind_without_them_are_refused_not_empty(self, org: Org) -> None:
+        product = org.crm.products.create(org.admin, {"name": "软件", "code": "P1",
+                                                      "price": "10"})
+        with pytest.raises(RuleViolation) as refused:
+            org.crm.followups.list(org.admin, "product", product.id)
+        assert refused.value.code == "record_kind.feature"

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from crmkit.entities import FieldChange, Operation, RecordScope
+from crmkit.entities import Operation, RecordScope
 from crmkit.entities.approvals import ApprovalInstance, ApprovalStatus, ApproverNode
 from crmkit.entities.contracts import EDITABLE, EFFECTIVE, NumberRule
 from crmkit.entities.fields import ValueKind
@@ -73,15 +73,12 @@ class ApprovedRecordService(RecordService[A]):
     def set_number_rule(self, actor: ActorRef, data: NumberRule | Mapping[str, Any]
                         ) -> NumberRule:
         """编号规则 of this kind; new numbers follow it at once."""
-        rule = structure(data, NumberRule)
-        problems = rule_problems(rule)
-        if problems:
-            raise ValidationError(problems)
         with self._rt.operation(actor, self.declaration.module, Operation.APPROVE_CONFIG) as op:
-            old = op.uow.settings.get(self._rule_key)
-            op.uow.settings.put(self._rule_key, to_dict(rule))
-            op.log("setting", self._rule_key, "update",
-                   (FieldChange("value", old, to_dict(rule)),))
+            rule = structure(data, NumberRule)
+            problems = rule_problems(rule)
+            if problems:
+                raise ValidationError(problems)
+            op.put_setting(self._rule_key, to_dict(rule))
             return rule
 
     @property
@@ -125,7 +122,7 @@ class ApprovedRecordService(RecordService[A]):
 
     def delete(self, actor: ActorRef, record_id: str) -> None:
         """Delete a record never submitted; a submitted one is voided instead."""
-        with self._rt.operation(actor, self.declaration.module, Operation.VIEW) as op:
+        with self._rt.operation(actor, self.declaration.module, Operation.DELETE) as op:
             old = self._access.visible(op, self.kind, record_id)
         if old.approval_id is not None:
             raise RuleViolation(f"{self.kind}.submitted",

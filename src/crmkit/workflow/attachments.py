@@ -62,15 +62,15 @@ class AttachmentService:
     def set_limits(self, actor: ActorRef, max_bytes: int, content_types: Sequence[str]
                    ) -> AttachmentLimits:
         """Set the largest upload and the allowed content types (admins: ``fields`` edit)."""
-        types = list(content_types) if isinstance(content_types, list | tuple) else []
-        if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1:
-            raise ValidationError.at("$.max_bytes", "invalid", "必须为正整数",
-                                     "must be a positive integer")
-        if not types or any(not isinstance(t, str) or "/" not in t for t in types):
-            raise ValidationError.at("$.content_types", "invalid",
-                                     "需要填写 MIME 类型", "must list MIME types")
         with self._rt.operation(actor, Module.FIELDS, Operation.EDIT) as op:
-            op.uow.settings.put(LIMITS_KEY, {"max_bytes": max_bytes, "content_types": types})
+            types = list(content_types) if isinstance(content_types, list | tuple) else []
+            if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1:
+                raise ValidationError.at("$.max_bytes", "invalid", "必须为正整数",
+                                         "must be a positive integer")
+            if not types or any(not isinstance(t, str) or "/" not in t for t in types):
+                raise ValidationError.at("$.content_types", "invalid",
+                                         "需要填写 MIME 类型", "must list MIME types")
+            op.put_setting(LIMITS_KEY, {"max_bytes": max_bytes, "content_types": types})
         return AttachmentLimits(max_bytes, tuple(types))
 
     def add(self, actor: ActorRef, kind: str, record_id: str, name: str, data: bytes,

@@ -123,8 +123,7 @@ class CustomerService(RecordService[Customer]):
                         raise ValidationError.at(f"$[{i}].{name}", "invalid",
                                                  "不能为负数", "must not be negative")
                 parsed.append(rule)
-            op.uow.settings.put(LIMITS_KEY, converter.unstructure(parsed))
-            op.log("settings", LIMITS_KEY, "update")
+            op.put_setting(LIMITS_KEY, converter.unstructure(parsed))
             return parsed
 
     def limits(self, actor: ActorRef) -> builtins.list[CustomerLimit]:

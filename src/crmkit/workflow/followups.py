@@ -79,7 +79,7 @@ class FollowUpService:
                 raise ValidationError.at("$.methods", "invalid",
                                          "跟进方式不能为空或重复",
                                          "needs distinct, non-blank names (≤ 20 chars)")
-            op.uow.settings.put(METHODS_KEY, items)
+            op.put_setting(METHODS_KEY, items)
             return items
 
     def _methods(self, op: Op) -> builtins.list[str]:
@@ -151,8 +151,9 @@ class FollowUpService:
         op.log(kind, parent.id, "followup", field_changes(parent, new), note=followup.id)
 
     def list(self, actor: ActorRef, kind: str, record_id: str) -> builtins.list[FollowUp]:
-        """Follow-ups of a visible record, newest first."""
+        """Follow-ups of a visible record of a kind that has them, newest first."""
         with self._rt.operation(actor, Module.FOLLOWUPS, Operation.VIEW) as op:
+            self._rt.declaration(kind, Feature.FOLLOWUPS)
             self._access.visible(op, kind, record_id)
             return op.uow.followups.for_record(kind, record_id)
 

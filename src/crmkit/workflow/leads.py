@@ -75,7 +75,7 @@ class LeadService(RecordService[Lead]):
                     raise ValidationError.at(f"$.{source}", "type",
                                              "字段类型不一致",
                                              "maps to a field of another kind")
-            op.uow.settings.put(MAPPING_KEY, dict(mapping))
+            op.put_setting(MAPPING_KEY, dict(mapping))
             return dict(mapping)
 
     def conversion_mapping(self, actor: ActorRef) -> dict[str, str]:

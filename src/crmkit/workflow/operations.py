@@ -133,6 +133,14 @@ class Op:
             )
         )
 
+    def put_setting(self, key: str, value: Any) -> None:
+        """Store one setting and log it (kind ``setting``, the old and the new value): the only
+        way a use case changes a setting, so every configuration change has its 操作记录."""
+        old = self.uow.settings.get(key)
+        self.uow.settings.put(key, value)
+        self.log("setting", key, "update",
+                 (FieldChange("value", old, value),) if old != value else ())
+
     def notify(self, notification: Notification) -> None:
         """Queue a notification, delivered only when the outermost transaction commits."""
         self.notifications.append(notification)
