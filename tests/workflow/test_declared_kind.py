@@ -213,6 +213,18 @@ def test_a_declaration_is_checked_when_it_is_made() -> None:
     assert VISIT_KIND.module is Module.TASKS
 
 
+def test_a_host_kind_cannot_join_the_pool_which_serves_customers_only() -> None:
+    from crmkit.adapters.memory import MemoryStorage
+    from crmkit.adapters.sqlalchemy import SqlStorage
+    from crmkit.entities.kinds import CUSTOMER_KIND
+
+    pooled = attrs.evolve(CUSTOMER_KIND, kind="vip", table="crm_vips")
+    for build in (lambda: CRM(kinds=[pooled]), lambda: MemoryStorage(kinds=[pooled]),
+                  lambda: SqlStorage("sqlite://", kinds=[pooled])):
+        with pytest.raises(ValueError, match="the pool serves customers only"):
+            build()
+
+
 @pytest.mark.parametrize("table", ["CRM_LEADS", "Crm_Visits", "1visits", "visits;drop", ""])
 def test_a_table_name_is_lower_case_so_none_reaches_another_by_case(table: str) -> None:
     """SQLite ignores the case of table names: ``CRM_LEADS`` would be crm_leads, read and

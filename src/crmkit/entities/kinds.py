@@ -80,6 +80,7 @@ __all__ = [
     "frozen_mapping",
     "kind_name",
     "kinds_by_name",
+    "with_host_kinds",
 ]
 
 _R = TypeVar("_R")
@@ -301,6 +302,17 @@ def kinds_by_name(kinds: Iterable[RecordKind[Any]]) -> dict[str, RecordKind[Any]
             raise ValueError(f"record kind {declaration.kind!r} declared twice")
         registry[declaration.kind] = declaration
     return registry
+
+
+def with_host_kinds(kinds: Iterable[RecordKind[Any]]) -> dict[str, RecordKind[Any]]:
+    """crmkit's kinds and a host's own, by name. A host kind cannot take :attr:`Feature.POOL`
+    (the 公海 pool, its rules and its sweep serve customers only) nor a built-in kind's name:
+    either is a ``ValueError`` when the CRM or its storage is built."""
+    kinds = tuple(kinds)
+    for declaration in kinds:
+        if declaration.has(Feature.POOL):
+            raise ValueError(f"record kind {declaration.kind!r}: the pool serves customers only")
+    return kinds_by_name((*BUILTIN_KINDS, *kinds))
 
 
 def kind_name(kind: str | RecordKind[Any]) -> str:

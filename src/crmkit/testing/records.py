@@ -243,7 +243,7 @@ def _conditions(draw: st.DrawFn, leads: Sequence[Any],
     op = draw(st.sampled_from(operators_for(ref.kind)))
     values = _python_values(ref.kind)
     if ref.system and ref.kind is ValueKind.INTEGER:
-        values = _INT_VALUES  # a system integer is a 32-bit column (custom ones: ±(2**53 - 1))
+        values = _INT_VALUES
     if ref.system and ref.key == "owner_id":
         values = st.sampled_from(USERS) | _TEXT
     present = _present_values(leads, ref)
@@ -821,7 +821,8 @@ _SHAPE_KINDS = {Shape.TEXT: ValueKind.TEXT, Shape.INT: ValueKind.INTEGER,
                 Shape.DECIMAL: ValueKind.DECIMAL, Shape.BOOL: ValueKind.BOOLEAN,
                 Shape.DATE: ValueKind.DATE, Shape.DATETIME: ValueKind.DATETIME}
 _ID_VALUES = st.sampled_from(["P1", "P2", "a", "中"])
-_INT_VALUES = st.integers(-3, 3) | st.sampled_from([-(2**31 - 1), 2**31 - 1])
+_INT_VALUES = st.integers(-3, 3) | st.sampled_from([-(2**53 - 1), 2**53 - 1])
+"""Integer attributes: record columns are 64-bit (``version`` aside), fields reach ±(2**53 - 1)."""
 
 
 def kind_fields(declaration: RecordKind[Any]) -> tuple[FieldRef, ...]:

@@ -18,7 +18,7 @@ from crmkit.entities.kinds import (
     TASK_KIND,
     Feature,
     RecordKind,
-    kinds_by_name,
+    with_host_kinds,
 )
 from crmkit.entities.sales import CONTACT, OPPORTUNITY
 from crmkit.ports import Clock, FileStore, IdGenerator, Notifier, OrgDirectory, Storage
@@ -79,7 +79,7 @@ class CRMFacade:
         self.runtime = Runtime(
             storage=storage, clock=clock, ids=ids, notifier=notifier, directory=directory,
             plugins=manager, timezone=timezone,
-            kinds=kinds_by_name((*BUILTIN_KINDS, *kinds)),
+            kinds=with_host_kinds(kinds),
             committed=lambda entries: manager.hook.crmkit_after_commit(crm=self,
                                                                        entries=entries),
         )

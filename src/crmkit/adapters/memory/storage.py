@@ -45,7 +45,7 @@ from crmkit.entities import (
     UserStatus,
 )
 from crmkit.entities.contracts import CONTRACT, PAYMENT
-from crmkit.entities.kinds import BUILTIN_KINDS, RecordKind, kind_name, kinds_by_name
+from crmkit.entities.kinds import RecordKind, kind_name, with_host_kinds
 from crmkit.policies.conflicts import exists, taken, version_conflict
 from crmkit.ports import (
     DepartmentRepository,
@@ -282,7 +282,7 @@ class MemoryStorage:
         self.team = MemoryTeam(self.undo)
         self.records = {
             kind.kind: MemoryRecords(kind.kind, self.undo, self.team, kind.unique_fields)
-            for kind in kinds_by_name((*BUILTIN_KINDS, *kinds)).values()
+            for kind in with_host_kinds(kinds).values()
         }
         self.fields = MemoryFields(self.undo)
         self.scenes = MemoryEntities(self.undo, SCENES)

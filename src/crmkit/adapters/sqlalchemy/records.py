@@ -86,7 +86,7 @@ from crmkit.adapters.sqlalchemy.tables import (
 )
 from crmkit.entities import JSONValue
 from crmkit.entities.fields import FieldDefinition
-from crmkit.entities.kinds import BUILTIN_KINDS, RecordKind, kinds_by_name
+from crmkit.entities.kinds import BUILTIN_KINDS, RecordKind, with_host_kinds
 from crmkit.entities.query import FieldRef, RecordQuery
 from crmkit.entities.records import (
     Access,
@@ -157,7 +157,7 @@ def declared_record_tables(
     named like another is a ``ValueError``."""
     extra = MetaData(naming_convention=NAMING_CONVENTION)
     registry = dict(RECORD_TABLES)
-    for declaration in kinds_by_name((*BUILTIN_KINDS, *kinds)).values():
+    for declaration in with_host_kinds(kinds).values():
         if declaration.kind in RECORD_TABLES:
             continue
         taken = {name.lower() for name in (*metadata.tables, *extra.tables)}

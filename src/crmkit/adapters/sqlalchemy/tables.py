@@ -302,8 +302,10 @@ def _record_column(declaration: RecordKind[Any], name: str, shape: Shape, option
         digits = column_hint.digits or 20
         number: ExactDecimal = {20: Money(), 7: Percent()}.get(digits) or ExactDecimal(digits)
         return Column(name, number, **kw)
+    if shape is Shape.INT:  # a field's integers reach ±(2**53 - 1) (fieldtypes.MAX_INTEGER)
+        return Column(name, Integer() if name == "version" else BigInteger(), **kw)
     column_type: Any = {
-        Shape.BOOL: Boolean(), Shape.INT: Integer(), Shape.DATETIME: UTCDateTime(),
+        Shape.BOOL: Boolean(), Shape.DATETIME: UTCDateTime(),
         Shape.DATE: Date(), Shape.TIME: Time(), Shape.DOCUMENT: JSONDocument}[shape]
     return Column(name, column_type, **kw)
 
