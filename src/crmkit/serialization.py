@@ -1,8 +1,8 @@
 """The one cattrs converter: entities ↔ plain dicts, and payload errors → ValidationError.
 
 - Enums travel as their values, datetimes as ISO 8601 strings (timezone required; dates and
-  datetimes in years 1000–9998, see :mod:`crmkit.policies.arguments`), Decimals as
-  strings, frozensets as sorted lists.
+  datetimes in years 1000–9998, see :mod:`crmkit.policies.arguments`), times of day as
+  ``HH:MM`` (``HH:MM:SS`` with seconds), Decimals as strings, frozensets as sorted lists.
 - Structuring is strict about JSON types (``"5"`` is not an int, ``1`` is not a str) and forbids
   unknown keys; every failure is reported by path (``$.roles[2]``) with a stable code.
 - ``User.password_hash`` never leaves through :func:`to_dict`.
@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import enum
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar, get_args, get_origin
 
@@ -122,6 +122,17 @@ def _structure_date(value: Any, _: Any) -> date:
     return day
 
 
+def _structure_time(value: Any, _: Any) -> time:
+    """A local time of day, ``HH:MM`` or ``HH:MM:SS`` (no timezone: local to the org)."""
+    moment: time | None = value if isinstance(value, time) else None
+    if isinstance(value, str) and len(value) in (5, 8):
+        with contextlib.suppress(ValueError):
+            moment = time.fromisoformat(value)
+    if moment is None or moment.tzinfo is not None:
+        raise _TypeMismatch("time of day HH:MM")
+    return moment
+
+
 def _structure_decimal(value: Any, _: Any) -> Decimal:
     if type(value) is bool or not isinstance(value, str | int | Decimal):
         raise _TypeMismatch("decimal string")
@@ -168,9 +179,12 @@ converter.register_structure_hook_factory(_is_collection, _collection_hook)
 converter.register_structure_hook(float, _structure_float)
 converter.register_structure_hook(datetime, _structure_datetime)
 converter.register_structure_hook(date, _structure_date)
+converter.register_structure_hook(time, _structure_time)
 converter.register_structure_hook(Decimal, _structure_decimal)
 converter.register_unstructure_hook(datetime, lambda v: v.isoformat())
 converter.register_unstructure_hook(date, lambda v: v.isoformat())
+converter.register_unstructure_hook(
+    time, lambda v: v.isoformat("seconds" if v.second or v.microsecond else "minutes"))
 converter.register_unstructure_hook(Decimal, str)
 def _is_frozenset(t: Any) -> bool:
     return t is frozenset or get_origin(t) is frozenset

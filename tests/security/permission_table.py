@@ -26,6 +26,7 @@ from typing import Any
 import attrs
 
 from crmkit.entities import Module, Operation
+from crmkit.entities.records import RecordRef
 
 from .world import DECLARED, SERVICE, World
 
@@ -264,6 +265,22 @@ TABLE: dict[str, Rule] = {
                            kind="task"),
     "tasks.reopen": rule(M.TASKS, Op.EDIT, EDITABLE, lambda w, a, t: w.crm.tasks.reopen(a, t),
                          _record("task"), kind="task"),
+    "tasks.related_to": rule(M.TASKS, Op.VIEW, NONE, lambda w, a, t: w.crm.tasks.related_to(
+        a, [RecordRef("customer", w.record("customer", a))])),
+    "workbench.workbench": rule(M.TASKS, Op.VIEW, NONE,
+                                lambda w, a, t: w.crm.workbench.workbench(a, {"done": False})),
+    "workbench.move": rule(M.TASKS, Op.VIEW, VISIBLE,
+                           lambda w, a, t: w.crm.workbench.move(a, t, "today"), _record("task")),
+    "workbench.tags": rule(M.TASKS, Op.VIEW, NONE, lambda w, a, t: w.crm.workbench.tags(a)),
+    "workbench.add_tag": rule(M.TASKS, Op.VIEW, NONE,
+                              lambda w, a, t: w.crm.workbench.add_tag(a, f"标签{w.n()}")),
+    "workbench.update_tag": rule(
+        M.TASKS, Op.VIEW, VISIBLE,
+        lambda w, a, t: w.crm.workbench.update_tag(a, t, {"colour": "#000000"}),
+        lambda w, owner: w.tag(owner)),
+    "workbench.delete_tag": rule(M.TASKS, Op.VIEW, VISIBLE,
+                                 lambda w, a, t: w.crm.workbench.delete_tag(a, t),
+                                 lambda w, owner: w.tag(owner)),
     "products.add_category": rule(M.PRODUCTS, Op.EDIT, NONE, lambda w, a, t: (
         w.crm.products.add_category(a, {"name": f"类别{w.n()}"}))),
     "products.rename_category": rule(M.PRODUCTS, Op.EDIT, NONE, lambda w, a, t: (

@@ -20,6 +20,7 @@ from typing import Any
 from crmkit import CRM
 from crmkit.entities import Module, Operation, User
 from crmkit.entities.records import Comment
+from crmkit.entities.tasks import Tag
 from workflow.visits import VISIT, VISIT_KIND
 
 EVERYTHING = {m.value: [o.value for o in Operation] for m in Module}
@@ -126,6 +127,13 @@ class World:
         with self.crm.storage.transaction() as uow:
             uow.comments.add(comment)
         return comment.id
+
+    def tag(self, owner: User) -> str:
+        """A tag of ``owner``'s (stored directly, as :meth:`comment`)."""
+        tag = Tag(f"tag{self.n()}", owner.id, f"标签{self.n()}")
+        with self.crm.storage.transaction() as uow:
+            uow.tags.add(tag)
+        return tag.id
 
     def plan(self, owner: User) -> str:
         [plan] = self.crm.contracts.add_plans(self.admin, self.record("contract", owner), [

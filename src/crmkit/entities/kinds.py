@@ -49,7 +49,7 @@ from crmkit.entities.sales_fields import (
     PRODUCT_WRITABLE,
     fields_of,
 )
-from crmkit.entities.task_fields import TASK_FIELDS, TASK_WRITABLE
+from crmkit.entities.task_fields import TASK_EXTRAS, TASK_FIELDS, TASK_WRITABLE
 from crmkit.entities.tasks import TASK, Task
 
 __all__ = [
@@ -282,7 +282,7 @@ PAYMENT_KIND: RecordKind[Payment] = RecordKind(
 TASK_KIND: RecordKind[Task] = RecordKind(
     TASK, Task, Module.TASKS, "任务", "task", TASK_FIELDS, TASK_WRITABLE, "crm_tasks",
     features=frozenset({Feature.TEAM, Feature.TRANSFER, Feature.ATTACHMENTS, Feature.COMMENTS}),
-    title=lambda task: str(task.title),
+    extra_keys=TASK_EXTRAS, title=lambda task: str(task.title),
     indexes={**LISTING_INDEXES, "owner_due": ("owner_id", "due_date"), "parent": ("parent_id",)},
 )
 """任务: owned records of the tasks module (the workbench rules are crmkit.policies)."""

@@ -18,5 +18,11 @@ TASK_FIELDS = fields_of(
     ("owner_id", "负责人", "Owner", "user"),
 )
 
-TASK_WRITABLE = frozenset({"title", "description", "due_date", "priority", "owner_id"})
-"""What a create/edit payload may set; completion goes through ``complete``/``reopen``."""
+TASK_WRITABLE = frozenset({"title", "description", "due_date", "priority", "owner_id",
+                           "parent_id"})
+"""What a create/edit payload may set as fields; completion goes through ``complete``/
+``reopen``."""
+
+TASK_EXTRAS = frozenset({"participant_ids", "tag_ids", "related", "due_time"})
+"""Payload keys the task service validates itself (``RecordKind.extra_keys``): participants,
+the writer's tags, related records and the due time of day."""

@@ -24,6 +24,7 @@ from crmkit.entities.common import JSONValue, frozen_mapping
 from crmkit.entities.records import RecordRef
 
 __all__ = [
+    "DEFAULT_TAG_COLOUR",
     "RELATED_KINDS",
     "TASK",
     "Bucket",
@@ -39,6 +40,10 @@ TASK = "task"
 
 RELATED_KINDS = frozenset({"customer", "contact", "opportunity", "contract"})
 """The record kinds a task, schedule or work log may name as related (相关业务)."""
+
+
+DEFAULT_TAG_COLOUR = "#8c8c8c"
+"""A tag's colour unless chosen."""
 
 
 class Priority(enum.StrEnum):
@@ -125,7 +130,7 @@ class Tag:
     id: str
     owner_id: str
     name: str
-    colour: str = "#8c8c8c"
+    colour: str = DEFAULT_TAG_COLOUR
     version: int = 1
 
 

@@ -144,6 +144,9 @@ class RecordLinkRepository(Protocol):
     def clear(self, source_kind: str, source_ids: Sequence[str]) -> None:
         """Drop every link of these sources (set-based)."""
         ...
+    def unlink(self, target: RecordRef) -> None:
+        """Drop every link to ``target`` (a deleted tag), in one statement."""
+        ...
 
 
 class SettingsRepository(Protocol):

@@ -19,7 +19,7 @@ _C1, _C2, _K1 = RecordRef("customer", "c1"), RecordRef("customer", "c2"), Record
 
 
 class LinkAndPlacementContract(StorageSuite):
-    """Links: replace, reverse lookup, clear. Placements: upsert, per-user order, clear."""
+    """Links: replace, reverse lookup, clear, unlink. Placements: upsert, per-user order, clear."""
 
     def test_links_replace_and_answer_the_reverse_lookup(self, storage: Storage) -> None:
         with storage.transaction() as uow:
@@ -47,6 +47,11 @@ class LinkAndPlacementContract(StorageSuite):
             assert uow.links.sources("task", [_C1, _C2]) == [
                 RecordLink("task", "t2", "customer", "c2")]
             assert uow.links.sources("work_log", [_C1]) != []
+            uow.links.replace(RecordRef("task", "t3"), [_C1, _C2])
+            uow.links.unlink(_C2)
+        with storage.transaction() as uow:
+            assert uow.links.sources("task", [_C1, _C2]) == [
+                RecordLink("task", "t3", "customer", "c1")]
 
     def test_placements_are_one_per_user_and_task_in_key_order(self, storage: Storage) -> None:
         today = [Placement("u1", "t3", Bucket.TODAY, "i1"), Placement("u1", "t1", Bucket.TODAY,

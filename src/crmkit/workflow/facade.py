@@ -45,6 +45,7 @@ from crmkit.workflow.record_access import RecordAccess
 from crmkit.workflow.records import RecordService
 from crmkit.workflow.scenes import SceneService
 from crmkit.workflow.tasks import TaskService
+from crmkit.workflow.workbench import WorkbenchService
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
@@ -118,10 +119,12 @@ class CRMFacade:
         self.followups = FollowUpService(self.runtime, self.records)
         self.attachments = AttachmentService(self.runtime, self.records, files)
         self.comments = CommentService(self.runtime, self.records)
+        self.workbench = WorkbenchService(self.runtime, self.records)
         self.duplicates = DuplicateService(self.runtime, self.fields, self.records)
         self.pool = PoolService(self.runtime, self.records, self.customers)
         for service in (self.org, self.fields, self.scenes, self.followups, self.attachments,
-                        self.comments, self.duplicates, self.pool, self.approvals, *services):
+                        self.comments, self.workbench, self.duplicates, self.pool,
+                        self.approvals, *services):
             guard(service)
 
     def kind(self, name: str) -> RecordService[Any]:

@@ -47,6 +47,12 @@ def evolved(record: E, **changes: Any) -> E:
     return copy
 
 
+def record_not_found(spec: RecordKind[Any], record_id: str) -> NotFound:
+    """The one answer for a record that is missing or out of sight."""
+    return NotFound("record.not_found", f"{spec.label_zh}不存在",
+                    f"{spec.kind} {record_id} not found")
+
+
 class RecordAccess:
     """Visibility and edit rights on records of any declared kind."""
 
@@ -69,8 +75,7 @@ class RecordAccess:
         spec = self._rt.declaration(kind)
         record = op.uow.records(kind).get(record_id) if isinstance(record_id, str) else None
         if record is None or not self.admits(op, spec, self._rt.scope(op, spec.module), record):
-            raise NotFound("record.not_found", f"{spec.label_zh}不存在",
-                           f"{kind} {record_id} not found")
+            raise record_not_found(spec, record_id)
         return record
 
     def can_edit(self, op: Op, kind: str, record: Any) -> bool:
@@ -123,8 +128,7 @@ class RecordAccess:
             access = team.get((rid, me))
             pooled = record is not None and getattr(record, "pool_id", None) in scope.pool_ids
             if record is None or (access is None and not pooled):
-                raise NotFound("record.not_found", f"{spec.label_zh}不存在",
-                               f"{kind} {rid} not found")
+                raise record_not_found(spec, rid)
             if access is not Access.WRITE:
                 raise PermissionDenied("record.read_only",
                                        "你对该记录只有只读权限", "read-only access to this record")

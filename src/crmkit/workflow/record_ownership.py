@@ -56,6 +56,10 @@ class RecordOwnership(Generic[E]):
     def _before_transfer(self, op: Op, records: Sequence[E], target: User) -> None:
         """Rules a transfer must pass as a whole (e.g. the owned-customer limit)."""
 
+    def _team_changed(self, op: Op, record_ids: Sequence[str]) -> None:
+        """Follow-up writes after the teams of these records changed (e.g. a task's
+        participants follow its team)."""
+
     def transfer(
         self,
         actor: ActorRef,
@@ -102,6 +106,7 @@ class RecordOwnership(Generic[E]):
                 TeamMember(self.kind, r.id, r.owner_id, keep) for r in moving if r.owner_id
             ])
         op.uow.team.remove_user(self.kind, [r.id for r in moving], target.id)
+        self._team_changed(op, [r.id for r in moving])
         for record in moving:
             op.log(self.kind, record.id, action,
                    (FieldChange("owner_id", record.owner_id, target.id),))
@@ -140,6 +145,7 @@ class RecordOwnership(Generic[E]):
             op.uow.team.put_many([member])
             op.log(self.kind, record.id, "team_add", (FieldChange(
                 f"team.{user.id}", old.access.value if old else None, level.value),))
+            self._team_changed(op, [record.id])
             return member
 
     def remove_team_member(self, actor: ActorRef, record_id: str, user_id: str) -> None:
@@ -153,6 +159,7 @@ class RecordOwnership(Generic[E]):
             op.uow.team.remove(self.kind, record.id, user_id)
             op.log(self.kind, record.id, "team_remove",
                    (FieldChange(f"team.{user_id}", old.access.value, None),))
+            self._team_changed(op, [record.id])
 
     def _team_manager(self, op: Op, record_id: str) -> E:
         record: E = self._access.editable(op, self.kind, record_id)

@@ -272,6 +272,9 @@ class RecordService(RecordOwnership[E]):
     def _before_create_many(self, op: Op, records: Sequence[E]) -> None:
         """Rules a batch of new records must pass as a whole (e.g. customer limits)."""
 
+    def _after_delete(self, op: Op, old: E) -> None:
+        """Follow-up writes (or a refusal) of a deletion, in the same operation."""
+
     def _before_edit(self, op: Op, old: E) -> None:
         """Rules a record must pass to be edited or deleted at all (e.g. an approved contract
         is locked)."""
@@ -374,6 +377,7 @@ class RecordService(RecordOwnership[E]):
             self._repo(op).delete(old.id)
             op.uow.team.clear(self.kind, [old.id])
             op.log(self.kind, old.id, "delete", field_changes(old, None))
+            self._after_delete(op, old)
 
     # -- lists ----------------------------------------------------------------------------------
     def list(self, actor: ActorRef, request: ListRequest | Mapping[str, Any] | None = None) -> Page:

@@ -292,6 +292,10 @@ class MemoryLinks(UndoDict[RecordLink, RecordLink]):
                      and k.source_id in wanted]:
             self._drop(link)
 
+    def unlink(self, target: RecordRef) -> None:
+        for link in [k for k in self.rows if k.target == target]:
+            self._drop(link)
+
 
 class MemorySettings(UndoDict[str, JSONValue]):
     def get(self, key: str) -> JSONValue:

@@ -644,6 +644,10 @@ class SqlLinks:
                 record_links.c.source_kind == source_kind,
                 in_id_set(record_links.c.source_id, source_ids)))
 
+    def unlink(self, target: RecordRef) -> None:
+        self._conn.execute(delete(record_links).where(
+            record_links.c.target_kind == target.kind, record_links.c.target_id == target.id))
+
 
 class SqlSettings:
     """One JSON value per key; a missing key reads as None."""
