@@ -239,3 +239,20 @@ def test_a_unique_field_must_be_optional_text() -> None:
     counted = attrs.evolve(VISIT_KIND, unique_fields=("version",))
     with pytest.raises(ValueError, match="must be optional text"):
         SqlStorage("sqlite://", kinds=[counted])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_decimal_field_keeps_the_places_it_validates(
+        backend: str, request: pytest.FixtureRequest) -> None:
+    """A column takes its scale from the system field's precision: 4 places come back
+    unrounded (they used to be cut to the default 2)."""
+    from crmkit.entities.kinds import fields_of
+
+    gauge = attrs.evolve(
+        NOTE_KIND, kind="gauge", table="crm_test_gauges", writable=frozenset({"name", "cost"}),
+        system_fields=fields_of("gauge", ("name", "名称", "Name", "text", {"required": True}),
+                                ("cost", "读数", "Reading", "decimal", {"precision": 4})))
+    crm = CRM(make_storage(backend, request, [gauge]), kinds=[gauge])
+    boss = crm.org.setup(admin_mobile="13800000000", admin_name="王总")
+    made = crm.kind("gauge").create(boss, {"name": "a", "cost": "1.2345"})
+    assert crm.kind("gauge").get(boss, made.id).cost == Decimal("1.2345")

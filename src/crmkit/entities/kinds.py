@@ -142,7 +142,8 @@ class Column:
     length: int | None = None
     """Text: at most this many characters."""
     digits: int | None = None
-    """Decimals: at most this many digits, two of them after the point (amounts: 20)."""
+    """Decimals: at most this many digits (amounts: 20), of which as many after the point as the
+    system field's ``precision`` (2 by default)."""
 
 
 Indexes = Mapping[str, tuple[str, ...]]

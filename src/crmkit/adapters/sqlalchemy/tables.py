@@ -50,6 +50,7 @@ from crmkit.entities.kinds import Column as KindColumn
 from crmkit.entities.leads import LEAD
 from crmkit.entities.sales import CONTACT, CUSTOMER, OPPORTUNITY, PRODUCT
 from crmkit.errors import ValidationError
+from crmkit.policies.fieldtypes import DEFAULT_PRECISION
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -300,7 +301,9 @@ def _record_column(declaration: RecordKind[Any], name: str, shape: Shape, option
         return Column(name, code_point_string(length), **kw)
     if shape is Shape.DECIMAL:
         digits = column_hint.digits or 20
-        number: ExactDecimal = {20: Money(), 7: Percent()}.get(digits) or ExactDecimal(digits)
+        places = _places(declaration, name)
+        number: ExactDecimal = ({(20, 2): Money(), (7, 2): Percent()}.get((digits, places))
+                                or ExactDecimal(digits, places))
         return Column(name, number, **kw)
     if shape is Shape.INT:  # a field's integers reach ±(2**53 - 1) (fieldtypes.MAX_INTEGER)
         return Column(name, Integer() if name == "version" else BigInteger(), **kw)
@@ -308,6 +311,13 @@ def _record_column(declaration: RecordKind[Any], name: str, shape: Shape, option
         Shape.BOOL: Boolean(), Shape.DATETIME: UTCDateTime(),
         Shape.DATE: Date(), Shape.TIME: Time(), Shape.DOCUMENT: JSONDocument}[shape]
     return Column(name, column_type, **kw)
+
+
+def _places(declaration: RecordKind[Any], name: str) -> int:
+    """A decimal column keeps the places its system field validates (``precision``, 2 by
+    default), so a value that passes validation comes back unrounded."""
+    field = next((f for f in declaration.system_fields if f.key == name), None)
+    return DEFAULT_PRECISION if field is None or field.precision is None else field.precision
 
 
 APPROVED_HEAD = ("id", "number", "customer_id", "owner_id", "created_by", "created_at",
