@@ -21,7 +21,7 @@ from crmkit.adapters.sqlalchemy.schema import SCHEMA_REVISION
 
 from .conftest import postgresql_dialect
 
-HEAD_SCHEMA = ("0005_task_workbench", "63b498df4aff3c04")
+HEAD_SCHEMA = ("0006_schedules_and_logs", "85d0614b3931b495")
 
 
 def _fingerprint() -> str:

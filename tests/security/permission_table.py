@@ -21,11 +21,13 @@ from __future__ import annotations
 import enum
 import inspect
 from collections.abc import Callable
+from datetime import date, timedelta
 from typing import Any
 
 import attrs
 
 from crmkit.entities import Module, Operation
+from crmkit.entities.kinds import RECORD_KINDS, Feature, RecordKind
 from crmkit.entities.records import RecordRef
 
 from .world import DECLARED, SERVICE, World
@@ -66,7 +68,18 @@ def rule(module: Module | None, operation: Operation | None, access: Access, cal
 
 KIND_MODULE = {"lead": M.LEADS, "customer": M.CUSTOMERS, "contact": M.CONTACTS,
                "product": M.PRODUCTS, "opportunity": M.OPPORTUNITIES, "contract": M.CONTRACTS,
-               "payment": M.PAYMENTS, "task": M.TASKS, "visit": M.TASKS}
+               "payment": M.PAYMENTS, "task": M.TASKS, "visit": M.TASKS,
+               "schedule": M.TASKS, "work_log": M.TASKS}
+
+FEATURE_METHODS = {"transfer": Feature.TRANSFER, "team": Feature.TEAM,
+                   "add_team_member": Feature.TEAM, "remove_team_member": Feature.TEAM,
+                   "related_to": Feature.RELATED}
+"""Methods of every record service that only kinds taking part in the feature answer (the
+others refuse with RuleViolation ``record_kind.feature``, before any permission check)."""
+
+
+def _declared(kind: str) -> RecordKind[Any]:
+    return RECORD_KINDS.get(kind) or DECLARED[kind]
 
 
 def namespace(kind: str) -> str:
@@ -93,6 +106,13 @@ def _locked(w: World, owner: Any) -> str:
     return customer
 
 
+def _repeating(w: World, owner: Any) -> str:
+    """A daily schedule of ``owner`` from 3 November."""
+    return str(w.crm.schedules.create(w.admin, {
+        **w.payload("schedule", owner), "owner_id": owner.id,
+        "repeat": {"frequency": "daily", "count": 5}}).id)
+
+
 def _ended(w: World, owner: Any) -> str:
     deal = w.record("opportunity", owner)
     w.crm.opportunities.lose(w.admin, deal, "预算")
@@ -107,7 +127,7 @@ def _kind_parts(kind: str) -> tuple[str, Module, Callable[[World], Any], Target]
 def _record_rules(kind: str) -> dict[str, Rule]:
     """The shared record engine's methods for one kind."""
     ns, module, svc, record = _kind_parts(kind)
-    return {
+    rules = {
         f"{ns}.create": rule(module, Op.CREATE, NONE,
                              lambda w, a, t: svc(w).create(a, w.payload(kind, a))),
         f"{ns}.get": rule(module, Op.VIEW, VISIBLE, lambda w, a, t: svc(w).get(a, t), record),
@@ -129,7 +149,17 @@ def _record_rules(kind: str) -> dict[str, Rule]:
             kind=kind),
         f"{ns}.operation_log": rule(module, Op.VIEW, VISIBLE,
                                     lambda w, a, t: svc(w).operation_log(a, t), record),
+        f"{ns}.related_to": rule(module, Op.VIEW, NONE, lambda w, a, t: svc(w).related_to(
+            a, [RecordRef("customer", w.record("customer", a))])),
     }
+    return {name: r for name, r in rules.items()
+            if answers(_declared(kind), name.rsplit(".", 1)[1])}
+
+
+def answers(declaration: RecordKind[Any], method: str) -> bool:
+    """Whether a kind's service answers ``method`` (see :data:`FEATURE_METHODS`)."""
+    feature = FEATURE_METHODS.get(method)
+    return feature is None or declaration.has(feature)
 
 
 def _approved_rules(kind: str) -> dict[str, Rule]:
@@ -260,13 +290,22 @@ TABLE: dict[str, Rule] = {
     "products.take_off_shelf": rule(M.PRODUCTS, Op.EDIT, EDITABLE,
                                     lambda w, a, t: w.crm.products.take_off_shelf(a, [t]),
                                     _PRODUCT, kind="product"),
+    "schedules.calendar": rule(M.TASKS, Op.VIEW, NONE, lambda w, a, t: w.crm.schedules.calendar(
+        a, w.crm.runtime.clock.now(), w.crm.runtime.clock.now() + timedelta(days=7))),
+    "schedules.skip": rule(M.TASKS, Op.EDIT, EDITABLE,
+                           lambda w, a, t: w.crm.schedules.skip(a, t, date(2026, 11, 4)),
+                           _repeating, kind="schedule"),
+    "work_logs.mark_read": rule(M.TASKS, Op.VIEW, VISIBLE,
+                                lambda w, a, t: w.crm.work_logs.mark_read(a, t),
+                                _record("work_log")),
+    "work_logs.unread": rule(M.TASKS, Op.VIEW, NONE, lambda w, a, t: w.crm.work_logs.unread(a)),
+    "work_logs.unread_count": rule(M.TASKS, Op.VIEW, NONE,
+                                   lambda w, a, t: w.crm.work_logs.unread_count(a)),
     "tasks.complete": rule(M.TASKS, Op.EDIT, EDITABLE,
                            lambda w, a, t: w.crm.tasks.complete(a, t), _record("task"),
                            kind="task"),
     "tasks.reopen": rule(M.TASKS, Op.EDIT, EDITABLE, lambda w, a, t: w.crm.tasks.reopen(a, t),
                          _record("task"), kind="task"),
-    "tasks.related_to": rule(M.TASKS, Op.VIEW, NONE, lambda w, a, t: w.crm.tasks.related_to(
-        a, [RecordRef("customer", w.record("customer", a))])),
     "workbench.workbench": rule(M.TASKS, Op.VIEW, NONE,
                                 lambda w, a, t: w.crm.workbench.workbench(a, {"done": False})),
     "workbench.move": rule(M.TASKS, Op.VIEW, VISIBLE,
@@ -515,6 +554,9 @@ def facade_methods(crm: Any) -> set[str]:
                 continue
             params = list(inspect.signature(method).parameters)
             if params and params[0] == "op":
+                continue
+            declaration = getattr(service, "declaration", None)
+            if isinstance(declaration, RecordKind) and not answers(declaration, name):
                 continue
             found.add(f"{ns}.{name}")
     return found

@@ -90,6 +90,11 @@ class World:
             return {"name": f"拜访{n}", "code": f"V{n}"}
         if kind == "task":
             return {"title": f"任务{n}", "due_date": "2026-11-03"}
+        if kind == "schedule":
+            return {"title": f"日程{n}", "starts_at": "2026-11-03T09:00:00+08:00",
+                    "ends_at": "2026-11-03T10:00:00+08:00"}
+        if kind == "work_log":
+            return {"period": "daily", "period_start": "2026-11-02", "done": f"日志{n}"}
         if kind == "product":
             return {"name": f"产品{n}", "code": f"P{n}", "price": "10"}
         if kind == "contact":
@@ -153,6 +158,14 @@ class World:
         return payment
 
     def on_team(self, kind: str, record_id: str, user: User, access: str = "read") -> None:
+        """``user`` joins the record's team; a schedule's participants and a work log's
+        recipients are its read-only team."""
+        if kind in READERS:
+            key = READERS[kind]
+            service = self.crm.kind(kind)
+            held = getattr(service.get(self.admin, record_id), key)
+            service.update(self.admin, record_id, {key: [*held, user.id]})
+            return
         self.crm.kind(kind).add_team_member(self.admin, record_id, user.id, access)
 
     def scene(self, owner: User) -> str:
@@ -179,6 +192,10 @@ class World:
         return key
 
 
+READERS = {"schedule": "participant_ids", "work_log": "copied_user_ids"}
+"""Kinds whose read-only team is a list on the record: the key that lists them."""
+
 SERVICE = {"lead": "leads", "customer": "customers", "contact": "contacts",
            "product": "products", "opportunity": "opportunities", "contract": "contracts",
-           "payment": "payments", "task": "tasks"}
+           "payment": "payments", "task": "tasks", "schedule": "schedules",
+           "work_log": "work_logs"}

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from crmkit.entities.records import Access
+from crmkit.entities.records import Access, RecordRef
 from crmkit.errors import Conflict, FieldError, NotFound, PermissionDenied, ValidationError
 from crmkit.hookspecs import hookimpl
 
@@ -314,7 +314,9 @@ class TestFollowUpsAndAttachments:
         assert parent.next_contact_at == datetime(2026, 11, 5, 2, 0, tzinfo=UTC)
         [entry] = crm.followups.schedules(org.rep, datetime(2026, 11, 1, tzinfo=UTC),
                                           datetime(2026, 12, 1, tzinfo=UTC))
-        assert entry.record_id == lead.id
+        assert (entry.related, entry.source, entry.starts_at) == (
+            (RecordRef("lead", lead.id),), "followup", parent.next_contact_at)
+        assert crm.schedules.get(org.rep, entry.id) == entry
         kinds = [i.type for i in crm.followups.timeline(org.rep, "lead", lead.id)]
         assert sorted(kinds) == ["followup", "log", "log", "schedule"]
         with pytest.raises(ValidationError) as caught:

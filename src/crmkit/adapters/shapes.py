@@ -28,7 +28,7 @@ class Shape(enum.Enum):
     TIME = "time"
     """A local time of day (no zone)."""
     DOCUMENT = "document"
-    """Tuples, sets and mappings: a JSON document."""
+    """Tuples, sets, mappings and nested attrs objects (a repeat rule): a JSON document."""
 
 
 def attribute_shape(hint: Any) -> tuple[Shape, bool, Any]:
@@ -42,6 +42,8 @@ def attribute_shape(hint: Any) -> tuple[Shape, bool, Any]:
             raise TypeError(f"cannot store a union {hint!r}")
         hint = members[0]
     origin = typing.get_origin(hint) or hint
+    if attrs.has(origin):
+        return Shape.DOCUMENT, optional, hint
     shape = next((shape for cls, shape in _SHAPES if isinstance(origin, type)
                   and issubclass(origin, cls)), None)
     if shape is None:

@@ -22,6 +22,7 @@ from crmkit.entities.records import RecordRef
 
 __all__ = [
     "EVENT",
+    "CalendarEntry",
     "CalendarEvent",
     "Frequency",
     "Occurrence",
@@ -69,6 +70,9 @@ class CalendarEvent:
     organisation's timezone (a one-day event on 3 Dec runs from 3 Dec 00:00 to 4 Dec 00:00).
     ``reminders`` are offsets in minutes before each occurrence starts (0 = at the start).
     ``source`` says what created the event (``followup`` for a follow-up's next-contact time).
+    ``series_ends_at`` is when the last occurrence ends (None: the event repeats without end);
+    ``crm.schedules`` derives it on every write so a store finds the events a calendar window
+    reaches (:func:`crmkit.policies.recurrence.series_end`).
     """
 
     id: str
@@ -87,6 +91,7 @@ class CalendarEvent:
     reminders: tuple[int, ...] = ()
     repeat: RepeatRule | None = None
     source: str = ""
+    series_ends_at: datetime | None = None
     custom: Mapping[str, JSONValue] = attrs.field(factory=dict, converter=frozen_mapping)
 
     def involves(self, user_id: str) -> bool:
@@ -104,3 +109,11 @@ class Occurrence:
     event_id: str
     day: date
     all_day: bool = False
+
+
+@attrs.frozen
+class CalendarEntry:
+    """One occurrence on a viewer's calendar, with its event (title, participants …)."""
+
+    occurrence: Occurrence
+    event: CalendarEvent

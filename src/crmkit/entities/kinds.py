@@ -16,6 +16,8 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
+from crmkit.entities.calendar import EVENT, CalendarEvent
+from crmkit.entities.calendar_fields import SCHEDULE_EXTRAS, SCHEDULE_FIELDS, SCHEDULE_WRITABLE
 from crmkit.entities.common import frozen_mapping
 from crmkit.entities.contract_fields import (
     CONTRACT_FIELDS,
@@ -51,6 +53,8 @@ from crmkit.entities.sales_fields import (
 )
 from crmkit.entities.task_fields import TASK_EXTRAS, TASK_FIELDS, TASK_WRITABLE
 from crmkit.entities.tasks import TASK, Task
+from crmkit.entities.worklog_fields import WORK_LOG_EXTRAS, WORK_LOG_FIELDS, WORK_LOG_WRITABLE
+from crmkit.entities.worklogs import WORK_LOG, WorkLog
 
 __all__ = [
     "BUILTIN_KINDS",
@@ -70,7 +74,9 @@ __all__ = [
     "RECORD_KINDS",
     "RECORD_MODULES",
     "RECORD_TYPES",
+    "SCHEDULE_KIND",
     "TASK_KIND",
+    "WORK_LOG_KIND",
     "Column",
     "Feature",
     "Indexes",
@@ -107,6 +113,9 @@ class Feature(enum.StrEnum):
     """The record's timeline lists its follow-ups, tasks, schedules, logs and approvals."""
     COMMENTS = "comments"
     """评论: whoever sees a record may comment on it (``crm.comments``)."""
+    RELATED = "related"
+    """相关业务: the record names related records (``related``); the record engine keeps them
+    as links (``uow.links``) so "what relates to this record" is one indexed lookup."""
 
 
 RECORD_ATTRIBUTES = frozenset({"id", "owner_id", "version", "created_at", "updated_at",
@@ -118,6 +127,7 @@ FEATURE_ATTRIBUTES: Mapping[Feature, frozenset[str]] = {
                                   "next_contact_at"}),
     Feature.POOL: frozenset({"pool_id"}),
     Feature.APPROVAL: frozenset({"number", "approval_status", "approval_id"}),
+    Feature.RELATED: frozenset({"related"}),
 }
 """The attributes a kind's entity needs to take part in a feature (checked when declared)."""
 
@@ -282,15 +292,35 @@ PAYMENT_KIND: RecordKind[Payment] = RecordKind(
 
 TASK_KIND: RecordKind[Task] = RecordKind(
     TASK, Task, Module.TASKS, "任务", "task", TASK_FIELDS, TASK_WRITABLE, "crm_tasks",
-    features=frozenset({Feature.TEAM, Feature.TRANSFER, Feature.ATTACHMENTS, Feature.COMMENTS}),
+    features=frozenset({Feature.TEAM, Feature.TRANSFER, Feature.ATTACHMENTS, Feature.COMMENTS,
+                        Feature.RELATED}),
     extra_keys=TASK_EXTRAS, title=lambda task: str(task.title),
     indexes={**LISTING_INDEXES, "owner_due": ("owner_id", "due_date"), "parent": ("parent_id",)},
 )
 """任务: owned records of the tasks module (the workbench rules are crmkit.policies)."""
 
+SCHEDULE_KIND: RecordKind[CalendarEvent] = RecordKind(
+    EVENT, CalendarEvent, Module.TASKS, "日程", "schedule", SCHEDULE_FIELDS, SCHEDULE_WRITABLE,
+    "crm_calendar_events", features=frozenset({Feature.RELATED}), extra_keys=SCHEDULE_EXTRAS,
+    title=lambda event: str(event.title), columns={"source": Column(64)},
+    indexes={**LISTING_INDEXES, "owner_starts": ("owner_id", "starts_at")},
+)
+"""日程: calendar events of the tasks (办公) module; participants see them (read-only team
+members); the repeat rules are crmkit.policies.recurrence."""
+
+WORK_LOG_KIND: RecordKind[WorkLog] = RecordKind(
+    WORK_LOG, WorkLog, Module.TASKS, "日志", "work log", WORK_LOG_FIELDS, WORK_LOG_WRITABLE,
+    "crm_work_logs", features=frozenset({Feature.RELATED, Feature.COMMENTS}),
+    extra_keys=WORK_LOG_EXTRAS,
+    title=lambda log: f"{log.period.label_zh} {log.period_start.isoformat()}",
+    indexes={**LISTING_INDEXES, "owner_period": ("owner_id", "period_start")},
+)
+"""日志: reports of the tasks (办公) module; recipients see them (read-only team members); the
+rules are crmkit.policies.worklogs."""
+
 BUILTIN_KINDS: tuple[RecordKind[Any], ...] = (
     LEAD_KIND, CUSTOMER_KIND, CONTACT_KIND, PRODUCT_KIND, OPPORTUNITY_KIND, CONTRACT_KIND,
-    PAYMENT_KIND, TASK_KIND,
+    PAYMENT_KIND, TASK_KIND, SCHEDULE_KIND, WORK_LOG_KIND,
 )
 """crmkit's own record kinds, in the order their modules appear."""
 

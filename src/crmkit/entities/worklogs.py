@@ -17,9 +17,11 @@ import attrs
 from crmkit.entities.common import JSONValue, frozen_mapping
 from crmkit.entities.records import RecordRef
 
-__all__ = ["WORK_LOG", "LogPeriod", "WorkLog"]
+__all__ = ["SECTION_MAX", "WORK_LOG", "LogPeriod", "WorkLog"]
 
 WORK_LOG = "work_log"
+SECTION_MAX = 10_000
+"""Characters a section of a log holds at most."""
 
 
 class LogPeriod(enum.StrEnum):
@@ -41,7 +43,7 @@ class WorkLog:
 
     id: str
     owner_id: str
-    period: LogPeriod
+    period: LogPeriod = attrs.field(converter=LogPeriod)
     period_start: date
     created_by: str | None
     created_at: datetime

@@ -36,12 +36,14 @@ __all__ = [
     "MAX_REMINDERS",
     "MAX_REMINDER_MINUTES",
     "MAX_WINDOW",
+    "check_window",
     "event_problems",
     "from_schedule",
     "occurrences",
     "overlaps",
     "reminders_due",
     "rule_problems",
+    "series_end",
 ]
 
 MAX_INTERVAL = 999
@@ -145,7 +147,8 @@ def overlaps(starts_at: datetime, ends_at: datetime, window_start: datetime,
     return starts_at < window_end and (starts_at >= window_start or ends_at > window_start)
 
 
-def _check_window(start: datetime, end: datetime) -> None:
+def check_window(start: datetime, end: datetime) -> None:
+    """ValidationError ``$.window: calendar.window`` unless the window spans 0 to 366 days."""
     if end < start or end - start > MAX_WINDOW:
         raise ValidationError.at("$.window", "calendar.window", "时间范围须在 0 到 366 天之间",
                                  "must span 0 to 366 days")
@@ -154,7 +157,7 @@ def _check_window(start: datetime, end: datetime) -> None:
 def occurrences(event: CalendarEvent, window_start: datetime, window_end: datetime,
                 tz: ZoneInfo) -> list[Occurrence]:
     """The event's occurrences overlapping [window_start, window_end), in time order."""
-    _check_window(window_start, window_end)
+    check_window(window_start, window_end)
     first = _local(event.starts_at, tz)
     span = _local(event.ends_at, tz) - first
     if event.repeat is None:
@@ -172,6 +175,23 @@ def occurrences(event: CalendarEvent, window_start: datetime, window_end: dateti
         if overlaps(_utc(starts_at), _utc(ends_at), _utc(window_start), _utc(window_end)):
             found.append(Occurrence(starts_at, ends_at, event.id, wall.date(), event.all_day))
     return found
+
+
+def series_end(event: CalendarEvent, tz: ZoneInfo) -> datetime | None:
+    """When the event's last occurrence ends (deleted ones included: an upper bound), or
+    None when it repeats without end. A store keeps it so a window query reads only the events
+    that reach the window."""
+    if event.repeat is None:
+        return event.ends_at
+    if event.repeat.until is None and event.repeat.count is None:
+        return None
+    first = _local(event.starts_at, tz)
+    rule = _rule(event.repeat, first)
+    if event.repeat.until is not None:
+        last = rule.before(datetime.combine(event.repeat.until, time.max), inc=True) or first
+    else:
+        last = max(rule, default=first)
+    return _instant(last + (_local(event.ends_at, tz) - first), tz)
 
 
 def reminders_due(event: CalendarEvent, now: datetime, tz: ZoneInfo

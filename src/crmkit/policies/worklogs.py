@@ -16,7 +16,7 @@ from datetime import date, timedelta
 
 import attrs
 
-from crmkit.entities.worklogs import LogPeriod, WorkLog
+from crmkit.entities.worklogs import SECTION_MAX, LogPeriod, WorkLog
 from crmkit.errors import FieldError
 from crmkit.policies.scopes import OrgIndex
 from crmkit.policies.validation import Problems
@@ -31,7 +31,6 @@ __all__ = [
     "unread",
 ]
 
-SECTION_MAX = 10_000
 MAX_COPIED = 200
 
 

@@ -862,16 +862,24 @@ def _value_strategy(name: str, hint: Any, digits: int = 20) -> st.SearchStrategy
 
 def _document_strategy(hint: Any) -> st.SearchStrategy[Any]:
     origin, args = typing.get_origin(hint) or hint, typing.get_args(hint)
+    if attrs.has(origin):
+        return _objects(origin)
     if isinstance(origin, type) and issubclass(origin, Mapping):
         return _custom_values()
     item = args[0] if args else str
     if attrs.has(item):
-        inner = attribute_types(item)
-        objects = st.fixed_dictionaries({n: _value_strategy(n, h, 15) for n, h in inner.items()})
-        return st.lists(objects.map(lambda o: item(**o)), max_size=2).map(tuple)
+        return st.lists(_objects(item), max_size=2).map(tuple)
+    items = _ITEMS if item in (str, Any) else _value_strategy("item", item)
     if origin is frozenset:
-        return st.frozensets(_ITEMS, max_size=3)
-    return st.lists(_ITEMS, max_size=3).map(tuple)
+        return st.frozensets(items, max_size=3)
+    return st.lists(items, max_size=3).map(tuple)
+
+
+def _objects(cls: type[Any]) -> st.SearchStrategy[Any]:
+    """Nested attrs objects (a related record, a repeat rule) from their attribute types."""
+    inner = attribute_types(cls)
+    return st.fixed_dictionaries({n: _value_strategy(n, h, 15) for n, h in inner.items()}
+                                 ).map(lambda values: cls(**values))
 
 
 @st.composite

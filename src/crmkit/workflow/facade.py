@@ -15,7 +15,9 @@ from crmkit.entities.kinds import (
     OPPORTUNITY_KIND,
     PAYMENT_KIND,
     PRODUCT_KIND,
+    SCHEDULE_KIND,
     TASK_KIND,
+    WORK_LOG_KIND,
     Feature,
     RecordKind,
     with_host_kinds,
@@ -44,8 +46,10 @@ from crmkit.workflow.products import ProductService
 from crmkit.workflow.record_access import RecordAccess
 from crmkit.workflow.records import RecordService
 from crmkit.workflow.scenes import SceneService
+from crmkit.workflow.schedules import ScheduleService
 from crmkit.workflow.tasks import TaskService
 from crmkit.workflow.workbench import WorkbenchService
+from crmkit.workflow.worklogs import WorkLogService
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
@@ -103,9 +107,11 @@ class CRMFacade:
         self.payments = PaymentService(*parts, PAYMENT_KIND, approvals=self.approvals,
                                        contracts=self.contracts)
         self.tasks = TaskService(*parts, TASK_KIND)
+        self.schedules = ScheduleService(*parts, SCHEDULE_KIND)
+        self.work_logs = WorkLogService(*parts, WORK_LOG_KIND)
         services: list[RecordService[Any]] = [
             self.leads, self.customers, self.contacts, self.products, self.opportunities,
-            self.contracts, self.payments, self.tasks]
+            self.contracts, self.payments, self.tasks, self.schedules, self.work_logs]
         for declaration in self.kinds.values():
             if declaration.has(Feature.APPROVAL) and declaration not in BUILTIN_KINDS:
                 raise ValueError(f"record kind {declaration.kind!r}: approval needs a service "
@@ -116,7 +122,7 @@ class CRMFacade:
         self.org = OrgService(self.runtime, self.records,
                               {kind: s.hand_over for kind, s in self._services.items()})
         self.scenes = SceneService(self.runtime, self.fields)
-        self.followups = FollowUpService(self.runtime, self.records)
+        self.followups = FollowUpService(self.runtime, self.records, self.schedules)
         self.attachments = AttachmentService(self.runtime, self.records, files)
         self.comments = CommentService(self.runtime, self.records)
         self.workbench = WorkbenchService(self.runtime, self.records)

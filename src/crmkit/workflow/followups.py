@@ -3,12 +3,14 @@
 Saving a follow-up: its time is now or earlier (at most :data:`CLOCK_SKEW`, 5 minutes, past the
 Clock's now — a follow-up dated in the future would keep its customer out of the pool); the
 parent's last follow-up time and content move to it (when it is the newest), a next contact
-time (下次联系时间) updates the parent and puts a schedule entry (日程) in the author's calendar.
+time (下次联系时间) updates the parent and puts an event (日程, ``crm.schedules``) in the
+author's calendar, related to the parent.
 Only kinds declared with :attr:`~crmkit.entities.kinds.Feature.FOLLOWUPS` take follow-ups (not
 products); a record's timeline needs :attr:`~crmkit.entities.kinds.Feature.TIMELINE`.
 An author who may see but not edit the parent (a read-only team member, a pool member)
-records the follow-up and the schedule; the parent stays as it was.
-The timeline of a record merges follow-ups, operation-log entries and schedules, newest first.
+records the follow-up and the event; the parent stays as it was.
+The timeline of a record merges follow-ups, operation-log entries and the events related to it
+that the viewer may see, newest first.
 """
 
 from __future__ import annotations
@@ -21,18 +23,26 @@ from typing import Any
 import attrs
 
 from crmkit.entities import FieldChange, Module, Operation
-from crmkit.entities.kinds import Feature
-from crmkit.entities.records import FollowUp, Schedule
+from crmkit.entities.calendar import CalendarEvent
+from crmkit.entities.fields import ValueKind
+from crmkit.entities.kinds import SCHEDULE_KIND, Feature
+from crmkit.entities.query import Condition, FieldRef, Operator, RecordQuery, SortKey
+from crmkit.entities.records import FollowUp, RecordRef
+from crmkit.entities.scope import RecordScope
 from crmkit.errors import ValidationError
+from crmkit.policies.recurrence import check_window
 from crmkit.policies.validation import Problems
 from crmkit.serialization import structure
 from crmkit.workflow.operations import ActorRef, Op, Runtime
 from crmkit.workflow.oplog_diff import field_changes
 from crmkit.workflow.record_access import RecordAccess
+from crmkit.workflow.schedules import MAX_EVENTS, ScheduleService
 
 DEFAULT_METHODS = ("打电话", "发邮件", "发短信", "见面拜访", "活动")
 METHODS_KEY = "followup.methods"
 CONTENT_MAX = 5000
+_SOURCE = FieldRef("source", ValueKind.TEXT, True)
+_STARTS = FieldRef("starts_at", ValueKind.DATETIME, True)
 CLOCK_SKEW = timedelta(minutes=5)
 """How far past the Clock's now a follow-up's time may lie (the host's and crmkit's clocks
 differ a little); later is refused: a follow-up records what happened, not what will."""
@@ -62,9 +72,11 @@ class TimelineItem:
 
 
 class FollowUpService:
-    def __init__(self, runtime: Runtime, access: RecordAccess) -> None:
+    def __init__(self, runtime: Runtime, access: RecordAccess,
+                 schedules: ScheduleService) -> None:
         self._rt = runtime
         self._access = access
+        self._schedules = schedules
 
     def methods(self, actor: ActorRef) -> builtins.list[str]:
         """The configurable follow-up methods (跟进方式)."""
@@ -128,10 +140,7 @@ class FollowUpService:
             else:
                 op.log(kind, parent.id, "followup", note=followup.id)
             if followup.next_contact_at is not None:
-                op.uow.schedules.add(Schedule(
-                    self._rt.ids.new_id(), op.user_id, f"联系：{getattr(parent, 'name', '')}",
-                    followup.next_contact_at, None, kind, record_id, source="followup",
-                ))
+                self._schedules.add_for_followup(op, kind, parent, followup)
             return followup
 
     def _touch_parent(self, op: Op, kind: str, parent: Any, followup: FollowUp) -> None:
@@ -170,16 +179,22 @@ class FollowUpService:
             items += [TimelineItem(e.at, "log", e.actor_id, _describe(e.action, e.changes, e.note),
                                    e.id, e) for e in op.uow.oplog.for_record(kind, record_id,
                                                                              limit=limit)]
-            items += [TimelineItem(s.starts_at, "schedule", s.owner_id, s.title, s.id, s)
-                      for s in op.uow.schedules.for_record(kind, record_id)]
+            items += [TimelineItem(e.starts_at, "schedule", e.owner_id, e.title, e.id, e)
+                      for e in self._schedules.related_in(op, [RecordRef(kind, record_id)])]
         items.sort(key=lambda i: (i.at, i.item_id), reverse=True)
         return items[:limit]
 
     def schedules(self, actor: ActorRef, start: datetime, end: datetime
-                  ) -> builtins.list[Schedule]:
-        """The actor's own calendar entries starting in [start, end)."""
+                  ) -> builtins.list[CalendarEvent]:
+        """The events follow-ups put in the actor's calendar, starting in [start, end) (at most
+        366 days), by start time; the whole calendar is ``crm.schedules.calendar``."""
+        check_window(start, end)
         with self._rt.operation(actor, Module.TASKS, None) as op:
-            return op.uow.schedules.for_owner(op.user_id, start, end)
+            query = RecordQuery(RecordScope(owner_ids=frozenset({op.user_id})), (
+                Condition(_SOURCE, Operator.EQ, "followup"),
+                Condition(_STARTS, Operator.GE, start), Condition(_STARTS, Operator.LT, end)),
+                (SortKey(_STARTS),), limit=MAX_EVENTS)
+            return op.uow.records(SCHEDULE_KIND).query(query)
 
 
 def _describe(action: str, changes: Sequence[FieldChange], note: str = "") -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import attrs
 
@@ -15,14 +15,15 @@ from crmkit.entities import (
     OperationLogEntry,
     RecordScope,
 )
-from crmkit.entities.fields import FieldDefinition
-from crmkit.entities.kinds import RecordKind
-from crmkit.entities.query import Condition, FieldRef, Operator, Page, RecordQuery
-from crmkit.entities.records import ConditionSpec, SortSpec
+from crmkit.entities.fields import FieldDefinition, ValueKind
+from crmkit.entities.kinds import Feature, RecordKind
+from crmkit.entities.query import Condition, FieldRef, Operator, Page, RecordQuery, SortKey
+from crmkit.entities.records import ConditionSpec, RecordRef, SortSpec
 from crmkit.errors import FieldError, NotFound, ValidationError
 from crmkit.policies.conflicts import version_conflict
 from crmkit.policies.query_eval import cursor_values, decode_custom, field_value
 from crmkit.policies.validation import field_error
+from crmkit.ports.records import RecordRepository
 from crmkit.serialization import structure
 from crmkit.workflow.fields import FieldService, FieldSet, unavailable_error
 from crmkit.workflow.fieldtypes import FieldTypeRegistry
@@ -39,6 +40,12 @@ from crmkit.workflow.record_access import E, RecordAccess, evolved
 from crmkit.workflow.record_ownership import Cascade, RecordOwnership
 
 UNIQUE_CHUNK = 500
+R = TypeVar("R")
+PAGE = 500
+"""Rows per statement when a read walks many pages (related records, a workbench)."""
+_ID = FieldRef("id", ValueKind.TEXT, True)
+NEWEST = (SortKey(FieldRef("created_at", ValueKind.DATETIME, True), descending=True),)
+"""Newest records first (then by id, descending)."""
 SYSTEM_SCENES = {
     "all": ("全部", "All"),
     "mine": ("我负责的", "Mine"),
@@ -65,6 +72,23 @@ def labelled(fields: FieldSet, errors: Iterable[FieldError]) -> builtins.list[Fi
             message_en=error.message_en.replace(path, f"{path} ({definition.label_en})", 1),
         ))
     return result
+
+
+def _related(record: Any) -> tuple[RecordRef, ...]:
+    related: tuple[RecordRef, ...] = record.related
+    return related
+
+
+def query_all(repo: RecordRepository[R], query: RecordQuery) -> builtins.list[R]:
+    """Every record a query admits, walked in keyset pages of :data:`PAGE` rows."""
+    found: builtins.list[R] = []
+    page = attrs.evolve(query, limit=PAGE)
+    while True:
+        rows = repo.query(page)
+        found.extend(rows)
+        if len(rows) < PAGE:
+            return found
+        page = attrs.evolve(page, after=cursor_values(rows[-1], page.sort))
 
 
 def bounded_int(value: Any, path: str, low: int, high: int) -> int:
@@ -326,12 +350,21 @@ class RecordService(RecordOwnership[E]):
                 ) from None
         self._before_create_many(op, records)
         self._check_records(op, fields, [(r, None) for r in records])
+        self._store_new(op, records)
+        return records
+
+    def _store_new(self, op: Op, records: Sequence[E]) -> None:
+        """Store checked new records: insert, log, link their related records, then the
+        kind's follow-up writes."""
         self._repo(op).add_many(records)
         op.created.update((self.kind, r.id) for r in records)
         for record in records:
             op.log(self.kind, record.id, "create", field_changes(None, record))
+        if self.declaration.has(Feature.RELATED):
+            for record in records:
+                if links := self._links(record):
+                    op.uow.links.replace(RecordRef(self.kind, record.id), links)
         self._after_create_many(op, records)
-        return records
 
     def get(self, actor: ActorRef, record_id: str) -> E:
         with self._rt.operation(actor, self.declaration.module, Operation.VIEW) as op:
@@ -367,6 +400,8 @@ class RecordService(RecordOwnership[E]):
             self._check_record(op, fields, new, old)
         self._repo(op).update(new, expected_version=old.version)
         op.log(self.kind, new.id, action, field_changes(old, new))
+        if self.declaration.has(Feature.RELATED) and self._links(new) != self._links(old):
+            op.uow.links.replace(RecordRef(self.kind, new.id), self._links(new))
         self._after_write(op, new, old)
         return new
 
@@ -376,6 +411,8 @@ class RecordService(RecordOwnership[E]):
             self._before_edit(op, old)
             self._repo(op).delete(old.id)
             op.uow.team.clear(self.kind, [old.id])
+            if self.declaration.has(Feature.RELATED):
+                op.uow.links.clear(self.kind, [old.id])
             op.log(self.kind, old.id, "delete", field_changes(old, None))
             self._after_delete(op, old)
 
@@ -462,6 +499,36 @@ class RecordService(RecordOwnership[E]):
         if not scope.all_records:
             owners &= scope.owner_ids
         return RecordScope(owner_ids=owners) if owners else None
+
+    # -- 相关业务: the records naming others as related ----------------------------------------
+    def _links(self, record: E) -> builtins.list[RecordRef]:
+        """What a record of a :attr:`~crmkit.entities.kinds.Feature.RELATED` kind links to: its
+        related records (a kind may link more, e.g. a task its tags)."""
+        return builtins.list(_related(record))
+
+    def related_to(self, actor: ActorRef, records: Sequence[RecordRef]) -> builtins.list[E]:
+        """The records of this kind naming any of ``records`` as related (相关业务) that the
+        actor sees, newest first; each one's ``related`` says which records it names."""
+        self._takes(Feature.RELATED)
+        with self._rt.operation(actor, self.declaration.module, Operation.VIEW) as op:
+            return self.related_in(op, records)
+
+    def related_in(self, op: Op, records: Sequence[RecordRef]) -> builtins.list[E]:
+        """:meth:`related_to` inside a running operation (the timeline's, for a record and
+        everything rolled up into it), cut to the actor's scope on the kind's module — none
+        without its ``view`` permission. One link lookup per record kind, then one scoped
+        query per :data:`PAGE` records (team grants included)."""
+        self._takes(Feature.RELATED)
+        if not op.grants(self.declaration.module, Operation.VIEW):
+            return []
+        ids = sorted({link.source_id for link in op.uow.links.sources(self.kind, records)})
+        scope = self._rt.scope(op, self.declaration.module)
+        found: builtins.list[E] = []
+        for start in range(0, len(ids), PAGE):
+            chunk = tuple(ids[start:start + PAGE])
+            found.extend(query_all(self._repo(op), RecordQuery(
+                scope, (Condition(_ID, Operator.IN, chunk),), NEWEST)))
+        return sorted(found, key=lambda r: (cast(Any, r).created_at, r.id), reverse=True)
 
     # -- reads of the record's history ---------------------------------------------------------
     def operation_log(self, actor: ActorRef, record_id: str, *, limit: int = 100

@@ -33,26 +33,19 @@ from typing import Any
 
 import attrs
 
-from crmkit.entities import Module, Operation, RecordScope
-from crmkit.entities.fields import ValueKind
+from crmkit.entities import Module, Operation
 from crmkit.entities.kinds import TASK_KIND
-from crmkit.entities.query import Condition, FieldRef, Operator, RecordQuery, SortKey
-from crmkit.entities.records import Access, RecordRef, TeamMember
-from crmkit.entities.tasks import RELATED_KINDS, TASK, Task
+from crmkit.entities.query import RecordQuery
+from crmkit.entities.records import RecordRef
+from crmkit.entities.tasks import TASK, Task
 from crmkit.errors import FieldError, RuleViolation, ValidationError
-from crmkit.policies.query_eval import cursor_values
 from crmkit.policies.tasks import task_problems
 from crmkit.policies.validation import Problems, field_error
 from crmkit.serialization import structure_patch
 from crmkit.workflow.operations import ActorRef, Op
 from crmkit.workflow.records import RecordService
-
-PAGE = 500
-"""Rows per statement when a task read walks many pages (the workbench, related tasks)."""
-
-_ID = FieldRef("id", ValueKind.TEXT, True)
-NEWEST = (SortKey(FieldRef("created_at", ValueKind.DATETIME, True), descending=True),)
-"""Newest tasks first (then by id, descending)."""
+from crmkit.workflow.records import query_all as query_all_records
+from crmkit.workflow.related import share, unknown_users, unseen_related
 
 
 def task_links(task: Task) -> builtins.list[RecordRef]:
@@ -61,16 +54,8 @@ def task_links(task: Task) -> builtins.list[RecordRef]:
 
 
 def query_all(op: Op, query: RecordQuery) -> builtins.list[Task]:
-    """Every task a query admits, walked in keyset pages of :data:`PAGE` rows."""
-    repo = op.uow.records(TASK_KIND)
-    found: builtins.list[Task] = []
-    page = attrs.evolve(query, limit=PAGE)
-    while True:
-        rows = repo.query(page)
-        found.extend(rows)
-        if len(rows) < PAGE:
-            return found
-        page = attrs.evolve(page, after=cursor_values(rows[-1], page.sort))
+    """Every task a query admits, walked in keyset pages."""
+    return query_all_records(op.uow.records(TASK_KIND), query)
 
 
 class TaskService(RecordService[Task]):
@@ -81,12 +66,8 @@ class TaskService(RecordService[Task]):
     def _extras(self, op: Op, extras: Mapping[str, Any], old: Task | None) -> dict[str, Any]:
         values = structure_patch(extras, Task)
         errors: builtins.list[FieldError] = []
-        if "participant_ids" in values:
-            known = old.participant_ids if old else frozenset()
-            for user_id in sorted(values["participant_ids"] - known):
-                user = op.uow.users.get(user_id)
-                if user is None or not user.active:
-                    errors.append(field_error("$.participant_ids", "not_found", f" ({user_id})"))
+        errors += unknown_users(op, values.get("participant_ids", ()),
+                                old.participant_ids if old else (), "$.participant_ids")
         if "tag_ids" in values:
             known_tags = set(old.tag_ids) if old else set()
             for i, tag_id in enumerate(values["tag_ids"]):
@@ -97,25 +78,11 @@ class TaskService(RecordService[Task]):
             kinds = Problems()
             kinds.related("$.related", values["related"])
             errors.extend(kinds.errors)
-            errors.extend(self._unseen_related(op, values["related"], old))
+            errors.extend(unseen_related(op, self._access, values["related"],
+                                         old.related if old else ()))
         if errors:
             raise ValidationError(errors)
         return values
-
-    def _unseen_related(self, op: Op, related: Sequence[RecordRef], old: Task | None
-                        ) -> builtins.list[FieldError]:
-        """Errors for newly named related records the writer does not see (one read per
-        kind; other kinds are the task rules' to refuse); records already related stay,
-        whoever edits."""
-        known = set(old.related) if old else set()
-        wanted: dict[str, builtins.list[str]] = {}
-        for ref in related:
-            if ref not in known and ref.kind in RELATED_KINDS:
-                wanted.setdefault(ref.kind, []).append(ref.id)
-        seen = {RecordRef(kind, record_id) for kind, ids in wanted.items()
-                for record_id in self._access.visible_many(op, kind, ids)}
-        return [field_error(f"$.related[{i}]", "not_found") for i, ref in enumerate(related)
-                if ref not in known and ref.kind in RELATED_KINDS and ref not in seen]
 
     # -- the rules on every write ---------------------------------------------------------------
     def _before_write(self, op: Op, record: Task, old: Task | None) -> Task:
@@ -138,15 +105,13 @@ class TaskService(RecordService[Task]):
         return record
 
     def _after_write(self, op: Op, record: Task, old: Task | None) -> None:
-        """The team follows the participants; the links follow related records and tags."""
+        """The team follows the participants (the engine keeps the links: :meth:`_links`)."""
         before = old.participant_ids if old else frozenset()
         if record.participant_ids != before:
-            op.uow.team.put_many([TeamMember(TASK, record.id, user_id, Access.READ)
-                                  for user_id in sorted(record.participant_ids - before)])
-            for user_id in sorted(before - record.participant_ids):
-                op.uow.team.remove(TASK, record.id, user_id)
-        if old is None or task_links(old) != task_links(record):
-            op.uow.links.replace(RecordRef(TASK, record.id), task_links(record))
+            share(op, TASK, record.id, record.participant_ids, before)
+
+    def _links(self, record: Task) -> builtins.list[RecordRef]:
+        return task_links(record)
 
     def _team_changed(self, op: Op, record_ids: Sequence[str]) -> None:
         """Participants become the team again (one read of the teams, one batch update)."""
@@ -166,7 +131,6 @@ class TaskService(RecordService[Task]):
             raise RuleViolation("task.has_subtasks", "请先删除或移出子任务",
                                 "delete or move its subtasks first")
         op.uow.placements.clear([old.id])
-        op.uow.links.clear(TASK, [old.id])
 
     # -- completion -----------------------------------------------------------------------------
     def complete(self, actor: ActorRef, task_id: str, *, expected_version: int | None = None
@@ -187,29 +151,3 @@ class TaskService(RecordService[Task]):
                 return old
             return self._save(op, None, old, expected_version, "complete" if done else "reopen",
                               done=done, done_at=op.now if done else None)
-
-    # -- the tasks of a record (the timeline) ---------------------------------------------------
-    def related_to(self, actor: ActorRef, records: Sequence[RecordRef]
-                   ) -> builtins.list[Task]:
-        """The tasks naming any of ``records`` as related (相关业务) that the actor sees,
-        newest first; each task's ``related`` says which records it names."""
-        with self._rt.operation(actor, Module.TASKS, Operation.VIEW) as op:
-            return self.related_in(op, records)
-
-    def related_in(self, op: Op, records: Sequence[RecordRef]) -> builtins.list[Task]:
-        """:meth:`related_to` inside a running operation (the timeline's): the tasks of the
-        records, cut to the actor's task scope — none without the ``tasks`` ``view``
-        permission. One link lookup per record kind, then one scoped query per
-        :data:`PAGE` tasks."""
-        if not op.grants(Module.TASKS, Operation.VIEW):
-            return []
-        ids = sorted({link.source_id for link in op.uow.links.sources(TASK, records)})
-        if not ids:
-            return []
-        scope: RecordScope = self._rt.scope(op, Module.TASKS)
-        found: builtins.list[Task] = []
-        for start in range(0, len(ids), PAGE):
-            chunk = tuple(ids[start:start + PAGE])
-            found.extend(query_all(op, RecordQuery(
-                scope, (Condition(_ID, Operator.IN, chunk),), NEWEST)))
-        return sorted(found, key=lambda t: (t.created_at, t.id), reverse=True)

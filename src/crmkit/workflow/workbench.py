@@ -43,7 +43,8 @@ from crmkit.policies.workbench import move, workbench
 from crmkit.serialization import structure, structure_patch
 from crmkit.workflow.operations import ActorRef, Op, Runtime
 from crmkit.workflow.record_access import RecordAccess, record_not_found
-from crmkit.workflow.tasks import NEWEST, query_all
+from crmkit.workflow.records import NEWEST
+from crmkit.workflow.tasks import query_all
 
 _DONE = FieldRef("done", ValueKind.BOOLEAN, True)
 _PRIORITY = FieldRef("priority", ValueKind.TEXT, True)

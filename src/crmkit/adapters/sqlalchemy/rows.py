@@ -19,6 +19,7 @@ from __future__ import annotations
 import enum
 import typing
 from collections.abc import Callable, Iterable, Mapping
+from datetime import date
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
@@ -225,13 +226,21 @@ def _shape(hint: Any) -> tuple[Shape | None, Any]:
     return shape, bare
 
 
-def objects_codec(cls: type[Any]) -> Codec:
-    """A tuple of attrs objects as a JSON list of objects (one key per attribute; decimals as
-    fixed-point text, enums by value, nested tuples as lists); a key missing from a stored
-    object takes the attribute's default."""
+DATE_TEXT = Codec(date.isoformat, date.fromisoformat)
+"""A date inside a JSON document, as ``YYYY-MM-DD``."""
+
+_IN_DOCUMENTS = {Shape.DECIMAL: DECIMAL_TEXT, Shape.DATE: DATE_TEXT}
+"""Values a column type would convert but JSON cannot hold: as text inside documents."""
+
+
+def _object_codec(cls: type[Any]) -> tuple[Callable[[Any], dict[str, Any]],
+                                            Callable[[Mapping[str, Any]], Any]]:
+    """(dump, load) of one attrs object as a JSON object (one key per attribute; decimals
+    and dates as text, enums by value, nested tuples and sets as lists); a key missing from a
+    stored object takes the attribute's default."""
     hints = attribute_types(cls)
-    inner = {f.name: (DECIMAL_TEXT if _shape(hints[f.name])[0] is Shape.DECIMAL
-                      else codec_for(hints[f.name])) for f in attrs.fields(cls)}
+    inner = {f.name: (_IN_DOCUMENTS.get(_shape(hints[f.name])[0])  # type: ignore[arg-type]
+                      or codec_for(hints[f.name])) for f in attrs.fields(cls)}
     plain = [name for name, codec in inner.items() if codec is None]
     coded = [(name, codec) for name, codec in inner.items() if codec is not None]
 
@@ -250,6 +259,12 @@ def objects_codec(cls: type[Any]) -> Codec:
                 values[name] = codec.null if value is None else codec.load(value)
         return cls(**values)
 
+    return dump_one, load_one
+
+
+def objects_codec(cls: type[Any]) -> Codec:
+    """A tuple of attrs objects as a JSON list of objects (see :func:`_object_codec`)."""
+    dump_one, load_one = _object_codec(cls)
     return Codec(lambda items: [dump_one(i) for i in items],
                  lambda objs: tuple(load_one(o) for o in objs))
 
@@ -263,14 +278,21 @@ def codec_for(hint: Any) -> Codec | None:
     if shape is not Shape.DOCUMENT:
         return None
     origin, args = typing.get_origin(bare) or bare, typing.get_args(bare)
+    if attrs.has(origin):
+        return Codec(*_object_codec(origin))
     if isinstance(origin, type) and issubclass(origin, Mapping):
         return MAPPING
     item = args[0] if args else Any
     if attrs.has(item):
         return objects_codec(item)
-    if _shape(item)[0] is Shape.DECIMAL:
-        return Codec(lambda values: [decimal_to_json(v) for v in values],
-                     lambda values: origin(Decimal(v) for v in values))
+    text = _IN_DOCUMENTS.get(_shape(item)[0])  # type: ignore[arg-type]
+    if text is not None:
+        dump, load = text.dump, text.load
+        if issubclass(origin, frozenset):
+            return Codec(lambda values: sorted(dump(v) for v in values),
+                         lambda values: frozenset(load(v) for v in values))
+        return Codec(lambda values: [dump(v) for v in values],
+                     lambda values: origin(load(v) for v in values))
     return SET if issubclass(origin, frozenset) else LIST
 
 
