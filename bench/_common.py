@@ -19,10 +19,11 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, event
+from sqlalchemy import Connection, Engine, Index, Table, event
 from sqlalchemy.exc import OperationalError
 
 from crmkit.adapters.sqlalchemy import make_engine
+from crmkit.adapters.sqlalchemy.schema import search_trigrams_too
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -114,6 +115,26 @@ def postgres_engine(url: str, prefix: str = "crmkit_bench") -> Iterator[Engine]:
         with admin.begin() as conn:
             conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         admin.dispose()
+
+
+def plain_indexes(table: Table) -> list[Index]:
+    """``table``'s indexes but the keyword search ones (which :func:`search_indexes` makes)."""
+    return sorted((i for i in table.indexes if "_search_" not in str(i.name)),
+                  key=lambda i: str(i.name))
+
+
+def search_indexes(conn: Connection, table: Table) -> None:
+    """PostgreSQL: ``table``'s keyword search (trigram) indexes, as crmkit's migration makes
+    them. The bench schema's ``search_path`` does not include the schema ``pg_trgm`` lives in,
+    so it is added for this transaction (an index keeps its operator class whatever the path
+    later is). Without ``pg_trgm`` none are made, as in crmkit."""
+    if conn.dialect.name != "postgresql":
+        return
+    search_trigrams_too(conn)
+    for index in table.indexes:
+        if "_search_" in str(index.name):
+            index.drop(conn, checkfirst=True)
+            index.create(conn)
 
 
 # -- timing -----------------------------------------------------------------------------------

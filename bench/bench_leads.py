@@ -42,13 +42,15 @@ from _common import (
     add_postgres_options,
     choose_postgres,
     explain,
+    plain_indexes,
     postgres_engine,
+    search_indexes,
     short_sql,
     sqlite_engine,
     table,
 )
 from bench_scopes import OWNER_STRIDE, TEAM_EVERY, Org, build_org, sql_list
-from sqlalchemy import Connection, Engine, Index, event, insert, update
+from sqlalchemy import Connection, Engine, event, insert, update
 
 from crmkit import CRM
 from crmkit.adapters.clocks import FixedClock
@@ -303,7 +305,7 @@ def load_leads(engine: Engine, n_rows: int, n_users: int, viewers: Sequence[View
     memberships for the scoped viewers, statistics. Returns seconds taken."""
     start = time.perf_counter()
     postgres = engine.dialect.name == "postgresql"
-    indexes: list[Index] = sorted(leads.indexes, key=lambda i: str(i.name))
+    indexes = plain_indexes(leads)
     with engine.begin() as conn:
         for index in indexes:
             index.drop(conn)
@@ -337,6 +339,7 @@ def load_leads(engine: Engine, n_rows: int, n_users: int, viewers: Sequence[View
             conn.execute(insert(team_members), list(extra.values()))
         for index in indexes:
             index.create(conn)
+        search_indexes(conn, leads)
         if not postgres:
             conn.exec_driver_sql("ANALYZE")
     if postgres:

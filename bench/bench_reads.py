@@ -16,9 +16,13 @@ same result on the same engine, each in its own transaction as the facade's are:
 - ``deep-new``: the same, but each call starts one row earlier than the one before (a cursor
   never seen before, so no built statement can be reused);
 - ``get``: a detail call for a visible record; hand: ``SELECT * … WHERE id = … AND <scope>``;
+- ``keyword``: the first page of a 搜索 (``"keyword": "LEAD 4321"``, 111 names in a million,
+  any case) over the kind's searchable fields; hand: ``lower(<field>) LIKE '%lead 4321%'``
+  ORed over name, mobile, phone and email (trigram-indexed on PostgreSQL);
 - ``create``: a new record with a name; hand: the INSERT and its operation-log INSERT.
 
-For a rep (本人), a manager (本部门及下属部门, ~300 owners) and an administrator (全部), on
+For a rep (本人), a manager (本部门及下属部门, ~300 owners), a director (~3,000 owners) and an
+administrator (全部), on
 ``crm_leads`` and ``crm_customers`` holding ``--rows`` records each (100,000 by default;
 ``--million`` for 1,000,000), on SQLite and PostgreSQL. The hand-written scope is
 ``owner_id IN (<owners>) OR id IN (SELECT record_id FROM crm_team_members …)`` with the owners
@@ -51,7 +55,9 @@ from _common import (
     add_postgres_options,
     banner,
     choose_postgres,
+    plain_indexes,
     postgres_engine,
+    search_indexes,
     sqlite_engine,
     table,
 )
@@ -65,12 +71,14 @@ from bench_leads import (
     setup_crm,
 )
 from bench_scopes import OWNER_STRIDE, TEAM_EVERY, Org, build_org, sql_list
-from sqlalchemy import Engine, Index
+from sqlalchemy import Engine
 
 from crmkit import CRM
 from crmkit.adapters.sqlalchemy.tables import customers
 from crmkit.entities.fields import ValueKind
 from crmkit.entities.query import FieldRef, SortKey
+from crmkit.entities.scope import RecordScope
+from crmkit.policies.scopes import OrgIndex
 from crmkit.workflow.querying import encode_cursor
 
 PAGE = 50
@@ -117,7 +125,7 @@ def load_customers(engine: Engine, n_rows: int, n_users: int) -> None:
     """Customers shaped like ``bench_leads``'s leads (every one owned, none pooled), with team
     rows on every 97th; indexes rebuilt after the load, then statistics."""
     postgres = engine.dialect.name == "postgresql"
-    indexes: list[Index] = sorted(customers.indexes, key=lambda i: str(i.name))
+    indexes = plain_indexes(customers)
     fill = {"rows": n_rows, "stride": OWNER_STRIDE, "users": n_users, "every": TEAM_EVERY,
             "kind": "customer", "prefix": "C"}
     with engine.begin() as conn:
@@ -137,6 +145,7 @@ def load_customers(engine: Engine, n_rows: int, n_users: int) -> None:
             conn.exec_driver_sql("DROP TABLE bench_user_seq")
         for index in indexes:
             index.create(conn)
+        search_indexes(conn, customers)
         if not postgres:
             conn.exec_driver_sql("ANALYZE")
     if postgres:
@@ -170,10 +179,23 @@ def stamp(at: datetime, postgres: bool) -> str:
     return f"timestamp '{text}'" if postgres else f"'{text}'"
 
 
+SEARCHED = ("name", "mobile", "phone", "email")
+"""The searchable fields of leads and customers (their declarations)."""
+
+
+def keyword_text(kind: str) -> str:
+    """The bench keyword: upper case (matched without case), 111 names in 1,000,000."""
+    return f"{kind.upper()} 4321"
+
+
 def page_sql(kind: str, viewer: Viewer, postgres: bool, limit: int,
              after: tuple[datetime, str] | None = None, offset: int = 0,
-             array: bool = False) -> str:
+             array: bool = False, keyword: str | None = None) -> str:
     terms = scope_sql(kind, viewer, postgres, array)
+    if keyword is not None:
+        wild = "%%" if postgres else "%"  # psycopg reads a lone % as a placeholder
+        pattern = f"'{wild}{keyword.lower()}{wild}'"
+        terms.append("(" + " OR ".join(f"lower({f}) LIKE {pattern}" for f in SEARCHED) + ")")
     if after is not None:
         terms.append(f"(created_at, id) < ({stamp(after[0], postgres)}, '{after[1]}')")
     where = f" WHERE {' AND '.join(terms)}" if terms else ""
@@ -343,6 +365,8 @@ def _viewer_cases(engine: Engine, service: Any, kind: str, viewer: Viewer, postg
 
     label = viewer.label
     first = ids(lambda array: page_sql(kind, viewer, postgres, PAGE + 1, array=array))
+    search = ids(lambda array: page_sql(kind, viewer, postgres, PAGE + 1, array=array,
+                                        keyword=keyword_text(kind)))
     deep = ids(lambda array: page_sql(kind, viewer, postgres, PAGE + 1, after, array=array))
     return [
         Case(kind, label, "count", facade_count, variants(hand_count)),
@@ -351,6 +375,8 @@ def _viewer_cases(engine: Engine, service: Any, kind: str, viewer: Viewer, postg
         Case(kind, label, "deep", page({"limit": PAGE, "cursor": cursor}), variants(deep)),
         Case(kind, label, "deep-new", facade_fresh(), variants(hand_fresh)),
         Case(kind, label, "get", facade_get, variants(hand_get)),
+        Case(kind, label, "keyword", page({"limit": PAGE, "keyword": keyword_text(kind)}),
+             variants(search)),
         Case(kind, label, "create", facade_create, {"insert": hand_create}),
     ]
 
@@ -406,11 +432,24 @@ def profile(found: Sequence[Case], top: int, args_sort: str = "tottime") -> str:
     return out.getvalue()
 
 
+def with_director(org: Org, viewers: list[Viewer]) -> list[Viewer]:
+    """``bench_leads``'s rep, manager and administrator, and ``bench_scopes``'s director: the
+    head of the department whose subtree holds the number of users closest to 3,000 (本部门及
+    下属部门; more owners than ``INLINE_LIMIT``, so they are bound as one array/JSON
+    parameter)."""
+    index = OrgIndex(org.snapshot)
+    dept = min(org.head_of, key=lambda d: (abs(len(index.users_in_tree(d)) - 3000), d))
+    head = org.head_of[dept]
+    director = Viewer("director", head, RecordScope(owner_ids=index.users_in_tree(dept),
+                                                    team_user_id=head))
+    return [*viewers[:-1], director, viewers[-1]]
+
+
 def bench_engine(name: str, engine: Engine, org: Org, n_rows: int, args: argparse.Namespace
                  ) -> tuple[list[list[str]], str]:
     started = time.perf_counter()
     crm, _, admin_id = setup_crm(engine, org)
-    viewers = pick_viewers(org, admin_id)
+    viewers = with_director(org, pick_viewers(org, admin_id))
     load_leads(engine, n_rows, len(org.snapshot.members), viewers)
     load_customers(engine, n_rows, len(org.snapshot.members))
     print(f"{name}: loaded {n_rows:,} leads and customers in "

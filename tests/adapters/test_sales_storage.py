@@ -428,7 +428,7 @@ def _assert_agrees(uow: UnitOfWork, kind: str, records: Sequence[Any], query: Re
     """Walk every page with the keyset cursor; compare with the reference interpreter."""
     visible = [r for r in records
                if query.scope.admits(r.owner_id, (), getattr(r, "pool_id", None))
-               and record_matches(r, query.conditions)]
+               and record_matches(r, query.conditions, query.keyword)]
     expected = page_of(visible, query.sort, None, len(records) + 1)
     repository = uow.records(kind)
     seen: list[Any] = []

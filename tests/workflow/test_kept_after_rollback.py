@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 
 from crmkit import build_crm
 from crmkit.entities import Module, Operation
@@ -56,4 +56,30 @@ def test_a_rolled_back_move_is_not_kept_in_the_org_index(tmp_path: Path) -> None
     with engine.begin() as conn:
         conn.execute(text("UPDATE crm_org_meta SET value = value + 1 WHERE id = 1"))
     assert lead.id in [r.id for r in crm.leads.list(org.manager).items]
+    engine.dispose()
+
+
+def test_settings_are_read_once_per_org_version_and_changes_reach_other_processes(
+        tmp_path: Path) -> None:
+    """A setting (here the follow-up methods) is kept per org version: reading it again sends
+    no statement for it; a change — made by another CRM on the same database, as another
+    process would — moves the version, so the next operation reads it afresh; a change rolled
+    back with its host transaction leaves the kept value alone."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'host.db'}")
+    crm, other = build_crm(engine), build_crm(engine)
+    org = sample_org(crm)
+    assert crm.followups.methods(org.rep)[:1] == ["打电话"]
+    sent: list[str] = []
+    event.listen(engine, "before_cursor_execute",
+                 lambda conn, cursor, statement, *rest: sent.append(statement))
+    crm.followups.methods(org.rep)
+    assert not [s for s in sent if "crm_settings" in s], "kept: no read of the settings"
+    other.followups.set_methods(org.admin, ["上门", "微信"])
+    assert crm.followups.methods(org.rep) == ["上门", "微信"]
+    with pytest.raises(HostError), engine.begin() as conn, crm.join(conn):
+        crm.followups.set_methods(org.admin, ["电话"])
+        assert crm.followups.methods(org.rep) == ["电话"]
+        raise HostError
+    assert other.followups.methods(org.rep) == ["上门", "微信"]
+    assert crm.followups.methods(org.rep) == ["上门", "微信"]
     engine.dispose()

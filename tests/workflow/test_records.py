@@ -196,6 +196,31 @@ class TestListsAndScenes:
                 org.crm.leads.list(org.admin, {"with_total": True, "total_limit": bad})
             assert set(caught.value.codes) == {"$.total_limit"}
 
+    def test_keyword_searches_the_declared_fields_within_the_scope(self, org: Org,
+                                                                  many: None) -> None:
+        """搜索 looks in name, mobile, phone and email at once, Latin letters without case,
+        only among the records the viewer sees, with the scene, conditions and totals."""
+        crm = org.crm
+        crm.leads.create(org.rep, {"name": "HuaWei 深圳", "mobile": "13911112222"})
+        crm.leads.create(org.rep, {"name": "中兴", "email": "Buyer@HUAWEI.com"})
+        crm.leads.create(org.manager, {"name": "华为 huawei 北京"})
+        crm.leads.create(org.rep, {"name": "腾讯", "phone": "0755-8888", "remark": "huawei"})
+        page = crm.leads.list(org.rep, {"keyword": "  HUAWEI ", "with_total": True})
+        assert sorted(names(page)) == ["HuaWei 深圳", "中兴"] and page.total == 2
+        assert sorted(names(crm.leads.list(org.manager, {"keyword": "huawei"}))) == [
+            "HuaWei 深圳", "中兴", "华为 huawei 北京"]
+        assert names(crm.leads.list(org.rep, {"keyword": "1111"})) == ["HuaWei 深圳"]
+        assert names(crm.leads.list(org.rep, {"keyword": "0755"})) == ["腾讯"]
+        assert names(crm.leads.list(org.rep, {"keyword": "%"})) == []
+        assert len(crm.leads.list(org.rep, {"keyword": "   "}).items) == 6  # blank: no search
+        assert names(crm.leads.list(org.rep, {"keyword": "huawei", "conditions": [
+            {"field": "email", "op": "not_empty"}]})) == ["中兴"]
+        assert names(crm.leads.list(org.rep, {"keyword": "huawei", "scene": "converted"})) == []
+        for bad, code in ((5, "type"), (["x"], "type"), ("x" * 101, "too_long")):
+            with pytest.raises(ValidationError) as caught:
+                crm.leads.list(org.rep, {"keyword": bad})
+            assert caught.value.codes == {"$.keyword": code}
+
     def test_hostile_payloads(self, org: Org, many: None) -> None:
         for condition, path in [
             ({"field": "name; DROP TABLE crm_leads", "op": "eq", "value": "x"}, ".field"),

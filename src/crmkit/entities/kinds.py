@@ -75,6 +75,7 @@ __all__ = [
     "RECORD_MODULES",
     "RECORD_TYPES",
     "SCHEDULE_KIND",
+    "SEARCHABLE_TYPES",
     "TASK_KIND",
     "WORK_LOG_KIND",
     "Column",
@@ -130,6 +131,9 @@ FEATURE_ATTRIBUTES: Mapping[Feature, frozenset[str]] = {
     Feature.RELATED: frozenset({"related"}),
 }
 """The attributes a kind's entity needs to take part in a feature (checked when declared)."""
+
+SEARCHABLE_TYPES = frozenset({"text", "textarea", "mobile", "phone", "email", "url"})
+"""Field types a keyword can look in (their values are text)."""
 
 Scenes = Mapping[str, tuple[str, str, tuple[ConditionSpec, ...]]]
 """Kind-specific system scenes: scene id → (zh name, en name, conditions)."""
@@ -203,7 +207,11 @@ class RecordKind(Generic[_R]):
     columns: Mapping[str, Column] = attrs.field(factory=dict, converter=frozen_mapping)
     """Storage hints per attribute (see :class:`Column`)."""
     indexes: Indexes = attrs.field(factory=dict, converter=frozen_mapping)
-    """Lookups to serve fast (each unique field gets its own unique one besides these)."""
+    """Lookups to serve fast besides those every list needs (:attr:`list_indexes`; each unique
+    field gets its own unique one too)."""
+    searchable: tuple[str, ...] = ()
+    """搜索: the system text fields a list's keyword looks in (name, mobile, phone, email …);
+    a storage indexes them for substring search where it can (trigrams on PostgreSQL)."""
 
     @property
     def attributes(self) -> frozenset[str]:
@@ -226,10 +234,36 @@ class RecordKind(Generic[_R]):
         if not self.writable <= system:
             raise ValueError(f"record kind {self.kind!r}: writable names no system field: "
                              f"{', '.join(sorted(self.writable - system))}")
+        texts = {f.key for f in self.system_fields if f.type in SEARCHABLE_TYPES}
+        if unsearchable := [key for key in self.searchable if key not in texts]:
+            raise ValueError(f"record kind {self.kind!r}: searchable names no system text "
+                             f"field: {', '.join(unsearchable)}")
 
     def has(self, feature: Feature) -> bool:
         return feature in self.features
 
+    @property
+    def list_indexes(self) -> Indexes:
+        """:attr:`indexes` and what the kind's lists need, derived: the default sort (newest
+        first) within owners' scopes (``owner_created``: 我负责的, 下属负责的, data scopes) and
+        over all records (``created``: 全部 for a wide scope), and for every system scene with
+        conditions (``base_conditions``, :attr:`scenes`) its condition fields before the sort
+        (``<fields>_created``). A derived index whose columns a declared one already has is
+        left out."""
+        wanted: dict[str, tuple[str, ...]] = {**LISTING_INDEXES, **RECENT_INDEXES}
+        for conditions in (self.base_conditions, *(c for _, _, c in self.scenes.values())):
+            fields = tuple(dict.fromkeys(c.field for c in conditions))
+            if fields:
+                wanted["_".join(fields) + "_created"] = (*fields, *RECENT_INDEXES["created"])
+        found = dict(self.indexes)
+        for name, columns in wanted.items():
+            if columns not in found.values():
+                found.setdefault(name, columns)
+        return found
+
+
+_PERSON_SEARCH = ("name", "mobile", "phone", "email")
+"""搜索 over the kinds that name a person or a company and how to reach them."""
 
 _SHARED = frozenset({Feature.TEAM, Feature.TRANSFER, Feature.FOLLOWUPS, Feature.ATTACHMENTS,
                      Feature.TIMELINE})
@@ -240,44 +274,48 @@ LEAD_KIND: RecordKind[Lead] = RecordKind(
     scenes={"converted": ("已转化", "Converted", (ConditionSpec("converted", "eq", True),))},
     base_conditions=(ConditionSpec("converted", "eq", False),),
     columns={**CONTACT_COLUMNS, **CLASSIFIED_COLUMNS},
-    indexes={**LISTING_INDEXES, "owner_updated": ("owner_id", "updated_at", "id"),
-             **RECENT_INDEXES, "converted": ("converted",), "name": ("name",)},
+    indexes={"owner_updated": ("owner_id", "updated_at", "id"), "name": ("name",)},
+    searchable=_PERSON_SEARCH,
 )
 CUSTOMER_KIND: RecordKind[Customer] = RecordKind(
     CUSTOMER, Customer, Module.CUSTOMERS, "客户", "customer", CUSTOMER_FIELDS,
     CUSTOMER_WRITABLE, "crm_customers", _SHARED | {Feature.POOL},
     columns={**CONTACT_COLUMNS, **CLASSIFIED_COLUMNS, "deal_status": Column(200)},
-    indexes={**LISTING_INDEXES, "owner_updated": ("owner_id", "updated_at", "id"),
-             **RECENT_INDEXES, "pool": ("pool_id",), "name": ("name",),
-             "owner_locked": ("owner_id", "locked"), "owner_deal": ("owner_id", "deal_status")},
+    indexes={"owner_updated": ("owner_id", "updated_at", "id"), "pool": ("pool_id",),
+             "name": ("name",), "owner_locked": ("owner_id", "locked"),
+             "owner_deal": ("owner_id", "deal_status")},
+    searchable=_PERSON_SEARCH,
 )
 CONTACT_KIND: RecordKind[Contact] = RecordKind(
     CONTACT, Contact, Module.CONTACTS, "联系人", "contact", CONTACT_FIELDS, CONTACT_WRITABLE,
     "crm_contacts", _SHARED,
     columns={**CONTACT_COLUMNS, "position": Column(200)},
-    indexes={"customer": ("customer_id",), **LISTING_INDEXES},
+    indexes={"customer": ("customer_id",)},
+    searchable=_PERSON_SEARCH,
 )
 PRODUCT_KIND: RecordKind[Product] = RecordKind(
     PRODUCT, Product, Module.PRODUCTS, "产品", "product", PRODUCT_FIELDS, PRODUCT_WRITABLE,
     "crm_products", frozenset({Feature.TEAM, Feature.TRANSFER, Feature.ATTACHMENTS}),
     columns={"code": Column(200), "unit": Column(64)},
     indexes={"code": ("code",), "category": ("category_id",)},
+    searchable=("name", "code"),
 )
 OPPORTUNITY_KIND: RecordKind[Opportunity] = RecordKind(
     OPPORTUNITY, Opportunity, Module.OPPORTUNITIES, "商机", "opportunity", OPPORTUNITY_FIELDS,
     OPPORTUNITY_WRITABLE, "crm_opportunities", _SHARED,
     extra_keys=frozenset({"lines", "contact_ids"}),
     columns={"order_discount": Column(digits=7)},
-    indexes={"customer_created": ("customer_id", "created_at"), **LISTING_INDEXES,
+    indexes={"customer_created": ("customer_id", "created_at"),
              "stage": ("stage_group_id", "stage_id")},
+    searchable=("name",),
 )
 CONTRACT_KIND: RecordKind[Contract] = RecordKind(
     CONTRACT, Contract, Module.CONTRACTS, "合同", "contract", CONTRACT_FIELDS, CONTRACT_WRITABLE,
     "crm_contracts", _SHARED | {Feature.APPROVAL}, unique_fields=("number",),
     extra_keys=frozenset({"lines"}),
     columns={"number": Column(64), "order_discount": Column(digits=7)},
-    indexes={**LISTING_INDEXES, **RECENT_INDEXES, "customer": ("customer_id",),
-             "opportunity": ("opportunity_id",)},
+    indexes={"customer": ("customer_id",), "opportunity": ("opportunity_id",)},
+    searchable=("name", "number"),
 )
 PAYMENT_KIND: RecordKind[Payment] = RecordKind(
     PAYMENT, Payment, Module.PAYMENTS, "回款", "payment", PAYMENT_FIELDS, PAYMENT_WRITABLE,
@@ -285,9 +323,9 @@ PAYMENT_KIND: RecordKind[Payment] = RecordKind(
     columns={"number": Column(64), "method": Column(64)},
     # The contract and plan lookups carry the approval status, so the received sums read only
     # the effective rows.
-    indexes={**LISTING_INDEXES, **RECENT_INDEXES, "customer": ("customer_id",),
-             "contract": ("contract_id", "approval_status"),
+    indexes={"customer": ("customer_id",), "contract": ("contract_id", "approval_status"),
              "plan": ("plan_id", "approval_status")},
+    searchable=("number",),
 )
 
 TASK_KIND: RecordKind[Task] = RecordKind(
@@ -295,7 +333,8 @@ TASK_KIND: RecordKind[Task] = RecordKind(
     features=frozenset({Feature.TEAM, Feature.TRANSFER, Feature.ATTACHMENTS, Feature.COMMENTS,
                         Feature.RELATED}),
     extra_keys=TASK_EXTRAS, title=lambda task: str(task.title),
-    indexes={**LISTING_INDEXES, "owner_due": ("owner_id", "due_date"), "parent": ("parent_id",)},
+    indexes={"owner_due": ("owner_id", "due_date"), "parent": ("parent_id",)},
+    searchable=("title",),
 )
 """任务: owned records of the tasks module (the workbench rules are crmkit.policies)."""
 
@@ -303,7 +342,7 @@ SCHEDULE_KIND: RecordKind[CalendarEvent] = RecordKind(
     EVENT, CalendarEvent, Module.TASKS, "日程", "schedule", SCHEDULE_FIELDS, SCHEDULE_WRITABLE,
     "crm_calendar_events", features=frozenset({Feature.RELATED}), extra_keys=SCHEDULE_EXTRAS,
     title=lambda event: str(event.title), columns={"source": Column(64)},
-    indexes={**LISTING_INDEXES, "owner_starts": ("owner_id", "starts_at")},
+    indexes={"owner_starts": ("owner_id", "starts_at")}, searchable=("title",),
 )
 """日程: calendar events of the tasks (办公) module; participants see them (read-only team
 members); the repeat rules are crmkit.policies.recurrence."""
@@ -313,7 +352,7 @@ WORK_LOG_KIND: RecordKind[WorkLog] = RecordKind(
     "crm_work_logs", features=frozenset({Feature.RELATED, Feature.COMMENTS}),
     extra_keys=WORK_LOG_EXTRAS,
     title=lambda log: f"{log.period.label_zh} {log.period_start.isoformat()}",
-    indexes={**LISTING_INDEXES, "owner_period": ("owner_id", "period_start")},
+    indexes={"owner_period": ("owner_id", "period_start")},
 )
 """日志: reports of the tasks (办公) module; recipients see them (read-only team members); the
 rules are crmkit.policies.worklogs."""

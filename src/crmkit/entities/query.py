@@ -13,6 +13,9 @@ in memory (reference) and compiled to SQL — with the same semantics:
   descending).
 - Decimal custom values compare exactly on PostgreSQL (NUMERIC); SQLite compares them as
   REAL, exact to 15 significant digits.
+- A :class:`Keyword` (搜索) matches a record when any of its fields holds its text, Latin
+  letters ``A``–``Z`` compared without case (other letters as they are); an empty value never
+  matches.
 """
 
 from __future__ import annotations
@@ -28,10 +31,12 @@ from crmkit.entities.scope import RecordScope
 __all__ = [
     "Condition",
     "FieldRef",
+    "Keyword",
     "Operator",
     "Page",
     "RecordQuery",
     "SortKey",
+    "fold_latin",
 ]
 
 
@@ -77,6 +82,28 @@ class SortKey:
     descending: bool = False
 
 
+_LATIN_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def fold_latin(text: str) -> str:
+    """``text`` with Latin capitals ``A``–``Z`` lowered and nothing else changed — what SQL's
+    ``lower()`` does under SQLite and under PostgreSQL's ``"C"`` collation."""
+    return text.translate(_LATIN_LOWER)
+
+
+@attrs.frozen
+class Keyword:
+    """搜索: records whose value in any of ``fields`` (text) contains ``text``, Latin letters
+    without case. ``text`` is kept folded (:func:`fold_latin`); build it with :meth:`of`."""
+
+    fields: tuple[FieldRef, ...]
+    text: str
+
+    @classmethod
+    def of(cls, fields: tuple[FieldRef, ...], text: str) -> Keyword:
+        return cls(fields, fold_latin(text))
+
+
 @attrs.frozen
 class RecordQuery:
     """A complete list request, already validated and always cut to a scope.
@@ -93,6 +120,8 @@ class RecordQuery:
     with_total: bool = False
     total_limit: int | None = None
     """Count at most this many rows (the count stops there); None: count them all."""
+    keyword: Keyword | None = None
+    """搜索 across the kind's searchable fields, besides ``conditions``."""
 
 
 @attrs.frozen

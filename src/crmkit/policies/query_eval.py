@@ -10,7 +10,7 @@ from functools import cmp_to_key
 from typing import Any, TypeVar
 
 from crmkit.entities.fields import ValueKind
-from crmkit.entities.query import Condition, FieldRef, Operator, SortKey
+from crmkit.entities.query import Condition, FieldRef, Keyword, Operator, SortKey, fold_latin
 
 T = TypeVar("T")
 
@@ -87,8 +87,20 @@ def matches(condition: Condition, value: Any) -> bool:
     raise ValueError(f"unknown operator {op}")
 
 
-def record_matches(record: Any, conditions: Iterable[Condition]) -> bool:
-    return all(matches(c, field_value(record, c.field)) for c in conditions)
+def record_matches(record: Any, conditions: Iterable[Condition],
+                   keyword: Keyword | None = None) -> bool:
+    """Every condition holds, and the keyword (when given) is found."""
+    return all(matches(c, field_value(record, c.field)) for c in conditions) and (
+        keyword is None or keyword_found(record, keyword))
+
+
+def keyword_found(record: Any, keyword: Keyword) -> bool:
+    """Some field of ``keyword`` holds its text, Latin letters without case."""
+    for ref in keyword.fields:
+        value = field_value(record, ref)
+        if isinstance(value, str) and keyword.text in fold_latin(value):
+            return True
+    return False
 
 
 def compare_positions(a: Sequence[Any], b: Sequence[Any], sort: Sequence[SortKey]) -> int:

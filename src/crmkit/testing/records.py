@@ -48,6 +48,7 @@ from crmkit.entities.leads import LEAD, Lead
 from crmkit.entities.query import (
     Condition,
     FieldRef,
+    Keyword,
     Operator,
     RecordQuery,
     SortKey,
@@ -294,6 +295,11 @@ def sample_lead(lead_id: str = "L1", **kw: Any) -> Lead:
     return Lead(**fields)
 
 
+_SEARCHED = (FieldRef("name", ValueKind.TEXT, True), FieldRef("source", ValueKind.TEXT, True))
+"""The fields a keyword looks in, in the contract's queries."""
+_KEYWORDS = st.text(alphabet="aAbB%_\\中éÉ", min_size=1, max_size=2)
+
+
 def _everything(**kw: Any) -> RecordQuery:
     return RecordQuery(RecordScope.everything(), **kw)
 
@@ -510,7 +516,7 @@ class RecordStorageContract(_RecordSuite, EntityStoreContract, LinkAndPlacementC
             lead for lead in leads
             if query.scope.admits(lead.owner_id, grants.get(lead.id, ()),
                                   getattr(lead, "pool_id", None))
-            and record_matches(lead, query.conditions)
+            and record_matches(lead, query.conditions, query.keyword)
         ]
         expected = page_of(visible, query.sort, None, len(leads) + 1)
         records = uow.records(kind)
@@ -547,6 +553,23 @@ class RecordStorageContract(_RecordSuite, EntityStoreContract, LinkAndPlacementC
                 for descending in (False, True):
                     sort = (SortKey(ref, descending),)
                     self._assert_agrees(uow, leads, [], _everything(sort=sort, limit=3))
+
+    def test_keyword_is_blind_to_latin_case_only_and_literal(self, storage: Storage) -> None:
+        """搜索: any searchable field holding the text, ``A``–``Z`` without case, ``É``/``é``
+        and Chinese as they are, ``%`` ``_`` ``\\`` as plain characters, empty values never."""
+        names = ["HuaWei", "huawei", "HUAWEI深圳", "a%c", "a_c", "a\\c", "Été", "été", "", "中文"]
+        leads = [sample_lead(f"L{n}", name=v, source=names[-1 - n] or None)
+                 for n, v in enumerate(names)]
+        with self.discarded(storage) as uow:
+            uow.records(LEAD).add_many(leads)
+            for text in ("huawei", "HuaWEI", "wei深", "%", "_", "a%", "\\", "a\\", "été",
+                         "ÉTÉ", "Été", "中", "x", "C"):
+                for fields in (_SEARCHED, _SEARCHED[:1]):
+                    query = _everything(keyword=Keyword.of(fields, text), limit=100)
+                    self._assert_agrees(uow, leads, [], query)
+            hits = uow.records(LEAD).query(
+                _everything(keyword=Keyword.of(_SEARCHED[:1], "HUAWEI")))
+            assert sorted(r.name for r in hits) == ["HUAWEI深圳", "HuaWei", "huawei"]
 
     def test_hostile_custom_keys_are_data(self, storage: Storage) -> None:
         """Keys with quotes, SQL or JSON-path syntax address exactly their own values."""
@@ -619,11 +642,13 @@ class RecordStorageContract(_RecordSuite, EntityStoreContract, LinkAndPlacementC
         ) -> None:
             how_many = data.draw(st.integers(0, 3), label="how many conditions")
             conditions = [data.draw(_conditions(leads)) for _ in range(how_many)]
+            keyword = data.draw(st.none() | st.builds(Keyword.of, st.just(_SEARCHED), _KEYWORDS),
+                                label="keyword")
             team = list({
                 (leads[i].id, user): TeamMember(LEAD, leads[i].id, user, access)
                 for i, user, access in memberships if i < len(leads)
             }.values())
-            query = RecordQuery(scope, tuple(conditions), tuple(sort), limit)
+            query = RecordQuery(scope, tuple(conditions), tuple(sort), limit, keyword=keyword)
             with self.discarded(storage) as uow:
                 uow.records(LEAD).add_many(leads)
                 uow.team.put_many(team)

@@ -86,7 +86,7 @@ class ApprovedRecordService(RecordService[A]):
         return f"number_rule.{self.kind}"
 
     def _rule(self, op: Op) -> NumberRule:
-        stored = op.uow.settings.get(self._rule_key)
+        stored = self._rt.setting(op, self._rule_key)
         return structure(stored, NumberRule) if stored else self.default_rule
 
     def _next_number(self, op: Op) -> str:

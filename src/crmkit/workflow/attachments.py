@@ -51,7 +51,7 @@ class AttachmentService:
 
     def limits(self, actor: ActorRef) -> AttachmentLimits:
         with self._rt.operation(actor, Module.FIELDS, None) as op:
-            return self._limits(op.uow.settings.get(LIMITS_KEY))
+            return self._limits(self._rt.setting(op, LIMITS_KEY))
 
     @staticmethod
     def _limits(stored: Any) -> AttachmentLimits:
@@ -89,7 +89,7 @@ class AttachmentService:
             module = self._rt.declaration(kind, Feature.ATTACHMENTS).module
             with self._rt.operation(actor, module, Operation.EDIT) as op:
                 record = self._access.editable(op, kind, record_id)
-                limits = self._limits(op.uow.settings.get(LIMITS_KEY))
+                limits = self._limits(self._rt.setting(op, LIMITS_KEY))
                 if len(data) > limits.max_bytes:
                     raise ValidationError.at(
                         "$.data", "file.too_large", f"文件超过 {limits.max_bytes} 字节",

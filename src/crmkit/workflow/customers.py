@@ -131,7 +131,7 @@ class CustomerService(RecordService[Customer]):
             return self._limits(op)
 
     def _limits(self, op: Op) -> builtins.list[CustomerLimit]:
-        stored = op.uow.settings.get(LIMITS_KEY)
+        stored = self._rt.setting(op, LIMITS_KEY)
         return converter.structure(stored or [], builtins.list[CustomerLimit])
 
     def _rule_for(self, op: Op, user_id: str) -> CustomerLimit | None:

@@ -95,7 +95,7 @@ class FollowUpService:
             return items
 
     def _methods(self, op: Op) -> builtins.list[str]:
-        stored = op.uow.settings.get(METHODS_KEY)
+        stored = self._rt.setting(op, METHODS_KEY)
         return list(stored) if isinstance(stored, list) else list(DEFAULT_METHODS)
 
     def add(self, actor: ActorRef, kind: str, record_id: str,

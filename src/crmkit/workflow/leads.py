@@ -82,9 +82,8 @@ class LeadService(RecordService[Lead]):
         with self._rt.operation(actor, Module.LEADS, None) as op:
             return self._mapping(op)
 
-    @staticmethod
-    def _mapping(op: Op) -> dict[str, str]:
-        stored = op.uow.settings.get(MAPPING_KEY)
+    def _mapping(self, op: Op) -> dict[str, str]:
+        stored = self._rt.setting(op, MAPPING_KEY)
         return dict(stored) if isinstance(stored, dict) else {}
 
     def convert(self, actor: ActorRef, lead_ids: Iterable[str]) -> builtins.list[Conversion]:

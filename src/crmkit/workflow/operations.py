@@ -12,6 +12,7 @@ the OUTERMOST transaction (``uow.after_commit``): an operation run inside a host
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from contextlib import contextmanager
@@ -138,8 +139,16 @@ class Op:
         way a use case changes a setting, so every configuration change has its 操作记录."""
         old = self.uow.settings.get(key)
         self.uow.settings.put(key, value)
+        self.org_changed()
         self.log("setting", key, "update",
                  (FieldChange("value", old, value),) if old != value else ())
+
+    def org_changed(self) -> None:
+        """This operation changed the org or a setting: the org version moves in its
+        transaction (what :meth:`Runtime.kept` keeps is read afresh by the next operation, here
+        or in another process), and it reads them afresh from now on."""
+        self.uow.bump_org_version()
+        self.changed = True
 
     def notify(self, notification: Notification) -> None:
         """Queue a notification, delivered only when the outermost transaction commits."""
@@ -331,8 +340,12 @@ class Runtime:
         """``op`` changed the org (users, roles, departments, pools) or a setting that
         :meth:`kept` values derive from (field definitions): the org version moves in ``op``'s
         transaction, and ``op`` reads afresh from now on."""
-        op.uow.bump_org_version()
-        op.changed = True
+        op.org_changed()
+
+    def setting(self, op: Op, key: str) -> Any:
+        """The setting ``key`` (None when unset), read once per org version (:meth:`kept`;
+        :meth:`Op.put_setting` moves the version). A copy: what is kept stays as read."""
+        return copy.deepcopy(self.kept(op, ("setting", key), lambda: op.uow.settings.get(key)))
 
     def _after_commit(self, op: Op) -> None:
         if op.notifications:
@@ -374,8 +387,11 @@ class Runtime:
         key = (op.actor.id, module)
         scope = scopes.get(key)
         if scope is None:
-            user = op.uow.users.get(op.actor.id)  # after the version: never older
-            roles = op.uow.roles.get_many(user.role_ids) if user is not None else []
+            if self._known_version(op) is not None:
+                roles = op.roles  # read (or kept) under the version the index has
+            else:
+                user = op.uow.users.get(op.actor.id)  # after the version: never older
+                roles = op.uow.roles.get_many(user.role_ids) if user is not None else []
             pools: frozenset[str] = frozenset()
             if module in (Module.CUSTOMERS, Module.POOL):
                 pools = frozenset(p.id for p in op.uow.pools.list()

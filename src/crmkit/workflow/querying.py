@@ -24,7 +24,7 @@ import attrs
 
 from crmkit.entities import RecordScope
 from crmkit.entities.fields import FieldDefinition, FieldType, ValueKind
-from crmkit.entities.query import Condition, FieldRef, Operator, RecordQuery, SortKey
+from crmkit.entities.query import Condition, FieldRef, Keyword, Operator, RecordQuery, SortKey
 from crmkit.entities.records import ConditionSpec, SortSpec
 from crmkit.errors import FieldError, ValidationError
 from crmkit.policies.arguments import date_in_range, datetime_problem, is_id, value_problems
@@ -41,6 +41,8 @@ MAX_CURSOR = 65536
 """Longest cursor accepted (crmkit's own are a few hundred characters)."""
 MAX_CONDITIONS = 50
 """Most conditions one list request or scene has."""
+MAX_KEYWORD = 100
+"""Longest keyword (搜索) accepted."""
 
 Op = Operator
 _EMPTINESS = frozenset({Op.IS_EMPTY, Op.NOT_EMPTY})
@@ -73,6 +75,10 @@ class ListRequest:
     total_limit: int | None = None
     """With ``with_total``: count at most this many rows (1..:data:`MAX_TOTAL_LIMIT`) — the
     page's ``total`` is then at most this, and ``total_more`` says there are more."""
+    keyword: str | None = None
+    """搜索: records whose searchable fields (the kind's ``searchable``: name, mobile, phone,
+    email …) contain this text, Latin letters without case; at most :data:`MAX_KEYWORD`
+    characters, blanks around it ignored."""
 
 
 class _Bad(Exception):
@@ -293,12 +299,28 @@ def decode_cursor(cursor: str, sort: Sequence[SortKey]) -> tuple[Any, ...]:
         raise ValidationError([field_error("$.cursor", "invalid")]) from None
 
 
+def parse_keyword(fields: FieldSet, searchable: Sequence[str], raw: Any) -> Keyword | None:
+    """The request's keyword over ``searchable`` (the kind's declaration); None when blank.
+    Not text, or longer than :data:`MAX_KEYWORD` → ValidationError at ``$.keyword``."""
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raise ValidationError([field_error("$.keyword", "type", " (text)")])
+    text = raw.strip()
+    if len(text) > MAX_KEYWORD:
+        raise ValidationError([field_error("$.keyword", "too_long", f" (max {MAX_KEYWORD})")])
+    if not text:
+        return None
+    return Keyword.of(tuple(field_ref(fields, key) for key in searchable), text)
+
+
 def build_query(
     fields: FieldSet,
     scope: RecordScope,
     conditions: tuple[Condition, ...],
     sort: tuple[SortKey, ...],
     request: ListRequest,
+    keyword: Keyword | None = None,
 ) -> RecordQuery:
     if not 1 <= request.limit <= MAX_LIMIT:
         raise ValidationError([field_error("$.limit", "invalid", f" (1..{MAX_LIMIT})")])
@@ -308,7 +330,8 @@ def build_query(
         raise ValidationError([field_error("$.total_limit", "invalid",
                                            f" (1..{MAX_TOTAL_LIMIT})")])
     after = decode_cursor(request.cursor, sort) if request.cursor else None
-    return RecordQuery(scope, conditions, sort, request.limit, after, request.with_total, cap)
+    return RecordQuery(scope, conditions, sort, request.limit, after, request.with_total, cap,
+                       keyword)
 
 
 def field_ref(fields: FieldSet, key: str) -> FieldRef:

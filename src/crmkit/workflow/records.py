@@ -34,6 +34,7 @@ from crmkit.workflow.querying import (
     build_query,
     encode_cursor,
     parse_conditions,
+    parse_keyword,
     parse_sort,
 )
 from crmkit.workflow.record_access import E, RecordAccess, evolved
@@ -464,7 +465,8 @@ class RecordService(RecordOwnership[E]):
         sort = parse_sort(fields, sort_specs, "$.sort")
         if not sort:
             sort = parse_sort(fields, (self._default_sort(),), "$.sort")
-        return build_query(fields, scope, conditions, sort, req)
+        keyword = parse_keyword(fields, self.declaration.searchable, req.keyword)
+        return build_query(fields, scope, conditions, sort, req, keyword)
 
     @staticmethod
     def _default_sort() -> SortSpec:

@@ -162,7 +162,7 @@ class MemoryRecords(UndoDict[str, Any]):
             r for r in self.rows.values()
             if scope.admits(r.owner_id, self._team.user_ids(self.kind, r.id),
                             getattr(r, "pool_id", None))
-            and record_matches(r, query.conditions)
+            and record_matches(r, query.conditions, query.keyword)
         ]
 
     def query(self, query: RecordQuery) -> list[Any]:

@@ -23,6 +23,8 @@ returns; ``crmkit.testing.RecordStorageContract`` proves it on random data. The 
   the first key (ascending without sort keys). The keyset ``after`` cursor (sort values + id)
   becomes the lexicographic predicate of :func:`~crmkit.policies.query_eval.compare_positions`,
   NULL cursor values included; it is a row-value comparison when no key can be NULL.
+- A keyword (搜索) is ``lower(field) LIKE '%text%'`` over each searchable field, ORed
+  (:meth:`QueryCompiler.keyword`).
 - Every value is a bound parameter and every custom key is bound too (PostgreSQL ``->``/``->>``
   with a parameter; SQLite ``json_extract`` with a bound path for plain ``[A-Za-z0-9_]`` keys and
   ``json_each(custom) WHERE key = :key`` for any other key), so no key or value can change the
@@ -40,6 +42,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+import attrs
 from sqlalchemy import (
     REAL,
     BigInteger,
@@ -70,7 +73,7 @@ from sqlalchemy.sql.elements import True_, UnaryExpression
 
 from crmkit.adapters.sqlalchemy.scope import AnyMember, in_id_set, scope_clause, team_record_ids
 from crmkit.entities.fields import ValueKind
-from crmkit.entities.query import Condition, FieldRef, Operator, RecordQuery, SortKey
+from crmkit.entities.query import Condition, FieldRef, Keyword, Operator, RecordQuery, SortKey
 from crmkit.entities.scope import RecordScope
 
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_]{1,200}")
@@ -116,6 +119,14 @@ class _Built:
             if len(self._items) > self._size:
                 self._items.popitem(last=False)
         return built
+
+
+_LIMIT = "crm_limit"
+
+
+def _after_key(position: int) -> str:
+    """The parameter of a keyset cursor's value at ``position`` (its id last)."""
+    return f"crm_after_{position}"
 
 
 BUILT_STATEMENTS = 256
@@ -195,28 +206,38 @@ class QueryCompiler:
             return cast(raw, Boolean()) if self.postgresql else type_coerce(raw, Boolean())
         raise ValueError(f"unknown value kind {ref.kind!r}")  # pragma: no cover
 
-    def arg(self, ref: FieldRef, value: Any) -> ColumnElement[Any]:
-        """A bound parameter holding ``value`` in the form :meth:`value` compares against."""
+    def arg(self, ref: FieldRef, value: Any, key: str | None = None) -> ColumnElement[Any]:
+        """A bound parameter holding ``value`` in the form :meth:`value` compares against
+        (named ``key`` when given, so an execution can bind another value to it: see
+        :meth:`bound`)."""
+        bound, type_ = self.bound(ref, value)
+        param = bindparam(key, bound, type_=type_)
+        if not ref.system and ref.kind is ValueKind.DECIMAL and not self.postgresql:
+            # Cast by SQLite itself, exactly like the stored text, so equal decimals are equal.
+            return cast(param, REAL())
+        return param
+
+    def bound(self, ref: FieldRef, value: Any) -> tuple[Any, Any]:
+        """``value`` as :meth:`arg` binds it for ``ref``, and the parameter's type."""
         if ref.system:
             # Text parameters take the collation of the expression they meet (COLLATE "C").
-            return bindparam(None, value, type_=self._column(ref).type)
+            return value, self._column(ref).type
         kind = ref.kind
         if kind is ValueKind.DATETIME and isinstance(value, datetime):
             value = _utc_text(value)
         elif kind is ValueKind.DATE and isinstance(value, date):
             value = value.isoformat()
         if kind in _TEXT_KINDS or kind is ValueKind.LIST:
-            return bindparam(None, value, String())
+            return value, String()
         if kind is ValueKind.INTEGER:
-            return bindparam(None, value, BigInteger())
+            return value, BigInteger()
         if kind is ValueKind.BOOLEAN:
-            return bindparam(None, value, Boolean())
+            return value, Boolean()
         if kind is ValueKind.DECIMAL:
             number = Decimal(value) if not isinstance(value, Decimal) else value
             if self.postgresql:
-                return bindparam(None, number, Numeric())
-            # Cast by SQLite itself, exactly like the stored text, so equal decimals are equal.
-            return cast(bindparam(None, format(number, "f"), String()), REAL())
+                return number, Numeric()
+            return format(number, "f"), String()
         raise ValueError(f"unknown value kind {kind!r}")  # pragma: no cover
 
     # -- LIST fields ---------------------------------------------------------------------------
@@ -372,31 +393,30 @@ class QueryCompiler:
         ``compare_positions(row, cursor, sort) > 0`` of the reference interpreter."""
         if len(cursor) != len(sort) + 1:
             raise ValueError("a cursor holds one value per sort key and the id")
-        id_col, last_id = self._id(), self.arg_id(cursor[-1])
+        id_col = self._id()
+        last_id = bindparam(_after_key(len(sort)), cursor[-1], type_=self.table.c.id.type)
         descending = self._id_descending(sort)
         plain = all(
             not self._nullable(k.field) and k.descending == descending for k in sort
         )
         if plain and all(v is not None for v in cursor[:-1]):
             left = tuple_(*(self.value(k.field) for k in sort), id_col)
-            right = tuple_(*(self.arg(k.field, v) for k, v in zip(sort, cursor, strict=False)),
+            right = tuple_(*(self.arg(k.field, v, _after_key(i))
+                             for i, (k, v) in enumerate(zip(sort, cursor, strict=False))),
                            last_id)
             return left < right if descending else left > right
         predicate: ColumnElement[bool] = id_col < last_id if descending else id_col > last_id
-        for key, bound in reversed(list(zip(sort, cursor, strict=False))):
+        for i, (key, bound) in reversed(list(enumerate(zip(sort, cursor, strict=False)))):
             expr = self.value(key.field)
             if bound is None:  # NULLs come last: only other NULLs tie, nothing is beyond
                 predicate = and_(expr.is_(None), predicate)
                 continue
-            arg = self.arg(key.field, bound)
+            arg = self.arg(key.field, bound, _after_key(i))
             beyond = expr < arg if key.descending else expr > arg
             if self._nullable(key.field):
                 beyond = or_(expr.is_(None), beyond)
             predicate = or_(beyond, and_(expr == arg, predicate))
         return predicate
-
-    def arg_id(self, record_id: str) -> ColumnElement[Any]:
-        return bindparam(None, record_id, type_=self.table.c.id.type)
 
     # -- statements ----------------------------------------------------------------------------
 
@@ -417,7 +437,8 @@ class QueryCompiler:
         return team_record_ids(conn, self.record_kind, scope.team_user_id)
 
     def where(
-        self, query: RecordQuery, team_ids: Collection[str] | None = None
+        self, query: RecordQuery, team_ids: Collection[str] | None = None,
+        sorted_page: bool = False,
     ) -> list[ColumnElement[bool]]:
         """Scope ∧ conditions (no cursor); terms that are always TRUE (an ALL scope, ``ne``
         nothing) are left out, so an unfiltered ALL query has no WHERE clause at all (SQLite
@@ -433,10 +454,28 @@ class QueryCompiler:
                     record_kind=self.record_kind,
                     pool_col=table.c.pool_id if "pool_id" in table.c else None,
                     team_record_ids=team_ids,
+                    sorted_page=sorted_page,
                 )
             )
         clauses.extend(self.condition(c) for c in query.conditions)
+        if query.keyword is not None:
+            clauses.append(self.keyword(query.keyword))
         return [c for c in clauses if not isinstance(c, True_)]
+
+    def keyword(self, keyword: Keyword) -> ColumnElement[bool]:
+        """搜索: ``lower(f1) LIKE :pattern OR lower(f2) LIKE :pattern …`` with the folded text
+        between ``%`` (its ``%``, ``_`` and ``\\`` escaped). ``lower()`` lowers ``A``–``Z``
+        only under SQLite and under the columns' ``"C"`` collation on PostgreSQL, exactly
+        :func:`~crmkit.entities.query.fold_latin`; the expression is the one the trigram
+        indexes of :func:`~crmkit.adapters.sqlalchemy.tables.search_index` hold."""
+        escaped = (keyword.text.replace("\\", "\\\\").replace("%", "\\%")
+                   .replace("_", "\\_"))
+        pattern = bindparam(None, f"%{escaped}%", String())
+        tests = [func.lower(self._column(ref)).like(pattern, escape="\\")
+                 for ref in keyword.fields]
+        if not tests:
+            return false()
+        return tests[0] if len(tests) == 1 else or_(*tests)
 
     def _key(self, what: str, query: RecordQuery, team_ids: Collection[str] | None
              ) -> Hashable:
@@ -447,21 +486,38 @@ class QueryCompiler:
 
     def select(self, query: RecordQuery, team_ids: Collection[str] | None = None) -> Select[Any]:
         """The page: scope ∧ conditions ∧ after-cursor, sorted, limited. ``team_ids``: see
-        :meth:`team_ids` (None: the team grant is tested in the statement itself). Built once
-        per query (:class:`_Built`)."""
-        built: Select[Any] = _BUILT.get(self._key("select", query, team_ids),
+        :meth:`team_ids` (None: the team grant is tested in the statement itself)."""
+        statement, parameters = self.page(query, team_ids)
+        return statement.params(parameters)
+
+    def page(self, query: RecordQuery, team_ids: Collection[str] | None = None
+             ) -> tuple[Select[Any], dict[str, Any]]:
+        """:meth:`select` as a statement built once per query *shape* (:class:`_Built`: the
+        query without its cursor values and page size) and the parameters that bind this
+        query's cursor values and page size to it: paging on, the statement is reused and only
+        the values change."""
+        after = query.after
+        shape = attrs.evolve(query, limit=0, after=None if after is None else
+                             tuple(v is None for v in after))
+        built: Select[Any] = _BUILT.get(self._key("select", shape, team_ids),
                                         lambda: self._select(query, team_ids))
-        return built
+        parameters: dict[str, Any] = {_LIMIT: query.limit}
+        if after is not None:
+            for i, (key, value) in enumerate(zip(query.sort, after, strict=False)):
+                if value is not None:
+                    parameters[_after_key(i)] = self.bound(key.field, value)[0]
+            parameters[_after_key(len(query.sort))] = after[-1]
+        return built, parameters
 
     def _select(self, query: RecordQuery, team_ids: Collection[str] | None) -> Select[Any]:
-        clauses = self.where(query, team_ids)
+        clauses = self.where(query, team_ids, sorted_page=True)
         if query.after is not None:
             clauses.append(self.after(query.sort, query.after))
         return (
             select(self.table)
             .where(*clauses)
             .order_by(*self.order_by(query.sort))
-            .limit(query.limit)
+            .limit(bindparam(_LIMIT, query.limit, type_=Integer()))
         )
 
     def count(self, query: RecordQuery, team_ids: Collection[str] | None = None) -> Select[Any]:

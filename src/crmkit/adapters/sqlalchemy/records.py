@@ -127,6 +127,9 @@ class RecordTable(Generic[R]):
     unique_fields: tuple[str, ...] = ()
     """Columns no two records share unless empty (each with a unique index over its non-empty
     values): ``<kind>.<field>_taken``."""
+    read: Callable[[Sequence[Any]], R] | None = None
+    """``from_row`` by position, for rows of ``select(table)`` (the table's column order);
+    None: ``from_row`` on the mapping view."""
 
 
 def record_storage(declaration: RecordKind[Any], table: Table) -> RecordTable[Any]:
@@ -137,7 +140,7 @@ def record_storage(declaration: RecordKind[Any], table: Table) -> RecordTable[An
     if rows is None or rows.cls is not declaration.entity:
         rows = record_row_mapper(declaration)
     return RecordTable(declaration.kind, table, rows.to_row, rows.from_row,
-                       declaration.unique_fields)
+                       declaration.unique_fields, rows.reader([c.name for c in table.c]))
 
 
 RECORD_TABLES: dict[str, RecordTable[Any]] = {
@@ -204,6 +207,10 @@ def at_versions(table: Table, versions: Mapping[str, int]) -> ColumnElement[bool
     return in_id_set(token, [f"{rid}:{version}" for rid, version in versions.items()])
 
 
+_BY_ID: dict[Table, Select[Any]] = {}
+"""``SELECT … WHERE id = :record_id`` per record table, built once."""
+
+
 class SqlRecords(Repository):
     """:class:`~crmkit.ports.records.RecordRepository` over one :class:`RecordTable`."""
 
@@ -214,13 +221,25 @@ class SqlRecords(Repository):
         self.unique_fields = storage.unique_fields
         self._to_row = storage.to_row
         self._from_row = storage.from_row
+        self._read = storage.read
         self._compiler = QueryCompiler(storage.table, storage.kind, conn.dialect.name)
 
-    def _all(self, statement: Select[Any]) -> list[Any]:
-        return [self._from_row(row) for row in self._conn.execute(statement).mappings()]
+    def _all(self, statement: Select[Any], parameters: Mapping[str, Any] | None = None
+             ) -> list[Any]:
+        """The records ``statement`` (a ``select(table)``) finds."""
+        result = self._conn.execute(statement, parameters)
+        read = self._read
+        if read is None:
+            return [self._from_row(row) for row in result.mappings()]
+        return [read(row) for row in result.fetchall()]
 
     def get(self, record_id: str) -> Any | None:
-        return self._one(select(self.table).where(self.table.c.id == record_id), self._from_row)
+        statement = _BY_ID.get(self.table)
+        if statement is None:
+            statement = _BY_ID[self.table] = select(self.table).where(
+                self.table.c.id == bindparam("record_id"))
+        found = self._all(statement, {"record_id": record_id})
+        return found[0] if found else None
 
     def get_many(self, record_ids: Sequence[str]) -> list[Any]:
         """The existing records among ``record_ids``, by id; one statement."""
@@ -309,7 +328,7 @@ class SqlRecords(Repository):
         """One SELECT: scope ∧ conditions ∧ after-cursor, sorted, at most ``limit`` rows (plus
         one indexed SELECT of the viewer's team record ids when the scope has a team grant)."""
         team_ids = self._compiler.team_ids(self._conn, query.scope)
-        return self._all(self._compiler.select(query, team_ids))
+        return self._all(*self._compiler.page(query, team_ids))
 
     def count(self, query: RecordQuery) -> int:
         """One ``SELECT count(*)`` over scope ∧ conditions (team ids first, as in ``query``)."""

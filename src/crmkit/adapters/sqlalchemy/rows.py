@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import enum
 import typing
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
@@ -316,23 +316,38 @@ class RowMapper(Generic[E]):
     renames: Mapping[str, str]
     to_row: Callable[[E], dict[str, Any]]
     from_row: Callable[[RowMapping], E]
+    _readers: dict[tuple[str, ...], Callable[[Sequence[Any]], E]] = attrs.field(
+        factory=dict, init=False, eq=False, repr=False)
 
     @property
     def columns(self) -> frozenset[str]:
         """The column names :meth:`to_row` fills."""
         return frozenset(self.renames.get(n, n) for n in self.names) | frozenset(self.computed)
 
+    def reader(self, columns: Sequence[str]) -> Callable[[Sequence[Any]], E]:
+        """``from_row`` for plain row tuples whose values come in the order of ``columns``
+        (a table's columns): read by position, it skips the mapping view a page of rows
+        would otherwise build row by row. Compiled once per column order."""
+        key = tuple(columns)
+        found = self._readers.get(key)
+        if found is None:
+            positions = {name: i for i, name in enumerate(key)}
+            found = self._readers[key] = _compile(self.cls, self.codecs, {}, self.renames,
+                                                  positions)[1]
+        return found
+
 
 def _compile(cls: type[Any], codecs: Mapping[str, Codec], computed: Mapping[str, Any],
-             renames: Mapping[str, str]) -> tuple[Callable[[Any], dict[str, Any]],
-                                                  Callable[[RowMapping], Any]]:
-    """One ``dict`` display (entity → row) and one constructor call (row → entity)."""
+             renames: Mapping[str, str], positions: Mapping[str, int] | None = None,
+             ) -> tuple[Callable[[Any], dict[str, Any]], Callable[[Any], Any]]:
+    """One ``dict`` display (entity → row) and one constructor call (row → entity); with
+    ``positions`` (column → index) the row is read by position (a plain row tuple)."""
     scope: dict[str, Any] = {"cls": cls}
     dumped, loaded = [], []
     for n, field in enumerate(attrs.fields(cls)):
         column = renames.get(field.name, field.name)
         get = f"e.{field.name}"
-        cell = f"row[{column!r}]"
+        cell = f"row[{column!r}]" if positions is None else f"row[{positions[column]}]"
         codec = codecs.get(field.name)
         if codec is not None:
             scope[f"d{n}"], scope[f"l{n}"], scope[f"z{n}"] = codec.dump, codec.load, codec.null

@@ -13,9 +13,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Connection, String, Table, delete, insert, inspect, select
+import warnings
 
-from crmkit.adapters.sqlalchemy.tables import metadata, org_meta
+from sqlalchemy import Column, Connection, String, Table, delete, insert, inspect, select
+from sqlalchemy.exc import DBAPIError
+
+from crmkit.adapters.sqlalchemy.tables import (
+    TRIGRAM_EXTENSION,
+    has_trigrams,
+    metadata,
+    org_meta,
+)
 
 __all__ = [
     "SCHEMA_REVISION",
@@ -23,14 +31,16 @@ __all__ = [
     "SchemaError",
     "check_schema",
     "create_schema",
+    "install_trigrams",
     "is_crmkit_table",
     "schema_revision",
+    "search_trigrams_too",
 ]
 
 VERSION_TABLE = "crmkit_alembic_version"
 """crmkit's own Alembic version table (a host's ``alembic_version`` stays the host's)."""
 
-SCHEMA_REVISION = "0006_schedules_and_logs"
+SCHEMA_REVISION = "0007_list_indexes"
 """The head of crmkit's revisions (``migrations/versions``); a new revision moves it."""
 
 _version = Table(VERSION_TABLE, metadata.__class__(),
@@ -70,6 +80,7 @@ def create_schema(conn: Connection) -> None:
     fresh = not _has_tables(conn)
     if revision is not None and revision != SCHEMA_REVISION and not fresh:
         raise _outdated(revision)
+    install_trigrams(conn)
     metadata.create_all(conn)
     if conn.execute(select(org_meta.c.id).where(org_meta.c.id == 1)).first() is None:
         conn.execute(insert(org_meta).values(id=1, value=0))
@@ -77,6 +88,43 @@ def create_schema(conn: Connection) -> None:
         _version.create(conn, checkfirst=True)
         conn.execute(delete(_version))
         conn.execute(insert(_version).values(version_num=SCHEMA_REVISION))
+
+
+def install_trigrams(conn: Connection) -> bool:
+    """PostgreSQL: ``CREATE EXTENSION IF NOT EXISTS pg_trgm`` (the keyword search indexes,
+    :func:`~crmkit.adapters.sqlalchemy.tables.search_index`), in a savepoint; False — and a
+    warning — when the server lacks the extension or the role may not create it, and keyword
+    search runs without those indexes. Other databases: False, nothing to do."""
+    if conn.dialect.name != "postgresql":
+        return False
+    if has_trigrams(conn):
+        return True
+    try:
+        with conn.begin_nested():
+            conn.exec_driver_sql(f"CREATE EXTENSION IF NOT EXISTS {TRIGRAM_EXTENSION}")
+    except DBAPIError as err:
+        problem = str(err.orig)
+    else:
+        if has_trigrams(conn):
+            return True
+        problem = "installed in a schema outside the search_path"
+    warnings.warn(f"crmkit: no {TRIGRAM_EXTENSION} ({problem}); keyword search works "
+                  "without its indexes (a scan)", stacklevel=2)
+    return False
+
+
+def search_trigrams_too(conn: Connection) -> None:
+    """PostgreSQL: install ``pg_trgm`` when missing and search the schema it lives in for the
+    rest of this transaction (``SET LOCAL search_path``), so DDL naming its operator class —
+    the keyword search indexes, created by a host's own migration or into a schema whose
+    ``search_path`` leaves the extension out — can run. An index keeps its operator class
+    whatever the path is later."""
+    conn.exec_driver_sql(f"CREATE EXTENSION IF NOT EXISTS {TRIGRAM_EXTENSION}")
+    where = conn.exec_driver_sql(
+        "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
+        "WHERE e.extname = %(name)s", {"name": TRIGRAM_EXTENSION}).scalar_one()
+    current = conn.exec_driver_sql("SELECT current_schema()").scalar_one()
+    conn.exec_driver_sql(f'SET LOCAL search_path TO "{current}", "{where}"')
 
 
 def check_schema(conn: Connection) -> None:

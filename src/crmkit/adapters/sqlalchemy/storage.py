@@ -438,44 +438,86 @@ class SqlOperationLog:
 # -- unit of work and storage ----------------------------------------------------------------
 
 
+_REPOSITORIES: dict[str, Callable[[Connection], Any]] = {
+    "departments": SqlDepartments,
+    "users": SqlUsers,
+    "roles": SqlRoles,
+    "oplog": SqlOperationLog,
+    "team": SqlTeam,
+    "fields": SqlFields,
+    "scenes": lambda conn: entity_store(conn, SCENES),
+    "columns": SqlColumns,
+    "followups": SqlFollowUps,
+    "schedules": SqlSchedules,
+    "attachments": SqlAttachments,
+    "settings": SqlSettings,
+    "stage_groups": lambda conn: entity_store(conn, STAGE_GROUPS),
+    "categories": lambda conn: entity_store(conn, CATEGORIES),
+    "price_changes": lambda conn: entity_store(conn, PRICE_CHANGES),
+    "stage_changes": lambda conn: entity_store(conn, STAGE_CHANGES),
+    "pools": SqlPools,
+    "comments": lambda conn: entity_store(conn, COMMENTS),
+    "links": SqlLinks,
+    "tags": lambda conn: entity_store(conn, TAGS),
+    "placements": SqlPlacements,
+    "approvals": SqlApprovals,
+    "sequences": SqlSequences,
+    "plans": SqlPaymentPlans,
+}
+"""How :class:`SqlUnitOfWork` makes each repository, on first use."""
+
+
 class SqlUnitOfWork:
     """Repositories over one connection inside one transaction; also the org directory.
 
     ``connection`` is public so other adapters' repositories can join the same transaction.
+    Each repository is made when an operation first uses it (:data:`_REPOSITORIES`): an
+    operation uses a few of the two dozen, and making them all cost every read a fixed tax.
     """
+
+    # Typed as the port's protocols: the UnitOfWork protocol declares plain (invariant)
+    # attributes, so a concrete repository type here would not satisfy it.
+    departments: DepartmentRepository
+    users: UserRepository
+    roles: RoleRepository
+    oplog: OperationLogRepository
+    team: TeamRepository
+    fields: FieldRepository
+    scenes: EntityStore[Scene]
+    columns: ColumnRepository
+    followups: FollowUpRepository
+    schedules: ScheduleRepository
+    attachments: AttachmentRepository
+    settings: SettingsRepository
+    stage_groups: EntityStore[StageGroup]
+    categories: EntityStore[ProductCategory]
+    price_changes: EntityStore[PriceChange]
+    stage_changes: EntityStore[StageChange]
+    pools: PoolRepository
+    comments: EntityStore[Comment]
+    links: RecordLinkRepository
+    tags: EntityStore[Tag]
+    placements: PlacementRepository
+    approvals: ApprovalRepository
+    sequences: SequenceRepository
+    plans: PaymentPlanRepository
+
 
     def __init__(self, connection: Connection, effects: PendingEffects | None = None,
                  record_tables: Mapping[str, RecordTable[Any]] = RECORD_TABLES) -> None:
         self.connection = connection
         self._record_tables = record_tables
         self._effects = effects if effects is not None else PendingEffects()
-        # Typed as the port's protocols: the UnitOfWork protocol declares plain (invariant)
-        # attributes, so a concrete repository type here would not satisfy it.
-        self.departments: DepartmentRepository = SqlDepartments(connection)
-        self.users: UserRepository = SqlUsers(connection)
-        self.roles: RoleRepository = SqlRoles(connection)
-        self.oplog: OperationLogRepository = SqlOperationLog(connection)
-        self.team: TeamRepository = SqlTeam(connection)
-        self.fields: FieldRepository = SqlFields(connection)
-        self.scenes: EntityStore[Scene] = entity_store(connection, SCENES)
-        self.columns: ColumnRepository = SqlColumns(connection)
-        self.followups: FollowUpRepository = SqlFollowUps(connection)
-        self.schedules: ScheduleRepository = SqlSchedules(connection)
-        self.attachments: AttachmentRepository = SqlAttachments(connection)
-        self.settings: SettingsRepository = SqlSettings(connection)
-        self.stage_groups: EntityStore[StageGroup] = entity_store(connection, STAGE_GROUPS)
-        self.categories: EntityStore[ProductCategory] = entity_store(connection, CATEGORIES)
-        self.price_changes: EntityStore[PriceChange] = entity_store(connection, PRICE_CHANGES)
-        self.stage_changes: EntityStore[StageChange] = entity_store(connection, STAGE_CHANGES)
-        self.pools: PoolRepository = SqlPools(connection)
-        self.comments: EntityStore[Comment] = entity_store(connection, COMMENTS)
-        self.links: RecordLinkRepository = SqlLinks(connection)
-        self.tags: EntityStore[Tag] = entity_store(connection, TAGS)
-        self.placements: PlacementRepository = SqlPlacements(connection)
-        self.approvals: ApprovalRepository = SqlApprovals(connection)
-        self.sequences: SequenceRepository = SqlSequences(connection)
-        self.plans: PaymentPlanRepository = SqlPaymentPlans(connection)
         self._records: dict[str, RecordRepository[Any]] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        """A repository of :data:`_REPOSITORIES`, made on first use and kept."""
+        make = _REPOSITORIES.get(name)
+        if make is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        repository = make(self.__dict__["connection"])
+        setattr(self, name, repository)
+        return repository
 
     def records(self, kind: str | RecordKind[Any]) -> RecordRepository[Any]:
         """The repository of one record kind, by name or declaration (crmkit's kinds:

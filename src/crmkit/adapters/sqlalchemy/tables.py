@@ -26,6 +26,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Connection,
     Date,
     DateTime,
     Dialect,
@@ -40,6 +41,7 @@ from sqlalchemy import (
     Text,
     Time,
     TypeDecorator,
+    func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -61,6 +63,10 @@ NAMING_CONVENTION = {
 }
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+_STORED_LENGTH = len("2024-01-01 00:00:00.000000")
+"""SQLite's stored datetime text (SQLAlchemy's format): naive UTC, microseconds always."""
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -88,8 +94,27 @@ class UTCDateTime(TypeDecorator[datetime]):
         if not isinstance(value, datetime):
             raise TypeError(f"expected a datetime from the database, got {value!r}")
         if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
+            return datetime.combine(value, value.time(), UTC)
         return value.astimezone(UTC)
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        """The driver's value → aware UTC in one call per value (read on every row of every
+        page): SQLite's stored text parsed with its zone appended (``fromisoformat``, no
+        ``replace``, which costs several times the parse); elsewhere the driver's own datetime
+        and :meth:`process_result_value`."""
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+        parse = datetime.fromisoformat
+
+        def process(value: Any) -> datetime | None:
+            if value is None:
+                return None
+            if isinstance(value, str) and len(value) == _STORED_LENGTH:
+                return parse(value + "+00:00")
+            return self.process_result_value(parse(value) if isinstance(value, str)
+                                             else value, dialect)
+
+        return process
 
 
 class ExactDecimal(TypeDecorator[Decimal]):
@@ -353,11 +378,47 @@ def record_table(declaration: RecordKind[Any], into: MetaData) -> Table:
     items += [Index(f"ix_{name}_{field}", field, unique=True)
               for field in declaration.unique_fields]
     items += [Index(f"ix_{name}_{suffix}", *columns)
-              for suffix, columns in declaration.indexes.items()]
+              for suffix, columns in declaration.list_indexes.items()]
     if declaration.has(Feature.POOL):
         items.append(CheckConstraint("owner_id IS NULL OR pool_id IS NULL",
                                      name="owned_or_pooled"))
-    return Table(name, into, *items)
+    table = Table(name, into, *items)
+    for field in declaration.searchable:
+        search_index(table, field)
+    return table
+
+
+TRIGRAM_EXTENSION = "pg_trgm"
+
+
+def has_trigrams(conn: Connection) -> bool:
+    """Whether ``conn`` is PostgreSQL with ``pg_trgm``'s ``gin_trgm_ops`` on its
+    ``search_path`` (installed in a schema the connection does not search, it cannot be
+    named in an index)."""
+    if conn.dialect.name != "postgresql":
+        return False
+    found = conn.exec_driver_sql("SELECT 1 FROM pg_opclass WHERE opcname = 'gin_trgm_ops' "
+                                 "AND pg_opclass_is_visible(oid)")
+    return found.first() is not None
+
+
+def _trigrams_ready(ddl: Any, target: Any, bind: Connection | None, tables: Any = None,
+                    state: Any = None, *, dialect: Dialect | None = None,
+                    compiler: Any = None, checkfirst: bool = False) -> bool:
+    return bind is not None and has_trigrams(bind)
+
+
+def search_index(table: Table, field: str) -> Index:
+    """搜索 on PostgreSQL: ``ix_<table>_search_<field>``, a trigram GIN index over
+    ``lower(<field>)`` — what a keyword's ``lower(<field>) LIKE '%…%'`` is answered from.
+    Created only where ``pg_trgm`` is installed (``CREATE EXTENSION pg_trgm``; crmkit's
+    migration and ``create_schema`` try to install it): without it a keyword is still
+    answered, by a scan. SQLite has no such index."""
+    label = f"lower_{field}"
+    index = Index(f"ix_{table.name}_search_{field}", func.lower(table.c[field]).label(label),
+                  postgresql_using="gin", postgresql_ops={label: "gin_trgm_ops"})
+    index.ddl_if(dialect="postgresql", callable_=_trigrams_ready)
+    return index
 
 
 RECORD_KIND_TABLES: dict[str, Table] = {k.kind: record_table(k, metadata) for k in BUILTIN_KINDS}
