@@ -21,9 +21,10 @@ scan of the sort index):
   SQLite probe the team table once per row and PostgreSQL scan the table (``bench/README.md``);
 - pool ∈ the viewer's pools: ``pool_id IN (…)``.
 
-Id sets up to :data:`INLINE_LIMIT` values become an expanding ``IN``; larger sets are bound as ONE
-parameter (PostgreSQL ``= ANY(:ids)`` with a ``VARCHAR[]``, SQLite ``IN (SELECT value FROM
-json_each(:ids))``), so no statement ever exceeds a driver's bound-parameter limit.
+A single id is an equality; id sets up to :data:`INLINE_LIMIT` values become an expanding
+``IN``; larger sets are bound as ONE parameter (PostgreSQL ``= ANY(:ids)`` with a
+``VARCHAR[]``, SQLite ``IN (SELECT value FROM json_each(:ids))``), so no statement ever exceeds
+a driver's bound-parameter limit.
 """
 
 from __future__ import annotations
@@ -242,6 +243,8 @@ def in_id_set(column: ColumnElement[Any], ids: Iterable[str]) -> ColumnElement[b
 
 def _member_test(column: ColumnElement[Any], values: list[str], *, sorted_page: bool = False
                  ) -> MemberTest:
+    if len(values) == 1:  # a rep's own records: no list to expand on every execution
+        return MemberTest(column, column == values[0])
     if len(values) <= INLINE_LIMIT:
         return MemberTest(column, column.in_(values))
     test = member_of_scanned if sorted_page else member_of
