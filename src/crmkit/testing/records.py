@@ -244,7 +244,7 @@ def _conditions(draw: st.DrawFn, leads: Sequence[Any],
     op = draw(st.sampled_from(operators_for(ref.kind)))
     values = _python_values(ref.kind)
     if ref.system and ref.kind is ValueKind.INTEGER:
-        values = _INT_VALUES
+        values = _VERSIONS if ref.key == "version" else _INT_VALUES
     if ref.system and ref.key == "owner_id":
         values = st.sampled_from(USERS) | _TEXT
     present = _present_values(leads, ref)
@@ -847,6 +847,8 @@ _SHAPE_KINDS = {Shape.TEXT: ValueKind.TEXT, Shape.INT: ValueKind.INTEGER,
                 Shape.DATE: ValueKind.DATE, Shape.DATETIME: ValueKind.DATETIME}
 _ID_VALUES = st.sampled_from(["P1", "P2", "a", "中"])
 _INT_VALUES = st.integers(-3, 3) | st.sampled_from([-(2**53 - 1), 2**53 - 1])
+_VERSIONS = st.integers(-3, 3) | st.sampled_from([-(2**31), 2**31 - 1])
+"""``version``: a 32-bit column (PostgreSQL refuses a wider value bound against it)."""
 """Integer attributes: record columns are 64-bit (``version`` aside), fields reach ±(2**53 - 1)."""
 
 
