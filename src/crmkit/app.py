@@ -11,7 +11,7 @@ built (never a host's engine, connection or session).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
 from types import TracebackType
@@ -22,6 +22,7 @@ from crmkit.adapters.files import LocalFileStore, MemoryFileStore
 from crmkit.adapters.ids import UUID7Ids
 from crmkit.adapters.memory import MemoryStorage
 from crmkit.adapters.notifiers import OutboxNotifier
+from crmkit.adapters.sheets import sheet_formats
 from crmkit.entities.kinds import RecordKind
 from crmkit.ports import (
     Clock,
@@ -30,6 +31,7 @@ from crmkit.ports import (
     Notifier,
     OrgDirectory,
     Outbox,
+    SheetFormat,
     Storage,
 )
 from crmkit.workflow.facade import DEFAULT_TIMEZONE, CRMFacade
@@ -64,6 +66,7 @@ class CRM(CRMFacade):
         strict_plugins: bool = False,
         timezone: str = DEFAULT_TIMEZONE,
         kinds: Iterable[RecordKind[Any]] = (),
+        formats: Mapping[str, SheetFormat] | None = None,
     ) -> None:
         kinds = tuple(kinds)
         self.notifier = notifier if notifier is not None else OutboxNotifier(clock)
@@ -88,6 +91,7 @@ class CRM(CRMFacade):
             strict_plugins=strict_plugins,
             timezone=timezone,
             kinds=kinds,
+            formats=sheet_formats() if formats is None else formats,
         )
 
     def join(self, host: Connection | Session) -> AbstractContextManager[None]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import enum
 import inspect
+import io
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
@@ -499,7 +500,23 @@ TABLE: dict[str, Rule] = {
         a, "payment", t, w.approver.id, w.helper.id), lambda w, owner: w.pending_payment(owner),
         actor="approver"),
     "approvals.void": rule(M.APPROVALS, Op.DELETE, NONE, lambda w, a, t: _void_host_kind(w, a)),
+    # -- import / export (each kind on its own module; tests/workflow/test_io.py: every kind) --
+    "io.export": rule(M.CUSTOMERS, Op.EXPORT, NONE,
+                      lambda w, a, t: w.crm.io.export(a, "customer", io.BytesIO())),
+    "io.template": rule(M.CUSTOMERS, Op.IMPORT, NONE,
+                        lambda w, a, t: w.crm.io.template(a, "customer", io.BytesIO())),
+    "io.import_records": rule(M.CUSTOMERS, Op.IMPORT, NONE, lambda w, a, t: (
+        w.crm.io.import_records(a, "customer", _sheet(f"客户名称\n导入{w.n()}\n")))),
+    "io.history": rule(M.CUSTOMERS, Op.IMPORT, NONE,
+                       lambda w, a, t: w.crm.io.history(a, "customer")),
+    "io.write_errors": rule(None, None, NONE, lambda w, a, t: w.crm.io.write_errors(
+        a, w.crm.io.import_records(w.admin, "customer", _sheet("客户名称\n\n")),
+        io.BytesIO())),
 }
+
+
+def _sheet(text: str) -> io.BytesIO:
+    return io.BytesIO(text.encode("utf-8"))
 
 
 def _retired(w: World) -> str:

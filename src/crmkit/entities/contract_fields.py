@@ -8,6 +8,13 @@ from crmkit.entities.sales import CUSTOMER, OPPORTUNITY
 from crmkit.entities.sales_fields import fields_of
 
 APPROVAL_STATUSES = tuple(s.value for s in ApprovalStatus)
+APPROVAL_STATUS_LABELS = {
+    "draft": ("未提交", "Draft"), "pending": ("待审核", "Pending"),
+    "in_review": ("审核中", "In review"), "approved": ("通过", "Approved"),
+    "rejected": ("拒绝", "Rejected"), "withdrawn": ("撤回", "Withdrawn"),
+    "void": ("作废", "Void"), "not_required": ("无需审批", "No approval needed"),
+}
+"""审核状态 labels by code (exports show these)."""
 PAYMENT_METHODS = ("支票", "现金", "邮政汇款", "电汇", "网上转账", "支付宝", "微信支付", "其他")
 """回款方式 options (payments and payment plans)."""
 

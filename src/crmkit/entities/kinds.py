@@ -20,6 +20,7 @@ from crmkit.entities.calendar import EVENT, CalendarEvent
 from crmkit.entities.calendar_fields import SCHEDULE_EXTRAS, SCHEDULE_FIELDS, SCHEDULE_WRITABLE
 from crmkit.entities.common import frozen_mapping
 from crmkit.entities.contract_fields import (
+    APPROVAL_STATUS_LABELS,
     CONTRACT_FIELDS,
     CONTRACT_WRITABLE,
     PAYMENT_FIELDS,
@@ -46,12 +47,13 @@ from crmkit.entities.sales_fields import (
     CUSTOMER_FIELDS,
     CUSTOMER_WRITABLE,
     OPPORTUNITY_FIELDS,
+    OPPORTUNITY_STATUS_LABELS,
     OPPORTUNITY_WRITABLE,
     PRODUCT_FIELDS,
     PRODUCT_WRITABLE,
     fields_of,
 )
-from crmkit.entities.task_fields import TASK_EXTRAS, TASK_FIELDS, TASK_WRITABLE
+from crmkit.entities.task_fields import PRIORITY_LABELS, TASK_EXTRAS, TASK_FIELDS, TASK_WRITABLE
 from crmkit.entities.tasks import TASK, Task
 from crmkit.entities.worklog_fields import WORK_LOG_EXTRAS, WORK_LOG_FIELDS, WORK_LOG_WRITABLE
 from crmkit.entities.worklogs import WORK_LOG, WorkLog
@@ -81,6 +83,7 @@ __all__ = [
     "Column",
     "Feature",
     "Indexes",
+    "OptionLabels",
     "RecordKind",
     "Scenes",
     "fields_of",
@@ -160,6 +163,9 @@ class Column:
     system field's ``precision`` (2 by default)."""
 
 
+OptionLabels = Mapping[str, Mapping[str, tuple[str, str]]]
+"""Field key → option code → (zh label, en label)."""
+
 Indexes = Mapping[str, tuple[str, ...]]
 """Lookups a storage should serve fast: index name (unique within the kind) → attributes."""
 
@@ -212,6 +218,9 @@ class RecordKind(Generic[_R]):
     searchable: tuple[str, ...] = ()
     """搜索: the system text fields a list's keyword looks in (name, mobile, phone, email …);
     a storage indexes them for substring search where it can (trigrams on PostgreSQL)."""
+    option_labels: OptionLabels = attrs.field(factory=dict, converter=frozen_mapping)
+    """Labels of select options stored as codes (e.g. ``approval_status``: ``approved`` →
+    通过 / Approved): exports write the label, imports read label or code."""
 
     @property
     def attributes(self) -> frozenset[str]:
@@ -305,6 +314,7 @@ OPPORTUNITY_KIND: RecordKind[Opportunity] = RecordKind(
     OPPORTUNITY_WRITABLE, "crm_opportunities", _SHARED,
     extra_keys=frozenset({"lines", "contact_ids"}),
     columns={"order_discount": Column(digits=7)},
+    option_labels={"status": OPPORTUNITY_STATUS_LABELS},
     indexes={"customer_created": ("customer_id", "created_at"),
              "stage": ("stage_group_id", "stage_id")},
     searchable=("name",),
@@ -314,6 +324,7 @@ CONTRACT_KIND: RecordKind[Contract] = RecordKind(
     "crm_contracts", _SHARED | {Feature.APPROVAL}, unique_fields=("number",),
     extra_keys=frozenset({"lines"}),
     columns={"number": Column(64), "order_discount": Column(digits=7)},
+    option_labels={"approval_status": APPROVAL_STATUS_LABELS},
     indexes={"customer": ("customer_id",), "opportunity": ("opportunity_id",)},
     searchable=("name", "number"),
 )
@@ -321,6 +332,7 @@ PAYMENT_KIND: RecordKind[Payment] = RecordKind(
     PAYMENT, Payment, Module.PAYMENTS, "回款", "payment", PAYMENT_FIELDS, PAYMENT_WRITABLE,
     "crm_payments", _SHARED | {Feature.APPROVAL}, unique_fields=("number",), title=_number,
     columns={"number": Column(64), "method": Column(64)},
+    option_labels={"approval_status": APPROVAL_STATUS_LABELS},
     # The contract and plan lookups carry the approval status, so the received sums read only
     # the effective rows.
     indexes={"customer": ("customer_id",), "contract": ("contract_id", "approval_status"),
@@ -333,6 +345,7 @@ TASK_KIND: RecordKind[Task] = RecordKind(
     features=frozenset({Feature.TEAM, Feature.TRANSFER, Feature.ATTACHMENTS, Feature.COMMENTS,
                         Feature.RELATED}),
     extra_keys=TASK_EXTRAS, title=lambda task: str(task.title),
+    option_labels={"priority": PRIORITY_LABELS},
     indexes={"owner_due": ("owner_id", "due_date"), "parent": ("parent_id",)},
     searchable=("title",),
 )

@@ -86,6 +86,10 @@ PRODUCT_FIELDS = fields_of(
 )
 PRODUCT_WRITABLE = frozenset({"name", "code", "category_id", "unit", "price", "description"})
 
+OPPORTUNITY_STATUS_LABELS = {"in_progress": ("进行中", "In progress"), "won": ("赢单", "Won"),
+                             "lost": ("输单", "Lost"), "invalid": ("无效", "Invalid")}
+"""商机状态 labels by code (exports show these)."""
+
 OPPORTUNITY_FIELDS = fields_of(
     OPPORTUNITY,
     ("name", "商机名称", "Opportunity name", "text", {"required": True, "max_length": 100}),

@@ -26,3 +26,6 @@ TASK_WRITABLE = frozenset({"title", "description", "due_date", "priority", "owne
 TASK_EXTRAS = frozenset({"participant_ids", "tag_ids", "related", "due_time"})
 """Payload keys the task service validates itself (``RecordKind.extra_keys``): participants,
 the writer's tags, related records and the due time of day."""
+
+PRIORITY_LABELS = {p.value: (p.label_zh, p.value.capitalize()) for p in Priority}
+"""优先级 labels by code (exports show these)."""

@@ -5,6 +5,7 @@ from crmkit.ports.files import FileStore, StoredFile
 from crmkit.ports.ids import IdGenerator
 from crmkit.ports.notifiers import Notifier, Outbox, OutboxMessage
 from crmkit.ports.org_directory import OrgDirectory
+from crmkit.ports.sheets import ByteSink, ByteSource, Cell, SheetFormat
 from crmkit.ports.storage import (
     DepartmentRepository,
     OperationLogRepository,
@@ -15,6 +16,9 @@ from crmkit.ports.storage import (
 )
 
 __all__ = [
+    "ByteSink",
+    "ByteSource",
+    "Cell",
     "Clock",
     "DepartmentRepository",
     "FileStore",
@@ -25,6 +29,7 @@ __all__ = [
     "Outbox",
     "OutboxMessage",
     "RoleRepository",
+    "SheetFormat",
     "Storage",
     "StoredFile",
     "UnitOfWork",

@@ -1,8 +1,8 @@
 """crmkit for test suites — ours and a host's. Install with the ``testing`` extra
 (``pip install "crmkit[testing]"``: pytest and hypothesis).
 
-- Contract suites: a host's own adapter (storage, org directory, file store, notifier) proves
-  itself by subclassing the matching ``…Contract`` class in a test module.
+- Contract suites: a host's own adapter (storage, org directory, file store, notifier, sheet
+  format) proves itself by subclassing the matching ``…Contract`` class in a test module.
 - Builders: :func:`fixed_clock`, :func:`sample_crm` and :func:`sample_org` (a CRM with a small
   organisation and its roles) — see :mod:`crmkit.testing.builders`.
 - pytest fixtures (``crm_clock``, ``crm_storage``, ``crm``, ``crm_org``): add
@@ -15,6 +15,7 @@ from crmkit.testing.builders import SampleOrg, fixed_clock, sample_crm, sample_o
 from crmkit.testing.pool import PoolStorageContract
 from crmkit.testing.records import RecordStorageContract
 from crmkit.testing.services import FileStoreContract, NotifierContract, OrgDirectoryContract
+from crmkit.testing.sheets import SheetFormatContract
 from crmkit.testing.storage import StorageContract
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "PoolStorageContract",
     "RecordStorageContract",
     "SampleOrg",
+    "SheetFormatContract",
     "StorageContract",
     "fixed_clock",
     "sample_crm",

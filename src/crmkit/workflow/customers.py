@@ -77,7 +77,10 @@ class CustomerService(RecordService[Customer]):
     """Customers through the shared record engine plus lock, deal status, limits and detail."""
 
     def _before_write(self, op: Op, record: Customer, old: Customer | None) -> Customer:
-        return attrs.evolve(record, received_at=op.now) if old is None else record
+        # the creator receives it when it is made (an import may carry an older receive time)
+        if old is not None:
+            return record
+        return attrs.evolve(record, received_at=record.received_at or record.created_at)
 
     def _before_create_many(self, op: Op, records: Sequence[Customer]) -> None:
         per_owner: dict[str, builtins.list[Any]] = {}

@@ -23,7 +23,15 @@ from crmkit.entities.kinds import (
     with_host_kinds,
 )
 from crmkit.entities.sales import CONTACT, OPPORTUNITY
-from crmkit.ports import Clock, FileStore, IdGenerator, Notifier, OrgDirectory, Storage
+from crmkit.ports import (
+    Clock,
+    FileStore,
+    IdGenerator,
+    Notifier,
+    OrgDirectory,
+    SheetFormat,
+    Storage,
+)
 from crmkit.workflow.approvals import ApprovalService
 from crmkit.workflow.arguments import guard
 from crmkit.workflow.attachments import AttachmentService
@@ -35,6 +43,7 @@ from crmkit.workflow.duplicates import DuplicateService
 from crmkit.workflow.fields import FieldService
 from crmkit.workflow.fieldtypes import build_field_types
 from crmkit.workflow.followups import FollowUpService
+from crmkit.workflow.io import IOService
 from crmkit.workflow.leads import LeadService
 from crmkit.workflow.operations import Runtime
 from crmkit.workflow.opportunities import OpportunityService
@@ -72,6 +81,7 @@ class CRMFacade:
         strict_plugins: bool = False,
         timezone: str = DEFAULT_TIMEZONE,
         kinds: Iterable[RecordKind[Any]] = (),
+        formats: Mapping[str, SheetFormat] | None = None,
     ) -> None:
         manager, errors = build_plugin_manager(
             plugins, load_entrypoints=load_entrypoints, strict=strict_plugins
@@ -128,9 +138,12 @@ class CRMFacade:
         self.workbench = WorkbenchService(self.runtime, self.records)
         self.duplicates = DuplicateService(self.runtime, self.fields, self.records)
         self.pool = PoolService(self.runtime, self.records, self.customers)
+        self.io = IOService(self.runtime, self.fields, self.field_types, self.kind,
+                            formats or {})
+        """导入/导出: the sheet ``formats`` by name (:class:`crmkit.CRM`: CSV and XLSX)."""
         for service in (self.org, self.fields, self.scenes, self.followups, self.attachments,
                         self.comments, self.workbench, self.duplicates, self.pool,
-                        self.approvals, *services):
+                        self.approvals, self.io, *services):
             guard(service)
 
     def kind(self, name: str) -> RecordService[Any]:

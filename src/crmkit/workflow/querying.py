@@ -79,6 +79,9 @@ class ListRequest:
     """搜索: records whose searchable fields (the kind's ``searchable``: name, mobile, phone,
     email …) contain this text, Latin letters without case; at most :data:`MAX_KEYWORD`
     characters, blanks around it ignored."""
+    ids: tuple[str, ...] | None = None
+    """Cut the list to these records (at most :data:`MAX_IN`; "export selected"): ids the
+    actor cannot see are left out like ids that do not exist."""
 
 
 class _Bad(Exception):
@@ -189,6 +192,19 @@ def parse_condition(fields: FieldSet, spec: ConditionSpec, path: str) -> Conditi
         raise ValidationError(
             [field_error(f"{path}.value", "type", f" ({ref.kind.value})")]) from None
     return Condition(ref, op, value)
+
+
+ID_REF = FieldRef("id", ValueKind.TEXT, True)
+
+
+def id_condition(ids: Sequence[Any]) -> Condition:
+    """``id in ids`` for a list cut to chosen records (1..:data:`MAX_IN` ids)."""
+    if not isinstance(ids, list | tuple) or len(ids) > MAX_IN:
+        raise ValidationError([field_error("$.ids", "too_long", f" (max {MAX_IN})")])
+    bad = [i for i, value in enumerate(ids) if not is_id(value)]
+    if bad:
+        raise ValidationError([field_error(f"$.ids[{i}]", "format.id") for i in bad])
+    return Condition(ID_REF, Op.IN, tuple(dict.fromkeys(ids)))
 
 
 def parse_conditions(fields: FieldSet, specs: Sequence[ConditionSpec], path: str

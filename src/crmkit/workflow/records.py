@@ -33,6 +33,7 @@ from crmkit.workflow.querying import (
     ListRequest,
     build_query,
     encode_cursor,
+    id_condition,
     parse_conditions,
     parse_keyword,
     parse_sort,
@@ -328,6 +329,7 @@ class RecordService(RecordOwnership[E]):
         ``lead_id``) bypass payload validation; they come from crmkit itself."""
         fields = self._fields.load(op, self.kind)
         records: builtins.list[E] = []
+        errors: builtins.list[FieldError] = []
         for i, (data, preset) in enumerate(items):
             try:
                 plain, extras = self._split(data)
@@ -335,20 +337,18 @@ class RecordService(RecordOwnership[E]):
                                               preset=frozenset(preset))
                 requested = system.pop("owner_id", None)
                 owner = preset["owner_id"] if "owner_id" in preset else self._owner(op, requested)
-                values = {**system, **self._extras(op, extras, None), **preset,
+                values = {"id": self._rt.ids.new_id(), "created_by": op.actor_id,
+                          "created_at": op.now, "updated_at": op.now, "custom": custom,
+                          **system, **self._extras(op, extras, None), **preset,
                           "owner_id": owner}
                 make: Callable[..., E] = self.declaration.entity
-                record = make(
-                    id=self._rt.ids.new_id(), created_by=op.actor_id, created_at=op.now,
-                    updated_at=op.now, custom=custom, **values,
-                )
-                records.append(self._before_write(op, record, None))
+                records.append(self._before_write(op, make(**values), None))
             except ValidationError as bad:
                 if len(items) == 1:
                     raise
-                raise ValidationError(
-                    [attrs.evolve(e, path=f"$[{i}]{e.path[1:]}") for e in bad.errors]
-                ) from None
+                errors.extend(attrs.evolve(e, path=f"$[{i}]{e.path[1:]}") for e in bad.errors)
+        if errors:  # every bad item is named, not only the first
+            raise ValidationError(errors)
         self._before_create_many(op, records)
         self._check_records(op, fields, [(r, None) for r in records])
         self._store_new(op, records)
@@ -382,14 +382,19 @@ class RecordService(RecordOwnership[E]):
     ) -> E:
         """Edit system and custom fields; ``custom`` keys merge into the stored values."""
         with self._rt.operation(actor, self.declaration.module, Operation.EDIT) as op:
-            old = self._access.editable(op, self.kind, record_id)
-            self._before_edit(op, old)
-            fields = self._fields.load(op, self.kind)
-            plain, extras = self._split(changes)
-            system, custom = self._values(op, fields, plain, creating=False)
-            merged = {k: v for k, v in {**old.custom, **custom}.items() if v is not None}
-            return self._save(op, fields, old, expected_version, "update", custom=merged,
-                              **system, **self._extras(op, extras, old))
+            return self._update_in(op, record_id, changes, expected_version)
+
+    def _update_in(self, op: Op, record_id: str, changes: Mapping[str, Any],
+                   expected_version: int | None = None) -> E:
+        """Edit inside a running operation (an import that overwrites builds on this)."""
+        old = self._access.editable(op, self.kind, record_id)
+        self._before_edit(op, old)
+        fields = self._fields.load(op, self.kind)
+        plain, extras = self._split(changes)
+        system, custom = self._values(op, fields, plain, creating=False)
+        merged = {k: v for k, v in {**old.custom, **custom}.items() if v is not None}
+        return self._save(op, fields, old, expected_version, "update", custom=merged,
+                          **system, **self._extras(op, extras, old))
 
     def _save(self, op: Op, fields: FieldSet | None, old: E, expected_version: int | None,
               action: str, **changes: Any) -> E:
@@ -462,6 +467,10 @@ class RecordService(RecordOwnership[E]):
             sort_specs = sort_specs or scene.sort
         conditions = parse_conditions(fields, extra, "$.scene") + parse_conditions(
             fields, req.conditions, "$.conditions")
+        if req.ids is not None:
+            if not req.ids:
+                return None
+            conditions += (id_condition(req.ids),)
         sort = parse_sort(fields, sort_specs, "$.sort")
         if not sort:
             sort = parse_sort(fields, (self._default_sort(),), "$.sort")

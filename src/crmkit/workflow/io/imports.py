@@ -1,0 +1,425 @@
+"""导入 Import: rows of a sheet become records of any kind, through the kind's own create (and,
+to overwrite a duplicate, edit) rules.
+
+- **Header**: the first of the top rows that names most fields (title rows and merged group
+  headers above it are passed over); headers map to fields by label, key or an explicit
+  ``mapping`` (header → key, None to ignore). A row right under the header that repeats the
+  template's hints is passed over too.
+- **Rows** become payloads (:class:`~crmkit.workflow.io.columns.Cells`) and are validated by the
+  field types, the kind's rules and the unique checks, every row on its own: a bad row is
+  reported (row, column, why) and nothing of it is written; the good rows of a batch land in
+  one set-based create (the bulk create path), each batch in its own transaction.
+- **Duplicates** (查重): a row whose value of a ``match_on`` field (default: the kind's unique
+  fields) is already stored is skipped, or with ``overwrite`` updates the stored record (it
+  must be editable by the actor; the owner and history columns are not applied then). A value
+  seen earlier in the same file is a duplicate too.
+- **History** (moving in from another system): 创建时间, 领取时间, 最后跟进时间 and 最后跟进记录
+  are taken as given (never in the future); the 负责人 column sets the owner (inside the
+  actor's scope). Every created record's log entry says it was imported.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
+from itertools import chain, islice
+from typing import Any
+
+import attrs
+
+from crmkit.entities import RecordScope
+from crmkit.entities.fields import FieldDefinition, FieldValueError
+from crmkit.entities.query import Condition, Operator, RecordQuery
+from crmkit.errors import (
+    Conflict,
+    FieldError,
+    NotFound,
+    PermissionDenied,
+    RuleViolation,
+    ValidationError,
+)
+from crmkit.policies.query_eval import decode_custom, field_value
+from crmkit.ports.sheets import Cell
+from crmkit.workflow.fields import FieldSet
+from crmkit.workflow.fieldtypes import FieldTypeRegistry
+from crmkit.workflow.io.columns import (
+    HISTORY_FIELDS,
+    Cells,
+    SheetColumn,
+    bare,
+    columns_of,
+    header_index,
+)
+from crmkit.workflow.io.results import IMPORT_NOTE, ImportProgress, ImportResult, RowError
+from crmkit.workflow.operations import Op
+from crmkit.workflow.records import UNIQUE_CHUNK, RecordService
+
+HEADER_SEARCH = 10
+"""How many top rows may hold the header (titles and merged group headers above it)."""
+FUTURE_SKEW = timedelta(minutes=5)
+_PATH = re.compile(r"^\$(?:\[(\d+)\])?(?:\.custom)?(?:\.([a-z][a-z0-9_]*))?")
+_LEAD = re.compile(r"^\$\S*?(?:（[^）]*）| \([^)]*\))?\s+")
+
+IMPORT_MESSAGES: dict[str, tuple[str, str]] = {
+    "import.duplicate": ("与已有记录重复，已跳过", "duplicates a stored record: skipped"),
+    "import.duplicate_in_file": ("与本文件中前面的行重复", "repeats an earlier row of this file"),
+    "import.in_future": ("不能晚于当前时间", "must not lie in the future"),
+    "import.no_header": ("找不到表头：请使用导入模板的列名",
+                         "has no header row naming the fields: use the template's headers"),
+}
+
+Progress = Callable[[ImportProgress], None]
+
+
+@attrs.define
+class _Row:
+    number: int
+    payload: dict[str, Any]
+    preset: dict[str, Any]
+    keys: list[tuple[str, Any]]
+
+
+@attrs.define
+class _Tally:
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    errors: list[RowError] = attrs.Factory(list)
+    skipped_rows: list[int] = attrs.Factory(list)
+    failed_rows: set[int] = attrs.Factory(set)
+
+    def fail(self, row: int, column: str, code: str, zh: str, en: str) -> None:
+        self.errors.append(RowError(row, column, code, zh, en))
+        self.failed_rows.add(row)
+
+    def progress(self) -> ImportProgress:
+        return ImportProgress(self.rows, self.created, self.updated, self.skipped,
+                              len(self.failed_rows))
+
+
+def _message(code: str) -> tuple[str, str]:
+    return IMPORT_MESSAGES[code]
+
+
+def importable(service: RecordService[Any], fields: FieldSet, *, history: bool = True
+               ) -> list[FieldDefinition]:
+    """The fields an import writes: the kind's writable system fields, the owner, the active
+    custom fields, and (``history``) the history fields the kind has."""
+    declaration = service.declaration
+    writable = declaration.writable | {"owner_id"}
+    kept = set(HISTORY_FIELDS) & declaration.attributes if history else set()
+    return [d for d in fields.active if fields.available(d) and (
+        (d.system and (d.key in writable or d.key in kept)) or not d.system)]
+
+
+class Importer:
+    """One import of one file into one kind (see the module docstring)."""
+
+    def __init__(self, service: RecordService[Any], types: FieldTypeRegistry, cells: Cells,
+                 fields: FieldSet, *, on_duplicate: str, match_on: Sequence[str] | None,
+                 batch_size: int, progress: Progress | None) -> None:
+        self._service = service
+        self._types = types
+        self._cells = cells
+        self._fields = fields
+        self._overwrite = on_duplicate == "overwrite"
+        self._batch_size = batch_size
+        self._progress = progress
+        self._usable = importable(service, fields)
+        keys = match_on if match_on is not None else [
+            d.key for d in fields.active if d.unique and fields.available(d)]
+        self._match = [self._known(key, f"$.match_on[{i}]") for i, key in enumerate(keys)]
+        self._seen: dict[tuple[str, Any], int] = {}
+        self.header_of: dict[str, str] = {}
+        """Field key → the header of its column (set once the header is read)."""
+        self.tally = _Tally()
+
+    def _known(self, key: str, path: str) -> FieldDefinition:
+        definition = self._fields.get(key)
+        if definition is None or definition.retired or not self._fields.available(definition):
+            raise ValidationError.at(path, "unknown_field", f"{path} 不是可识别的字段",
+                                     f"{path} is not a known field")
+        return definition
+
+    # -- header ---------------------------------------------------------------------------------
+    def header(self, rows: Iterator[list[Cell]], mapping: Mapping[str, str | None] | None
+               ) -> tuple[int, list[tuple[int, SheetColumn]], list[str], Iterator[list[Cell]]]:
+        """(the number of the first data row, (position, column) pairs, ignored headers, the
+        data rows)."""
+        top = list(islice(rows, HEADER_SEARCH))
+        every = header_index(self._fields, self._fields.active)
+        usable = header_index(self._fields, self._usable)
+        mapping = dict(mapping or {})
+        for header, key in mapping.items():
+            if key is not None:
+                self._known(key, f"$.mapping[{header!r}]")
+
+        def named(row: Sequence[Cell]) -> int:
+            return sum(1 for c in row if bare(c) in every or bare(c) in mapping)
+
+        scores = [named(row) for row in top]
+        if not scores or max(scores) == 0:
+            zh, en = _message("import.no_header")
+            raise ValidationError.at("$.file", "import.no_header", f"$.file {zh}",
+                                     f"$.file {en}")
+        at = scores.index(max(scores))
+        columns: list[tuple[int, SheetColumn]] = []
+        ignored: list[str] = []
+        taken: dict[str, str] = {}
+        for position, cell in enumerate(top[at]):
+            text = bare(cell)
+            if not text:
+                continue
+            if text in mapping:
+                key = mapping[text]
+                found = [d for d in self._usable if d.key == key] if key else []
+            else:
+                found = usable.get(text, [])
+            if len(found) > 1:
+                shown = ", ".join(d.key for d in found)
+                raise ValidationError.at(
+                    f"$.mapping[{text!r}]", "import.header_ambiguous",
+                    f"$.mapping[{text!r}] 对应多个字段（{shown}），请指定映射",
+                    f"$.mapping[{text!r}] names several fields ({shown}): map it")
+            if not found:
+                ignored.append(text)
+                continue
+            definition = found[0]
+            if definition.key in taken:
+                raise ValidationError.at(
+                    f"$.mapping[{text!r}]", "import.header_twice",
+                    f"$.mapping[{text!r}] 与“{taken[definition.key]}”是同一字段",
+                    f"$.mapping[{text!r}] names the same field as {taken[definition.key]!r}")
+            taken[definition.key] = text
+            column = columns_of(self._fields, [definition], self._cells.language)[0]
+            column = attrs.evolve(column, header=str(cell).strip())
+            self.header_of[definition.key] = column.header
+            columns.append((position, column))
+        rest = top[at + 1:]
+        first = at + 2  # row numbers as a spreadsheet shows them
+        notes = {p: self._cells.note(c.definition) for p, c in columns}
+        if rest and self._hints(rest[0], notes):
+            rest, first = rest[1:], first + 1
+        return first, columns, ignored, chain(rest, rows)
+
+    @staticmethod
+    def _hints(row: Sequence[Cell], notes: Mapping[int, str]) -> bool:
+        """Whether ``row`` is the template's hint row (every filled cell a column's hint)."""
+        filled = [(p, c) for p, c in enumerate(row) if c not in (None, "")]
+        return bool(filled) and all(notes.get(p) == c for p, c in filled)
+
+    # -- rows -----------------------------------------------------------------------------------
+    def rows(self, op_of: Callable[[], Any], first: int, columns: list[tuple[int, SheetColumn]],
+             rows: Iterable[list[Cell]]) -> None:
+        """Read, check and land ``rows`` (numbered from ``first``) in batches, each batch in
+        one operation from ``op_of()``."""
+        batch: list[_Row] = []
+        for number, cells in enumerate(rows, start=first):
+            if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
+                continue
+            self.tally.rows += 1
+            row = self._read(number, columns, cells)
+            if row is not None:
+                batch.append(row)
+            if len(batch) >= self._batch_size:
+                self._land(op_of, batch)
+                batch = []
+        if batch:
+            self._land(op_of, batch)
+
+    def _read(self, number: int, columns: list[tuple[int, SheetColumn]], cells: list[Cell]
+              ) -> _Row | None:
+        payload: dict[str, Any] = {}
+        custom: dict[str, Any] = {}
+        preset: dict[str, Any] = {}
+        keys: list[tuple[str, Any]] = []
+        bad = False
+        writable = self._service.declaration.writable | {"owner_id"}
+        for position, column in columns:
+            cell = cells[position] if position < len(cells) else None
+            if cell is None or (isinstance(cell, str) and not cell.strip()):
+                continue
+            definition = column.definition
+            try:
+                raw = self._cells.value(column, cell)
+                if definition.system and definition.key not in writable:
+                    preset[definition.key] = self._history(definition, raw)
+                elif definition.system:
+                    payload[definition.key] = raw
+                else:
+                    custom[definition.key] = raw
+            except FieldValueError as problem:
+                self.tally.fail(number, column.header, problem.code,
+                                f"{column.header}：{problem.message_zh}",
+                                f"{column.header}: {problem.message_en}")
+                bad = True
+                continue
+            except ValidationError as refused:
+                self._report(number, refused.errors, {definition.key: column.header})
+                bad = True
+                continue
+            if any(m.key == definition.key for m in self._match):
+                keys.append((definition.key, self._stored(definition, raw)))
+        if bad:
+            return None
+        if custom:
+            payload["custom"] = custom
+        return _Row(number, payload, preset, [(k, v) for k, v in keys if v is not None])
+
+    def _stored(self, definition: FieldDefinition, raw: Any) -> Any:
+        """A value as stored and compared (None when the field type refuses it: the row's
+        own validation reports that)."""
+        try:
+            stored = self._types.validate_value(attrs.evolve(definition, required=False),
+                                                raw, "$")
+        except ValidationError:
+            return None
+        return decode_custom(self._fields.kinds[definition.key], stored)
+
+    def _history(self, definition: FieldDefinition, raw: Any) -> Any:
+        """A history field's typed value (a time never in the future)."""
+        path = f"$.{definition.key}"
+        value = decode_custom(self._fields.kinds[definition.key],
+                              self._types.validate_value(definition, raw, path))
+        now = self._service._rt.clock.now()
+        if isinstance(value, datetime) and value > now + FUTURE_SKEW:
+            zh, en = _message("import.in_future")
+            raise ValidationError.at(path, "import.in_future", f"{path} {zh}", f"{path} {en}")
+        return value
+
+    def _report(self, number: int, errors: Iterable[FieldError], headers: Mapping[str, str]
+                ) -> None:
+        for error in errors:
+            found = _PATH.match(error.path)
+            key = found.group(2) if found else None
+            column = headers.get(key or "", "")
+            zh = _LEAD.sub("", error.message_zh, count=1)
+            en = _LEAD.sub("", error.message_en, count=1)
+            if column:
+                zh, en = f"{column}：{zh}", f"{column}: {en}"
+            self.tally.fail(number, column, error.code, zh, en)
+
+    # -- landing --------------------------------------------------------------------------------
+    def _land(self, op_of: Callable[[], Any], batch: list[_Row]) -> None:
+        with op_of() as op:
+            creates, updates = self._duplicates(op, batch)
+            self._create(op, creates)
+            for row, record_id in updates:
+                self._update(op, row, record_id)
+        if self._progress is not None:
+            self._progress(self.tally.progress())
+
+    def _duplicates(self, op: Op, batch: list[_Row]) -> tuple[list[_Row], list[tuple[_Row, str]]]:
+        """Rows to create, and rows that overwrite a stored record (skipped ones counted)."""
+        stored: dict[tuple[str, Any], str] = {}
+        repo = self._service._repo(op)
+        for definition in self._match:
+            ref = self._fields.ref(definition)
+            values = list(dict.fromkeys(v for row in batch for k, v in row.keys
+                                        if k == definition.key))
+            for start in range(0, len(values), UNIQUE_CHUNK):
+                chunk = tuple(values[start:start + UNIQUE_CHUNK])
+                query = RecordQuery(RecordScope.everything(),
+                                    (Condition(ref, Operator.IN, chunk),), limit=len(chunk) * 4)
+                for record in repo.query(query):
+                    stored.setdefault((definition.key, field_value(record, ref)), record.id)
+        creates: list[_Row] = []
+        updates: list[tuple[_Row, str]] = []
+        for row in batch:
+            earlier = next((self._seen[k] for k in row.keys if k in self._seen), None)
+            found = next((stored[k] for k in row.keys if k in stored), None)
+            for key in row.keys:
+                self._seen.setdefault(key, row.number)
+            if earlier is not None and (found is None or not self._overwrite):
+                if self._overwrite:
+                    zh, en = _message("import.duplicate_in_file")
+                    self.tally.fail(row.number, "", "import.duplicate_in_file",
+                                    f"{zh}（第 {earlier} 行）", f"{en} (row {earlier})")
+                else:
+                    self._skip(row)
+            elif found is None:
+                creates.append(row)
+            elif self._overwrite:
+                updates.append((row, found))
+            else:
+                self._skip(row)
+        return creates, updates
+
+    def _skip(self, row: _Row) -> None:
+        self.tally.skipped += 1
+        self.tally.skipped_rows.append(row.number)
+
+    def _create(self, op: Op, rows: list[_Row]) -> None:
+        """Create the rows in one bulk create; rows the kind refuses are reported and the
+        rest created (a batch-wide refusal, e.g. a customer limit, is retried row by row)."""
+        while rows:
+            start = len(op.entries)
+            items = [(row.payload, row.preset) for row in rows]
+            try:
+                created = self._service._create_many_in(op, items)
+            except ValidationError as refused:
+                bad = self._refused_rows(rows, refused.errors)
+                rows = [row for i, row in enumerate(rows) if i not in bad]
+                continue
+            except RuleViolation:
+                if len(rows) == 1:
+                    raise
+                for row in rows:
+                    self._create_one(op, row)
+                return
+            self._imported(op, start)
+            self.tally.created += len(created)
+            return
+
+    def _create_one(self, op: Op, row: _Row) -> None:
+        try:
+            self._create(op, [row])
+        except RuleViolation as refused:
+            self.tally.fail(row.number, "", refused.code, refused.message_zh, refused.message_en)
+
+    def _refused_rows(self, rows: list[_Row], errors: Sequence[FieldError]) -> set[int]:
+        """Report the refused rows (paths ``$[i]…``, or ``$…`` for a single row)."""
+        by_row: dict[int, list[FieldError]] = {}
+        for error in errors:
+            found = _PATH.match(error.path)
+            index = int(found.group(1)) if found and found.group(1) is not None else 0
+            by_row.setdefault(index, []).append(error)
+        for index, found_errors in by_row.items():
+            self._report(rows[index].number, found_errors, self.header_of)
+        return set(by_row)
+
+    def _update(self, op: Op, row: _Row, record_id: str) -> None:
+        changes = {k: v for k, v in row.payload.items() if k != "owner_id"}
+        start = len(op.entries)
+        try:
+            self._service._update_in(op, record_id, changes)
+        except ValidationError as refused:
+            self._report(row.number, refused.errors, self.header_of)
+            return
+        except (NotFound, PermissionDenied, Conflict):
+            # a duplicate the actor may not edit: refused as a taken value, never named
+            keys = ", ".join(self.header_of.get(k, k) for k, _ in row.keys)
+            self.tally.fail(row.number, keys, "unique", f"{keys}：已被占用",
+                            f"{keys}: is already taken")
+            return
+        except RuleViolation as refused:
+            self.tally.fail(row.number, "", refused.code, refused.message_zh, refused.message_en)
+            return
+        self._imported(op, start)
+        self.tally.updated += 1
+
+    @staticmethod
+    def _imported(op: Op, start: int) -> None:
+        """The log entries of the records just written say they were imported."""
+        op.entries[start:] = [attrs.evolve(e, note=IMPORT_NOTE) if e.action in (
+            "create", "update") and not e.note else e for e in op.entries[start:]]
+
+    def result(self, kind: str, ignored: Sequence[str]) -> ImportResult:
+        tally = self.tally
+        return ImportResult(kind, tally.rows, tally.created, tally.updated, tally.skipped,
+                            len(tally.failed_rows),
+                            tuple(sorted(tally.errors, key=lambda e: e.row)),
+                            tuple(tally.skipped_rows), tuple(ignored))
+
