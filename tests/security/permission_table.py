@@ -507,6 +507,8 @@ TABLE: dict[str, Rule] = {
                         lambda w, a, t: w.crm.io.template(a, "customer", io.BytesIO())),
     "io.import_records": rule(M.CUSTOMERS, Op.IMPORT, NONE, lambda w, a, t: (
         w.crm.io.import_records(a, "customer", _sheet(f"客户名称\n导入{w.n()}\n")))),
+    "io.import_followups": rule(M.CUSTOMERS, Op.IMPORT, NONE, lambda w, a, t: (
+        w.crm.io.import_followups(a, "customer", _sheet("记录ID,跟进内容\n")))),
     "io.history": rule(M.CUSTOMERS, Op.IMPORT, NONE,
                        lambda w, a, t: w.crm.io.history(a, "customer")),
     "io.write_errors": rule(None, None, NONE, lambda w, a, t: w.crm.io.write_errors(

@@ -14,7 +14,7 @@ import pytest
 
 from crmkit.entities import Operation
 from crmkit.entities.kinds import BUILTIN_KINDS
-from crmkit.errors import PermissionDenied, ValidationError
+from crmkit.errors import PermissionDenied, RuleViolation, ValidationError
 from crmkit.workflow.io import ImportProgress, ImportResult
 from crmkit.workflow.io import service as service_module
 from crmkit.workflow.io.results import IMPORT_NOTE, IO_RECORD
@@ -383,3 +383,39 @@ def test_the_history_needs_the_import_permission(org: Org) -> None:
     assert org.crm.io.history(org.manager, "customer") == []
     assert all(e.record_id == IO_RECORD for e in org.crm.io.history(org.admin, "lead"))
 
+
+
+# -- follow-up history ----------------------------------------------------------------------------
+def test_follow_up_history_lands_on_visible_records_dated_as_it_happened(org: Org) -> None:
+    crm = org.crm
+    mine = crm.customers.create(org.rep, {"name": "甲公司"})
+    crm.customers.create(org.admin, {"name": "王总的客户"})
+    result = crm.io.import_followups(org.manager, "customer", csv_bytes(
+        ["客户名称", "跟进方式", "跟进内容", "跟进时间", "跟进人"],
+        ["甲公司", "打电话", "第一次联系", "2024-01-02 09:00", org.rep.name],
+        ["甲公司", "见面拜访", "谈了报价", "2024-03-04 15:30", ""],
+        ["王总的客户", "打电话", "看不见的", "2024-01-01 09:00", ""],
+        ["甲公司", "飞鸽传书", "方式不对", "", ""],
+        ["甲公司", "打电话", "未来的", "2099-01-01 09:00", ""],
+    ), match_on="name")
+    assert (result.rows, result.created, result.failed) == (5, 2, 3)
+    assert [(e.row, e.column, e.code) for e in result.errors] == [
+        (4, "客户名称", "not_found"), (5, "跟进方式", "invalid"),
+        (6, "跟进时间", "import.in_future")]
+    notes = crm.followups.list(org.manager, "customer", mine.id)
+    assert [(f.content, f.author_id) for f in notes] == [("谈了报价", org.manager.id),
+                                                         ("第一次联系", org.rep.id)]
+    customer = crm.customers.get(org.manager, mine.id)
+    assert customer.last_followup_at == datetime(2024, 3, 4, 7, 30, tzinfo=UTC)
+    assert customer.last_followup_content == "谈了报价"
+    entry = crm.customers.operation_log(org.manager, mine.id)[0]
+    assert (entry.action, entry.note) == ("followup", IMPORT_NOTE)
+
+
+def test_follow_up_history_needs_the_import_permission_and_a_kind_with_follow_ups(
+        org: Org) -> None:
+    with pytest.raises(PermissionDenied):
+        org.crm.io.import_followups(org.rep, "customer", csv_bytes(["记录ID", "跟进内容"]))
+    with pytest.raises(RuleViolation) as refused:
+        org.crm.io.import_followups(org.admin, "product", csv_bytes(["记录ID", "跟进内容"]))
+    assert refused.value.code == "record_kind.feature"

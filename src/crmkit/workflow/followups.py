@@ -48,6 +48,12 @@ CLOCK_SKEW = timedelta(minutes=5)
 differ a little); later is refused: a follow-up records what happened, not what will."""
 
 
+def configured_methods(runtime: Runtime, op: Op) -> list[str]:
+    """The follow-up methods (跟进方式) as configured, or the defaults."""
+    stored = runtime.setting(op, METHODS_KEY)
+    return list(stored) if isinstance(stored, list) else list(DEFAULT_METHODS)
+
+
 @attrs.frozen
 class NewFollowUp:
     method: str
@@ -95,8 +101,7 @@ class FollowUpService:
             return items
 
     def _methods(self, op: Op) -> builtins.list[str]:
-        stored = self._rt.setting(op, METHODS_KEY)
-        return list(stored) if isinstance(stored, list) else list(DEFAULT_METHODS)
+        return configured_methods(self._rt, op)
 
     def add(self, actor: ActorRef, kind: str, record_id: str,
             data: NewFollowUp | Mapping[str, Any]) -> FollowUp:

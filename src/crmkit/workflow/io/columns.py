@@ -112,8 +112,8 @@ class Cells:
     def __init__(self, declaration: RecordKind[Any], names: Names, tz: tzinfo,
                  language: str = "zh") -> None:
         self._labels = declaration.option_labels
-        self._names = names
-        self._tz = tz
+        self._names = self.names = names
+        self._tz = self.tz = tz
         self._language = 0 if language == "zh" else 1
         self.language = language
         self._codes: dict[str, dict[str, str]] = {

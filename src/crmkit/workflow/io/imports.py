@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from itertools import chain, islice
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -70,6 +70,7 @@ IMPORT_MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 Progress = Callable[[ImportProgress], None]
+_T = TypeVar("_T")
 
 
 @attrs.define
@@ -81,7 +82,7 @@ class _Row:
 
 
 @attrs.define
-class _Tally:
+class Tally:
     rows: int = 0
     created: int = 0
     updated: int = 0
@@ -101,6 +102,26 @@ class _Tally:
 
 def _message(code: str) -> tuple[str, str]:
     return IMPORT_MESSAGES[code]
+
+
+def batches(rows: Iterable[list[Cell]], first: int,
+            read: Callable[[int, list[Cell]], _T | None], size: int, tally: Tally
+            ) -> Iterator[list[_T]]:
+    """The rows (numbered from ``first``) read into items, ``size`` at a time; empty rows are
+    passed over, the others counted in ``tally`` (``read`` reports and drops bad ones)."""
+    batch: list[_T] = []
+    for number, cells in enumerate(rows, start=first):
+        if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
+            continue
+        tally.rows += 1
+        item = read(number, cells)
+        if item is not None:
+            batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def importable(service: RecordService[Any], fields: FieldSet, *, history: bool = True
@@ -131,10 +152,13 @@ class Importer:
         keys = match_on if match_on is not None else [
             d.key for d in fields.active if d.unique and fields.available(d)]
         self._match = [self._known(key, f"$.match_on[{i}]") for i, key in enumerate(keys)]
+        self._matched = {d.key: attrs.evolve(d, required=False) for d in self._match}
+        """Match fields as their values are compared (empty allowed: then no duplicate)."""
+        self._writable = service.declaration.writable | {"owner_id"}
         self._seen: dict[tuple[str, Any], int] = {}
         self.header_of: dict[str, str] = {}
         """Field key → the header of its column (set once the header is read)."""
-        self.tally = _Tally()
+        self.tally = Tally()
 
     def _known(self, key: str, path: str) -> FieldDefinition:
         definition = self._fields.get(key)
@@ -215,18 +239,8 @@ class Importer:
              rows: Iterable[list[Cell]]) -> None:
         """Read, check and land ``rows`` (numbered from ``first``) in batches, each batch in
         one operation from ``op_of()``."""
-        batch: list[_Row] = []
-        for number, cells in enumerate(rows, start=first):
-            if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
-                continue
-            self.tally.rows += 1
-            row = self._read(number, columns, cells)
-            if row is not None:
-                batch.append(row)
-            if len(batch) >= self._batch_size:
-                self._land(op_of, batch)
-                batch = []
-        if batch:
+        for batch in batches(rows, first, lambda n, cells: self._read(n, columns, cells),
+                             self._batch_size, self.tally):
             self._land(op_of, batch)
 
     def _read(self, number: int, columns: list[tuple[int, SheetColumn]], cells: list[Cell]
@@ -236,7 +250,7 @@ class Importer:
         preset: dict[str, Any] = {}
         keys: list[tuple[str, Any]] = []
         bad = False
-        writable = self._service.declaration.writable | {"owner_id"}
+        writable = self._writable
         for position, column in columns:
             cell = cells[position] if position < len(cells) else None
             if cell is None or (isinstance(cell, str) and not cell.strip()):
@@ -260,8 +274,9 @@ class Importer:
                 self._report(number, refused.errors, {definition.key: column.header})
                 bad = True
                 continue
-            if any(m.key == definition.key for m in self._match):
-                keys.append((definition.key, self._stored(definition, raw)))
+            matched = self._matched.get(definition.key)
+            if matched is not None:
+                keys.append((definition.key, self._stored(matched, raw)))
         if bad:
             return None
         if custom:
@@ -272,8 +287,7 @@ class Importer:
         """A value as stored and compared (None when the field type refuses it: the row's
         own validation reports that)."""
         try:
-            stored = self._types.validate_value(attrs.evolve(definition, required=False),
-                                                raw, "$")
+            stored = self._types.validate_value(definition, raw, "$")
         except ValidationError:
             return None
         return decode_custom(self._fields.kinds[definition.key], stored)

@@ -16,7 +16,7 @@ import attrs
 
 from crmkit.entities import Module, Operation, OperationLogEntry
 from crmkit.entities.fields import FieldDefinition
-from crmkit.entities.kinds import RecordKind
+from crmkit.entities.kinds import Feature, RecordKind
 from crmkit.entities.query import RecordQuery
 from crmkit.errors import ValidationError
 from crmkit.policies.query_eval import cursor_values
@@ -24,7 +24,9 @@ from crmkit.ports.sheets import ByteSink, ByteSource, SheetFormat
 from crmkit.serialization import structure
 from crmkit.workflow.fields import FieldService, FieldSet
 from crmkit.workflow.fieldtypes import FieldTypeRegistry
+from crmkit.workflow.followups import configured_methods
 from crmkit.workflow.io.columns import HISTORY_FIELDS, Cells, Names, columns_of
+from crmkit.workflow.io.followups import COLUMNS, FollowUpImporter
 from crmkit.workflow.io.imports import Importer, Progress, importable
 from crmkit.workflow.io.results import IO_RECORD, ExportResult, ImportResult
 from crmkit.workflow.operations import ActorRef, Op, Runtime
@@ -198,10 +200,7 @@ class IOService:
         declaration, service = self._rt.declaration(kind), self._services(kind)
         with self._rt.operation(actor, declaration.module, Operation.IMPORT) as op:
             _choice(on_duplicate, ON_DUPLICATE, "$.on_duplicate")
-            if not 1 <= batch_size <= MAX_BATCH:
-                raise ValidationError.at("$.batch_size", "invalid",
-                                         f"$.batch_size 取值无效（1..{MAX_BATCH}）",
-                                         f"$.batch_size is invalid (1..{MAX_BATCH})")
+            self._batch(batch_size)
             reader = self._format(format)
             field_set = self._fields.load(op, kind)
             importer = Importer(service, self._types, self._cells(op, declaration, language),
@@ -217,6 +216,57 @@ class IOService:
                 f"{result.rows} ({format}): {result.created} created, {result.updated} "
                 f"updated, {result.skipped} skipped, {result.failed} failed"))
         return result
+
+    def import_followups(
+        self,
+        actor: ActorRef,
+        kind: str,
+        source: ByteSource,
+        *,
+        format: str = "csv",
+        match_on: str | None = None,
+        sheet: str | None = None,
+        encoding: str | None = None,
+        language: str = "zh",
+        batch_size: int = 1000,
+        progress: Progress | None = None,
+    ) -> ImportResult:
+        """跟进记录 history: one follow-up per row on a record of ``kind`` (named by its id, or
+        by the field ``match_on``), see :mod:`crmkit.workflow.io.followups`."""
+        declaration, service = self._rt.declaration(kind), self._services(kind)
+        with self._rt.operation(actor, declaration.module, Operation.IMPORT) as op:
+            self._rt.declaration(kind, Feature.FOLLOWUPS)
+            self._batch(batch_size)
+            reader = self._format(format)
+            field_set = self._fields.load(op, kind)
+            record_header = COLUMNS["record"]
+            if match_on is not None:
+                found = field_set.get(match_on)
+                if found is None or found.retired or not field_set.available(found):
+                    raise ValidationError.at("$.match_on", "unknown_field",
+                                             "$.match_on 不是可识别的字段",
+                                             "$.match_on is not a known field")
+                record_header = (found.label_zh, found.label_en, found.key)
+            importer = FollowUpImporter(service, self._cells(op, declaration, language),
+                                        configured_methods(self._rt, op), match_on, record_header,
+                                        batch_size=batch_size, progress=progress)
+        rows = reader.read(source, sheet=sheet, encoding=encoding)
+        first, columns, data = importer.header(iter(rows))
+        importer.rows(lambda: self._rt.operation(actor, declaration.module, Operation.IMPORT),
+                      first, columns, data)
+        result = importer.result(kind)
+        with self._rt.operation(actor, declaration.module, Operation.IMPORT) as op:
+            op.log(kind, IO_RECORD, "import", note=(
+                f"{result.rows} follow-ups ({format}): {result.created} created, "
+                f"{result.failed} failed"))
+        return result
+
+    @staticmethod
+    def _batch(batch_size: int) -> None:
+        if not 1 <= batch_size <= MAX_BATCH:
+            raise ValidationError.at("$.batch_size", "invalid",
+                                     f"$.batch_size 取值无效（1..{MAX_BATCH}）",
+                                     f"$.batch_size is invalid (1..{MAX_BATCH})")
 
     def write_errors(self, actor: ActorRef, result: ImportResult, out: ByteSink, *,
                      format: str = "csv", language: str = "zh") -> int:
