@@ -220,6 +220,8 @@ class QueryCompiler:
     def bound(self, ref: FieldRef, value: Any) -> tuple[Any, Any]:
         """``value`` as :meth:`arg` binds it for ``ref``, and the parameter's type."""
         if ref.system:
+            if ref.kind is ValueKind.INTEGER:  # a 32-bit column (version) meets any field integer
+                return value, BigInteger()
             # Text parameters take the collation of the expression they meet (COLLATE "C").
             return value, self._column(ref).type
         kind = ref.kind
