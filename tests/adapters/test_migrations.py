@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,8 @@ from crmkit.adapters.sqlalchemy.schema import (
     SchemaError,
     search_trigrams_too,
 )
+from crmkit.entities.calendar import CalendarEvent
+from crmkit.entities.records import RecordRef
 
 from .conftest import private_pg_schema
 
@@ -123,6 +125,33 @@ def test_0002_repairs_customers_owned_and_pooled_then_refuses_them(empty_engine:
     migrations.downgrade(empty_engine, "0001_initial")
     with empty_engine.begin() as conn:
         conn.execute(sa.update(c).where(c.c.id == "pooled").values(owner_id="u2"))
+
+
+def test_0008_makes_the_follow_ups_calendar_entries_schedules(empty_engine: Engine) -> None:
+    migrations.upgrade(empty_engine, "0007_list_indexes")
+    at = T0.replace(tzinfo=None)
+    with empty_engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO crm_schedules (id, owner_id, title, starts_at, ends_at, record_kind, "
+            "record_id, source) VALUES ('s1', 'u1', '联系：华星', :at, NULL, 'customer', 'c1', "
+            "'followup'), ('s2', 'u1', '会议', :at, :later, NULL, NULL, '')"),
+            {"at": at, "later": at + timedelta(hours=1)})
+    migrations.upgrade(empty_engine)
+    assert _diff(empty_engine) == []
+    with SqlStorage(empty_engine).transaction() as uow:
+        first, second = uow.records("schedule").get_many(["s1", "s2"])
+        assert first == CalendarEvent("s1", "u1", "联系：华星", T0, T0, "u1", T0, T0,
+                                      related=(RecordRef("customer", "c1"),),
+                                      source="followup", series_ends_at=T0)
+        assert (second.ends_at, second.related, second.series_ends_at) == (
+            T0 + timedelta(hours=1), (), T0 + timedelta(hours=1))
+        assert [link.source_id for link in uow.links.sources(
+            "schedule", [RecordRef("customer", "c1")])] == ["s1"]
+    migrations.downgrade(empty_engine, "0007_list_indexes")
+    with empty_engine.connect() as conn:
+        assert conn.execute(sa.text(
+            "SELECT id, record_kind, record_id FROM crm_schedules")).all() == [
+            ("s1", "customer", "c1")]
 
 
 def test_an_outdated_schema_is_refused_until_upgraded(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from crmkit.adapters.sqlalchemy.schema import SCHEMA_REVISION
 
 from .conftest import postgresql_dialect
 
-HEAD_SCHEMA = ("0006_schedules_and_logs", "85d0614b3931b495")
+HEAD_SCHEMA = ("0008_retire_schedules", "d3a25844e1e2582a")
 
 
 def _fingerprint() -> str:

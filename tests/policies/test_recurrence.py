@@ -13,11 +13,10 @@ from hypothesis import given, target
 from hypothesis import strategies as st
 
 from crmkit.entities.calendar import CalendarEvent, Frequency, Occurrence, RepeatRule
-from crmkit.entities.records import RecordRef, Schedule
+from crmkit.entities.records import RecordRef
 from crmkit.errors import FieldError, ValidationError
 from crmkit.policies.recurrence import (
     event_problems,
-    from_schedule,
     occurrences,
     reminders_due,
     rule_problems,
@@ -167,16 +166,6 @@ def test_reminders_come_at_their_offsets_until_the_occurrence_ends() -> None:
 
 def test_an_event_without_reminders_reminds_nobody() -> None:
     assert list(reminders_due(event(), T0, SH)) == []
-
-
-def test_a_follow_ups_next_contact_entry_reads_as_a_moment_long_event() -> None:
-    entry = Schedule("s1", "u1", "回访", T0, record_kind="customer", record_id="c1",
-                     source="followup")
-    converted = from_schedule(entry)
-    assert (converted.starts_at, converted.ends_at, converted.related, converted.source) == (
-        T0, T0, (RecordRef("customer", "c1"),), "followup")
-    assert len(occurrences(converted, T0, T0 + timedelta(minutes=1), SH)) == 1
-    assert occurrences(converted, T0 - timedelta(minutes=1), T0, SH) == []
 
 
 # -- the brute-force oracle -----------------------------------------------------------------

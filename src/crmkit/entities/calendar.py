@@ -4,9 +4,8 @@ A :class:`CalendarEvent` is the full 日程: a time range (or whole days), parti
 records, reminders and an optional :class:`RepeatRule`. Expanding it for a calendar window
 (:func:`crmkit.policies.recurrence.occurrences`) gives :class:`Occurrence` values.
 
-The older :class:`crmkit.entities.records.Schedule` (one user's entry created by a follow-up's
-next-contact time) keeps its stored shape; :func:`crmkit.policies.recurrence.from_schedule`
-reads one as a one-off event so both show on the same calendar.
+Events are stored as the ``schedule`` record kind (``crm.schedules``); a follow-up's
+next-contact time creates one (``source`` ``followup``).
 """
 
 from __future__ import annotations

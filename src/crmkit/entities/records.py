@@ -1,5 +1,5 @@
 """Shared record entities (DESIGN §4): record references and links, team members, follow-ups,
-schedules, comments, attachments, scenes and column configuration."""
+comments, attachments, scenes and column configuration."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ __all__ = [
     "RecordLink",
     "RecordRef",
     "Scene",
-    "Schedule",
     "SortSpec",
     "TeamMember",
 ]
@@ -67,20 +66,6 @@ class FollowUp:
     opportunity_ids: tuple[str, ...] = ()
     attachment_ids: tuple[str, ...] = ()
     next_contact_at: datetime | None = None
-
-
-@attrs.frozen
-class Schedule:
-    """日程: a calendar entry of one user, optionally about a record."""
-
-    id: str
-    owner_id: str
-    title: str
-    starts_at: datetime
-    ends_at: datetime | None = None
-    record_kind: str | None = None
-    record_id: str | None = None
-    source: str = ""
 
 
 @attrs.frozen

@@ -25,7 +25,6 @@ from zoneinfo import ZoneInfo
 from dateutil import rrule as rr
 
 from crmkit.entities.calendar import CalendarEvent, Frequency, Occurrence, RepeatRule
-from crmkit.entities.records import RecordRef, Schedule
 from crmkit.errors import FieldError, ValidationError
 from crmkit.policies.tasks import DESCRIPTION_MAX, TITLE_MAX
 from crmkit.policies.validation import Problems
@@ -38,7 +37,6 @@ __all__ = [
     "MAX_WINDOW",
     "check_window",
     "event_problems",
-    "from_schedule",
     "occurrences",
     "overlaps",
     "reminders_due",
@@ -209,15 +207,3 @@ def reminders_due(event: CalendarEvent, now: datetime, tz: ZoneInfo
         for minutes in sorted(event.reminders):
             if _utc(occurrence.starts_at) - timedelta(minutes=minutes) <= _utc(now):
                 yield occurrence, minutes
-
-
-def from_schedule(schedule: Schedule) -> CalendarEvent:
-    """A follow-up's stored next-contact entry (:class:`~crmkit.entities.records.Schedule`)
-    as a one-off event (no end: a moment), so it shows on the same calendar."""
-    ends_at = schedule.ends_at if schedule.ends_at is not None else schedule.starts_at
-    related: tuple[RecordRef, ...] = ()
-    if schedule.record_kind is not None and schedule.record_id is not None:
-        related = (RecordRef(schedule.record_kind, schedule.record_id),)
-    return CalendarEvent(schedule.id, schedule.owner_id, schedule.title, schedule.starts_at,
-                         ends_at, schedule.owner_id, schedule.starts_at, schedule.starts_at,
-                         related=related, source=schedule.source)

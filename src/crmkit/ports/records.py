@@ -27,7 +27,6 @@ from crmkit.entities.records import (
     FollowUp,
     RecordLink,
     RecordRef,
-    Schedule,
     TeamMember,
 )
 
@@ -114,12 +113,6 @@ class FollowUpRepository(Protocol):
     def for_record(self, record_kind: str, record_id: str, *, limit: int = 100) -> list[FollowUp]:
         """Newest first (by ``at``, then id)."""
         ...
-
-
-class ScheduleRepository(Protocol):
-    def add(self, schedule: Schedule) -> None: ...
-    def for_record(self, record_kind: str, record_id: str) -> list[Schedule]: ...
-    def for_owner(self, owner_id: str, start: datetime, end: datetime) -> list[Schedule]: ...
 
 
 class AttachmentRepository(Protocol):

@@ -46,7 +46,6 @@ from crmkit.ports.records import (
     FollowUpRepository,
     RecordLinkRepository,
     RecordRepository,
-    ScheduleRepository,
     SettingsRepository,
     TeamRepository,
 )
@@ -132,8 +131,6 @@ class UnitOfWork(Protocol):
     def columns(self) -> ColumnRepository: ...
     @property
     def followups(self) -> FollowUpRepository: ...
-    @property
-    def schedules(self) -> ScheduleRepository: ...
     @property
     def attachments(self) -> AttachmentRepository: ...
     @property

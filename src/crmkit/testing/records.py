@@ -3,7 +3,7 @@
 
 It checks the rules of :mod:`crmkit.ports.records` on leads: round trips of every attribute and
 every kind of custom value, optimistic locking, the shared record features (team, field
-definitions, scenes, columns, follow-ups, schedules, attachments, settings), set-based
+definitions, scenes, columns, follow-ups, attachments, settings), set-based
 ``reassign`` — and, with hypothesis, that ``query``/``count`` return exactly what the reference
 interpreter :mod:`crmkit.policies.query_eval` returns for random records, scopes, conditions,
 sorts and keyset pages::
@@ -60,7 +60,6 @@ from crmkit.entities.records import (
     ConditionSpec,
     FollowUp,
     Scene,
-    Schedule,
     SortSpec,
     TeamMember,
 )
@@ -783,24 +782,6 @@ class RecordStorageContract(_RecordSuite, EntityStoreContract, LinkAndPlacementC
             assert uow.followups.for_record(LEAD, "L1") == [items[2], full, items[0]]
             assert uow.followups.for_record(LEAD, "L1", limit=2) == [items[2], full]
             assert uow.followups.for_record("customer", "L1") == []
-
-    def test_schedules(self, storage: Storage) -> None:
-        items = [
-            Schedule("s1", "u1", "回访", T0 + timedelta(hours=2), T0 + timedelta(hours=3),
-                     LEAD, "L1", "followup"),
-            Schedule("s2", "u1", "会议", T0),
-            Schedule("s3", "u1", "拜访", T0 + timedelta(days=1), record_kind=LEAD,
-                     record_id="L1"),
-            Schedule("s4", "u2", "x", T0 + timedelta(hours=2), record_kind=LEAD, record_id="L1"),
-        ]
-        with storage.transaction() as uow:
-            for item in items:
-                uow.schedules.add(item)
-        with storage.transaction() as uow:
-            assert uow.schedules.for_record(LEAD, "L1") == [items[0], items[3], items[2]]
-            window = uow.schedules.for_owner("u1", T0, T0 + timedelta(days=1))
-            assert window == [items[1], items[0]]
-            assert uow.schedules.for_owner("u1", T0 + timedelta(seconds=1), T0) == []
 
     def test_attachments(self, storage: Storage) -> None:
         def attachment(aid: str, at: datetime, record_id: str = "L1") -> Attachment:

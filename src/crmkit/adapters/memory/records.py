@@ -17,7 +17,6 @@ from crmkit.entities.records import (
     FollowUp,
     RecordLink,
     RecordRef,
-    Schedule,
     TeamMember,
 )
 from crmkit.errors import Conflict
@@ -238,21 +237,6 @@ class MemoryFollowUps(UndoDict[str, FollowUp]):
         mine = [f for f in self.rows.values()
                 if (f.record_kind, f.record_id) == (record_kind, record_id)]
         return sorted(mine, key=lambda f: (f.at, f.id), reverse=True)[:limit]
-
-
-class MemorySchedules(UndoDict[str, Schedule]):
-    def add(self, schedule: Schedule) -> None:
-        self._set(schedule.id, schedule)
-
-    def for_record(self, record_kind: str, record_id: str) -> list[Schedule]:
-        mine = [s for s in self.rows.values()
-                if (s.record_kind, s.record_id) == (record_kind, record_id)]
-        return sorted(mine, key=lambda s: (s.starts_at, s.id))
-
-    def for_owner(self, owner_id: str, start: datetime, end: datetime) -> list[Schedule]:
-        mine = [s for s in self.rows.values()
-                if s.owner_id == owner_id and start <= s.starts_at < end]
-        return sorted(mine, key=lambda s: (s.starts_at, s.id))
 
 
 class MemoryAttachments(UndoDict[str, Attachment]):

@@ -29,7 +29,6 @@ from crmkit.adapters.memory.records import (
     MemoryFollowUps,
     MemoryLinks,
     MemoryRecords,
-    MemorySchedules,
     MemorySettings,
     MemoryTeam,
 )
@@ -219,7 +218,6 @@ class MemoryUnitOfWork:
         self.scenes = storage.scenes
         self.columns = storage.columns
         self.followups = storage.followups
-        self.schedules = storage.schedules
         self.attachments = storage.attachments
         self.settings = storage.settings
         self.stage_groups = storage.stage_groups
@@ -288,7 +286,6 @@ class MemoryStorage:
         self.scenes = MemoryEntities(self.undo, SCENES)
         self.columns = MemoryColumns(self.undo)
         self.followups = MemoryFollowUps(self.undo)
-        self.schedules = MemorySchedules(self.undo)
         self.attachments = MemoryAttachments(self.undo)
         self.settings = MemorySettings(self.undo)
         self.stage_groups = MemoryEntities(self.undo, STAGE_GROUPS)

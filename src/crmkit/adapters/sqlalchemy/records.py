@@ -55,7 +55,6 @@ from crmkit.adapters.sqlalchemy.rows import (
     PRICE_CHANGE_ROWS,
     RECORD_ROWS,
     SCENE_ROWS,
-    SCHEDULE_ROWS,
     STAGE_CHANGE_ROWS,
     STAGE_GROUP_ROWS,
     TAG_ROWS,
@@ -77,7 +76,6 @@ from crmkit.adapters.sqlalchemy.tables import (
     record_links,
     record_table,
     scenes,
-    schedules,
     settings,
     stage_changes,
     stage_groups,
@@ -95,7 +93,6 @@ from crmkit.entities.records import (
     FollowUp,
     RecordLink,
     RecordRef,
-    Schedule,
     TeamMember,
 )
 from crmkit.errors import Conflict
@@ -553,7 +550,7 @@ class SqlColumns:
                ("user_id", "record_kind"))
 
 
-# -- follow-ups, schedules, attachments, settings ----------------------------------------------
+# -- follow-ups, attachments, settings --------------------------------------------------------
 
 
 class SqlFollowUps(Repository):
@@ -572,36 +569,6 @@ class SqlFollowUps(Repository):
             .limit(limit)
         )
         return [FOLLOWUP_ROWS.from_row(row) for row in self._conn.execute(statement).mappings()]
-
-
-class SqlSchedules(Repository):
-    kind = "schedule"
-    table = schedules
-
-    def add(self, schedule: Schedule) -> None:
-        self._insert(SCHEDULE_ROWS.to_row(schedule))
-
-    def _all(self, statement: Select[Any]) -> list[Schedule]:
-        ordered = statement.order_by(schedules.c.starts_at, schedules.c.id)
-        return [SCHEDULE_ROWS.from_row(row) for row in self._conn.execute(ordered).mappings()]
-
-    def for_record(self, record_kind: str, record_id: str) -> list[Schedule]:
-        """By start time, then id."""
-        return self._all(
-            select(schedules).where(
-                schedules.c.record_kind == record_kind, schedules.c.record_id == record_id
-            )
-        )
-
-    def for_owner(self, owner_id: str, start: datetime, end: datetime) -> list[Schedule]:
-        """Entries of one user starting in ``[start, end)``, by start time, then id."""
-        return self._all(
-            select(schedules).where(
-                schedules.c.owner_id == owner_id,
-                schedules.c.starts_at >= start,
-                schedules.c.starts_at < end,
-            )
-        )
 
 
 class SqlAttachments(Repository):

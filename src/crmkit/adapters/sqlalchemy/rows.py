@@ -43,7 +43,7 @@ from crmkit.entities import (
 from crmkit.entities.contracts import PaymentPlan
 from crmkit.entities.fields import FieldDefinition
 from crmkit.entities.kinds import BUILTIN_KINDS, RecordKind
-from crmkit.entities.records import Attachment, ColumnConfig, Comment, FollowUp, Scene, Schedule
+from crmkit.entities.records import Attachment, ColumnConfig, Comment, FollowUp, Scene
 from crmkit.entities.sales import PriceChange, ProductCategory, StageChange, StageGroup
 from crmkit.entities.tasks import Tag
 
@@ -421,7 +421,6 @@ SCENE_ROWS = attrs_row_mapper(Scene, renames={"order": "sort_order"})
 """Conditions as ``[{field, op, value}]``, sort as ``[{field, descending}]``."""
 COLUMN_CONFIG_ROWS = attrs_row_mapper(ColumnConfig)
 FOLLOWUP_ROWS = attrs_row_mapper(FollowUp)
-SCHEDULE_ROWS = attrs_row_mapper(Schedule)
 ATTACHMENT_ROWS = attrs_row_mapper(Attachment)
 COMMENT_ROWS = attrs_row_mapper(Comment)
 TAG_ROWS = attrs_row_mapper(Tag)

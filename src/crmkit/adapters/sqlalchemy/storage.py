@@ -68,7 +68,6 @@ from crmkit.adapters.sqlalchemy.records import (
     SqlFollowUps,
     SqlLinks,
     SqlRecords,
-    SqlSchedules,
     SqlSettings,
     SqlTeam,
     declared_record_tables,
@@ -137,7 +136,6 @@ from crmkit.ports.records import (
     FollowUpRepository,
     RecordLinkRepository,
     RecordRepository,
-    ScheduleRepository,
     SettingsRepository,
     TeamRepository,
 )
@@ -448,7 +446,6 @@ _REPOSITORIES: dict[str, Callable[[Connection], Any]] = {
     "scenes": lambda conn: entity_store(conn, SCENES),
     "columns": SqlColumns,
     "followups": SqlFollowUps,
-    "schedules": SqlSchedules,
     "attachments": SqlAttachments,
     "settings": SqlSettings,
     "stage_groups": lambda conn: entity_store(conn, STAGE_GROUPS),
@@ -486,7 +483,6 @@ class SqlUnitOfWork:
     scenes: EntityStore[Scene]
     columns: ColumnRepository
     followups: FollowUpRepository
-    schedules: ScheduleRepository
     attachments: AttachmentRepository
     settings: SettingsRepository
     stage_groups: EntityStore[StageGroup]

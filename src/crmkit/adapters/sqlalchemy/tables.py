@@ -566,22 +566,6 @@ followups = Table(
 )
 """跟进记录; the related id tuples are JSON lists."""
 
-schedules = Table(
-    "crm_schedules",
-    metadata,
-    _id("id", primary_key=True),
-    _id("owner_id", nullable=False),
-    _text("title", nullable=False),
-    Column("starts_at", UTCDateTime(), nullable=False),
-    Column("ends_at", UTCDateTime(), nullable=True),
-    _text("record_kind", 64),
-    _id("record_id", nullable=True),
-    _text("source", 64, nullable=False),
-    Index("ix_crm_schedules_owner", "owner_id", "starts_at"),
-    Index("ix_crm_schedules_record", "record_kind", "record_id"),
-)
-"""日程: calendar entries of one user, optionally about a record."""
-
 attachments = Table(
     "crm_attachments",
     metadata,
