@@ -419,3 +419,18 @@ def test_follow_up_history_needs_the_import_permission_and_a_kind_with_follow_up
     with pytest.raises(RuleViolation) as refused:
         org.crm.io.import_followups(org.admin, "product", csv_bytes(["记录ID", "跟进内容"]))
     assert refused.value.code == "record_kind.feature"
+
+
+def test_a_refusal_naming_no_row_is_traced_to_its_rows_one_by_one(
+        org: Org, monkeypatch: pytest.MonkeyPatch) -> None:
+    service = org.crm.customers
+    create = service._create_many_in
+
+    def picky(op: Any, items: Any) -> Any:
+        if any(data.get("name") == "坏" for data, _ in items):
+            raise ValidationError.at("$", "invalid", "$ 不行", "$ is refused")
+        return create(op, items)
+
+    monkeypatch.setattr(service, "_create_many_in", picky)
+    result = imported(org, org.manager, ["客户名称"], ["好"], ["坏"], ["也好"])
+    assert (result.created, [(e.row, e.code) for e in result.errors]) == (2, [(3, "invalid")])

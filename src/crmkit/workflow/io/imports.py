@@ -375,6 +375,12 @@ class Importer:
                 created = self._service._create_many_in(op, items)
             except ValidationError as refused:
                 bad = self._refused_rows(rows, refused.errors)
+                if bad is None:  # a refusal that names no row: the rows are tried one by one
+                    if len(rows) == 1:
+                        raise
+                    for row in rows:
+                        self._create_one(op, row)
+                    return
                 rows = [row for i, row in enumerate(rows) if i not in bad]
                 continue
             except RuleViolation:
@@ -392,14 +398,25 @@ class Importer:
             self._create(op, [row])
         except RuleViolation as refused:
             self.tally.fail(row.number, "", refused.code, refused.message_zh, refused.message_en)
+        except ValidationError as refused:  # no row named: a row of one is this row
+            self._report(row.number, refused.errors, self.header_of)
+            if not refused.errors:
+                self.tally.fail(row.number, "", refused.code, refused.message_zh,
+                                refused.message_en)
 
-    def _refused_rows(self, rows: list[_Row], errors: Sequence[FieldError]) -> set[int]:
-        """Report the refused rows (paths ``$[i]…``, or ``$…`` for a single row)."""
+    def _refused_rows(self, rows: list[_Row], errors: Sequence[FieldError]) -> set[int] | None:
+        """Report the refused rows (paths ``$[i]…``, or ``$…`` for a single row); None when an
+        error of a batch names no row of it (nothing reported then)."""
         by_row: dict[int, list[FieldError]] = {}
         for error in errors:
             found = _PATH.match(error.path)
-            index = int(found.group(1)) if found and found.group(1) is not None else 0
+            index = int(found.group(1)) if found and found.group(1) is not None else (
+                0 if len(rows) == 1 else -1)
+            if not 0 <= index < len(rows):
+                return None
             by_row.setdefault(index, []).append(error)
+        if not by_row:
+            return None
         for index, found_errors in by_row.items():
             self._report(rows[index].number, found_errors, self.header_of)
         return set(by_row)
