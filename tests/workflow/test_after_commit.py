@@ -174,6 +174,9 @@ def test_every_logging_operation_fires_the_hook_with_exactly_its_entries(
     step("export", lambda: crm.io.export(boss, "customer", io.BytesIO()))
     step("import", lambda: crm.io.import_records(boss, "customer", io.BytesIO(
         "客户名称\n导入科技\n".encode())))
+    tag = crm.workbench.add_tag(zhang, "紧急")
+    crm.tasks.create(zhang, {"title": "带标签的任务", "tag_ids": [tag.id]})
+    step("untag", lambda: crm.workbench.delete_tag(zhang, tag.id))
 
     for name, call in steps:
         stored_before, hooked_before = len(witness.stored), len(witness.hooked)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from crmkit.entities.tasks import Bucket, Priority, Task
-from crmkit.errors import NotFound, ValidationError
+from crmkit.errors import NotFound, RuleViolation, ValidationError
 
 from .conftest import Org
 
@@ -148,3 +148,29 @@ def test_attachments_on_tasks_use_the_shared_feature(org: Org) -> None:
     stranger = org.user("13900000009", "旁人", org.group, "sales_rep")
     with pytest.raises(NotFound):
         org.crm.attachments.list(stranger, "task", task.id)
+
+
+def test_leaving_a_task_takes_it_off_ones_workbench(org: Org) -> None:
+    helper = org.user("13900000008", "协作人", org.group, "sales_rep")
+    task = org.crm.tasks.create(org.rep, {"title": "一起拜访", "participant_ids": [helper.id]})
+    org.crm.workbench.move(helper, task.id, "later")
+    org.crm.workbench.move(org.rep, task.id, "today")
+    org.crm.tasks.remove_team_member(org.rep, task.id, helper.id)
+    org.crm.tasks.add_team_member(org.rep, task.id, helper.id)
+    assert _titles(org.crm.workbench.workbench(helper))["inbox"] == ["一起拜访"]  # filed anew
+    org.crm.tasks.transfer(org.admin, [task.id], helper.id)       # the rep leaves it
+    assert _titles(org.crm.workbench.workbench(helper))["inbox"] == ["一起拜访"]
+    org.crm.tasks.add_team_member(helper, task.id, org.rep.id)
+    assert _titles(org.crm.workbench.workbench(org.rep))["inbox"] == ["一起拜访"]
+
+
+def test_a_subtask_moves_with_its_parent(org: Org) -> None:
+    parent = org.crm.tasks.create(org.rep, {"title": "投标"})
+    child = org.crm.tasks.create(org.rep, {"title": "写方案", "parent_id": parent.id})
+    with pytest.raises(RuleViolation) as refused:
+        org.crm.workbench.move(org.rep, child.id, "today")
+    assert refused.value.code == "workbench.subtask"
+    helper = org.user("13900000008", "协作人", org.group, "sales_rep")
+    org.crm.tasks.add_team_member(org.rep, child.id, helper.id)   # sees the subtask alone
+    org.crm.workbench.move(helper, child.id, "today")
+    assert _titles(org.crm.workbench.workbench(helper))["today"] == ["写方案"]

@@ -19,7 +19,8 @@ _C1, _C2, _K1 = RecordRef("customer", "c1"), RecordRef("customer", "c2"), Record
 
 
 class LinkAndPlacementContract(StorageSuite):
-    """Links: replace, reverse lookup, clear, unlink. Placements: upsert, per-user order, clear."""
+    """Links: replace, reverse lookup, clear, unlink. Placements: upsert, per-user order, per
+    task, remove, clear."""
 
     def test_links_replace_and_answer_the_reverse_lookup(self, storage: Storage) -> None:
         with storage.transaction() as uow:
@@ -81,3 +82,13 @@ class LinkAndPlacementContract(StorageSuite):
         with storage.transaction() as uow:
             assert [p.task_id for p in uow.placements.for_user("u1")] == ["t9", "t2", "t3"]
             assert uow.placements.for_user("u2") == []
+            uow.placements.put(Placement("u2", "t3", Bucket.NEXT, "i0"))
+            assert [(p.task_id, p.user_id) for p in uow.placements.for_tasks(["t3", "t2"])] == [
+                ("t2", "u1"), ("t3", "u1"), ("t3", "u2")]
+            assert uow.placements.for_tasks([]) == []
+            uow.placements.remove([Placement("u1", "t3", Bucket.TODAY, "i1"),
+                                   Placement("u2", "nope", Bucket.NEXT, "i0")])
+            uow.placements.remove([])
+        with storage.transaction() as uow:
+            assert [(p.task_id, p.user_id) for p in uow.placements.for_tasks(["t3", "t2"])] == [
+                ("t2", "u1"), ("t3", "u2")]

@@ -14,7 +14,8 @@ on the ``tasks`` module. On top of it:
 - **participants are the task's team** (参与人 = 相关团队): a participant is a read-only team
   member unless made read-write, so they see the task (lists, 我参与的, get) while a stranger
   gets NotFound; adding or removing a team member, or a transfer, rewrites ``participant_ids``
-  to match, and a payload's participants are written to the team;
+  to match, and a payload's participants are written to the team; whoever leaves a task (no
+  longer owner nor participant) loses its placement on their workbench;
 - related records and tags are also kept as links (:class:`~crmkit.ports.records.
   RecordLinkRepository`), so :meth:`TaskService.related_to` finds the tasks of a record with
   one indexed lookup (the record timeline calls it);
@@ -109,22 +110,35 @@ class TaskService(RecordService[Task]):
         before = old.participant_ids if old else frozenset()
         if record.participant_ids != before:
             share(op, TASK, record.id, record.participant_ids, before)
+        if old is not None and not (old.participant_ids | {old.owner_id}) <= (
+                record.participant_ids | {record.owner_id}):
+            self._unfile_strangers(op, [record])
 
     def _links(self, record: Task) -> builtins.list[RecordRef]:
         return task_links(record)
+
+    @staticmethod
+    def _unfile_strangers(op: Op, tasks: Sequence[Task]) -> None:
+        """Leaving a task takes it off one's workbench: the placements of users who neither
+        own nor take part in it any more are dropped (one read, one delete)."""
+        by_id = {t.id: t for t in tasks}
+        op.uow.placements.remove([p for p in op.uow.placements.for_tasks(builtins.list(by_id))
+                                  if not by_id[p.task_id].involves(p.user_id)])
 
     def _team_changed(self, op: Op, record_ids: Sequence[str]) -> None:
         """Participants become the team again (one read of the teams, one batch update)."""
         team: dict[str, set[str]] = {rid: set() for rid in record_ids}
         for member in op.uow.team.members_many(TASK, builtins.list(record_ids)):
             team[member.record_id].add(member.user_id)
-        stale = [t for t in self._repo(op).get_many(builtins.list(record_ids))
-                 if t.participant_ids != team[t.id]]
+        tasks = self._repo(op).get_many(builtins.list(record_ids))
+        stale = [t for t in tasks if t.participant_ids != team[t.id]]
         if stale:
             self._repo(op).update_many(
                 [attrs.evolve(t, participant_ids=frozenset(team[t.id]), version=t.version + 1,
                               updated_at=op.now) for t in stale],
                 [t.version for t in stale])
+        self._unfile_strangers(op, [attrs.evolve(t, participant_ids=frozenset(team[t.id]))
+                                    for t in tasks])
 
     def _after_delete(self, op: Op, old: Task) -> None:
         if self._repo(op).children_of("parent_id", [old.id]):

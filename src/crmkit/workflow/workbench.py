@@ -6,7 +6,9 @@
   parent), filtered by tags, priorities, owner, participant, a due window and done or not.
 - :meth:`WorkbenchService.move` files a task at a position of a column: only that task's
   placement changes (an order key between its new neighbours). A task the actor does not own
-  or take part in is not on their workbench: NotFound, as for a missing one.
+  or take part in is not on their workbench: NotFound, as for a missing one; a subtask shown
+  under its parent moves with it (RuleViolation ``workbench.subtask``). Leaving a task (no
+  longer owner nor participant) takes it off one's workbench.
 - Tags (标签) belong to one user: create, rename, recolour, delete (the rules of
   :func:`~crmkit.policies.tasks.tag_problems`); deleting a tag takes it off every task.
   Another user's tag answers NotFound.
@@ -37,7 +39,7 @@ from crmkit.entities.tasks import (
     Task,
     TaskFilter,
 )
-from crmkit.errors import NotFound, ValidationError
+from crmkit.errors import NotFound, RuleViolation, ValidationError
 from crmkit.policies.tasks import tag_problems
 from crmkit.policies.workbench import move, workbench
 from crmkit.serialization import structure, structure_patch
@@ -97,6 +99,11 @@ class WorkbenchService:
             task: Task = self._access.visible(op, TASK, task_id)
             if not task.involves(op.user_id):
                 raise record_not_found(TASK_KIND, task_id)
+            parent = (op.uow.records(TASK_KIND).get(task.parent_id) if task.parent_id
+                      else None)
+            if parent is not None and parent.involves(op.user_id):
+                raise RuleViolation("workbench.subtask", "子任务随上级任务显示，不单独移动",
+                                    "a subtask shows under its parent task and moves with it")
             column = op.uow.placements.for_user(op.user_id, column_of)
             placement = move(op.user_id, task.id, column_of, column, position)
             op.uow.placements.put(placement)
