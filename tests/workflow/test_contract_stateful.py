@@ -957,12 +957,12 @@ class ContractMachine(RuleBasedStateMachine):
     def delete(self, data: st.DataObject, actor: str) -> None:
         rec = data.draw(st.sampled_from(sorted(self.records.values(), key=lambda r: r.id)))
         expected: Refusal | None = None
-        if not sees(actor, rec.owner):
+        if actor not in VOIDERS:                    # the permission is checked first
+            expected = (PermissionDenied, "permission_denied")
+        elif not sees(actor, rec.owner):
             expected = (NotFound, "record.not_found")
         elif rec.inst is not None:
             expected = (RuleViolation, f"{rec.kind}.submitted")
-        elif actor not in VOIDERS:
-            expected = (PermissionDenied, "permission_denied")
         self.attempt(expected, lambda: self.service(rec.kind).delete(self.uid[actor], rec.id))
         if expected is None:
             del self.records[rec.id]
