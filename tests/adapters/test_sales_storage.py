@@ -255,7 +255,7 @@ def test_versioned_update_add_many_get_many_delete(storage: Storage, kind: str, 
         assert records.get("X1") == changed
         records.delete("X2")
         assert records.get("X2") is None
-        assert records.ids_owned_by("u1") == ["X1", "X3"]
+        assert [c.id for c in records.children_of("owner_id", ["u1"])] == ["X1", "X3"]
 
 
 def test_reassigning_customers_stamps_received_at_and_clears_the_warning(
@@ -285,10 +285,10 @@ def test_children_of_customers(storage: Storage) -> None:
         uow.records(OPPORTUNITY).add_many([opportunity("O1", "C2"), opportunity("O2", "C9")])
     with storage.transaction() as uow:
         assert uow.records(CONTACT).children_of("customer_id", ["C2", "C1"]) == [
-            ("K1", None, "C2"), ("K2", "u1", "C1"),
+            ("K1", None, "C2", 1), ("K2", "u1", "C1", 1),
         ]
         assert uow.records(OPPORTUNITY).children_of("customer_id", ["C2", "C3"]) == [
-            ("O1", "u1", "C2"),
+            ("O1", "u1", "C2", 1),
         ]
 
 

@@ -259,6 +259,11 @@ TABLE: dict[str, Rule] = {
     "fields.restore": rule(M.FIELDS, Op.EDIT, NONE, lambda w, a, t: w.crm.fields.restore(
         a, "lead", _retired(w))),
     # -- customers, leads, contacts, products, opportunities, contracts: their own rules -------
+    "customers.transfer": rule(M.CUSTOMERS, Op.TRANSFER, EDITABLE,
+                               lambda w, a, t: w.crm.customers.transfer(
+                                   a, [t], w.helper.id,
+                                   move_related=["contact", "opportunity", "contract"]),
+                               _CUSTOMER, kind="customer"),
     "customers.detail": rule(M.CUSTOMERS, Op.VIEW, VISIBLE,
                              lambda w, a, t: w.crm.customers.detail(a, t), _CUSTOMER),
     "customers.lock": rule(M.CUSTOMERS, Op.LOCK, EDITABLE,
@@ -275,8 +280,9 @@ TABLE: dict[str, Rule] = {
     "customers.set_limits": rule(M.ORG, Op.EDIT, NONE,
                                  lambda w, a, t: w.crm.customers.set_limits(a, [])),
     "leads.convert": rule(M.LEADS, Op.CONVERT, EDITABLE,
-                          lambda w, a, t: w.crm.leads.convert(a, [t]), _record("lead"),
-                          kind="lead"),
+                          lambda w, a, t: w.crm.leads.convert(a, [t], opportunities={
+                              t: {"stage_group_id": w.group.id, "amount": "100"}}),
+                          _record("lead"), kind="lead"),
     "leads.conversion_mapping": rule(None, None, NONE,
                                      lambda w, a, t: w.crm.leads.conversion_mapping(a)),
     "leads.set_conversion_mapping": rule(

@@ -505,7 +505,7 @@ class ContractMachine(RuleBasedStateMachine):
                               for i, r in self.records.items()},
                 "logs": {i: tuple(uow.oplog.for_record(r.kind, i, limit=1000))
                          for i, r in self.records.items()},
-                "plans": {c.id: tuple(uow.plans.for_contract(c.id))
+                "plans": {c.id: tuple(uow.plans.for_contracts([c.id]))
                           for c in self.of_kind("contract")},
                 "customers": tuple(uow.records("customer").get_many(
                     sorted(self.customer_id.values()))),

@@ -153,7 +153,8 @@ def test_customer_transfer_cascades_to_contracts_and_payments(org: Org, deal: De
     p = org.crm.payments.create(org.rep, {"contract_id": c.id, "paid_on": "2026-11-02",
                                           "amount": "100"})
     other = org.user("13900000012", "李四", org.group, "sales_rep")
-    org.crm.customers.transfer(org.manager, [deal.customer.id], other.id, cascade=True)
+    org.crm.customers.transfer(org.manager, [deal.customer.id], other.id,
+                               move_related=["contract"])
     assert org.crm.contracts.get(other, c.id).owner_id == other.id
     assert org.crm.payments.get(other, p.id).owner_id == other.id
 

@@ -110,7 +110,8 @@ class TestCustomers:
         crm.customers.transfer(org.manager, [customer.id], org.manager.id)
         assert crm.contacts.get(org.rep, contact.id).owner_id == org.rep.id
         crm.customers.transfer(org.manager, [customer.id], org.rep.id)
-        crm.customers.transfer(org.manager, [customer.id], org.manager.id, cascade=True,
+        crm.customers.transfer(org.manager, [customer.id], org.manager.id,
+                               move_related=["contact"],
                                keep_old_owner="read")
         assert crm.contacts.get(org.manager, contact.id).owner_id == org.manager.id
         assert crm.contacts.get(org.rep, contact.id).name == "王经理", "kept on the team"
@@ -150,7 +151,7 @@ class TestContacts:
     def test_detail_shows_customer(self, org: Org, customer: Any) -> None:
         contact = org.crm.contacts.create(org.rep, {"name": "甲", "customer_id": customer.id})
         detail = org.crm.contacts.detail(org.rep, contact.id)
-        assert (detail.customer.id, detail.opportunities) == (customer.id, ())
+        assert (detail.customer, detail.opportunities) == (customer, ())
         with pytest.raises(NotFound) as caught:
             org.crm.contacts.detail(org.user("13900000005", "王五", org.finance, "sales_rep"),
                                     contact.id)

@@ -21,11 +21,12 @@ one rule of every store's ``plans.due``, listed by :func:`due_order`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 
 from crmkit.entities.approvals import ApprovalStatus
-from crmkit.entities.contracts import NumberReset, NumberRule, PaymentPlan, PlanStatus
+from crmkit.entities.contracts import NumberReset, NumberRule, PaymentPlan, PlanStatus, PlanView
 from crmkit.errors import FieldError
 
 PREFIX_MAX = 20
@@ -103,6 +104,17 @@ def plan_status(plan: PaymentPlan, received: Decimal, contract_status: ApprovalS
     if received > 0:
         return PlanStatus.PARTIAL
     return PlanStatus.PENDING
+
+
+def plan_views(plans: Sequence[PaymentPlan], received: Mapping[str, Decimal],
+               contract_status: Mapping[str, ApprovalStatus], today: date) -> list[PlanView]:
+    """Each plan with what was received against it (``received`` by plan id, none when
+    missing) and its :func:`plan_status` under its contract's approval status."""
+    zero = Decimal("0.00")
+    return [PlanView(p, received.get(p.id, zero),
+                     plan_status(p, received.get(p.id, zero), contract_status[p.contract_id],
+                                 today))
+            for p in plans]
 
 
 def plan_due(plan: PaymentPlan, on: date, received: Decimal,

@@ -73,8 +73,9 @@ class SequenceRepository(Protocol):
 class PaymentPlanRepository(Protocol):
     def get(self, plan_id: str) -> PaymentPlan | None: ...
 
-    def for_contract(self, contract_id: str) -> builtins.list[PaymentPlan]:
-        """The contract's plans by period."""
+    def for_contracts(self, contract_ids: Sequence[str]) -> builtins.list[PaymentPlan]:
+        """The plans of these contracts, by contract id, then period: one statement for any
+        number of contracts."""
         ...
 
     def add_many(self, plans: Sequence[PaymentPlan]) -> None: ...

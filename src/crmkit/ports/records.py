@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from crmkit.entities import JSONValue
 from crmkit.entities.fields import FieldDefinition
@@ -31,6 +31,16 @@ from crmkit.entities.records import (
 )
 
 T = TypeVar("T")
+
+
+class Child(NamedTuple):
+    """A record that points at a parent (a customer's contact …): what a cascade reads to move
+    it, with the version read so the move is conditioned on it."""
+
+    id: str
+    owner_id: str | None
+    parent_id: str
+    version: int
 
 
 class RecordRepository(Protocol[T]):
@@ -69,12 +79,10 @@ class RecordRepository(Protocol[T]):
         chosen): a check-then-write of the same value then runs one writer after the other,
         and the later one sees the earlier one's committed row."""
         ...
-    def ids_owned_by(self, owner_id: str) -> list[str]: ...
-    def children_of(
-        self, field: str, parent_ids: Sequence[str]
-    ) -> list[tuple[str, str | None, str]]:
-        """``(id, owner_id, parent_id)`` of the records whose system field ``field`` (e.g.
-        ``customer_id``) is one of ``parent_ids``, by id — one statement per chunk of ids."""
+    def children_of(self, field: str, parent_ids: Sequence[str]) -> list[Child]:
+        """The :class:`Child` rows (id, owner, parent, version) of the records whose system
+        field ``field`` (e.g. ``customer_id``, or ``owner_id`` for a user's records) is one of
+        ``parent_ids``, by id — one statement per chunk of ids."""
         ...
 
 

@@ -565,10 +565,12 @@ class ApprovalStorageContract(StorageSuite):
         with storage.transaction() as uow:
             assert uow.plans.get("PL3") == plans[0]
             assert uow.plans.get("PL4") is None
-            assert uow.plans.for_contract("K1") == [plans[1], plans[2], plans[0]]
-            assert decimal_texts(uow.plans.for_contract("K1")) == decimal_texts(
+            assert uow.plans.for_contracts(["K1"]) == [plans[1], plans[2], plans[0]]
+            assert decimal_texts(uow.plans.for_contracts(["K1"])) == decimal_texts(
                 [plans[1], plans[2], plans[0]])
-            assert uow.plans.for_contract("K9") == []
+            assert uow.plans.for_contracts(["K2", "K9", "K1"]) == [
+                plans[1], plans[2], plans[0], plans[3]]
+            assert uow.plans.for_contracts(["K9"]) == uow.plans.for_contracts([]) == []
             voided = attrs.evolve(plans[1], voided=True, version=2)
             uow.plans.update(voided, expected_version=1)
         assert _conflict_code(storage, lambda uow: uow.plans.update(

@@ -437,8 +437,8 @@ class RecordStorageContract(_RecordSuite, EntityStoreContract, LinkAndPlacementC
             assert records.get("L1") == sample_lead("L1", owner_id="u3", version=2, updated_at=at)
             assert records.get("L2") == sample_lead("L2", owner_id="u3", version=6, updated_at=at)
             assert records.get("L3") == sample_lead("L3", owner_id="u2")
-            assert records.ids_owned_by("u3") == ["L1", "L2"]
-            assert records.ids_owned_by("u9") == []
+            assert [c.id for c in records.children_of("owner_id", ["u3"])] == ["L1", "L2"]
+            assert records.children_of("owner_id", ["u9"]) == []
             assert records.reassign(["L3"], None, at) == 1
             assert records.get("L3") == sample_lead("L3", owner_id=None, version=2, updated_at=at)
 
@@ -463,7 +463,7 @@ class RecordStorageContract(_RecordSuite, EntityStoreContract, LinkAndPlacementC
         with storage.transaction() as uow:
             uow.records(LEAD).add_many([sample_lead(i) for i in ids])
             assert uow.records(LEAD).reassign(ids, "u2", T0) == len(ids)
-            assert uow.records(LEAD).ids_owned_by("u2") == ids
+            assert [c.id for c in uow.records(LEAD).children_of("owner_id", ["u2"])] == ids
             assert [r.id for r in uow.records(LEAD).get_many(ids[::-1])] == ids
 
     def test_children_of(self, storage: Storage) -> None:
@@ -477,9 +477,11 @@ class RecordStorageContract(_RecordSuite, EntityStoreContract, LinkAndPlacementC
         with storage.transaction() as uow:
             records = uow.records(LEAD)
             assert records.children_of("customer_id", ["C2", "C1", "C9"]) == [
-                ("L1", "u1", "C2"), ("L3", None, "C1"),
+                ("L1", "u1", "C2", 1), ("L3", None, "C1", 1),
             ]
             assert records.children_of("customer_id", []) == []
+            assert records.reassign(["L1"], "u2", T0) == 1
+            assert records.children_of("owner_id", ["u2"]) == [("L1", "u2", "u2", 2)]
 
     def test_find_equal_ignores_scope(self, storage: Storage) -> None:
         with storage.transaction() as uow:
@@ -1025,7 +1027,7 @@ class KindStorageContract(_RecordSuite):
                                              version=record.version + 1, **received)
                                 if record.id in chosen else record)
                     assert repo.get(record.id) == expected
-                assert repo.ids_owned_by("u3") == sorted(
+                assert [c.id for c in repo.children_of("owner_id", ["u3"])] == sorted(
                     r.id for r in records if r.id in chosen or r.owner_id == "u3")
 
         reassign()
@@ -1043,7 +1045,7 @@ class KindStorageContract(_RecordSuite):
                 repo = uow.records(declaration)
                 repo.add_many(records)
                 assert repo.children_of(field, parents) == sorted(
-                    (r.id, r.owner_id, getattr(r, field)) for r in records
+                    (r.id, r.owner_id, getattr(r, field), r.version) for r in records
                     if getattr(r, field) in parents)
 
         children()

@@ -5,12 +5,11 @@ primary contact run one after the other, so the rule holds under concurrency).""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import attrs
 
 from crmkit.entities import Module, Operation
-from crmkit.entities.sales import CONTACT, CUSTOMER, Contact
+from crmkit.entities.sales import CONTACT, CUSTOMER, OPPORTUNITY, Contact, Customer, Opportunity
 from crmkit.errors import NotFound, ValidationError
 from crmkit.workflow.customers import children
 from crmkit.workflow.operations import ActorRef, Op
@@ -19,9 +18,13 @@ from crmkit.workflow.records import RecordService
 
 @attrs.frozen
 class ContactDetail:
+    """A contact with its customer and the customer's opportunities, as far as the viewer may
+    see them: ``customer`` is None when they may not see it (a contact's owner need not see
+    the customer), ``opportunities`` lists only the visible ones."""
+
     contact: Contact
-    customer: Any
-    opportunities: tuple[Any, ...]
+    customer: Customer | None
+    opportunities: tuple[Opportunity, ...]
 
 
 class ContactService(RecordService[Contact]):
@@ -54,8 +57,8 @@ class ContactService(RecordService[Contact]):
         repo = op.uow.records(CONTACT)
         # one chooser per customer at a time: the later one reads the earlier one's choice
         repo.lock_values("primary_of", sorted(chosen))
-        siblings = [rid for rid, _owner, parent in repo.children_of("customer_id", list(chosen))
-                    if chosen[parent] != rid]
+        siblings = [c.id for c in repo.children_of("customer_id", list(chosen))
+                    if chosen[c.parent_id] != c.id]
         for other in repo.get_many(siblings):
             if other.primary:
                 self._save(op, None, other, None, "update", primary=False)
@@ -64,6 +67,6 @@ class ContactService(RecordService[Contact]):
         """The contact, its customer and the customer's opportunities."""
         with self._rt.operation(actor, Module.CONTACTS, Operation.VIEW) as op:
             contact = self._access.visible(op, CONTACT, contact_id)
-            customer = op.uow.records(CUSTOMER).get(contact.customer_id)
-            return ContactDetail(contact, customer, children(op, "opportunity",
-                                                             contact.customer_id))
+            customer = self._access.visible_many(op, CUSTOMER, [contact.customer_id])
+            return ContactDetail(contact, customer.get(contact.customer_id),
+                                 children(self._access, op, OPPORTUNITY, contact.customer_id))

@@ -47,7 +47,7 @@ from crmkit.entities.query import Page
 from crmkit.entities.sales import CONTACT, OPPORTUNITY
 from crmkit.errors import FieldError, NotFound, RuleViolation, ValidationError
 from crmkit.policies import sales as rules
-from crmkit.policies.contracts import plan_status, unreceived
+from crmkit.policies.contracts import plan_views, unreceived
 from crmkit.policies.validation import field_error
 from crmkit.serialization import structure
 from crmkit.workflow.approved_records import ApprovedRecordService, exists, in_force
@@ -147,7 +147,7 @@ class ContractService(ApprovedRecordService[Contract]):
 
     def _check_plans_follow(self, op: Op, record: Contract) -> None:
         """A contract with plans keeps its customer, and its amount covers its plans."""
-        plans = [p for p in op.uow.plans.for_contract(record.id) if not p.voided]
+        plans = [p for p in op.uow.plans.for_contracts([record.id]) if not p.voided]
         if not plans:
             return
         if plans[0].customer_id != record.customer_id:
@@ -229,7 +229,7 @@ class ContractService(ApprovedRecordService[Contract]):
             if contract.approval_status is ApprovalStatus.VOID:
                 raise RuleViolation("contract.void", "合同已作废", "the contract is void")
             contract = self.touch(op, contract)
-            existing = op.uow.plans.for_contract(contract.id)
+            existing = op.uow.plans.for_contracts([contract.id])
             _within_amount(contract, _planned(existing) + sum((i.amount for i in inputs), ZERO))
             first = max((p.period for p in existing), default=0) + 1
             plans = [PaymentPlan(
@@ -296,7 +296,8 @@ class ContractService(ApprovedRecordService[Contract]):
         derived status (待回款/部分回款/完成/逾期/作废)."""
         with self._rt.operation(actor, Module.CONTRACTS, Operation.VIEW) as op:
             contract = self._access.visible(op, CONTRACT, contract_id)
-            return self._views(op, op.uow.plans.for_contract(contract.id), {contract.id: contract})
+            return self._views(op, op.uow.plans.for_contracts([contract.id]),
+                               {contract.id: contract})
 
     def due_plans(self, actor: ActorRef, on: date | str | None = None, *,
                   limit: int = 200) -> builtins.list[PlanView]:
@@ -356,8 +357,6 @@ class ContractService(ApprovedRecordService[Contract]):
                *, today: date | None = None) -> builtins.list[PlanView]:
         day = today or op.now.astimezone(self._rt.tz).date()
         received = op.uow.plans.received_by_plan([p.id for p in plans]) if plans else {}
-        return [PlanView(p, received.get(p.id, ZERO),
-                         plan_status(p, received.get(p.id, ZERO),
-                                     contracts[p.contract_id].approval_status, day))
-                for p in plans]
+        return plan_views(plans, received, {c.id: c.approval_status for c in contracts.values()},
+                          day)
 

@@ -19,16 +19,29 @@ from typing import Any
 import attrs
 
 from crmkit.entities import FieldChange, Module, Operation, OperationLogEntry, RecordScope, User
+from crmkit.entities.contracts import CONTRACT, PAYMENT, Contract, Payment, PlanView
 from crmkit.entities.fields import ValueKind
 from crmkit.entities.query import Condition, FieldRef, Operator, RecordQuery
-from crmkit.entities.records import Attachment, TeamMember
-from crmkit.entities.sales import CUSTOMER, DEAL_OPEN, DEAL_WON, Customer
+from crmkit.entities.records import Access, Attachment, TeamMember
+from crmkit.entities.sales import (
+    CONTACT,
+    CUSTOMER,
+    DEAL_OPEN,
+    DEAL_WON,
+    OPPORTUNITY,
+    Contact,
+    Customer,
+    Opportunity,
+)
 from crmkit.errors import FieldError, NotFound, RuleViolation, ValidationError
+from crmkit.policies.conflicts import version_conflict
+from crmkit.policies.contracts import plan_views
 from crmkit.policies.sales import CustomerLimit, effective_limit
 from crmkit.policies.validation import field_error
 from crmkit.serialization import converter, structure
 from crmkit.workflow.operations import ActorRef, Op
 from crmkit.workflow.record_access import RecordAccess
+from crmkit.workflow.record_ownership import Cascade
 from crmkit.workflow.records import RecordService
 
 LIMITS_KEY = "customers.limits"
@@ -36,21 +49,29 @@ OWNER = FieldRef("owner_id", ValueKind.TEXT, True)
 LOCKED = FieldRef("locked", ValueKind.BOOLEAN, True)
 DEAL = FieldRef("deal_status", ValueKind.TEXT, True)
 CUSTOMER_REF = FieldRef("customer_id", ValueKind.TEXT, True)
+RELATED_LIMIT = 10_000
+"""Most records of one kind a customer's detail lists."""
 
 
 @attrs.frozen
 class CustomerDetail:
-    """Everything a customer detail screen shows (contracts and payments join later)."""
+    """Everything a customer detail screen shows. The related sections are cut to the viewer:
+    a contact, opportunity, contract or payment of the customer is listed only when the viewer
+    may see it (the view permission on its module, and its owner in their scope there or they
+    on its team); a payment plan only with its listed contract. What they may not see is left
+    out without a trace."""
 
     customer: Customer
-    contacts: tuple[Any, ...]
-    opportunities: tuple[Any, ...]
+    contacts: tuple[Contact, ...]
+    opportunities: tuple[Opportunity, ...]
     team: tuple[TeamMember, ...]
     attachments: tuple[Attachment, ...]
     log: tuple[OperationLogEntry, ...]
-    contracts: tuple[Any, ...] = ()
-    payment_plans: tuple[Any, ...] = ()
-    payments: tuple[Any, ...] = ()
+    contracts: tuple[Contract, ...]
+    payment_plans: tuple[PlanView, ...]
+    """The listed contracts' plans by contract, then period (期数), each with what was received
+    against it and its status."""
+    payments: tuple[Payment, ...]
 
 
 def customer_errors(access: RecordAccess, op: Op, record: Any, old: Any | None
@@ -66,10 +87,14 @@ def customer_errors(access: RecordAccess, op: Op, record: Any, old: Any | None
     return []
 
 
-def children(op: Op, kind: str, customer_id: str) -> tuple[Any, ...]:
-    """Records of ``kind`` that belong to a customer (any owner: the customer is visible)."""
-    query = RecordQuery(RecordScope.everything(),
-                        (Condition(CUSTOMER_REF, Operator.EQ, customer_id),), limit=10_000)
+def children(access: RecordAccess, op: Op, kind: str, customer_id: str) -> tuple[Any, ...]:
+    """The records of ``kind`` that belong to a customer and that the actor may see (one
+    query, cut to their scope on the kind's module; at most :data:`RELATED_LIMIT`)."""
+    scope = access.list_scope(op, kind)
+    if scope is None:
+        return ()
+    query = RecordQuery(scope, (Condition(CUSTOMER_REF, Operator.EQ, customer_id),),
+                        limit=RELATED_LIMIT)
     return tuple(op.uow.records(kind).query(query))
 
 
@@ -227,37 +252,55 @@ class CustomerService(RecordService[Customer]):
 
     # -- detail and cascades --------------------------------------------------------------------
     def detail(self, actor: ActorRef, customer_id: str) -> CustomerDetail:
-        """The customer with its contacts, opportunities, team, attachments and log."""
+        """The customer with what the actor may see of its contacts, opportunities, contracts,
+        payment plans and payments, and its team, attachments and log — a fixed number of
+        statements however many related records there are."""
         with self._rt.operation(actor, Module.CUSTOMERS, Operation.VIEW) as op:
             customer = self._access.visible(op, CUSTOMER, customer_id)
+            contracts = children(self._access, op, CONTRACT, customer.id)
+            plans = op.uow.plans.for_contracts([c.id for c in contracts]) if contracts else []
+            received = op.uow.plans.received_by_plan([p.id for p in plans]) if plans else {}
             return CustomerDetail(
                 customer,
-                children(op, "contact", customer.id),
-                children(op, "opportunity", customer.id),
+                children(self._access, op, CONTACT, customer.id),
+                children(self._access, op, OPPORTUNITY, customer.id),
                 tuple(op.uow.team.members(CUSTOMER, customer.id)),
                 tuple(op.uow.attachments.for_record(CUSTOMER, customer.id)),
                 tuple(op.uow.oplog.for_record(CUSTOMER, customer.id)),
+                contracts,
+                tuple(plan_views(plans, received,
+                                 {c.id: c.approval_status for c in contracts},
+                                 op.now.astimezone(self._rt.tz).date())),
+                children(self._access, op, PAYMENT, customer.id),
             )
 
 
-def move_children(kind: str) -> Any:
-    """A transfer cascade: the customers' ``kind`` records owned by the old owner follow."""
+def move_children(*kinds: str) -> Cascade:
+    """A transfer cascade: the customers' records of ``kinds`` owned by the customer's old
+    owner follow it to the new owner. Each moves only from the version read with it: one
+    changed by a concurrent writer (another transfer, an edit) makes the whole transfer a
+    ``Conflict`` instead of silently overwriting that change."""
 
-    def cascade(op: Op, customers: Sequence[Any], to_user_id: str, keep: Any) -> None:
+    def cascade(op: Op, customers: Sequence[Any], to_user_id: str, keep: Access | None) -> None:
         old_owner = {c.id: c.owner_id for c in customers}
-        repo = op.uow.records(kind)
-        rows = repo.children_of("customer_id", builtins.list(old_owner))
-        previous = {rid: owner for rid, owner, _ in rows}
-        moving = [rid for rid, owner, parent in rows
-                  if owner is not None and owner == old_owner.get(parent) and owner != to_user_id]
-        if not moving:
-            return
-        repo.reassign(moving, to_user_id, op.now)
-        if keep is not None:
-            op.uow.team.put_many([TeamMember(kind, rid, previous[rid] or "", keep)
-                                  for rid in moving])
-        op.uow.team.remove_user(kind, moving, to_user_id)
-        for rid in moving:
-            op.log(kind, rid, "transfer", (FieldChange("owner_id", previous[rid], to_user_id),))
+        for kind in kinds:
+            repo = op.uow.records(kind)
+            moving = [child for child in repo.children_of("customer_id", builtins.list(old_owner))
+                      if child.owner_id is not None and child.owner_id != to_user_id
+                      and child.owner_id == old_owner.get(child.parent_id)]
+            if not moving:
+                continue
+            versions = {child.id: child.version for child in moving}
+            if repo.reassign(builtins.list(versions), to_user_id, op.now,
+                             versions=versions) != len(versions):
+                raise version_conflict(kind)
+            ids = builtins.list(versions)
+            if keep is not None:
+                op.uow.team.put_many([TeamMember(kind, child.id, child.owner_id or "", keep)
+                                      for child in moving])
+            op.uow.team.remove_user(kind, ids, to_user_id)
+            for child in moving:
+                op.log(kind, child.id, "transfer",
+                       (FieldChange("owner_id", child.owner_id, to_user_id),))
 
     return cascade

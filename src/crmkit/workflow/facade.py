@@ -105,13 +105,14 @@ class CRMFacade:
         self.records = RecordAccess(self.runtime)
         parts = (self.runtime, self.fields, self.field_types, self.records)
         self.approvals = ApprovalService(self.runtime)
-        self.customers = CustomerService(*parts, CUSTOMER_KIND, cascades=[
-            move_children(related) for related in (CONTACT, OPPORTUNITY, CONTRACT, PAYMENT)])
+        self.customers = CustomerService(*parts, CUSTOMER_KIND, cascades={
+            CONTACT: move_children(CONTACT), OPPORTUNITY: move_children(OPPORTUNITY),
+            CONTRACT: move_children(CONTRACT, PAYMENT)})
         self.contacts = ContactService(*parts, CONTACT_KIND)
-        self.leads = LeadService(*parts, LEAD_KIND, customers=self.customers,
-                                 contacts=self.contacts)
         self.products = ProductService(*parts, PRODUCT_KIND)
         self.opportunities = OpportunityService(*parts, OPPORTUNITY_KIND)
+        self.leads = LeadService(*parts, LEAD_KIND, customers=self.customers,
+                                 contacts=self.contacts, opportunities=self.opportunities)
         self.contracts = ContractService(*parts, CONTRACT_KIND, approvals=self.approvals,
                                          customers=self.customers)
         self.payments = PaymentService(*parts, PAYMENT_KIND, approvals=self.approvals,

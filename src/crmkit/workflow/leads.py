@@ -1,24 +1,29 @@
-"""线索 Leads (``crm.leads``): the record engine plus 转化为客户 conversion.
+"""线索 Leads (``crm.leads``): the record engine plus 转化为客户、商机 conversion.
 
 Converting one or several leads (all or none): each becomes a customer owned by the lead's
 owner — system fields copied by :data:`SYSTEM_MAPPING`, custom fields by the configurable
 mapping (lead key → customer key, same value kind) — plus a contact made from the lead's
-person when it names one; the lead is marked converted with a link to its customer and moves
-from the default scenes to 已转化. A converted lead cannot be converted again.
+person when it names one, plus, when asked, an opportunity of the new customer (商机: amount,
+stage group, expected close date … validated as by ``crm.opportunities.create``, logged and
+given its stage history alike, owned by the lead's owner, linked to the new contact); the lead
+is marked converted with a link to its customer and moves from the default scenes to 已转化. A
+converted lead cannot be converted again. Any refusal — a bad opportunity payload included —
+leaves nothing written.
 """
 
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
 
 from crmkit.entities import Module, Operation
 from crmkit.entities.leads import LEAD, Lead
-from crmkit.entities.sales import CUSTOMER, Contact, Customer
-from crmkit.errors import PermissionDenied, RuleViolation, ValidationError
+from crmkit.entities.sales import CUSTOMER, Contact, Customer, Opportunity
+from crmkit.errors import FieldError, RuleViolation, ValidationError
+from crmkit.policies.validation import field_error
 from crmkit.workflow.operations import ActorRef, Op
 from crmkit.workflow.oplog_diff import field_changes
 from crmkit.workflow.records import RecordService
@@ -34,23 +39,32 @@ SYSTEM_MAPPING = {
 
 @attrs.frozen
 class Conversion:
+    """What one lead became: a customer, a contact when the lead names a person, an
+    opportunity when one was asked for."""
+
     lead_id: str
     customer_id: str
     contact_id: str | None
+    opportunity_id: str | None = None
 
 
 CONVERTED = ("converted", "converted_at", "customer_id")
 """What conversion changes on a lead."""
+SET_BY_CONVERSION = ("customer_id", "owner_id", "contact_ids")
+"""Opportunity fields conversion fills in itself (the new customer, the lead's owner, the new
+contact): an opportunity payload naming one is refused (``read_only``)."""
 
 
 class LeadService(RecordService[Lead]):
     """Leads through the record engine, plus conversion to customers."""
 
     def __init__(self, *args: Any, customers: RecordService[Customer],
-                 contacts: RecordService[Contact], **kwargs: Any) -> None:
+                 contacts: RecordService[Contact], opportunities: RecordService[Opportunity],
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._customers = customers
         self._contacts = contacts
+        self._opportunities = opportunities
 
     def set_conversion_mapping(self, actor: ActorRef, mapping: Mapping[str, str]
                                ) -> dict[str, str]:
@@ -86,14 +100,25 @@ class LeadService(RecordService[Lead]):
         stored = self._rt.setting(op, MAPPING_KEY)
         return dict(stored) if isinstance(stored, dict) else {}
 
-    def convert(self, actor: ActorRef, lead_ids: Iterable[str]) -> builtins.list[Conversion]:
-        """转化为客户: leads become customers (+ contacts), all or none."""
+    def convert(self, actor: ActorRef, lead_ids: Iterable[str], *,
+                opportunities: Mapping[str, Mapping[str, Any]] | None = None
+                ) -> builtins.list[Conversion]:
+        """转化为客户、商机: leads become customers (+ contacts), all or none.
+
+        ``opportunities`` maps a lead id to the opportunity its new customer gets (a payload as
+        for ``crm.opportunities.create``: ``stage_group_id``, ``amount``,
+        ``expected_close_date``, lines …; ``name`` defaults to the customer's name), which needs
+        the opportunities ``create`` permission too. Its errors are reported at
+        ``$.opportunities.<lead id>.<field>``; a lead id not converted here is ``not_found``."""
         ids = builtins.list(dict.fromkeys(lead_ids))
+        wanted = dict(opportunities or {})
         with self._rt.operation(actor, Module.LEADS, Operation.CONVERT) as op:
-            if not op.grants(Module.CUSTOMERS, Operation.CREATE):
-                raise PermissionDenied("permission_denied", "没有新建客户的权限",
-                                       "no permission to create customers",
-                                       details={"module": "customers", "operation": "create"})
+            needed = [Module.CUSTOMERS] + ([Module.OPPORTUNITIES] if wanted else [])
+            for module in needed:
+                op.require(module, Operation.CREATE)
+            stray = [f"$.opportunities.{lead_id}" for lead_id in wanted if lead_id not in ids]
+            if stray:
+                raise ValidationError([field_error(path, "not_found") for path in stray])
             leads = self._access.editable_many(op, LEAD, ids)
             done = [lead.id for lead in leads if lead.converted]
             if done:
@@ -111,6 +136,7 @@ class LeadService(RecordService[Lead]):
                              if lead.contact_name]
             contacts = self._contacts._create_many_in(op, contact_items) if contact_items else []
             contact_of = {c.customer_id: c.id for c in contacts}
+            opportunity_of = self._opportunities_for(op, leads, customers, contact_of, wanted)
             marked = [attrs.evolve(lead, converted=True, converted_at=op.now,
                                    customer_id=customer.id, version=lead.version + 1,
                                    updated_at=op.now)
@@ -118,8 +144,37 @@ class LeadService(RecordService[Lead]):
             self._repo(op).update_many(marked, [lead.version for lead in leads])
             for lead, new in zip(leads, marked, strict=True):
                 op.log(LEAD, lead.id, "convert", field_changes(lead, new, only=CONVERTED))
-            return [Conversion(lead.id, customer.id, contact_of.get(customer.id))
+            return [Conversion(lead.id, customer.id, contact_of.get(customer.id),
+                               opportunity_of.get(lead.id))
                     for lead, customer in zip(leads, customers, strict=True)]
+
+    def _opportunities_for(self, op: Op, leads: Sequence[Lead], customers: Sequence[Customer],
+                           contact_of: Mapping[str, str],
+                           wanted: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+        """Create the asked-for opportunities of the new customers in one batch, exactly as
+        ``crm.opportunities.create`` would (rules, log, stage history); lead id → its id."""
+        items: builtins.list[tuple[Mapping[str, Any], Mapping[str, Any]]] = []
+        paths: builtins.list[str] = []
+        errors: builtins.list[FieldError] = []
+        for lead, customer in zip(leads, customers, strict=True):
+            payload = wanted.get(lead.id)
+            if payload is None:
+                continue
+            path = f"$.opportunities.{lead.id}"
+            errors += [field_error(f"{path}.{key}", "read_only")
+                       for key in SET_BY_CONVERSION if key in payload]
+            contact = contact_of.get(customer.id)
+            items.append(({"name": customer.name, **payload},
+                          {"customer_id": customer.id, "owner_id": lead.owner_id,
+                           "contact_ids": (contact,) if contact else ()}))
+            paths.append(path)
+        if errors:
+            raise ValidationError(errors)
+        if not items:
+            return {}
+        made = self._opportunities._create_many_in(op, items, paths)
+        lead_of = {customer.id: lead.id for lead, customer in zip(leads, customers, strict=True)}
+        return {lead_of[o.customer_id]: o.id for o in made}
 
     @staticmethod
     def _customer_payload(lead: Lead, mapping: Mapping[str, str]) -> dict[str, Any]:

@@ -443,7 +443,7 @@ class PoolService:
         repo = op.uow.records(OPPORTUNITY)
         rows = repo.children_of("customer_id", customer_ids)
         facts: dict[str, tuple[datetime | None, bool]] = {}
-        for opp in repo.get_many([rid for rid, _o, _p in rows]):
+        for opp in repo.get_many([child.id for child in rows]):
             newest, open_ = facts.get(opp.customer_id, (None, False))
             newest = opp.created_at if newest is None or opp.created_at > newest else newest
             facts[opp.customer_id] = (newest,

@@ -15,7 +15,7 @@ from typing import Any, Protocol, TypeVar, cast
 
 import attrs
 
-from crmkit.entities import Module, RecordScope
+from crmkit.entities import Module, Operation, RecordScope
 from crmkit.entities.kinds import RecordKind
 from crmkit.entities.records import Access
 from crmkit.errors import NotFound, PermissionDenied
@@ -69,6 +69,12 @@ class RecordAccess:
             return True
         team = [m.user_id for m in op.uow.team.members(spec.kind, record.id)]
         return scope.admits(record.owner_id, team, getattr(record, "pool_id", None))
+
+    def list_scope(self, op: Op, kind: str) -> RecordScope | None:
+        """The scope the actor reads records of ``kind`` in (as its lists do); None without the
+        view permission on the kind's module — then they see none of them."""
+        module = self._rt.declaration(kind).module
+        return self._rt.scope(op, module) if op.grants(module, Operation.VIEW) else None
 
     def visible(self, op: Op, kind: str, record_id: str) -> Any:
         """The record if the actor may read it; NotFound otherwise (missing or out of scope)."""

@@ -7,7 +7,8 @@ as its features allow (:attr:`~crmkit.entities.kinds.Feature.TRANSFER`,
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Iterable, Sequence
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Generic
 
 import attrs
@@ -40,7 +41,7 @@ class RecordOwnership(Generic[E]):
     _rt: Runtime
     _access: RecordAccess
     declaration: RecordKind[E]
-    _cascades: tuple[Cascade, ...]
+    _cascades: Mapping[str, Cascade]
 
     @property
     def kind(self) -> str:
@@ -67,25 +68,45 @@ class RecordOwnership(Generic[E]):
         to_user_id: str,
         *,
         keep_old_owner: Access | str | None = None,
-        cascade: bool = False,
+        move_related: Iterable[str] = (),
+        cascade: bool | None = None,
     ) -> TransferReport:
         """转移: give records to another active user, all or none; optionally keep each old
-        owner on the team (read-only or read-write); with ``cascade`` the registered cascades
-        move related records too (a customer's contacts, opportunities, contracts)."""
+        owner on the team (read-only or read-write).
+
+        ``move_related`` names the related kinds that move along, each on its own (a
+        customer's ``contact``, ``opportunity``, ``contract`` — a contract with its payments):
+        their records the old owner owned follow, each from the version read (a concurrent
+        change of one → ``Conflict`` ``version_conflict``, nothing moved); an unknown name →
+        ValidationError ``$.move_related[i]`` ``invalid``. ``cascade=True`` (deprecated)
+        moves every related kind."""
         self._takes(Feature.TRANSFER)
+        if cascade is not None:
+            warnings.warn("transfer(cascade=…) is deprecated: name the related kinds in "
+                          "move_related=(…)", DeprecationWarning, stacklevel=3)
         ids = list(dict.fromkeys(record_ids))
         keep = Access(keep_old_owner) if keep_old_owner is not None else None
         with self._rt.operation(actor, self.declaration.module, Operation.TRANSFER) as op:
+            related = self._related(list(self._cascades) if cascade else list(move_related))
             target = op.uow.users.get(to_user_id) if isinstance(to_user_id, str) else None
             if target is None or not target.active:
                 raise ValidationError([field_error("$.to_user_id", "not_found")])
             records = self._access.editable_many(op, self.kind, ids)
             self._before_transfer(op, records, target)
             moved = self.move_owner(op, records, target, keep, action="transfer")
-            if cascade:
-                for move_related in self._cascades:
-                    move_related(op, records, target.id, keep)
+            for follow in related:
+                follow(op, records, target.id, keep)
             return TransferReport(moved, target.id)
+
+    def _related(self, names: Sequence[str]) -> builtins.list[Cascade]:
+        """The cascades ``names`` choose, in their declared order (ValidationError for a name
+        this kind moves nothing of)."""
+        known = ", ".join(self._cascades) or "-"
+        errors = [field_error(f"$.move_related[{i}]", "invalid", f" ({known})")
+                  for i, name in enumerate(names) if name not in self._cascades]
+        if errors:
+            raise ValidationError(errors)
+        return [cascade for name, cascade in self._cascades.items() if name in names]
 
     def move_owner(self, op: Op, records: Sequence[E], target: User, keep: Access | None,
                    *, action: str) -> int:
@@ -171,12 +192,16 @@ class RecordOwnership(Generic[E]):
 
     # -- hand-over ------------------------------------------------------------------------------
     def hand_over(self, op: Op, from_user_id: str, to_user_id: str) -> int:
-        """Move every record of this kind from one owner to another (the org hand-over)."""
+        """Move every record of this kind from one owner to another (the org hand-over), each
+        from the version read: a record changed meanwhile → ``Conflict``, nothing moved."""
         repo = self._repo(op)
-        ids = repo.ids_owned_by(from_user_id)
-        if ids:
-            repo.reassign(ids, to_user_id, op.now)
-            for rid in ids:
-                op.log(self.kind, rid, "hand_over",
-                       (FieldChange("owner_id", from_user_id, to_user_id),))
-        return len(ids)
+        versions = {c.id: c.version for c in repo.children_of("owner_id", [from_user_id])}
+        if not versions:
+            return 0
+        if repo.reassign(builtins.list(versions), to_user_id, op.now,
+                         versions=versions) != len(versions):
+            raise version_conflict(self.kind)
+        for rid in versions:
+            op.log(self.kind, rid, "hand_over",
+                   (FieldChange("owner_id", from_user_id, to_user_id),))
+        return len(versions)

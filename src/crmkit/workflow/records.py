@@ -117,15 +117,16 @@ class RecordService(RecordOwnership[E]):
         access: RecordAccess,
         declaration: RecordKind[E],
         *,
-        cascades: Sequence[Cascade] = (),
+        cascades: Mapping[str, Cascade] | None = None,
     ) -> None:
         self._rt = runtime
         self._fields = fields
         self._types = types
         self._access = access
         self.declaration = declaration
-        self._cascades = tuple(cascades)
-        """What :meth:`transfer` with ``cascade`` moves along (e.g. a customer's contacts)."""
+        self._cascades = dict(cascades or {})
+        """What :meth:`transfer` can move along, by the name ``move_related`` chooses it by
+        (a customer's ``contact`` …)."""
 
     # -- values ---------------------------------------------------------------------------------
     def _values(
@@ -213,15 +214,17 @@ class RecordService(RecordOwnership[E]):
         self._check_records(op, fields, [(record, previous)])
 
     def _check_records(
-        self, op: Op, fields: FieldSet, pairs: Sequence[tuple[E, E | None]]
+        self, op: Op, fields: FieldSet, pairs: Sequence[tuple[E, E | None]],
+        paths: Sequence[str] | None = None,
     ) -> None:
         """Uniqueness (查重) of unique fields — within the batch and against stored records, one
-        IN query per field and chunk — then plugin validation. Paths get ``[i]`` in batches."""
+        IN query per field and chunk — then plugin validation. Paths start at ``paths[i]``, by
+        default ``$[i]`` in batches."""
         errors: list[FieldError] = []
         batch = len(pairs) > 1
 
         def prefix(i: int) -> str:
-            return f"$[{i}]" if batch else "$"
+            return paths[i] if paths is not None else f"$[{i}]" if batch else "$"
 
         for definition in fields.active:
             if definition.unique and fields.available(definition):
@@ -322,11 +325,13 @@ class RecordService(RecordOwnership[E]):
         return self._create_many_in(op, [(data, preset)])[0]
 
     def _create_many_in(
-        self, op: Op, items: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]]
+        self, op: Op, items: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]],
+        paths: Sequence[str] | None = None,
     ) -> builtins.list[E]:
-        """Create a batch: validate all (paths ``$[i]…`` when several), check limits and
-        uniqueness set-based, insert in one statement. ``preset`` values (e.g. ``owner_id``,
-        ``lead_id``) bypass payload validation; they come from crmkit itself."""
+        """Create a batch: validate all (error paths from ``paths[i]``, by default ``$[i]…``
+        when several), check limits and uniqueness set-based, insert in one statement.
+        ``preset`` values (e.g. ``owner_id``, ``lead_id``) bypass payload validation; they come
+        from crmkit itself."""
         fields = self._fields.load(op, self.kind)
         records: builtins.list[E] = []
         errors: builtins.list[FieldError] = []
@@ -344,13 +349,14 @@ class RecordService(RecordOwnership[E]):
                 make: Callable[..., E] = self.declaration.entity
                 records.append(self._before_write(op, make(**values), None))
             except ValidationError as bad:
-                if len(items) == 1:
+                if len(items) == 1 and paths is None:
                     raise
-                errors.extend(attrs.evolve(e, path=f"$[{i}]{e.path[1:]}") for e in bad.errors)
+                at = paths[i] if paths is not None else f"$[{i}]"
+                errors.extend(attrs.evolve(e, path=f"{at}{e.path[1:]}") for e in bad.errors)
         if errors:  # every bad item is named, not only the first
             raise ValidationError(errors)
         self._before_create_many(op, records)
-        self._check_records(op, fields, [(r, None) for r in records])
+        self._check_records(op, fields, [(r, None) for r in records], paths)
         self._store_new(op, records)
         return records
 

@@ -114,9 +114,10 @@ class MemoryPaymentPlans(UndoDict[str, PaymentPlan]):
     def get(self, plan_id: str) -> PaymentPlan | None:
         return self.rows.get(plan_id)
 
-    def for_contract(self, contract_id: str) -> builtins.list[PaymentPlan]:
-        mine = [p for p in self.rows.values() if p.contract_id == contract_id]
-        return sorted(mine, key=lambda p: (p.period, p.id))
+    def for_contracts(self, contract_ids: Sequence[str]) -> builtins.list[PaymentPlan]:
+        wanted = set(contract_ids)
+        mine = [p for p in self.rows.values() if p.contract_id in wanted]
+        return sorted(mine, key=lambda p: (p.contract_id, p.period, p.id))
 
     def add_many(self, plans: Sequence[PaymentPlan]) -> None:
         seen: set[str] = set()

@@ -23,6 +23,7 @@ from crmkit.errors import Conflict
 from crmkit.policies.conflicts import exists, taken, version_conflict
 from crmkit.policies.query_eval import field_value, page_of, record_matches
 from crmkit.ports.entity_store import EntityKind
+from crmkit.ports.records import Child
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -193,15 +194,10 @@ class MemoryRecords(UndoDict[str, Any]):
     def lock_values(self, field: str, values: Sequence[Any]) -> None:
         """Memory transactions are serial already."""
 
-    def ids_owned_by(self, owner_id: str) -> list[str]:
-        return sorted(r.id for r in self.rows.values() if r.owner_id == owner_id)
-
-    def children_of(
-        self, field: str, parent_ids: Sequence[str]
-    ) -> list[tuple[str, str | None, str]]:
+    def children_of(self, field: str, parent_ids: Sequence[str]) -> list[Child]:
         wanted = set(parent_ids)
-        return sorted((r.id, r.owner_id, getattr(r, field)) for r in self.rows.values()
-                      if getattr(r, field) in wanted)
+        return sorted(Child(r.id, r.owner_id, getattr(r, field), r.version)
+                      for r in self.rows.values() if getattr(r, field) in wanted)
 
 
 class MemoryFields(UndoDict[tuple[str, str], FieldDefinition]):

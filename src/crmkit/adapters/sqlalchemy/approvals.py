@@ -242,11 +242,14 @@ class SqlPaymentPlans(Repository):
         return self._one(select(payment_plans).where(payment_plans.c.id == plan_id),
                          PAYMENT_PLAN_ROWS.from_row)
 
-    def for_contract(self, contract_id: str) -> builtins.list[PaymentPlan]:
+    def for_contracts(self, contract_ids: Sequence[str]) -> builtins.list[PaymentPlan]:
+        if not contract_ids:
+            return []
+        plan = payment_plans.c
         return self._all(
             select(payment_plans)
-            .where(payment_plans.c.contract_id == contract_id)
-            .order_by(payment_plans.c.period, payment_plans.c.id)
+            .where(in_id_set(plan.contract_id, contract_ids))
+            .order_by(plan.contract_id, plan.period, plan.id)
         )
 
     def add_many(self, plans: Sequence[PaymentPlan]) -> None:

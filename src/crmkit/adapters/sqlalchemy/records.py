@@ -106,6 +106,7 @@ from crmkit.ports.entity_store import (
     TAGS,
     EntityKind,
 )
+from crmkit.ports.records import Child
 
 R = TypeVar("R")
 E = TypeVar("E")
@@ -359,22 +360,21 @@ class SqlRecords(Repository):
         statement = update(table).where(where).values(values)
         return int(self._conn.execute(statement).rowcount)
 
-    def children_of(
-        self, field: str, parent_ids: Sequence[str]
-    ) -> list[tuple[str, str | None, str]]:
-        """``(id, owner_id, parent)`` of the records whose system column ``field`` is one of
-        ``parent_ids``, by id: one statement for any number of parents."""
+    def children_of(self, field: str, parent_ids: Sequence[str]) -> list[Child]:
+        """``(id, owner_id, parent, version)`` of the records whose system column ``field`` is
+        one of ``parent_ids``, by id: one statement for any number of parents."""
         if field not in self.table.c:
             raise ValueError(f"{self.kind} has no system field {field!r}")
         if not parent_ids:
             return []
-        parent = self.table.c[field]
+        table = self.table
+        parent = table.c[field]
         statement = (
-            select(self.table.c.id, self.table.c.owner_id, parent)
+            select(table.c.id, table.c.owner_id, parent, table.c.version)
             .where(in_id_set(parent, parent_ids))
             .order_by(*self._compiler.order_by(()))
         )
-        return [(row[0], row[1], row[2]) for row in self._conn.execute(statement)]
+        return [Child(*row) for row in self._conn.execute(statement)]
 
     def lock_values(self, field: str, values: Sequence[Any]) -> None:
         """PostgreSQL: one transaction-scoped advisory lock per ``<kind>:<field>:<value>``
@@ -384,14 +384,6 @@ class SqlRecords(Repository):
             return
         keys = sorted({f"{self.kind}:{field}:{value}" for value in values})
         self._conn.execute(_ADVISORY_LOCKS, {"keys": keys})
-
-    def ids_owned_by(self, owner_id: str) -> list[str]:
-        statement = (
-            select(self.table.c.id)
-            .where(self.table.c.owner_id == owner_id)
-            .order_by(*self._compiler.order_by(()))
-        )
-        return list(self._conn.execute(statement).scalars())
 
 
 # -- team --------------------------------------------------------------------------------------
