@@ -14,6 +14,7 @@ import platform
 import sqlite3
 import statistics
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -135,6 +136,29 @@ def search_indexes(conn: Connection, table: Table) -> None:
         if "_search_" in str(index.name):
             index.drop(conn, checkfirst=True)
             index.create(conn)
+
+
+def on_each_engine(pg_url: str | None, prefix: str,
+                   bench: Callable[[str, Engine], tuple[list[list[str]], list[str]]]
+                   ) -> tuple[list[list[str]], list[str]]:
+    """``bench(name, engine)`` on a throwaway SQLite file, then — with ``pg_url`` — in a
+    private PostgreSQL schema named after ``prefix``; their table rows and notes together."""
+    results: list[list[str]] = []
+    notes: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="crmkit-bench-") as directory:
+        engine = sqlite_engine(directory)
+        try:
+            rows, more = bench("sqlite", engine)
+        finally:
+            engine.dispose()
+        results += rows
+        notes += more
+    if pg_url:
+        with postgres_engine(pg_url, prefix) as engine:
+            rows, more = bench("pg", engine)
+        results += rows
+        notes += more
+    return results, notes
 
 
 # -- timing -----------------------------------------------------------------------------------

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,10 +35,9 @@ from _common import (
     add_postgres_options,
     banner,
     choose_postgres,
-    postgres_engine,
+    on_each_engine,
     print_report,
     round_robin,
-    sqlite_engine,
     timed_call,
 )
 from bench_leads import StatementLog
@@ -247,19 +245,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     pg_url, pg_version = choose_postgres(args)
     started = time.perf_counter()
     print(banner("customer detail", pg_version, args.quick), flush=True)
-    results: list[list[str]] = []
-    notes: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="crmkit-bench-") as directory:
-        engine = sqlite_engine(directory)
-        rows, more = bench_engine("sqlite", engine, args)
-        engine.dispose()
-        results += rows
-        notes += more
-    if pg_url:
-        with postgres_engine(pg_url, "crmkit_bench_detail") as engine:
-            rows, more = bench_engine("pg", engine, args)
-        results += rows
-        notes += more
+    results, notes = on_each_engine(pg_url, "crmkit_bench_detail",
+                                    lambda name, engine: bench_engine(name, engine, args))
     title = (
         f"crm.customers.detail vs hand-written SQL on the same engine, median of "
         f"{args.repeats} calls\n"

@@ -96,8 +96,8 @@ class TaskService(RecordService[Task]):
             assert parent is not None
             parents[parent.id] = parent.parent_id
             if old is not None:
-                parents.update((child, record.id) for child, _owner, _parent
-                               in self._repo(op).children_of("parent_id", [record.id]))
+                parents.update((child.id, record.id)
+                               for child in self._repo(op).children_of("parent_id", [record.id]))
         problems = task_problems(record, parents)
         if record.owner_id in record.participant_ids:
             problems.append(field_error("$.participant_ids", "team.owner"))
