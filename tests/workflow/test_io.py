@@ -228,6 +228,14 @@ def test_duplicates_can_be_matched_on_any_field(org: Org) -> None:
     assert (result.created, result.skipped) == (1, 1)
 
 
+def test_matching_on_a_field_that_is_not_unique_never_reveals_a_hidden_record(
+        org: Org) -> None:
+    org.crm.leads.create(org.admin, {"name": "王总的线索", "mobile": "13811112222"})
+    result = imported(org, org.manager, ["线索名称", "手机"], ["我的线索", "13811112222"],
+                      kind="lead", match_on=["mobile"])
+    assert (result.created, result.skipped) == (1, 0)
+
+
 def test_the_owner_column_takes_names_or_mobiles_inside_the_actors_scope(org: Org) -> None:
     crm = org.crm
     result = imported(org, org.manager, ["客户名称", "负责人"], ["甲", org.rep.name],
@@ -419,6 +427,33 @@ def test_follow_up_history_needs_the_import_permission_and_a_kind_with_follow_up
     with pytest.raises(RuleViolation) as refused:
         org.crm.io.import_followups(org.admin, "product", csv_bytes(["记录ID", "跟进内容"]))
     assert refused.value.code == "record_kind.feature"
+
+
+def test_follow_up_history_needs_the_follow_ups_create_permission_too(org: Org) -> None:
+    role = org.crm.org.add_role(org.admin, {
+        "name": "只导入", "permissions": {"customers": ["view", "import"]},
+        "scopes": {"customers": {"level": "all"}}})
+    importer = org.crm.org.add_user(org.admin, {"mobile": "13700000009", "name": "导入员",
+                                                "department_id": org.group.id,
+                                                "role_ids": [role.id]})
+    with pytest.raises(PermissionDenied):
+        org.crm.io.import_followups(importer, "customer", csv_bytes(["记录ID", "跟进内容"]))
+
+
+def test_follow_up_authors_are_active_users_inside_the_importers_scope(org: Org) -> None:
+    crm = org.crm
+    mine = crm.customers.create(org.rep, {"name": "甲公司"})
+    gone = org.user("13700000008", "离职的", org.group, "sales_rep")
+    crm.org.disable_user(org.admin, gone.id)
+    result = crm.io.import_followups(org.manager, "customer", csv_bytes(
+        ["记录ID", "跟进内容", "跟进时间", "跟进人"],
+        [mine.id, "冒名的", "2024-01-01 09:00", org.admin.name],
+        [mine.id, "离职的人", "2024-01-01 09:00", gone.mobile],
+        [mine.id, "本组的", "2024-01-01 09:00", org.rep.name]))
+    assert [(e.row, e.column, e.code) for e in result.errors] == [
+        (2, "跟进人", "out_of_scope"), (3, "跟进人", "out_of_scope")]
+    assert [f.author_id for f in crm.followups.list(org.manager, "customer", mine.id)] == [
+        org.rep.id]
 
 
 def test_a_refusal_naming_no_row_is_traced_to_its_rows_one_by_one(

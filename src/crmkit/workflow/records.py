@@ -273,12 +273,20 @@ class RecordService(RecordOwnership[E]):
     def _owner(self, op: Op, owner_id: str | None) -> str:
         """The owner of a new record: the actor, or an active user inside the actor's scope."""
         assert op.actor is not None
-        if owner_id is None or owner_id == op.actor.id:
+        if owner_id is None:
             return op.actor.id
-        scope = self._rt.scope(op, self.declaration.module)
-        if not (scope.all_records or owner_id in scope.owner_ids):
+        if not self._may_act_for(op, owner_id):
             raise ValidationError([field_error("$.owner_id", "out_of_scope")])
         return owner_id
+
+    def _may_act_for(self, op: Op, user_id: str) -> bool:
+        """Whether the actor may write in ``user_id``'s name (owner of a new record, author of
+        an imported follow-up): themselves, or a user inside their scope of this kind."""
+        assert op.actor is not None
+        if user_id == op.actor.id:
+            return True
+        scope = self._rt.scope(op, self.declaration.module)
+        return scope.all_records or user_id in scope.owner_ids
 
     # -- CRUD -----------------------------------------------------------------------------------
     # -- hooks for kinds with more rules ---------------------------------------------------------

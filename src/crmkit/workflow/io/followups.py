@@ -151,9 +151,15 @@ class FollowUpImporter:
                     self._fail(note.number, "at", "import.in_future", "不能晚于当前时间",
                                "must not lie in the future")
                     continue
+                author = self._cells.names.users.get(note.author_id or op.user_id)
+                if author is None or not author.active or not self._service._may_act_for(
+                        op, author.id):
+                    self._fail(note.number, "author", "out_of_scope",
+                               "跟进人已停用或不在你的数据范围内",
+                               "is disabled or outside your data scope")
+                    continue
                 followup = FollowUp(op.ids.new_id(), self._service.kind, record.id,
-                                    note.author_id or op.user_id, note.method, note.content, at,
-                                    op.now)
+                                    author.id, note.method, note.content, at, op.now)
                 op.uow.followups.add(followup)
                 self.tally.created += 1
                 if record.id not in newest or at >= newest[record.id].at:

@@ -53,6 +53,7 @@ from crmkit.workflow.io.columns import (
 )
 from crmkit.workflow.io.results import IMPORT_NOTE, ImportProgress, ImportResult, RowError
 from crmkit.workflow.operations import Op
+from crmkit.workflow.querying import ListRequest
 from crmkit.workflow.records import UNIQUE_CHUNK, RecordService
 
 HEADER_SEARCH = 10
@@ -326,17 +327,24 @@ class Importer:
             self._progress(self.tally.progress())
 
     def _duplicates(self, op: Op, batch: list[_Row]) -> tuple[list[_Row], list[tuple[_Row, str]]]:
-        """Rows to create, and rows that overwrite a stored record (skipped ones counted)."""
+        """Rows to create, and rows that overwrite a stored record (skipped ones counted). A
+        unique field is matched across the organisation (its value is taken anyway); any other
+        field only among the records the actor sees, so a match never reveals a hidden one."""
         stored: dict[tuple[str, Any], str] = {}
         repo = self._service._repo(op)
+        visible = self._service._query(op, self._fields, ListRequest(scene="all"))
         for definition in self._match:
             ref = self._fields.ref(definition)
+            scope = RecordScope.everything() if definition.unique else (
+                visible.scope if visible is not None else None)
+            if scope is None:
+                continue
             values = list(dict.fromkeys(v for row in batch for k, v in row.keys
                                         if k == definition.key))
             for start in range(0, len(values), UNIQUE_CHUNK):
                 chunk = tuple(values[start:start + UNIQUE_CHUNK])
-                query = RecordQuery(RecordScope.everything(),
-                                    (Condition(ref, Operator.IN, chunk),), limit=len(chunk) * 4)
+                query = RecordQuery(scope, (Condition(ref, Operator.IN, chunk),),
+                                    limit=len(chunk) * 4)
                 for record in repo.query(query):
                     stored.setdefault((definition.key, field_value(record, ref)), record.id)
         creates: list[_Row] = []

@@ -235,6 +235,7 @@ class IOService:
         by the field ``match_on``), see :mod:`crmkit.workflow.io.followups`."""
         declaration, service = self._rt.declaration(kind), self._services(kind)
         with self._rt.operation(actor, declaration.module, Operation.IMPORT) as op:
+            op.require(Module.FOLLOWUPS, Operation.CREATE)  # they are follow-ups all the same
             self._rt.declaration(kind, Feature.FOLLOWUPS)
             self._batch(batch_size)
             reader = self._format(format)
