@@ -40,6 +40,18 @@ def test_an_empty_log_and_unknown_recipients_are_refused(org: Org) -> None:
     assert org.crm.work_logs.list(org.admin).items == ()
 
 
+def test_nobody_writes_a_log_in_another_s_name(org: Org) -> None:
+    with pytest.raises(ValidationError) as refused:
+        org.crm.work_logs.create(org.manager, {"period": "daily", "period_start": "2026-11-02",
+                                               "done": "x", "owner_id": org.rep.id})
+    assert refused.value.codes == {"$.owner_id": "read_only"}
+    mine = org.crm.work_logs.create(org.manager, {
+        "period": "daily", "period_start": "2026-11-02", "done": "x",
+        "owner_id": org.manager.id})
+    assert mine.owner_id == org.manager.id
+    assert org.crm.work_logs.list(org.admin).items == (mine,)
+
+
 def test_recipients_see_the_log_read_only_and_a_stranger_gets_not_found(org: Org) -> None:
     colleague = org.user("13900000009", "同组销售", org.group, "sales_rep")
     finance = org.user("13900000008", "财务", org.finance, "sales_rep")

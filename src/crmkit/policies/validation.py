@@ -20,6 +20,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "format.email": ("不是有效的邮箱地址", "is not a valid email address"),
     "not_found": ("引用的对象不存在", "refers to something that does not exist"),
     "unique": ("已被占用", "is already taken"),
+    "out_of_scope": ("不在你的数据范围内", "is outside your data scope"),
+    "read_only": ("不能由你设置", "cannot be set by you"),
     "type": ("类型错误", "has the wrong type"),
     "unknown_field": ("不是可识别的字段", "is not a known field"),
     "invalid": ("取值无效", "is invalid"),

@@ -28,7 +28,7 @@ from crmkit.entities.fields import ValueKind
 from crmkit.entities.query import Condition, FieldRef, Operator, RecordQuery, SortKey
 from crmkit.entities.worklogs import WorkLog
 from crmkit.errors import Conflict, ValidationError
-from crmkit.policies.validation import Problems
+from crmkit.policies.validation import Problems, field_error
 from crmkit.policies.worklogs import log_problems, mark_read, period_start, recipients
 from crmkit.serialization import structure_patch
 from crmkit.workflow.operations import ActorRef, Op
@@ -59,6 +59,14 @@ class WorkLogService(RecordService[WorkLog]):
         if errors:
             raise ValidationError(errors)
         return values
+
+    def _owner(self, op: Op, owner_id: str | None) -> str:
+        """A log's author (填写人) is its writer: nobody writes a log in another's name (an
+        import moving history in from another system may name its authors)."""
+        assert op.actor is not None
+        if owner_id is not None and owner_id != op.actor.id:
+            raise ValidationError([field_error("$.owner_id", "read_only")])
+        return op.actor.id
 
     def _before_write(self, op: Op, record: WorkLog, old: WorkLog | None) -> WorkLog:
         record = attrs.evolve(record, period_start=period_start(record.period_start,
