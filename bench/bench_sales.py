@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -35,9 +34,8 @@ from _common import (
     add_postgres_options,
     banner,
     choose_postgres,
-    postgres_engine,
+    on_each_engine,
     print_report,
-    sqlite_engine,
     timed_call,
 )
 from sqlalchemy import Connection, Engine, event, func, select
@@ -430,19 +428,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     started = time.perf_counter()
     print(banner("sales", pg_version, args.quick), flush=True)
-    results: list[list[str]] = []
-    notes: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="crmkit-bench-") as directory:
-        engine = sqlite_engine(directory)
-        rows, more = bench_engine("sqlite", engine, args)
-        engine.dispose()
-        results += rows
-        notes += more
-    if pg_url:
-        with postgres_engine(pg_url, "crmkit_bench_sales") as engine:
-            rows, more = bench_engine("pg", engine, args)
-        results += rows
-        notes += more
+    results, notes = on_each_engine(pg_url, "crmkit_bench_sales",
+                                    lambda name, engine: bench_engine(name, engine, args))
     title = (
         f"Batch operations in ONE crmkit call vs hand-written SQL on the same engine, median of "
         f"{args.repeats} round(s)\n"

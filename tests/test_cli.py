@@ -28,6 +28,10 @@ def test_demo_shows_scopes_and_a_sales_cycle(tmp_path: Path) -> None:
     assert "approve it: customer 已成交" in text
     assert "received 20000.00, unreceived 31300.00, plan 1 partial" in text
     assert "reclaims 1 idle customer(s)" in text and "张三 claims 沉睡科技" in text
+    assert "仪表盘 dashboard: 李经理 views 销售部, 2026-11-01 … 2026-11-30" in text
+    assert "contract_amount 51300.00" in text and "payment_amount 20000.00" in text
+    assert "won 1 (51300.00); weighted 51300.00" in text
+    assert "ranking by contract amount: 1. 张三 51300.00" in text
 
 
 def test_demo_starts_from_a_fresh_database(tmp_path: Path) -> None:

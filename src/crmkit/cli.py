@@ -75,7 +75,8 @@ def run_demo(url: str, out: object = None) -> dict[str, list[str]]:
         role = next(code for code, rid in roles.items() if rid in person.role_ids)
         shown = "everyone (全部)" if scope.all_records else ", ".join(owners) or "nobody"
         write(f"{person.name:<8} {role:<14} {shown}")
-    _sales_cycle(crm, clock, boss, manager, zhang, li, cashier, sales, write)
+    group = _sales_cycle(crm, clock, boss, manager, zhang, li, cashier, sales, write)
+    _dashboard(crm, manager, sales, group, names, write)
     return visible
 
 
@@ -116,7 +117,7 @@ def _contract_cycle(crm: Any, boss: User, manager: User, zhang: User, cashier: U
 
 
 def _sales_cycle(crm: Any, clock: FixedClock, boss: User, manager: User, zhang: User, li: User,
-                 cashier: User, sales: str, write: Any) -> None:
+                 cashier: User, sales: str, write: Any) -> str:
     """Lead → customer → opportunity → won → contract and payment under approval; an idle
     customer goes to the pool and is claimed."""
     write("")
@@ -154,6 +155,26 @@ def _sales_cycle(crm: Any, clock: FixedClock, boss: User, manager: User, zhang: 
           f"{pool.name}; 已成交 星河科技 stays with 张三")
     [claimed] = crm.pool.claim(zhang, [idle.id])
     write(f"  张三 claims {claimed.name} from the pool")
+    return str(group.id)
+
+
+def _dashboard(crm: Any, manager: User, sales: str, group_id: str, names: dict[str, str],
+               write: Any) -> None:
+    """李经理's dashboard of 销售部 for last month (November): the brief, the funnel and the
+    contract-amount ranking (仪表盘)."""
+    subject = {"department_ids": [sales]}
+    brief = crm.dashboard.brief(manager, subject, "last_month")
+    write("")
+    write(f"仪表盘 dashboard: 李经理 views 销售部, {brief.period.first_day} … "
+          f"{brief.period.last_day}")
+    write("  " + ", ".join(f"{f.name} {f.value}" for f in brief.figures))
+    funnel = crm.dashboard.funnel(manager, group_id, subject, "last_month")
+    stages = ", ".join(f"{s.name} {s.count}" for s in funnel.stages)
+    write(f"  funnel: {stages}; won {funnel.won.count} ({funnel.won.amount}); weighted "
+          f"{funnel.weighted_amount}")
+    ranked = crm.dashboard.ranking(manager, "contract_amount", subject, "last_month")
+    write("  ranking by contract amount: " + ", ".join(
+        f"{r.place}. {names[r.user_id]} {r.value}" for r in ranked))
 
 
 def run_pool_jobs(url: str, *, dry_run: bool = False) -> str:

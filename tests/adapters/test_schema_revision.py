@@ -21,7 +21,7 @@ from crmkit.adapters.sqlalchemy.schema import SCHEMA_REVISION
 
 from .conftest import postgresql_dialect
 
-HEAD_SCHEMA = ("0008_retire_schedules", "d3a25844e1e2582a")
+HEAD_SCHEMA = ("0009_targets", "3e9daaa5ba4778db")
 
 
 def _fingerprint() -> str:

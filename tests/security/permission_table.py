@@ -327,6 +327,32 @@ TABLE: dict[str, Rule] = {
     "workbench.delete_tag": rule(M.TASKS, Op.VIEW, VISIBLE,
                                  lambda w, a, t: w.crm.workbench.delete_tag(a, t),
                                  lambda w, owner: w.tag(owner)),
+    # -- dashboard (仪表盘): the viewer's own figures; a subject beyond scope is refused -----
+    "dashboard.brief": rule(M.DASHBOARD, Op.VIEW, NONE,
+                            lambda w, a, t: w.crm.dashboard.brief(a)),
+    "dashboard.brief_ids": rule(M.DASHBOARD, Op.VIEW, NONE,
+                                lambda w, a, t: w.crm.dashboard.brief_ids(a, "new_customers")),
+    "dashboard.set_target": rule(M.DASHBOARD, Op.EDIT, NONE,
+                                 lambda w, a, t: w.crm.dashboard.set_target(a, {
+                                     "year": 2026, "measure": "contract_amount",
+                                     "user_id": a.id, "months": ["100"] * 12})),
+    "dashboard.targets": rule(M.DASHBOARD, Op.VIEW, NONE,
+                              lambda w, a, t: w.crm.dashboard.targets(a, 2026)),
+    "dashboard.performance": rule(
+        M.DASHBOARD, Op.VIEW, NONE,
+        lambda w, a, t: w.crm.dashboard.performance(a, "payment_amount")),
+    "dashboard.funnel": rule(M.DASHBOARD, Op.VIEW, NONE,
+                             lambda w, a, t: w.crm.dashboard.funnel(a, w.group.id)),
+    "dashboard.trend": rule(M.DASHBOARD, Op.VIEW, NONE,
+                            lambda w, a, t: w.crm.dashboard.trend(a)),
+    "dashboard.forgotten": rule(M.DASHBOARD, Op.VIEW, NONE,
+                                lambda w, a, t: w.crm.dashboard.forgotten(a)),
+    "dashboard.forgotten_ids": rule(M.DASHBOARD, Op.VIEW, NONE,
+                                    lambda w, a, t: w.crm.dashboard.forgotten_ids(a, 7)),
+    "dashboard.due_today": rule(M.DASHBOARD, Op.VIEW, NONE,
+                                lambda w, a, t: w.crm.dashboard.due_today(a)),
+    "dashboard.ranking": rule(M.DASHBOARD, Op.VIEW, NONE,
+                              lambda w, a, t: w.crm.dashboard.ranking(a, "followups")),
     "products.add_category": rule(M.PRODUCTS, Op.EDIT, NONE, lambda w, a, t: (
         w.crm.products.add_category(a, {"name": f"类别{w.n()}"}))),
     "products.rename_category": rule(M.PRODUCTS, Op.EDIT, NONE, lambda w, a, t: (

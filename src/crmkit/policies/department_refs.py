@@ -1,7 +1,7 @@
 """A department is deleted only when nothing refers to it any more: no role's custom data scope,
 no pool's member departments, no stage group's visibility, no approval flow's department
-condition. :func:`department_references` lists what still does (the refusal's details), so a
-deletion never leaves dangling ids that later block unrelated edits."""
+condition, no target (业绩目标). :func:`department_references` lists what still does (the
+refusal's details), so a deletion never leaves dangling ids that later block unrelated edits."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from crmkit.entities import Role
 from crmkit.entities.approvals import ApprovalFlow, ConditionNode, ConditionOp
 from crmkit.entities.pool import Pool
 from crmkit.entities.sales import StageGroup
+from crmkit.entities.statistics import Target
 
 
 def department_references(
@@ -20,6 +21,7 @@ def department_references(
     pools: Iterable[Pool] = (),
     stage_groups: Iterable[StageGroup] = (),
     flows: Iterable[ApprovalFlow] = (),
+    targets: Iterable[Target] = (),
 ) -> list[dict[str, str]]:
     """What refers to ``department_id``: one ``{"kind", "id", "name", "field"}`` per holder and
     place (``field`` says where: ``scopes.<module>``, ``member_department_ids``,
@@ -45,4 +47,7 @@ def department_references(
                     c.op is ConditionOp.DEPARTMENT and department_id in c.ids
                     for branch in node.branches for c in branch.conditions):
                 add("approval_flow", flow.id, flow.name, f"nodes.{node.id}")
+    for target in targets:
+        if target.department_id == department_id:
+            add("target", target.id, f"{target.year} {target.measure.value}", "department_id")
     return sorted(found, key=lambda r: (r["kind"], r["name"], r["id"], r["field"]))

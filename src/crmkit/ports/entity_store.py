@@ -25,6 +25,7 @@ import attrs
 
 from crmkit.entities.records import Comment, Scene
 from crmkit.entities.sales import PriceChange, ProductCategory, StageChange, StageGroup
+from crmkit.entities.statistics import Target
 from crmkit.entities.tasks import Tag
 
 E = TypeVar("E")
@@ -68,7 +69,11 @@ COMMENTS = EntityKind(Comment, "comment", order=("at", "id"))
 TAGS = EntityKind(Tag, "tag", order=("name", "id"))
 """A user's task tags (标签); listed per ``owner_id`` by name (code-point order), then id."""
 
+TARGETS = EntityKind(Target, "target", order=("year", "id"))
+"""业绩目标, by year then id."""
+
 ENTITY_KINDS: tuple[EntityKind[Any], ...] = (
     SCENES, STAGE_GROUPS, CATEGORIES, PRICE_CHANGES, STAGE_CHANGES, COMMENTS, TAGS,
+    TARGETS,
 )
 """Every entity kind served by the generic stores."""

@@ -31,6 +31,7 @@ from crmkit.entities import (
 from crmkit.entities.kinds import RecordKind
 from crmkit.entities.records import Comment, Scene
 from crmkit.entities.sales import PriceChange, ProductCategory, StageChange, StageGroup
+from crmkit.entities.statistics import Target
 from crmkit.entities.tasks import Tag
 from crmkit.ports.approvals import (
     ApprovalRepository,
@@ -49,6 +50,7 @@ from crmkit.ports.records import (
     SettingsRepository,
     TeamRepository,
 )
+from crmkit.ports.statistics import StatisticsRepository
 from crmkit.ports.workbench import PlacementRepository
 
 
@@ -155,6 +157,12 @@ class UnitOfWork(Protocol):
     def tags(self) -> EntityStore[Tag]: ...
     @property
     def placements(self) -> PlacementRepository: ...
+
+    # -- the dashboard (crmkit.ports.statistics) --
+    @property
+    def targets(self) -> EntityStore[Target]: ...
+    @property
+    def statistics(self) -> StatisticsRepository: ...
 
     # -- approvals, contracts and payments (crmkit.ports.approvals) --
     @property

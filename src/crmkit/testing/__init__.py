@@ -16,6 +16,7 @@ from crmkit.testing.pool import PoolStorageContract
 from crmkit.testing.records import RecordStorageContract
 from crmkit.testing.services import FileStoreContract, NotifierContract, OrgDirectoryContract
 from crmkit.testing.sheets import SheetFormatContract
+from crmkit.testing.statistics import StatisticsContract
 from crmkit.testing.storage import StorageContract
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "RecordStorageContract",
     "SampleOrg",
     "SheetFormatContract",
+    "StatisticsContract",
     "StorageContract",
     "fixed_clock",
     "sample_crm",

@@ -28,6 +28,7 @@ from crmkit.entities.sales import (
     StageChange,
     StageGroup,
 )
+from crmkit.entities.statistics import Target, TargetMeasure
 from crmkit.entities.tasks import Tag
 from crmkit.errors import Conflict
 from crmkit.ports import Storage, UnitOfWork
@@ -92,6 +93,15 @@ ENTITY_SAMPLES: dict[str, EntitySample] = {
         lambda n: Tag(f"tg{n}", f"u{n % 2}", ("重要", "Zeta", "alpha")[n % 3],
                       f"#00{n}0{n}0"[:7]),
         {"owner_id": "u1"},
+    ),
+    "target": EntitySample(
+        "targets",
+        lambda n: Target(f"t{n}", 2025 + n % 3, TargetMeasure.CONTRACT_AMOUNT if n % 2
+                         else TargetMeasure.PAYMENT_AMOUNT,
+                         tuple(Decimal(f"{n * 100 + month}.25") for month in range(12)),
+                         user_id=f"u{n}" if n % 2 else None,
+                         department_id=None if n % 2 else f"d{n}"),
+        {"measure": TargetMeasure.CONTRACT_AMOUNT},
     ),
 }
 """Entity kind name → how the contract tests its store (one per kind of ``ENTITY_KINDS``)."""

@@ -39,6 +39,7 @@ from crmkit.workflow.comments import CommentService
 from crmkit.workflow.contacts import ContactService
 from crmkit.workflow.contracts import ContractService
 from crmkit.workflow.customers import CustomerService, move_children
+from crmkit.workflow.dashboard import DashboardService
 from crmkit.workflow.duplicates import DuplicateService
 from crmkit.workflow.fields import FieldService
 from crmkit.workflow.fieldtypes import build_field_types
@@ -142,9 +143,10 @@ class CRMFacade:
         self.io = IOService(self.runtime, self.fields, self.field_types, self.kind,
                             formats or {})
         """导入/导出: the sheet ``formats`` by name (:class:`crmkit.CRM`: CSV and XLSX)."""
+        self.dashboard = DashboardService(self.runtime)
         for service in (self.org, self.fields, self.scenes, self.followups, self.attachments,
                         self.comments, self.workbench, self.duplicates, self.pool,
-                        self.approvals, self.io, *services):
+                        self.approvals, self.io, self.dashboard, *services):
             guard(service)
 
     def kind(self, name: str) -> RecordService[Any]:

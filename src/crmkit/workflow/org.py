@@ -163,8 +163,8 @@ class OrgService:
 
     def delete_department(self, actor: ActorRef, department_id: str) -> None:
         """Delete a department that has no sub-departments, no users and that nothing refers to
-    (role scopes, pools, stage groups, approval flows: ``org.department_in_use`` lists them);
-    the top one never."""
+    (role scopes, pools, stage groups, approval flows, targets: ``org.department_in_use``
+    lists them); the top one never."""
         with self._rt.operation(actor, Module.ORG, Operation.DELETE) as op:
             dept = self._department(op, department_id)
             if dept.parent_id is None:
@@ -184,7 +184,8 @@ class OrgService:
                 )
             references = department_references(
                 department_id, roles=op.uow.roles.list(), pools=op.uow.pools.list(),
-                stage_groups=op.uow.stage_groups.list(), flows=op.uow.approvals.flows())
+                stage_groups=op.uow.stage_groups.list(), flows=op.uow.approvals.flows(),
+                targets=op.uow.targets.list(department_id=department_id))
             if references:
                 names = ", ".join(f"{r['kind']} {r['name']}" for r in references)
                 raise RuleViolation(

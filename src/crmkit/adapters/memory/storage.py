@@ -32,6 +32,7 @@ from crmkit.adapters.memory.records import (
     MemorySettings,
     MemoryTeam,
 )
+from crmkit.adapters.memory.statistics import MemoryStatistics
 from crmkit.adapters.memory.workbench import MemoryPlacements
 from crmkit.entities import (
     Department,
@@ -60,6 +61,7 @@ from crmkit.ports.entity_store import (
     STAGE_CHANGES,
     STAGE_GROUPS,
     TAGS,
+    TARGETS,
 )
 
 
@@ -229,6 +231,8 @@ class MemoryUnitOfWork:
         self.links = storage.links
         self.tags = storage.tags
         self.placements = storage.placements
+        self.targets = storage.targets
+        self.statistics = storage.statistics
         self.approvals = storage.approvals
         self.sequences = storage.sequences
         self.plans = storage.plans
@@ -298,6 +302,8 @@ class MemoryStorage:
         self.links = MemoryLinks(self.undo)
         self.tags = MemoryEntities(self.undo, TAGS)
         self.placements = MemoryPlacements(self.undo)
+        self.targets = MemoryEntities(self.undo, TARGETS)
+        self.statistics = MemoryStatistics({**self.records, "followup": self.followups})
         self.approvals = MemoryApprovals(self.undo)
         self.sequences = MemorySequences(self.undo)
         self.plans = MemoryPaymentPlans(self.undo, self.records[PAYMENT],

@@ -58,6 +58,7 @@ from crmkit.adapters.sqlalchemy.rows import (
     STAGE_CHANGE_ROWS,
     STAGE_GROUP_ROWS,
     TAG_ROWS,
+    TARGET_ROWS,
     RowMapper,
     record_row_mapper,
 )
@@ -80,6 +81,7 @@ from crmkit.adapters.sqlalchemy.tables import (
     stage_changes,
     stage_groups,
     tags,
+    targets,
     team_members,
 )
 from crmkit.entities import JSONValue
@@ -104,6 +106,7 @@ from crmkit.ports.entity_store import (
     STAGE_CHANGES,
     STAGE_GROUPS,
     TAGS,
+    TARGETS,
     EntityKind,
 )
 from crmkit.ports.records import Child
@@ -700,5 +703,6 @@ ENTITY_TABLES: dict[str, tuple[Table, RowMapper[Any]]] = {
     STAGE_CHANGES.kind: (stage_changes, STAGE_CHANGE_ROWS),
     COMMENTS.kind: (comments, COMMENT_ROWS),
     TAGS.kind: (tags, TAG_ROWS),
+    TARGETS.kind: (targets, TARGET_ROWS),
 }
 """Entity kind name → its table and generated row mapper (every entity kind)."""

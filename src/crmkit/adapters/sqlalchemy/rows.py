@@ -45,6 +45,7 @@ from crmkit.entities.fields import FieldDefinition
 from crmkit.entities.kinds import BUILTIN_KINDS, RecordKind
 from crmkit.entities.records import Attachment, ColumnConfig, Comment, FollowUp, Scene
 from crmkit.entities.sales import PriceChange, ProductCategory, StageChange, StageGroup
+from crmkit.entities.statistics import Target
 from crmkit.entities.tasks import Tag
 
 # -- users -----------------------------------------------------------------------------------
@@ -416,6 +417,8 @@ STAGE_GROUP_ROWS = attrs_row_mapper(StageGroup)
 CATEGORY_ROWS = attrs_row_mapper(ProductCategory)
 PRICE_CHANGE_ROWS = attrs_row_mapper(PriceChange)
 STAGE_CHANGE_ROWS = attrs_row_mapper(StageChange)
+TARGET_ROWS = attrs_row_mapper(Target)
+"""Months as a JSON list of decimal strings."""
 FIELD_DEFINITION_ROWS = attrs_row_mapper(FieldDefinition, renames={"order": "sort_order"})
 SCENE_ROWS = attrs_row_mapper(Scene, renames={"order": "sort_order"})
 """Conditions as ``[{field, op, value}]``, sort as ``[{field, descending}]``."""

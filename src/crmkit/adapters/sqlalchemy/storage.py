@@ -82,6 +82,7 @@ from crmkit.adapters.sqlalchemy.rows import (
     user_role_rows,
     user_to_row,
 )
+from crmkit.adapters.sqlalchemy.statistics import SqlStatistics
 from crmkit.adapters.sqlalchemy.tables import (
     departments,
     operation_log,
@@ -104,6 +105,7 @@ from crmkit.entities import (
 from crmkit.entities.kinds import RecordKind, kind_name
 from crmkit.entities.records import Comment, Scene
 from crmkit.entities.sales import PriceChange, ProductCategory, StageChange, StageGroup
+from crmkit.entities.statistics import Target
 from crmkit.entities.tasks import Tag
 from crmkit.errors import CrmError
 from crmkit.ports import (
@@ -126,6 +128,7 @@ from crmkit.ports.entity_store import (
     STAGE_CHANGES,
     STAGE_GROUPS,
     TAGS,
+    TARGETS,
     EntityStore,
 )
 from crmkit.ports.pool import PoolRepository
@@ -139,6 +142,7 @@ from crmkit.ports.records import (
     SettingsRepository,
     TeamRepository,
 )
+from crmkit.ports.statistics import StatisticsRepository
 from crmkit.ports.workbench import PlacementRepository
 
 # -- engines ---------------------------------------------------------------------------------
@@ -457,6 +461,8 @@ _REPOSITORIES: dict[str, Callable[[Connection], Any]] = {
     "links": SqlLinks,
     "tags": lambda conn: entity_store(conn, TAGS),
     "placements": SqlPlacements,
+    "targets": lambda conn: entity_store(conn, TARGETS),
+    "statistics": SqlStatistics,
     "approvals": SqlApprovals,
     "sequences": SqlSequences,
     "plans": SqlPaymentPlans,
@@ -494,6 +500,8 @@ class SqlUnitOfWork:
     links: RecordLinkRepository
     tags: EntityStore[Tag]
     placements: PlacementRepository
+    targets: EntityStore[Target]
+    statistics: StatisticsRepository
     approvals: ApprovalRepository
     sequences: SequenceRepository
     plans: PaymentPlanRepository

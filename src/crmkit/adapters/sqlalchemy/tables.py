@@ -494,6 +494,20 @@ stage_changes = Table(
 )
 """阶段变更记录 of opportunities."""
 
+targets = Table(
+    "crm_targets",
+    metadata,
+    _id("id", primary_key=True),
+    Column("year", Integer, nullable=False),
+    _text("measure", 32, nullable=False),
+    Column("months", JSONDocument, nullable=False),
+    _id("user_id", nullable=True),
+    _id("department_id", nullable=True),
+    Column("version", Integer, nullable=False),
+    Index("ix_crm_targets_year", "year", "measure"),
+)
+"""业绩目标: ``months`` is a JSON list of the 12 monthly values (decimals as strings)."""
+
 field_definitions = Table(
     "crm_field_definitions",
     metadata,
@@ -563,6 +577,7 @@ followups = Table(
     Column("attachment_ids", JSONDocument, nullable=False),
     Column("next_contact_at", UTCDateTime(), nullable=True),
     Index("ix_crm_followups_record", "record_kind", "record_id", "at"),
+    Index("ix_crm_followups_author", "author_id", "at"),
 )
 """跟进记录; the related id tuples are JSON lists."""
 

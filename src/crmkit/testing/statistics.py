@@ -1,0 +1,285 @@
+"""The statistics storage contract (:mod:`crmkit.ports.statistics`): for random records, owners,
+periods and groupings, ``uow.statistics`` answers exactly what the reference interpreter
+(:func:`crmkit.policies.statistics.tally`) and a naive oracle written from the rules answer.
+
+Times are drawn on the edges that matter — local midnights around month, quarter and year
+ends and Monday week starts, ± 1 µs and ± hours — so a bound compared the wrong way, a UTC
+day taken for a local one or a float sum shows up. Subclass with ``make_storage`` (empty
+storage, schema created)::
+
+    class TestMyStatistics(StatisticsContract):
+        def make_storage(self):
+            return MyStorage(...)
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import attrs
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from crmkit.entities.approvals import ApprovalStatus
+from crmkit.entities.contracts import EFFECTIVE, Contract, Payment
+from crmkit.entities.records import FollowUp
+from crmkit.entities.sales import Contact, Customer, Opportunity, OpportunityStatus
+from crmkit.entities.statistics import (
+    Bucket,
+    Granularity,
+    GroupBy,
+    Measure,
+    PeriodKind,
+    Tally,
+    TallyRow,
+)
+from crmkit.policies.periods import (
+    buckets,
+    forgotten_buckets,
+    local_midnight,
+    period,
+    window,
+    with_previous,
+)
+from crmkit.policies.statistics import MEASURE_KIND, sort_rows, tally, tally_ids
+from crmkit.ports import Storage, UnitOfWork
+from crmkit.testing.storage import StorageSuite
+
+__all__ = ["EDGE_DAYS", "StatisticsContract", "naive_tally"]
+
+TZ = ZoneInfo("Asia/Shanghai")
+OWNERS = ("u1", "u2", "u3")
+EDGE_DAYS = (date(2026, 1, 1), date(2026, 3, 31), date(2026, 4, 1), date(2026, 6, 30),
+             date(2026, 11, 30), date(2026, 12, 6), date(2026, 12, 7), date(2026, 12, 31),
+             date(2027, 1, 1), date(2024, 2, 29))
+"""Days on the edges of months, quarters, years and weeks (30 Nov and 7 Dec 2026 are Mondays,
+6 Dec a Sunday), and a leap day."""
+
+_days = st.sampled_from(EDGE_DAYS).flatmap(
+    lambda day: st.integers(-2, 2).map(lambda shift: day + timedelta(days=shift)))
+_offsets = st.sampled_from([timedelta(0), timedelta(microseconds=1),
+                            -timedelta(microseconds=1), timedelta(hours=8), -timedelta(hours=8),
+                            timedelta(hours=23, minutes=59), timedelta(hours=16)])
+_amounts = st.integers(0, 10**13).map(lambda cents: Decimal(cents).scaleb(-2))
+_owners = st.sampled_from(OWNERS)
+_effective = st.sampled_from([ApprovalStatus.APPROVED, ApprovalStatus.NOT_REQUIRED,
+                              ApprovalStatus.PENDING, ApprovalStatus.REJECTED,
+                              ApprovalStatus.DRAFT, ApprovalStatus.VOID])
+
+
+def _customer(n: int, owner: str | None, created: datetime, received: datetime | None,
+              followed: datetime | None, due: datetime | None) -> Customer:
+    return Customer(f"c{n:04d}", f"客户{n}", owner, None, created, created,
+                    received_at=received, last_followup_at=followed, next_contact_at=due,
+                    pool_id=None if owner else "p1")
+
+
+def _opportunity(n: int, owner: str, created: datetime, amount: Decimal, group: str,
+                 stage: str | None, status: OpportunityStatus) -> Opportunity:
+    return Opportunity(f"o{n:04d}", f"商机{n}", "c0", owner, None, created, created, group,
+                       stage_id=stage, status=status, amount=amount)
+
+
+def _record_strategies(days: st.SearchStrategy[date]) -> dict[str, st.SearchStrategy[Any]]:
+    """A strategy per kind, its times on ``days`` (local midnight ± µs or hours)."""
+    at = st.builds(lambda day, offset: (local_midnight(day, TZ) + offset).astimezone(UTC),
+                   days, _offsets)
+    return {
+        "customer": st.builds(_customer, st.just(0), st.none() | _owners, at, st.none() | at,
+                              st.none() | at, st.none() | at),
+        "contact": st.builds(lambda n, owner, t: Contact(f"p{n:04d}", "联系人", "c0", owner,
+                                                         None, t, t),
+                             st.just(0), _owners, at),
+        "opportunity": st.builds(_opportunity, st.just(0), _owners, at, _amounts,
+                                 st.sampled_from(["g1", "g2"]),
+                                 st.none() | st.sampled_from(["s1", "s2"]),
+                                 st.sampled_from(list(OpportunityStatus))),
+        "contract": st.builds(
+            lambda n, owner, t, day, amount, status: Contract(
+                f"k{n:04d}", "合同", "c0", owner, None, t, t, order_date=day, amount=amount,
+                approval_status=status),
+            st.just(0), _owners, at, st.none() | days, _amounts, _effective),
+        "payment": st.builds(
+            lambda n, owner, t, day, amount, status: Payment(
+                f"m{n:04d}", "k0", owner, None, t, t, paid_on=day, amount=amount,
+                approval_status=status),
+            st.just(0), _owners, at, days, _amounts, _effective),
+        "followup": st.builds(
+            lambda n, author, t: FollowUp(f"f{n:04d}", "customer", "c0", author, "打电话",
+                                          "聊过", t, t),
+            st.just(0), _owners, at),
+    }
+
+
+_PREFIX = {"customer": "c", "contact": "p", "opportunity": "o", "contract": "k",
+           "payment": "m", "followup": "f"}
+
+
+def _edges(specs: Iterable[Tally]) -> st.SearchStrategy[date]:
+    """Days on the specs' bucket bounds (± 1 day) or anywhere near the edge days."""
+    bounds = sorted({d for spec in specs for b in spec.buckets
+                     for d in (b.first_day, b.end_day) if d is not None})
+    near = st.sampled_from(bounds).flatmap(
+        lambda day: st.sampled_from([day, day - timedelta(days=1), day + timedelta(days=1)]))
+    return st.one_of(near, near, near, _days)
+
+
+@st.composite
+def _records(draw: st.DrawFn, days: st.SearchStrategy[date]) -> dict[str, list[Any]]:
+    """1 to 10 records of each kind, numbered so ids are unique."""
+    found: dict[str, list[Any]] = {}
+    for kind, strategy in _record_strategies(days).items():
+        drawn = draw(st.lists(strategy, min_size=1, max_size=10))
+        found[kind] = [attrs.evolve(r, id=f"{_PREFIX[kind]}{i:04d}") for i, r in enumerate(drawn)]
+    return found
+
+
+@st.composite
+def tallies(draw: st.DrawFn) -> Tally:
+    """A random tally: any measure, owners, period shape and grouping."""
+    measure = draw(st.sampled_from(list(Measure)))
+    today = draw(_days)
+    kind = draw(st.sampled_from(list(PeriodKind)))
+    first = draw(_days)
+    span = period(kind, today, first, first + timedelta(days=draw(st.integers(0, 40))))
+    shape = draw(st.sampled_from(["window", "previous", "trend", "forgotten"]))
+    cut: tuple[Bucket, ...]
+    if shape == "window":
+        cut = (window(span, TZ),)
+    elif shape == "previous":
+        cut = with_previous(span, TZ)
+    elif shape == "trend":
+        cut = buckets(span, draw(st.sampled_from(list(Granularity))), TZ)
+    else:
+        cut = forgotten_buckets(today, tuple(draw(st.lists(st.integers(0, 200), min_size=1,
+                                                           max_size=5, unique=True))), TZ)
+    owners = frozenset(draw(st.lists(st.sampled_from(OWNERS), min_size=1, max_size=3)))
+    by = draw(st.sampled_from([GroupBy.NONE, GroupBy.OWNER]
+                              + ([GroupBy.STAGE] if measure is Measure.OPPORTUNITIES else [])))
+    group = draw(st.none() | st.sampled_from(["g1", "g2"])) if (
+        measure is Measure.OPPORTUNITIES) else None
+    return Tally(measure, owners, cut, by, group)
+
+
+# -- the naive oracle ---------------------------------------------------------------------------
+
+
+def _local(moment: datetime) -> date:
+    return moment.astimezone(TZ).date()
+
+
+def _naive_fact(measure: Measure, r: Any) -> tuple[str | None, date | None, Decimal, Any]:
+    """(owner, local day, amount, stage key) straight from the rules of :class:`Measure`."""
+    zero = Decimal("0.00")
+    if measure is Measure.CUSTOMERS or measure is Measure.CONTACTS:
+        return r.owner_id, _local(r.created_at), zero, None
+    if measure is Measure.OPPORTUNITIES:
+        going = r.status is OpportunityStatus.IN_PROGRESS
+        return r.owner_id, _local(r.created_at), r.amount, r.stage_id if going else r.status.value
+    if measure is Measure.CONTRACTS:
+        day = r.order_date if r.order_date is not None else _local(r.created_at)
+        return (r.owner_id if r.approval_status in EFFECTIVE else None), day, r.amount, None
+    if measure is Measure.PAYMENTS:
+        return (r.owner_id if r.approval_status in EFFECTIVE else None), r.paid_on, r.amount, None
+    if measure is Measure.FOLLOWUPS:
+        return r.author_id, _local(r.at), zero, None
+    if measure is Measure.DUE:
+        return r.owner_id, None if r.next_contact_at is None else _local(r.next_contact_at), \
+            zero, None
+    bases = [r.received_at or r.created_at]
+    if r.last_followup_at is not None:
+        bases.append(r.last_followup_at)
+    return r.owner_id, _local(max(bases)), zero, None
+
+
+def naive_tally(spec: Tally, records: Iterable[Any]) -> list[TallyRow]:
+    """Rows computed record by record from local dates (no instant bounds at all)."""
+    groups: dict[tuple[int, str | None], list[Any]] = defaultdict(lambda: [0, Decimal("0.00")])
+    for record in records:
+        if spec.stage_group_id is not None and record.stage_group_id != spec.stage_group_id:
+            continue
+        owner, day, amount, stage = _naive_fact(spec.measure, record)
+        if owner not in spec.owner_ids or day is None:
+            continue
+        hits = [i for i, b in enumerate(spec.buckets)
+                if (b.first_day is None or b.first_day <= day) and day < b.end_day]
+        if not hits:
+            continue
+        key = {GroupBy.NONE: None, GroupBy.OWNER: owner, GroupBy.STAGE: stage}[spec.by]
+        groups[hits[0], key][0] += 1
+        groups[hits[0], key][1] += amount
+    return sort_rows(TallyRow(b, k, c, a) for (b, k), (c, a) in groups.items())
+
+
+def _store(uow: UnitOfWork, records: dict[str, list[Any]]) -> None:
+    for kind, found in records.items():
+        if kind == "followup":
+            for note in found:
+                uow.followups.add(note)
+        elif found:
+            uow.records(kind).add_many(found)
+
+
+class StatisticsContract(StorageSuite):
+    """The rules of :mod:`crmkit.ports.statistics`."""
+
+    def test_tallies_equal_the_reference_and_the_oracle(self, storage: Storage) -> None:
+        @settings(max_examples=60, deadline=None,
+                  suppress_health_check=[HealthCheck.too_slow])
+        @given(data=st.data(), specs=st.lists(tallies(), min_size=1, max_size=4),
+               after=st.none() | st.integers(0, 8), limit=st.integers(1, 10))
+        def check(data: st.DataObject, specs: list[Tally], after: int | None,
+                  limit: int) -> None:
+            records = data.draw(_records(_edges(specs)))
+            with self.discarded(storage) as uow:
+                _store(uow, records)
+                for spec in specs:
+                    kind = MEASURE_KIND[spec.measure]
+                    mine = records[kind]
+                    expected = naive_tally(spec, mine)
+                    assert tally(spec, mine) == expected
+                    assert uow.statistics.tally(spec) == expected
+                    start = None if after is None else f"{_PREFIX[kind]}{after:04d}"
+                    assert uow.statistics.ids(spec, after=start, limit=limit) == tally_ids(
+                        spec, mine, start, limit)
+
+        check()
+
+    def test_ids_page_through_every_counted_record(self, storage: Storage) -> None:
+        day = date(2026, 12, 1)
+        notes = [FollowUp(f"f{n:04d}", "customer", "c0", OWNERS[n % 3], "打电话", "聊过",
+                          local_midnight(day, TZ) + timedelta(hours=n % 30), local_midnight(
+                              day, TZ)) for n in range(25)]
+        spec = Tally(Measure.FOLLOWUPS, frozenset({"u1", "u2"}), (window(
+            period(PeriodKind.TODAY, day), TZ),))
+        with self.discarded(storage) as uow:
+            _store(uow, {"followup": notes})
+            pages, after = [], None
+            for _ in itertools.count():
+                page = uow.statistics.ids(spec, after=after, limit=4)
+                if not page:
+                    break
+                pages += page
+                after = page[-1]
+            assert pages == sorted(n.id for n in notes
+                                   if n.author_id != "u3" and _local(n.at) == day)
+            assert uow.statistics.tally(spec) == [TallyRow(0, None, len(pages), Decimal("0.00"))]
+
+    def test_sums_stay_exact_in_cents(self, storage: Storage) -> None:
+        at = local_midnight(date(2026, 12, 1), TZ)
+        amounts = [Decimal("0.10"), Decimal("0.20"), Decimal("99999999999.99"), Decimal("0.01")]
+        contracts = [Contract(f"k{n}", "合同", "c0", "u1", None, at, at, amount=a,
+                              approval_status=ApprovalStatus.APPROVED)
+                     for n, a in enumerate(amounts)]
+        spec = Tally(Measure.CONTRACTS, frozenset({"u1"}), (window(
+            period(PeriodKind.THIS_MONTH, date(2026, 12, 9)), TZ),))
+        with self.discarded(storage) as uow:
+            _store(uow, {"contract": contracts})
+            assert uow.statistics.tally(spec) == [
+                TallyRow(0, None, 4, Decimal("100000000000.30"))]
