@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import cProfile
+import io
 import os
 import platform
+import pstats
 import sqlite3
 import statistics
 import sys
 import tempfile
 import time
-from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Index, Table, event
@@ -161,14 +164,92 @@ def on_each_engine(pg_url: str | None, prefix: str,
     return results, notes
 
 
+def analyze(engine: Engine, tables: Iterable[str]) -> None:
+    """Fresh statistics after a load or a round of mass writes (untimed), as autovacuum would
+    give: ``VACUUM ANALYZE`` of ``tables`` on PostgreSQL, ``ANALYZE`` on SQLite."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for name in tables:
+                conn.exec_driver_sql(f"VACUUM ANALYZE {name}")
+    else:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+
+
+# -- statements -------------------------------------------------------------------------------
+
+
+class Statements:
+    """Counts the statements SQLAlchemy sends to the driver (an executemany counts once per
+    driver call; ``COPY`` is not seen) while :meth:`counting` is active: :attr:`count` in all,
+    :attr:`kinds` by verb and first ``crm_`` table (a breakdown that grows with a batch's size
+    is a statement per record)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.active = False
+        self.breakdown = True
+        self.count = 0
+        self.kinds: Counter[str] = Counter()
+        event.listen(engine, "before_cursor_execute", self._record)
+
+    def _record(self, conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        if self.active:
+            self.count += 1
+            if not self.breakdown:
+                return
+            words = statement[:160].split()
+            verb = words[0].upper() if words else "?"
+            target = next((w for w in words[1:12] if w.startswith("crm_")), "")
+            target = target.split(".")[0].rstrip(",")
+            self.kinds[f"{verb} {target}".strip()] += 1
+
+    @contextlib.contextmanager
+    def counting(self) -> Iterator[Counter[str]]:
+        """Count while inside; yields :attr:`kinds` (running: :meth:`reset` starts afresh)."""
+        self.active = True
+        try:
+            yield self.kinds
+        finally:
+            self.active = False
+
+    def measure(self, fn: Callable[[], T], *, breakdown: bool = True) -> tuple[float, int, T]:
+        """(seconds, statements, result) of one call of ``fn``; ``breakdown=False`` leaves
+        :attr:`kinds` alone (the hand-written side)."""
+        before, self.breakdown = self.count, breakdown
+        with self.counting():
+            elapsed, result = timed_call(fn)
+        self.breakdown = True
+        return elapsed, self.count - before, result
+
+    def reset(self) -> None:
+        self.count, self.kinds = 0, Counter()
+
+
 # -- timing -----------------------------------------------------------------------------------
 
 
+CLOCK: list[Callable[[], float]] = [time.perf_counter]
+"""What :func:`timed_call` reads: the wall clock, or with ``--cpu`` this process's CPU time."""
+
+
+def add_cpu_option(parser: argparse.ArgumentParser) -> None:
+    """``--cpu``: time this process's CPU instead of the wall clock (see :func:`use_clock`)."""
+    parser.add_argument(
+        "--cpu", action="store_true",
+        help="time this process's CPU (steadier on a busy machine; on PostgreSQL it leaves "
+             "out the server's work, so use the wall clock there)")
+
+
+def use_clock(args: argparse.Namespace) -> None:
+    """Switch :func:`timed_call` to CPU time when ``--cpu`` was given."""
+    CLOCK[0] = time.process_time if args.cpu else time.perf_counter
+
+
 def timed_call(fn: Callable[[], T]) -> tuple[float, T]:
-    """Seconds one call of ``fn`` took, and what it returned."""
-    start = time.perf_counter()
+    """Seconds one call of ``fn`` took (:data:`CLOCK`), and what it returned."""
+    start = CLOCK[0]()
     result = fn()
-    return time.perf_counter() - start, result
+    return CLOCK[0]() - start, result
 
 
 def median_of(runs: int, fn: Callable[[], object]) -> float:
@@ -193,6 +274,25 @@ def round_robin(jobs: Mapping[str, J], repeats: int, run: Callable[[J], tuple[fl
         raise AssertionError(f"the variants disagree: {counts}")
     medians = {key: statistics.median(times) for key, times in runs.items()}
     return medians, next(iter(counts.values()))
+
+
+def add_profile_option(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--profile N``: cProfile's top N entries of ``what``."""
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help=f"print cProfile's top N entries (own time) of {what}")
+
+
+def profiled(fn: Callable[[], T], top: int, sort: str = "tottime") -> tuple[T, str]:
+    """``fn()`` under cProfile: its result and the top ``top`` entries by ``sort``."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        result = fn()
+    finally:
+        profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats(sort).print_stats(top)
+    return result, out.getvalue()
 
 
 # -- output -----------------------------------------------------------------------------------

@@ -38,8 +38,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -47,15 +46,18 @@ from typing import Any
 
 import attrs
 from _common import (
+    Statements,
+    add_cpu_option,
     add_postgres_options,
+    analyze,
     banner,
     choose_postgres,
     postgres_engine,
     print_report,
     sqlite_engine,
-    timed_call,
+    use_clock,
 )
-from sqlalchemy import Connection, Engine, event
+from sqlalchemy import Connection, Engine
 
 from crmkit import CRM
 from crmkit.adapters.clocks import FixedClock
@@ -83,49 +85,6 @@ DUE_LIMIT = 1000
 
 
 # -- helpers ----------------------------------------------------------------------------------
-
-
-class Statements:
-    """Counts the statements SQLAlchemy sends to the driver (an executemany counts once) while
-    :meth:`counting` is active; ``kinds`` keeps a running breakdown by verb and table."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.active = False
-        self.breakdown = True
-        self.count = 0
-        self.kinds: Counter[str] = Counter()
-        event.listen(engine, "before_cursor_execute", self._record)
-
-    def _record(self, conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
-        if self.active:
-            self.count += 1
-            if not self.breakdown:
-                return
-            words = statement[:160].split()
-            verb = words[0].upper() if words else "?"
-            target = next((w for w in words[1:12] if w.startswith("crm_")), "")
-            target = target.split(".")[0].rstrip(",")
-            self.kinds[f"{verb} {target}".strip()] += 1
-
-    @contextmanager
-    def counting(self) -> Iterator[None]:
-        self.active = True
-        try:
-            yield
-        finally:
-            self.active = False
-
-    def measure(self, fn: Callable[[], Any], *, breakdown: bool = True
-                ) -> tuple[float, int, Any]:
-        """(seconds, statements, result) of one call of ``fn``; ``breakdown=False`` leaves
-        :attr:`kinds` alone (the hand-written side)."""
-        before, self.breakdown = self.count, breakdown
-        with self.counting():
-            elapsed, result = timed_call(fn)
-        return elapsed, self.count - before, result
-
-    def reset(self) -> None:
-        self.count, self.kinds = 0, Counter()
 
 
 class Sql:
@@ -162,17 +121,9 @@ def load(conn: Connection, target: Any, rows: Sequence[dict[str, Any]]) -> None:
         bulk_insert(conn, target, rows[start:start + LOAD_CHUNK])
 
 
-def analyze(engine: Engine) -> None:
-    """Fresh statistics after a load (untimed)."""
-    names = ("crm_contracts", "crm_payments", "crm_payment_plans", "crm_team_members",
-             "crm_approval_instances", "crm_approval_waiting", "crm_operation_log")
-    if engine.dialect.name == "postgresql":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for name in names:
-                conn.exec_driver_sql(f"VACUUM ANALYZE {name}")
-    else:
-        with engine.begin() as conn:
-            conn.exec_driver_sql("ANALYZE")
+TABLES = ("crm_contracts", "crm_payments", "crm_payment_plans", "crm_team_members",
+          "crm_approval_instances", "crm_approval_waiting", "crm_operation_log")
+"""The tables whose statistics are refreshed after a load."""
 
 
 def median_ms(seconds: Sequence[float]) -> float:
@@ -460,7 +411,7 @@ def bench_approve(engine: Engine, org: Org, stmts: Statements, n: int) -> tuple[
     start = time.perf_counter()
     mine, theirs = make_payments(org, n, "crmkit"), make_payments(org, n, "hand")
     setup_s = time.perf_counter() - start
-    analyze(engine)
+    analyze(engine, TABLES)
     result = Result("B approve payment", f"{n:,} payments")
     result.hand_s["6 stmts"] = []
     stmts.reset()
@@ -569,7 +520,7 @@ def seed_plans(engine: Engine, org: Org, n_plans: int, n_contracts: int, due: in
         load(conn, payment_plans, made_plans)
         load(conn, payments, made_payments)
         load(conn, team_members, team)
-    analyze(engine)
+    analyze(engine, TABLES)
     return PlanData(n_plans, n_contracts, in_range)
 
 
@@ -675,7 +626,7 @@ def seed_payments(engine: Engine, org: Org, n_payments: int, n_contracts: int) -
                      "approval_status": statuses[g // n_contracts % 10]}
                     for g in range(start, min(n_payments, start + LOAD_CHUNK))]
             bulk_insert(conn, payments, rows)
-    analyze(engine)
+    analyze(engine, TABLES)
 
 
 def bench_received(engine: Engine, storage: SqlStorage, org: Org, stmts: Statements,
@@ -808,7 +759,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="C: seed for the due plans' payments; D: for the id sample")
     parser.add_argument("--quick", action="store_true",
                         help="small run for smoke tests (under a minute)")
+    add_cpu_option(parser)
     args = parser.parse_args(argv)
+    use_clock(args)
     quick = args.quick
     args.contracts = args.contracts or (200 if quick else 2_000)
     args.approvals = args.approvals or (100 if quick else 1_000)

@@ -40,6 +40,7 @@ from typing import Any
 
 from _common import (
     add_postgres_options,
+    analyze,
     choose_postgres,
     explain,
     plain_indexes,
@@ -340,12 +341,7 @@ def load_leads(engine: Engine, n_rows: int, n_users: int, viewers: Sequence[View
         for index in indexes:
             index.create(conn)
         search_indexes(conn, leads)
-        if not postgres:
-            conn.exec_driver_sql("ANALYZE")
-    if postgres:
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for name in ("crm_leads", "crm_team_members", "crm_users"):
-                conn.exec_driver_sql(f"VACUUM ANALYZE {name}")
+    analyze(engine, ("crm_leads", "crm_team_members", "crm_users"))
     return time.perf_counter() - start
 
 

@@ -53,6 +53,7 @@ from typing import Any
 
 from _common import (
     add_postgres_options,
+    analyze,
     banner,
     choose_postgres,
     plain_indexes,
@@ -146,12 +147,7 @@ def load_customers(engine: Engine, n_rows: int, n_users: int) -> None:
         for index in indexes:
             index.create(conn)
         search_indexes(conn, customers)
-        if not postgres:
-            conn.exec_driver_sql("ANALYZE")
-    if postgres:
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for name in ("crm_customers", "crm_team_members"):
-                conn.exec_driver_sql(f"VACUUM ANALYZE {name}")
+    analyze(engine, ("crm_customers", "crm_team_members"))
 
 
 # -- the hand-written SQL -------------------------------------------------------------------

@@ -23,22 +23,27 @@ import statistics
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from _common import (
+    Statements,
+    add_cpu_option,
     add_postgres_options,
+    add_profile_option,
+    analyze,
     banner,
     choose_postgres,
     on_each_engine,
     print_report,
+    profiled,
     timed_call,
+    use_clock,
 )
-from sqlalchemy import Connection, Engine, event, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from crmkit import CRM
 from crmkit.adapters.sqlalchemy import SqlStorage
@@ -61,6 +66,7 @@ from crmkit.entities.sales import (
     Opportunity,
     ProductLine,
 )
+from crmkit.workflow.arguments import MAX_IDS
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 LOAD_CHUNK = 10_000
@@ -70,32 +76,6 @@ RELATED = ("contact", "opportunity", "contract")
 
 
 # -- helpers ----------------------------------------------------------------------------------
-
-
-class Statements:
-    """Counts the statements SQLAlchemy sends to the driver (an executemany counts once per
-    driver call), grouped by their first words, while :meth:`counting` is active."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.active = False
-        self.seen: Counter[str] = Counter()
-        event.listen(engine, "before_cursor_execute", self._record)
-
-    def _record(self, conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
-        if self.active:
-            words = statement.split()
-            verb = words[0].upper() if words else "?"
-            target = next((w for w in words[1:6] if w.startswith("crm_")), "")
-            self.seen[f"{verb} {target}".strip()] += 1
-
-    @contextmanager
-    def counting(self) -> Iterator[Counter[str]]:
-        self.seen = Counter()
-        self.active = True
-        try:
-            yield self.seen
-        finally:
-            self.active = False
 
 
 def load(conn: Connection, target: Any, rows: Sequence[dict[str, Any]]) -> None:
@@ -112,17 +92,22 @@ class Result:
     hand_s: list[float] = field(default_factory=list)
     crmkit_statements: Counter[str] = field(default_factory=Counter)
     hand_statements: int = 0
+    calls: int = 1
+    """Facade calls the records took (at most ``MAX_IDS`` ids per call)."""
 
     def cells(self) -> list[str]:
         crm, hand = statistics.median(self.crmkit_s), statistics.median(self.hand_s)
+        total = sum(self.crmkit_statements.values())
         return [
             self.label,
             f"{self.rows:,}",
+            f"{self.calls:,}",
             f"{crm * 1e3:,.0f}",
             f"{hand * 1e3:,.0f}",
-            f"{crm / hand:.1f}x",
-            f"{sum(self.crmkit_statements.values()):,}",
-            f"{self.hand_statements:,}",
+            f"{crm / hand:.2f}x",
+            f"{total:,}",
+            f"{total / self.calls:,.1f}",
+            f"{self.hand_statements / self.calls:,.1f}",
         ]
 
 
@@ -181,10 +166,11 @@ def make_leads(prefix: str, n: int, owner: str) -> list[dict[str, Any]]:
     ]
 
 
-def hand_convert(conn: Connection, prefix: str, at: datetime) -> None:
-    """What a hand-written conversion writes: customers, contacts, converted leads, log."""
+def hand_convert(conn: Connection, lo: str, hi: str, at: datetime) -> None:
+    """What a hand-written conversion of the leads ``lo`` ≤ id < ``hi`` writes: customers,
+    contacts, converted leads, log."""
     now, true = _now_sql(conn, at), _true(conn)
-    chosen = f"l.id >= {_text(prefix)} AND l.id < {_text(prefix + '~')}"
+    chosen = f"l.id >= {_text(lo)} AND l.id < {_text(hi)}"
     cid, kid = "'hc' || l.id", "'hk' || l.id"
     false = "false" if conn.dialect.name == "postgresql" else "0"
     conn.exec_driver_sql(
@@ -207,7 +193,7 @@ def hand_convert(conn: Connection, prefix: str, at: datetime) -> None:
     conn.exec_driver_sql(
         f"UPDATE crm_leads SET converted = {true}, converted_at = {now}, "
         "customer_id = 'hc' || id, version = version + 1, "
-        f"updated_at = {now} WHERE id >= {_text(prefix)} AND id < {_text(prefix + '~')}"
+        f"updated_at = {now} WHERE id >= {_text(lo)} AND id < {_text(hi)}"
     )
     for kind, source, action in (("customer", "'hc'", "create"), ("contact", "'hk'", "create"),
                                  ("lead", "''", "convert")):
@@ -220,25 +206,61 @@ def hand_convert(conn: Connection, prefix: str, at: datetime) -> None:
         )
 
 
-def bench_convert(engine: Engine, org: Org, stmts: Statements, n: int, repeats: int) -> Result:
+def batches(prefix: str, n: int) -> list[tuple[list[str], str, str]]:
+    """The ids ``<prefix><0000000>`` … in calls of at most ``MAX_IDS`` (what one facade call
+    takes), each with its id range [lo, hi) for the hand-written side."""
+    return [([f"{prefix}{i:07d}" for i in range(start, min(n, start + MAX_IDS))],
+             f"{prefix}{start:07d}", f"{prefix}{min(n, start + MAX_IDS):07d}"
+             if start + MAX_IDS < n else prefix + "~")
+            for start in range(0, n, MAX_IDS)]
+
+
+def timed_round(stmts: Statements, result: Result, ours: Callable[[], None],
+                hand: Callable[[], None], top: int) -> str:
+    """One round: crmkit's calls (under cProfile when ``top``: its report is returned) and the
+    hand-written side, each timed and its statements counted into ``result``."""
+    stmts.reset()
+    report = ""
+    if top:
+        with stmts.counting():
+            seconds, (_, report) = timed_call(lambda: profiled(ours, top))
+    else:
+        seconds, _, _ = stmts.measure(ours)
+    result.crmkit_s.append(seconds)
+    result.crmkit_statements = Counter(stmts.kinds)
+    seconds, result.hand_statements, _ = stmts.measure(hand, breakdown=False)
+    result.hand_s.append(seconds)
+    return report
+
+
+def bench_convert(engine: Engine, org: Org, stmts: Statements, n: int, repeats: int,
+                  top: int) -> tuple[Result, str]:
+    """Each round converts N fresh leads per side, in calls of ``MAX_IDS`` (one transaction
+    each, as a host calls the facade; the hand-written side commits per batch alike)."""
     crm, owner = org.crm, org.reps[0].id
     result = Result("convert leads", n)
+    report = ""
     for round_no in range(repeats):
         mine, theirs = f"A{round_no}x", f"B{round_no}x"
         with engine.begin() as conn:
             load(conn, leads, make_leads(mine, n, owner))
             load(conn, leads, make_leads(theirs, n, owner))
-        analyze(engine)
-        ids = [f"{mine}{i:07d}" for i in range(n)]
-        with stmts.counting() as seen:
-            result.crmkit_s.append(timed_call(lambda: crm.leads.convert(org.admin, ids))[0])  # noqa: B023
-        result.crmkit_statements = Counter(seen)
-        with engine.begin() as conn, stmts.counting() as seen:
-            result.hand_s.append(timed_call(lambda: hand_convert(conn, theirs, T0))[0])  # noqa: B023
-            result.hand_statements = sum(seen.values())
+        analyze(engine, TABLES)
+
+        def ours() -> None:
+            for ids, _, _ in batches(mine, n):  # noqa: B023
+                crm.leads.convert(org.admin, ids)
+
+        def hand() -> None:
+            for _, lo, hi in batches(theirs, n):  # noqa: B023
+                with engine.begin() as conn:
+                    hand_convert(conn, lo, hi, T0)
+
+        report = timed_round(stmts, result, ours, hand, top if round_no == 0 else 0) or report
+        result.calls = len(batches(mine, n))
         check_conversion(engine, mine, "", n)
         check_conversion(engine, theirs, "hc", n)
-    return result
+    return result, report
 
 
 def check_conversion(engine: Engine, prefix: str, customer_prefix: str, n: int) -> None:
@@ -282,14 +304,14 @@ def make_customers(prefix: str, n: int, owner: str) -> tuple[list[dict[str, Any]
     return made_customers, made_contacts, made_opportunities
 
 
-def hand_transfer(conn: Connection, prefix: str, old: str, new: str, at: datetime,
-                  round_no: int) -> None:
-    """Owner changes of the customers and of their children owned by the old owner, the new
-    owner off those records' teams, one log entry per record (as crmkit writes)."""
+def hand_transfer(conn: Connection, lo: str, hi: str, old: str, new: str, at: datetime,
+                  tag: str) -> None:
+    """Owner changes of the customers ``lo`` ≤ id < ``hi`` and of their children owned by the
+    old owner, the new owner off those records' teams, one log entry per record (as crmkit
+    writes); log ids start with ``tag``."""
     now = _now_sql(conn, at)
-    chosen = f"id >= {_text(prefix)} AND id < {_text(prefix + '~')}"
+    chosen = f"id >= {_text(lo)} AND id < {_text(hi)}"
     mine = f"SELECT id FROM crm_customers WHERE {chosen} AND owner_id = {_text(old)}"
-    tag = f"h{round_no}{prefix}"
     for kind, table_name in (("contact", "crm_contacts"), ("opportunity", "crm_opportunities")):
         moving = f"customer_id IN ({mine}) AND owner_id = {_text(old)}"
         conn.exec_driver_sql(
@@ -326,17 +348,9 @@ def hand_transfer(conn: Connection, prefix: str, old: str, new: str, at: datetim
     )
 
 
-def analyze(engine: Engine) -> None:
-    """Statistics after a load or a round of mass updates (untimed)."""
-    names = ("crm_leads", "crm_customers", "crm_contacts", "crm_opportunities",
-             "crm_operation_log", "crm_team_members")
-    if engine.dialect.name == "postgresql":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for name in names:
-                conn.exec_driver_sql(f"VACUUM ANALYZE {name}")
-    else:
-        with engine.begin() as conn:
-            conn.exec_driver_sql("ANALYZE")
+TABLES = ("crm_leads", "crm_customers", "crm_contacts", "crm_opportunities",
+          "crm_operation_log", "crm_team_members")
+"""What the rounds write: their statistics are refreshed after each load and round."""
 
 
 def check_transfer(engine: Engine, prefix: str, owner: str, n: int) -> None:
@@ -351,9 +365,10 @@ def check_transfer(engine: Engine, prefix: str, owner: str, n: int) -> None:
         raise AssertionError(f"transfer {prefix}: {counts} owned by {owner} (expected {n} each)")
 
 
-def bench_transfer(engine: Engine, org: Org, stmts: Statements, n: int, repeats: int
-                   ) -> tuple[Result, float]:
-    """Each side owns its own N customers; round k moves them between two users and back."""
+def bench_transfer(engine: Engine, org: Org, stmts: Statements, n: int, repeats: int,
+                   top: int) -> tuple[Result, float, str]:
+    """Each side owns its own N customers; round k moves them between two users and back, in
+    calls of ``MAX_IDS`` customers (one transaction each, on both sides)."""
     crm = org.crm
     a, b, c, d = (u.id for u in org.reps)
     start = time.perf_counter()
@@ -362,27 +377,32 @@ def bench_transfer(engine: Engine, org: Org, stmts: Statements, n: int, repeats:
             made = make_customers(prefix, n, owner)
             for target, rows in zip((customers, contacts, opportunities), made, strict=True):
                 load(conn, target, rows)
-    analyze(engine)
+    analyze(engine, TABLES)
     load_s = time.perf_counter() - start
-    ids = [f"XC{i:07d}" for i in range(n)]
     result = Result("transfer customers + cascade", n)
+    report = ""
     for round_no in range(repeats):
         (src, dst), (hsrc, hdst) = ((a, b), (c, d)) if round_no % 2 == 0 else ((b, a), (d, c))
         at = T0 + timedelta(days=round_no + 1)
-        with stmts.counting() as seen:
-            result.crmkit_s.append(timed_call(
-                lambda: crm.customers.transfer(org.admin, ids, dst,  # noqa: B023
-                                               move_related=RELATED))[0])
-        result.crmkit_statements = Counter(seen)
-        with engine.begin() as conn, stmts.counting() as seen:
-            result.hand_s.append(timed_call(
-                lambda: hand_transfer(conn, "Y", hsrc, hdst, at, round_no))[0])  # noqa: B023
-            result.hand_statements = sum(seen.values())
+
+        def ours() -> None:
+            for ids, _, _ in batches("XC", n):
+                crm.customers.transfer(org.admin, ids, dst,  # noqa: B023
+                                       move_related=RELATED)
+
+        def hand() -> None:
+            for k, (_, lo, hi) in enumerate(batches("YC", n)):
+                with engine.begin() as conn:
+                    hand_transfer(conn, lo, hi, hsrc, hdst, at,  # noqa: B023
+                                  f"h{round_no}Y{k}")  # noqa: B023
+
+        report = timed_round(stmts, result, ours, hand, top if round_no == 0 else 0) or report
+        result.calls = len(batches("XC", n))
         check_transfer(engine, "X", dst, n)
         check_transfer(engine, "Y", hdst, n)
-        analyze(engine)  # fresh statistics for the next round, as autovacuum would give
+        analyze(engine, TABLES)  # fresh statistics for the next round, as autovacuum would give
         del src
-    return result, load_s
+    return result, load_s, report
 
 
 # -- engines ----------------------------------------------------------------------------------
@@ -395,13 +415,18 @@ def bench_engine(name: str, engine: Engine, args: argparse.Namespace
     stmts = Statements(engine)
     rows: list[list[str]] = []
     notes: list[str] = []
-    converted = bench_convert(engine, org, stmts, args.leads, args.repeats)
-    moved, load_s = bench_transfer(engine, org, stmts, args.customers, args.repeats)
-    for result in (converted, moved):
+    converted, converted_profile = bench_convert(engine, org, stmts, args.leads, args.repeats,
+                                                 args.profile)
+    moved, load_s, moved_profile = bench_transfer(engine, org, stmts, args.customers,
+                                                  args.repeats, args.profile)
+    for result, report in ((converted, converted_profile), (moved, moved_profile)):
         rows.append([f"{name} {result.cells()[0]}", *result.cells()[1:]])
         print("  done:", "  ".join(rows[-1]), flush=True)
-        breakdown = ", ".join(f"{k} {v:,}" for k, v in result.crmkit_statements.most_common())
-        notes.append(f"  {name} {result.label}: crmkit statements: {breakdown}")
+        breakdown = ", ".join(f"{k} {v / result.calls:,.1f}"
+                              for k, v in result.crmkit_statements.most_common())
+        notes.append(f"  {name} {result.label}: crmkit statements per call: {breakdown}")
+        if report:
+            notes.append(f"  {name} {result.label}: cProfile, first round\n{report}")
     notes.append(f"  {name} load of 2 x {args.customers:,} customers/contacts/opportunities: "
                  f"{load_s:.1f} s")
     return rows, notes
@@ -419,7 +444,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="customers transferred in one call (100,000; quick 5,000)")
     parser.add_argument("--repeats", type=int, help="timed rounds (default 3; quick 1)")
     parser.add_argument("--quick", action="store_true", help="small run for smoke tests (<30 s)")
+    add_profile_option(parser, "the first crmkit round of each part")
+    add_cpu_option(parser)
     args = parser.parse_args(argv)
+    use_clock(args)
     args.leads = args.leads or (1_000 if args.quick else 10_000)
     args.customers = args.customers or (5_000 if args.quick else 100_000)
     args.repeats = args.repeats or (1 if args.quick else 3)
@@ -431,15 +459,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     results, notes = on_each_engine(pg_url, "crmkit_bench_sales",
                                     lambda name, engine: bench_engine(name, engine, args))
     title = (
-        f"Batch operations in ONE crmkit call vs hand-written SQL on the same engine, median of "
+        f"Batch operations through the facade vs hand-written SQL on the same engine, median of "
         f"{args.repeats} round(s)\n"
-        "  crmkit ms = the facade call (its own transaction, validation, log, notification);\n"
+        f"  crmkit ms = the facade calls of {MAX_IDS:,} records each (one transaction each: "
+        "validation, log, notification);\n"
         "  hand ms = INSERT ... SELECT / UPDATE statements writing the same rows, one "
-        "transaction;\n"
-        "  ratio = crmkit / hand; stmts = statements sent to the driver (executemany = one)."
+        "transaction per batch alike;\n"
+        "  ratio = crmkit / hand; stmts = statements sent to the driver (executemany = one), "
+        "in all and per call."
     )
-    headers = ["engine operation", "records", "crmkit ms", "hand ms", "ratio", "crmkit stmts",
-               "hand stmts"]
+    headers = ["engine operation", "records", "calls", "crmkit ms", "hand ms", "ratio",
+               "crmkit stmts", "per call", "hand per call"]
     print_report(title, headers, results, notes, started)
     return 0
 

@@ -34,6 +34,7 @@ from typing import Any
 
 from _common import (
     add_postgres_options,
+    analyze,
     banner,
     choose_postgres,
     explain,
@@ -519,12 +520,7 @@ def load(engine: Engine, org: Org, n_rows: int) -> float:
             )
             conn.exec_driver_sql("DROP TABLE bench_user_seq")
         conn.exec_driver_sql(OWNER_INDEX_DDL)
-        if engine.dialect.name == "sqlite":
-            conn.exec_driver_sql("ANALYZE")
-    if engine.dialect.name == "postgresql":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for name in ("crm_departments", "crm_users", "crm_team_members", "bench_owned"):
-                conn.exec_driver_sql(f"VACUUM ANALYZE {name}")
+    analyze(engine, ("crm_departments", "crm_users", "crm_team_members", "bench_owned"))
     return time.perf_counter() - start
 
 

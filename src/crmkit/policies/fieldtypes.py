@@ -274,25 +274,28 @@ def _date(raw: JSONValue, definition: FieldDefinition) -> JSONValue:
     return day.isoformat()
 
 
-def _datetime(raw: JSONValue, definition: FieldDefinition) -> JSONValue:
-    bad = FieldValueError(
+def _not_datetime() -> FieldValueError:
+    return FieldValueError(
         "format.datetime",
         "不是带时区的有效时间（例如 2024-05-01T09:30:00+08:00）",
         "is not a date-time with a timezone like 2024-05-01T09:30:00+08:00",
     )
+
+
+def _datetime(raw: JSONValue, definition: FieldDefinition) -> JSONValue:
     if isinstance(raw, datetime):
         parsed = raw
     else:
         text = plain(_require_str(raw))
         if len(text) > 64:
-            raise bad
+            raise _not_datetime()
         try:
             parsed = datetime.fromisoformat(text)
         except ValueError:
-            raise bad from None
+            raise _not_datetime() from None
     problem = datetime_problem(parsed)
     if problem == "format.datetime":
-        raise bad
+        raise _not_datetime()
     if problem is not None:
         raise _out_of_range(problem)
     return parsed.astimezone(UTC).isoformat(timespec="microseconds")

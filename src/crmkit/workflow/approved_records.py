@@ -187,7 +187,7 @@ class ApprovedRecordService(RecordService[A]):
             return record
         new = attrs.evolve(record, approval_status=instance.status, approval_id=instance.id,
                            version=record.version + 1, updated_at=op.now)
-        self._repo(op).update(new, expected_version=record.version)
+        self._repo(op).update(new, expected_version=record.version, previous=record)
         if (record.approval_status in EFFECTIVE) != (new.approval_status in EFFECTIVE):
             self._on_effective(op, new)
         return new

@@ -161,7 +161,7 @@ class ContractService(ApprovedRecordService[Contract]):
         concurrent void, edit or plan of the same contract cannot both commit — the later
         writer gets ``Conflict`` instead of a payment on a void contract."""
         new = attrs.evolve(contract, version=contract.version + 1)
-        self._repo(op).update(new, expected_version=contract.version)
+        self._repo(op).update(new, expected_version=contract.version, previous=contract)
         return new
 
     def _before_void(self, op: Op, record: Any) -> None:
@@ -189,7 +189,7 @@ class ContractService(ApprovedRecordService[Contract]):
         new = attrs.evolve(contract, received_amount=rules.money(received),
                            unreceived_amount=rules.money(unreceived(contract.amount, received)),
                            version=contract.version + 1, updated_at=op.now)
-        self._repo(op).update(new, expected_version=contract.version)
+        self._repo(op).update(new, expected_version=contract.version, previous=contract)
         op.log(self.kind, new.id, "received", (
             FieldChange("received_amount", str(contract.received_amount),
                         str(new.received_amount)),

@@ -82,12 +82,17 @@ class FieldSet:
     definitions: tuple[FieldDefinition, ...]
     types: Mapping[str, FieldType]
     kinds: Mapping[str, ValueKind] = attrs.field(init=False)
+    by_key: Mapping[str, FieldDefinition] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "kinds", {k: t.value_kind for k, t in self.types.items()})
+        by_key: dict[str, FieldDefinition] = {}
+        for definition in self.definitions:
+            by_key.setdefault(definition.key, definition)  # the first of a key, as before
+        object.__setattr__(self, "by_key", by_key)
 
     def get(self, key: str) -> FieldDefinition | None:
-        return next((d for d in self.definitions if d.key == key), None)
+        return self.by_key.get(key)
 
     def available(self, definition: FieldDefinition) -> bool:
         return definition.key in self.kinds

@@ -80,6 +80,10 @@ class FieldTypeRegistry:
         self.get(name)
         return self._sources[name]
 
+    def builtin(self, name: str) -> bool:
+        """Whether ``name`` is one of crmkit's own types (registered by the built-in plugin)."""
+        return self._sources.get(name) == BUILTIN_PLUGIN_NAME
+
     def __contains__(self, name: object) -> bool:
         return name in self._types
 

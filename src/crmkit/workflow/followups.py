@@ -161,7 +161,7 @@ class FollowUpService:
             op.log(kind, parent.id, "followup", note=followup.id)
             return
         new = attrs.evolve(parent, version=parent.version + 1, updated_at=op.now, **changes)
-        op.uow.records(kind).update(new, expected_version=parent.version)
+        op.uow.records(kind).update(new, expected_version=parent.version, previous=parent)
         op.log(kind, parent.id, "followup", field_changes(parent, new), note=followup.id)
 
     def list(self, actor: ActorRef, kind: str, record_id: str) -> builtins.list[FollowUp]:

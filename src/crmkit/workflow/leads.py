@@ -141,7 +141,7 @@ class LeadService(RecordService[Lead]):
                                    customer_id=customer.id, version=lead.version + 1,
                                    updated_at=op.now)
                       for lead, customer in zip(leads, customers, strict=True)]
-            self._repo(op).update_many(marked, [lead.version for lead in leads])
+            self._repo(op).update_many(marked, [lead.version for lead in leads], leads)
             for lead, new in zip(leads, marked, strict=True):
                 op.log(LEAD, lead.id, "convert", field_changes(lead, new, only=CONVERTED))
             return [Conversion(lead.id, customer.id, contact_of.get(customer.id),

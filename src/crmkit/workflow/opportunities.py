@@ -344,7 +344,7 @@ class OpportunityService(RecordService[Opportunity]):
                 updated_at=op.now, closed_at=op.now if ended else None,
                 lost_reason=reason if status is OpportunityStatus.LOST else None,
             )
-            self._repo(op).update(new, expected_version=old.version)
+            self._repo(op).update(new, expected_version=old.version, previous=old)
             op.log(self.kind, new.id, "stage", field_changes(old, new), note=reason or "")
             op.uow.stage_changes.add(StageChange(
                 self._rt.ids.new_id(), new.id, old.stage_id, new.stage_id, old.status,

@@ -96,7 +96,8 @@ class ProductService(RecordService[Product]):
                     continue
                 new = attrs.evolve(product, on_shelf=on_shelf, version=product.version + 1,
                                    updated_at=op.now)
-                self._repo(op).update(new, expected_version=product.version)
+                self._repo(op).update(new, expected_version=product.version,
+                                      previous=product)
                 op.log(self.kind, new.id, action, field_changes(product, new))
                 out.append(new)
             return out

@@ -48,6 +48,8 @@ PAGE = 500
 _ID = FieldRef("id", ValueKind.TEXT, True)
 NEWEST = (SortKey(FieldRef("created_at", ValueKind.DATETIME, True), descending=True),)
 """Newest records first (then by id, descending)."""
+_PLAIN = (str, int, float, bool)
+"""Payload values whose validation a batch may reuse (hashable, compared by type and value)."""
 SYSTEM_SCENES = {
     "all": ("全部", "All"),
     "mine": ("我负责的", "Mine"),
@@ -131,9 +133,11 @@ class RecordService(RecordOwnership[E]):
     # -- values ---------------------------------------------------------------------------------
     def _values(
         self, op: Op, fields: FieldSet, data: Any, *, creating: bool,
-        preset: frozenset[str] = frozenset(),
+        preset: frozenset[str] = frozenset(), known: dict[Any, Any] | None = None,
     ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Validate a payload: system values (typed) and custom values (stored form)."""
+        """Validate a payload: system values (typed) and custom values (stored form).
+
+        ``known``: values already validated in this batch (see :meth:`_checked`)."""
         if not isinstance(data, Mapping):
             raise ValidationError([field_error("$", "type", " (object)")])
         errors: list[FieldError] = []
@@ -149,7 +153,7 @@ class RecordService(RecordOwnership[E]):
             elif key not in writable:
                 errors.append(field_error(f"$.{key}", "read_only"))
             else:
-                stored = self._checked(op, definition, raw, f"$.{key}", errors)
+                stored = self._checked(op, definition, raw, f"$.{key}", errors, known)
                 system[key] = decode_custom(fields.kinds[key], stored)
         raw_custom = data.get("custom", {})
         if not isinstance(raw_custom, Mapping):
@@ -164,7 +168,8 @@ class RecordService(RecordOwnership[E]):
             elif not fields.available(definition):
                 errors.append(unavailable_error(f"$.custom.{key}", definition))
             else:
-                custom[key] = self._checked(op, definition, raw, f"$.custom.{key}", errors)
+                custom[key] = self._checked(op, definition, raw, f"$.custom.{key}", errors,
+                                            known)
         if creating:
             for definition in fields.active:
                 present = system if definition.system else custom
@@ -181,13 +186,26 @@ class RecordService(RecordOwnership[E]):
         return system, custom
 
     def _checked(
-        self, op: Op, definition: FieldDefinition, raw: Any, path: str, errors: list[FieldError]
+        self, op: Op, definition: FieldDefinition, raw: Any, path: str, errors: list[FieldError],
+        known: dict[Any, Any] | None = None,
     ) -> Any:
-        try:
-            stored = self._types.validate_value(definition, raw, path)
-        except ValidationError as bad:
-            errors.extend(bad.errors)
-            return None
+        """The stored form of ``raw`` (errors appended to ``errors``). A batch passes ``known``:
+        a built-in type's validation is a pure function of the definition and the value, so a
+        plain value seen before in the batch keeps its result (references are still checked)."""
+        memo = (definition.key, type(raw), raw) if (
+            known is not None and type(raw) in _PLAIN and self._types.builtin(definition.type)
+        ) else None
+        if known is not None and memo in known:
+            stored = known[memo]
+        else:
+            try:
+                stored = self._types.validate_value(definition, raw, path)
+            except ValidationError as bad:
+                errors.extend(bad.errors)
+                return None
+            if known is not None and memo is not None and (stored is None
+                                                           or type(stored) in _PLAIN):
+                known[memo] = stored
         refs = stored if isinstance(stored, list) else [stored]
         if definition.type in ("user", "users") and stored is not None:
             for user_id in refs:
@@ -229,10 +247,9 @@ class RecordService(RecordOwnership[E]):
         for definition in fields.active:
             if definition.unique and fields.available(definition):
                 errors.extend(self._clashes(op, fields.ref(definition), pairs, prefix))
-        for i, (record, previous) in enumerate(pairs):
-            for found in self._rt.plugins.hook.crmkit_validate_record(
-                kind=self.kind, record=record, previous=previous
-            ):
+        validate = self._rt.plugins.hook.crmkit_validate_record
+        for i, (record, previous) in enumerate(pairs if validate.get_hookimpls() else ()):
+            for found in validate(kind=self.kind, record=record, previous=previous):
                 errors.extend(
                     attrs.evolve(e, path=prefix(i) + e.path[1:]) for e in (found or ())
                 )
@@ -343,11 +360,12 @@ class RecordService(RecordOwnership[E]):
         fields = self._fields.load(op, self.kind)
         records: builtins.list[E] = []
         errors: builtins.list[FieldError] = []
+        known: dict[Any, Any] = {}
         for i, (data, preset) in enumerate(items):
             try:
                 plain, extras = self._split(data)
                 system, custom = self._values(op, fields, plain, creating=True,
-                                              preset=frozenset(preset))
+                                              preset=frozenset(preset), known=known)
                 requested = system.pop("owner_id", None)
                 owner = preset["owner_id"] if "owner_id" in preset else self._owner(op, requested)
                 values = {"id": self._rt.ids.new_id(), "created_by": op.actor_id,
@@ -418,7 +436,7 @@ class RecordService(RecordOwnership[E]):
         new = self._before_write(op, new, old)
         if fields is not None:
             self._check_record(op, fields, new, old)
-        self._repo(op).update(new, expected_version=old.version)
+        self._repo(op).update(new, expected_version=old.version, previous=old)
         op.log(self.kind, new.id, action, field_changes(old, new))
         if self.declaration.has(Feature.RELATED) and self._links(new) != self._links(old):
             op.uow.links.replace(RecordRef(self.kind, new.id), self._links(new))

@@ -140,12 +140,14 @@ class MemoryRecords(UndoDict[str, Any]):
         for record in records:
             self.add(record)
 
-    def update(self, record: Any, *, expected_version: int) -> None:
+    def update(self, record: Any, *, expected_version: int, previous: Any | None = None
+               ) -> None:
         record = self._stored(record)
         self._check_unique(record)
         self._replace(record.id, record, expected_version, self.kind)
 
-    def update_many(self, records: Sequence[Any], expected_versions: Sequence[int]) -> None:
+    def update_many(self, records: Sequence[Any], expected_versions: Sequence[int],
+                    previous: Sequence[Any] | None = None) -> None:
         for record, expected in zip(records, expected_versions, strict=True):
             current = self.rows.get(record.id)
             if current is None or current.version != expected:

@@ -9,11 +9,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, NoReturn, TypeVar
 
-from sqlalchemy import Connection, Select, Table, delete, insert, update
+from sqlalchemy import Connection, Insert, Select, Table, Update, bindparam, delete, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
@@ -150,7 +151,7 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
         dialect.name == "sqlite" or (dialect.name == "postgresql" and dialect.driver == "psycopg")
     )
     if not fast or any(name not in rows[0] for name in names):
-        conn.execute(insert(table), list(rows))
+        conn.execute(inserting(table), list(rows))
         return
     values = _processed_rows(conn, table, rows)
     quote = dialect.identifier_preparer.quote
@@ -172,6 +173,32 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
         ) from err
 
 
+# -- prebuilt writes -------------------------------------------------------------------------
+
+
+@functools.cache
+def inserting(table: Table) -> Insert:
+    """``INSERT INTO table`` built once: its columns come from the parameters."""
+    return insert(table)
+
+
+@functools.cache
+def versioned_update(table: Table) -> Update:
+    """``UPDATE table SET … WHERE id = :_id AND version = :_expected``, built once: the SET
+    columns are the other keys of the parameters (SQLAlchemy compiles one form per key set)."""
+    return update(table).where(table.c.id == bindparam("_id"),
+                               table.c.version == bindparam("_expected"))
+
+
+def versioned_params(row: Mapping[str, Any], expected_version: int,
+                     previous: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The parameters of :func:`versioned_update` for ``row``: every column but the id, or
+    with the ``previous`` row only those whose value changed (the version always does)."""
+    values = {k: v for k, v in row.items() if k != "id" and (
+        previous is None or k not in previous or previous[k] != v or k == "version")}
+    return {"_id": row["id"], "_expected": expected_version, **values}
+
+
 # -- repositories ----------------------------------------------------------------------------
 
 
@@ -187,20 +214,17 @@ class Repository:
 
     def _insert(self, row: dict[str, Any]) -> None:
         try:
-            self._conn.execute(insert(self.table), row)
+            self._conn.execute(inserting(self.table), row)
         except IntegrityError as err:
             raise_write_conflict(err, self.kind, self.unique_fields)
 
-    def _update_versioned(self, row: dict[str, Any], expected_version: int) -> None:
-        """``UPDATE … WHERE id = :id AND version = :expected``; no row matched → ``Conflict``."""
-        values = {k: v for k, v in row.items() if k != "id"}
-        statement = (
-            update(self.table)
-            .where(self.table.c.id == row["id"], self.table.c.version == expected_version)
-            .values(values)
-        )
+    def _update_versioned(self, row: dict[str, Any], expected_version: int,
+                          previous: Mapping[str, Any] | None = None) -> None:
+        """``UPDATE … SET <columns> WHERE id = :id AND version = :expected``; no row matched →
+        ``Conflict``. With the ``previous`` row only the columns that changed are sent."""
         try:
-            result = self._conn.execute(statement)
+            result = self._conn.execute(versioned_update(self.table),
+                                        versioned_params(row, expected_version, previous))
         except IntegrityError as err:
             raise_write_conflict(err, self.kind, self.unique_fields)
         if result.rowcount == 0:

@@ -43,6 +43,8 @@ from crmkit.adapters.sqlalchemy.base import (
     raise_write_conflict,
     taken,
     version_conflict,
+    versioned_params,
+    versioned_update,
 )
 from crmkit.adapters.sqlalchemy.querying import QueryCompiler
 from crmkit.adapters.sqlalchemy.rows import (
@@ -271,41 +273,57 @@ class SqlRecords(Repository):
         except IntegrityError as err:
             raise_write_conflict(err, self.kind, self.unique_fields)
 
-    def update(self, record: Any, *, expected_version: int) -> None:
+    def update(self, record: Any, *, expected_version: int, previous: Any | None = None
+               ) -> None:
+        """Versioned UPDATE; with ``previous`` (the record as read) only the changed columns
+        are sent and only changed unique values checked."""
         row = self._to_row(record)
-        self._check_unique([row])
-        self._update_versioned(row, expected_version)
+        before = None if previous is None else self._to_row(previous)
+        self._check_unique([row], self._changed_unique([row], [before]))
+        self._update_versioned(row, expected_version, before)
 
-    def update_many(self, records: Sequence[Any], expected_versions: Sequence[int]) -> None:
+    def update_many(self, records: Sequence[Any], expected_versions: Sequence[int],
+                    previous: Sequence[Any] | None = None) -> None:
         """One executemany ``UPDATE … WHERE id = :id AND version = :expected`` (after one
-        SELECT per unique field and chunk); fewer rows matched than records → ``Conflict``."""
+        SELECT per unique field and chunk); fewer rows matched than records → ``Conflict``.
+        With ``previous`` (the records as read) only the columns that changed in some record
+        are sent."""
         rows = [self._to_row(r) for r in records]
         if not rows:
             return
-        self._check_unique(rows)
-        table = self.table
-        statement = update(table).where(table.c.id == bindparam("_id"),
-                                        table.c.version == bindparam("_expected"))
-        params = [{"_id": row["id"], "_expected": expected,
-                   **{k: v for k, v in row.items() if k != "id"}}
-                  for row, expected in zip(rows, expected_versions, strict=True)]
+        befores: list[dict[str, Any] | None] = (
+            [None] * len(rows) if previous is None else [self._to_row(p) for p in previous])
+        self._check_unique(rows, self._changed_unique(rows, befores))
         if not self._conn.dialect.supports_sane_multi_rowcount:
-            for row, expected in zip(rows, expected_versions, strict=True):
-                self._update_versioned(row, expected)
+            for row, expected, before in zip(rows, expected_versions, befores, strict=True):
+                self._update_versioned(row, expected, before)
             return
+        changed = {k for row, before in zip(rows, befores, strict=True)
+                   for k in versioned_params(row, 0, before)}
+        params = [{k: v for k, v in versioned_params(row, expected).items() if k in changed}
+                  for row, expected in zip(rows, expected_versions, strict=True)]
         try:
-            result = self._conn.execute(statement, params)
+            result = self._conn.execute(versioned_update(self.table), params)
         except IntegrityError as err:
             raise_write_conflict(err, self.kind, self.unique_fields)
         if result.rowcount != len(rows):
             raise version_conflict(self.kind, ", ".join(r["id"] for r in rows[:5]))
 
-    def _check_unique(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Unique values of the rows written: no two share one, no other record holds one
-        (``Conflict(<kind>.<field>_taken)``) — one SELECT per field and chunk, first, so the
-        transaction stays usable (PostgreSQL aborts it on a constraint error); a concurrent
-        clash still hits the unique index. Empty values (None, ``""``) never clash."""
-        for field in self.unique_fields:
+    def _changed_unique(self, rows: Sequence[dict[str, Any]],
+                        befores: Sequence[dict[str, Any] | None]) -> tuple[str, ...]:
+        """The unique fields whose value some row changes (all of them without a previous)."""
+        return tuple(f for f in self.unique_fields
+                     if any(b is None or b.get(f) != row[f]
+                            for row, b in zip(rows, befores, strict=True)))
+
+    def _check_unique(self, rows: Sequence[dict[str, Any]],
+                      fields: Sequence[str] | None = None) -> None:
+        """Unique values of the rows written (of ``fields``, default every unique field): no
+        two share one, no other record holds one (``Conflict(<kind>.<field>_taken)``) — one
+        SELECT per field and chunk, first, so the transaction stays usable (PostgreSQL aborts
+        it on a constraint error); a concurrent clash still hits the unique index. Empty
+        values (None, ``""``) never clash."""
+        for field in self.unique_fields if fields is None else fields:
             holder_of: dict[Any, str] = {}
             for row in rows:
                 value = row[field]

@@ -244,13 +244,15 @@ def _object_codec(cls: type[Any]) -> tuple[Callable[[Any], dict[str, Any]],
                       or codec_for(hints[f.name])) for f in attrs.fields(cls)}
     plain = [name for name, codec in inner.items() if codec is None]
     coded = [(name, codec) for name, codec in inner.items() if codec is not None]
-
-    def dump_one(item: Any) -> dict[str, Any]:
-        obj = {name: getattr(item, name) for name in plain}
-        for name, codec in coded:
-            value = getattr(item, name)
-            obj[name] = None if value is None else codec.dump(value)
-        return {name: obj[name] for name in inner}
+    scope: dict[str, Any] = {f"d{n}": codec.dump for n, (_, codec) in enumerate(coded)}
+    dumps = {name: f"d{n}" for n, (name, _) in enumerate(coded)}
+    cells = ", ".join(
+        f"{name!r}: item.{name}" if name not in dumps
+        else f"{name!r}: (None if (v := item.{name}) is None else {dumps[name]}(v))"
+        for name in inner)
+    exec(compile(f"def dump_one(item):\n    return {{{cells}}}\n",
+                 f"<objects codec of {cls.__name__}>", "exec"), scope)
+    dump_one: Callable[[Any], dict[str, Any]] = scope["dump_one"]
 
     def load_one(obj: Mapping[str, Any]) -> Any:
         values = {name: obj[name] for name in plain if name in obj}
