@@ -40,12 +40,16 @@ def test_demo_starts_from_a_fresh_database(tmp_path: Path) -> None:
     run_demo(url, io.StringIO())  # a second run does not trip over the first one's data
 
 
-def test_sweep_command(tmp_path: Path, capsys: object) -> None:
+def test_sweep_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     url = f"sqlite:///{tmp_path / 'demo.db'}"
     run_demo(url, io.StringIO())
     assert "would reclaim 0 customer(s)" in run_pool_jobs(url, dry_run=True)
     assert main(["sweep", "--db", url]) == 0
     assert Path(tmp_path / "demo.db").exists()
+    # the demo's payment plan (30 Nov 2026, partly received) is due: reminded once, not twice
+    first = capsys.readouterr().out
+    assert "payment_plan.due: 1" in first, first
+    assert "sent 0 reminder(s)" in run_pool_jobs(url)
 
 
 NEEDS_ALEMBIC = pytest.mark.skipif(importlib.util.find_spec("alembic") is None,

@@ -1,5 +1,6 @@
 """``crmkit`` command line: ``crmkit demo`` builds a sample organisation and shows data scopes;
-``crmkit sweep --db URL`` runs the pool warnings and reclaim sweep (for cron);
+``crmkit sweep --db URL`` runs the pool warnings, the reclaim sweep and the reminder scan (for
+cron);
 ``crmkit db upgrade|current|downgrade --url URL`` runs crmkit's schema migrations.
 
 For operators: a bad URL, an unreachable or missing database, a missing extra or a schema that
@@ -178,19 +179,24 @@ def _dashboard(crm: Any, manager: User, sales: str, group_id: str, names: dict[s
 
 
 def run_pool_jobs(url: str, *, dry_run: bool = False) -> str:
-    """The scheduled pool work: warn owners, then reclaim due customers (公海回收), on a
-    database that already has crmkit's schema (``SchemaError`` otherwise; nothing created)."""
+    """The scheduled work: warn owners, reclaim due customers (公海回收), then send the due
+    reminders (提醒: each once), on a database that already has crmkit's schema
+    (``SchemaError`` otherwise; nothing created). A dry run reports the sweep only."""
     from crmkit import build_crm
 
     _existing_sqlite_file(url)
     crm = build_crm(url, create_schema=False)
-    jobs = SystemActor("crmkit pool-jobs command")
+    jobs = SystemActor("crmkit sweep command")
     warned = 0 if dry_run else crm.pool.warn(jobs)
     report = crm.pool.sweep(jobs, dry_run=dry_run)
     verb = "would reclaim" if dry_run else "reclaimed"
     lines = [f"{report.at.isoformat()}: warned {warned} customer(s); {verb} "
              f"{len(report.reclaimed)} customer(s)"]
     lines += [f"  pool {pool}: {count}" for pool, count in sorted(report.by_pool().items())]
+    if not dry_run:
+        scan = crm.reminders.scan(jobs)
+        lines.append(f"sent {len(scan.sent)} reminder(s)")
+        lines += [f"  {kind.value}: {count}" for kind, count in sorted(scan.by_kind().items())]
     return "\n".join(lines)
 
 
@@ -247,7 +253,8 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="build a sample organisation and show data scopes")
     demo.add_argument("--db", default=DEFAULT_DEMO_DB, help="database URL (SQLite file default)")
-    sweep = commands.add_parser("sweep", help="warn owners and reclaim due customers (for cron)")
+    sweep = commands.add_parser(
+        "sweep", help="warn owners, reclaim due customers, send due reminders (for cron)")
     sweep.add_argument("--db", required=True, help="database URL (schema must exist)")
     sweep.add_argument("--dry-run", action="store_true", help="report only, change nothing")
     db = commands.add_parser("db", help="crmkit's schema migrations (needs crmkit[migrations])")

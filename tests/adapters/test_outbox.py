@@ -19,7 +19,7 @@ from crmkit.adapters.sqlalchemy.files import SqlFileStore
 from crmkit.adapters.sqlalchemy.outbox import SqlOutbox
 from crmkit.adapters.sqlalchemy.tables import files, outbox
 from crmkit.entities import Notification
-from crmkit.ports import FileStore, Notifier, Outbox
+from crmkit.ports import FileStore, Inbox, Notifier, Outbox
 from crmkit.testing.services import FileStoreContract, NotifierContract
 
 START = datetime(2026, 11, 2, 1, 30, tzinfo=UTC)
@@ -171,3 +171,25 @@ def test_a_host_notifier_replaces_the_outbox(tmp_path: Path) -> None:
     assert isinstance(crm.notifier, OutboxNotifier) and crm.outbox is crm.notifier
     crm = build_crm(f"sqlite:///{tmp_path / 'crm.db'}", notifier=LoggingNotifier())
     assert crm.outbox is None  # not an outbox: nothing to drain
+
+
+def test_the_inbox_is_per_user_newest_first_and_marked_read_by_its_recipient(
+        clocked_outbox: tuple[Outbox, FixedClock]) -> None:
+    outbox, clock = clocked_outbox
+    assert isinstance(outbox, Inbox)
+    outbox.send([_note("u1", n) for n in range(1, 6)] + [_note("u2", 9)])
+    mine = outbox.inbox("u1")
+    assert [m.notification.data["n"] for m in mine] == [5, 4, 3, 2, 1]
+    assert [m.notification.data["n"] for m in outbox.inbox("u1", limit=2)] == [5, 4]
+    page = outbox.inbox("u1", before=mine[1].id, limit=2)
+    assert [m.notification.data["n"] for m in page] == [3, 2]
+    assert outbox.unread_count("u1") == 5 and outbox.unread_count("u2") == 1
+    other = outbox.inbox("u2")[0].id
+    assert outbox.mark_read("u1", [mine[0].id, mine[1].id, other, 10**9], clock.now()) == 2
+    assert outbox.mark_read("u1", [mine[0].id], clock.now()) == 0  # already read
+    assert outbox.unread_count("u1") == 3 and outbox.unread_count("u2") == 1
+    assert [m.notification.data["n"] for m in outbox.inbox("u1", unread_only=True)] == [3, 2, 1]
+    assert outbox.inbox("u1")[0].read_at == clock.now()
+    assert outbox.mark_read("u1", None, clock.now()) == 3
+    assert outbox.unread_count("u1") == 0 and outbox.unread_count("u2") == 1
+    assert len(outbox.pending(10)) == 6  # reading is not delivering

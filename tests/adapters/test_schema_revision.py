@@ -21,7 +21,7 @@ from crmkit.adapters.sqlalchemy.schema import SCHEMA_REVISION
 
 from .conftest import postgresql_dialect
 
-HEAD_SCHEMA = ("0009_targets", "3e9daaa5ba4778db")
+HEAD_SCHEMA = ("0010_reminders", "4846cddc45faef0e")
 
 
 def _fingerprint() -> str:

@@ -445,6 +445,17 @@ TABLE: dict[str, Rule] = {
     "pool.sweep": rule(M.POOL, Op.EDIT, NONE,
                        lambda w, a, t: w.crm.pool.sweep(a, dry_run=True)),
     "pool.warn": rule(M.POOL, Op.EDIT, NONE, lambda w, a, t: w.crm.pool.warn(a)),
+    # -- reminders, to-do, notifications, timeline ----------------------------------------------
+    # the scan is background work: the SystemActor, or a user holding org edit (by hand)
+    "reminders.scan": rule(M.ORG, Op.EDIT, NONE, lambda w, a, t: w.crm.reminders.scan(a)),
+    "reminders.todo": rule(None, None, NONE, lambda w, a, t: w.crm.reminders.todo(a)),
+    "notifications.list": rule(None, None, NONE, lambda w, a, t: w.crm.notifications.list(a)),
+    "notifications.unread_count": rule(None, None, NONE,
+                                       lambda w, a, t: w.crm.notifications.unread_count(a)),
+    "notifications.mark_read": rule(None, None, NONE,
+                                    lambda w, a, t: w.crm.notifications.mark_read(a)),
+    "timeline.of": rule(M.CUSTOMERS, Op.VIEW, VISIBLE,
+                        lambda w, a, t: w.crm.timeline.of(a, "customer", t), _CUSTOMER),
     # -- follow-ups, attachments, duplicates, scenes --------------------------------------------
     "followups.add": rule(M.FOLLOWUPS, Op.CREATE, VISIBLE,
                           lambda w, a, t: w.crm.followups.add(a, "customer", t, _NOTE),

@@ -7,6 +7,8 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+import attrs
+
 from crmkit.adapters.clocks import SystemClock
 from crmkit.entities import Notification
 from crmkit.ports import Clock, OutboxMessage
@@ -17,8 +19,9 @@ _log = logging.getLogger("crmkit.notifications")
 
 
 class OutboxNotifier:
-    """The in-memory :class:`~crmkit.ports.Outbox` of ``CRM()`` (tests, demos): every sent
-    notification stays in ``sent`` until pruned; lost when the process ends."""
+    """The in-memory :class:`~crmkit.ports.Outbox` and :class:`~crmkit.ports.Inbox` of
+    ``CRM()`` (tests, demos): every sent notification stays in ``sent`` until pruned; lost when
+    the process ends."""
 
     def __init__(self, clock: Clock | None = None) -> None:
         self.sent: list[Notification] = []
@@ -63,11 +66,33 @@ class OutboxNotifier:
             for message_id in set(ids):
                 message = self._messages.get(message_id)
                 if message is not None and message.delivered_at is None:
-                    self._messages[message_id] = OutboxMessage(
-                        message.id, message.notification, message.created_at, now)
+                    self._messages[message_id] = attrs.evolve(message, delivered_at=now)
                     self._claimed.pop(message_id, None)
                     marked += 1
             return marked
+
+    def inbox(self, user_id: str, *, unread_only: bool = False, before: int | None = None,
+              limit: int = 50) -> list[OutboxMessage]:
+        with self._lock:
+            mine = (m for i, m in sorted(self._messages.items(), reverse=True)
+                    if m.notification.recipient_id == user_id
+                    and (before is None or i < before)
+                    and not (unread_only and m.read_at is not None))
+            return [m for _, m in zip(range(max(limit, 0)), mine, strict=False)]
+
+    def unread_count(self, user_id: str) -> int:
+        with self._lock:
+            return sum(1 for m in self._messages.values()
+                       if m.notification.recipient_id == user_id and m.read_at is None)
+
+    def mark_read(self, user_id: str, ids: Sequence[int] | None, at: datetime) -> int:
+        with self._lock:
+            chosen = self._messages.keys() if ids is None else set(ids) & self._messages.keys()
+            marked = [i for i in chosen if self._messages[i].read_at is None
+                      and self._messages[i].notification.recipient_id == user_id]
+            for message_id in marked:
+                self._messages[message_id] = attrs.evolve(self._messages[message_id], read_at=at)
+            return len(marked)
 
     def prune(self, before: datetime) -> int:
         with self._lock:

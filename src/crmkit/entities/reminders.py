@@ -2,8 +2,8 @@
 
 The reminder scan (:mod:`crmkit.policies.reminders`) finds items due at a moment; each has a
 stable :class:`ReminderKind`, the record it is about, the recipient, and a ``key`` naming the
-occasion, so a host that keeps the keys it has sent notifies each occasion once however often it
-scans.
+occasion, so a scan that keeps the keys it has sent (``crm.reminders.scan`` does, in the
+storage) notifies each occasion once however often it runs.
 """
 
 from __future__ import annotations

@@ -15,7 +15,13 @@ import attrs
 
 from crmkit.entities.records import RecordRef
 
-__all__ = ["TimelineCategory", "TimelineItem", "TimelineKey"]
+__all__ = ["APPROVAL_ITEM", "FOLLOWUP_ITEM", "TimelineCategory", "TimelineItem", "TimelineKey"]
+
+FOLLOWUP_ITEM = "followup"
+"""The item kind of a follow-up on a timeline (沟通)."""
+APPROVAL_ITEM = "approval"
+"""The item kind of an approval action on a timeline (审批); its id is ``<instance id>.<n>``,
+the n-th event of the instance's history."""
 
 
 class TimelineCategory(enum.StrEnum):

@@ -21,8 +21,9 @@ values; days are local days of the organisation (``today`` = the local date of `
   days (:func:`crmkit.policies.reclaim.days_until_pool`). The owner, once per reclaim day.
 - 待我审批 ``approval.waiting`` (to-do only): an approval step waits for the user.
 
-*Once* is the host's part: it keeps the keys it sent, and :func:`unsent` drops those — so
-repeated scans notify each occasion once. The to-do of a user counts the same items, per kind.
+*Once* is the keeper's part: whoever scans keeps the keys it sent (``crm.reminders.scan``
+records them in the storage), and :func:`unsent` drops those — so repeated scans notify each
+occasion once. The to-do of a user counts the same items, per kind.
 """
 
 from __future__ import annotations

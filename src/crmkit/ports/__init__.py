@@ -3,7 +3,7 @@
 from crmkit.ports.clocks import Clock
 from crmkit.ports.files import FileStore, StoredFile
 from crmkit.ports.ids import IdGenerator
-from crmkit.ports.notifiers import Notifier, Outbox, OutboxMessage
+from crmkit.ports.notifiers import Inbox, Notifier, Outbox, OutboxMessage
 from crmkit.ports.org_directory import OrgDirectory
 from crmkit.ports.sheets import ByteSink, ByteSource, Cell, SheetFormat
 from crmkit.ports.storage import (
@@ -23,6 +23,7 @@ __all__ = [
     "DepartmentRepository",
     "FileStore",
     "IdGenerator",
+    "Inbox",
     "Notifier",
     "OperationLogRepository",
     "OrgDirectory",

@@ -25,6 +25,8 @@ class OutboxMessage:
     notification: Notification
     created_at: datetime
     delivered_at: datetime | None = None
+    read_at: datetime | None = None
+    """When the recipient marked it read (:class:`Inbox`); None while unread."""
 
 
 @runtime_checkable
@@ -44,3 +46,22 @@ class Outbox(Notifier, Protocol):
     def claim(self, limit: int = 100, lease_seconds: float = 300) -> list[OutboxMessage]: ...
     def mark_delivered(self, ids: Sequence[int]) -> int: ...
     def prune(self, before: datetime) -> int: ...
+
+
+@runtime_checkable
+class Inbox(Protocol):
+    """The notifications of each user, kept for the host to show (通知中心): read per user and
+    marked read by their recipient. Independent of delivery (``mark_delivered``).
+
+    - ``inbox(user_id, unread_only=, before=, limit=)``: the user's messages, newest first
+      (by id, descending); ``before`` is the id of the last message of the previous page.
+    - ``unread_count(user_id)``: how many of the user's messages are unread.
+    - ``mark_read(user_id, ids)``: stamp the user's unread messages among ``ids`` (all of
+      them when ``ids`` is None) read at ``at``; another user's ids are left alone. Returns how
+      many changed.
+    """
+
+    def inbox(self, user_id: str, *, unread_only: bool = False, before: int | None = None,
+              limit: int = 50) -> list[OutboxMessage]: ...
+    def unread_count(self, user_id: str) -> int: ...
+    def mark_read(self, user_id: str, ids: Sequence[int] | None, at: datetime) -> int: ...

@@ -29,6 +29,7 @@ from crmkit.entities.records import (
     RecordRef,
     TeamMember,
 )
+from crmkit.entities.timeline import TimelineKey
 
 T = TypeVar("T")
 
@@ -125,6 +126,12 @@ class FollowUpRepository(Protocol):
     def add(self, followup: FollowUp) -> None: ...
     def for_record(self, record_kind: str, record_id: str, *, limit: int = 100) -> list[FollowUp]:
         """Newest first (by ``at``, then id)."""
+        ...
+    def for_records(self, records: Sequence[RecordRef], *, before: TimelineKey | None = None,
+                    limit: int = 100) -> list[FollowUp]:
+        """At most ``limit`` follow-ups of any of ``records``, newest first (by ``at``, then id,
+        descending) — with ``before``, only those whose timeline key ``(at, "followup", id)``
+        lies below it. One statement."""
         ...
 
 

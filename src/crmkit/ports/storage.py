@@ -50,6 +50,7 @@ from crmkit.ports.records import (
     SettingsRepository,
     TeamRepository,
 )
+from crmkit.ports.reminders import SentReminderRepository
 from crmkit.ports.statistics import StatisticsRepository
 from crmkit.ports.workbench import PlacementRepository
 
@@ -171,6 +172,10 @@ class UnitOfWork(Protocol):
     def sequences(self) -> SequenceRepository: ...
     @property
     def plans(self) -> PaymentPlanRepository: ...
+
+    # -- the reminder scan (crmkit.ports.reminders) --
+    @property
+    def reminders(self) -> SentReminderRepository: ...
 
     def org_version(self) -> int:
         """Current org version; 0 for an empty store."""

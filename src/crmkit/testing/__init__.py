@@ -14,6 +14,7 @@ from crmkit.testing.approvals import ApprovalStorageContract
 from crmkit.testing.builders import SampleOrg, fixed_clock, sample_crm, sample_org
 from crmkit.testing.pool import PoolStorageContract
 from crmkit.testing.records import RecordStorageContract
+from crmkit.testing.reminders import ReminderStorageContract
 from crmkit.testing.services import FileStoreContract, NotifierContract, OrgDirectoryContract
 from crmkit.testing.sheets import SheetFormatContract
 from crmkit.testing.statistics import StatisticsContract
@@ -26,6 +27,7 @@ __all__ = [
     "OrgDirectoryContract",
     "PoolStorageContract",
     "RecordStorageContract",
+    "ReminderStorageContract",
     "SampleOrg",
     "SheetFormatContract",
     "StatisticsContract",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from operator import attrgetter
 from typing import Any
 
 from crmkit.entities.contracts import CONTRACT, PAYMENT
@@ -23,10 +24,12 @@ from crmkit.entities.kinds import (
     with_host_kinds,
 )
 from crmkit.entities.sales import CONTACT, OPPORTUNITY
+from crmkit.entities.timeline import TimelineCategory
 from crmkit.ports import (
     Clock,
     FileStore,
     IdGenerator,
+    Inbox,
     Notifier,
     OrgDirectory,
     SheetFormat,
@@ -46,6 +49,7 @@ from crmkit.workflow.fieldtypes import build_field_types
 from crmkit.workflow.followups import FollowUpService
 from crmkit.workflow.io import IOService
 from crmkit.workflow.leads import LeadService
+from crmkit.workflow.notifications import NotificationService
 from crmkit.workflow.operations import Runtime
 from crmkit.workflow.opportunities import OpportunityService
 from crmkit.workflow.org import OrgService
@@ -55,9 +59,16 @@ from crmkit.workflow.pool import PoolService
 from crmkit.workflow.products import ProductService
 from crmkit.workflow.record_access import RecordAccess
 from crmkit.workflow.records import RecordService
+from crmkit.workflow.reminders import ReminderService, default_sources
 from crmkit.workflow.scenes import SceneService
 from crmkit.workflow.schedules import ScheduleService
 from crmkit.workflow.tasks import TaskService
+from crmkit.workflow.timeline import (
+    ApprovalsOnTimeline,
+    FollowUpsOnTimeline,
+    RelatedOnTimeline,
+    TimelineService,
+)
 from crmkit.workflow.workbench import WorkbenchService
 from crmkit.workflow.worklogs import WorkLogService
 
@@ -144,9 +155,18 @@ class CRMFacade:
                             formats or {})
         """导入/导出: the sheet ``formats`` by name (:class:`crmkit.CRM`: CSV and XLSX)."""
         self.dashboard = DashboardService(self.runtime)
+        self.reminders = ReminderService(self.runtime, default_sources(self.runtime, self.pool))
+        self.notifications = NotificationService(
+            self.runtime, notifier if isinstance(notifier, Inbox) else None)
+        self.timeline = TimelineService(self.runtime, self.records, [
+            FollowUpsOnTimeline(), ApprovalsOnTimeline(self.runtime),
+            RelatedOnTimeline(self.tasks, TimelineCategory.TASK),
+            RelatedOnTimeline(self.schedules, TimelineCategory.SCHEDULE, attrgetter("starts_at")),
+            RelatedOnTimeline(self.work_logs, TimelineCategory.LOG)])
         for service in (self.org, self.fields, self.scenes, self.followups, self.attachments,
                         self.comments, self.workbench, self.duplicates, self.pool,
-                        self.approvals, self.io, self.dashboard, *services):
+                        self.approvals, self.io, self.dashboard, self.reminders,
+                        self.notifications, self.timeline, *services):
             guard(service)
 
     def kind(self, name: str) -> RecordService[Any]:

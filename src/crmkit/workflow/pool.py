@@ -426,16 +426,44 @@ class PoolService:
         ids = builtins.list(dict.fromkeys(customer_ids))
         with self._rt.operation(actor, Module.CUSTOMERS, Operation.VIEW) as op:
             customers = [self._access.visible(op, CUSTOMER, cid) for cid in ids]
-            pools = op.uow.pools.list()
-            facts = self._opportunity_facts(op, ids)
-            result: dict[str, int | None] = {}
-            for customer in customers:
-                rules = [r for p in pools if p.reclaim_enabled
-                         and customer.owner_id in self._members(op, p) for r in p.rules]
-                newest, open_ = facts.get(customer.id, (None, False))
-                result[customer.id] = days_until_pool(rules, customer, newest, open_, op.now,
-                                                      self._rt.tz)
-            return result
+            return self._days_left(op, customers, op.now)
+
+    def _days_left(self, op: Op, customers: builtins.list[Customer], now: datetime
+                   ) -> dict[str, int | None]:
+        """Days until pool of each customer under the rules of the pools its owner is in."""
+        pools = [p for p in op.uow.pools.list() if p.reclaim_enabled]
+        facts = self._opportunity_facts(op, [c.id for c in customers])
+        result: dict[str, int | None] = {}
+        for customer in customers:
+            rules = [r for p in pools if customer.owner_id in self._members(op, p)
+                     for r in p.rules]
+            newest, open_ = facts.get(customer.id, (None, False))
+            result[customer.id] = days_until_pool(rules, customer, newest, open_, now,
+                                                  self._rt.tz)
+        return result
+
+    def reclaimed_soon(self, op: Op, now: datetime, days: int, owner_id: str | None = None
+                       ) -> builtins.list[tuple[Customer, int | None]]:
+        """Customers (of ``owner_id`` only, when given) their pools' rules reclaim within
+        ``days`` days, each with its days until pool: one candidate query per pool (the rules
+        moved ``days`` earlier, as for :meth:`warn`), one read of the customers and one of
+        their opportunities."""
+        found: builtins.list[ReclaimCandidate] = []
+        seen: set[str] = set()
+        for pool in op.uow.pools.list():
+            members = self._members(op, pool)
+            if owner_id is not None:
+                members = members & {owner_id}
+            if not pool.reclaim_enabled or not pool.rules or not members:
+                continue
+            spec = reclaim_spec(pool, members, now, self._rt.tz,
+                                [_earlier(r, days) for r in pool.rules])
+            found.extend(_unseen(op.uow.pools.candidates(spec), seen))
+        if not found:
+            return []
+        customers = op.uow.records(CUSTOMER).get_many([c.customer_id for c in found])
+        left = self._days_left(op, customers, now)
+        return [(c, left[c.id]) for c in customers]
 
     @staticmethod
     def _opportunity_facts(op: Op, customer_ids: builtins.list[str]

@@ -62,12 +62,15 @@ class RecordAccess:
     def module_of(self, kind: str) -> Module:
         return self._rt.declaration(kind).module
 
-    def admits(self, op: Op, spec: RecordKind[Any], scope: RecordScope, record: Any) -> bool:
-        """Owner and pool grants first; the team is read only when they do not decide."""
+    def admits(self, op: Op, spec: RecordKind[Any], scope: RecordScope, record: Any,
+               team: Sequence[str] | None = None) -> bool:
+        """Owner and pool grants first; the team (``team``: its user ids, when the caller read
+        them) is read only when they do not decide."""
         if (spec.kind, record.id) in op.created or scope.admits(
                 record.owner_id, (), getattr(record, "pool_id", None)):
             return True
-        team = [m.user_id for m in op.uow.team.members(spec.kind, record.id)]
+        if team is None:
+            team = [m.user_id for m in op.uow.team.members(spec.kind, record.id)]
         return scope.admits(record.owner_id, team, getattr(record, "pool_id", None))
 
     def list_scope(self, op: Op, kind: str) -> RecordScope | None:
@@ -99,11 +102,18 @@ class RecordAccess:
     def visible_many(self, op: Op, kind: str, record_ids: Sequence[str]
                      ) -> dict[str, Any]:
         """The records among ``record_ids`` the actor may read, by id (references in a payload:
-        one out of scope is as unknown as a missing one)."""
+        one out of scope is as unknown as a missing one). Set-based: one read of the records,
+        one of the teams of those the owner and pool grants do not admit."""
         spec = self._rt.declaration(kind)
         scope = self._rt.scope(op, spec.module)
-        return {r.id: r for r in op.uow.records(kind).get_many(builtins.list(record_ids))
-                if self.admits(op, spec, scope, r)}
+        found = op.uow.records(kind).get_many(builtins.list(record_ids))
+        seen = {r.id: r for r in found if self.admits(op, spec, scope, r, ())}
+        rest = [r.id for r in found if r.id not in seen]
+        teams: dict[str, builtins.list[str]] = {}
+        for member in op.uow.team.members_many(kind, rest) if rest else ():
+            teams.setdefault(member.record_id, []).append(member.user_id)
+        return {r.id: r for r in found
+                if r.id in seen or self.admits(op, spec, scope, r, teams.get(r.id, []))}
 
     def check_editable(self, op: Op, kind: str, record: Any) -> None:
         if not self.can_edit(op, kind, record):

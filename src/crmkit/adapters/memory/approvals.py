@@ -56,6 +56,13 @@ class MemoryApprovals:
         return next((i for i in self._instances.rows.values()
                      if (i.record_kind, i.record_id) == (record_kind, record_id)), None)
 
+    def for_records(self, record_kind: str, record_ids: Sequence[str]
+                    ) -> builtins.list[ApprovalInstance]:
+        wanted = set(record_ids)
+        return sorted((i for i in self._instances.rows.values()
+                       if i.record_kind == record_kind and i.record_id in wanted),
+                      key=lambda i: i.id)
+
     def _check_record(self, instance: ApprovalInstance) -> None:
         holder = self.for_record(instance.record_kind, instance.record_id)
         if holder is not None and holder.id != instance.id:

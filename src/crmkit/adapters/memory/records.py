@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
 import attrs
@@ -19,6 +19,7 @@ from crmkit.entities.records import (
     RecordRef,
     TeamMember,
 )
+from crmkit.entities.timeline import FOLLOWUP_ITEM, TimelineKey
 from crmkit.errors import Conflict
 from crmkit.policies.conflicts import exists, taken, version_conflict
 from crmkit.policies.query_eval import field_value, page_of, record_matches
@@ -236,6 +237,14 @@ class MemoryFollowUps(UndoDict[str, FollowUp]):
                 if (f.record_kind, f.record_id) == (record_kind, record_id)]
         return sorted(mine, key=lambda f: (f.at, f.id), reverse=True)[:limit]
 
+    def for_records(self, records: Sequence[RecordRef], *, before: TimelineKey | None = None,
+                    limit: int = 100) -> list[FollowUp]:
+        wanted = set(records)
+        mine = [f for f in self.rows.values()
+                if RecordRef(f.record_kind, f.record_id) in wanted
+                and (before is None or TimelineKey(f.at, FOLLOWUP_ITEM, f.id) < before)]
+        return sorted(mine, key=lambda f: (f.at, f.id), reverse=True)[:limit]
+
 
 class MemoryAttachments(UndoDict[str, Attachment]):
     def get(self, attachment_id: str) -> Attachment | None:
@@ -313,3 +322,19 @@ class MemoryEntities(UndoDict[str, E]):
 
     def delete(self, entity_id: str) -> None:
         self._drop(entity_id)
+
+
+class MemorySentReminders(UndoDict[str, tuple[date, datetime]]):
+    """Sent reminder keys with their due day and send time; the storage lock serialises
+    transactions, so a key is recorded by one of them."""
+
+    def record(self, sent: Sequence[tuple[str, date]], at: datetime) -> set[str]:
+        fresh: set[str] = set()
+        for key, due in sent:
+            if key not in self.rows:
+                self._set(key, (due, at))
+                fresh.add(key)
+        return fresh
+
+    def sent(self, keys: Sequence[str]) -> set[str]:
+        return {key for key in keys if key in self.rows}

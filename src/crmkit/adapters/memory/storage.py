@@ -29,6 +29,7 @@ from crmkit.adapters.memory.records import (
     MemoryFollowUps,
     MemoryLinks,
     MemoryRecords,
+    MemorySentReminders,
     MemorySettings,
     MemoryTeam,
 )
@@ -236,6 +237,7 @@ class MemoryUnitOfWork:
         self.approvals = storage.approvals
         self.sequences = storage.sequences
         self.plans = storage.plans
+        self.reminders = storage.reminders
 
     def records(self, kind: str | RecordKind[Any]) -> MemoryRecords:
         """The repository of one record kind, by name or declaration; unknown → KeyError."""
@@ -308,6 +310,7 @@ class MemoryStorage:
         self.sequences = MemorySequences(self.undo)
         self.plans = MemoryPaymentPlans(self.undo, self.records[PAYMENT],
                                         self.records[CONTRACT])
+        self.reminders = MemorySentReminders(self.undo)
 
     def create_schema(self) -> None:
         """Nothing to create; present for the Storage protocol."""

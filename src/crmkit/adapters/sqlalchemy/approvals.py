@@ -152,6 +152,17 @@ class SqlApprovals(Repository):
         return self._first((approval_instances.c.record_kind == record_kind)
                            & (approval_instances.c.record_id == record_id))
 
+    def for_records(self, record_kind: str, record_ids: Sequence[str]
+                    ) -> builtins.list[ApprovalInstance]:
+        """One SELECT over the ``(record_kind, record_id)`` index."""
+        if not record_ids:
+            return []
+        return self._instances(
+            select(approval_instances.c.document)
+            .where(approval_instances.c.record_kind == record_kind,
+                   in_id_set(approval_instances.c.record_id, record_ids))
+            .order_by(approval_instances.c.id))
+
     def _check_record(self, instance: ApprovalInstance) -> None:
         """Another instance of the same record → ``Conflict(approval.record_taken)``."""
         holder = self._conn.execute(

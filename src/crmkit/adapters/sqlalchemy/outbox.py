@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import RowMapping, Select, delete, insert, or_, select, update
+from sqlalchemy import RowMapping, Select, delete, func, insert, or_, select, update
 
 from crmkit.adapters.sqlalchemy.storage import SqlStorage
 from crmkit.adapters.sqlalchemy.tables import outbox
@@ -27,11 +27,13 @@ def _message(row: RowMapping) -> OutboxMessage:
     notification = Notification(row["recipient_id"], row["kind"], row["title_zh"],
                                 row["title_en"], row["record_kind"], row["record_id"],
                                 row["data"])
-    return OutboxMessage(row["id"], notification, row["created_at"], row["delivered_at"])
+    return OutboxMessage(row["id"], notification, row["created_at"], row["delivered_at"],
+                         row["read_at"])
 
 
 class SqlOutbox:
-    """:class:`~crmkit.ports.Outbox` over ``crm_outbox`` of ``storage``."""
+    """:class:`~crmkit.ports.Outbox` and :class:`~crmkit.ports.Inbox` over ``crm_outbox`` of
+    ``storage``; a user's messages are read through the ``(recipient_id, id)`` index."""
 
     def __init__(self, storage: SqlStorage, clock: Clock) -> None:
         self._storage = storage
@@ -44,7 +46,7 @@ class SqlOutbox:
         rows = [{"recipient_id": n.recipient_id, "kind": n.kind, "title_zh": n.title_zh,
                  "title_en": n.title_en, "record_kind": n.record_kind, "record_id": n.record_id,
                  "data": dict(n.data), "created_at": now, "claimed_until": None,
-                 "delivered_at": None} for n in notifications]
+                 "delivered_at": None, "read_at": None} for n in notifications]
         with self._storage.transaction() as uow:
             uow.connection.execute(insert(outbox), rows)
 
@@ -81,6 +83,35 @@ class SqlOutbox:
                 update(outbox).where(outbox.c.id.in_(wanted), outbox.c.delivered_at.is_(None))
                 .values(delivered_at=self._clock.now(), claimed_until=None))
             return int(result.rowcount)
+
+    def inbox(self, user_id: str, *, unread_only: bool = False, before: int | None = None,
+              limit: int = 50) -> list[OutboxMessage]:
+        statement = select(outbox).where(outbox.c.recipient_id == user_id)
+        if unread_only:
+            statement = statement.where(outbox.c.read_at.is_(None))
+        if before is not None:
+            statement = statement.where(outbox.c.id < before)
+        with self._storage.transaction() as uow:
+            rows = uow.connection.execute(
+                statement.order_by(outbox.c.id.desc()).limit(limit)).mappings()
+            return [_message(row) for row in rows]
+
+    def unread_count(self, user_id: str) -> int:
+        with self._storage.transaction() as uow:
+            return int(uow.connection.execute(
+                select(func.count()).select_from(outbox)
+                .where(outbox.c.recipient_id == user_id, outbox.c.read_at.is_(None))).scalar_one())
+
+    def mark_read(self, user_id: str, ids: Sequence[int] | None, at: datetime) -> int:
+        statement = update(outbox).where(outbox.c.recipient_id == user_id,
+                                         outbox.c.read_at.is_(None))
+        if ids is not None:
+            wanted = sorted({i for i in ids if isinstance(i, int)})
+            if not wanted:
+                return 0
+            statement = statement.where(outbox.c.id.in_(wanted))
+        with self._storage.transaction() as uow:
+            return int(uow.connection.execute(statement.values(read_at=at)).rowcount)
 
     def prune(self, before: datetime) -> int:
         with self._storage.transaction() as uow:

@@ -30,6 +30,7 @@ from sqlalchemy import (
     cast,
     delete,
     insert,
+    or_,
     select,
     text,
     update,
@@ -99,6 +100,7 @@ from crmkit.entities.records import (
     RecordRef,
     TeamMember,
 )
+from crmkit.entities.timeline import FOLLOWUP_ITEM, TimelineKey
 from crmkit.errors import Conflict
 from crmkit.ports.entity_store import (
     CATEGORIES,
@@ -582,6 +584,34 @@ class SqlFollowUps(Repository):
             .limit(limit)
         )
         return [FOLLOWUP_ROWS.from_row(row) for row in self._conn.execute(statement).mappings()]
+
+    def for_records(self, records: Sequence[RecordRef], *, before: TimelineKey | None = None,
+                    limit: int = 100) -> list[FollowUp]:
+        """One SELECT over the ``(record_kind, record_id, at)`` index."""
+        by_kind: dict[str, list[str]] = {}
+        for ref in records:
+            by_kind.setdefault(ref.kind, []).append(ref.id)
+        if not by_kind:
+            return []
+        c = followups.c
+        where = [or_(*(and_(c.record_kind == kind, in_id_set(c.record_id, ids))
+                       for kind, ids in by_kind.items()))]
+        if before is not None:
+            where.append(below(c.at, c.id, FOLLOWUP_ITEM, before))
+        statement = (select(followups).where(*where)
+                     .order_by(c.at.desc(), c.id.desc()).limit(limit))
+        return [FOLLOWUP_ROWS.from_row(row) for row in self._conn.execute(statement).mappings()]
+
+
+def below(at: ColumnElement[Any], item_id: ColumnElement[Any], item_kind: str,
+          before: TimelineKey) -> ColumnElement[bool]:
+    """Rows of one item kind whose timeline key ``(at, item_kind, id)`` lies below ``before``
+    (the kind is a constant, so it is compared here, not in SQL)."""
+    if item_kind < before.kind:
+        return at <= before.at
+    if item_kind > before.kind:
+        return at < before.at
+    return or_(at < before.at, and_(at == before.at, item_id < before.id))
 
 
 class SqlAttachments(Repository):

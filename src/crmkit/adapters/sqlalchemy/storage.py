@@ -73,6 +73,7 @@ from crmkit.adapters.sqlalchemy.records import (
     declared_record_tables,
     entity_store,
 )
+from crmkit.adapters.sqlalchemy.reminders import SqlSentReminders
 from crmkit.adapters.sqlalchemy.rows import (
     DEPARTMENT_ROWS,
     LOG_ENTRY_ROWS,
@@ -142,6 +143,7 @@ from crmkit.ports.records import (
     SettingsRepository,
     TeamRepository,
 )
+from crmkit.ports.reminders import SentReminderRepository
 from crmkit.ports.statistics import StatisticsRepository
 from crmkit.ports.workbench import PlacementRepository
 
@@ -466,6 +468,7 @@ _REPOSITORIES: dict[str, Callable[[Connection], Any]] = {
     "approvals": SqlApprovals,
     "sequences": SqlSequences,
     "plans": SqlPaymentPlans,
+    "reminders": SqlSentReminders,
 }
 """How :class:`SqlUnitOfWork` makes each repository, on first use."""
 
@@ -505,7 +508,7 @@ class SqlUnitOfWork:
     approvals: ApprovalRepository
     sequences: SequenceRepository
     plans: PaymentPlanRepository
-
+    reminders: SentReminderRepository
 
     def __init__(self, connection: Connection, effects: PendingEffects | None = None,
                  record_tables: Mapping[str, RecordTable[Any]] = RECORD_TABLES) -> None:

@@ -736,6 +736,21 @@ sequences = Table(
 """Number sequences (编号流水号): the last value given out per ``(name, period)``."""
 
 
+# -- reminders (提醒) -------------------------------------------------------------------------
+
+REMINDER_KEY_LENGTH = 400
+"""A reminder key: kind, recipient, record kind and id, occasion (see ``Reminder.key``)."""
+
+sent_reminders = Table(
+    "crm_sent_reminders",
+    metadata,
+    _text("key", REMINDER_KEY_LENGTH, primary_key=True),
+    Column("due", Date(), nullable=False),
+    Column("sent_at", UTCDateTime(), nullable=False),
+)
+"""提醒 sent by the reminder scan, one row per reminder key: each goes out once."""
+
+
 # -- durable defaults of build_crm: the notification outbox and stored files ------------------
 
 AutoId = BigInteger().with_variant(Integer(), "sqlite")
@@ -755,10 +770,13 @@ outbox = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("claimed_until", UTCDateTime(), nullable=True),
     Column("delivered_at", UTCDateTime(), nullable=True),
+    Column("read_at", UTCDateTime(), nullable=True),
     Index("ix_crm_outbox_pending", "delivered_at", "id"),
+    Index("ix_crm_outbox_recipient", "recipient_id", "id"),
 )
 """通知发件箱: notifications waiting for the host (``crm.outbox``), in id (= queue) order; a
-worker's claim holds a row until ``claimed_until``, delivery stamps ``delivered_at``."""
+worker's claim holds a row until ``claimed_until``, delivery stamps ``delivered_at``; the
+recipient reading it (通知中心) stamps ``read_at``."""
 
 files = Table(
     "crm_files",
