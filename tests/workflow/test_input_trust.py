@@ -19,6 +19,7 @@ from crmkit import CRM
 from crmkit.adapters.clocks import FixedClock
 from crmkit.adapters.files import LocalFileStore
 from crmkit.adapters.ids import SequentialIds
+from crmkit.entities import UserStatus
 from crmkit.entities.common import JSONValue
 from crmkit.entities.fields import FieldDefinition, FieldType, ValueKind
 from crmkit.errors import NotFound, ValidationError
@@ -391,3 +392,11 @@ def test_a_misbehaving_field_type_plugin_gives_a_validation_error_naming_field_a
     assert crm.customers.list(admin, {"with_total": True}).total == 0
     made = crm.customers.create(admin, {"name": "x", "custom": {"f_good_day": "whatever"}})
     assert crm.customers.get(admin, made.id).custom["f_good_day"] == "2024-05-01"
+
+
+def test_an_enum_argument_given_by_its_value_reaches_the_method_as_the_member(org: Org) -> None:
+    """The facade takes an enum by member or value; the method always gets the member (a
+    status given as text used to reach the SQL adapter as text: AttributeError)."""
+    active = org.crm.org.list_users(org.admin, status="active")  # type: ignore[arg-type]
+    assert active == org.crm.org.list_users(org.admin, status=UserStatus.ACTIVE)
+    assert org.admin in active

@@ -81,9 +81,11 @@ def _conform(value: Any, hint: Any, path: str) -> Any:
     if not isinstance(hint, type):
         return value  # a TypeVar or a special form: the method checks it
     if issubclass(hint, enum.Enum):
-        if isinstance(value, hint) or (isinstance(value, str | int) and not isinstance(value, bool)
-                                       and value in {m.value for m in hint}):
+        if isinstance(value, hint):
             return value
+        if isinstance(value, str | int) and not isinstance(value, bool) and value in {
+                m.value for m in hint}:
+            return hint(value)  # the method gets the member, whichever form the caller used
         raise _Mismatch(path, "invalid", f" ({', '.join(str(m.value) for m in hint)})")
     if hint is int and isinstance(value, bool):
         raise _Mismatch(path)

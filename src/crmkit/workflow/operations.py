@@ -387,11 +387,10 @@ class Runtime:
         key = (op.actor.id, module)
         scope = scopes.get(key)
         if scope is None:
-            if self._known_version(op) is not None:
-                roles = op.roles  # read (or kept) under the version the index has
-            else:
-                user = op.uow.users.get(op.actor.id)  # after the version: never older
-                roles = op.uow.roles.get_many(user.role_ids) if user is not None else []
+            # Read after the version, never reused from the actor's kept roles: those may be
+            # older than the version this scope is cached under (test_races: role flips).
+            user = op.uow.users.get(op.actor.id)
+            roles = op.uow.roles.get_many(user.role_ids) if user is not None else []
             pools: frozenset[str] = frozenset()
             if module in (Module.CUSTOMERS, Module.POOL):
                 pools = frozenset(p.id for p in op.uow.pools.list()
