@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 
 .PHONY: demo test lint bench mutate clean
 
-$(BIN)/.installed: pyproject.toml
+$(BIN)/.installed: pyproject.toml src/crmkit/__init__.py  # the version lives in __init__
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test,dev]'
