@@ -17,6 +17,7 @@ from decimal import Decimal
 import attrs
 
 __all__ = [
+    "GROUPINGS",
     "Brief",
     "Bucket",
     "Figure",
@@ -99,7 +100,14 @@ class Measure(enum.StrEnum):
     - ``followups``: follow-up records by ``at``, owned by their author;
     - ``unfollowed``: owned customers by the later of their last follow-up and the time their
       owner received them (the base of 遗忘客户, as of the reclaim rule);
-    - ``due``: owned customers by ``next_contact_at`` (下次联系时间).
+    - ``due``: owned customers by ``next_contact_at`` (下次联系时间);
+    - ``leads``: leads by ``created_at``;
+    - ``products``: each product line of an approved contract, by the contract's deal day,
+      owned by the contract's owner, amount the line's subtotal, quantity its quantity;
+    - ``planned``: payment plans (回款计划) not voided of approved contracts, by
+      ``planned_date``, owned by the contract's owner, amount the plan's amount;
+    - ``overdue``: the planned plans due before the tally's ``as_of`` day and not fully
+      received (approved payments against the plan), amount what is still owed.
     """
 
     CUSTOMERS = "customers"
@@ -110,16 +118,43 @@ class Measure(enum.StrEnum):
     FOLLOWUPS = "followups"
     UNFOLLOWED = "unfollowed"
     DUE = "due"
+    LEADS = "leads"
+    PRODUCTS = "products"
+    PLANNED = "planned"
+    OVERDUE = "overdue"
 
 
 class GroupBy(enum.StrEnum):
-    """A tally's second dimension (the first is always the bucket): none, the owner, or the
+    """A tally's grouping (the first dimension is always the bucket): none, the owner, the
     funnel position of an opportunity — its stage id while in progress, else its status
-    (``won``, ``lost``, ``invalid``)."""
+    (``won``, ``lost``, ``invalid``) —, the outcome (an opportunity's status; a lead
+    ``converted`` or ``open``), a follow-up's method, a sold line's product, or a customer's
+    source, level, industry or region (the province its address starts with:
+    :data:`crmkit.policies.statistics.REGIONS`)."""
 
     NONE = "none"
     OWNER = "owner"
     STAGE = "stage"
+    OUTCOME = "outcome"
+    METHOD = "method"
+    PRODUCT = "product"
+    SOURCE = "source"
+    LEVEL = "level"
+    INDUSTRY = "industry"
+    REGION = "region"
+
+
+_EVERYWHERE = frozenset({GroupBy.NONE, GroupBy.OWNER})
+_CUSTOMER_FIELDS = frozenset({GroupBy.SOURCE, GroupBy.LEVEL, GroupBy.INDUSTRY, GroupBy.REGION})
+GROUPINGS: dict[Measure, frozenset[GroupBy]] = {
+    **{measure: _EVERYWHERE for measure in Measure},
+    Measure.OPPORTUNITIES: _EVERYWHERE | {GroupBy.STAGE, GroupBy.OUTCOME},
+    Measure.LEADS: _EVERYWHERE | {GroupBy.OUTCOME},
+    Measure.FOLLOWUPS: _EVERYWHERE | {GroupBy.METHOD},
+    Measure.PRODUCTS: _EVERYWHERE | {GroupBy.PRODUCT},
+    Measure.CUSTOMERS: _EVERYWHERE | _CUSTOMER_FIELDS,
+}
+"""The groupings each measure can be tallied by."""
 
 
 def _consecutive(instance: Tally, attribute: attrs.Attribute[tuple[Bucket, ...]],
@@ -136,25 +171,38 @@ def _consecutive(instance: Tally, attribute: attrs.Attribute[tuple[Bucket, ...]]
 @attrs.frozen
 class Tally:
     """Count and sum the ``measure``'s records of ``owner_ids`` falling in one of ``buckets``
-    (consecutive), per bucket and per ``by``; ``stage_group_id`` keeps only opportunities of
-    that stage group."""
+    (consecutive), per bucket, per ``by`` and per ``then`` (a second grouping);
+    ``stage_group_id`` keeps only opportunities of that stage group; ``as_of`` is the local
+    day ``overdue`` is judged on."""
 
     measure: Measure
     owner_ids: frozenset[str]
     buckets: tuple[Bucket, ...] = attrs.field(validator=_consecutive)
     by: GroupBy = GroupBy.NONE
     stage_group_id: str | None = None
+    then: GroupBy = GroupBy.NONE
+    as_of: date | None = None
+
+    def __attrs_post_init__(self) -> None:
+        for grouping in (self.by, self.then):
+            if grouping not in GROUPINGS[self.measure]:
+                raise ValueError(f"{self.measure} cannot be grouped by {grouping}")
+        if (self.measure is Measure.OVERDUE) != (self.as_of is not None):
+            raise ValueError("overdue, and only overdue, is judged as of a day")
 
 
 @attrs.frozen(order=True)
 class TallyRow:
-    """One group of a tally: its bucket index, its key (None without grouping), how many
-    records and the sum of their amounts (0 for measures without an amount)."""
+    """One group of a tally: its bucket index, its key (None without grouping) and second key
+    (None without ``then``), how many records, the sum of their amounts (0 for measures
+    without an amount) and of their quantities (sold products; else 0)."""
 
     bucket: int
     key: str | None
     count: int
     amount: Decimal
+    key2: str | None = None
+    quantity: Decimal = Decimal(0)
 
 
 @attrs.frozen

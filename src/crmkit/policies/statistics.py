@@ -5,21 +5,26 @@ the dashboard derives from tallies (change rates, completion, weighted funnel, t
 (an instant, or a local day for dated records) and its amount. Only approved (effective)
 contracts and payments count: money is what was approved. The SQLAlchemy adapter compiles the
 same rules to one aggregate statement (``adapters/sqlalchemy/statistics.py``).
+
+Two measures read joined records: ``products`` reads each line of a contract
+(:class:`SoldLine`, :func:`sold_lines`), ``planned``/``overdue`` read a payment plan with its
+contract and what was received against it (:class:`PlanState`, :func:`plan_states`).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import attrs
 
-from crmkit.entities.contracts import EFFECTIVE, Contract, Payment
+from crmkit.entities.contracts import EFFECTIVE, Contract, Payment, PaymentPlan
+from crmkit.entities.leads import Lead
 from crmkit.entities.records import FollowUp
-from crmkit.entities.sales import Customer, Opportunity, OpportunityStatus
+from crmkit.entities.sales import Customer, Opportunity, OpportunityStatus, ProductLine
 from crmkit.entities.statistics import (
     Bucket,
     GroupBy,
@@ -37,14 +42,21 @@ __all__ = [
     "FORGOTTEN_DAYS",
     "MEASURE_KIND",
     "RANKINGS",
+    "REGIONS",
     "TARGET_MEASURES",
     "ZERO",
     "Fact",
+    "PlanState",
+    "SoldLine",
     "bucket_of",
     "change_rate",
     "completion_rate",
     "fact",
     "funnel_position",
+    "key_of",
+    "plan_states",
+    "region_of",
+    "sold_lines",
     "sort_rows",
     "tally",
     "tally_ids",
@@ -60,9 +72,18 @@ MEASURE_KIND = {
     Measure.CUSTOMERS: "customer", Measure.CONTACTS: "contact",
     Measure.OPPORTUNITIES: "opportunity", Measure.CONTRACTS: "contract",
     Measure.PAYMENTS: "payment", Measure.FOLLOWUPS: "followup",
-    Measure.UNFOLLOWED: "customer", Measure.DUE: "customer",
+    Measure.UNFOLLOWED: "customer", Measure.DUE: "customer", Measure.LEADS: "lead",
+    Measure.PRODUCTS: "contract", Measure.PLANNED: "payment_plan",
+    Measure.OVERDUE: "payment_plan",
 }
-"""The records a measure reads (a record kind, or ``followup``)."""
+"""The records a measure reads (a record kind, ``followup`` or ``payment_plan``)."""
+
+REGIONS = ("北京", "天津", "上海", "重庆", "河北", "山西", "辽宁", "吉林", "黑龙江", "江苏",
+           "浙江", "安徽", "福建", "江西", "山东", "河南", "湖北", "湖南", "广东", "海南", "四川",
+           "贵州", "云南", "陕西", "甘肃", "青海", "台湾", "内蒙古", "广西", "西藏", "宁夏", "新疆",
+           "香港", "澳门")
+"""地区: the provincial-level divisions; a customer's region is the one its address starts
+with (``广东省深圳市…`` → 广东), None when it starts with none."""
 
 BRIEF_FIGURES: tuple[tuple[str, Measure, bool], ...] = (
     ("new_customers", Measure.CUSTOMERS, False),
@@ -103,6 +124,54 @@ class Fact:
     day: date | None
     amount: Decimal
     stage: str | None = None
+    quantity: Decimal = Decimal(0)
+
+
+@attrs.frozen
+class SoldLine:
+    """One product line of a contract (``id``: the contract's)."""
+
+    contract: Contract
+    line: ProductLine
+
+    @property
+    def id(self) -> str:
+        return self.contract.id
+
+
+@attrs.frozen
+class PlanState:
+    """A payment plan with its contract (None: not stored) and the approved payments received
+    against it."""
+
+    plan: PaymentPlan
+    contract: Contract | None
+    received: Decimal
+
+    @property
+    def id(self) -> str:
+        return self.plan.id
+
+
+def sold_lines(contracts: Iterable[Contract]) -> list[SoldLine]:
+    return [SoldLine(contract, line) for contract in contracts for line in contract.lines]
+
+
+def plan_states(plans: Iterable[PaymentPlan], contracts: Mapping[str, Contract],
+                payments: Iterable[Payment]) -> list[PlanState]:
+    received: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for payment in payments:
+        if payment.plan_id is not None and payment.approval_status in EFFECTIVE:
+            received[payment.plan_id] += payment.amount
+    return [PlanState(plan, contracts.get(plan.contract_id), received[plan.id])
+            for plan in plans]
+
+
+def region_of(address: str | None) -> str | None:
+    """The region (:data:`REGIONS`) an address starts with."""
+    if address is None:
+        return None
+    return next((region for region in REGIONS if address.startswith(region)), None)
 
 
 def funnel_position(opportunity: Opportunity) -> str | None:
@@ -112,8 +181,31 @@ def funnel_position(opportunity: Opportunity) -> str | None:
     return opportunity.status.value
 
 
-def fact(measure: Measure, record: Any) -> Fact | None:
-    """The fact a record contributes to ``measure``; None when it does not count."""
+def _plan_fact(measure: Measure, state: PlanState, as_of: date | None) -> Fact | None:
+    plan, contract = state.plan, state.contract
+    if plan.voided or contract is None or contract.approval_status not in EFFECTIVE:
+        return None
+    if measure is Measure.PLANNED:
+        return Fact(contract.owner_id, None, plan.planned_date, plan.amount)
+    if as_of is None or plan.planned_date >= as_of or state.received >= plan.amount:
+        return None
+    return Fact(contract.owner_id, None, plan.planned_date, plan.amount - state.received)
+
+
+def fact(measure: Measure, record: Any, as_of: date | None = None) -> Fact | None:
+    """The fact a record contributes to ``measure`` (``overdue`` judged on ``as_of``); None
+    when it does not count."""
+    if measure in (Measure.PLANNED, Measure.OVERDUE):
+        return _plan_fact(measure, record, as_of)
+    if measure is Measure.PRODUCTS:
+        sold: SoldLine = record
+        found = fact(Measure.CONTRACTS, sold.contract)
+        return None if found is None else attrs.evolve(
+            found, amount=sold.line.subtotal, quantity=sold.line.quantity)
+    if measure is Measure.LEADS:
+        lead: Lead = record
+        return Fact(lead.owner_id, lead.created_at, None, ZERO,
+                    "converted" if lead.converted else "open")
     if measure is Measure.FOLLOWUPS:
         note: FollowUp = record
         return Fact(note.author_id, note.at, None, ZERO)
@@ -154,10 +246,29 @@ def bucket_of(buckets: Sequence[Bucket], found: Fact) -> int | None:
     return None
 
 
+def key_of(by: GroupBy, record: Any, found: Fact) -> str | None:
+    """The group of a counted record under ``by``."""
+    if by is GroupBy.NONE:
+        return None
+    if by is GroupBy.OWNER:
+        return found.owner_id
+    if by is GroupBy.STAGE:
+        return found.stage
+    if by is GroupBy.OUTCOME:
+        return record.status.value if isinstance(record, Opportunity) else found.stage
+    if by is GroupBy.PRODUCT:
+        sold: SoldLine = record
+        return sold.line.product_id
+    if by is GroupBy.REGION:
+        return region_of(record.address)
+    value: str | None = getattr(record, by.value)  # method, source, level, industry
+    return value
+
+
 def _selected(spec: Tally, record: Any) -> tuple[int, Fact] | None:
     if spec.stage_group_id is not None and record.stage_group_id != spec.stage_group_id:
         return None
-    found = fact(spec.measure, record)
+    found = fact(spec.measure, record, spec.as_of)
     if found is None or found.owner_id is None or found.owner_id not in spec.owner_ids:
         return None
     index = bucket_of(spec.buckets, found)
@@ -166,30 +277,32 @@ def _selected(spec: Tally, record: Any) -> tuple[int, Fact] | None:
 
 def tally(spec: Tally, records: Iterable[Any]) -> list[TallyRow]:
     """The reference interpreter: rows per (bucket, key), sorted, only groups with records."""
-    counts: dict[tuple[int, str | None], list[Any]] = defaultdict(lambda: [0, ZERO])
+    counts: dict[tuple[int, str | None, str | None], list[Any]] = defaultdict(
+        lambda: [0, ZERO, Decimal(0)])
     for record in records:
         chosen = _selected(spec, record)
         if chosen is None:
             continue
         index, found = chosen
-        key = (found.owner_id if spec.by is GroupBy.OWNER
-               else found.stage if spec.by is GroupBy.STAGE else None)
-        group = counts[index, key]
+        group = counts[index, key_of(spec.by, record, found), key_of(spec.then, record, found)]
         group[0] += 1
         group[1] += found.amount
-    return sort_rows(TallyRow(b, k, c, a) for (b, k), (c, a) in counts.items())
+        group[2] += found.quantity
+    return sort_rows(TallyRow(b, k, c, a, k2, q) for (b, k, k2), (c, a, q) in counts.items())
 
 
 def sort_rows(rows: Iterable[TallyRow]) -> list[TallyRow]:
-    """Rows by bucket, then key (None first): the order every interpreter returns."""
-    return sorted(rows, key=lambda row: (row.bucket, row.key is not None, row.key or ""))
+    """Rows by bucket, then key, then second key (None first): the order every interpreter
+    returns."""
+    return sorted(rows, key=lambda row: (row.bucket, row.key is not None, row.key or "",
+                                         row.key2 is not None, row.key2 or ""))
 
 
 def tally_ids(spec: Tally, records: Iterable[Any], after: str | None, limit: int) -> list[str]:
     """Ids of the records a tally counts, ascending, after ``after`` (keyset), at most
     ``limit``."""
-    found = sorted(r.id for r in records
-                   if _selected(spec, r) is not None and (after is None or r.id > after))
+    found = sorted({r.id for r in records
+                    if _selected(spec, r) is not None and (after is None or r.id > after)})
     return found[:limit]
 
 

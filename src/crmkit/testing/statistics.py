@@ -27,10 +27,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crmkit.entities.approvals import ApprovalStatus
-from crmkit.entities.contracts import EFFECTIVE, Contract, Payment
+from crmkit.entities.contracts import EFFECTIVE, Contract, Payment, PaymentPlan
+from crmkit.entities.leads import Lead
 from crmkit.entities.records import FollowUp
-from crmkit.entities.sales import Contact, Customer, Opportunity, OpportunityStatus
+from crmkit.entities.sales import Contact, Customer, Opportunity, OpportunityStatus, ProductLine
 from crmkit.entities.statistics import (
+    GROUPINGS,
     Bucket,
     Granularity,
     GroupBy,
@@ -47,7 +49,14 @@ from crmkit.policies.periods import (
     window,
     with_previous,
 )
-from crmkit.policies.statistics import MEASURE_KIND, sort_rows, tally, tally_ids
+from crmkit.policies.statistics import (
+    MEASURE_KIND,
+    plan_states,
+    sold_lines,
+    sort_rows,
+    tally,
+    tally_ids,
+)
 from crmkit.ports import Storage, UnitOfWork
 from crmkit.testing.storage import StorageSuite
 
@@ -73,11 +82,20 @@ _effective = st.sampled_from([ApprovalStatus.APPROVED, ApprovalStatus.NOT_REQUIR
                               ApprovalStatus.DRAFT, ApprovalStatus.VOID])
 
 
+_labels = st.none() | st.sampled_from(["A", "B", "其他"])
+_addresses = st.none() | st.sampled_from(["广东省深圳市", "广东", "北京市海淀区", "内蒙古呼和浩特",
+                                          "深圳市", "黑龙江", "黑", "", " 上海"])
+_quantities = st.integers(1, 10**8).map(lambda q: Decimal(q).scaleb(-4))
+
+
 def _customer(n: int, owner: str | None, created: datetime, received: datetime | None,
-              followed: datetime | None, due: datetime | None) -> Customer:
+              followed: datetime | None, due: datetime | None,
+              labels: tuple[str | None, str | None, str | None], address: str | None
+              ) -> Customer:
     return Customer(f"c{n:04d}", f"客户{n}", owner, None, created, created,
                     received_at=received, last_followup_at=followed, next_contact_at=due,
-                    pool_id=None if owner else "p1")
+                    pool_id=None if owner else "p1", source=labels[0], level=labels[1],
+                    industry=labels[2], address=address)
 
 
 def _opportunity(n: int, owner: str, created: datetime, amount: Decimal, group: str,
@@ -92,7 +110,11 @@ def _record_strategies(days: st.SearchStrategy[date]) -> dict[str, st.SearchStra
                    days, _offsets)
     return {
         "customer": st.builds(_customer, st.just(0), st.none() | _owners, at, st.none() | at,
-                              st.none() | at, st.none() | at),
+                              st.none() | at, st.none() | at,
+                              st.tuples(_labels, _labels, _labels), _addresses),
+        "lead": st.builds(lambda n, owner, t, converted: Lead(
+            f"l{n:04d}", "线索", owner, None, t, t, converted=converted),
+            st.just(0), _owners, at, st.booleans()),
         "contact": st.builds(lambda n, owner, t: Contact(f"p{n:04d}", "联系人", "c0", owner,
                                                          None, t, t),
                              st.just(0), _owners, at),
@@ -101,24 +123,33 @@ def _record_strategies(days: st.SearchStrategy[date]) -> dict[str, st.SearchStra
                                  st.none() | st.sampled_from(["s1", "s2"]),
                                  st.sampled_from(list(OpportunityStatus))),
         "contract": st.builds(
-            lambda n, owner, t, day, amount, status: Contract(
+            lambda n, owner, t, day, amount, status, lines: Contract(
                 f"k{n:04d}", "合同", "c0", owner, None, t, t, order_date=day, amount=amount,
-                approval_status=status),
-            st.just(0), _owners, at, st.none() | days, _amounts, _effective),
+                approval_status=status, lines=tuple(lines)),
+            st.just(0), _owners, at, st.none() | days, _amounts, _effective,
+            st.lists(st.builds(lambda product, quantity, subtotal: ProductLine(
+                product, "产品", subtotal, quantity, subtotal=subtotal),
+                st.sampled_from(["d1", "d2", "d3"]), _quantities, _amounts), max_size=3)),
         "payment": st.builds(
-            lambda n, owner, t, day, amount, status: Payment(
-                f"m{n:04d}", "k0", owner, None, t, t, paid_on=day, amount=amount,
-                approval_status=status),
-            st.just(0), _owners, at, days, _amounts, _effective),
+            lambda n, owner, t, day, amount, status, plan: Payment(
+                f"m{n:04d}", "k0000", owner, None, t, t, paid_on=day, amount=amount,
+                approval_status=status, plan_id=plan),
+            st.just(0), _owners, at, days, _amounts, _effective,
+            st.none() | st.sampled_from(["n0000", "n0001", "n0002"])),
         "followup": st.builds(
-            lambda n, author, t: FollowUp(f"f{n:04d}", "customer", "c0", author, "打电话",
-                                          "聊过", t, t),
-            st.just(0), _owners, at),
+            lambda n, author, t, method: FollowUp(f"f{n:04d}", "customer", "c0", author, method,
+                                                  "聊过", t, t),
+            st.just(0), _owners, at, st.sampled_from(["打电话", "见面拜访", "活动"])),
+        "payment_plan": st.builds(
+            lambda n, contract, day, amount, voided: PaymentPlan(
+                f"n{n:04d}", f"k{contract:04d}", "c0", 1, amount, day, None,
+                datetime(2026, 1, 1, tzinfo=UTC), voided=voided),
+            st.just(0), st.integers(0, 10), days, _amounts, st.booleans()),
     }
 
 
 _PREFIX = {"customer": "c", "contact": "p", "opportunity": "o", "contract": "k",
-           "payment": "m", "followup": "f"}
+           "payment": "m", "followup": "f", "lead": "l", "payment_plan": "n"}
 
 
 def _edges(specs: Iterable[Tally]) -> st.SearchStrategy[date]:
@@ -160,11 +191,12 @@ def tallies(draw: st.DrawFn) -> Tally:
         cut = forgotten_buckets(today, tuple(draw(st.lists(st.integers(0, 200), min_size=1,
                                                            max_size=5, unique=True))), TZ)
     owners = frozenset(draw(st.lists(st.sampled_from(OWNERS), min_size=1, max_size=3)))
-    by = draw(st.sampled_from([GroupBy.NONE, GroupBy.OWNER]
-                              + ([GroupBy.STAGE] if measure is Measure.OPPORTUNITIES else [])))
+    groupings = sorted(GROUPINGS[measure])
+    by, then = draw(st.sampled_from(groupings)), draw(st.sampled_from(groupings))
     group = draw(st.none() | st.sampled_from(["g1", "g2"])) if (
         measure is Measure.OPPORTUNITIES) else None
-    return Tally(measure, owners, cut, by, group)
+    as_of = draw(_days) if measure is Measure.OVERDUE else None
+    return Tally(measure, owners, cut, by, group, then, as_of)
 
 
 # -- the naive oracle ---------------------------------------------------------------------------
@@ -177,6 +209,8 @@ def _local(moment: datetime) -> date:
 def _naive_fact(measure: Measure, r: Any) -> tuple[str | None, date | None, Decimal, Any]:
     """(owner, local day, amount, stage key) straight from the rules of :class:`Measure`."""
     zero = Decimal("0.00")
+    if measure is Measure.LEADS:
+        return r.owner_id, _local(r.created_at), zero, None
     if measure is Measure.CUSTOMERS or measure is Measure.CONTACTS:
         return r.owner_id, _local(r.created_at), zero, None
     if measure is Measure.OPPORTUNITIES:
@@ -198,23 +232,83 @@ def _naive_fact(measure: Measure, r: Any) -> tuple[str | None, date | None, Deci
     return r.owner_id, _local(max(bases)), zero, None
 
 
-def naive_tally(spec: Tally, records: Iterable[Any]) -> list[TallyRow]:
-    """Rows computed record by record from local dates (no instant bounds at all)."""
-    groups: dict[tuple[int, str | None], list[Any]] = defaultdict(lambda: [0, Decimal("0.00")])
+_NAIVE_REGIONS = ("北京", "天津", "上海", "重庆", "河北", "山西", "辽宁", "吉林", "黑龙江",
+                  "江苏", "浙江", "安徽", "福建", "江西", "山东", "河南", "湖北", "湖南", "广东",
+                  "海南", "四川", "贵州", "云南", "陕西", "甘肃", "青海", "台湾", "内蒙古", "广西",
+                  "西藏", "宁夏", "新疆", "香港", "澳门")
+
+
+def _naive_key(by: GroupBy, r: Any, owner: str | None, stage: Any) -> str | None:
+    if by is GroupBy.NONE:
+        return None
+    if by is GroupBy.OWNER:
+        return owner
+    if by is GroupBy.STAGE:
+        return str(stage) if stage is not None else None
+    if by is GroupBy.OUTCOME:
+        if isinstance(r, Lead):
+            return "converted" if r.converted else "open"
+        return str(r.status.value)
+    if by is GroupBy.PRODUCT:
+        return str(r[1].product_id)
+    if by is GroupBy.REGION:
+        hits = [n for n in _NAIVE_REGIONS if (r.address or "")[:len(n)] == n]
+        return hits[0] if hits else None
+    found: str | None = getattr(r, by.value)
+    return found
+
+
+def _naive_facts(spec: Tally, records: Iterable[Any], world: dict[str, list[Any]]
+                 ) -> Iterable[tuple[Any, tuple[str | None, date | None, Decimal, Any],
+                                     Decimal]]:
+    """(record, fact, quantity) per counted thing; lines and plans joined by hand."""
+    zero = Decimal("0.00")
+    if spec.measure is Measure.PRODUCTS:
+        for contract in records:
+            owner, day, _, _ = _naive_fact(Measure.CONTRACTS, contract)
+            for line in contract.lines:
+                yield (contract, line), (owner, day, line.subtotal, None), line.quantity
+        return
+    if spec.measure in (Measure.PLANNED, Measure.OVERDUE):
+        contracts = {c.id: c for c in world["contract"]}
+        for plan in records:
+            contract = contracts.get(plan.contract_id)
+            if plan.voided or contract is None or contract.approval_status not in EFFECTIVE:
+                continue
+            owed = plan.amount - sum((p.amount for p in world["payment"]
+                                      if p.plan_id == plan.id
+                                      and p.approval_status in EFFECTIVE), zero)
+            if spec.measure is Measure.PLANNED:
+                yield plan, (contract.owner_id, plan.planned_date, plan.amount, None), zero
+            elif spec.as_of is not None and plan.planned_date < spec.as_of and owed > 0:
+                yield plan, (contract.owner_id, plan.planned_date, owed, None), zero
+        return
     for record in records:
+        yield record, _naive_fact(spec.measure, record), Decimal(0)
+
+
+def naive_tally(spec: Tally, records: Iterable[Any],
+                world: dict[str, list[Any]] | None = None) -> list[TallyRow]:
+    """Rows computed record by record from local dates (no instant bounds at all);
+    ``world``: every record by kind (payment plans read their contracts and payments)."""
+    groups: dict[tuple[int, str | None, str | None], list[Any]] = defaultdict(
+        lambda: [0, Decimal("0.00"), Decimal(0)])
+    for record, (owner, day, amount, stage), quantity in _naive_facts(spec, records,
+                                                                      world or {}):
         if spec.stage_group_id is not None and record.stage_group_id != spec.stage_group_id:
             continue
-        owner, day, amount, stage = _naive_fact(spec.measure, record)
         if owner not in spec.owner_ids or day is None:
             continue
         hits = [i for i, b in enumerate(spec.buckets)
                 if (b.first_day is None or b.first_day <= day) and day < b.end_day]
         if not hits:
             continue
-        key = {GroupBy.NONE: None, GroupBy.OWNER: owner, GroupBy.STAGE: stage}[spec.by]
-        groups[hits[0], key][0] += 1
-        groups[hits[0], key][1] += amount
-    return sort_rows(TallyRow(b, k, c, a) for (b, k), (c, a) in groups.items())
+        key = (hits[0], _naive_key(spec.by, record, owner, stage),
+               _naive_key(spec.then, record, owner, stage))
+        groups[key][0] += 1
+        groups[key][1] += amount
+        groups[key][2] += quantity
+    return sort_rows(TallyRow(b, k, c, a, k2, q) for (b, k, k2), (c, a, q) in groups.items())
 
 
 def _store(uow: UnitOfWork, records: dict[str, list[Any]]) -> None:
@@ -222,8 +316,20 @@ def _store(uow: UnitOfWork, records: dict[str, list[Any]]) -> None:
         if kind == "followup":
             for note in found:
                 uow.followups.add(note)
+        elif kind == "payment_plan":
+            uow.plans.add_many(found)
         elif found:
             uow.records(kind).add_many(found)
+
+
+def _joined(measure: Measure, records: dict[str, list[Any]]) -> list[Any]:
+    """What the reference interpreter reads for ``measure``."""
+    if measure is Measure.PRODUCTS:
+        return list(sold_lines(records["contract"]))
+    if measure in (Measure.PLANNED, Measure.OVERDUE):
+        return list(plan_states(records["payment_plan"], {c.id: c for c in records["contract"]},
+                                records["payment"]))
+    return records[MEASURE_KIND[measure]]
 
 
 class StatisticsContract(StorageSuite):
@@ -241,8 +347,8 @@ class StatisticsContract(StorageSuite):
                 _store(uow, records)
                 for spec in specs:
                     kind = MEASURE_KIND[spec.measure]
-                    mine = records[kind]
-                    expected = naive_tally(spec, mine)
+                    mine = _joined(spec.measure, records)
+                    expected = naive_tally(spec, records[kind], records)
                     assert tally(spec, mine) == expected
                     assert uow.statistics.tally(spec) == expected
                     start = None if after is None else f"{_PREFIX[kind]}{after:04d}"

@@ -1,23 +1,38 @@
 """Memory statistics: the reference interpreter (:mod:`crmkit.policies.statistics`) over the
-stored records."""
+stored records (contract lines and payment plans joined as the policy reads them)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from crmkit.entities.statistics import Tally, TallyRow
-from crmkit.policies.statistics import MEASURE_KIND, tally, tally_ids
+from crmkit.entities.statistics import Measure, Tally, TallyRow
+from crmkit.policies.statistics import (
+    MEASURE_KIND,
+    plan_states,
+    sold_lines,
+    tally,
+    tally_ids,
+)
 
 
 class MemoryStatistics:
     def __init__(self, tables: Mapping[str, Any]) -> None:
         self._tables = tables
-        """Record kind (or ``followup``) → its memory table (``rows``: id → entity)."""
+        """Record kind (or ``followup``, ``payment_plan``) → its memory table (``rows``: id →
+        entity)."""
+
+    def _rows(self, kind: str) -> dict[str, Any]:
+        rows: dict[str, Any] = self._tables[kind].rows
+        return rows
 
     def _records(self, spec: Tally) -> Iterable[Any]:
-        rows: dict[str, Any] = self._tables[MEASURE_KIND[spec.measure]].rows
-        return rows.values()
+        if spec.measure is Measure.PRODUCTS:
+            return sold_lines(self._rows("contract").values())
+        if spec.measure in (Measure.PLANNED, Measure.OVERDUE):
+            return plan_states(self._rows("payment_plan").values(), self._rows("contract"),
+                               self._rows("payment").values())
+        return self._rows(MEASURE_KIND[spec.measure]).values()
 
     def tally(self, spec: Tally) -> list[TallyRow]:
         return tally(spec, self._records(spec))

@@ -305,11 +305,12 @@ class MemoryStorage:
         self.tags = MemoryEntities(self.undo, TAGS)
         self.placements = MemoryPlacements(self.undo)
         self.targets = MemoryEntities(self.undo, TARGETS)
-        self.statistics = MemoryStatistics({**self.records, "followup": self.followups})
         self.approvals = MemoryApprovals(self.undo)
         self.sequences = MemorySequences(self.undo)
         self.plans = MemoryPaymentPlans(self.undo, self.records[PAYMENT],
                                         self.records[CONTRACT])
+        self.statistics = MemoryStatistics({**self.records, "followup": self.followups,
+                                            "payment_plan": self.plans})
         self.reminders = MemorySentReminders(self.undo)
 
     def create_schema(self) -> None:

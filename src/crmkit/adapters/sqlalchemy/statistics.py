@@ -9,11 +9,16 @@ column, time basis, amount and filter — and a tally becomes::
         FROM table WHERE owner ∈ :owners AND :t0 <= t AND t < :te AND <measure's filter>)
     GROUP BY bucket, key
 
+Contract lines (``products``) are the rows of the contract's JSON ``lines`` (``json_each`` on
+SQLite, ``jsonb_array_elements`` on PostgreSQL) joined to it; payment plans (``planned``,
+``overdue``) are joined to their contract, with what was received against them as a correlated
+sum of approved payments.
+
 Buckets are bounds compared with the stored values (instants against local midnights, days
 against days), so no per-row timezone arithmetic runs in the database and every index on
 (owner, time) serves. A contract's deal day is ``order_date`` or, when none, ``created_at``
 against the instants of the same buckets. Sums are exact: PostgreSQL adds ``NUMERIC``; SQLite,
-which keeps ``NUMERIC`` as REAL, adds whole cents as integers.
+which keeps ``NUMERIC`` as REAL, adds whole cents (quantities: whole 1/10,000) as integers.
 
 A statement is built once per :class:`Shape` (cached) and runs with the spec's bounds, owners
 and stage group bound by name: a dashboard call builds no SQL, it only binds values.
@@ -31,27 +36,45 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Date,
+    Float,
+    FromClause,
     Integer,
+    Numeric,
     Select,
     Table,
     and_,
     bindparam,
     case,
     cast,
+    false,
     func,
+    literal,
     literal_column,
     null,
     or_,
     select,
     true,
+    type_coerce,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 
 from crmkit.adapters.sqlalchemy.scope import INLINE_LIMIT, IdList, member_of
-from crmkit.adapters.sqlalchemy.tables import RECORD_KIND_TABLES, UTCDateTime, followups
+from crmkit.adapters.sqlalchemy.tables import (
+    RECORD_KIND_TABLES,
+    UTCDateTime,
+    contracts,
+    followups,
+    leads,
+    payment_plans,
+    payments,
+)
 from crmkit.entities.contracts import EFFECTIVE
 from crmkit.entities.sales import OpportunityStatus
 from crmkit.entities.statistics import Bucket, GroupBy, Measure, Tally, TallyRow
-from crmkit.policies.statistics import CENT, MEASURE_KIND, ZERO, sort_rows
+from crmkit.policies.statistics import CENT, MEASURE_KIND, REGIONS, ZERO, sort_rows
+
+_QUANTUM = 10_000
+"""SQLite sums quantities (at most 4 places) in whole 1/10,000."""
 
 
 @attrs.frozen
@@ -68,6 +91,7 @@ class Shape:
     staged: bool
     many_owners: bool
     sqlite: bool
+    then: GroupBy = GroupBy.NONE
 
 
 @attrs.frozen
@@ -115,7 +139,14 @@ class _Source:
     bases: tuple[tuple[ColumnElement[bool], _Basis], ...]
     """(guard, basis) pairs: a row is timed by the first basis whose guard holds."""
     amount: ColumnElement[Any] | None = None
+    """Exact on the dialect: NUMERIC on PostgreSQL, whole cents on SQLite."""
     condition: ColumnElement[bool] | None = None
+    joined: FromClause | None = None
+    """What the rows are read from when more than ``table``."""
+    keys: tuple[tuple[GroupBy, ColumnElement[Any]], ...] = ()
+    """Group keys beyond the owner (see :class:`GroupBy`)."""
+    quantity: ColumnElement[Any] | None = None
+    """Exact on the dialect: NUMERIC, or whole 1/10,000 on SQLite."""
 
     def within(self, shape: Shape) -> ColumnElement[bool]:
         return or_(*(and_(guard, basis.within(shape)) for guard, basis in self.bases))
@@ -137,27 +168,96 @@ def _effective(table: Table) -> ColumnElement[bool]:
     return table.c.approval_status.in_(sorted(status.value for status in EFFECTIVE))
 
 
+def _exact(value: ColumnElement[Any], sqlite: bool, scale: int = 100) -> ColumnElement[Any]:
+    """A decimal as the dialect sums it exactly: NUMERIC, or whole ``1/scale`` on SQLite."""
+    if sqlite:
+        return cast(func.round(cast(value, Float) * scale), Integer)
+    return cast(value, Numeric)
+
+
+def _region(address: ColumnElement[Any]) -> ColumnElement[Any]:
+    return case(*((func.substr(address, 1, len(region)) == literal(region), literal(region))
+                  for region in REGIONS), else_=null())
+
+
+def _sold(sqlite: bool) -> _Source:
+    """Each line of an approved contract (the JSON ``lines`` as rows), by the deal day."""
+    contract = _source(Measure.CONTRACTS, sqlite)
+    if sqlite:
+        line = func.json_each(contracts.c.lines).table_valued("value").alias("line")
+
+        def field(name: str) -> ColumnElement[Any]:
+            return func.json_extract(line.c.value, f"$.{name}")
+    else:
+        line = func.jsonb_array_elements(contracts.c.lines).table_valued("value").alias("line")
+
+        def field(name: str) -> ColumnElement[Any]:
+            text: ColumnElement[Any] = type_coerce(line.c.value, JSONB)[name].astext
+            return text
+    return attrs.evolve(contract, amount=_exact(field("subtotal"), sqlite),
+                        quantity=_exact(field("quantity"), sqlite, _QUANTUM),
+                        joined=contracts.join(line, true()),
+                        keys=((GroupBy.PRODUCT, field("product_id")),))
+
+
+def _plans(overdue: bool, sqlite: bool) -> _Source:
+    """Payment plans not voided of approved contracts, owned by the contract's owner; overdue:
+    due before ``:as_of`` and not fully received, for what is still owed."""
+    p = payment_plans
+    condition = and_(p.c.voided == false(), _effective(contracts))
+    amount = _exact(p.c.amount, sqlite)
+    if overdue:
+        received = func.coalesce(
+            select(func.sum(_exact(payments.c.amount, sqlite)))
+            .where(payments.c.plan_id == p.c.id, _effective(payments))
+            .scalar_subquery(), 0)
+        condition = and_(condition, p.c.planned_date < bindparam("as_of", type_=Date()),
+                         received < amount)
+        amount = amount - received
+    return _Source(p, contracts.c.owner_id, ((true(), _Basis(p.c.planned_date, True)),),
+                   amount, condition, p.join(contracts, contracts.c.id == p.c.contract_id))
+
+
 @functools.cache
-def _source(measure: Measure) -> _Source:
+def _source(measure: Measure, sqlite: bool) -> _Source:
     """The SQL form of :func:`crmkit.policies.statistics.fact` for ``measure``."""
     always = true()
     if measure is Measure.FOLLOWUPS:
         return _Source(followups, followups.c.author_id,
-                       ((always, _Basis(followups.c.at, False)),))
+                       ((always, _Basis(followups.c.at, False)),),
+                       keys=((GroupBy.METHOD, followups.c.method),))
+    if measure is Measure.PRODUCTS:
+        return _sold(sqlite)
+    if measure in (Measure.PLANNED, Measure.OVERDUE):
+        return _plans(measure is Measure.OVERDUE, sqlite)
+    if measure is Measure.LEADS:
+        outcome = case((leads.c.converted == true(), literal("converted")),
+                       else_=literal("open"))
+        return _Source(leads, leads.c.owner_id, ((always, _Basis(leads.c.created_at, False)),),
+                       keys=((GroupBy.OUTCOME, outcome),))
     table = RECORD_KIND_TABLES[MEASURE_KIND[measure]]
     c = table.c
-    if measure in (Measure.CUSTOMERS, Measure.CONTACTS):
+    if measure is Measure.CUSTOMERS:
+        return _Source(table, c.owner_id, ((always, _Basis(c.created_at, False)),),
+                       keys=((GroupBy.SOURCE, c.source), (GroupBy.LEVEL, c.level),
+                             (GroupBy.INDUSTRY, c.industry), (GroupBy.REGION, _region(c.address))))
+    if measure is Measure.CONTACTS:
         return _Source(table, c.owner_id, ((always, _Basis(c.created_at, False)),))
     if measure is Measure.OPPORTUNITIES:
-        return _Source(table, c.owner_id, ((always, _Basis(c.created_at, False)),), c.amount)
+        return _Source(table, c.owner_id, ((always, _Basis(c.created_at, False)),),
+                       _exact(c.amount, sqlite), keys=(
+                           (GroupBy.STAGE, case(
+                               (c.status == OpportunityStatus.IN_PROGRESS.value, c.stage_id),
+                               else_=c.status)),
+                           (GroupBy.OUTCOME, c.status)))
     if measure is Measure.CONTRACTS:
         return _Source(table, c.owner_id, (
             (c.order_date.is_not(None), _Basis(c.order_date, True)),
             (c.order_date.is_(None), _Basis(c.created_at, False)),
-        ), c.amount, _effective(table))
+        ), _exact(c.amount, sqlite), _effective(table))
     if measure is Measure.PAYMENTS:
         return _Source(table, c.owner_id, ((c.paid_on.is_not(None), _Basis(c.paid_on, True)),),
-                       c.amount, _effective(table))
+                       _exact(c.amount, sqlite), _effective(table))
     if measure is Measure.DUE:
         return _Source(table, c.owner_id, ((always, _Basis(c.next_contact_at, False)),))
     received = func.coalesce(c.received_at, c.created_at, type_=UTCDateTime())
@@ -167,21 +267,16 @@ def _source(measure: Measure) -> _Source:
 
 
 def _key(by: GroupBy, source: _Source) -> ColumnElement[Any]:
+    if by is GroupBy.NONE:
+        return null()
     if by is GroupBy.OWNER:
         return source.owner
-    if by is GroupBy.STAGE:
-        c = source.table.c
-        return case((c.status == OpportunityStatus.IN_PROGRESS.value, c.stage_id),
-                    else_=c.status)
-    return null()
+    keys: dict[GroupBy, ColumnElement[Any]] = dict(source.keys)
+    return keys[by]
 
 
-def _amount(source: _Source, shape: Shape) -> ColumnElement[Any]:
-    if source.amount is None:
-        return literal_column("0", Integer)
-    if shape.sqlite:  # whole cents: exact integer sums of REAL-stored NUMERIC
-        return cast(func.round(source.amount * 100), Integer)
-    return source.amount
+def _summed(value: ColumnElement[Any] | None) -> ColumnElement[Any]:
+    return literal_column("0", Integer) if value is None else value
 
 
 def _where(source: _Source, shape: Shape) -> list[ColumnElement[bool]]:
@@ -198,27 +293,34 @@ def _where(source: _Source, shape: Shape) -> list[ColumnElement[bool]]:
 @functools.lru_cache(maxsize=512)
 def tally_statement(shape: Shape) -> Select[Any]:
     """The aggregate statement of a shape (rows: bucket, key, count, sum)."""
-    source = _source(shape.measure)
+    source = _source(shape.measure, shape.sqlite)
     rows = select(
         source.index(shape).label("bucket"),
         _key(shape.by, source).label("key"),
-        _amount(source, shape).label("amount"),
-    ).where(*_where(source, shape)).subquery()
-    return (select(rows.c.bucket, rows.c.key, func.count(), func.sum(rows.c.amount))
-            .group_by(rows.c.bucket, rows.c.key))
+        _key(shape.then, source).label("key2"),
+        _summed(source.amount).label("amount"),
+        _summed(source.quantity).label("quantity"),
+    ).select_from(source.joined if source.joined is not None else source.table).where(
+        *_where(source, shape)).subquery()
+    return (select(rows.c.bucket, rows.c.key, rows.c.key2, func.count(),
+                   func.sum(rows.c.amount), func.sum(rows.c.quantity))
+            .group_by(rows.c.bucket, rows.c.key, rows.c.key2))
 
 
 @functools.lru_cache(maxsize=512)
 def ids_statement(shape: Shape, paged: bool) -> Select[Any]:
     """Ids of the rows a shape counts, ascending, after ``:after`` when ``paged``, at most
     ``:limit``."""
-    source = _source(shape.measure)
+    source = _source(shape.measure, shape.sqlite)
     id_column = source.table.c.id
     where = _where(source, shape)
     if paged:
         where.append(id_column > bindparam("after"))
-    return (select(id_column).where(*where).order_by(id_column)
-            .limit(bindparam("limit", type_=Integer)))
+    found = select(id_column).select_from(
+        source.joined if source.joined is not None else source.table).where(*where)
+    if source.joined is not None:
+        found = found.distinct()  # a contract counts once however many lines it has
+    return found.order_by(id_column).limit(bindparam("limit", type_=Integer))
 
 
 class SqlStatistics:
@@ -230,10 +332,13 @@ class SqlStatistics:
         owners = sorted(spec.owner_ids)
         shape = Shape(spec.measure, len(spec.buckets), spec.buckets[0].first_day is None,
                       spec.by, spec.stage_group_id is not None, len(owners) > INLINE_LIMIT,
-                      self._sqlite)
-        values = {"owners": owners, **_source(spec.measure).values(spec.buckets)}
+                      self._sqlite, spec.then)
+        values = {"owners": owners,
+                  **_source(spec.measure, self._sqlite).values(spec.buckets)}
         if spec.stage_group_id is not None:
             values["stage_group_id"] = spec.stage_group_id
+        if spec.as_of is not None:
+            values["as_of"] = spec.as_of
         return shape, values
 
     def tally(self, spec: Tally) -> list[TallyRow]:
@@ -241,8 +346,10 @@ class SqlStatistics:
             return []
         shape, values = self._shape(spec)
         return sort_rows(
-            TallyRow(int(bucket), key, int(count), self._decimal(total))
-            for bucket, key, count, total in self._conn.execute(tally_statement(shape), values))
+            TallyRow(int(bucket), key, int(count), self._decimal(total), key2,
+                     self._quantity(quantity))
+            for bucket, key, key2, count, total, quantity
+            in self._conn.execute(tally_statement(shape), values))
 
     def _decimal(self, total: Any) -> Decimal:
         if total is None:
@@ -250,6 +357,11 @@ class SqlStatistics:
         if self._sqlite:
             return (Decimal(int(total)) / 100).quantize(CENT)
         return Decimal(total).quantize(CENT)
+
+    def _quantity(self, total: Any) -> Decimal:
+        if total is None:
+            return Decimal(0)
+        return Decimal(int(total)) / _QUANTUM if self._sqlite else Decimal(total)
 
     def ids(self, spec: Tally, *, after: str | None = None, limit: int = 100) -> list[str]:
         if not spec.owner_ids:
