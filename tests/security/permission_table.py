@@ -353,6 +353,19 @@ TABLE: dict[str, Rule] = {
                                 lambda w, a, t: w.crm.dashboard.due_today(a)),
     "dashboard.ranking": rule(M.DASHBOARD, Op.VIEW, NONE,
                               lambda w, a, t: w.crm.dashboard.ranking(a, "followups")),
+    # -- reports (统计分析): the dashboard's subjects and periods; export needs export ---------
+    "reports.employees": rule(M.DASHBOARD, Op.VIEW, NONE,
+                              lambda w, a, t: w.crm.reports.employees(a)),
+    "reports.products": rule(M.DASHBOARD, Op.VIEW, NONE,
+                             lambda w, a, t: w.crm.reports.products(a, by="category")),
+    "reports.payments": rule(M.DASHBOARD, Op.VIEW, NONE,
+                             lambda w, a, t: w.crm.reports.payments(a)),
+    "reports.customers": rule(M.DASHBOARD, Op.VIEW, NONE,
+                              lambda w, a, t: w.crm.reports.customers(a, "region")),
+    "reports.ranking": rule(M.DASHBOARD, Op.VIEW, NONE,
+                            lambda w, a, t: w.crm.reports.ranking(a, "payment_amount")),
+    "reports.export": rule(M.DASHBOARD, Op.EXPORT, NONE, lambda w, a, t: w.crm.reports.export(
+        a, w.crm.reports.payments(w.admin), io.BytesIO())),
     "products.add_category": rule(M.PRODUCTS, Op.EDIT, NONE, lambda w, a, t: (
         w.crm.products.add_category(a, {"name": f"类别{w.n()}"}))),
     "products.rename_category": rule(M.PRODUCTS, Op.EDIT, NONE, lambda w, a, t: (

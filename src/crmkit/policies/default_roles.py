@@ -45,7 +45,7 @@ def _sales_role(
         pool_ops.add(Op.ASSIGN)
     permissions[Module.POOL] = frozenset(pool_ops)
     permissions[Module.PRODUCTS] = frozenset({Op.VIEW})
-    permissions[Module.DASHBOARD] = frozenset({Op.VIEW})
+    permissions[Module.DASHBOARD] = frozenset({Op.VIEW, Op.EXPORT})  # export: reports
     permissions[Module.ORG] = frozenset({Op.VIEW})
     scopes = {m: DataScope(level) for m in (*SALES_MODULES, Module.DASHBOARD)}
     scopes[Module.PRODUCTS] = DataScope(ScopeLevel.ALL)  # the catalogue is everyone's
@@ -71,7 +71,7 @@ def default_role_templates() -> list[RoleTemplate]:
                 Module.CONTRACTS: finance_ops,
                 Module.PAYMENTS: finance_ops,
                 Module.CUSTOMERS: frozenset({Op.VIEW}),
-                Module.DASHBOARD: frozenset({Op.VIEW}),
+                Module.DASHBOARD: frozenset({Op.VIEW, Op.EXPORT}),
                 Module.ORG: frozenset({Op.VIEW}),
             },
             {

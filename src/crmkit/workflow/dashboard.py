@@ -333,16 +333,21 @@ class DashboardService:
         ``new_customers``, ``followups``) over the period, highest first; ties share a place
         and are listed by user id; users without any figure rank last with 0."""
         with self._view(actor) as op:
-            if measure not in RANKINGS:
-                raise ValidationError([field_error("$.measure", "choice",
-                                                   f" ({', '.join(RANKINGS)})")])
-            source, money = RANKINGS[measure]
-            asked = self._ask(op, subject, period, start, end)
-            rows = op.uow.statistics.tally(Tally(
-                source, asked.owner_ids, (window(asked.span, self._rt.tz),), GroupBy.OWNER))
-            values = {r.key: _value(r, money) for r in rows}
-            return rank({user: values.get(user, ZERO if money else 0)
-                         for user in asked.owner_ids})
+            return self._ranked(op, measure, subject, period, start, end)[1]
+
+    def _ranked(self, op: Op, measure: str, subject: SubjectArg, period: PeriodKind | str,
+                start: date | None, end: date | None) -> tuple[Period, list[Ranked]]:
+        """The ranking of :meth:`ranking` (also the ranking report's) and its period."""
+        if measure not in RANKINGS:
+            raise ValidationError([field_error("$.measure", "choice",
+                                               f" ({', '.join(RANKINGS)})")])
+        source, money = RANKINGS[measure]
+        asked = self._ask(op, subject, period, start, end)
+        rows = op.uow.statistics.tally(Tally(
+            source, asked.owner_ids, (window(asked.span, self._rt.tz),), GroupBy.OWNER))
+        values = {r.key: _value(r, money) for r in rows}
+        return asked.span, rank({user: values.get(user, ZERO if money else 0)
+                                 for user in asked.owner_ids})
 
 
 def rank(values: Mapping[str, Decimal | int]) -> list[Ranked]:

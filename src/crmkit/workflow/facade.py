@@ -60,6 +60,7 @@ from crmkit.workflow.products import ProductService
 from crmkit.workflow.record_access import RecordAccess
 from crmkit.workflow.records import RecordService
 from crmkit.workflow.reminders import ReminderService, default_sources
+from crmkit.workflow.reports import ReportService
 from crmkit.workflow.scenes import SceneService
 from crmkit.workflow.schedules import ScheduleService
 from crmkit.workflow.tasks import TaskService
@@ -155,6 +156,8 @@ class CRMFacade:
                             formats or {})
         """导入/导出: the sheet ``formats`` by name (:class:`crmkit.CRM`: CSV and XLSX)."""
         self.dashboard = DashboardService(self.runtime)
+        self.reports = ReportService(self.runtime, self.dashboard, formats or {})
+        """统计分析: report tables and charts of the dashboard's subjects and periods."""
         self.reminders = ReminderService(self.runtime, default_sources(self.runtime, self.pool))
         self.notifications = NotificationService(
             self.runtime, notifier if isinstance(notifier, Inbox) else None)
@@ -165,7 +168,7 @@ class CRMFacade:
             RelatedOnTimeline(self.work_logs, TimelineCategory.LOG)])
         for service in (self.org, self.fields, self.scenes, self.followups, self.attachments,
                         self.comments, self.workbench, self.duplicates, self.pool,
-                        self.approvals, self.io, self.dashboard, self.reminders,
+                        self.approvals, self.io, self.dashboard, self.reports, self.reminders,
                         self.notifications, self.timeline, *services):
             guard(service)
 
