@@ -134,6 +134,16 @@ def _processed_rows(
     return out
 
 
+def driver_rows(conn: Connection, count: int) -> bool:
+    """Whether :func:`bulk_insert` hands ``count`` rows straight to the driver (from
+    :data:`BULK_ROWS` rows on, SQLite or PostgreSQL with psycopg): then
+    :func:`insert_processed` takes tuples in the driver's form."""
+    dialect = conn.dialect
+    return count >= BULK_ROWS and (
+        dialect.name == "sqlite" or (dialect.name == "postgresql" and dialect.driver == "psycopg")
+    )
+
+
 def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """INSERT many complete rows (a value for every column, as the ``*_to_row`` functions give).
 
@@ -145,21 +155,25 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
     """
     if not rows:
         return
-    dialect = conn.dialect
-    names = [c.name for c in table.c]
-    fast = len(rows) >= BULK_ROWS and (
-        dialect.name == "sqlite" or (dialect.name == "postgresql" and dialect.driver == "psycopg")
-    )
-    if not fast or any(name not in rows[0] for name in names):
+    if not driver_rows(conn, len(rows)) or any(c.name not in rows[0] for c in table.c):
         conn.execute(inserting(table), list(rows))
         return
-    values = _processed_rows(conn, table, rows)
+    insert_processed(conn, table, _processed_rows(conn, table, rows))
+
+
+def insert_processed(conn: Connection, table: Table, values: Sequence[Sequence[Any]]) -> None:
+    """INSERT rows already in the driver's form (one value per column, in column order, each as
+    the column type's bind processor gives it — or, for a JSON column, its JSON text):
+    ``COPY … FROM STDIN`` on PostgreSQL, the driver's executemany on SQLite. Only where
+    :func:`driver_rows` says so."""
+    dialect = conn.dialect
+    names = [c.name for c in table.c]
     quote = dialect.identifier_preparer.quote
     columns = ", ".join(quote(name) for name in names)
     target = dialect.identifier_preparer.format_table(table)
     if dialect.name == "sqlite":
         marks = ", ".join("?" for _ in names)
-        conn.exec_driver_sql(f"INSERT INTO {target} ({columns}) VALUES ({marks})", values)
+        conn.exec_driver_sql(f"INSERT INTO {target} ({columns}) VALUES ({marks})", list(values))
         return
     statement = f"COPY {target} ({columns}) FROM STDIN"
     driver_connection: Any = conn.connection.driver_connection
@@ -171,6 +185,17 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
         raise DBAPIError.instance(
             statement, None, err, dialect.loaded_dbapi.Error, dialect=dialect
         ) from err
+
+
+def bind_processor(conn: Connection, column: Any) -> Callable[[Any], Any]:
+    """The column type's own bind processor on this connection's dialect (identity if none)."""
+    dialect = conn.dialect
+    process = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return process if process is not None else _same
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 # -- prebuilt writes -------------------------------------------------------------------------

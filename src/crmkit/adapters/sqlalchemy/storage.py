@@ -54,7 +54,10 @@ from crmkit.adapters.sqlalchemy import schema
 from crmkit.adapters.sqlalchemy.approvals import SqlApprovals, SqlPaymentPlans, SqlSequences
 from crmkit.adapters.sqlalchemy.base import (
     Repository,
+    bind_processor,
     bulk_insert,
+    driver_rows,
+    insert_processed,
     raise_write_conflict,
     taken,
 )
@@ -77,6 +80,7 @@ from crmkit.adapters.sqlalchemy.reminders import SqlSentReminders
 from crmkit.adapters.sqlalchemy.rows import (
     DEPARTMENT_ROWS,
     LOG_ENTRY_ROWS,
+    changes_json,
     role_to_row,
     row_to_role,
     row_to_user,
@@ -419,9 +423,23 @@ class SqlOperationLog:
         self._conn = conn
 
     def add_many(self, entries: Sequence[OperationLogEntry]) -> None:
-        """One executemany INSERT for all entries (COPY on PostgreSQL for big batches)."""
-        if entries:
+        """One executemany INSERT for all entries (COPY on PostgreSQL for big batches: then each
+        entry goes straight to a tuple, its changes straight to JSON text)."""
+        if not entries:
+            return
+        if not driver_rows(self._conn, len(entries)):
             bulk_insert(self._conn, operation_log, [LOG_ENTRY_ROWS.to_row(e) for e in entries])
+            return
+        stamp = bind_processor(self._conn, operation_log.c.at)
+        stamped: dict[Any, Any] = {}  # an operation stamps its entries with one time
+        rows = []
+        for e in entries:
+            at = stamped.get(e.at)
+            if at is None:
+                at = stamped[e.at] = stamp(e.at)
+            rows.append((e.id, e.record_kind, e.record_id, e.actor_id, at, e.action,
+                         changes_json(e.changes), e.note))
+        insert_processed(self._conn, operation_log, rows)
 
     def for_record(
         self, record_kind: str, record_id: str, *, limit: int = 100
