@@ -9,6 +9,7 @@ from typing import Any
 
 import attrs
 import pytest
+from sqlalchemy import event
 
 from crmkit.entities import User
 from crmkit.entities.approvals import ApprovalStatus
@@ -76,6 +77,34 @@ def test_contract_numbers_follow_the_rule(org: Org, deal: Deal) -> None:
     with pytest.raises(ValidationError) as cleared:  # a number is never cleared
         org.crm.contracts.update(org.rep, typed.id, {"number": ""})
     assert cleared.value.errors[0].path == "$.number"
+
+
+def test_a_new_contract_reads_its_customer_and_checks_its_number_once(
+        org: Org, deal: Deal, backend: Any) -> None:
+    """The payload's customer reference is checked once (the customer rule reuses it) and a
+    generated number is looked up once, under the lock the unique check takes: the unique
+    check does not read it again. A number typed by hand is still checked."""
+    engine = getattr(backend, "engine", None)
+    if engine is None:
+        pytest.skip("statements are counted on SQL storage")
+    new_contract(org, deal)  # warm the operation's kept values
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        made = new_contract(org, deal)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    reads = [text.split()[1].split(".")[0] for text in seen if text.startswith("SELECT ")]
+    assert reads.count("crm_customers") == 1, seen
+    assert reads.count("crm_contracts") == 1, seen
+    assert made.number == "HT202611020002"
+    with pytest.raises(ValidationError) as typed:
+        new_contract(org, deal, number=made.number)
+    assert typed.value.errors[0].path == "$.number"
 
 
 def test_number_rule_needs_permission_and_a_date_that_tells_periods_apart(org: Org,

@@ -97,7 +97,9 @@ class ApprovedRecordService(RecordService[A]):
         repo = self._repo(op)
         for _ in range(MAX_NUMBER_TRIES):
             number = format_number(rule, day, op.uow.sequences.next(self.kind, period))
+            repo.lock_values(NUMBER.key, [number])  # as the unique check would
             if not repo.find_equal(NUMBER, number, limit=1):
+                op.unique_free.add((self.kind, NUMBER.key, number))
                 return number
         raise RuleViolation("number_rule.exhausted", "无可用编号，请检查编号规则",
                             "no free number: check the number rule")

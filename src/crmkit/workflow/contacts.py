@@ -32,8 +32,10 @@ class ContactService(RecordService[Contact]):
 
     def _before_write(self, op: Op, record: Contact, old: Contact | None) -> Contact:
         """The customer must be visible — a customer this operation created is, by
-        construction (a lead conversion creates both, no read needed)."""
-        if (CUSTOMER, record.customer_id) in op.created:
+        construction (a lead conversion creates both, no read needed), one it already found
+        visible needs no second read."""
+        if (CUSTOMER, record.customer_id) in op.created or (
+                (CUSTOMER, record.customer_id) in op.seen):
             return record
         if old is None or record.customer_id != old.customer_id:
             try:

@@ -78,9 +78,11 @@ def customer_errors(access: RecordAccess, op: Op, record: Any, old: Any | None
                     ) -> list[FieldError]:
     """A record of a customer (opportunity, contract) names a customer the actor can see —
     checked when it is new or its customer changed; a customer this operation created is
-    visible by construction (a lead conversion's opportunity: no read needed)."""
+    visible by construction (a lead conversion's opportunity: no read needed), one it already
+    found visible needs no second read (the payload's reference check)."""
     if (old is not None and record.customer_id == old.customer_id) or (
-            (CUSTOMER, record.customer_id) in op.created):
+            (CUSTOMER, record.customer_id) in op.created) or (
+            (CUSTOMER, record.customer_id) in op.seen):
         return []
     try:
         access.visible(op, CUSTOMER, record.customer_id)

@@ -73,6 +73,12 @@ class Op:
     notifications: list[Notification] = attrs.Factory(list)
     created: set[tuple[str, str]] = attrs.Factory(set)
     """(kind, id) of records this operation created: visible to it by construction."""
+    seen: set[tuple[str, str]] = attrs.Factory(set)
+    """(kind, id) of records this operation found visible (the org cannot change under it, so
+    a second check of the same reference needs no read)."""
+    unique_free: set[tuple[str, str, Any]] = attrs.Factory(set)
+    """(kind, field, value) this operation locked and found held by no record (a generated
+    number): the unique check of the records it writes does not read it again."""
     scopes: dict[Module, RecordScope] = attrs.Factory(dict)
     """Scopes resolved in this operation (the org cannot change under it)."""
     stamp: Stamp | None = None

@@ -85,6 +85,7 @@ class RecordAccess:
         record = op.uow.records(kind).get(record_id) if isinstance(record_id, str) else None
         if record is None or not self.admits(op, spec, self._rt.scope(op, spec.module), record):
             raise record_not_found(spec, record_id)
+        op.seen.add((kind, record_id))
         return record
 
     def can_edit(self, op: Op, kind: str, record: Any) -> bool:

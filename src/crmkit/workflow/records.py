@@ -269,7 +269,8 @@ class RecordService(RecordOwnership[E]):
         if not wanted:
             return []
         owner_of: dict[Any, str] = {}
-        values = builtins.list(dict.fromkeys(wanted.values()))
+        values = [v for v in dict.fromkeys(wanted.values())
+                  if (self.kind, ref.key, v) not in op.unique_free]  # e.g. a generated number
         self._repo(op).lock_values(ref.key, values)  # a concurrent writer of one waits here
         for start in range(0, len(values), UNIQUE_CHUNK):
             chunk = tuple(values[start:start + UNIQUE_CHUNK])
