@@ -3,12 +3,12 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench mutate clean
+.PHONY: demo test lint docs bench mutate clean
 
 $(BIN)/.installed: pyproject.toml src/crmkit/__init__.py  # the version lives in __init__
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test,dev]'
+	$(BIN)/pip install -q -e '.[test,dev,docs]'
 	touch $@
 
 demo: $(BIN)/.installed
@@ -21,6 +21,10 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy --strict src tests
 	$(BIN)/lint-imports
+
+# The documentation site (Sphinx + MyST, docs/conf.py) in build/docs/html; any warning fails.
+docs: $(BIN)/.installed
+	$(BIN)/sphinx-build -W --keep-going -q -E -b html docs build/docs/html
 
 bench: $(BIN)/.installed
 	$(BIN)/python bench/bench_scopes.py

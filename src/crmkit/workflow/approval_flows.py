@@ -159,6 +159,7 @@ class ApprovalFlows(ApprovalKinds):
             return op.uow.approvals.flow(kind)
 
     def flows(self, actor: ActorRef) -> builtins.list[ApprovalFlow]:
+        """Every approval flow configured, of every kind (needs the approvals module)."""
         with self._rt.operation(actor, Module.APPROVALS, None) as op:
             return op.uow.approvals.flows()
 

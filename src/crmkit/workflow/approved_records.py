@@ -67,6 +67,7 @@ class ApprovedRecordService(RecordService[A]):
 
     # -- numbers --------------------------------------------------------------------------------
     def number_rule(self, actor: ActorRef) -> NumberRule:
+        """The number rule (编号规则) new records of this kind are numbered by."""
         with self._rt.operation(actor, self.declaration.module, Operation.VIEW) as op:
             return self._rule(op)
 

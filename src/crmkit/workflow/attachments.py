@@ -50,6 +50,7 @@ class AttachmentService:
         self._files = files
 
     def limits(self, actor: ActorRef) -> AttachmentLimits:
+        """The attachment limits in force: the largest file and the allowed content types."""
         with self._rt.operation(actor, Module.FIELDS, None) as op:
             return self._limits(self._rt.setting(op, LIMITS_KEY))
 
@@ -113,6 +114,7 @@ class AttachmentService:
             raise
 
     def list(self, actor: ActorRef, kind: str, record_id: str) -> builtins.list[Attachment]:
+        """A record's attachments; the record must be visible to the actor (else NotFound)."""
         module = self._rt.declaration(kind, Feature.ATTACHMENTS).module
         with self._rt.operation(actor, module, Operation.VIEW) as op:
             self._access.visible(op, kind, record_id)

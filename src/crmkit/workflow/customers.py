@@ -159,6 +159,7 @@ class CustomerService(RecordService[Customer]):
             return parsed
 
     def limits(self, actor: ActorRef) -> builtins.list[CustomerLimit]:
+        """The ownership limits (客户数上限) configured per user or department."""
         with self._rt.operation(actor, Module.CUSTOMERS, None) as op:
             return self._limits(op)
 
@@ -219,6 +220,7 @@ class CustomerService(RecordService[Customer]):
         return self._set_locked(actor, customer_ids, True)
 
     def unlock(self, actor: ActorRef, customer_ids: Iterable[str]) -> builtins.list[Customer]:
+        """解锁: unlock customers the actor may edit, so the pool may reclaim them again."""
         return self._set_locked(actor, customer_ids, False)
 
     def _set_locked(self, actor: ActorRef, customer_ids: Iterable[str], locked: bool

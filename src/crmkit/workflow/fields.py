@@ -252,6 +252,7 @@ class FieldService:
         return self._set_retired(actor, kind, key, True)
 
     def restore(self, actor: ActorRef, kind: str, key: str) -> FieldDefinition:
+        """Bring a retired custom field back into forms, lists and filters."""
         return self._set_retired(actor, kind, key, False)
 
     def _set_retired(self, actor: ActorRef, kind: str, key: str, retired: bool) -> FieldDefinition:

@@ -90,6 +90,8 @@ class FollowUpService:
             return self._methods(op)
 
     def set_methods(self, actor: ActorRef, methods: Sequence[str]) -> builtins.list[str]:
+        """Set the follow-up methods (跟进方式: 电话, 微信 …) users choose from: distinct,
+        non-blank names of at most 20 characters."""
         with self._rt.operation(actor, Module.FIELDS, Operation.EDIT) as op:
             items = list(methods) if isinstance(methods, list | tuple) else []
             if not items or any(not isinstance(m, str) or not m.strip() or len(m) > 20

@@ -93,6 +93,8 @@ class LeadService(RecordService[Lead]):
             return dict(mapping)
 
     def conversion_mapping(self, actor: ActorRef) -> dict[str, str]:
+        """The lead → customer field mapping that conversion applies (lead field key →
+        customer field key)."""
         with self._rt.operation(actor, Module.LEADS, None) as op:
             return self._mapping(op)
 

@@ -133,6 +133,7 @@ class OpportunityService(RecordService[Opportunity]):
             return new
 
     def enable_stage_group(self, actor: ActorRef, group_id: str) -> StageGroup:
+        """Enable a stage group (销售阶段组) again, so new opportunities may use it."""
         return self.update_stage_group(actor, group_id, {"enabled": True})
 
     def disable_stage_group(self, actor: ActorRef, group_id: str) -> StageGroup:

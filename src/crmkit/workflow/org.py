@@ -122,6 +122,7 @@ class OrgService:
     def add_department(
         self, actor: ActorRef, data: NewDepartment | Mapping[str, Any]
     ) -> Department:
+        """Add a department under ``parent_id`` (名称 required, at most the name limit)."""
         payload = structure(data, NewDepartment)
         with self._rt.operation(actor, Module.ORG, Operation.CREATE) as op:
             problems = Problems()
@@ -138,6 +139,7 @@ class OrgService:
             return dept
 
     def rename_department(self, actor: ActorRef, department_id: str, name: str) -> Department:
+        """Rename a department (the name is required)."""
         with self._rt.operation(actor, Module.ORG, Operation.EDIT) as op:
             problems = Problems()
             problems.text("$.name", name, required=True, max_length=NAME_MAX)
@@ -198,6 +200,7 @@ class OrgService:
             op.log(D, department_id, "delete", field_changes(dept, attrs.evolve(dept, name="")))
 
     def get_department(self, actor: ActorRef, department_id: str) -> Department:
+        """One department by id."""
         with self._rt.operation(actor, Module.ORG, Operation.VIEW) as op:
             return self._department(op, department_id)
 
@@ -233,6 +236,8 @@ class OrgService:
 
     # -- users ----------------------------------------------------------------------------------
     def add_user(self, actor: ActorRef, data: NewUser | Mapping[str, Any]) -> User:
+        """Add a user (员工): mobile (unique), name, department, roles, supervisor and an
+        optional password."""
         payload = structure(data, NewUser)
         with self._rt.operation(actor, Module.ORG, Operation.CREATE) as op:
             user = self._new_user(op, payload)
@@ -361,10 +366,12 @@ class OrgService:
             return self._save_user(op, self._user(op, user_id), None, status=UserStatus.DISABLED)
 
     def enable_user(self, actor: ActorRef, user_id: str) -> User:
+        """Enable a disabled user: they may sign in and act again."""
         with self._rt.operation(actor, Module.ORG, Operation.EDIT) as op:
             return self._save_user(op, self._user(op, user_id), None, status=UserStatus.ACTIVE)
 
     def get_user(self, actor: ActorRef, user_id: str) -> User:
+        """One user by id."""
         with self._rt.operation(actor, Module.ORG, Operation.VIEW) as op:
             return self._user(op, user_id)
 
@@ -376,6 +383,8 @@ class OrgService:
         role_id: str | None = None,
         status: UserStatus | None = None,
     ) -> list[User]:
+        """Users, optionally only those of one department, holding one role or in one status
+        (``active`` / ``disabled``)."""
         with self._rt.operation(actor, Module.ORG, Operation.VIEW) as op:
             return op.uow.users.list(department_id=department_id, role_id=role_id, status=status)
 
@@ -437,6 +446,8 @@ class OrgService:
 
     # -- roles ----------------------------------------------------------------------------------
     def add_role(self, actor: ActorRef, data: NewRole | Mapping[str, Any]) -> Role:
+        """Add a role with its operation permissions and data scopes; a scoped module without a
+        scope gets 本人."""
         payload = structure(data, NewRole)
         with self._rt.operation(actor, Module.ROLES, Operation.CREATE) as op:
             self._check_role_fields(op, attrs.asdict(payload, recurse=False), None)
@@ -478,10 +489,12 @@ class OrgService:
             op.log(R, role_id, "delete", field_changes(old, attrs.evolve(old, name="")))
 
     def get_role(self, actor: ActorRef, role_id: str) -> Role:
+        """One role by id, with its permissions and data scopes."""
         with self._rt.operation(actor, Module.ROLES, Operation.VIEW) as op:
             return self._role(op, role_id)
 
     def list_roles(self, actor: ActorRef) -> list[Role]:
+        """Every role, built-in and custom."""
         with self._rt.operation(actor, Module.ROLES, Operation.VIEW) as op:
             return op.uow.roles.list()
 

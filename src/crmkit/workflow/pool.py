@@ -117,6 +117,8 @@ class PoolService:
             return pool
 
     def update_pool(self, actor: ActorRef, pool_id: str, changes: Mapping[str, Any]) -> Pool:
+        """Change a pool's name, members, administrators, reclaim rules or claim limits
+        (checked as when added)."""
         patch = structure_patch(changes, PoolChanges)
         with self._rt.operation(actor, Module.POOL, Operation.EDIT) as op:
             old = self._pool(op, pool_id)
@@ -139,6 +141,7 @@ class PoolService:
             op.log("pool", pool_id, "delete")
 
     def list_pools(self, actor: ActorRef) -> builtins.list[Pool]:
+        """Every public pool (公海) with its members, administrators and rules."""
         with self._rt.operation(actor, Module.POOL, Operation.VIEW) as op:
             return op.uow.pools.list()
 

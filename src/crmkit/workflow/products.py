@@ -122,6 +122,7 @@ class ProductService(RecordService[Product]):
             return category
 
     def rename_category(self, actor: ActorRef, category_id: str, name: str) -> ProductCategory:
+        """Rename a product category; sibling categories keep distinct names."""
         with self._rt.operation(actor, Module.PRODUCTS, Operation.EDIT) as op:
             old = self._category(op, category_id)
             problems = Problems()

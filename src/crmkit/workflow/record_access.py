@@ -60,6 +60,7 @@ class RecordAccess:
         self._rt = runtime
 
     def module_of(self, kind: str) -> Module:
+        """The permission module a record kind belongs to (``lead`` → ``leads``)."""
         return self._rt.declaration(kind).module
 
     def admits(self, op: Op, spec: RecordKind[Any], scope: RecordScope, record: Any,

@@ -140,6 +140,7 @@ class RecordOwnership(Generic[E]):
         return len(moving)
 
     def team(self, actor: ActorRef, record_id: str) -> builtins.list[TeamMember]:
+        """The record's team members (相关团队) with their access; the record must be visible."""
         self._takes(Feature.TEAM)
         with self._rt.operation(actor, self.declaration.module, Operation.VIEW) as op:
             self._access.visible(op, self.kind, record_id)

@@ -401,6 +401,8 @@ class RecordService(RecordOwnership[E]):
         self._after_create_many(op, records)
 
     def get(self, actor: ActorRef, record_id: str) -> E:
+        """One record the actor can see; out of scope answers exactly as a missing id
+        (NotFound ``record.not_found``)."""
         with self._rt.operation(actor, self.declaration.module, Operation.VIEW) as op:
             record: E = self._access.visible(op, self.kind, record_id)
             return record
@@ -445,6 +447,8 @@ class RecordService(RecordOwnership[E]):
         return new
 
     def delete(self, actor: ActorRef, record_id: str) -> None:
+        """Delete a record the actor may edit (and delete): its team and related-record links go
+        with it; the operation log keeps its last values."""
         with self._rt.operation(actor, self.declaration.module, Operation.DELETE) as op:
             old = self._access.editable(op, self.kind, record_id)
             self._before_edit(op, old)

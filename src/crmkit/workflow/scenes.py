@@ -80,6 +80,8 @@ class SceneService:
         return views
 
     def save(self, actor: ActorRef, kind: str, data: NewScene | Mapping[str, Any]) -> Scene:
+        """Save a scene (场景: a named filter and sort) of the actor's for a record kind;
+        ``is_default`` makes it the list's default for them."""
         payload = structure(data, NewScene)
         with self._op(actor, kind) as op:
             self._validate(op, kind, payload.name, payload.conditions, payload.sort)
@@ -93,6 +95,8 @@ class SceneService:
             return scene
 
     def update(self, actor: ActorRef, scene_id: str, changes: Mapping[str, Any]) -> Scene:
+        """Change one of the actor's own scenes (name, conditions, sort, default, hidden,
+        order)."""
         patch = structure_patch(changes, SceneChanges)
         with self._rt.operation(actor, Module.ORG, None) as op:
             old = self._own(op, scene_id)
@@ -105,6 +109,7 @@ class SceneService:
             return new
 
     def delete(self, actor: ActorRef, scene_id: str) -> None:
+        """Delete one of the actor's own scenes."""
         with self._rt.operation(actor, Module.ORG, None) as op:
             op.uow.scenes.delete(self._own(op, scene_id).id)
             self._rt.org_changed(op)
@@ -144,6 +149,8 @@ class SceneService:
 
     def set_columns(self, actor: ActorRef, kind: str, fields: Sequence[str],
                     widths: Mapping[str, int] | None = None) -> ColumnConfig:
+        """The actor's list columns for a kind: field keys in order, optional widths (20–2000
+        px)."""
         with self._op(actor, kind) as op:
             known = self._fields.load(op, kind)
             keys = list(fields) if isinstance(fields, list | tuple) else []
