@@ -51,8 +51,8 @@ SITE = ["index"]
 HOWTO_ORDER = [
     "quickstart", "org-and-scopes", "custom-fields", "records", "leads", "customers",
     "contacts", "products", "opportunities", "pool", "approvals", "contracts", "tasks",
-    "schedules-and-logs", "reminders", "timeline", "dashboard", "import-export", "embedding",
-    "examples",
+    "schedules-and-logs", "reminders", "timeline", "dashboard", "reports", "import-export",
+    "embedding", "examples",
 ]
 HOWTO_MARKER = "HOWTO_PAGES"
 
