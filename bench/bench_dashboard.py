@@ -241,22 +241,31 @@ def bench_engine(name: str, engine: Engine, args: argparse.Namespace
         ("trend this year", lambda: crm.dashboard.trend(manager, subject),
          hand(lambda c: hand_trend(c, owners, buckets(year, Granularity.MONTH, tz)))),
     ]
-    rows: list[list[str]] = []
-    for label, facade, baseline in cases:
-        jobs: dict[str, Callable[[], object]] = {"crmkit": facade, "hand": baseline}
-        medians, _ = round_robin(jobs, args.repeats, lambda job: (timed_call(job)[0], 0))
-        ratio = medians["crmkit"] / medians["hand"]
-        rows.append([f"{name} {label}", f"{medians['crmkit'] * 1000:,.1f}",
-                     f"{medians['hand'] * 1000:,.1f}", f"{ratio:.2f}"])
-        print("  done:", "  ".join(rows[-1]), flush=True)
+    rows = time_cases(name, cases, args.repeats)
     notes = [f"  {name}: load of {args.opportunities:,} opportunities, {args.contracts:,} "
              f"contracts/customers/follow-ups, {args.contracts // 2:,} payments: {load_s:.1f} s;"
              f" subject: {len(inside):,} users"]
     return rows, notes
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+def time_cases(name: str, cases: Sequence[tuple[str, Callable[[], object], Callable[[], int]]],
+               repeats: int) -> list[list[str]]:
+    """Each (label, facade call, hand-written baseline) timed round robin: a report row of
+    medians in ms and their ratio."""
+    rows: list[list[str]] = []
+    for label, facade, baseline in cases:
+        jobs: dict[str, Callable[[], object]] = {"crmkit": facade, "hand": baseline}
+        medians, _ = round_robin(jobs, repeats, lambda job: (timed_call(job)[0], 0))
+        ratio = medians["crmkit"] / medians["hand"]
+        rows.append([f"{name} {label}", f"{medians['crmkit'] * 1000:,.1f}",
+                     f"{medians['hand'] * 1000:,.1f}", f"{ratio:.2f}"])
+        print("  done:", "  ".join(rows[-1]), flush=True)
+    return rows
+
+
+def parse_sizes(parser: argparse.ArgumentParser, argv: Sequence[str] | None
+                ) -> argparse.Namespace:
+    """The data sizes (and PostgreSQL options) of the dashboard's data, quick or full."""
     add_postgres_options(parser)
     parser.add_argument("--users", type=int, help="users in the subtree (500; quick 50)")
     parser.add_argument("--opportunities", type=int, help="opportunities (1,000,000; quick "
@@ -269,23 +278,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.opportunities = args.opportunities or (20_000 if args.quick else 1_000_000)
     args.contracts = args.contracts or (10_000 if args.quick else 500_000)
     args.repeats = args.repeats or (2 if args.quick else 5)
-    pg_url, pg_version = choose_postgres(args)
+    return args
 
+
+def run(what: str, heading: str, args: argparse.Namespace,
+        bench: Callable[[str, Engine], tuple[list[list[str]], list[str]]]) -> int:
+    """Run ``bench`` on SQLite then PostgreSQL and print its rows under ``heading``."""
+    pg_url, pg_version = choose_postgres(args)
     started = time.perf_counter()
-    print(banner("dashboard", pg_version, args.quick), flush=True)
-    results, notes = on_each_engine(pg_url, "crmkit_bench_dashboard",
-                                    lambda name, engine: bench_engine(name, engine, args))
+    print(banner(what, pg_version, args.quick), flush=True)
+    results, notes = on_each_engine(pg_url, f"crmkit_bench_{what}", bench)
     title = (
-        f"The dashboard of a manager over a department subtree, median of {args.repeats} "
-        "round(s)\n"
+        f"{heading}, median of {args.repeats} round(s)\n"
         "  crmkit ms = the facade call (permission, subject in scope, periods, one aggregate "
-        "statement per measure);\n"
+        "statement per figure);\n"
         "  hand ms = hand-written GROUP BY strings with the owner ids in hand; ratio = crmkit / "
         "hand."
     )
     print_report(title, ["engine question", "crmkit ms", "hand ms", "ratio"], results, notes,
                  started)
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_sizes(argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0]),
+                       argv)
+    return run("dashboard", "The dashboard of a manager over a department subtree", args,
+               lambda name, engine: bench_engine(name, engine, args))
 
 
 if __name__ == "__main__":

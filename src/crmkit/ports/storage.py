@@ -67,6 +67,9 @@ class DepartmentRepository(Protocol):
 class UserRepository(Protocol):
     def get(self, user_id: str) -> User | None: ...
     def get_by_mobile(self, mobile: str) -> User | None: ...
+    def get_many(self, user_ids: Iterable[str]) -> list[User]:
+        """The existing users among ``user_ids``, ordered by id; unknown ids are skipped."""
+        ...
     def list(
         self,
         *,

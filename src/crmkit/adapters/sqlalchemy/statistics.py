@@ -171,8 +171,9 @@ def _effective(table: Table) -> ColumnElement[bool]:
 def _exact(value: ColumnElement[Any], sqlite: bool, scale: int = 100) -> ColumnElement[Any]:
     """A decimal as the dialect sums it exactly: NUMERIC, or whole ``1/scale`` on SQLite."""
     if sqlite:
-        return cast(func.round(cast(value, Float) * scale), Integer)
-    return cast(value, Numeric)
+        number = value if isinstance(value.type, Numeric) else cast(value, Float)
+        return cast(func.round(number * scale), Integer)
+    return value if isinstance(value.type, Numeric) else cast(value, Numeric)
 
 
 def _region(address: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -292,19 +293,26 @@ def _where(source: _Source, shape: Shape) -> list[ColumnElement[bool]]:
 
 @functools.lru_cache(maxsize=512)
 def tally_statement(shape: Shape) -> Select[Any]:
-    """The aggregate statement of a shape (rows: bucket, key, count, sum)."""
+    """The aggregate statement of a shape (rows: bucket, key, key2, count, sum, quantity);
+    the second key and the quantity are read only where the shape has them."""
     source = _source(shape.measure, shape.sqlite)
-    rows = select(
-        source.index(shape).label("bucket"),
-        _key(shape.by, source).label("key"),
-        _key(shape.then, source).label("key2"),
-        _summed(source.amount).label("amount"),
-        _summed(source.quantity).label("quantity"),
-    ).select_from(source.joined if source.joined is not None else source.table).where(
+    columns = [source.index(shape).label("bucket"), _key(shape.by, source).label("key"),
+               _summed(source.amount).label("amount")]
+    if shape.then is not GroupBy.NONE:
+        columns.append(_key(shape.then, source).label("key2"))
+    if source.quantity is not None:
+        columns.append(source.quantity.label("quantity"))
+    rows = select(*columns).select_from(
+        source.joined if source.joined is not None else source.table).where(
         *_where(source, shape)).subquery()
-    return (select(rows.c.bucket, rows.c.key, rows.c.key2, func.count(),
-                   func.sum(rows.c.amount), func.sum(rows.c.quantity))
-            .group_by(rows.c.bucket, rows.c.key, rows.c.key2))
+    keys = [rows.c.bucket, rows.c.key]
+    if shape.then is not GroupBy.NONE:
+        keys.append(rows.c.key2)
+    return (select(*keys[:2], keys[2] if len(keys) > 2 else null(), func.count(),
+                   func.sum(rows.c.amount),
+                   func.sum(rows.c.quantity) if source.quantity is not None
+                   else literal_column("0", Integer))
+            .group_by(*keys))
 
 
 @functools.lru_cache(maxsize=512)

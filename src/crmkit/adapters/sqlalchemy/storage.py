@@ -33,6 +33,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     Select,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -87,6 +88,7 @@ from crmkit.adapters.sqlalchemy.rows import (
     user_role_rows,
     user_to_row,
 )
+from crmkit.adapters.sqlalchemy.scope import INLINE_LIMIT, IdList, member_of
 from crmkit.adapters.sqlalchemy.statistics import SqlStatistics
 from crmkit.adapters.sqlalchemy.tables import (
     departments,
@@ -311,6 +313,16 @@ class SqlUsers(Repository):
     def get_by_mobile(self, mobile: str) -> User | None:
         found = self._load(select(users).where(users.c.mobile == mobile))
         return found[0] if found else None
+
+    def get_many(self, user_ids: Iterable[str]) -> list[User]:
+        """The existing users among ``user_ids``, ordered by id (many ids: one array or JSON
+        parameter, as scopes bind them)."""
+        wanted = sorted(set(user_ids))
+        if not wanted:
+            return []
+        where = (member_of(users.c.id, bindparam("user_ids", wanted, type_=IdList()))
+                 if len(wanted) > INLINE_LIMIT else users.c.id.in_(wanted))
+        return self._load(select(users).where(where).order_by(users.c.id))
 
     def list(
         self,
