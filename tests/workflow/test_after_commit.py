@@ -19,8 +19,12 @@ import pytest
 
 import crmkit
 from crmkit import CRM
+from crmkit.adapters.clocks import FixedClock
+from crmkit.adapters.ids import SequentialIds
 from crmkit.adapters.memory import MemoryStorage
-from crmkit.cli import run_demo
+from crmkit.demo import DEFAULT_SEED, QUARTER_START
+from crmkit.demo.company import build_company
+from crmkit.demo.simulation import simulate
 from crmkit.entities import OperationLogEntry
 from crmkit.hookspecs import hookimpl
 
@@ -83,20 +87,15 @@ def test_only_the_operation_runner_writes_the_operation_log() -> None:
 
 
 @pytest.fixture
-def tour(monkeypatch: pytest.MonkeyPatch) -> tuple[CRM, Witness]:
-    """The demo's sales cycle on memory storage, witnessed; returns the CRM for more steps."""
+def tour() -> tuple[CRM, Witness]:
+    """The demo's company and its first month on memory storage, witnessed; returns the
+    CRM for more steps."""
     storage = MemoryStorage()
     witness = Witness(storage)
-    built: list[CRM] = []
-
-    def build_witnessed(url: str, **options: Any) -> CRM:
-        crm = CRM(storage, plugins=[witness], **options)
-        built.append(crm)
-        return crm
-
-    monkeypatch.setattr(crmkit, "build_crm", build_witnessed)
-    run_demo("memory", out=io.StringIO())
-    return built[0], witness
+    clock = FixedClock(datetime(2026, 6, 30, 2, 0, tzinfo=UTC))
+    crm = CRM(storage, plugins=[witness], clock=clock, ids=SequentialIds("w"))
+    simulate(build_company(crm, clock, QUARTER_START), DEFAULT_SEED, QUARTER_START, 31)
+    return crm, witness
 
 
 def test_every_logging_operation_fires_the_hook_with_exactly_its_entries(
@@ -106,6 +105,7 @@ def test_every_logging_operation_fires_the_hook_with_exactly_its_entries(
     with crm.storage.transaction() as uow:
         users = {u.name: u for u in uow.users.list()}
     boss, manager, zhang, li = (users[n] for n in ("王总", "李经理", "张三", "李四"))
+    team_lead = users["周组长"]  # 张三's supervisor: a small contract's approver
     depts = {d.name: d for d in crm.org.list_departments(boss)}
     sales = depts["销售部"]
     first_pool = crm.pool.list_pools(boss)[0]
@@ -142,7 +142,8 @@ def test_every_logging_operation_fires_the_hook_with_exactly_its_entries(
     step("approval.submit", lambda: crm.contracts.submit(zhang, draft[0].id))
     step("approval.withdraw", lambda: crm.approvals.withdraw(zhang, "contract", draft[0].id))
     step("approval.submit", lambda: crm.contracts.submit(zhang, draft[0].id))
-    step("approval.reject", lambda: crm.approvals.reject(manager, "contract", draft[0].id, "不行"))
+    step("approval.reject", lambda: crm.approvals.reject(team_lead, "contract", draft[0].id,
+                                                                "不行"))
     step("approval.void", lambda: crm.contracts.void(boss, draft[0].id, "作废"))
     step("release", lambda: crm.pool.release(zhang, [cid], first_pool.id))
     step("move_pool", lambda: crm.pool.move(manager, [cid], second_pool.id))

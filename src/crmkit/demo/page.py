@@ -165,7 +165,8 @@ def render_page(company_name: str, dashboard: Dashboard, trails: Sequence[AuditT
                   funnel_chart(name, funnel)]
     parts += ["<h2>销售趋势 trend</h2>", trend_chart(dashboard.trend)]
     parts.append("<h2>排行 rankings</h2>")
-    parts += [ranking_chart(measure, ranked) for measure, ranked in dashboard.rankings]
+    for measure, ranked in dashboard.rankings:
+        parts += [f"<h3>{escape(RANKING_LABELS[measure])}</h3>", ranking_chart(measure, ranked)]
     for trail in trails:
         parts += [f"<h2>{escape(trail.title)}</h2>", _table(trail.headers, trail.rows)]
     return ("<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
