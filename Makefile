@@ -1,4 +1,5 @@
-# Quickstart: `make demo` runs the sales-org demo on SQLite; `make test` runs the whole suite.
+# Quickstart: `make demo` simulates a sample company's quarter on SQLite (crmkit-demo.db,
+# crmkit-demo.html); `make test` runs the whole suite.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -12,7 +13,7 @@ $(BIN)/.installed: pyproject.toml src/crmkit/__init__.py  # the version lives in
 	touch $@
 
 demo: $(BIN)/.installed
-	$(BIN)/crmkit demo
+	$(BIN)/crmkit demo --html crmkit-demo.html
 
 test: $(BIN)/.installed
 	$(BIN)/pytest -q
@@ -34,4 +35,4 @@ mutate: $(BIN)/.installed
 	$(BIN)/python bench/mutate.py $(if $(MODULES),$(MODULES),--all)
 
 clean:
-	rm -rf $(VENV) crmkit-demo.db .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) crmkit-demo.db crmkit-demo.html .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -211,3 +211,15 @@ def test_the_left_database_opens_in_the_sqlite_shell(demo: DemoRun) -> None:
     out = subprocess.run(["sqlite3", path, "select count(*) from crm_users"],
                          capture_output=True, text=True, check=True).stdout
     assert out.strip() == "20"
+
+
+def test_the_readme_shows_what_the_demo_prints(demo: DemoRun) -> None:
+    """README's first command: every line of its abridged output is a line the demo prints
+    (with the default seed), but the timing."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    start = readme.index("crmkit demo: 星河软件 on sqlite:///crmkit-demo.db")
+    shown = readme[start:readme.index("\n```", start)].splitlines()
+    printed = demo.text.replace(demo.url, "sqlite:///crmkit-demo.db").splitlines()
+    missing = [line for line in shown if line not in printed and line != "…"
+               and not line.startswith(("Finished in", "The dashboard page"))]
+    assert missing == []

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 from datetime import date
 
-__all__ = ["DEFAULT_SEED", "DEFAULT_URL", "QUARTER_DAYS", "QUARTER_START"]
+__all__ = ["DEFAULT_SEED", "DEFAULT_URL", "ID_PREFIX", "QUARTER_DAYS", "QUARTER_START"]
 
 DEFAULT_URL = "sqlite:///crmkit-demo.db"
 DEFAULT_SEED = 2026
 QUARTER_START = date(2026, 7, 1)
 QUARTER_DAYS = 92
 """July, August and September 2026 (the third quarter)."""
+ID_PREFIX = "xh"
+"""The demo's record ids are ``SequentialIds(ID_PREFIX)``: the same seed, the same ids."""

@@ -8,6 +8,7 @@ values, so the text and the page cannot disagree).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -16,6 +17,7 @@ from zoneinfo import ZoneInfo
 import attrs
 
 from crmkit.console import number, percent, render_table
+from crmkit.demo import ID_PREFIX
 from crmkit.demo.company import Company
 from crmkit.demo.simulation import Activity
 from crmkit.entities.common import OperationLogEntry
@@ -25,6 +27,7 @@ __all__ = ["FIGURE_LABELS", "AuditTrail", "Dashboard", "audit_trails", "read_das
            "render_text"]
 
 LOCAL = ZoneInfo("Asia/Shanghai")
+ID = re.compile(re.escape(ID_PREFIX) + r"\d+")
 PERIOD = "this_quarter"
 
 FIGURE_LABELS = {
@@ -82,18 +85,29 @@ def _when(at: datetime) -> str:
     return at.astimezone(LOCAL).strftime("%m-%d %H:%M")
 
 
+def _shown(field: str, value: object, company: Company) -> str:
+    """A logged value as a person reads it: names for users and pools, local times."""
+    if value is None or value == "":
+        return "-"
+    if isinstance(value, str):
+        if field.endswith("owner_id"):
+            return company.name_of(value)
+        if field == "pool_id":
+            return next((name for name, pid in company.pools.items() if pid == value), value)
+        try:
+            return _when(datetime.fromisoformat(value)) if "T" in value else value
+        except ValueError:
+            return value
+    return str(value)
+
+
 def _changes(entry: OperationLogEntry, company: Company) -> str:
-    shown = []
-    for change in entry.changes[:3]:
-        old, new = change.old, change.new
-        if change.field.endswith("owner_id"):
-            old, new = (company.name_of(v) if isinstance(v, str) else None for v in (old, new))
-        if change.field == "pool_id":
-            pools = {v: k for k, v in company.pools.items()}
-            old, new = (pools.get(v, v) if isinstance(v, str) else v for v in (old, new))
-        shown.append(f"{change.field}: {old if old is not None else '-'} → "
-                     f"{new if new is not None else '-'}")
-    return "; ".join([entry.note, *shown] if entry.note else shown)
+    """The note (unless it is just an id) and up to three field changes, ids left out."""
+    shown = [f"{c.field}: {_shown(c.field, c.old, company)} → {_shown(c.field, c.new, company)}"
+             for c in entry.changes
+             if not c.field.endswith("_id") or c.field in ("owner_id", "pool_id")][:3]
+    note = entry.note if entry.note and not ID.fullmatch(entry.note) else ""
+    return "; ".join([note, *shown] if note else shown)
 
 
 def _log_trail(title: str, entries: Sequence[OperationLogEntry], company: Company
