@@ -60,7 +60,7 @@ from crmkit.policies.statistics import (
 from crmkit.ports import Storage, UnitOfWork
 from crmkit.testing.storage import StorageSuite
 
-__all__ = ["EDGE_DAYS", "StatisticsContract", "naive_tally"]
+__all__ = ["EDGE_DAYS", "StatisticsContract", "naive_tally", "statistics_records"]
 
 TZ = ZoneInfo("Asia/Shanghai")
 OWNERS = ("u1", "u2", "u3")
@@ -169,6 +169,22 @@ def _records(draw: st.DrawFn, days: st.SearchStrategy[date]) -> dict[str, list[A
         drawn = draw(st.lists(strategy, min_size=1, max_size=10))
         found[kind] = [attrs.evolve(r, id=f"{_PREFIX[kind]}{i:04d}") for i, r in enumerate(drawn)]
     return found
+
+
+def statistics_records(owners: tuple[str, str, str]) -> st.SearchStrategy[dict[str, list[Any]]]:
+    """Records of every kind the statistics read (by kind: ``customer``, ``lead``, …,
+    ``followup``, ``payment_plan``), on the edge days, owned by (written by) ``owners``."""
+    rename = dict(zip(OWNERS, owners, strict=True))
+
+    def owned(found: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        moved: dict[str, list[Any]] = {}
+        for kind, records in found.items():
+            field = "author_id" if kind == "followup" else "owner_id"  # plans have no owner
+            moved[kind] = [attrs.evolve(r, **{field: rename[getattr(r, field)]})
+                           if getattr(r, field, None) is not None else r for r in records]
+        return moved
+
+    return _records(_days).map(owned)
 
 
 @st.composite
