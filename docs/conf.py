@@ -18,6 +18,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 
 import crmkit  # noqa: E402  (after the path: the docs build without an install too)
+from crmkit.entities.kinds import RecordKind  # noqa: E402
+from crmkit.workflow.record_ownership import FEATURE_METHODS, answers  # noqa: E402
 
 project = "crmkit"
 author = "the crmkit team"
@@ -70,22 +72,41 @@ FACADE_MARKER = "FACADE_NAMESPACES"
 NOT_NAMESPACES = {"runtime", "field_types"}  # the operation runner, the plugins' type registry
 
 
-def facade_namespaces() -> dict[str, type]:
-    """``crm.<namespace>`` → its service class, read off a memory CRM (so a new namespace is
-    in the reference the day it is wired)."""
+def facade_services() -> dict[str, Any]:
+    """``crm.<namespace>`` → its service, read off a memory CRM (so a new namespace is in the
+    reference the day it is wired)."""
     crm = crmkit.CRM()
-    return {name: type(service) for name, service in vars(crm).items()
+    return {name: service for name, service in vars(crm).items()
             if not name.startswith("_") and name not in NOT_NAMESPACES
             and type(service).__module__.startswith("crmkit.workflow")}
+
+
+def facade_namespaces() -> dict[str, type]:
+    """``crm.<namespace>`` → its service class."""
+    return {name: type(service) for name, service in facade_services().items()}
+
+
+def unanswered(service: Any) -> list[str]:
+    """The shared record methods this service's kind does not take part in (e.g. ``transfer``
+    of work logs): they refuse, so the reference leaves them out."""
+    declaration = getattr(service, "declaration", None)
+    if not isinstance(declaration, RecordKind):
+        return []
+    return sorted(m for m in FEATURE_METHODS
+                  if hasattr(service, m) and not answers(declaration, m))
 
 
 def facade_reference() -> str:
     """One section per namespace: the service class with its methods, inherited ones too."""
     sections = []
-    for name, cls in sorted(facade_namespaces().items()):
+    for name, service in sorted(facade_services().items()):
+        cls = type(service)
+        hidden = unanswered(service)
         sections.append(f"## `crm.{name}`\n\n```{{eval-rst}}\n"
                         f".. autoclass:: {cls.__module__}.{cls.__qualname__}\n"
-                        "   :members:\n   :inherited-members:\n```\n")
+                        "   :members:\n   :inherited-members:\n"
+                        + (f"   :exclude-members: {', '.join(hidden)}\n" if hidden else "")
+                        + "```\n")
     return "\n".join(sections)
 
 

@@ -100,6 +100,26 @@ def test_every_facade_method_has_a_docstring_and_a_section_in_the_reference() ->
     assert not skipped, f"facade methods the reference skips as internal: {skipped}"
 
 
+def test_the_reference_shows_exactly_the_facade() -> None:
+    """What autodoc keeps of each service (public, documented, not taking ``op``, not a
+    feature its kind refuses) is the permission table's list of facade methods."""
+    crm = CRM()
+    shown = set()
+    for namespace, service in CONF.facade_services().items():
+        hidden = set(CONF.unanswered(service))
+        shown |= {f"{namespace}.{name}"
+                  for name, member in inspect.getmembers(type(service), callable)
+                  if not name.startswith("_") and not inspect.isclass(member)
+                  and inspect.getdoc(member) and not CONF.internal(member)
+                  and name not in hidden}
+    assert shown == facade_methods(crm)
+    assert CONF.unanswered(crm.work_logs) == ["add_team_member", "remove_team_member", "team",
+                                              "transfer"]
+    assert CONF.unanswered(crm.customers) == ["related_to"] and CONF.unanswered(crm.org) == []
+    assert ":exclude-members: add_team_member, remove_team_member, team, transfer\n" in (
+        CONF.facade_reference())
+
+
 def test_the_reference_skips_only_methods_that_take_a_running_operation() -> None:
     crm = CRM()
     assert CONF.internal(crm.customers.move_owner)  # (op, records, target, …): plumbing

@@ -28,8 +28,9 @@ from typing import Any
 import attrs
 
 from crmkit.entities import Module, Operation
-from crmkit.entities.kinds import RECORD_KINDS, Feature, RecordKind
+from crmkit.entities.kinds import RECORD_KINDS, RecordKind
 from crmkit.entities.records import RecordRef
+from crmkit.workflow.record_ownership import answers
 
 from .world import DECLARED, SERVICE, World
 
@@ -71,13 +72,6 @@ KIND_MODULE = {"lead": M.LEADS, "customer": M.CUSTOMERS, "contact": M.CONTACTS,
                "product": M.PRODUCTS, "opportunity": M.OPPORTUNITIES, "contract": M.CONTRACTS,
                "payment": M.PAYMENTS, "task": M.TASKS, "visit": M.TASKS,
                "schedule": M.TASKS, "work_log": M.TASKS}
-
-FEATURE_METHODS = {"transfer": Feature.TRANSFER, "team": Feature.TEAM,
-                   "add_team_member": Feature.TEAM, "remove_team_member": Feature.TEAM,
-                   "related_to": Feature.RELATED}
-"""Methods of every record service that only kinds taking part in the feature answer (the
-others refuse with RuleViolation ``record_kind.feature``, before any permission check)."""
-
 
 def _declared(kind: str) -> RecordKind[Any]:
     return RECORD_KINDS.get(kind) or DECLARED[kind]
@@ -155,12 +149,6 @@ def _record_rules(kind: str) -> dict[str, Rule]:
     }
     return {name: r for name, r in rules.items()
             if answers(_declared(kind), name.rsplit(".", 1)[1])}
-
-
-def answers(declaration: RecordKind[Any], method: str) -> bool:
-    """Whether a kind's service answers ``method`` (see :data:`FEATURE_METHODS`)."""
-    feature = FEATURE_METHODS.get(method)
-    return feature is None or declaration.has(feature)
 
 
 def _approved_rules(kind: str) -> dict[str, Rule]:

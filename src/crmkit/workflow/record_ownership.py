@@ -23,6 +23,19 @@ from crmkit.ports.records import RecordRepository
 from crmkit.workflow.operations import ActorRef, Op, Runtime
 from crmkit.workflow.record_access import E, RecordAccess
 
+FEATURE_METHODS: Mapping[str, Feature] = {
+    "transfer": Feature.TRANSFER, "team": Feature.TEAM, "add_team_member": Feature.TEAM,
+    "remove_team_member": Feature.TEAM, "related_to": Feature.RELATED}
+"""Methods of every record service that only kinds taking part in the feature answer (the
+others refuse with RuleViolation ``record_kind.feature``, before any permission check)."""
+
+
+def answers(declaration: RecordKind[Any], method: str) -> bool:
+    """Whether the service of a kind so declared answers ``method`` (:data:`FEATURE_METHODS`)."""
+    feature = FEATURE_METHODS.get(method)
+    return feature is None or declaration.has(feature)
+
+
 Cascade = Callable[[Op, Sequence[Any], str, "Access | None"], None]
 """Moves related records along with a transfer: ``(op, records, to_user_id, keep_access)``."""
 
