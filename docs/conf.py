@@ -123,6 +123,19 @@ def _skip_internal(app: Any, what: str, name: str, obj: Any, skip: bool, options
     return skip or (callable(obj) and internal(obj))
 
 
+def _hide_service_constructor(app: Any, what: str, name: str, obj: Any, options: Any,
+                              signature: str | None, return_annotation: str | None
+                              ) -> tuple[str, str | None] | None:
+    """A facade service is built by the CRM, never by a host: its section shows no
+    constructor arguments."""
+    if what == "class" and obj in _SERVICE_CLASSES:
+        return "", return_annotation
+    return None
+
+
+_SERVICE_CLASSES = set(facade_namespaces().values())
+
+
 def _fill_generated(app: Any, docname: str, source: list[str]) -> None:
     if docname == root_doc:
         source[0] = source[0].replace(HOWTO_MARKER, "\n".join(howto_pages()))
@@ -133,3 +146,4 @@ def _fill_generated(app: Any, docname: str, source: list[str]) -> None:
 def setup(app: Any) -> None:
     app.connect("source-read", _fill_generated)
     app.connect("autodoc-skip-member", _skip_internal)
+    app.connect("autodoc-process-signature", _hide_service_constructor)
