@@ -197,7 +197,7 @@ def test_an_import_without_refusals_exits_0_and_follow_ups_come_in_too(
     (["export", "--kind", "leads", "--as", "13999999999", "-o", "x.csv"],
      "no user with mobile or id '13999999999' / 没有手机号或ID为 13999999999 的员工"),
     (["export", "--kind", "leads", "--as", ACCOUNTANT, "-o", "x.csv"],  # 财务 has no leads
-     "没有 leads 的 view 权限 / no permission to view on leads [permission_denied]"),
+     "没有 leads 的 export 权限 / no permission to export on leads [permission_denied]"),
     (["import", "--kind", "customers", "--as", BOSS, "--match-on", "nonsense", "--followups",
       "notes.csv"],
      "$.match_on 不是可识别的字段 / $.match_on is not a known field [unknown_field]"),

@@ -129,8 +129,7 @@ def export_records(url: str, kind: str, who: str, out: Path, *, format: str | No
     try:
         actor, name = acting_user(crm, who), kind_name(crm, kind)
         if progress is not None:
-            page = crm.kind(name).list(actor, {"limit": 1, "with_total": True})
-            progress.total = page.total
+            progress.total = _count(crm, actor, name)
         chosen = _format(out, format)
         partial = out.with_name(out.name + ".partial")  # a failed export leaves no half file
         try:
@@ -145,6 +144,17 @@ def export_records(url: str, kind: str, who: str, out: Path, *, format: str | No
         return f"导出 exported {result.rows} {name} row(s) as {actor.name} to {out} ({chosen})"
     finally:
         crm.close()
+
+
+def _count(crm: Any, actor: User, kind: str) -> int | None:
+    """How many records the export will write (the progress bar's total); unknown when the
+    user may export but not list (the export then answers for itself)."""
+    from crmkit.errors import CrmError
+
+    try:
+        return int(crm.kind(kind).list(actor, {"limit": 1, "with_total": True}).total)
+    except CrmError:
+        return None
 
 
 @attrs.frozen
