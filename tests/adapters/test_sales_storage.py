@@ -625,6 +625,27 @@ def test_bulk_add_many_round_trips_exactly(storage: Storage) -> None:
     assert contacts_back == people
 
 
+def test_update_many_writes_what_each_record_changed(storage: Storage) -> None:
+    """One statement sets the columns any record changed: a record that did not change one of
+    them keeps its value, each moves from the version read (a stale one → ``Conflict``)."""
+    old = [customer(f"C{n}", phone=f"010-{n}", remark="r") for n in range(4)]
+    with storage.transaction() as uow:
+        uow.records(CUSTOMER).add_many(old)
+    new = [attrs.evolve(old[0], name="改名", version=2),
+           attrs.evolve(old[1], phone="021-1", version=2),
+           attrs.evolve(old[2], remark=None, name="两处", version=2),
+           attrs.evolve(old[3], version=2)]
+    with storage.transaction() as uow:
+        uow.records(CUSTOMER).update_many(new, [1, 1, 1, 1], old)
+    with storage.transaction() as uow:
+        assert uow.records(CUSTOMER).get_many([c.id for c in old]) == new
+    with pytest.raises(Conflict) as stale, storage.transaction() as uow:
+        uow.records(CUSTOMER).update_many([attrs.evolve(new[0], name="x", version=3),
+                                           attrs.evolve(old[1], name="y", version=2)],
+                                          [2, 1], [new[0], old[1]])
+    assert stale.value.code == "version_conflict"
+
+
 def test_bulk_add_many_conflicts_like_the_ordinary_path(storage: Storage) -> None:
     batch = [customer(f"C{n:05d}") for n in range(BULK_ROWS)]
     with storage.transaction() as uow:

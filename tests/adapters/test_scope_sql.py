@@ -21,7 +21,7 @@ from sqlalchemy.dialects import sqlite
 
 from crmkit.adapters.sqlalchemy import SqlStorage, make_engine, metadata, scope_clause
 from crmkit.adapters.sqlalchemy import scope as scope_module
-from crmkit.adapters.sqlalchemy.scope import team_record_ids
+from crmkit.adapters.sqlalchemy.scope import in_id_set, in_key_set, team_record_ids
 from crmkit.adapters.sqlalchemy.tables import team_members
 from crmkit.entities import RecordScope
 from crmkit.testing.storage import sample_department, sample_user
@@ -171,6 +171,36 @@ def test_owner_sets_beyond_the_parameter_limit(engine: Engine) -> None:
     with engine.connect() as conn, conn.begin() as tx:
         _load(conn, rows)
         _check(conn, rows, RecordScope(owner_ids=owners, pool_ids=frozenset({"p0"})))
+        tx.rollback()
+
+
+@pytest.mark.parametrize("key_limit", [scope_module.KEY_INLINE_LIMIT, 0, 2],
+                         ids=["default", "bound-set", "small"])
+@settings(
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(rows=records, wanted=st.lists(st.sampled_from([f"r{n}" for n in range(24)] + ["ghost"]),
+                                     max_size=30))
+def test_key_sets_select_what_id_sets_select(
+    engine: Engine, key_limit: int, rows: list[Record], wanted: list[str]
+) -> None:
+    """``in_key_set`` (one bound array/JSON parameter above its limit) admits exactly what
+    ``in_id_set`` admits, on a key and on a nullable column, and its negation the rest."""
+    with (
+        mock.patch.object(scope_module, "KEY_INLINE_LIMIT", key_limit),
+        engine.connect() as conn,
+        conn.begin() as tx,
+    ):
+        _load(conn, rows)
+        owners = [f"u{n}" for n in range(len(wanted) % 9)]
+        for column, values in ((probe.c.id, wanted), (probe.c.owner_id, owners)):
+            for negate in (False, True):
+                key, plain = in_key_set(column, values), in_id_set(column, values)
+                if negate:
+                    key, plain = ~key, ~plain
+                assert set(conn.scalars(select(probe.c.id).where(key))) == set(
+                    conn.scalars(select(probe.c.id).where(plain))), (column, values, negate)
         tx.rollback()
 
 

@@ -51,7 +51,7 @@ from crmkit.adapters.sqlalchemy.base import (
     version_conflict,
 )
 from crmkit.adapters.sqlalchemy.rows import PAYMENT_PLAN_ROWS
-from crmkit.adapters.sqlalchemy.scope import in_id_set
+from crmkit.adapters.sqlalchemy.scope import in_key_set
 from crmkit.adapters.sqlalchemy.tables import (
     approval_flows,
     approval_instances,
@@ -160,7 +160,7 @@ class SqlApprovals(Repository):
         return self._instances(
             select(approval_instances.c.document)
             .where(approval_instances.c.record_kind == record_kind,
-                   in_id_set(approval_instances.c.record_id, record_ids))
+                   in_key_set(approval_instances.c.record_id, record_ids))
             .order_by(approval_instances.c.id))
 
     def _check_record(self, instance: ApprovalInstance) -> None:
@@ -259,7 +259,7 @@ class SqlPaymentPlans(Repository):
         plan = payment_plans.c
         return self._all(
             select(payment_plans)
-            .where(in_id_set(plan.contract_id, contract_ids))
+            .where(in_key_set(plan.contract_id, contract_ids))
             .order_by(plan.contract_id, plan.period, plan.id)
         )
 
@@ -319,7 +319,7 @@ class SqlPaymentPlans(Repository):
         sqlite = self._conn.dialect.name == "sqlite"
         statement = (
             select(key, func.sum(self._cents(payments.c.amount)))
-            .where(in_id_set(key, ids), _effective(payments.c.approval_status))
+            .where(in_key_set(key, ids), _effective(payments.c.approval_status))
             .group_by(key)
         )
         sums: dict[str, Decimal] = {}

@@ -71,7 +71,12 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.sql.elements import True_, UnaryExpression
 
-from crmkit.adapters.sqlalchemy.scope import AnyMember, in_id_set, scope_clause, team_record_ids
+from crmkit.adapters.sqlalchemy.scope import (
+    AnyMember,
+    in_key_set,
+    scope_clause,
+    team_record_ids,
+)
 from crmkit.entities.fields import ValueKind
 from crmkit.entities.query import Condition, FieldRef, Keyword, Operator, RecordQuery, SortKey
 from crmkit.entities.scope import RecordScope
@@ -575,4 +580,4 @@ class QueryCompiler:
 
     def with_ids(self, record_ids: Sequence[str]) -> ColumnElement[bool]:
         """``id`` ∈ ``record_ids`` as one bound list (any size)."""
-        return in_id_set(self.table.c.id, record_ids)
+        return in_key_set(self.table.c.id, record_ids)

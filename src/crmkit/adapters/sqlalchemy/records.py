@@ -65,7 +65,7 @@ from crmkit.adapters.sqlalchemy.rows import (
     RowMapper,
     record_row_mapper,
 )
-from crmkit.adapters.sqlalchemy.scope import in_id_set
+from crmkit.adapters.sqlalchemy.scope import in_id_set, in_key_set
 from crmkit.adapters.sqlalchemy.tables import (
     NAMING_CONVENTION,
     RECORD_KIND_TABLES,
@@ -300,10 +300,12 @@ class SqlRecords(Repository):
             for row, expected, before in zip(rows, expected_versions, befores, strict=True):
                 self._update_versioned(row, expected, before)
             return
-        changed = {k for row, before in zip(rows, befores, strict=True)
-                   for k in versioned_params(row, 0, before)}
-        params = [{k: v for k, v in versioned_params(row, expected).items() if k in changed}
-                  for row, expected in zip(rows, expected_versions, strict=True)]
+        params = [versioned_params(row, expected, before)
+                  for row, expected, before in zip(rows, expected_versions, befores, strict=True)]
+        changed = set().union(*params)  # one statement: every row sets the same columns
+        for row, values in zip(rows, params, strict=True):
+            if len(values) != len(changed):
+                values.update((k, row[k]) for k in changed - values.keys())
         try:
             result = self._conn.execute(versioned_update(self.table), params)
         except IntegrityError as err:
@@ -394,7 +396,7 @@ class SqlRecords(Repository):
         parent = table.c[field]
         statement = (
             select(table.c.id, table.c.owner_id, parent, table.c.version)
-            .where(in_id_set(parent, parent_ids))
+            .where(in_key_set(parent, parent_ids))
             .order_by(*self._compiler.order_by(()))
         )
         return [Child(*row) for row in self._conn.execute(statement)]
@@ -462,7 +464,7 @@ class SqlTeam:
             delete(team_members).where(
                 team_members.c.record_kind == record_kind,
                 team_members.c.user_id == user_id,
-                in_id_set(team_members.c.record_id, record_ids),
+                in_key_set(team_members.c.record_id, record_ids),
             )
         )
 
@@ -473,7 +475,7 @@ class SqlTeam:
         statement = (
             select(team_members)
             .where(team_members.c.record_kind == record_kind,
-                   in_id_set(team_members.c.record_id, record_ids))
+                   in_key_set(team_members.c.record_id, record_ids))
             .order_by(team_members.c.record_id, team_members.c.user_id)
         )
         return [_member(row) for row in self._conn.execute(statement).mappings()]
@@ -485,7 +487,7 @@ class SqlTeam:
         self._conn.execute(
             delete(team_members).where(
                 team_members.c.record_kind == record_kind,
-                in_id_set(team_members.c.record_id, record_ids),
+                in_key_set(team_members.c.record_id, record_ids),
             )
         )
 
@@ -594,7 +596,7 @@ class SqlFollowUps(Repository):
         if not by_kind:
             return []
         c = followups.c
-        where = [or_(*(and_(c.record_kind == kind, in_id_set(c.record_id, ids))
+        where = [or_(*(and_(c.record_kind == kind, in_key_set(c.record_id, ids))
                        for kind, ids in by_kind.items()))]
         if before is not None:
             where.append(below(c.at, c.id, FOLLOWUP_ITEM, before))
@@ -661,7 +663,7 @@ class SqlLinks:
         found: list[RecordLink] = []
         for kind, ids in sorted(by_kind.items()):
             statement = select(record_links).where(
-                record_links.c.target_kind == kind, in_id_set(record_links.c.target_id, ids),
+                record_links.c.target_kind == kind, in_key_set(record_links.c.target_id, ids),
                 record_links.c.source_kind == source_kind)
             found.extend(RecordLink(**row) for row in self._conn.execute(statement).mappings())
         return sorted(found, key=lambda link: (link.target_kind, link.target_id,
@@ -671,7 +673,7 @@ class SqlLinks:
         if source_ids:
             self._conn.execute(delete(record_links).where(
                 record_links.c.source_kind == source_kind,
-                in_id_set(record_links.c.source_id, source_ids)))
+                in_key_set(record_links.c.source_id, source_ids)))
 
     def unlink(self, target: RecordRef) -> None:
         self._conn.execute(delete(record_links).where(

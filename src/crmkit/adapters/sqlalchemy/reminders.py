@@ -16,7 +16,7 @@ from datetime import date, datetime
 from sqlalchemy import Connection, select
 
 from crmkit.adapters.sqlalchemy.base import dialect_insert
-from crmkit.adapters.sqlalchemy.scope import in_id_set
+from crmkit.adapters.sqlalchemy.scope import in_key_set
 from crmkit.adapters.sqlalchemy.tables import sent_reminders
 
 
@@ -37,4 +37,4 @@ class SqlSentReminders:
         if not keys:
             return set()
         column = sent_reminders.c.key
-        return set(self._conn.execute(select(column).where(in_id_set(column, keys))).scalars())
+        return set(self._conn.execute(select(column).where(in_key_set(column, keys))).scalars())

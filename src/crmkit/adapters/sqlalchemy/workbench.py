@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import Connection, RowMapping, bindparam, delete, select
 
 from crmkit.adapters.sqlalchemy.records import upsert
-from crmkit.adapters.sqlalchemy.scope import in_id_set
+from crmkit.adapters.sqlalchemy.scope import in_key_set
 from crmkit.adapters.sqlalchemy.tables import task_placements
 from crmkit.entities.tasks import Bucket, Placement
 
@@ -34,7 +34,7 @@ class SqlPlacements:
     def for_tasks(self, task_ids: Sequence[str]) -> list[Placement]:
         if not task_ids:
             return []
-        statement = (select(task_placements).where(in_id_set(_T.task_id, task_ids))
+        statement = (select(task_placements).where(in_key_set(_T.task_id, task_ids))
                      .order_by(_T.task_id, _T.user_id))
         return [_placement(row) for row in self._conn.execute(statement).mappings()]
 
@@ -55,4 +55,4 @@ class SqlPlacements:
 
     def clear(self, task_ids: Sequence[str]) -> None:
         if task_ids:
-            self._conn.execute(delete(task_placements).where(in_id_set(_T.task_id, task_ids)))
+            self._conn.execute(delete(task_placements).where(in_key_set(_T.task_id, task_ids)))
