@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+from urllib.parse import urlencode
 from wsgiref.util import setup_testing_defaults
 
 import pytest
@@ -38,21 +39,22 @@ class Client:
         self.login = (username, password)
 
     def call(self, method: str, path: str, body: object = None, *, raw: bytes | None = None,
-             query: str = "") -> tuple[int, dict[str, str], Any]:
+             query: str = "", environ: dict[str, str] | None = None
+             ) -> tuple[int, dict[str, str], Any]:
         data = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
-        environ: dict[str, Any] = {"REQUEST_METHOD": method, "PATH_INFO": path,
+        request: dict[str, Any] = {"REQUEST_METHOD": method, "PATH_INFO": path,
                                    "QUERY_STRING": query, "CONTENT_LENGTH": str(len(data)),
-                                   "wsgi.input": io.BytesIO(data)}
+                                   "wsgi.input": io.BytesIO(data), **(environ or {})}
         if self.login[0]:
             token = base64.b64encode(":".join(self.login).encode()).decode()
-            environ["HTTP_AUTHORIZATION"] = f"Basic {token}"
-        setup_testing_defaults(environ)
+            request["HTTP_AUTHORIZATION"] = f"Basic {token}"
+        setup_testing_defaults(request)
         replied: dict[str, Any] = {}
 
         def start_response(status: str, headers: list[tuple[str, str]]) -> None:
             replied["status"], replied["headers"] = int(status.split()[0]), dict(headers)
 
-        payload = b"".join(self.app(environ, start_response))
+        payload = b"".join(self.app(request, start_response))
         assert replied["headers"]["Content-Length"] == str(len(payload))
         return replied["status"], replied["headers"], json.loads(payload)
 
@@ -107,6 +109,9 @@ def test_bad_input_is_answered_with_paths_and_codes_and_writes_nothing(site: Any
     for raw in (b"{not json", b"[1, 2]", b"\xff\xfe"):
         assert client.call("POST", "/leads", raw=raw)[0] == 400
     assert client.call("GET", "/leads", query="limit=abc")[0] == 422
+    assert client.call("POST", "/leads", {"name": "乙"}, environ={"CONTENT_LENGTH": "-1"}
+                       )[0] == 400
+    assert client.call("POST", "/leads", raw=b"{}" + b" " * 70_000)[0] == 413
     assert crm.leads.list(people["boss"]).items == ()
 
 
@@ -116,7 +121,8 @@ def test_pages_follow_the_cursor(site: Any) -> None:
     for name in ("甲公司", "乙公司", "丙公司"):
         client.call("POST", "/leads", {"name": name})
     first = client.call("GET", "/leads", query="limit=2")[2]
-    rest = client.call("GET", "/leads", query=f"cursor={first['next_cursor']}&limit=2")[2]
+    query = urlencode({"cursor": first["next_cursor"], "limit": 2})
+    rest = client.call("GET", "/leads", query=query)[2]
     names = [item["name"] for item in first["items"] + rest["items"]]
     assert sorted(names) == ["丙公司", "乙公司", "甲公司"] and rest["next_cursor"] is None
 

@@ -26,6 +26,7 @@ import os
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import parse_qs
 from wsgiref.simple_server import make_server
 
 from crmkit import CRM, Conflict, CrmError, NotFound, PermissionDenied, ValidationError, build_crm
@@ -131,8 +132,8 @@ class App:
     # -- endpoints: each is one crmkit call with the actor first ----------------------------
 
     def list_leads(self, actor: str, environ: Environ) -> Reply:
-        query = dict(pair.partition("=")[::2] for pair in
-                     environ.get("QUERY_STRING", "").split("&") if pair)
+        query = {key: values[-1] for key, values in
+                 parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True).items()}
         request: dict[str, Any] = {"cursor": query.get("cursor") or None}
         if query.get("limit"):
             request["limit"] = int(query["limit"]) if query["limit"].isdigit() else query["limit"]
@@ -156,7 +157,9 @@ def json_body(environ: Environ) -> dict[str, Any]:
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
-        raise BadRequest(400, "Content-Length is not a number") from None
+        length = -1
+    if length < 0:
+        raise BadRequest(400, "Content-Length is not a number of bytes")
     if length > MAX_BODY:
         raise BadRequest(413, f"the body may hold at most {MAX_BODY} bytes")
     try:
