@@ -73,6 +73,23 @@ def test_help_explains_every_command(capsys: pytest.CaptureFixture[str]) -> None
         assert words in capsys.readouterr().out
 
 
+@pytest.mark.parametrize(("argv", "expected"), [
+    ([], "the following arguments are required: COMMAND (see: crmkit --help)"),
+    (["nonsense"], "invalid choice: 'nonsense'"),
+    (["export", "--db", "sqlite://"],
+     "the following arguments are required: --kind, --as, -o/--output (see: crmkit export --help)"),
+    (["import", "--db", "x", "--kind", "leads", "--as", "1", "f.csv", "--on-duplicate", "merge"],
+     "argument --on-duplicate: invalid choice: 'merge'"),
+])
+def test_a_usage_mistake_is_one_line_too(argv: list[str], expected: str,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(argv)
+    assert done.value.code == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("crmkit: error: ") and expected in err, err
+
+
 # -- demo ---------------------------------------------------------------------------------------
 
 def test_demo_command_prints_the_report_and_writes_the_page(

@@ -16,8 +16,8 @@ examples:
   crmkit export --db sqlite:///crm.db --kind customers --as 13800000000 -o customers.csv
   crmkit import --db sqlite:///crm.db --kind leads --as 13800000000 leads.xlsx
 
-Every failure an operator can cause (a bad URL, an unreachable or missing database, a missing
-extra, a missing or outdated schema, an unknown user or kind, a refused request) ends with one
+Every failure an operator can cause (a mistyped command or option, a bad URL, an unreachable
+or missing database, a missing extra, a missing or outdated schema, an unknown user or kind, a refused request) ends with one
 line on stderr (`crmkit: error: …`, in Chinese and English where crmkit has both) and exit
 status 1, never a traceback (--traceback shows it). Commands other than `demo` and
 `db upgrade` never create anything on a database without crmkit's schema. Long work (import,
@@ -30,6 +30,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 __all__ = ["main"]
 
@@ -38,11 +39,19 @@ KIND_HELP = "record kind: lead(s), customer(s), contact(s), opportunity/opportun
 AS_HELP = "act as this user (mobile number or id): their permissions and data scope apply"
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser with a usage mistake reported like every other failure: one line,
+    exit status 1 (argparse prints the usage and exits 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(1, f"crmkit: error: {message} (see: {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
     from crmkit.demo import DEFAULT_SEED, DEFAULT_URL
 
     raw = argparse.RawDescriptionHelpFormatter
-    parser = argparse.ArgumentParser(prog="crmkit", description=__doc__, formatter_class=raw)
+    parser = _Parser(prog="crmkit", description=__doc__, formatter_class=raw)
     parser.add_argument("--traceback", action="store_true",
                         help="show a failure's traceback instead of one line")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
