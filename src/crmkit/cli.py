@@ -17,11 +17,12 @@ examples:
   crmkit import --db sqlite:///crm.db --kind leads --as 13800000000 leads.xlsx
 
 Every failure an operator can cause (a mistyped command or option, a bad URL, an unreachable
-or missing database, a missing extra, a missing or outdated schema, an unknown user or kind, a refused request) ends with one
-line on stderr (`crmkit: error: …`, in Chinese and English where crmkit has both) and exit
-status 1, never a traceback (--traceback shows it). Commands other than `demo` and
-`db upgrade` never create anything on a database without crmkit's schema. Long work (import,
-export, sweep, demo) shows a progress bar on a terminal and plain lines when piped.
+or missing database, a missing extra, a missing or outdated schema, an unknown user or kind, a
+refused request) ends with one line on stderr (`crmkit: error: …`, in Chinese and English where
+crmkit has both) and exit status 1, never a traceback (--traceback shows it). Commands other
+than `demo` and `db upgrade` never create anything on a database without crmkit's schema. Long
+work (import, export, sweep, demo) shows a progress bar on a terminal and plain lines when
+piped.
 """
 
 from __future__ import annotations
