@@ -109,8 +109,16 @@ def trend_chart(trend: Trend) -> str:
         targets.append(f"{x + step / 2:.1f},{y(p.contract_target):.1f}")
     body.append(f'<polyline class="target" points="{" ".join(targets)}"><title>合同目标 '
                 f'contract target</title></polyline>')
-    body.append(_text(left, bottom + 40, "■ 合同 contracts   ■ 回款 payments   "
-                                         "- - 合同目标 contract target"))
+    legend = bottom + 32
+
+    def key(css: str, x: int, label: str) -> list[str]:
+        return [f'<rect class="legend {css}" x="{x}" y="{legend}" width="12" height="10"/>',
+                _text(x + 16, legend + 10, label)]
+
+    body += [*key("bar-contract", left, "合同 contracts"),
+             *key("bar-payment", left + 130, "回款 payments"),
+             f'<line class="target" x1="{left + 260}" y1="{legend + 5}" x2="{left + 284}" '
+             f'y2="{legend + 5}"/>', _text(left + 290, legend + 10, "合同目标 contract target")]
     return _svg(f"销售趋势 trend per {trend.granularity.value}: contracts and payments "
                 "against the contract target", width, height + 10, body)
 
