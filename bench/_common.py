@@ -142,20 +142,22 @@ def search_indexes(conn: Connection, table: Table) -> None:
 
 
 def on_each_engine(pg_url: str | None, prefix: str,
-                   bench: Callable[[str, Engine], tuple[list[list[str]], list[str]]]
-                   ) -> tuple[list[list[str]], list[str]]:
-    """``bench(name, engine)`` on a throwaway SQLite file, then — with ``pg_url`` — in a
-    private PostgreSQL schema named after ``prefix``; their table rows and notes together."""
+                   bench: Callable[[str, Engine], tuple[list[list[str]], list[str]]],
+                   *, sqlite: bool = True) -> tuple[list[list[str]], list[str]]:
+    """``bench(name, engine)`` on a throwaway SQLite file (unless not ``sqlite``), then — with
+    ``pg_url`` — in a private PostgreSQL schema named after ``prefix``; their table rows and
+    notes together."""
     results: list[list[str]] = []
     notes: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="crmkit-bench-") as directory:
-        engine = sqlite_engine(directory)
-        try:
-            rows, more = bench("sqlite", engine)
-        finally:
-            engine.dispose()
-        results += rows
-        notes += more
+    if sqlite:
+        with tempfile.TemporaryDirectory(prefix="crmkit-bench-") as directory:
+            engine = sqlite_engine(directory)
+            try:
+                rows, more = bench("sqlite", engine)
+            finally:
+                engine.dispose()
+            results += rows
+            notes += more
     if pg_url:
         with postgres_engine(pg_url, prefix) as engine:
             rows, more = bench("pg", engine)

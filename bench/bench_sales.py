@@ -438,6 +438,7 @@ def bench_engine(name: str, engine: Engine, args: argparse.Namespace
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     add_postgres_options(parser)
+    parser.add_argument("--no-sqlite", action="store_true", help="skip SQLite")
     parser.add_argument("--leads", type=int,
                         help="leads converted in one call (10,000; quick 1,000)")
     parser.add_argument("--customers", type=int,
@@ -457,7 +458,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     print(banner("sales", pg_version, args.quick), flush=True)
     results, notes = on_each_engine(pg_url, "crmkit_bench_sales",
-                                    lambda name, engine: bench_engine(name, engine, args))
+                                    lambda name, engine: bench_engine(name, engine, args),
+                                    sqlite=not args.no_sqlite)
     title = (
         f"Batch operations through the facade vs hand-written SQL on the same engine, median of "
         f"{args.repeats} round(s)\n"

@@ -127,6 +127,8 @@ class _Built:
 
 
 _LIMIT = "crm_limit"
+_EQUAL = "crm_equal"
+"""The value :meth:`QueryCompiler.find_equal` looks for."""
 
 
 def _after_key(position: int) -> str:
@@ -569,14 +571,19 @@ class QueryCompiler:
         rows = select(self.table.c.id).where(*clauses).limit(cap + 1).subquery("crm_counted")
         return select(func.count()).select_from(rows)
 
-    def find_equal(self, ref: FieldRef, value: Any, limit: int) -> Select[Any]:
-        """Rows whose ``ref`` equals ``value``, any owner, by id."""
-        return (
-            select(self.table)
-            .where(self.equal(ref, value))
-            .order_by(self._id().asc())
-            .limit(limit)
-        )
+    def find_equal(self, ref: FieldRef, value: Any, limit: int
+                   ) -> tuple[Select[Any], dict[str, Any]]:
+        """Rows whose ``ref`` equals ``value``, any owner, by id: the statement (built once per
+        field, as :meth:`page`, when ``value`` is a plain one — a generated number is looked up
+        on every creation) and its parameters."""
+        if value is None or ref.kind is ValueKind.LIST:
+            return (select(self.table).where(self.equal(ref, value))
+                    .order_by(self._id().asc()).limit(limit)), {}
+        key = ("find_equal", id(self.table), self.record_kind, self.postgresql, ref)
+        built: Select[Any] = _BUILT.get(key, lambda: (
+            select(self.table).where(self.value(ref) == self.arg(ref, value, _EQUAL))
+            .order_by(self._id().asc()).limit(bindparam(_LIMIT, limit, type_=Integer()))))
+        return built, {_EQUAL: self.bound(ref, value)[0], _LIMIT: limit}
 
     def with_ids(self, record_ids: Sequence[str]) -> ColumnElement[bool]:
         """``id`` ∈ ``record_ids`` as one bound list (any size)."""

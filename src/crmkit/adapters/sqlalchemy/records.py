@@ -360,7 +360,7 @@ class SqlRecords(Repository):
 
     def find_equal(self, field: FieldRef, value: Any, *, limit: int = 10) -> list[Any]:
         """Records whose ``field`` equals ``value`` (any owner, any scope), by id."""
-        return self._all(self._compiler.find_equal(field, value, limit))
+        return self._all(*self._compiler.find_equal(field, value, limit))
 
     def reassign(self, record_ids: Sequence[str], owner_id: str | None, at: datetime, *,
                  versions: Mapping[str, int] | None = None) -> int:
