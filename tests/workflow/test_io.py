@@ -459,13 +459,110 @@ def test_follow_up_authors_are_active_users_inside_the_importers_scope(org: Org)
 def test_a_refusal_naming_no_row_is_traced_to_its_rows_one_by_one(
         org: Org, monkeypatch: pytest.MonkeyPatch) -> None:
     service = org.crm.customers
-    create = service._create_many_in
+    create = service._create_records_in
 
-    def picky(op: Any, items: Any) -> Any:
-        if any(data.get("name") == "坏" for data, _ in items):
+    def picky(op: Any, fields: Any, records: Any, paths: Any = None, **options: Any) -> None:
+        if any(record.name == "坏" for record in records):
             raise ValidationError.at("$", "invalid", "$ 不行", "$ is refused")
-        return create(op, items)
+        create(op, fields, records, paths, **options)
 
-    monkeypatch.setattr(service, "_create_many_in", picky)
+    monkeypatch.setattr(service, "_create_records_in", picky)
     result = imported(org, org.manager, ["客户名称"], ["好"], ["坏"], ["也好"])
     assert (result.created, [(e.row, e.code) for e in result.errors]) == (2, [(3, "invalid")])
+
+
+# -- references by id or name ---------------------------------------------------------------------
+def test_a_reference_column_takes_an_id_or_the_name_of_a_visible_record(org: Org) -> None:
+    crm = org.crm
+    mine = crm.customers.create(org.rep, {"name": "甲公司"})
+    other = crm.customers.create(org.rep, {"name": "乙公司"})
+    hidden = crm.customers.create(org.admin, {"name": "王总的客户"})
+    result = imported(org, org.manager, ["姓名", "客户"], ["张一", "甲公司"], ["张二", other.id],
+                      ["张三", hidden.id], ["张四", "王总的客户"], ["张五", "查无此客户"],
+                      kind="contact")
+    assert (result.created, result.failed) == (2, 3)
+    assert {(e.row, e.column, e.code) for e in result.errors} == {
+        (4, "客户", "not_found"), (5, "客户", "not_found"), (6, "客户", "not_found")}
+    assert {c.name: c.customer_id for c in crm.contacts.list(org.manager).items} == {
+        "张一": mine.id, "张二": other.id}
+
+
+def test_a_name_several_visible_records_share_is_a_row_error_and_the_id_decides(
+        org: Org) -> None:
+    crm = org.crm
+    crm.fields.define(org.admin, "customer", {
+        "key": "referrer", "label_zh": "推荐人", "label_en": "Referrer", "type": "record",
+        "reference_kind": "contact"})
+    customer = crm.customers.create(org.rep, {"name": "甲公司"})
+    first, _ = (crm.contacts.create(org.rep, {"name": "李雷", "customer_id": customer.id})
+                for _ in range(2))
+    result = imported(org, org.manager, ["客户名称", "推荐人"], ["乙公司", "李雷"],
+                      ["丙公司", first.id])
+    assert [(e.row, e.column, e.code) for e in result.errors] == [
+        (2, "推荐人", "import.ambiguous")]
+    assert "ID" in result.errors[0].message_zh
+    assert [c.custom for c in crm.customers.list(org.manager, {"keyword": "丙"}).items] == [
+        {"referrer": first.id}]
+
+
+def test_owner_and_department_columns_take_ids_as_well_as_names(org: Org) -> None:
+    crm = org.crm
+    crm.fields.define(org.admin, "customer", {
+        "key": "team", "label_zh": "所属部门", "label_en": "Team", "type": "department"})
+    result = imported(org, org.manager, ["客户名称", "负责人", "所属部门"],
+                      ["甲", org.rep.id, org.group.id], ["乙", org.rep.mobile, org.group.name],
+                      ["丙", org.admin.id, ""], ["丁", "", "无此部门"])
+    assert (result.created, result.failed) == (2, 2)
+    assert {(e.row, e.column, e.code) for e in result.errors} == {
+        (4, "负责人", "out_of_scope"), (5, "所属部门", "not_found")}
+    assert {(c.owner_id, c.custom["team"]) for c in crm.customers.list(org.manager).items
+            if c.name in ("甲", "乙")} == {(org.rep.id, org.group.id)}
+
+
+# -- drop-downs in XLSX templates -----------------------------------------------------------------
+def test_an_xlsx_template_offers_each_selects_options_as_a_drop_down(org: Org) -> None:
+    crm = org.crm
+    crm.fields.define(org.admin, "customer", {
+        "key": "scale", "label_zh": "规模", "label_en": "Scale", "type": "select",
+        "options": ["大", "中", "小"]})
+    many = [f"选项{i:03d}，含逗号" for i in range(120)]  # too long for an inline list
+    crm.fields.define(org.admin, "customer", {
+        "key": "region", "label_zh": "地区", "label_en": "Region", "type": "select",
+        "options": many})
+    crm.fields.define(org.admin, "customer", {
+        "key": "tags", "label_zh": "标签", "label_en": "Tags", "type": "multiselect",
+        "options": ["x", "y"]})
+    out = io.BytesIO()
+    crm.io.template(org.manager, "customer", out, format="xlsx")
+    book = openpyxl.load_workbook(io.BytesIO(out.getvalue()))
+    page, lists = book.worksheets
+    assert lists.sheet_state == "hidden" and book.active.title == page.title
+    header = [c.value for c in page[1]]
+    drops = {str(v.sqref).split(":")[0]: v.formula1
+             for v in page.data_validations.dataValidation}
+    letter = {name: openpyxl.utils.get_column_letter(header.index(name) + 1)
+              for name in ("规模", "地区", "客户级别")}
+    assert drops[f"{letter['规模']}2"] == '"大,中,小"'
+    assert drops[f"{letter['客户级别']}2"].startswith('"')  # a system select too
+    long_list = drops[f"{letter['地区']}2"]
+    assert long_list == f"'options'!$A$1:$A${len(many)}"
+    assert [row[0] for row in lists.iter_rows(values_only=True)] == many
+    tags = openpyxl.utils.get_column_letter(header.index("标签") + 1)
+    assert f"{tags}2" not in drops  # a multiselect cell holds several: no drop-down
+
+
+def test_a_filled_in_xlsx_template_imports(org: Org) -> None:
+    crm = org.crm
+    out = io.BytesIO()
+    crm.io.template(org.manager, "customer", out, format="xlsx")
+    book = openpyxl.load_workbook(io.BytesIO(out.getvalue()))
+    page = book.worksheets[0]
+    header = [c.value for c in page[1]]
+    row = [None] * len(header)
+    row[0], row[header.index("客户级别")] = "甲公司", "B"
+    page.append(row)
+    filled = io.BytesIO()
+    book.save(filled)
+    filled.seek(0)
+    result = crm.io.import_records(org.manager, "customer", filled, format="xlsx")
+    assert (result.rows, result.created, result.failed) == (1, 1, 0)

@@ -21,7 +21,7 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from crmkit.errors import CrmError, ValidationError
@@ -101,7 +101,8 @@ class CsvFormat:
 
     name = "csv"
 
-    def write(self, out: ByteSink, sheet: str, rows: Iterable[Sequence[str | None]]) -> int:
+    def write(self, out: ByteSink, sheet: str, rows: Iterable[Sequence[str | None]], *,
+              choices: Mapping[int, Sequence[str]] | None = None) -> int:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         out.write(codecs.BOM_UTF8)
@@ -145,6 +146,32 @@ class CsvFormat:
                            f"is not well-formed CSV ({bad})") from None
 
 
+_OPTIONS_SHEET = "options"
+"""The hidden sheet that lists long option lists of a template's drop-downs."""
+_INLINE_LIST_MAX = 255
+"""Excel's limit on an inline list validation (its options joined by commas)."""
+_LAST_ROW = 1048576
+
+
+def _cells(page: Any, row: Sequence[str | None]) -> list[Any]:
+    """A row for a write-only sheet: empty cells None, text never a formula."""
+    from openpyxl.cell import WriteOnlyCell
+
+    cells: list[Any] = []
+    for value in row:
+        if not value:
+            cells.append(None)
+            continue
+        value = _XML_BAD.sub("", value)
+        if value.startswith("="):  # text, never a formula
+            cell = WriteOnlyCell(page, value=value)
+            cell.data_type = "s"
+            cells.append(cell)
+        else:
+            cells.append(value)
+    return cells
+
+
 def _openpyxl() -> Any:
     try:
         import openpyxl
@@ -160,30 +187,54 @@ class XlsxFormat:
 
     name = "xlsx"
 
-    def write(self, out: ByteSink, sheet: str, rows: Iterable[Sequence[str | None]]) -> int:
+    def write(self, out: ByteSink, sheet: str, rows: Iterable[Sequence[str | None]], *,
+              choices: Mapping[int, Sequence[str]] | None = None) -> int:
         openpyxl = _openpyxl()
-        from openpyxl.cell import WriteOnlyCell
 
         book = openpyxl.Workbook(write_only=True)
-        page = book.create_sheet(title=(sheet.translate(_SHEET_TITLE_BAD)[:31] or "Sheet1"))
+        title = sheet.translate(_SHEET_TITLE_BAD)[:31] or "Sheet1"
+        page = book.create_sheet(title=title)
+        if choices:
+            self._drop_downs(book, page, title, choices)
         count = 0
         for row in rows:
-            cells: list[Any] = []
-            for value in row:
-                if not value:
-                    cells.append(None)
-                    continue
-                value = _XML_BAD.sub("", value)
-                if value.startswith("="):  # text, never a formula
-                    cell = WriteOnlyCell(page, value=value)
-                    cell.data_type = "s"
-                    cells.append(cell)
-                else:
-                    cells.append(value)
-            page.append(cells)
+            page.append(_cells(page, row))
             count += 1
         book.save(out)
         return count
+
+    @staticmethod
+    def _drop_downs(book: Any, page: Any, title: str,
+                    choices: Mapping[int, Sequence[str]]) -> None:
+        """A list validation (drop-down) under each chosen column's header: the options
+        inline when they fit Excel's 255 characters (and hold no comma or quote), else a
+        range of a hidden sheet that lists them, one column per field."""
+        from openpyxl.utils import get_column_letter
+        from openpyxl.worksheet.datavalidation import DataValidation
+
+        hidden: list[list[str]] = []
+        for position, options in sorted(choices.items()):
+            shown = [_XML_BAD.sub("", o) for o in options if o]
+            if not shown:
+                continue
+            inline = ",".join(shown)
+            if len(inline) <= _INLINE_LIST_MAX and not any("," in o or '"' in o for o in shown):
+                formula = f'"{inline}"'
+            else:
+                hidden.append(shown)
+                letter = get_column_letter(len(hidden))
+                formula = f"'{_OPTIONS_SHEET}'!${letter}$1:${letter}${len(shown)}"
+            letter = get_column_letter(position + 1)
+            validation = DataValidation(type="list", formula1=formula, allow_blank=True,
+                                        showErrorMessage=True)
+            validation.add(f"{letter}2:{letter}{_LAST_ROW}")
+            page.data_validations.append(validation)
+        if hidden:
+            lists = book.create_sheet(title=_OPTIONS_SHEET if title != _OPTIONS_SHEET
+                                      else f"{_OPTIONS_SHEET}_")
+            lists.sheet_state = "hidden"
+            for i in range(max(len(column) for column in hidden)):
+                lists.append(_cells(lists, [c[i] if i < len(c) else None for c in hidden]))
 
     def read(self, source: ByteSource, *, sheet: str | None = None,
              encoding: str | None = None) -> Iterator[list[Cell]]:

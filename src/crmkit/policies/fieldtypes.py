@@ -204,20 +204,23 @@ def _integer(raw: JSONValue, definition: FieldDefinition) -> JSONValue:
     return raw
 
 
-def _to_decimal(raw: JSONValue) -> Decimal:
-    bad_format = FieldValueError(
+def _bad_decimal() -> FieldValueError:
+    return FieldValueError(
         "format.decimal", "不是有效的数字（例如 12.50）", "is not a decimal number like 12.50"
     )
+
+
+def _to_decimal(raw: JSONValue) -> Decimal:
     if type(raw) is int:
         return Decimal(raw)
     if isinstance(raw, Decimal):
         if not raw.is_finite():
-            raise bad_format
+            raise _bad_decimal()
         return raw
     if isinstance(raw, str):
         text = plain(raw)
         if not _DECIMAL.fullmatch(text):
-            raise bad_format
+            raise _bad_decimal()
         return Decimal(text)
     raise _type_error("an integer or a decimal string", "整数或数字字符串")
 

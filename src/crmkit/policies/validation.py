@@ -110,10 +110,13 @@ def half_width(text: str) -> str:
     return text.translate(_FULL_WIDTH)
 
 
+_MOBILE_NOISE = re.compile(r"[\s\-]")
+
+
 def mobile_digits(raw: str) -> str:
     """A mobile number or a part of one as typed, without full-width digits, spaces, dashes and
     a leading +86 (or 86 before 11 digits)."""
-    digits = re.sub(r"[\s\-]", "", half_width(raw))
+    digits = _MOBILE_NOISE.sub("", half_width(raw))
     if digits.startswith("+86"):
         return digits[3:]
     if digits.startswith("86") and len(digits) == 13:

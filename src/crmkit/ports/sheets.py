@@ -14,7 +14,7 @@ Rules every format keeps (``crmkit.testing.SheetFormatContract`` checks them):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from typing import Protocol, runtime_checkable
 
@@ -42,9 +42,12 @@ class SheetFormat(Protocol):
     name: str
     """How hosts name the format: ``csv``, ``xlsx`` …"""
 
-    def write(self, out: ByteSink, sheet: str, rows: Iterable[Sequence[str | None]]) -> int:
+    def write(self, out: ByteSink, sheet: str, rows: Iterable[Sequence[str | None]], *,
+              choices: Mapping[int, Sequence[str]] | None = None) -> int:
         """Write ``rows`` (the header first) as one sheet called ``sheet`` (where the format
-        has sheets) to ``out``; how many rows were written."""
+        has sheets) to ``out``; how many rows were written. ``choices``: column position →
+        the values a cell under the header may take (an import template's select fields),
+        offered as a drop-down where the format has them (XLSX) and ignored elsewhere."""
         ...
 
     def read(self, source: ByteSource, *, sheet: str | None = None,

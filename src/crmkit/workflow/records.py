@@ -78,6 +78,26 @@ def labelled(fields: FieldSet, errors: Iterable[FieldError]) -> builtins.list[Fi
     return result
 
 
+def defaults_and_required(fields: FieldSet, system: Mapping[str, Any], custom: dict[str, Any],
+                          preset: Iterable[str], writable: frozenset[str]
+                          ) -> builtins.list[FieldError]:
+    """What a new record's values lack: custom defaults are added to ``custom`` (stored form,
+    checked when set), and a ``required`` error names each required field without a value
+    (system fields only when ``writable``; ``preset`` keys count as given)."""
+    errors = []
+    for definition in fields.active:
+        present = system if definition.system else custom
+        if definition.key in present or definition.key in preset:
+            continue
+        if not definition.system and definition.default is not None:
+            custom[definition.key] = definition.default
+        elif definition.required and fields.available(definition) and (
+                definition.key in writable or not definition.system):
+            prefix = "$." if definition.system else "$.custom."
+            errors.append(field_error(prefix + definition.key, "required"))
+    return errors
+
+
 def _related(record: Any) -> tuple[RecordRef, ...]:
     related: tuple[RecordRef, ...] = record.related
     return related
@@ -171,16 +191,7 @@ class RecordService(RecordOwnership[E]):
                 custom[key] = self._checked(op, definition, raw, f"$.custom.{key}", errors,
                                             known)
         if creating:
-            for definition in fields.active:
-                present = system if definition.system else custom
-                if definition.key in present or definition.key in preset:
-                    continue
-                if not definition.system and definition.default is not None:
-                    custom[definition.key] = definition.default  # stored form, checked when set
-                elif definition.required and fields.available(definition) and (
-                        definition.key in writable or not definition.system):
-                    prefix = "$." if definition.system else "$.custom."
-                    errors.append(field_error(prefix + definition.key, "required"))
+            errors += defaults_and_required(fields, system, custom, preset, writable)
         if errors:
             raise ValidationError(labelled(fields, errors))
         return system, custom
@@ -233,11 +244,11 @@ class RecordService(RecordOwnership[E]):
 
     def _check_records(
         self, op: Op, fields: FieldSet, pairs: Sequence[tuple[E, E | None]],
-        paths: Sequence[str] | None = None,
+        paths: Sequence[str] | None = None, checked: frozenset[str] = frozenset(),
     ) -> None:
-        """Uniqueness (查重) of unique fields — within the batch and against stored records, one
-        IN query per field and chunk — then plugin validation. Paths start at ``paths[i]``, by
-        default ``$[i]`` in batches."""
+        """Uniqueness (查重) of unique fields (but ``checked``) — within the batch and against
+        stored records, one IN query per field and chunk — then plugin validation. Paths start
+        at ``paths[i]``, by default ``$[i]`` in batches."""
         errors: list[FieldError] = []
         batch = len(pairs) > 1
 
@@ -245,7 +256,8 @@ class RecordService(RecordOwnership[E]):
             return paths[i] if paths is not None else f"$[{i}]" if batch else "$"
 
         for definition in fields.active:
-            if definition.unique and fields.available(definition):
+            if definition.unique and fields.available(definition) and (
+                    definition.key not in checked):
                 errors.extend(self._clashes(op, fields.ref(definition), pairs, prefix))
         validate = self._rt.plugins.hook.crmkit_validate_record
         for i, (record, previous) in enumerate(pairs if validate.get_hookimpls() else ()):
@@ -367,14 +379,8 @@ class RecordService(RecordOwnership[E]):
                 plain, extras = self._split(data)
                 system, custom = self._values(op, fields, plain, creating=True,
                                               preset=frozenset(preset), known=known)
-                requested = system.pop("owner_id", None)
-                owner = preset["owner_id"] if "owner_id" in preset else self._owner(op, requested)
-                values = {"id": self._rt.ids.new_id(), "created_by": op.actor_id,
-                          "created_at": op.now, "updated_at": op.now, "custom": custom,
-                          **system, **self._extras(op, extras, None), **preset,
-                          "owner_id": owner}
-                make: Callable[..., E] = self.declaration.entity
-                records.append(self._before_write(op, make(**values), None))
+                records.append(self._new_record(op, system, custom,
+                                                self._extras(op, extras, None), preset))
             except ValidationError as bad:
                 if len(items) == 1 and paths is None:
                     raise
@@ -382,18 +388,40 @@ class RecordService(RecordOwnership[E]):
                 errors.extend(attrs.evolve(e, path=f"{at}{e.path[1:]}") for e in bad.errors)
         if errors:  # every bad item is named, not only the first
             raise ValidationError(errors)
-        self._before_create_many(op, records)
-        self._check_records(op, fields, [(r, None) for r in records], paths)
-        self._store_new(op, records)
+        self._create_records_in(op, fields, records, paths)
         return records
 
-    def _store_new(self, op: Op, records: Sequence[E]) -> None:
+    def _new_record(self, op: Op, system: dict[str, Any], custom: dict[str, Any],
+                    extras: Mapping[str, Any], preset: Mapping[str, Any]) -> E:
+        """A new record of validated values (:meth:`_values`, ``creating``): its owner (the
+        requested ``owner_id`` inside the actor's scope, or ``preset``'s), id and times, then
+        the kind's :meth:`_before_write`. ValidationError at ``$…`` paths."""
+        requested = system.pop("owner_id", None)
+        owner = preset["owner_id"] if "owner_id" in preset else self._owner(op, requested)
+        values = {"id": self._rt.ids.new_id(), "created_by": op.actor_id,
+                  "created_at": op.now, "updated_at": op.now, "custom": custom,
+                  **system, **extras, **preset, "owner_id": owner}
+        make: Callable[..., E] = self.declaration.entity
+        return self._before_write(op, make(**values), None)
+
+    def _create_records_in(self, op: Op, fields: FieldSet, records: Sequence[E],
+                           paths: Sequence[str] | None = None, *,
+                           checked: frozenset[str] = frozenset(), note: str = "") -> None:
+        """Check and store new records (:meth:`_new_record`) as one batch: the kind's batch
+        rules, uniqueness (but of ``checked``: unique fields whose values the caller locked
+        and looked up in this operation already) and plugin validation, then the insert and
+        one log entry per record (with ``note``)."""
+        self._before_create_many(op, records)
+        self._check_records(op, fields, [(r, None) for r in records], paths, checked)
+        self._store_new(op, records, note)
+
+    def _store_new(self, op: Op, records: Sequence[E], note: str = "") -> None:
         """Store checked new records: insert, log, link their related records, then the
         kind's follow-up writes."""
         self._repo(op).add_many(records)
         op.created.update((self.kind, r.id) for r in records)
         for record in records:
-            op.log(self.kind, record.id, "create", field_changes(None, record))
+            op.log(self.kind, record.id, "create", field_changes(None, record), note)
         if self.declaration.has(Feature.RELATED):
             for record in records:
                 if links := self._links(record):

@@ -343,8 +343,15 @@ class QueryCompiler:
         if op is Operator.NE:
             return true() if arg is None else or_(expr.is_(None), expr != self.arg(ref, arg))
         if op is Operator.IN:
-            values = [self.arg(ref, v) for v in dict.fromkeys(arg) if v is not None]
-            return expr.in_(values) if values else false()
+            wanted = [v for v in dict.fromkeys(arg) if v is not None]
+            if not wanted:
+                return false()
+            if not ref.system and ref.kind is ValueKind.DECIMAL and not self.postgresql:
+                return expr.in_([self.arg(ref, v) for v in wanted])  # each cast like the column
+            # One expanding parameter: a statement of any length is one cached compilation.
+            bound = [self.bound(ref, v) for v in wanted]
+            return expr.in_(bindparam(None, [b for b, _ in bound], type_=bound[0][1],
+                                      expanding=True))
         if op is Operator.GT:
             return expr > self.arg(ref, arg)
         if op is Operator.GE:

@@ -159,6 +159,14 @@ class Cells:
             return codes.get(str(raw), raw)
         return raw
 
+    def choices(self, column: SheetColumn) -> list[str]:
+        """The cells a single-choice column takes (its options' labels), for a template's
+        drop-down; [] for any other column (a multiselect cell holds several)."""
+        definition = column.definition
+        if not definition.options or column.ref.kind is ValueKind.LIST:
+            return []
+        return [self.option_label(definition.key, o) for o in definition.options]
+
     def note(self, definition: FieldDefinition) -> str:
         """The hint a template shows under a header: required, the options, the format."""
         parts = []

@@ -29,8 +29,8 @@ from typing import Any, TypeVar
 import attrs
 
 from crmkit.entities import RecordScope
-from crmkit.entities.fields import FieldDefinition, FieldValueError
-from crmkit.entities.query import Condition, Operator, RecordQuery
+from crmkit.entities.fields import FieldDefinition, FieldValueError, ValueKind
+from crmkit.entities.query import Condition, FieldRef, Operator, RecordQuery
 from crmkit.errors import (
     Conflict,
     FieldError,
@@ -40,6 +40,7 @@ from crmkit.errors import (
     ValidationError,
 )
 from crmkit.policies.query_eval import decode_custom, field_value
+from crmkit.policies.validation import field_error
 from crmkit.ports.sheets import Cell
 from crmkit.workflow.fields import FieldSet
 from crmkit.workflow.fieldtypes import FieldTypeRegistry
@@ -54,7 +55,7 @@ from crmkit.workflow.io.columns import (
 from crmkit.workflow.io.results import IMPORT_NOTE, ImportProgress, ImportResult, RowError
 from crmkit.workflow.operations import Op
 from crmkit.workflow.querying import ListRequest
-from crmkit.workflow.records import UNIQUE_CHUNK, RecordService
+from crmkit.workflow.records import RecordService, defaults_and_required, query_all
 
 HEADER_SEARCH = 10
 """How many top rows may hold the header (titles and merged group headers above it)."""
@@ -66,6 +67,7 @@ IMPORT_MESSAGES: dict[str, tuple[str, str]] = {
     "import.duplicate": ("与已有记录重复，已跳过", "duplicates a stored record: skipped"),
     "import.duplicate_in_file": ("与本文件中前面的行重复", "repeats an earlier row of this file"),
     "import.in_future": ("不能晚于当前时间", "must not lie in the future"),
+    "import.ambiguous": ("对应多条记录，请改用 ID", "names several records: use the id"),
     "import.no_header": ("找不到表头：请使用导入模板的列名",
                          "has no header row naming the fields: use the template's headers"),
 }
@@ -74,12 +76,62 @@ Progress = Callable[[ImportProgress], None]
 _T = TypeVar("_T")
 
 
+LOOKUP_CHUNK = 1000
+"""Values per duplicate or reference lookup (a batch of 1,000 rows: one statement)."""
+MEMO_LIMIT = 10_000
+"""Converted cells a column keeps (beyond it, new cells are converted every time)."""
+_SYSTEM, _CUSTOM, _PRESET, _REFERENCE = range(4)
+"""Where a column's value goes: a system field, a custom field, a history field (preset, past
+validation), or a record reference resolved per batch."""
+
+
 @attrs.define
 class _Row:
     number: int
-    payload: dict[str, Any]
+    system: dict[str, Any]
+    custom: dict[str, Any]
     preset: dict[str, Any]
-    keys: list[tuple[str, Any]]
+    references: list[tuple[SheetColumn, str]]
+    """(column, the id or name in the cell) of each record reference, until resolved."""
+
+
+class _Reader:
+    """One column of a file, compiled: its position, where its values go and how a non-empty
+    cell becomes one (results of plain cells kept when ``memo``: a pure conversion)."""
+
+    __slots__ = ("_convert", "_memo", "column", "position", "target")
+
+    def __init__(self, position: int, column: SheetColumn, target: int,
+                 convert: Callable[[Cell], Any], *, memo: bool) -> None:
+        self.position = position
+        self.column = column
+        self.target = target
+        self._convert = convert
+        self._memo: dict[Cell, Any] | None = {} if memo else None
+
+    def value(self, cell: Cell) -> Any:
+        memo = self._memo
+        if memo is None or type(cell) not in _PLAIN_CELLS:
+            return self._convert(cell)
+        found = memo.get(cell, memo)
+        if found is memo:
+            try:
+                found = self._convert(cell)
+            except (FieldValueError, ValidationError) as refused:
+                found = _Refused(refused)
+            if len(memo) < MEMO_LIMIT:
+                memo[cell] = found
+        if type(found) is _Refused:
+            raise found.error
+        return list(found) if type(found) is list else found
+
+
+@attrs.frozen
+class _Refused:
+    error: FieldValueError | ValidationError
+
+
+_PLAIN_CELLS = (str, int, float, bool)
 
 
 @attrs.define
@@ -153,9 +205,9 @@ class Importer:
         keys = match_on if match_on is not None else [
             d.key for d in fields.active if d.unique and fields.available(d)]
         self._match = [self._known(key, f"$.match_on[{i}]") for i, key in enumerate(keys)]
-        self._matched = {d.key: attrs.evolve(d, required=False) for d in self._match}
-        """Match fields as their values are compared (empty allowed: then no duplicate)."""
         self._writable = service.declaration.writable | {"owner_id"}
+        self._checked = frozenset(d.key for d in self._match if d.unique)
+        """Unique fields whose values :meth:`_duplicates` locks and looks up itself."""
         self._seen: dict[tuple[str, Any], int] = {}
         self.header_of: dict[str, str] = {}
         """Field key → the header of its column (set once the header is read)."""
@@ -240,69 +292,98 @@ class Importer:
              rows: Iterable[list[Cell]]) -> None:
         """Read, check and land ``rows`` (numbered from ``first``) in batches, each batch in
         one operation from ``op_of()``."""
-        for batch in batches(rows, first, lambda n, cells: self._read(n, columns, cells),
+        readers = [self._reader(position, column) for position, column in columns]
+        for batch in batches(rows, first, lambda n, cells: self._read(n, readers, cells),
                              self._batch_size, self.tally):
             self._land(op_of, batch)
 
-    def _read(self, number: int, columns: list[tuple[int, SheetColumn]], cells: list[Cell]
-              ) -> _Row | None:
-        payload: dict[str, Any] = {}
-        custom: dict[str, Any] = {}
-        preset: dict[str, Any] = {}
-        keys: list[tuple[str, Any]] = []
-        bad = False
-        writable = self._writable
-        for position, column in columns:
-            cell = cells[position] if position < len(cells) else None
+    def _reader(self, position: int, column: SheetColumn) -> _Reader:
+        """How the cells of one column become values, compiled once per import: the cell
+        rules (:meth:`Cells.value`), the field type's validator, reference checks; results of
+        a plain cell kept (a column repeats its values: sources, grades, owners, dates)."""
+        definition = column.definition
+        key = definition.key
+        if definition.system and key not in self._writable:
+            return _Reader(position, column, _PRESET, self._history_of(column), memo=False)
+        target = _SYSTEM if definition.system else _CUSTOM
+        if definition.type == "record":
+            return _Reader(position, column, _REFERENCE,
+                           lambda cell: str(self._cells.value(column, cell)), memo=False)
+        path = f"$.{key}" if definition.system else f"$.custom.{key}"
+        validate = self._types.validator(definition)
+        value_of = self._cells.value
+        kind = self._fields.kinds[key]
+        decode = definition.system
+        users = self._cells.names.users
+        departments = self._cells.names.departments
+        field_type = definition.type
+
+        def convert(cell: Cell) -> Any:
+            stored = validate(value_of(column, cell), path)
+            if stored is not None and field_type in ("user", "users"):
+                for user_id in stored if isinstance(stored, list) else [stored]:
+                    user = users.get(user_id)
+                    if user is None or not user.active:
+                        raise ValidationError([field_error(path, "not_found")])
+            elif stored is not None and field_type == "department" and stored not in departments:
+                raise ValidationError([field_error(path, "not_found")])
+            return decode_custom(kind, stored) if decode else stored
+
+        return _Reader(position, column, target, convert,
+                       memo=self._types.builtin(definition.type))
+
+    def _history_of(self, column: SheetColumn) -> Callable[[Cell], Any]:
+        definition = column.definition
+        path = f"$.{definition.key}"
+        validate = self._types.validator(definition)
+        kind = self._fields.kinds[definition.key]
+
+        def convert(cell: Cell) -> Any:
+            """A history field's typed value (a time never in the future)."""
+            value = decode_custom(kind, validate(self._cells.value(column, cell), path))
+            now = self._service._rt.clock.now()
+            if isinstance(value, datetime) and value > now + FUTURE_SKEW:
+                zh, en = _message("import.in_future")
+                raise ValidationError.at(path, "import.in_future", f"{path} {zh}",
+                                         f"{path} {en}")
+            return value
+
+        return convert
+
+    def _read(self, number: int, readers: list[_Reader], cells: list[Cell]) -> _Row | None:
+        row = _Row(number, {}, {}, {}, [])
+        places = (row.system, row.custom, row.preset)
+        bad: set[str] = set()
+        size = len(cells)
+        for reader in readers:
+            cell = cells[reader.position] if reader.position < size else None
             if cell is None or (isinstance(cell, str) and not cell.strip()):
                 continue
-            definition = column.definition
             try:
-                raw = self._cells.value(column, cell)
-                if definition.system and definition.key not in writable:
-                    preset[definition.key] = self._history(definition, raw)
-                elif definition.system:
-                    payload[definition.key] = raw
-                else:
-                    custom[definition.key] = raw
+                value = reader.value(cell)
             except FieldValueError as problem:
-                self.tally.fail(number, column.header, problem.code,
-                                f"{column.header}：{problem.message_zh}",
-                                f"{column.header}: {problem.message_en}")
-                bad = True
+                header = reader.column.header
+                self.tally.fail(number, header, problem.code,
+                                f"{header}：{problem.message_zh}",
+                                f"{header}: {problem.message_en}")
+                bad.add(reader.column.key)
                 continue
             except ValidationError as refused:
-                self._report(number, refused.errors, {definition.key: column.header})
-                bad = True
+                self._report(number, refused.errors, {reader.column.key: reader.column.header})
+                bad.add(reader.column.key)
                 continue
-            matched = self._matched.get(definition.key)
-            if matched is not None:
-                keys.append((definition.key, self._stored(matched, raw)))
-        if bad:
-            return None
-        if custom:
-            payload["custom"] = custom
-        return _Row(number, payload, preset, [(k, v) for k, v in keys if v is not None])
-
-    def _stored(self, definition: FieldDefinition, raw: Any) -> Any:
-        """A value as stored and compared (None when the field type refuses it: the row's
-        own validation reports that)."""
-        try:
-            stored = self._types.validate_value(definition, raw, "$")
-        except ValidationError:
-            return None
-        return decode_custom(self._fields.kinds[definition.key], stored)
-
-    def _history(self, definition: FieldDefinition, raw: Any) -> Any:
-        """A history field's typed value (a time never in the future)."""
-        path = f"$.{definition.key}"
-        value = decode_custom(self._fields.kinds[definition.key],
-                              self._types.validate_value(definition, raw, path))
-        now = self._service._rt.clock.now()
-        if isinstance(value, datetime) and value > now + FUTURE_SKEW:
-            zh, en = _message("import.in_future")
-            raise ValidationError.at(path, "import.in_future", f"{path} {zh}", f"{path} {en}")
-        return value
+            if reader.target == _REFERENCE:
+                row.references.append((reader.column, value))
+            else:
+                places[reader.target][reader.column.key] = value
+        if not bad:
+            return row
+        if not self._overwrite:  # a row to create: what it lacks is said at once
+            given = {*row.preset, *bad, *(column.key for column, _ in row.references)}
+            self._report(number, defaults_and_required(
+                self._fields, row.system, dict(row.custom), given, self._writable),
+                self.header_of)
+        return None
 
     def _report(self, number: int, errors: Iterable[FieldError], headers: Mapping[str, str]
                 ) -> None:
@@ -319,6 +400,7 @@ class Importer:
     # -- landing --------------------------------------------------------------------------------
     def _land(self, op_of: Callable[[], Any], batch: list[_Row]) -> None:
         with op_of() as op:
+            batch = self._references(op, batch)
             creates, updates = self._duplicates(op, batch)
             self._create(op, creates)
             for row, record_id in updates:
@@ -326,33 +408,108 @@ class Importer:
         if self._progress is not None:
             self._progress(self.tally.progress())
 
+    def _references(self, op: Op, batch: list[_Row]) -> list[_Row]:
+        """Record references (客户, 商机, 产品 …) by id or by name, resolved for the whole
+        batch at once among the records the actor sees: one read by id and one by name per
+        referenced kind. A name that several visible records share, or that none has, fails
+        its row."""
+        wanted: dict[str, set[str]] = {}
+        for row in batch:
+            for column, text in row.references:
+                wanted.setdefault(column.definition.reference_kind or "", set()).add(text)
+        if not wanted:
+            return batch
+        found = {kind: self._resolve(op, kind, texts) for kind, texts in wanted.items()}
+        kept = []
+        for row in batch:
+            bad = False
+            for column, text in row.references:
+                ids = found[column.definition.reference_kind or ""].get(text, ())
+                if len(ids) == 1:
+                    place = row.system if column.definition.system else row.custom
+                    place[column.key] = ids[0]
+                    continue
+                bad = True
+                header = column.header
+                if ids:
+                    zh, en = _message("import.ambiguous")
+                    self.tally.fail(row.number, header, "import.ambiguous",
+                                    f"{header}：“{text}”{zh}", f"{header}: {text!r} {en}")
+                else:
+                    self.tally.fail(row.number, header, "not_found", f"{header}：“{text}”不存在",
+                                    f"{header}: {text!r} does not exist")
+            if not bad:
+                kept.append(row)
+        return kept
+
+    def _resolve(self, op: Op, kind: str, texts: set[str]) -> dict[str, tuple[str, ...]]:
+        """Each text → the ids of the visible records of ``kind`` it names: its id, else the
+        records with that name."""
+        service = self._service
+        by_id = service._access.visible_many(op, kind, sorted(texts))
+        found: dict[str, tuple[str, ...]] = {text: (text,) for text in by_id}
+        names = sorted(texts - set(by_id))
+        declaration = service._rt.declaration(kind)
+        if names and "name" in declaration.attributes:
+            ref = FieldRef("name", ValueKind.TEXT, True)
+            scope = service._rt.scope(op, declaration.module)
+            repo = op.uow.records(kind)
+            holders: dict[str, list[str]] = {}
+            for start in range(0, len(names), LOOKUP_CHUNK):
+                chunk = tuple(names[start:start + LOOKUP_CHUNK])
+                query = RecordQuery(scope, (Condition(ref, Operator.IN, chunk),),
+                                    limit=len(chunk) * 2 + 1)
+                for record in query_all(repo, query):
+                    holders.setdefault(record.name, []).append(record.id)
+            found.update((name, tuple(ids)) for name, ids in holders.items())
+        return found
+
+    def _keys(self, row: _Row) -> list[tuple[str, Any]]:
+        """The row's values of the match fields, as stored records hold them."""
+        keys = []
+        for definition in self._match:
+            if definition.system:
+                value = row.system.get(definition.key)
+            else:
+                value = decode_custom(self._fields.kinds[definition.key],
+                                      row.custom.get(definition.key))
+            if value is not None and value != "":
+                keys.append((definition.key, value))
+        return keys
+
     def _duplicates(self, op: Op, batch: list[_Row]) -> tuple[list[_Row], list[tuple[_Row, str]]]:
         """Rows to create, and rows that overwrite a stored record (skipped ones counted). A
-        unique field is matched across the organisation (its value is taken anyway); any other
-        field only among the records the actor sees, so a match never reveals a hidden one."""
+        unique field is matched across the organisation (its value is taken anyway: locked and
+        looked up once here, the create does not check it again); any other field only among
+        the records the actor sees, so a match never reveals a hidden one."""
         stored: dict[tuple[str, Any], str] = {}
         repo = self._service._repo(op)
-        visible = self._service._query(op, self._fields, ListRequest(scene="all"))
+        keys = [self._keys(row) for row in batch]
+        visible: RecordQuery | None = None
+        if any(not d.unique for d in self._match):
+            visible = self._service._query(op, self._fields, ListRequest(scene="all"))
         for definition in self._match:
             ref = self._fields.ref(definition)
             scope = RecordScope.everything() if definition.unique else (
                 visible.scope if visible is not None else None)
             if scope is None:
                 continue
-            values = list(dict.fromkeys(v for row in batch for k, v in row.keys
+            values = list(dict.fromkeys(v for row_keys in keys for k, v in row_keys
                                         if k == definition.key))
-            for start in range(0, len(values), UNIQUE_CHUNK):
-                chunk = tuple(values[start:start + UNIQUE_CHUNK])
+            if definition.unique:
+                repo.lock_values(definition.key, values)  # a concurrent writer of one waits
+            for start in range(0, len(values), LOOKUP_CHUNK):
+                chunk = tuple(values[start:start + LOOKUP_CHUNK])
                 query = RecordQuery(scope, (Condition(ref, Operator.IN, chunk),),
                                     limit=len(chunk) * 4)
                 for record in repo.query(query):
                     stored.setdefault((definition.key, field_value(record, ref)), record.id)
         creates: list[_Row] = []
         updates: list[tuple[_Row, str]] = []
-        for row in batch:
-            earlier = next((self._seen[k] for k in row.keys if k in self._seen), None)
-            found = next((stored[k] for k in row.keys if k in stored), None)
-            for key in row.keys:
+        for row, row_keys in zip(batch, keys, strict=True):
+            earlier = next((self._seen[k] for k in row_keys if k in self._seen), None)
+            found = next((stored[k] for k in row_keys if k in stored), None)
+            for key in row_keys:
                 self._seen.setdefault(key, row.number)
             if earlier is not None and (found is None or not self._overwrite):
                 if self._overwrite:
@@ -374,43 +531,63 @@ class Importer:
         self.tally.skipped_rows.append(row.number)
 
     def _create(self, op: Op, rows: list[_Row]) -> None:
-        """Create the rows in one bulk create; rows the kind refuses are reported and the
+        """Create the rows in one bulk create: each row's record built (defaults, required
+        fields, owner in scope, the kind's rules) — a row refused there fails alone — then the
+        batch checked and stored at once. Rows the batch check refuses are reported and the
         rest created (a batch-wide refusal, e.g. a customer limit, is retried row by row)."""
-        while rows:
-            start = len(op.entries)
-            items = [(row.payload, row.preset) for row in rows]
+        service = self._service
+        kept: list[_Row] = []
+        records: list[Any] = []
+        for row in rows:
+            custom = dict(row.custom)
+            missing = defaults_and_required(self._fields, row.system, custom, row.preset,
+                                            self._writable)
             try:
-                created = self._service._create_many_in(op, items)
+                if missing:
+                    raise ValidationError(missing)
+                record = service._new_record(op, dict(row.system), custom, {}, row.preset)
+            except ValidationError as refused:
+                self._report(row.number, refused.errors, self.header_of)
+                continue
+            kept.append(row)
+            records.append(record)
+        self._store(op, kept, records)
+
+    def _store(self, op: Op, rows: list[_Row], records: list[Any]) -> None:
+        while records:
+            try:
+                self._service._create_records_in(op, self._fields, records,
+                                                 checked=self._checked, note=IMPORT_NOTE)
             except ValidationError as refused:
                 bad = self._refused_rows(rows, refused.errors)
                 if bad is None:  # a refusal that names no row: the rows are tried one by one
                     if len(rows) == 1:
                         raise
-                    for row in rows:
-                        self._create_one(op, row)
+                    self._one_by_one(op, rows, records)
                     return
                 rows = [row for i, row in enumerate(rows) if i not in bad]
+                records = [record for i, record in enumerate(records) if i not in bad]
                 continue
             except RuleViolation:
                 if len(rows) == 1:
                     raise
-                for row in rows:
-                    self._create_one(op, row)
+                self._one_by_one(op, rows, records)
                 return
-            self._imported(op, start)
-            self.tally.created += len(created)
+            self.tally.created += len(records)
             return
 
-    def _create_one(self, op: Op, row: _Row) -> None:
-        try:
-            self._create(op, [row])
-        except RuleViolation as refused:
-            self.tally.fail(row.number, "", refused.code, refused.message_zh, refused.message_en)
-        except ValidationError as refused:  # no row named: a row of one is this row
-            self._report(row.number, refused.errors, self.header_of)
-            if not refused.errors:
+    def _one_by_one(self, op: Op, rows: list[_Row], records: list[Any]) -> None:
+        for row, record in zip(rows, records, strict=True):
+            try:
+                self._store(op, [row], [record])
+            except RuleViolation as refused:
                 self.tally.fail(row.number, "", refused.code, refused.message_zh,
                                 refused.message_en)
+            except ValidationError as refused:  # no row named: a row of one is this row
+                self._report(row.number, refused.errors, self.header_of)
+                if not refused.errors:
+                    self.tally.fail(row.number, "", refused.code, refused.message_zh,
+                                    refused.message_en)
 
     def _refused_rows(self, rows: list[_Row], errors: Sequence[FieldError]) -> set[int] | None:
         """Report the refused rows (paths ``$[i]…``, or ``$…`` for a single row); None when an
@@ -430,7 +607,9 @@ class Importer:
         return set(by_row)
 
     def _update(self, op: Op, row: _Row, record_id: str) -> None:
-        changes = {k: v for k, v in row.payload.items() if k != "owner_id"}
+        changes: dict[str, Any] = {k: v for k, v in row.system.items() if k != "owner_id"}
+        if row.custom:
+            changes["custom"] = row.custom
         start = len(op.entries)
         try:
             self._service._update_in(op, record_id, changes)
@@ -439,21 +618,16 @@ class Importer:
             return
         except (NotFound, PermissionDenied, Conflict):
             # a duplicate the actor may not edit: refused as a taken value, never named
-            keys = ", ".join(self.header_of.get(k, k) for k, _ in row.keys)
+            keys = ", ".join(self.header_of.get(k, k) for k, _ in self._keys(row))
             self.tally.fail(row.number, keys, "unique", f"{keys}：已被占用",
                             f"{keys}: is already taken")
             return
         except RuleViolation as refused:
             self.tally.fail(row.number, "", refused.code, refused.message_zh, refused.message_en)
             return
-        self._imported(op, start)
+        op.entries[start:] = [attrs.evolve(e, note=IMPORT_NOTE) if e.action == "update"
+                              and not e.note else e for e in op.entries[start:]]
         self.tally.updated += 1
-
-    @staticmethod
-    def _imported(op: Op, start: int) -> None:
-        """The log entries of the records just written say they were imported."""
-        op.entries[start:] = [attrs.evolve(e, note=IMPORT_NOTE) if e.action in (
-            "create", "update") and not e.note else e for e in op.entries[start:]]
 
     def result(self, kind: str, ignored: Sequence[str]) -> ImportResult:
         tally = self.tally

@@ -160,7 +160,8 @@ class IOService:
     def template(self, actor: ActorRef, kind: str, out: ByteSink, *, format: str = "csv",
                  language: str = "zh", history: bool = False) -> None:
         """导入模板: the header row of an import file for ``kind`` from its current fields —
-        required columns marked ``*`` — and a row of hints (options of selects, formats).
+        required columns marked ``*`` — and a row of hints (options of selects, formats); in
+        XLSX a select's cells offer its options as a drop-down.
         ``history`` adds the history columns (创建时间, 领取时间, 最后跟进时间 …)."""
         declaration, service = self._rt.declaration(kind), self._services(kind)
         with self._rt.operation(actor, declaration.module, Operation.IMPORT) as op:
@@ -171,8 +172,10 @@ class IOService:
                       if not d.hidden or d.key in HISTORY_FIELDS]
             columns = columns_of(field_set, chosen, language)
             headers = [c.header + ("*" if c.definition.required else "") for c in columns]
+            choices = {i: cells.choices(c) for i, c in enumerate(columns) if cells.choices(c)}
             sheet.write(out, declaration.label_zh if language == "zh" else declaration.label_en,
-                        [headers, [cells.note(c.definition) for c in columns]])
+                        [headers, [cells.note(c.definition) for c in columns]],
+                        choices=choices)
 
     # -- import ---------------------------------------------------------------------------------
     def import_records(
