@@ -558,7 +558,7 @@ def test_a_filled_in_xlsx_template_imports(org: Org) -> None:
     book = openpyxl.load_workbook(io.BytesIO(out.getvalue()))
     page = book.worksheets[0]
     header = [c.value for c in page[1]]
-    row = [None] * len(header)
+    row: list[str | None] = [None] * len(header)
     row[0], row[header.index("客户级别")] = "甲公司", "B"
     page.append(row)
     filled = io.BytesIO()
