@@ -26,11 +26,21 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from _common import add_postgres_options, banner, choose_postgres, postgres_engine, sqlite_engine
+from _common import (
+    Statements,
+    add_cpu_option,
+    add_postgres_options,
+    banner,
+    choose_postgres,
+    postgres_engine,
+    sqlite_engine,
+    timed_call,
+    use_clock,
+)
 from _common import table as text_table
 from sqlalchemy import Engine, delete, insert, select
 
@@ -110,22 +120,21 @@ def empty(engine: Engine) -> None:
         conn.execute(delete(operation_log).where(operation_log.c.record_kind == "lead"))
 
 
-def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
-    start = time.perf_counter()
-    result = fn()
-    return time.perf_counter() - start, result
-
-
 def bench_engine(name: str, engine: Engine, rows: int, export_rows: int) -> list[list[str]]:
     crm, admin = crm_on(engine)
     data = csv_file(rows)
     prepared = raw_rows(rows, admin.id)
+    statements = Statements(engine)
     lines = []
 
+    crm.io.import_records(admin, "lead", io.BytesIO(csv_file(10)))  # warm: compiled statements
     empty(engine)
-    crm_s, result = timed(lambda: crm.io.import_records(admin, "lead", io.BytesIO(data)))
+    crm_s, count, result = statements.measure(
+        lambda: crm.io.import_records(admin, "lead", io.BytesIO(data)))
     assert (result.created, result.failed) == (rows, 0), result.errors[:3]
-    again_s, again = timed(lambda: crm.io.import_records(admin, "lead", io.BytesIO(data)))
+    kinds = ", ".join(f"{k} {v}" for k, v in sorted(statements.kinds.items()))
+    again_s, again_count, again = statements.measure(
+        lambda: crm.io.import_records(admin, "lead", io.BytesIO(data)), breakdown=False)
     assert again.skipped == rows  # every row a duplicate of a stored code: all skipped
     empty(engine)
 
@@ -133,13 +142,17 @@ def bench_engine(name: str, engine: Engine, rows: int, export_rows: int) -> list
         with engine.begin() as conn:
             conn.execute(insert(leads), prepared)
 
-    raw_s, _ = timed(raw_insert)
+    raw_s, raw_count, _ = statements.measure(raw_insert, breakdown=False)
     lines.append([f"{name} import {rows:,} leads", f"{crm_s:.2f}", f"{raw_s:.2f}",
-                  f"{crm_s / raw_s:.1f}×", f"{rows / crm_s:,.0f}/s"])
+                  f"{crm_s / raw_s:.1f}×", f"{rows / crm_s:,.0f}/s",
+                  f"{count} / {raw_count}"])
     lines.append([f"{name} re-import, all duplicates", f"{again_s:.2f}", "",
-                  "", f"{rows / again_s:,.0f}/s"])
+                  "", f"{rows / again_s:,.0f}/s", f"{again_count}"])
+    print(f"{name} import statements: {kinds} (COPY on PostgreSQL is not counted)")
 
     empty(engine)
+    if not export_rows:
+        return lines
     batch = 50_000
     for start in range(0, export_rows, batch):  # the export's table, loaded raw
         chunk = raw_rows(min(batch, export_rows - start), admin.id)
@@ -148,7 +161,7 @@ def bench_engine(name: str, engine: Engine, rows: int, export_rows: int) -> list
         with engine.begin() as conn:
             conn.execute(insert(leads), chunk)
     sink = Sink()
-    crm_s, exported = timed(lambda: crm.io.export(admin, "lead", sink))
+    crm_s, exported = timed_call(lambda: crm.io.export(admin, "lead", sink))
     assert exported.rows == export_rows
 
     def raw_export() -> int:
@@ -166,7 +179,7 @@ def bench_engine(name: str, engine: Engine, rows: int, export_rows: int) -> list
                 buffer.truncate()
         return count
 
-    raw_s, counted = timed(raw_export)
+    raw_s, counted = timed_call(raw_export)
     assert counted == export_rows
     tracemalloc.start()
     crm.io.export(admin, "lead", Sink())
@@ -174,7 +187,7 @@ def bench_engine(name: str, engine: Engine, rows: int, export_rows: int) -> list
     tracemalloc.stop()
     lines.append([f"{name} export {export_rows:,} leads (CSV)", f"{crm_s:.2f}", f"{raw_s:.2f}",
                   f"{crm_s / raw_s:.1f}×", f"{export_rows / crm_s:,.0f}/s, peak "
-                  f"{peak / 2**20:.0f} MiB"])
+                  f"{peak / 2**20:.0f} MiB", ""])
     empty(engine)
     return lines
 
@@ -183,11 +196,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[1])
     parser.add_argument("--quick", action="store_true", help="10,000 / 100,000 rows")
     parser.add_argument("--rows", type=int, help="leads to import (default 100,000)")
-    parser.add_argument("--export-rows", type=int, help="leads to export (default 1,000,000)")
+    parser.add_argument("--export-rows", type=int,
+                        help="leads to export (default 1,000,000; 0: no export)")
     add_postgres_options(parser)
+    add_cpu_option(parser)
     args = parser.parse_args()
+    use_clock(args)
     rows = args.rows or (10_000 if args.quick else 100_000)
-    export_rows = args.export_rows or (100_000 if args.quick else 1_000_000)
+    export_rows = (args.export_rows if args.export_rows is not None
+                   else 100_000 if args.quick else 1_000_000)
     pg_url, pg_version = choose_postgres(args)
     print(banner("import/export", pg_version, args.quick))
     started = time.perf_counter()
@@ -199,7 +216,7 @@ def main() -> None:
     if pg_url:
         with postgres_engine(pg_url, "crmkit_bench_io") as engine:
             results += bench_engine("PostgreSQL", engine, rows, export_rows)
-    print(text_table(["what", "crmkit s", "raw s", "ratio", "rate"], results,
+    print(text_table(["what", "crmkit s", "raw s", "ratio", "rate", "statements"], results,
                      "crm.io against raw Core (import: executemany INSERT; export: streamed "
                      "SELECT → csv.writer)"))
     print("\nImport includes what the raw insert skips: CSV parsing, cell conversion, "

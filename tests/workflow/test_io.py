@@ -566,3 +566,20 @@ def test_a_filled_in_xlsx_template_imports(org: Org) -> None:
     filled.seek(0)
     result = crm.io.import_records(org.manager, "customer", filled, format="xlsx")
     assert (result.rows, result.created, result.failed) == (1, 1, 0)
+
+
+def test_a_cell_repeated_down_a_column_is_judged_the_same_on_every_row(org: Org) -> None:
+    """Columns keep what their plain cells converted to: a bad cell fails each of its rows, a
+    good one (an owner's name) lands on each, every list value its own copy."""
+    crm = org.crm
+    crm.fields.define(org.admin, "customer", {
+        "key": "tags", "label_zh": "标签", "label_en": "Tags", "type": "multiselect",
+        "options": ["x", "y"]})
+    rows = [[f"客户{i}", "Z" if i % 2 else "A", org.rep.name, "x;y"] for i in range(6)]
+    result = imported(org, org.manager, ["客户名称", "客户级别", "负责人", "标签"], *rows)
+    assert (result.created, result.failed) == (3, 3)
+    assert [(e.row, e.code) for e in result.errors] == [(3, "option"), (5, "option"),
+                                                        (7, "option")]
+    made = crm.customers.list(org.rep).items
+    assert {(c.level, c.owner_id) for c in made} == {("A", org.rep.id)}
+    assert len({id(c.custom["tags"]) for c in made}) == 3

@@ -65,7 +65,7 @@ def neutralised(text: str) -> str:
 
 def unescaped(text: str) -> str:
     """A read cell without the apostrophe :func:`neutralised` put in front."""
-    return text[1:] if _ESCAPED.match(text) else text
+    return text[1:] if text[:1] == "'" and _ESCAPED.match(text) else text
 
 
 def is_formula(cell: object) -> bool:

@@ -138,7 +138,8 @@ def _compiled(cls: type) -> Callable[[Any, Any], tuple[FieldChange, ...]]:
         "    else:", *(f"        {line}" for line in edited),
         *(["    oc = None if o is None else o.custom",
            "    nc = None if e is None else e.custom",
-           "    if oc or nc: found += customs(to_dict(oc or {}), to_dict(nc or {}))"]
+           "    if oc or nc:",
+           "        found += customs(to_dict(oc) if oc else {}, to_dict(nc) if nc else {})"]
           if custom else []),
         "    return tuple(found)",
     ])
@@ -164,6 +165,9 @@ def _whole_changes(old: Any | None, new: Any | None, cls: type) -> tuple[FieldCh
 
 def _custom_changes(old_custom: Any, new_custom: Any) -> list[FieldChange]:
     """``custom.<key>`` changes, by key."""
+    if not old_custom:  # created: every value held
+        return [FieldChange(f"custom.{key}", None, new_custom[key])
+                for key in sorted(new_custom) if new_custom[key] is not None]
     return [FieldChange(f"custom.{key}", old_custom.get(key), new_custom.get(key))
             for key in sorted(set(old_custom) | set(new_custom))
             if old_custom.get(key) != new_custom.get(key)]

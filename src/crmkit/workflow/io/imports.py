@@ -122,7 +122,7 @@ class _Reader:
             if len(memo) < MEMO_LIMIT:
                 memo[cell] = found
         if type(found) is _Refused:
-            raise found.error
+            raise found.error.with_traceback(None)  # kept once, never a growing traceback
         return list(found) if type(found) is list else found
 
 
