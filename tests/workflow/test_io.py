@@ -11,6 +11,7 @@ from typing import Any
 
 import openpyxl
 import pytest
+from sqlalchemy import event
 
 from crmkit.entities import Operation
 from crmkit.entities.kinds import BUILTIN_KINDS
@@ -583,3 +584,36 @@ def test_a_cell_repeated_down_a_column_is_judged_the_same_on_every_row(org: Org)
     made = crm.customers.list(org.rep).items
     assert {(c.level, c.owner_id) for c in made} == {("A", org.rep.id)}
     assert len({id(c.custom["tags"]) for c in made}) == 3
+
+
+def test_a_batch_reads_its_duplicates_once_and_writes_records_and_log_set_based(
+        org: Org, backend: Any) -> None:
+    """Per batch: one locked lookup of the unique values (the create does not read them again),
+    one insert of the records, one of their log entries — however many rows."""
+    engine = getattr(backend, "engine", None)
+    if engine is None:
+        pytest.skip("statements are counted on SQL storage")
+    crm = org.crm
+    crm.fields.define(org.admin, "lead", {"key": "code", "label_zh": "编号", "label_en": "Code",
+                                          "type": "text", "unique": True})
+    crm.leads.create(org.manager, {"name": "已有", "custom": {"code": "C1"}})
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    rows = [[f"线索{i}", f"C{i}"] for i in range(1, 21)]
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        result = imported(org, org.manager, ["线索名称", "编号"], *rows, kind="lead",
+                          batch_size=10)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert (result.created, result.skipped) == (19, 1)
+    lead_reads = [s for s in seen if s.startswith("SELECT ") and "FROM crm_leads" in s]
+    writes = [s.split()[2] for s in seen if s.startswith("INSERT INTO")]
+    assert len(lead_reads) == 2, lead_reads  # one per batch
+    assert writes.count("crm_leads") <= 2 and writes.count("crm_operation_log") <= 3, writes
+    entries = [e for e in crm.leads.operation_log(org.manager, crm.leads.list(
+        org.manager, {"keyword": "线索20"}).items[0].id)]
+    assert [(e.action, e.note) for e in entries] == [("create", IMPORT_NOTE)]

@@ -244,11 +244,11 @@ class RecordService(RecordOwnership[E]):
 
     def _check_records(
         self, op: Op, fields: FieldSet, pairs: Sequence[tuple[E, E | None]],
-        paths: Sequence[str] | None = None, checked: frozenset[str] = frozenset(),
+        paths: Sequence[str] | None = None,
     ) -> None:
-        """Uniqueness (查重) of unique fields (but ``checked``) — within the batch and against
-        stored records, one IN query per field and chunk — then plugin validation. Paths start
-        at ``paths[i]``, by default ``$[i]`` in batches."""
+        """Uniqueness (查重) of unique fields — within the batch and against stored records, one
+        IN query per field and chunk — then plugin validation. Paths start at ``paths[i]``, by
+        default ``$[i]`` in batches."""
         errors: list[FieldError] = []
         batch = len(pairs) > 1
 
@@ -256,8 +256,7 @@ class RecordService(RecordOwnership[E]):
             return paths[i] if paths is not None else f"$[{i}]" if batch else "$"
 
         for definition in fields.active:
-            if definition.unique and fields.available(definition) and (
-                    definition.key not in checked):
+            if definition.unique and fields.available(definition):
                 errors.extend(self._clashes(op, fields.ref(definition), pairs, prefix))
         validate = self._rt.plugins.hook.crmkit_validate_record
         for i, (record, previous) in enumerate(pairs if validate.get_hookimpls() else ()):
@@ -405,14 +404,12 @@ class RecordService(RecordOwnership[E]):
         return self._before_write(op, make(**values), None)
 
     def _create_records_in(self, op: Op, fields: FieldSet, records: Sequence[E],
-                           paths: Sequence[str] | None = None, *,
-                           checked: frozenset[str] = frozenset(), note: str = "") -> None:
+                           paths: Sequence[str] | None = None, *, note: str = "") -> None:
         """Check and store new records (:meth:`_new_record`) as one batch: the kind's batch
-        rules, uniqueness (but of ``checked``: unique fields whose values the caller locked
-        and looked up in this operation already) and plugin validation, then the insert and
-        one log entry per record (with ``note``)."""
+        rules, uniqueness (values in ``op.unique_free`` not read again) and plugin
+        validation, then the insert and one log entry per record (with ``note``)."""
         self._before_create_many(op, records)
-        self._check_records(op, fields, [(r, None) for r in records], paths, checked)
+        self._check_records(op, fields, [(r, None) for r in records], paths)
         self._store_new(op, records, note)
 
     def _store_new(self, op: Op, records: Sequence[E], note: str = "") -> None:

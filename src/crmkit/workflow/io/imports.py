@@ -206,8 +206,6 @@ class Importer:
             d.key for d in fields.active if d.unique and fields.available(d)]
         self._match = [self._known(key, f"$.match_on[{i}]") for i, key in enumerate(keys)]
         self._writable = service.declaration.writable | {"owner_id"}
-        self._checked = frozenset(d.key for d in self._match if d.unique)
-        """Unique fields whose values :meth:`_duplicates` locks and looks up itself."""
         self._seen: dict[tuple[str, Any], int] = {}
         self.header_of: dict[str, str] = {}
         """Field key → the header of its column (set once the header is read)."""
@@ -480,8 +478,9 @@ class Importer:
     def _duplicates(self, op: Op, batch: list[_Row]) -> tuple[list[_Row], list[tuple[_Row, str]]]:
         """Rows to create, and rows that overwrite a stored record (skipped ones counted). A
         unique field is matched across the organisation (its value is taken anyway: locked and
-        looked up once here, the create does not check it again); any other field only among
-        the records the actor sees, so a match never reveals a hidden one."""
+        looked up once here; the values found free go to ``op.unique_free``, so the create
+        does not read them again); any other field only among the records the actor sees, so a
+        match never reveals a hidden one."""
         stored: dict[tuple[str, Any], str] = {}
         repo = self._service._repo(op)
         keys = [self._keys(row) for row in batch]
@@ -504,6 +503,10 @@ class Importer:
                                     limit=len(chunk) * 4)
                 for record in repo.query(query):
                     stored.setdefault((definition.key, field_value(record, ref)), record.id)
+            if definition.unique:
+                kind = self._service.kind
+                op.unique_free.update((kind, definition.key, v) for v in values
+                                      if (definition.key, v) not in stored)
         creates: list[_Row] = []
         updates: list[tuple[_Row, str]] = []
         for row, row_keys in zip(batch, keys, strict=True):
@@ -556,8 +559,7 @@ class Importer:
     def _store(self, op: Op, rows: list[_Row], records: list[Any]) -> None:
         while records:
             try:
-                self._service._create_records_in(op, self._fields, records,
-                                                 checked=self._checked, note=IMPORT_NOTE)
+                self._service._create_records_in(op, self._fields, records, note=IMPORT_NOTE)
             except ValidationError as refused:
                 bad = self._refused_rows(rows, refused.errors)
                 if bad is None:  # a refusal that names no row: the rows are tried one by one
