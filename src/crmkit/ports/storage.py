@@ -67,8 +67,9 @@ class DepartmentRepository(Protocol):
 class UserRepository(Protocol):
     def get(self, user_id: str) -> User | None: ...
     def get_by_mobile(self, mobile: str) -> User | None: ...
-    def get_many(self, user_ids: Iterable[str]) -> list[User]:
-        """The existing users among ``user_ids``, ordered by id; unknown ids are skipped."""
+    def names(self, user_ids: Iterable[str]) -> dict[str, str]:
+        """User id → name for the existing users among ``user_ids`` (unknown ids are skipped):
+        what a report shows beside its figures, without loading whole users."""
         ...
     def list(
         self,

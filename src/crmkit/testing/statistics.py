@@ -393,6 +393,22 @@ class StatisticsContract(StorageSuite):
                                    if n.author_id != "u3" and _local(n.at) == day)
             assert uow.statistics.tally(spec) == [TallyRow(0, None, len(pages), Decimal("0.00"))]
 
+    def test_many_owners_count_as_a_few(self, storage: Storage) -> None:
+        """Hundreds of owners (bound as one parameter by SQL stores) select the same rows."""
+        @settings(max_examples=10, deadline=None,
+                  suppress_health_check=[HealthCheck.too_slow])
+        @given(data=st.data(), spec=tallies())
+        def check(data: st.DataObject, spec: Tally) -> None:
+            records = data.draw(_records(_edges([spec])))
+            crowd = attrs.evolve(spec, owner_ids=spec.owner_ids | {f"x{n}" for n in range(300)})
+            with self.discarded(storage) as uow:
+                _store(uow, records)
+                assert uow.statistics.tally(crowd) == uow.statistics.tally(spec) == naive_tally(
+                    spec, records[MEASURE_KIND[spec.measure]], records)
+                assert uow.statistics.ids(crowd, limit=50) == uow.statistics.ids(spec, limit=50)
+
+        check()
+
     def test_sums_stay_exact_in_cents(self, storage: Storage) -> None:
         at = local_midnight(date(2026, 12, 1), TZ)
         amounts = [Decimal("0.10"), Decimal("0.20"), Decimal("99999999999.99"), Decimal("0.01")]

@@ -134,10 +134,10 @@ class StorageContract(StorageSuite):
             assert loaded.created_at.utcoffset() == timedelta(0)
             assert uow.users.get_by_mobile("13800000001") == user
             assert uow.users.get_by_mobile("13800000002") is None
-            assert uow.users.get_many(["zz", "u1", "u1"]) == [user]
-            assert uow.users.get_many([]) == []
+            assert uow.users.names(["zz", "u1", "u1"]) == {"u1": user.name}
+            assert uow.users.names([]) == {}
             many = [f"x{n}" for n in range(2500)]  # beyond any inline IN list
-            assert uow.users.get_many([*many, "u1"]) == [user]
+            assert uow.users.names([*many, "u1"]) == {"u1": user.name}
 
     def test_role_round_trip_keeps_permissions_and_scopes(self, org: Storage) -> None:
         with org.transaction() as uow:

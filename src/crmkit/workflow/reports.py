@@ -109,10 +109,6 @@ class ReportService:
                then: GroupBy = GroupBy.NONE, as_of: date | None = None) -> list[TallyRow]:
         return op.uow.statistics.tally(Tally(measure, owners, cut, by, then=then, as_of=as_of))
 
-    @staticmethod
-    def _names(op: Op, user_ids: Iterable[str]) -> dict[str, str]:
-        return {user.id: user.name for user in op.uow.users.get_many(user_ids)}
-
     # -- per employee ---------------------------------------------------------------------------
 
     def employees(self, actor: ActorRef, subject: SubjectArg = None,
@@ -186,7 +182,7 @@ class ReportService:
                         found.append(values.get(column.key, ZERO if column.key in money else 0))
                 return tuple(found)
 
-            names = self._names(op, owners)
+            names = op.uow.users.names(owners)
             users = sorted(owners, key=lambda u: (names.get(u, u), u))
             totals: dict[str, Number] = defaultdict(int)
             for values in cells.values():
@@ -329,7 +325,7 @@ class ReportService:
         the employees' names; totals: the sum over the subject."""
         with self._rt.operation(actor, Module.DASHBOARD, Operation.VIEW) as op:
             span, ranked = self._dashboard._ranked(op, measure, subject, period, start, end)
-            names = self._names(op, (r.user_id for r in ranked))
+            names = op.uow.users.names(r.user_id for r in ranked)
             columns = [_col("employee", "员工", "Employee"), _col("place", "名次", "Place"),
                        _col(measure, *_RANKING_LABELS[measure])]
             zero: Number = ZERO if measure.endswith("amount") else 0

@@ -142,8 +142,8 @@ class MemoryUsers(_Table[User]):
     def get_by_mobile(self, mobile: str) -> User | None:
         return next((u for u in self.rows.values() if u.mobile == mobile), None)
 
-    def get_many(self, user_ids: Iterable[str]) -> list[User]:
-        return [self.rows[i] for i in sorted(set(user_ids)) if i in self.rows]
+    def names(self, user_ids: Iterable[str]) -> dict[str, str]:
+        return {i: self.rows[i].name for i in set(user_ids) if i in self.rows}
 
     def list(
         self,

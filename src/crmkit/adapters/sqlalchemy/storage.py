@@ -314,15 +314,15 @@ class SqlUsers(Repository):
         found = self._load(select(users).where(users.c.mobile == mobile))
         return found[0] if found else None
 
-    def get_many(self, user_ids: Iterable[str]) -> list[User]:
-        """The existing users among ``user_ids``, ordered by id (many ids: one array or JSON
-        parameter, as scopes bind them)."""
+    def names(self, user_ids: Iterable[str]) -> dict[str, str]:
+        """One statement; many ids are one array or JSON parameter, as scopes bind them."""
         wanted = sorted(set(user_ids))
         if not wanted:
-            return []
+            return {}
         where = (member_of(users.c.id, bindparam("user_ids", wanted, type_=IdList()))
                  if len(wanted) > INLINE_LIMIT else users.c.id.in_(wanted))
-        return self._load(select(users).where(where).order_by(users.c.id))
+        found = self._conn.execute(select(users.c.id, users.c.name).where(where))
+        return {user_id: name for user_id, name in found}
 
     def list(
         self,
