@@ -5,10 +5,16 @@ to overwrite a duplicate, edit) rules.
   headers above it are passed over); headers map to fields by label, key or an explicit
   ``mapping`` (header → key, None to ignore). A row right under the header that repeats the
   template's hints is passed over too.
-- **Rows** become payloads (:class:`~crmkit.workflow.io.columns.Cells`) and are validated by the
-  field types, the kind's rules and the unique checks, every row on its own: a bad row is
+- **Rows** become validated values column by column — each column compiled once per import
+  (the cell rules of :class:`~crmkit.workflow.io.columns.Cells`, the field type's validator,
+  user and department checks against the names read once; a column's repeated plain cells
+  converted once) — then records through the kind's own rules (owner in scope, defaults,
+  required fields, before-write) and the unique checks, every row on its own: a bad row is
   reported (row, column, why) and nothing of it is written; the good rows of a batch land in
   one set-based create (the bulk create path), each batch in its own transaction.
+- **References** to records (a contact's 客户 …) are taken by id or by the name of a record the
+  actor sees, resolved for a whole batch at once; a name several visible records share fails
+  its row (``import.ambiguous``).
 - **Duplicates** (查重): a row whose value of a ``match_on`` field (default: the kind's unique
   fields) is already stored is skipped, or with ``overwrite`` updates the stored record (it
   must be editable by the actor; the owner and history columns are not applied then). A value
