@@ -400,7 +400,7 @@ class StatisticsContract(StorageSuite):
         @given(data=st.data(), spec=tallies())
         def check(data: st.DataObject, spec: Tally) -> None:
             records = data.draw(_records(_edges([spec])))
-            crowd = attrs.evolve(spec, owner_ids=spec.owner_ids | {f"x{n}" for n in range(300)})
+            crowd = attrs.evolve(spec, owner_ids=spec.owner_ids | {f"x{n}" for n in range(2500)})
             with self.discarded(storage) as uow:
                 _store(uow, records)
                 assert uow.statistics.tally(crowd) == uow.statistics.tally(spec) == naive_tally(
