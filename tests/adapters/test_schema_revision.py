@@ -21,7 +21,7 @@ from crmkit.adapters.sqlalchemy.schema import SCHEMA_REVISION
 
 from .conftest import postgresql_dialect
 
-HEAD_SCHEMA = ("0010_reminders", "4846cddc45faef0e")
+HEAD_SCHEMA = ("0011_campaigns", "cebae7b36a8b2cbd")
 
 
 def _fingerprint() -> str:

@@ -71,7 +71,7 @@ def rule(module: Module | None, operation: Operation | None, access: Access, cal
 KIND_MODULE = {"lead": M.LEADS, "customer": M.CUSTOMERS, "contact": M.CONTACTS,
                "product": M.PRODUCTS, "opportunity": M.OPPORTUNITIES, "contract": M.CONTRACTS,
                "payment": M.PAYMENTS, "task": M.TASKS, "visit": M.TASKS,
-               "schedule": M.TASKS, "work_log": M.TASKS}
+               "schedule": M.TASKS, "work_log": M.TASKS, "campaign": M.CAMPAIGNS}
 
 def _declared(kind: str) -> RecordKind[Any]:
     return RECORD_KINDS.get(kind) or DECLARED[kind]
@@ -290,6 +290,11 @@ TABLE: dict[str, Rule] = {
     "schedules.skip": rule(M.TASKS, Op.EDIT, EDITABLE,
                            lambda w, a, t: w.crm.schedules.skip(a, t, date(2026, 11, 4)),
                            _repeating, kind="schedule"),
+    "campaigns.evaluate": rule(M.CAMPAIGNS, Op.VIEW, VISIBLE,
+                               lambda w, a, t: w.crm.campaigns.evaluate(a, t),
+                               _record("campaign")),
+    "campaigns.report": rule(M.CAMPAIGNS, Op.VIEW, NONE,
+                             lambda w, a, t: w.crm.campaigns.report(a, period="this_month")),
     "work_logs.mark_read": rule(M.TASKS, Op.VIEW, VISIBLE,
                                 lambda w, a, t: w.crm.work_logs.mark_read(a, t),
                                 _record("work_log")),

@@ -99,6 +99,8 @@ class World:
             return {"period": "daily", "period_start": "2026-11-02", "done": f"日志{n}"}
         if kind == "product":
             return {"name": f"产品{n}", "code": f"P{n}", "price": "10"}
+        if kind == "campaign":
+            return {"name": f"活动{n}", "type": "exhibition", "actual_cost": "100"}
         if kind == "contact":
             return {"name": f"联系人{n}", "customer_id": self.record("customer", owner)}
         if kind == "opportunity":
@@ -207,4 +209,4 @@ READERS = {"schedule": "participant_ids", "work_log": "copied_user_ids"}
 SERVICE = {"lead": "leads", "customer": "customers", "contact": "contacts",
            "product": "products", "opportunity": "opportunities", "contract": "contracts",
            "payment": "payments", "task": "tasks", "schedule": "schedules",
-           "work_log": "work_logs"}
+           "work_log": "work_logs", "campaign": "campaigns"}

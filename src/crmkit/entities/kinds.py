@@ -18,6 +18,13 @@ import attrs
 
 from crmkit.entities.calendar import EVENT, CalendarEvent
 from crmkit.entities.calendar_fields import SCHEDULE_EXTRAS, SCHEDULE_FIELDS, SCHEDULE_WRITABLE
+from crmkit.entities.campaign_fields import (
+    CAMPAIGN_FIELDS,
+    CAMPAIGN_STATUS_LABELS,
+    CAMPAIGN_TYPE_LABELS,
+    CAMPAIGN_WRITABLE,
+)
+from crmkit.entities.campaigns import CAMPAIGN, Campaign
 from crmkit.entities.common import frozen_mapping
 from crmkit.entities.contract_fields import (
     APPROVAL_STATUS_LABELS,
@@ -60,6 +67,7 @@ from crmkit.entities.worklogs import WORK_LOG, WorkLog
 
 __all__ = [
     "BUILTIN_KINDS",
+    "CAMPAIGN_KIND",
     "CLASSIFIED_COLUMNS",
     "CONTACT_COLUMNS",
     "CONTACT_KIND",
@@ -283,7 +291,8 @@ LEAD_KIND: RecordKind[Lead] = RecordKind(
     scenes={"converted": ("已转化", "Converted", (ConditionSpec("converted", "eq", True),))},
     base_conditions=(ConditionSpec("converted", "eq", False),),
     columns={**CONTACT_COLUMNS, **CLASSIFIED_COLUMNS},
-    indexes={"owner_updated": ("owner_id", "updated_at", "id"), "name": ("name",)},
+    indexes={"owner_updated": ("owner_id", "updated_at", "id"), "name": ("name",),
+             "campaign": ("campaign_id",)},
     searchable=_PERSON_SEARCH,
 )
 CUSTOMER_KIND: RecordKind[Customer] = RecordKind(
@@ -292,7 +301,7 @@ CUSTOMER_KIND: RecordKind[Customer] = RecordKind(
     columns={**CONTACT_COLUMNS, **CLASSIFIED_COLUMNS, "deal_status": Column(200)},
     indexes={"owner_updated": ("owner_id", "updated_at", "id"), "pool": ("pool_id",),
              "name": ("name",), "owner_locked": ("owner_id", "locked"),
-             "owner_deal": ("owner_id", "deal_status")},
+             "owner_deal": ("owner_id", "deal_status"), "campaign": ("campaign_id",)},
     searchable=_PERSON_SEARCH,
 )
 CONTACT_KIND: RecordKind[Contact] = RecordKind(
@@ -370,9 +379,20 @@ WORK_LOG_KIND: RecordKind[WorkLog] = RecordKind(
 """日志: reports of the tasks (办公) module; recipients see them (read-only team members); the
 rules are crmkit.policies.worklogs."""
 
+CAMPAIGN_KIND: RecordKind[Campaign] = RecordKind(
+    CAMPAIGN, Campaign, Module.CAMPAIGNS, "市场活动", "campaign", CAMPAIGN_FIELDS,
+    CAMPAIGN_WRITABLE, "crm_campaigns",
+    features=frozenset({Feature.TEAM, Feature.TRANSFER, Feature.ATTACHMENTS}),
+    option_labels={"type": CAMPAIGN_TYPE_LABELS, "status": CAMPAIGN_STATUS_LABELS},
+    indexes={"starts": ("starts_on",)},
+    searchable=("name",),
+)
+"""市场活动: records of the campaigns module; leads and customers name theirs
+(``campaign_id``); the evaluation is ``crm.campaigns.evaluate`` / ``report``."""
+
 BUILTIN_KINDS: tuple[RecordKind[Any], ...] = (
     LEAD_KIND, CUSTOMER_KIND, CONTACT_KIND, PRODUCT_KIND, OPPORTUNITY_KIND, CONTRACT_KIND,
-    PAYMENT_KIND, TASK_KIND, SCHEDULE_KIND, WORK_LOG_KIND,
+    PAYMENT_KIND, TASK_KIND, SCHEDULE_KIND, WORK_LOG_KIND, CAMPAIGN_KIND,
 )
 """crmkit's own record kinds, in the order their modules appear."""
 

@@ -47,6 +47,7 @@ class Lead:
     converted: bool = False
     converted_at: datetime | None = None
     customer_id: str | None = None
+    campaign_id: str | None = None
     custom: Mapping[str, JSONValue] = attrs.field(factory=dict, converter=frozen_mapping)
 
 
@@ -63,6 +64,7 @@ LEAD_FIELDS: tuple[FieldDefinition, ...] = (
     _f("source", "线索来源", "Source", "select", 60,
        options=("促销活动", "搜索引擎", "广告", "转介绍", "线上注册", "线上询价", "预约上门",
                 "陌拜", "电话咨询", "邮件咨询", "其他")),
+    _f("campaign_id", "市场活动", "Campaign", "record", 65, reference_kind="campaign"),
     _f("industry", "客户行业", "Industry", "select", 70,
        options=("IT", "金融", "房地产", "商业服务", "运输/物流", "生产", "政府", "文化传媒",
                 "其他")),

@@ -30,6 +30,7 @@ class Module(enum.StrEnum):
     TASKS = "tasks"
     APPROVALS = "approvals"
     DASHBOARD = "dashboard"
+    CAMPAIGNS = "campaigns"
     ORG = "org"
     ROLES = "roles"
     FIELDS = "fields"

@@ -62,6 +62,8 @@ class Customer:
     received_at: datetime | None = None
     pool_warned_at: datetime | None = None
     lead_id: str | None = None
+    campaign_id: str | None = None
+    """The 市场活动 the customer came from (a converted lead's passes on)."""
     custom: Mapping[str, JSONValue] = attrs.field(factory=dict, converter=frozen_mapping)
 
 

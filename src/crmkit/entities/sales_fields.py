@@ -47,9 +47,11 @@ CUSTOMER_FIELDS = fields_of(
     ("previous_owner_id", "前负责人", "Previous owner", "user", {"hidden": True}),
     ("pooled_at", "进入公海时间", "Pooled at", "datetime", {"hidden": True}),
     ("received_at", "领取时间", "Received at", "datetime", {"hidden": True}),
+    ("campaign_id", "市场活动", "Campaign", "record", {"reference_kind": "campaign"}),
 )
 CUSTOMER_WRITABLE = frozenset({"name", "level", "industry", "source", "phone", "mobile", "email",
-                               "website", "address", "remark", "next_contact_at"})
+                               "website", "address", "remark", "next_contact_at",
+                               "campaign_id"})
 
 CONTACT_FIELDS = fields_of(
     CONTACT,

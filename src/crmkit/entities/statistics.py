@@ -17,6 +17,7 @@ from decimal import Decimal
 import attrs
 
 __all__ = [
+    "ATTRIBUTED",
     "GROUPINGS",
     "Brief",
     "Bucket",
@@ -101,7 +102,8 @@ class Measure(enum.StrEnum):
     - ``unfollowed``: owned customers by the later of their last follow-up and the time their
       owner received them (the base of 遗忘客户, as of the reclaim rule);
     - ``due``: owned customers by ``next_contact_at`` (下次联系时间);
-    - ``leads``: leads by ``created_at``;
+    - ``leads``: leads by ``created_at``; ``converted_leads``: converted leads by
+      ``converted_at`` (the time they were converted);
     - ``products``: each product line of an approved contract, by the contract's deal day,
       owned by the contract's owner, amount the line's subtotal, quantity its quantity;
     - ``planned``: payment plans (回款计划) not voided of approved contracts, by
@@ -119,6 +121,7 @@ class Measure(enum.StrEnum):
     UNFOLLOWED = "unfollowed"
     DUE = "due"
     LEADS = "leads"
+    CONVERTED_LEADS = "converted_leads"
     PRODUCTS = "products"
     PLANNED = "planned"
     OVERDUE = "overdue"
@@ -130,7 +133,9 @@ class GroupBy(enum.StrEnum):
     (``won``, ``lost``, ``invalid``) —, the outcome (an opportunity's status; a lead
     ``converted`` or ``open``), a follow-up's method, a sold line's product, or a customer's
     source, level, industry or region (the province its address starts with:
-    :data:`crmkit.policies.statistics.REGIONS`)."""
+    :data:`crmkit.policies.statistics.REGIONS`), or the 市场活动 a record is attributed to: a
+    lead's or customer's own ``campaign_id``, for the records of a customer (contacts,
+    opportunities, contracts, payments) their customer's."""
 
     NONE = "none"
     OWNER = "owner"
@@ -142,17 +147,24 @@ class GroupBy(enum.StrEnum):
     LEVEL = "level"
     INDUSTRY = "industry"
     REGION = "region"
+    CAMPAIGN = "campaign"
 
 
 _EVERYWHERE = frozenset({GroupBy.NONE, GroupBy.OWNER})
+ATTRIBUTED = frozenset({Measure.LEADS, Measure.CONVERTED_LEADS, Measure.CUSTOMERS,
+                        Measure.CONTACTS, Measure.OPPORTUNITIES, Measure.CONTRACTS,
+                        Measure.PAYMENTS})
+"""Measures whose records count for a campaign (:attr:`GroupBy.CAMPAIGN`,
+``Tally.campaign_ids``)."""
 _CUSTOMER_FIELDS = frozenset({GroupBy.SOURCE, GroupBy.LEVEL, GroupBy.INDUSTRY, GroupBy.REGION})
 GROUPINGS: dict[Measure, frozenset[GroupBy]] = {
-    **{measure: _EVERYWHERE for measure in Measure},
-    Measure.OPPORTUNITIES: _EVERYWHERE | {GroupBy.STAGE, GroupBy.OUTCOME},
-    Measure.LEADS: _EVERYWHERE | {GroupBy.OUTCOME},
+    **{measure: _EVERYWHERE | ({GroupBy.CAMPAIGN} if measure in ATTRIBUTED else set())
+       for measure in Measure},
+    Measure.OPPORTUNITIES: _EVERYWHERE | {GroupBy.STAGE, GroupBy.OUTCOME, GroupBy.CAMPAIGN},
+    Measure.LEADS: _EVERYWHERE | {GroupBy.OUTCOME, GroupBy.CAMPAIGN},
     Measure.FOLLOWUPS: _EVERYWHERE | {GroupBy.METHOD},
     Measure.PRODUCTS: _EVERYWHERE | {GroupBy.PRODUCT},
-    Measure.CUSTOMERS: _EVERYWHERE | _CUSTOMER_FIELDS,
+    Measure.CUSTOMERS: _EVERYWHERE | _CUSTOMER_FIELDS | {GroupBy.CAMPAIGN},
 }
 """The groupings each measure can be tallied by."""
 
@@ -170,18 +182,21 @@ def _consecutive(instance: Tally, attribute: attrs.Attribute[tuple[Bucket, ...]]
 
 @attrs.frozen
 class Tally:
-    """Count and sum the ``measure``'s records of ``owner_ids`` falling in one of ``buckets``
-    (consecutive), per bucket, per ``by`` and per ``then`` (a second grouping);
-    ``stage_group_id`` keeps only opportunities of that stage group; ``as_of`` is the local
-    day ``overdue`` is judged on."""
+    """Count and sum the ``measure``'s records of ``owner_ids`` (None: every record, pooled
+    customers included) falling in one of ``buckets`` (consecutive), per bucket, per ``by``
+    and per ``then`` (a second grouping); ``stage_group_id`` keeps only opportunities of that
+    stage group; ``as_of`` is the local day ``overdue`` is judged on; ``campaign_ids`` keeps
+    only records attributed to one of those campaigns (as :attr:`GroupBy.CAMPAIGN` reads
+    them)."""
 
     measure: Measure
-    owner_ids: frozenset[str]
+    owner_ids: frozenset[str] | None
     buckets: tuple[Bucket, ...] = attrs.field(validator=_consecutive)
     by: GroupBy = GroupBy.NONE
     stage_group_id: str | None = None
     then: GroupBy = GroupBy.NONE
     as_of: date | None = None
+    campaign_ids: frozenset[str] | None = None
 
     def __attrs_post_init__(self) -> None:
         for grouping in (self.by, self.then):
@@ -189,6 +204,8 @@ class Tally:
                 raise ValueError(f"{self.measure} cannot be grouped by {grouping}")
         if (self.measure is Measure.OVERDUE) != (self.as_of is not None):
             raise ValueError("overdue, and only overdue, is judged as of a day")
+        if self.campaign_ids is not None and self.measure not in ATTRIBUTED:
+            raise ValueError(f"{self.measure} counts for no campaign")
 
 
 @attrs.frozen(order=True)

@@ -25,6 +25,7 @@ _REP_OPS = frozenset(
     {Op.VIEW, Op.CREATE, Op.EDIT, Op.EXPORT, Op.TRANSFER, Op.CONVERT, Op.PUT_INTO_POOL}
 )
 _MANAGER_OPS = _REP_OPS | {Op.DELETE, Op.IMPORT, Op.LOCK, Op.ASSIGN, Op.TEAM_MANAGE}
+_CAMPAIGN_OPS = frozenset({Op.VIEW, Op.CREATE, Op.EDIT, Op.DELETE, Op.EXPORT, Op.TRANSFER})
 
 
 @attrs.frozen
@@ -47,8 +48,13 @@ def _sales_role(
     permissions[Module.PRODUCTS] = frozenset({Op.VIEW})
     permissions[Module.DASHBOARD] = frozenset({Op.VIEW, Op.EXPORT})  # export: reports
     permissions[Module.ORG] = frozenset({Op.VIEW})
+    # Campaigns are the whole company's: every seller sees them (to name the campaign a lead
+    # came from); managers plan, edit and close them.
+    permissions[Module.CAMPAIGNS] = (_CAMPAIGN_OPS if Op.ASSIGN in ops
+                                     else frozenset({Op.VIEW}))
     scopes = {m: DataScope(level) for m in (*SALES_MODULES, Module.DASHBOARD)}
     scopes[Module.PRODUCTS] = DataScope(ScopeLevel.ALL)  # the catalogue is everyone's
+    scopes[Module.CAMPAIGNS] = DataScope(ScopeLevel.ALL)
     return RoleTemplate(code, name, description, permissions, scopes)
 
 

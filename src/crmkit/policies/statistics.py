@@ -26,6 +26,7 @@ from crmkit.entities.leads import Lead
 from crmkit.entities.records import FollowUp
 from crmkit.entities.sales import Customer, Opportunity, OpportunityStatus, ProductLine
 from crmkit.entities.statistics import (
+    ATTRIBUTED,
     Bucket,
     GroupBy,
     Measure,
@@ -45,10 +46,12 @@ __all__ = [
     "REGIONS",
     "TARGET_MEASURES",
     "ZERO",
+    "CustomerCampaigns",
     "Fact",
     "PlanState",
     "SoldLine",
     "bucket_of",
+    "campaign_of",
     "change_rate",
     "completion_rate",
     "fact",
@@ -73,8 +76,8 @@ MEASURE_KIND = {
     Measure.OPPORTUNITIES: "opportunity", Measure.CONTRACTS: "contract",
     Measure.PAYMENTS: "payment", Measure.FOLLOWUPS: "followup",
     Measure.UNFOLLOWED: "customer", Measure.DUE: "customer", Measure.LEADS: "lead",
-    Measure.PRODUCTS: "contract", Measure.PLANNED: "payment_plan",
-    Measure.OVERDUE: "payment_plan",
+    Measure.CONVERTED_LEADS: "lead", Measure.PRODUCTS: "contract",
+    Measure.PLANNED: "payment_plan", Measure.OVERDUE: "payment_plan",
 }
 """The records a measure reads (a record kind, ``followup`` or ``payment_plan``)."""
 
@@ -206,6 +209,11 @@ def fact(measure: Measure, record: Any, as_of: date | None = None) -> Fact | Non
         lead: Lead = record
         return Fact(lead.owner_id, lead.created_at, None, ZERO,
                     "converted" if lead.converted else "open")
+    if measure is Measure.CONVERTED_LEADS:
+        converted: Lead = record
+        if not converted.converted or converted.converted_at is None:
+            return None
+        return Fact(converted.owner_id, converted.converted_at, None, ZERO)
     if measure is Measure.FOLLOWUPS:
         note: FollowUp = record
         return Fact(note.author_id, note.at, None, ZERO)
@@ -232,6 +240,26 @@ def fact(measure: Measure, record: Any, as_of: date | None = None) -> Fact | Non
     received = customer.received_at or customer.created_at
     last = customer.last_followup_at
     return Fact(customer.owner_id, received if last is None else max(last, received), None, ZERO)
+
+
+CustomerCampaigns = Mapping[str, str | None]
+"""Customer id → the campaign it is attributed to (what the records of a customer inherit)."""
+
+_OWN_CAMPAIGN = frozenset({"lead", "customer"})
+"""Kinds naming their campaign themselves; the records of a customer have their customer's."""
+
+
+def campaign_of(measure: Measure, record: Any, customers: CustomerCampaigns) -> str | None:
+    """The 市场活动 a record counts for (:attr:`GroupBy.CAMPAIGN`): a lead's or customer's
+    own, for contacts, opportunities, contracts and payments their customer's; none for the
+    measures outside :data:`~crmkit.entities.statistics.ATTRIBUTED` (follow-ups, sold lines,
+    payment plans)."""
+    if measure not in ATTRIBUTED:
+        return None
+    if MEASURE_KIND[measure] in _OWN_CAMPAIGN:
+        found: str | None = record.campaign_id
+        return found
+    return customers.get(record.customer_id)
 
 
 def bucket_of(buckets: Sequence[Bucket], found: Fact) -> int | None:
@@ -265,26 +293,38 @@ def key_of(by: GroupBy, record: Any, found: Fact) -> str | None:
     return value
 
 
-def _selected(spec: Tally, record: Any) -> tuple[int, Fact] | None:
+def _key(by: GroupBy, record: Any, found: Fact, campaign: str | None) -> str | None:
+    return campaign if by is GroupBy.CAMPAIGN else key_of(by, record, found)
+
+
+def _selected(spec: Tally, record: Any, customers: CustomerCampaigns
+              ) -> tuple[int, Fact, str | None] | None:
     if spec.stage_group_id is not None and record.stage_group_id != spec.stage_group_id:
         return None
     found = fact(spec.measure, record, spec.as_of)
-    if found is None or found.owner_id is None or found.owner_id not in spec.owner_ids:
+    if found is None or (spec.owner_ids is not None and (
+            found.owner_id is None or found.owner_id not in spec.owner_ids)):
+        return None
+    campaign = campaign_of(spec.measure, record, customers)
+    if spec.campaign_ids is not None and campaign not in spec.campaign_ids:
         return None
     index = bucket_of(spec.buckets, found)
-    return None if index is None else (index, found)
+    return None if index is None else (index, found, campaign)
 
 
-def tally(spec: Tally, records: Iterable[Any]) -> list[TallyRow]:
-    """The reference interpreter: rows per (bucket, key), sorted, only groups with records."""
+def tally(spec: Tally, records: Iterable[Any], customers: CustomerCampaigns | None = None
+          ) -> list[TallyRow]:
+    """The reference interpreter: rows per (bucket, key), sorted, only groups with records.
+    ``customers``: the campaign of each customer, for tallies by or of campaigns."""
     counts: dict[tuple[int, str | None, str | None], list[Any]] = defaultdict(
         lambda: [0, ZERO, Decimal(0)])
     for record in records:
-        chosen = _selected(spec, record)
+        chosen = _selected(spec, record, customers or {})
         if chosen is None:
             continue
-        index, found = chosen
-        group = counts[index, key_of(spec.by, record, found), key_of(spec.then, record, found)]
+        index, found, campaign = chosen
+        group = counts[index, _key(spec.by, record, found, campaign),
+                       _key(spec.then, record, found, campaign)]
         group[0] += 1
         group[1] += found.amount
         group[2] += found.quantity
@@ -298,11 +338,12 @@ def sort_rows(rows: Iterable[TallyRow]) -> list[TallyRow]:
                                          row.key2 is not None, row.key2 or ""))
 
 
-def tally_ids(spec: Tally, records: Iterable[Any], after: str | None, limit: int) -> list[str]:
+def tally_ids(spec: Tally, records: Iterable[Any], after: str | None, limit: int,
+              customers: CustomerCampaigns | None = None) -> list[str]:
     """Ids of the records a tally counts, ascending, after ``after`` (keyset), at most
     ``limit``."""
-    found = sorted({r.id for r in records
-                    if _selected(spec, r) is not None and (after is None or r.id > after)})
+    found = sorted({r.id for r in records if _selected(spec, r, customers or {}) is not None
+                    and (after is None or r.id > after)})
     return found[:limit]
 
 

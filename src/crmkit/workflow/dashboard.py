@@ -95,6 +95,28 @@ class _Asked:
     today: date
 
 
+def asked_period(today: date, kind: PeriodKind | str, start: date | None, end: date | None
+                 ) -> Period:
+    """The period a caller asks for, seen on local day ``today``: a named one (no ``start`` /
+    ``end``), or a custom range of at most :data:`MAX_CUSTOM_DAYS` days."""
+    kind = PeriodKind(kind)
+    if kind is not PeriodKind.CUSTOM:
+        if start is not None or end is not None:
+            raise ValidationError([field_error("$.start" if start else "$.end",
+                                               "period.custom_only")])
+        return period(kind, today)
+    problems = [field_error(f"$.{name}", "required")
+                for name, value in (("start", start), ("end", end)) if value is None]
+    if start is not None and end is not None:
+        if end < start:
+            problems.append(field_error("$.end", "range.order"))
+        elif (end - start).days >= MAX_CUSTOM_DAYS:
+            problems.append(field_error("$.end", "range.max", f" ({MAX_CUSTOM_DAYS})"))
+    if problems:
+        raise ValidationError(problems)
+    return period(kind, today, start, end)
+
+
 class DashboardService:
     def __init__(self, runtime: Runtime) -> None:
         self._rt = runtime
@@ -103,22 +125,7 @@ class DashboardService:
 
     def _period(self, today: date, kind: PeriodKind | str, start: date | None,
                 end: date | None) -> Period:
-        kind = PeriodKind(kind)
-        if kind is not PeriodKind.CUSTOM:
-            if start is not None or end is not None:
-                raise ValidationError([field_error("$.start" if start else "$.end",
-                                                   "period.custom_only")])
-            return period(kind, today)
-        problems = [field_error(f"$.{name}", "required")
-                    for name, value in (("start", start), ("end", end)) if value is None]
-        if start is not None and end is not None:
-            if end < start:
-                problems.append(field_error("$.end", "range.order"))
-            elif (end - start).days >= MAX_CUSTOM_DAYS:
-                problems.append(field_error("$.end", "range.max", f" ({MAX_CUSTOM_DAYS})"))
-        if problems:
-            raise ValidationError(problems)
-        return period(kind, today, start, end)
+        return asked_period(today, kind, start, end)
 
     def _ask(self, op: Op, subject: SubjectArg, kind: PeriodKind | str = PeriodKind.THIS_MONTH,
              start: date | None = None, end: date | None = None) -> _Asked:

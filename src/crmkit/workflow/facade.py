@@ -9,6 +9,7 @@ from typing import Any
 from crmkit.entities.contracts import CONTRACT, PAYMENT
 from crmkit.entities.kinds import (
     BUILTIN_KINDS,
+    CAMPAIGN_KIND,
     CONTACT_KIND,
     CONTRACT_KIND,
     CUSTOMER_KIND,
@@ -38,6 +39,7 @@ from crmkit.ports import (
 from crmkit.workflow.approvals import ApprovalService
 from crmkit.workflow.arguments import guard
 from crmkit.workflow.attachments import AttachmentService
+from crmkit.workflow.campaigns import CampaignService
 from crmkit.workflow.comments import CommentService
 from crmkit.workflow.contacts import ContactService
 from crmkit.workflow.contracts import ContractService
@@ -133,9 +135,11 @@ class CRMFacade:
         self.tasks = TaskService(*parts, TASK_KIND)
         self.schedules = ScheduleService(*parts, SCHEDULE_KIND)
         self.work_logs = WorkLogService(*parts, WORK_LOG_KIND)
+        self.campaigns = CampaignService(*parts, CAMPAIGN_KIND)
         services: list[RecordService[Any]] = [
             self.leads, self.customers, self.contacts, self.products, self.opportunities,
-            self.contracts, self.payments, self.tasks, self.schedules, self.work_logs]
+            self.contracts, self.payments, self.tasks, self.schedules, self.work_logs,
+            self.campaigns]
         for declaration in self.kinds.values():
             if declaration.has(Feature.APPROVAL) and declaration not in BUILTIN_KINDS:
                 raise ValueError(f"record kind {declaration.kind!r}: approval needs a service "

@@ -2,7 +2,8 @@
 
 Converting one or several leads (all or none): each becomes a customer owned by the lead's
 owner — system fields copied by :data:`SYSTEM_MAPPING`, custom fields by the configurable
-mapping (lead key → customer key, same value kind) — plus a contact made from the lead's
+mapping (lead key → customer key, same value kind), and the lead's 市场活动 (``campaign_id``,
+as it is: the converter need not see the campaign) — plus a contact made from the lead's
 person when it names one, plus, when asked, an opportunity of the new customer (商机: amount,
 stage group, expected close date … validated as by ``crm.opportunities.create``, logged and
 given its stage history alike, owned by the lead's owner, linked to the new contact); the lead
@@ -128,7 +129,8 @@ class LeadService(RecordService[Lead]):
                                     "a lead was already converted", details={"lead_ids": done})
             mapping = self._mapping(op)
             customer_items = [(self._customer_payload(lead, mapping),
-                               {"owner_id": lead.owner_id, "lead_id": lead.id})
+                               {"owner_id": lead.owner_id, "lead_id": lead.id,
+                                "campaign_id": lead.campaign_id})
                               for lead in leads]
             customers = self._customers._create_many_in(op, customer_items)
             contact_items = [({"name": lead.contact_name, "mobile": lead.mobile,

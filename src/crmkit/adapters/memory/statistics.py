@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from crmkit.entities.statistics import Measure, Tally, TallyRow
+from crmkit.entities.statistics import GroupBy, Measure, Tally, TallyRow
 from crmkit.policies.statistics import (
     MEASURE_KIND,
+    CustomerCampaigns,
     plan_states,
     sold_lines,
     tally,
@@ -34,8 +35,14 @@ class MemoryStatistics:
                                self._rows("payment").values())
         return self._rows(MEASURE_KIND[spec.measure]).values()
 
+    def _customers(self, spec: Tally) -> CustomerCampaigns:
+        """Each customer's campaign, when the tally reads campaigns."""
+        if GroupBy.CAMPAIGN not in (spec.by, spec.then) and spec.campaign_ids is None:
+            return {}
+        return {c.id: c.campaign_id for c in self._rows("customer").values()}
+
     def tally(self, spec: Tally) -> list[TallyRow]:
-        return tally(spec, self._records(spec))
+        return tally(spec, self._records(spec), self._customers(spec))
 
     def ids(self, spec: Tally, *, after: str | None = None, limit: int = 100) -> list[str]:
-        return tally_ids(spec, self._records(spec), after, limit)
+        return tally_ids(spec, self._records(spec), after, limit, self._customers(spec))

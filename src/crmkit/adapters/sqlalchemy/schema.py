@@ -40,7 +40,7 @@ __all__ = [
 VERSION_TABLE = "crmkit_alembic_version"
 """crmkit's own Alembic version table (a host's ``alembic_version`` stays the host's)."""
 
-SCHEMA_REVISION = "0010_reminders"
+SCHEMA_REVISION = "0011_campaigns"
 """The head of crmkit's revisions (``migrations/versions``); a new revision moves it."""
 
 _version = Table(VERSION_TABLE, metadata.__class__(),

@@ -14,6 +14,11 @@ SQLite, ``jsonb_array_elements`` on PostgreSQL) joined to it; payment plans (``p
 ``overdue``) are joined to their contract, with what was received against them as a correlated
 sum of approved payments.
 
+A campaign (:attr:`GroupBy.CAMPAIGN`, ``campaign_ids``) is a lead's or customer's own
+``campaign_id``; the records of a customer read their customer's — as key a correlated lookup
+by primary key, as filter ``customer_id IN (SELECT id FROM crm_customers WHERE campaign_id IN
+…)`` (both served by the campaign index).
+
 Buckets are bounds compared with the stored values (instants against local midnights, days
 against days), so no per-row timezone arithmetic runs in the database and every index on
 (owner, time) serves. A contract's deal day is ``order_date`` or, when none, ``created_at``
@@ -58,11 +63,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
-from crmkit.adapters.sqlalchemy.scope import INLINE_LIMIT, IdList, member_of
+from crmkit.adapters.sqlalchemy.scope import IdList, member_of
 from crmkit.adapters.sqlalchemy.tables import (
     RECORD_KIND_TABLES,
     UTCDateTime,
     contracts,
+    customers,
     followups,
     leads,
     payment_plans,
@@ -70,11 +76,17 @@ from crmkit.adapters.sqlalchemy.tables import (
 )
 from crmkit.entities.contracts import EFFECTIVE
 from crmkit.entities.sales import OpportunityStatus
-from crmkit.entities.statistics import Bucket, GroupBy, Measure, Tally, TallyRow
+from crmkit.entities.statistics import ATTRIBUTED, Bucket, GroupBy, Measure, Tally, TallyRow
 from crmkit.policies.statistics import CENT, MEASURE_KIND, REGIONS, ZERO, sort_rows
 
 _QUANTUM = 10_000
 """SQLite sums quantities (at most 4 places) in whole 1/10,000."""
+
+MANY_OWNERS = 64
+"""Owners beyond which a tally binds them as one array (PostgreSQL) or JSON (SQLite) parameter
+instead of an expanding ``IN``: for 500 owners the ``IN`` list cost about 5 ms of client CPU
+per statement on PostgreSQL (rendering and sending 500 parameters), the array well under one;
+on SQLite the two run alike (bench/bench_reports.py)."""
 
 
 @attrs.frozen
@@ -92,6 +104,10 @@ class Shape:
     many_owners: bool
     sqlite: bool
     then: GroupBy = GroupBy.NONE
+    all_owners: bool = False
+    """No owner filter (``owner_ids`` None)."""
+    campaigns: bool = False
+    """Only records of the ``:campaigns`` bound."""
 
 
 @attrs.frozen
@@ -147,6 +163,10 @@ class _Source:
     """Group keys beyond the owner (see :class:`GroupBy`)."""
     quantity: ColumnElement[Any] | None = None
     """Exact on the dialect: NUMERIC, or whole 1/10,000 on SQLite."""
+    campaign: ColumnElement[Any] | None = None
+    """The record's own campaign column (leads, customers)."""
+    customer: ColumnElement[Any] | None = None
+    """The record's customer, whose campaign it counts for (contacts, opportunities …)."""
 
     def within(self, shape: Shape) -> ColumnElement[bool]:
         return or_(*(and_(guard, basis.within(shape)) for guard, basis in self.bases))
@@ -221,7 +241,37 @@ def _plans(overdue: bool, sqlite: bool) -> _Source:
 
 @functools.cache
 def _source(measure: Measure, sqlite: bool) -> _Source:
-    """The SQL form of :func:`crmkit.policies.statistics.fact` for ``measure``."""
+    """The SQL form of :func:`crmkit.policies.statistics.fact` for ``measure``, and of
+    :func:`crmkit.policies.statistics.campaign_of` for the measures whose records count for a
+    campaign (:data:`~crmkit.entities.statistics.ATTRIBUTED`)."""
+    found = _measured(measure, sqlite)
+    if measure not in ATTRIBUTED:
+        return found
+    c = found.table.c
+    found = (attrs.evolve(found, campaign=c.campaign_id) if "campaign_id" in c
+             else attrs.evolve(found, customer=c.customer_id))
+    return attrs.evolve(found, keys=(*found.keys, (GroupBy.CAMPAIGN, _campaign_key(found))))
+
+
+def _campaign_key(source: _Source) -> ColumnElement[Any]:
+    """The campaign a row counts for: its own, or its customer's (by primary key)."""
+    if source.campaign is not None:
+        return source.campaign
+    return (select(customers.c.campaign_id).where(customers.c.id == source.customer)
+            .scalar_subquery())
+
+
+def _of_campaigns(source: _Source) -> ColumnElement[bool]:
+    """Rows attributed to one of the ``:campaigns`` bound."""
+    wanted: Any = bindparam("campaigns", expanding=True)
+    if source.campaign is not None:
+        return source.campaign.in_(wanted)
+    return source.customer.in_(select(customers.c.id).where(
+        customers.c.campaign_id.in_(wanted))) if source.customer is not None else false()
+
+
+def _measured(measure: Measure, sqlite: bool) -> _Source:
+    """Table, owner, time, amount, condition and keys of ``measure``."""
     always = true()
     if measure is Measure.FOLLOWUPS:
         return _Source(followups, followups.c.author_id,
@@ -236,6 +286,11 @@ def _source(measure: Measure, sqlite: bool) -> _Source:
                        else_=literal("open"))
         return _Source(leads, leads.c.owner_id, ((always, _Basis(leads.c.created_at, False)),),
                        keys=((GroupBy.OUTCOME, outcome),))
+    if measure is Measure.CONVERTED_LEADS:
+        return _Source(leads, leads.c.owner_id,
+                       ((always, _Basis(leads.c.converted_at, False)),),
+                       condition=and_(leads.c.converted == true(),
+                                      leads.c.converted_at.is_not(None)))
     table = RECORD_KIND_TABLES[MEASURE_KIND[measure]]
     c = table.c
     if measure is Measure.CUSTOMERS:
@@ -281,11 +336,15 @@ def _summed(value: ColumnElement[Any] | None) -> ColumnElement[Any]:
 
 
 def _where(source: _Source, shape: Shape) -> list[ColumnElement[bool]]:
-    owners = (member_of(source.owner, bindparam("owners", type_=IdList())) if shape.many_owners
-              else source.owner.in_(bindparam("owners", expanding=True)))
-    where = [owners, source.within(shape)]
+    where = [source.within(shape)]
+    if not shape.all_owners:
+        where.append(member_of(source.owner, bindparam("owners", type_=IdList()))
+                     if shape.many_owners
+                     else source.owner.in_(bindparam("owners", expanding=True)))
     if source.condition is not None:
         where.append(source.condition)
+    if shape.campaigns:
+        where.append(_of_campaigns(source))
     if shape.staged:
         where.append(source.table.c.stage_group_id == bindparam("stage_group_id"))
     return where
@@ -337,20 +396,30 @@ class SqlStatistics:
         self._sqlite = conn.dialect.name == "sqlite"
 
     def _shape(self, spec: Tally) -> tuple[Shape, dict[str, Any]]:
-        owners = sorted(spec.owner_ids)
+        owners = sorted(spec.owner_ids or ())
         shape = Shape(spec.measure, len(spec.buckets), spec.buckets[0].first_day is None,
-                      spec.by, spec.stage_group_id is not None, len(owners) > INLINE_LIMIT,
-                      self._sqlite, spec.then)
-        values = {"owners": owners,
-                  **_source(spec.measure, self._sqlite).values(spec.buckets)}
+                      spec.by, spec.stage_group_id is not None, len(owners) > MANY_OWNERS,
+                      self._sqlite, spec.then, spec.owner_ids is None,
+                      spec.campaign_ids is not None)
+        values: dict[str, Any] = _source(spec.measure, self._sqlite).values(spec.buckets)
+        if spec.owner_ids is not None:
+            values["owners"] = owners
         if spec.stage_group_id is not None:
             values["stage_group_id"] = spec.stage_group_id
         if spec.as_of is not None:
             values["as_of"] = spec.as_of
+        if spec.campaign_ids is not None:
+            values["campaigns"] = sorted(spec.campaign_ids)
         return shape, values
 
+    @staticmethod
+    def _empty(spec: Tally) -> bool:
+        """Nothing can count: no owner, or no campaign, admitted."""
+        return (spec.owner_ids is not None and not spec.owner_ids) or (
+            spec.campaign_ids is not None and not spec.campaign_ids)
+
     def tally(self, spec: Tally) -> list[TallyRow]:
-        if not spec.owner_ids:
+        if self._empty(spec):
             return []
         shape, values = self._shape(spec)
         return sort_rows(
@@ -372,7 +441,7 @@ class SqlStatistics:
         return Decimal(int(total)) / _QUANTUM if self._sqlite else Decimal(total)
 
     def ids(self, spec: Tally, *, after: str | None = None, limit: int = 100) -> list[str]:
-        if not spec.owner_ids:
+        if self._empty(spec):
             return []
         shape, values = self._shape(spec)
         values["limit"] = limit
