@@ -444,7 +444,7 @@ class StatisticsContract(StorageSuite):
             if spec.owner_ids is None:  # every owner: a few chosen instead
                 spec = attrs.evolve(spec, owner_ids=frozenset(OWNERS[:2]))
             assert spec.owner_ids is not None
-            crowd = attrs.evolve(spec, owner_ids=spec.owner_ids | {f"x{n}" for n in range(300)})
+            crowd = attrs.evolve(spec, owner_ids=spec.owner_ids | {f"x{n}" for n in range(2500)})
             with self.discarded(storage) as uow:
                 _store(uow, records)
                 assert uow.statistics.tally(crowd) == uow.statistics.tally(spec) == naive_tally(

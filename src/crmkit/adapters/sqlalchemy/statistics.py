@@ -63,7 +63,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
-from crmkit.adapters.sqlalchemy.scope import IdList, member_of
+from crmkit.adapters.sqlalchemy.scope import INLINE_LIMIT, IdList, member_of
 from crmkit.adapters.sqlalchemy.tables import (
     RECORD_KIND_TABLES,
     UTCDateTime,
@@ -81,12 +81,6 @@ from crmkit.policies.statistics import CENT, MEASURE_KIND, REGIONS, ZERO, sort_r
 
 _QUANTUM = 10_000
 """SQLite sums quantities (at most 4 places) in whole 1/10,000."""
-
-MANY_OWNERS = 64
-"""Owners beyond which a tally binds them as one array (PostgreSQL) or JSON (SQLite) parameter
-instead of an expanding ``IN``: for 500 owners the ``IN`` list cost about 5 ms of client CPU
-per statement on PostgreSQL (rendering and sending 500 parameters), the array well under one;
-on SQLite the two run alike (bench/bench_reports.py)."""
 
 
 @attrs.frozen
@@ -398,7 +392,7 @@ class SqlStatistics:
     def _shape(self, spec: Tally) -> tuple[Shape, dict[str, Any]]:
         owners = sorted(spec.owner_ids or ())
         shape = Shape(spec.measure, len(spec.buckets), spec.buckets[0].first_day is None,
-                      spec.by, spec.stage_group_id is not None, len(owners) > MANY_OWNERS,
+                      spec.by, spec.stage_group_id is not None, len(owners) > INLINE_LIMIT,
                       self._sqlite, spec.then, spec.owner_ids is None,
                       spec.campaign_ids is not None)
         values: dict[str, Any] = _source(spec.measure, self._sqlite).values(spec.buckets)
