@@ -273,6 +273,7 @@ def parse_sizes(parser: argparse.ArgumentParser, argv: Sequence[str] | None
     parser.add_argument("--contracts", type=int, help="contracts (500,000; quick 10,000)")
     parser.add_argument("--repeats", type=int, help="timed rounds (default 5; quick 2)")
     parser.add_argument("--quick", action="store_true", help="small run for smoke tests")
+    parser.add_argument("--no-sqlite", action="store_true", help="skip SQLite")
     args = parser.parse_args(argv)
     args.users = args.users or (50 if args.quick else 500)
     args.opportunities = args.opportunities or (20_000 if args.quick else 1_000_000)
@@ -287,7 +288,8 @@ def run(what: str, heading: str, args: argparse.Namespace,
     pg_url, pg_version = choose_postgres(args)
     started = time.perf_counter()
     print(banner(what, pg_version, args.quick), flush=True)
-    results, notes = on_each_engine(pg_url, f"crmkit_bench_{what}", bench)
+    results, notes = on_each_engine(pg_url, f"crmkit_bench_{what}", bench,
+                                    sqlite=not args.no_sqlite)
     title = (
         f"{heading}, median of {args.repeats} round(s)\n"
         "  crmkit ms = the facade call (permission, subject in scope, periods, one aggregate "
