@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import itertools
+from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -289,6 +290,19 @@ class Brief:
             if figure.name == name:
                 return figure
         raise KeyError(name)
+
+    def keys(self) -> list[str]:
+        """The figure names in the brief's order (so ``dict(brief)`` maps name → Figure)."""
+        return [figure.name for figure in self.figures]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
+
+    def __contains__(self, name: object) -> bool:
+        return any(figure.name == name for figure in self.figures)
+
+    def __len__(self) -> int:
+        return len(self.figures)
 
 
 @attrs.frozen
