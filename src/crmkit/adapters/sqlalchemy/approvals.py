@@ -31,6 +31,7 @@ from sqlalchemy import (
     Connection,
     Select,
     and_,
+    bindparam,
     cast,
     delete,
     func,
@@ -228,14 +229,23 @@ class SqlSequences:
         self._conn = conn
 
     def next(self, name: str, period: str) -> int:
-        """One atomic upsert-and-increment returning the new value."""
-        statement = dialect_insert(self._conn, sequences).values(name=name, period=period,
-                                                                  value=1)
-        statement = statement.on_conflict_do_update(
-            index_elements=[sequences.c.name, sequences.c.period],
-            set_={"value": sequences.c.value + 1},
-        ).returning(sequences.c.value)
-        return int(self._conn.execute(statement).scalar_one())
+        """One atomic upsert-and-increment returning the new value (the statement built once
+        per dialect: every numbered creation sends it)."""
+        statement = _NEXT.get(self._conn.dialect.name)
+        if statement is None:
+            statement = _NEXT[self._conn.dialect.name] = dialect_insert(
+                self._conn, sequences).values(
+                    name=bindparam("seq_name"), period=bindparam("seq_period"), value=1,
+                ).on_conflict_do_update(
+                    index_elements=[sequences.c.name, sequences.c.period],
+                    set_={"value": sequences.c.value + 1},
+                ).returning(sequences.c.value)
+        return int(self._conn.execute(statement, {"seq_name": name, "seq_period": period})
+                   .scalar_one())
+
+
+_NEXT: dict[str, Any] = {}
+"""The sequence upsert of :meth:`SqlSequences.next`, per dialect name."""
 
 
 class SqlPaymentPlans(Repository):
