@@ -33,6 +33,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from _common import (
+    add_cpu_option,
     add_postgres_options,
     banner,
     choose_postgres,
@@ -42,6 +43,8 @@ from _common import (
     round_robin,
     short_sql,
     sqlite_engine,
+    timed_call,
+    use_clock,
 )
 from sqlalchemy import Connection, Engine, event, insert
 
@@ -348,9 +351,8 @@ def in_rollback(setup: Setup, work: Callable[[Connection], int]) -> tuple[float,
     """Run ``work`` in a transaction that is rolled back; the time excludes the rollback."""
     box: list[Any] = []
     with contextlib.suppress(Rollback), setup.storage.transaction() as uow:
-        start = time.perf_counter()
-        box.append(work(uow.connection))
-        box.append(time.perf_counter() - start)
+        seconds, moved = timed_call(lambda: work(uow.connection))
+        box += [moved, seconds]
         raise Rollback
     return box[1], box[0]
 
@@ -481,7 +483,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, help="timed runs per variant (default 5; quick 3)")
     parser.add_argument("--quick", action="store_true", help="small run for smoke tests")
     parser.add_argument("--explain", action="store_true", help="print SQL and query plans")
+    add_cpu_option(parser)
     args = parser.parse_args(argv)
+    use_clock(args)
     n_rows = args.rows or (50_000 if args.quick else 1_000_000)
     repeats = args.repeats or (3 if args.quick else 5)
 

@@ -16,12 +16,27 @@ from unittest import mock
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Column, Connection, Engine, MetaData, String, Table, insert, select
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Connection,
+    Engine,
+    MetaData,
+    String,
+    Table,
+    insert,
+    select,
+)
 from sqlalchemy.dialects import sqlite
 
 from crmkit.adapters.sqlalchemy import SqlStorage, make_engine, metadata, scope_clause
 from crmkit.adapters.sqlalchemy import scope as scope_module
-from crmkit.adapters.sqlalchemy.scope import in_id_set, in_key_set, team_record_ids
+from crmkit.adapters.sqlalchemy.scope import (
+    in_id_set,
+    in_key_set,
+    key_set_test,
+    team_record_ids,
+)
 from crmkit.adapters.sqlalchemy.tables import team_members
 from crmkit.entities import RecordScope
 from crmkit.testing.storage import sample_department, sample_user
@@ -197,10 +212,16 @@ def test_key_sets_select_what_id_sets_select(
         for column, values in ((probe.c.id, wanted), (probe.c.owner_id, owners)):
             for negate in (False, True):
                 key, plain = in_key_set(column, values), in_id_set(column, values)
+                distinct = list(dict.fromkeys(values))
+                built: ColumnElement[bool] = key_set_test(column, "ids", len(distinct))
                 if negate:
-                    key, plain = ~key, ~plain
-                assert set(conn.scalars(select(probe.c.id).where(key))) == set(
-                    conn.scalars(select(probe.c.id).where(plain))), (column, values, negate)
+                    key, plain, built = ~key, ~plain, ~built
+                expected = set(conn.scalars(select(probe.c.id).where(plain)))
+                assert set(conn.scalars(select(probe.c.id).where(key))) == expected, (
+                    column, values, negate)
+                if distinct:
+                    assert set(conn.scalars(select(probe.c.id).where(built),
+                                            {"ids": distinct})) == expected, (column, values)
         tx.rollback()
 
 

@@ -37,6 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from crmkit.adapters.sqlalchemy import scope as id_sets
 from crmkit.adapters.sqlalchemy.base import (
     Repository,
     bulk_insert,
@@ -65,7 +66,7 @@ from crmkit.adapters.sqlalchemy.rows import (
     RowMapper,
     record_row_mapper,
 )
-from crmkit.adapters.sqlalchemy.scope import in_id_set, in_key_set
+from crmkit.adapters.sqlalchemy.scope import in_id_set, in_key_set, key_set_test
 from crmkit.adapters.sqlalchemy.tables import (
     NAMING_CONVENTION,
     RECORD_KIND_TABLES,
@@ -214,6 +215,9 @@ def at_versions(table: Table, versions: Mapping[str, int]) -> ColumnElement[bool
 
 _BY_ID: dict[Table, Select[Any]] = {}
 """``SELECT … WHERE id = :record_id`` per record table, built once."""
+_MANY: dict[tuple[Table, str, bool], Select[Any]] = {}
+"""``SELECT … WHERE id IN :record_ids`` per record table, dialect and form (listed or one
+bound set, see :func:`~crmkit.adapters.sqlalchemy.scope.key_set_test`), built once."""
 
 
 class SqlRecords(Repository):
@@ -250,12 +254,16 @@ class SqlRecords(Repository):
         """The existing records among ``record_ids``, by id; one statement."""
         if not record_ids:
             return []
-        statement = (
-            select(self.table)
-            .where(self._compiler.with_ids(record_ids))
-            .order_by(*self._compiler.order_by(()))
-        )
-        return self._all(statement)
+        ids = list(dict.fromkeys(record_ids))
+        key = (self.table, self._conn.dialect.name, len(ids) > id_sets.KEY_INLINE_LIMIT)
+        statement = _MANY.get(key)
+        if statement is None:
+            statement = _MANY[key] = (
+                select(self.table)
+                .where(key_set_test(self.table.c.id, "record_ids", len(ids)))
+                .order_by(*self._compiler.order_by(()))
+            )
+        return self._all(statement, {"record_ids": ids})
 
     def add(self, record: Any) -> None:
         """Insert; an existing id → ``Conflict(<kind>.exists)``, a unique value another record

@@ -258,6 +258,14 @@ def in_key_set(column: ColumnElement[Any], ids: Iterable[str]) -> ColumnElement[
     return MemberTest(column, member_of(column, bindparam(None, values, type_=IdList())))
 
 
+def key_set_test(column: ColumnElement[Any], name: str, count: int) -> MemberTest:
+    """The test :func:`in_key_set` gives for ``count`` ids, its ids left to the parameter
+    ``name`` (a list): one statement per table and form, built once and bound per call."""
+    if count > KEY_INLINE_LIMIT:
+        return MemberTest(column, member_of(column, bindparam(name, type_=IdList())))
+    return MemberTest(column, column.in_(bindparam(name, expanding=True)))
+
+
 def _member_test(column: ColumnElement[Any], values: list[str], *, sorted_page: bool = False
                  ) -> MemberTest:
     if len(values) == 1:  # a rep's own records: no list to expand on every execution
