@@ -130,6 +130,27 @@ def _oracle(records: dict[str, list[Any]], owners: set[str], first: date, last: 
     return money, sources
 
 
+def _plan_oracle(records: dict[str, list[Any]], owners: set[str], first: date, last: date,
+                 today: date) -> tuple[Decimal, Decimal]:
+    """Planned and overdue over the period, plan by plan: plans not voided of approved
+    contracts of ``owners``; overdue what approved payments left owed on plans due before
+    today."""
+    contracts = {c.id: c for c in records["contract"]}
+    planned = overdue = Decimal(0)
+    for plan in records["payment_plan"]:
+        contract = contracts.get(plan.contract_id)
+        if (plan.voided or contract is None or contract.owner_id not in owners
+                or contract.approval_status not in EFFECTIVE
+                or not first <= plan.planned_date <= last):
+            continue
+        planned += plan.amount
+        paid = sum((p.amount for p in records["payment"]
+                    if p.plan_id == plan.id and p.approval_status in EFFECTIVE), Decimal(0))
+        if plan.planned_date < today and paid < plan.amount:
+            overdue += plan.amount - paid
+    return planned, overdue
+
+
 @settings(max_examples=30, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(data=st.data(), who=st.sampled_from(["admin", "manager", "rep"]), shape=subjects,
@@ -158,3 +179,6 @@ def test_reports_agree_across_backends_and_with_the_oracle(
         user: money.get(str(user), Decimal("0.00")) for user in employees.keys}
     assert dict(zip(by_source.keys, by_source.column("customers"), strict=True)) == dict(
         sources)
+    payments = answers[0][3]
+    assert (payments.total("planned"), payments.total("overdue")) == _plan_oracle(
+        records, owners, payments.period.first_day, payments.period.last_day, _local(NOW))
