@@ -111,9 +111,11 @@ class FollowUpService:
         payload = structure(data, NewFollowUp)
         declaration = self._rt.kinds.get(kind) if isinstance(kind, str) else None
         if declaration is None or not declaration.has(Feature.FOLLOWUPS):
+            takers = ", ".join(name for name, known in self._rt.kinds.items()
+                               if known.has(Feature.FOLLOWUPS))
             raise ValidationError.at(
-                "$.kind", "followup.kind", f"$.kind {kind!r} 不支持跟进记录",
-                f"$.kind {kind!r} takes no follow-ups")
+                "$.kind", "followup.kind", f"$.kind {kind!r} 不支持跟进记录（可用：{takers}）",
+                f"$.kind {kind!r} takes no follow-ups (kinds that do: {takers})")
         with self._rt.operation(actor, Module.FOLLOWUPS, Operation.CREATE) as op:
             parent = self._access.visible(op, kind, record_id)
             problems = Problems()

@@ -257,8 +257,9 @@ class Runtime:
         part in it."""
         declaration = self.kinds.get(kind) if isinstance(kind, str) else None
         if declaration is None:
-            raise NotFound("record_kind.not_found", f"未知的记录类型 {kind}",
-                           f"unknown record kind {kind}")
+            known = ", ".join(self.kinds)
+            raise NotFound("record_kind.not_found", f"未知的记录类型 {kind}（可用：{known}）",
+                           f"unknown record kind {kind} (known: {known})")
         if feature is not None and not declaration.has(feature):
             raise RuleViolation("record_kind.feature",
                                 f"{declaration.label_zh}不支持{feature.value}",
