@@ -16,7 +16,7 @@ Rules every adapter keeps (``crmkit.testing.StorageContract`` checks them):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol, TypeVar, overload
 
@@ -96,9 +96,11 @@ class RoleRepository(Protocol):
 class OperationLogRepository(Protocol):
     def add_many(self, entries: Sequence[OperationLogEntry]) -> None: ...
     def for_record(
-        self, record_kind: str, record_id: str, *, limit: int = 100
+        self, record_kind: str, record_id: str, *, limit: int = 100,
+        actor_ids: Collection[str] | None = None,
     ) -> list[OperationLogEntry]:
-        """Entries of one record, newest first (ties broken by id, newest first)."""
+        """Entries of one record, newest first (ties broken by id, newest first); with
+        ``actor_ids`` only those of these actors."""
         ...
 
 

@@ -144,29 +144,11 @@ class FollowUpService:
                 payload.attachment_ids, payload.next_contact_at,
             )
             op.uow.followups.add(followup)
-            if self._access.can_edit(op, kind, parent):
-                self._touch_parent(op, kind, parent, followup)
-            else:
-                op.log(kind, parent.id, "followup", note=followup.id)
+            touch_parent(op, kind, parent, followup,
+                         editable=self._access.can_edit(op, kind, parent), note=followup.id)
             if followup.next_contact_at is not None:
                 self._schedules.add_for_followup(op, kind, parent, followup)
             return followup
-
-    def _touch_parent(self, op: Op, kind: str, parent: Any, followup: FollowUp) -> None:
-        changes: dict[str, Any] = {}
-        if parent.last_followup_at is None or followup.at >= parent.last_followup_at:
-            changes.update(last_followup_at=followup.at,
-                           last_followup_content=followup.content[:500])
-        if followup.next_contact_at is not None:
-            changes["next_contact_at"] = followup.next_contact_at
-        if "last_followup_at" in changes and getattr(parent, "pool_warned_at", None):
-            changes["pool_warned_at"] = None  # the reclaim clock restarted: warn again later
-        if not changes:
-            op.log(kind, parent.id, "followup", note=followup.id)
-            return
-        new = attrs.evolve(parent, version=parent.version + 1, updated_at=op.now, **changes)
-        op.uow.records(kind).update(new, expected_version=parent.version, previous=parent)
-        op.log(kind, parent.id, "followup", field_changes(parent, new), note=followup.id)
 
     def list(self, actor: ActorRef, kind: str, record_id: str) -> builtins.list[FollowUp]:
         """Follow-ups of a visible record of a kind that has them, newest first."""
@@ -211,3 +193,26 @@ def _describe(action: str, changes: Sequence[FieldChange], note: str = "") -> st
     fields = ", ".join(c.field for c in changes)
     text = f"{action}: {fields}" if fields else action
     return f"{text} — {note}" if note else text
+
+
+def touch_parent(op: Op, kind: str, parent: Any, followup: FollowUp, *, editable: bool,
+                 note: str) -> None:
+    """A follow-up written on ``parent``: where the writer may edit the record, its 最后跟进
+    fields move to the follow-up when it is newer (its next contact time too, and the pool's
+    reclaim warning is cleared: the clock restarted); the record's log says so either way. A
+    record the writer may only read (a read-only team member, a pool member) stays as it was."""
+    changes: dict[str, Any] = {}
+    if editable and (parent.last_followup_at is None
+                     or followup.at >= parent.last_followup_at):
+        changes.update(last_followup_at=followup.at,
+                       last_followup_content=followup.content[:500])
+    if editable and followup.next_contact_at is not None:
+        changes["next_contact_at"] = followup.next_contact_at
+    if "last_followup_at" in changes and getattr(parent, "pool_warned_at", None):
+        changes["pool_warned_at"] = None  # the reclaim clock restarted: warn again later
+    if not changes:
+        op.log(kind, parent.id, "followup", note=note)
+        return
+    new = attrs.evolve(parent, version=parent.version + 1, updated_at=op.now, **changes)
+    op.uow.records(kind).update(new, expected_version=parent.version, previous=parent)
+    op.log(kind, parent.id, "followup", field_changes(parent, new), note=note)

@@ -44,7 +44,8 @@ class PaymentService(ApprovedRecordService[Payment]):
                 raise RuleViolation(
                     "payment.contract_not_approved", "只能对审核通过的合同回款",
                     "payments go only on approved contracts",
-                    details={"approval_status": contract.approval_status.value})
+                    details={"path": "$.contract_id",
+                             "approval_status": contract.approval_status.value})
             self._contracts.touch(op, contract)  # serialises with a concurrent void
             record = attrs.evolve(record, customer_id=contract.customer_id)
         if record.plan_id is not None and (old is None or contract_changed

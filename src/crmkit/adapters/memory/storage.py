@@ -10,7 +10,7 @@ storage contract.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -200,10 +200,12 @@ class MemoryOperationLog:
         self._undo.append(lambda: self.entries.__delitem__(slice(size, None)))
 
     def for_record(
-        self, record_kind: str, record_id: str, *, limit: int = 100
+        self, record_kind: str, record_id: str, *, limit: int = 100,
+        actor_ids: Collection[str] | None = None,
     ) -> list[OperationLogEntry]:
         mine = [
             e for e in self.entries if e.record_kind == record_kind and e.record_id == record_id
+            and (actor_ids is None or e.actor_id in actor_ids)
         ]
         mine.sort(key=lambda e: (e.at, e.id), reverse=True)
         return mine[:limit]

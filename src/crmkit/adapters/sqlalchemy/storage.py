@@ -23,7 +23,7 @@ import importlib.util
 import threading
 import weakref
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -454,15 +454,21 @@ class SqlOperationLog:
         insert_processed(self._conn, operation_log, rows)
 
     def for_record(
-        self, record_kind: str, record_id: str, *, limit: int = 100
+        self, record_kind: str, record_id: str, *, limit: int = 100,
+        actor_ids: Collection[str] | None = None,
     ) -> list[OperationLogEntry]:
-        """Entries of one record, newest first (ties broken by id, newest first)."""
+        """Entries of one record, newest first (ties broken by id, newest first); with
+        ``actor_ids`` only theirs (many ids: one array or JSON parameter, as scopes bind them)."""
+        where = [operation_log.c.record_kind == record_kind,
+                 operation_log.c.record_id == record_id]
+        if actor_ids is not None:
+            wanted = sorted(set(actor_ids))
+            where.append(member_of(operation_log.c.actor_id,
+                                   bindparam("actor_ids", wanted, type_=IdList()))
+                         if len(wanted) > INLINE_LIMIT else operation_log.c.actor_id.in_(wanted))
         statement = (
             select(operation_log)
-            .where(
-                operation_log.c.record_kind == record_kind,
-                operation_log.c.record_id == record_id,
-            )
+            .where(*where)
             .order_by(operation_log.c.at.desc(), operation_log.c.id.desc())
             .limit(limit)
         )

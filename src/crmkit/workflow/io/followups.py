@@ -24,12 +24,11 @@ from crmkit.errors import ValidationError
 from crmkit.policies.cells import is_formula, raw_value
 from crmkit.policies.query_eval import field_value
 from crmkit.ports.sheets import Cell
-from crmkit.workflow.followups import CLOCK_SKEW, CONTENT_MAX
+from crmkit.workflow.followups import CLOCK_SKEW, CONTENT_MAX, touch_parent
 from crmkit.workflow.io.columns import Cells, bare
 from crmkit.workflow.io.imports import HEADER_SEARCH, Progress, Tally, batches
 from crmkit.workflow.io.results import IMPORT_NOTE, ImportResult
 from crmkit.workflow.operations import Op
-from crmkit.workflow.oplog_diff import field_changes
 from crmkit.workflow.querying import ListRequest
 from crmkit.workflow.records import RecordService
 
@@ -192,19 +191,16 @@ class FollowUpImporter:
 
     def _touch(self, op: Op, records: Mapping[str, Any], newest: Mapping[str, FollowUp]
                ) -> None:
-        """Each record's last follow-up moves to its newest imported one, if newer."""
-        repo = self._service._repo(op)
-        for record_id, followup in newest.items():
-            parent = records[record_id]
-            if parent.last_followup_at is not None and followup.at < parent.last_followup_at:
-                op.log(self._service.kind, record_id, "followup", note=IMPORT_NOTE)
-                continue
-            new = attrs.evolve(parent, version=parent.version + 1, updated_at=op.now,
-                               last_followup_at=followup.at,
-                               last_followup_content=followup.content[:500])
-            repo.update(new, expected_version=parent.version)
-            op.log(self._service.kind, record_id, "followup", field_changes(parent, new),
-                   note=IMPORT_NOTE)
+        """Each record's last follow-up moves to its newest imported one, if newer, where the
+        importer may edit the record (as :meth:`crm.followups.add
+        <crmkit.workflow.followups.FollowUpService.add>` does); a record it may only read keeps
+        its fields and its log says a follow-up was imported."""
+        kind = self._service.kind
+        parents = [records[record_id] for record_id in newest]
+        editable = self._service._access.editable_ids(op, kind, parents)
+        for parent in parents:
+            touch_parent(op, kind, parent, newest[parent.id], editable=parent.id in editable,
+                         note=IMPORT_NOTE)
 
     def result(self, kind: str) -> ImportResult:
         tally = self.tally

@@ -558,11 +558,16 @@ class Importer:
             except ValidationError as refused:
                 self._report(row.number, refused.errors, self.header_of)
                 continue
+            except RuleViolation as refused:  # the kind's rule refused this row alone
+                self._refused_by_rule(row, refused)
+                continue
             kept.append(row)
             records.append(record)
         self._store(op, kept, records)
 
     def _store(self, op: Op, rows: list[_Row], records: list[Any]) -> None:
+        """Store the built records at once; a refusal is traced to its rows (the rest stored),
+        or the rows are tried one by one. A row of one that is refused is that row's error."""
         while records:
             try:
                 self._service._create_records_in(op, self._fields, records, note=IMPORT_NOTE)
@@ -570,15 +575,20 @@ class Importer:
                 bad = self._refused_rows(rows, refused.errors)
                 if bad is None:  # a refusal that names no row: the rows are tried one by one
                     if len(rows) == 1:
-                        raise
+                        self._report(rows[0].number, refused.errors, self.header_of)
+                        if not refused.errors:
+                            self.tally.fail(rows[0].number, "", refused.code,
+                                            refused.message_zh, refused.message_en)
+                        return
                     self._one_by_one(op, rows, records)
                     return
                 rows = [row for i, row in enumerate(rows) if i not in bad]
                 records = [record for i, record in enumerate(records) if i not in bad]
                 continue
-            except RuleViolation:
+            except RuleViolation as refused:
                 if len(rows) == 1:
-                    raise
+                    self._refused_by_rule(rows[0], refused)
+                    return
                 self._one_by_one(op, rows, records)
                 return
             self.tally.created += len(records)
@@ -586,16 +596,18 @@ class Importer:
 
     def _one_by_one(self, op: Op, rows: list[_Row], records: list[Any]) -> None:
         for row, record in zip(rows, records, strict=True):
-            try:
-                self._store(op, [row], [record])
-            except RuleViolation as refused:
-                self.tally.fail(row.number, "", refused.code, refused.message_zh,
-                                refused.message_en)
-            except ValidationError as refused:  # no row named: a row of one is this row
-                self._report(row.number, refused.errors, self.header_of)
-                if not refused.errors:
-                    self.tally.fail(row.number, "", refused.code, refused.message_zh,
-                                    refused.message_en)
+            self._store(op, [row], [record])
+
+    def _refused_by_rule(self, row: _Row, refused: RuleViolation) -> None:
+        """A business rule refused the row: its error, under the column the rule names
+        (``details["path"]``) when the file has one."""
+        path = refused.details.get("path")
+        found = _PATH.match(path) if isinstance(path, str) else None
+        column = self.header_of.get((found.group(2) if found else None) or "", "")
+        zh, en = refused.message_zh, refused.message_en
+        if column:
+            zh, en = f"{column}：{zh}", f"{column}: {en}"
+        self.tally.fail(row.number, column, refused.code, zh, en)
 
     def _refused_rows(self, rows: list[_Row], errors: Sequence[FieldError]) -> set[int] | None:
         """Report the refused rows (paths ``$[i]…``, or ``$…`` for a single row); None when an
@@ -631,7 +643,7 @@ class Importer:
                             f"{keys}: is already taken")
             return
         except RuleViolation as refused:
-            self.tally.fail(row.number, "", refused.code, refused.message_zh, refused.message_en)
+            self._refused_by_rule(row, refused)
             return
         op.entries[start:] = [attrs.evolve(e, note=IMPORT_NOTE) if e.action == "update"
                               and not e.note else e for e in op.entries[start:]]

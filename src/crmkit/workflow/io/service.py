@@ -1,7 +1,9 @@
 """``crm.io``: export, import templates, import and the error report, for every record kind.
 
 Permissions: exporting needs the kind module's ``export`` operation and writes only records in
-the actor's scope; templates, imports and the import history need ``import``. The operation log
+the actor's scope; templates, imports and the import history need ``import`` (an import that
+overwrites duplicates ``edit`` too); the history holds the imports and exports of the actors in
+the viewer's data scope of the module. The operation log
 records every import and export (who, which kind, how many rows) under the record id
 :data:`~crmkit.workflow.io.results.IO_RECORD`.
 """
@@ -199,10 +201,15 @@ class IOService:
         column); ``on_duplicate``: ``skip`` or ``overwrite`` rows whose ``match_on`` value
         (default: the unique fields) is stored; ``sheet``: the XLSX sheet (default the first);
         ``encoding``: the CSV encoding (default detected). Rows land ``batch_size`` at a time,
-        each batch in its own transaction; ``progress`` is told the counts after each."""
+        each batch in its own transaction; ``progress`` is told the counts after each.
+        ``overwrite`` needs the module's ``edit`` operation as well (PermissionDenied before
+        anything is read), and each overwritten record must be editable by the actor: one it
+        may only read is that row's error, answered like a hidden record."""
         declaration, service = self._rt.declaration(kind), self._services(kind)
         with self._rt.operation(actor, declaration.module, Operation.IMPORT) as op:
             _choice(on_duplicate, ON_DUPLICATE, "$.on_duplicate")
+            if on_duplicate == "overwrite":  # overwriting is editing: the edit permission too
+                op.require(declaration.module, Operation.EDIT)
             self._batch(batch_size)
             reader = self._format(format)
             field_set = self._fields.load(op, kind)
@@ -287,7 +294,12 @@ class IOService:
 
     def history(self, actor: ActorRef, kind: str, *, limit: int = 50
                 ) -> builtins.list[OperationLogEntry]:
-        """The imports and exports of ``kind``, newest first: who, when, how many rows."""
+        """The imports and exports of ``kind``, newest first: who, when, how many rows — those
+        of actors inside the viewer's data scope of the kind's module (all of them for a scope
+        of every record)."""
         declaration = self._rt.declaration(kind)
         with self._rt.operation(actor, declaration.module, Operation.IMPORT) as op:
-            return op.uow.oplog.for_record(kind, IO_RECORD, limit=limit)
+            scope = self._rt.scope(op, declaration.module)
+            return op.uow.oplog.for_record(
+                kind, IO_RECORD, limit=limit,
+                actor_ids=None if scope.all_records or op.is_super_admin else scope.owner_ids)
