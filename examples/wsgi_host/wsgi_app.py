@@ -136,7 +136,8 @@ class App:
                  parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True).items()}
         request: dict[str, Any] = {"cursor": query.get("cursor") or None}
         if query.get("limit"):
-            request["limit"] = int(query["limit"]) if query["limit"].isdigit() else query["limit"]
+            limit = query["limit"]  # ASCII digits only: "²".isdigit() holds, int() refuses it
+            request["limit"] = int(limit) if limit.isascii() and limit.isdigit() else limit
         page = self.crm.leads.list(actor, request)
         return 200, {"items": [to_dict(lead) for lead in page.items],
                      "next_cursor": page.next_cursor}
@@ -164,7 +165,7 @@ def json_body(environ: Environ) -> dict[str, Any]:
         raise BadRequest(413, f"the body may hold at most {MAX_BODY} bytes")
     try:
         body = json.loads(environ["wsgi.input"].read(length) or b"null")
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):  # [[[… nested too deep
         raise BadRequest(400, "the body is not JSON") from None
     if not isinstance(body, dict):
         raise BadRequest(400, "the body must be a JSON object")

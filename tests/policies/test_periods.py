@@ -12,7 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crmkit.entities.statistics import Granularity, PeriodKind
+from crmkit.errors import ValidationError
 from crmkit.policies.periods import (
+    MAX_BUCKETS,
     buckets,
     forgotten_buckets,
     granularity_for,
@@ -96,6 +98,10 @@ def test_every_calendar_period_holds_today_or_ends_right_before_its_unit(
 def test_trend_buckets_tile_the_period_and_weeks_start_on_monday(
         first: date, length: int, granularity: Granularity) -> None:
     span = period(K.CUSTOM, first, first, first + timedelta(days=length))
+    if granularity is Granularity.DAY and length >= MAX_BUCKETS:
+        with pytest.raises(ValidationError):
+            buckets(span, granularity, TZ)
+        return
     cut = buckets(span, granularity, TZ)
     assert cut[0].first_day == span.first_day
     assert cut[-1].end_day == span.last_day + timedelta(days=1)
@@ -107,6 +113,28 @@ def test_trend_buckets_tile_the_period_and_weeks_start_on_monday(
         if granularity is Granularity.MONTH:
             assert after.first_day.day == 1
     assert all(b.start_at == local_midnight(b.first_day, TZ) for b in cut if b.first_day)
+
+
+@pytest.mark.parametrize(("first", "last", "granularity", "count"), [
+    (date(2024, 1, 1), date(2024, 12, 31), Granularity.DAY, 366),
+    (date(2024, 1, 1), date(2025, 1, 1), Granularity.DAY, None),
+    (date(2016, 11, 5), date(2026, 11, 1), Granularity.DAY, None),
+    (date(2016, 11, 5), date(2026, 11, 1), Granularity.WEEK, None),
+    (date(2016, 11, 5), date(2026, 11, 1), Granularity.MONTH, 121),
+    (date(1997, 1, 1), date(2027, 6, 30), Granularity.MONTH, 366),
+    (date(1997, 1, 1), date(2027, 7, 1), Granularity.MONTH, None)])
+def test_a_period_is_cut_into_at_most_max_buckets(first: date, last: date,
+                                                  granularity: Granularity,
+                                                  count: int | None) -> None:
+    span = period(K.CUSTOM, first, first, last)
+    if count is not None:
+        assert len(buckets(span, granularity, TZ)) == count
+        return
+    with pytest.raises(ValidationError) as refused:
+        buckets(span, granularity, TZ)
+    [error] = refused.value.errors
+    assert (error.path, error.code) == ("$.granularity", "period.too_many_buckets")
+    assert "366" in error.message_zh and f"per {granularity.value}" in error.message_en
 
 
 @pytest.mark.parametrize(("days", "granularity"), [

@@ -184,3 +184,18 @@ def test_rankings_share_places_and_list_everyone_of_the_subject(org: Org) -> Non
         (3, org.manager.id, Decimal("0.00"))]
     customers = org.crm.dashboard.ranking(org.manager, "new_customers", {"subordinates": True})
     assert [r.place for r in customers] == [1, 1, 3]
+
+
+def test_a_trend_over_too_many_buckets_is_refused(org: Org) -> None:
+    def trend(granularity: str) -> int:
+        return len(org.crm.dashboard.trend(org.rep, period="custom", start=date(2016, 11, 5),
+                                           end=date(2026, 11, 1), granularity=granularity
+                                           ).points)
+
+    for granularity in ("day", "week"):
+        with pytest.raises(ValidationError) as refused:
+            trend(granularity)
+        assert refused.value.codes == {"$.granularity": "period.too_many_buckets"}
+    assert trend("month") == 121
+    assert len(org.crm.dashboard.trend(org.rep, period="this_year", granularity="day").points
+               ) == 365

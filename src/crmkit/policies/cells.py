@@ -36,6 +36,7 @@ __all__ = [
     "neutralised",
     "raw_value",
     "split_list",
+    "table_text",
     "unescaped",
 ]
 
@@ -61,6 +62,14 @@ def neutralised(text: str) -> str:
     formula — or when it already starts with apostrophes before such a character, so that
     :func:`unescaped` gives it back unchanged."""
     return "'" + text if _ESCAPABLE.match(text) else text
+
+
+def table_text(cell: object) -> str:
+    """A table cell (a report's, a header) as written: None → empty, text
+    :func:`neutralised`, numbers as they are (``-5`` stays a number)."""
+    if cell is None:
+        return ""
+    return neutralised(cell) if isinstance(cell, str) else str(cell)
 
 
 def unescaped(text: str) -> str:

@@ -7,7 +7,9 @@
 - A period is a span of instants from local midnight of its first day to local midnight after
   its last day (as the reclaim cutoffs are), so no per-row timezone arithmetic is needed.
 - A trend cuts a period per day (up to 31 days), per week (up to 92 days) or per month; the
-  first and last buckets are clipped to the period.
+  first and last buckets are clipped to the period. A cut into more than
+  :data:`MAX_BUCKETS` buckets (a decade per day) is refused: ``period.too_many_buckets`` at
+  ``$.granularity``, so no caller tallies thousands of buckets.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from zoneinfo import ZoneInfo
 from dateutil.relativedelta import MO, relativedelta
 
 from crmkit.entities.statistics import Bucket, Granularity, Period, PeriodKind
+from crmkit.errors import ValidationError
 
 __all__ = [
     "DAY_TREND_DAYS",
+    "MAX_BUCKETS",
     "WEEK_TREND_DAYS",
     "bucket",
     "buckets",
@@ -50,6 +54,8 @@ DAY_TREND_DAYS = 31
 """A trend over at most this many days is cut per day."""
 WEEK_TREND_DAYS = 92
 """A trend over at most this many days (and more than a month) is cut per week."""
+MAX_BUCKETS = 366
+"""The most buckets a period is cut into (a leap year per day, 30 years per month)."""
 
 
 def _unit_start(kind: PeriodKind, today: date) -> date:
@@ -112,6 +118,9 @@ def granularity_for(span: Period) -> Granularity:
     return Granularity.MONTH
 
 
+_UNIT_ZH = {Granularity.DAY: "天", Granularity.WEEK: "周", Granularity.MONTH: "月"}
+
+
 def _next_start(day: date, granularity: Granularity) -> date:
     if granularity is Granularity.DAY:
         return day + timedelta(days=1)
@@ -121,11 +130,21 @@ def _next_start(day: date, granularity: Granularity) -> date:
 
 
 def buckets(span: Period, granularity: Granularity, tz: ZoneInfo) -> tuple[Bucket, ...]:
-    """The period cut per ``granularity`` (weeks start on Monday), clipped to the period."""
+    """The period cut per ``granularity`` (weeks start on Monday), clipped to the period.
+    More than :data:`MAX_BUCKETS` buckets → ValidationError ``period.too_many_buckets`` at
+    ``$.granularity``."""
     end = span.last_day + timedelta(days=1)
     cut: list[Bucket] = []
     day = span.first_day
     while day < end:
+        if len(cut) == MAX_BUCKETS:
+            raise ValidationError.at(
+                "$.granularity", "period.too_many_buckets",
+                f"$.granularity 按{_UNIT_ZH[granularity]}统计 {span.first_day} 至 "
+                f"{span.last_day} 超过 {MAX_BUCKETS} 段，请选更大的粒度或更短的周期",
+                f"$.granularity: per {granularity.value} from {span.first_day} to "
+                f"{span.last_day} is more than {MAX_BUCKETS} buckets: choose a coarser "
+                "granularity or a shorter period")
         following = min(_next_start(day, granularity), end)
         cut.append(bucket(day, following, tz))
         day = following

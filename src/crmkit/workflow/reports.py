@@ -31,6 +31,7 @@ from crmkit.entities.statistics import (
     TallyRow,
 )
 from crmkit.errors import ValidationError
+from crmkit.policies.cells import table_text
 from crmkit.policies.periods import buckets, granularity_for, window
 from crmkit.policies.statistics import ZERO, completion_rate
 from crmkit.policies.validation import field_error
@@ -345,9 +346,10 @@ class ReportService:
         with self._rt.operation(actor, Module.DASHBOARD, Operation.EXPORT) as op:
             _choice(format, sorted(self._formats), "$.format")
             _choice(language, _LANGUAGES, "$.language")
-            lines: list[list[str | None]] = [[c.label(language) for c in report.columns]]
-            lines += [[_text(cell) for cell in row] for row in report.rows]
-            lines.append([_TOTAL[language], *(_text(cell) for cell in report.totals[1:])])
+            lines: list[list[str | None]] = [[table_text(c.label(language))
+                                              for c in report.columns]]
+            lines += [[table_text(cell) for cell in row] for row in report.rows]
+            lines.append([_TOTAL[language], *(table_text(cell) for cell in report.totals[1:])])
             written = self._formats[format].write(out, report.name[:31], lines)
             op.log("report", report.name, "export", note=f"{len(report.rows)} ({format})")
             return written

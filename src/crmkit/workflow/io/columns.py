@@ -21,7 +21,7 @@ from crmkit.entities.common import JSONValue
 from crmkit.entities.fields import FieldDefinition, FieldValueError, ValueKind
 from crmkit.entities.kinds import RecordKind
 from crmkit.entities.query import FieldRef
-from crmkit.policies.cells import cell_text, is_formula, raw_value
+from crmkit.policies.cells import cell_text, is_formula, raw_value, unescaped
 from crmkit.policies.query_eval import field_value
 from crmkit.workflow.fields import FieldSet
 
@@ -183,8 +183,9 @@ class Cells:
 
 
 def bare(header: object) -> str:
-    """A header without the required mark and surrounding space."""
-    return str(header).strip().strip(_MARKS) if header is not None else ""
+    """A header without the required mark, surrounding space and the apostrophe an export
+    put in front of a label a spreadsheet would take for a formula."""
+    return unescaped(str(header).strip()).strip(_MARKS) if header is not None else ""
 
 
 def header_index(fields: FieldSet, usable: Iterable[FieldDefinition]

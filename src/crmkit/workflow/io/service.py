@@ -21,6 +21,7 @@ from crmkit.entities.fields import FieldDefinition
 from crmkit.entities.kinds import Feature, RecordKind
 from crmkit.entities.query import RecordQuery
 from crmkit.errors import ValidationError
+from crmkit.policies.cells import table_text
 from crmkit.policies.query_eval import cursor_values
 from crmkit.ports.sheets import ByteSink, ByteSource, SheetFormat
 from crmkit.serialization import structure
@@ -109,7 +110,7 @@ class IOService:
 
             def lines() -> Iterator[list[str]]:
                 nonlocal written
-                yield [column.header for column in columns]
+                yield [table_text(column.header) for column in columns]
                 for page in self._pages(op, service, field_set, req):
                     for record in page:
                         yield [cells.text(column, record) for column in columns]
@@ -173,7 +174,8 @@ class IOService:
             chosen = [d for d in importable(service, field_set, history=history)
                       if not d.hidden or d.key in HISTORY_FIELDS]
             columns = columns_of(field_set, chosen, language)
-            headers = [c.header + ("*" if c.definition.required else "") for c in columns]
+            headers = [table_text(c.header + ("*" if c.definition.required else ""))
+                       for c in columns]
             choices = {i: cells.choices(c) for i, c in enumerate(columns) if cells.choices(c)}
             sheet.write(out, declaration.label_zh if language == "zh" else declaration.label_en,
                         [headers, [cells.note(c.definition) for c in columns]],
