@@ -210,7 +210,7 @@ def test_an_import_without_refusals_exits_0_and_follow_ups_come_in_too(
 
 @pytest.mark.parametrize(("argv", "expected"), [
     (["export", "--kind", "dragons", "--as", BOSS, "-o", "x.csv"],
-     "no record kind 'dragons' / 没有记录类型 dragons; known kinds: contact, contract"),
+     "no record kind 'dragons' / 没有记录类型 dragons; known kinds: campaign, contact, contract"),
     (["export", "--kind", "leads", "--as", "13999999999", "-o", "x.csv"],
      "no user with mobile or id '13999999999' / 没有手机号或ID为 13999999999 的员工"),
     (["export", "--kind", "leads", "--as", ACCOUNTANT, "-o", "x.csv"],  # 财务 has no leads

@@ -5,7 +5,8 @@
 multi-row statements (SQLAlchemy's insertmanyvalues): the keys come back only from the
 transaction that inserted them. On PostgreSQL a second transaction
 inserting the same key waits on the primary key until the first commits (then skips it) or
-rolls back (then takes it) — so two scans at once never both send a reminder.
+rolls back (then takes it) — so two scans at once never both send a reminder. Keys go in sorted
+order, so scans recording overlapping keys never deadlock.
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ class SqlSentReminders:
         self._conn = conn
 
     def record(self, sent: Sequence[tuple[str, date]], at: datetime) -> set[str]:
-        rows = [{"key": key, "due": due, "sent_at": at} for key, due in dict(sent).items()]
+        # In key order: two transactions recording overlapping keys take the key locks in the
+        # same order, so one waits for the other instead of both deadlocking.
+        rows = [{"key": key, "due": due, "sent_at": at}
+                for key, due in sorted(dict(sent).items())]
         if not rows:
             return set()
         statement = (dialect_insert(self._conn, sent_reminders)
